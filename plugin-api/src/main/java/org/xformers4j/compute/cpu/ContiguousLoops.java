@@ -1,0 +1,78 @@
+package org.xformers4j.compute.cpu;
+
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.xformers4j.compute.BinaryOp;
+import org.xformers4j.compute.UnaryOp;
+
+/**
+ * The innermost loops of the elementwise and reduction kernels, over contiguous ranges of arrays:
+ * {@link ScalarLoops} in plain Java, {@link SimdLoops} with {@code jdk.incubator.vector}. The two
+ * agree up to float rounding (the SIMD exp and erfc are float polynomials, the scalar ones double).
+ *
+ * <p>Kernels split elementwise work at multiples of {@link #BLOCK}, so a SIMD loop's scalar tail
+ * always falls on the same elements and results do not depend on the number of threads.
+ */
+interface ContiguousLoops {
+
+    /** Work is split between threads only at multiples of this many elements (a multiple of every vector length). */
+    int BLOCK = 64;
+
+    /** y[i] = op(x[i]; p) for i in [from, to); y may be x. */
+    void unary(UnaryOp op, float p, float[] x, float[] y, int from, int to);
+
+    /** dx[i] = dy[i] · op'(x[i]) for i in [from, to), given the forward output y; dx may be dy. */
+    void unaryBackward(UnaryOp op, float p, float[] x, float[] y, float[] dy, float[] dx, int from, int to);
+
+    /**
+     * out[outOffset + i] = op(a[aOffset + i·aStep], b[bOffset + i·bStep]) for i in [0, n); a step of 0
+     * broadcasts one element. out may coincide with a or b when the offsets match and the step is 1.
+     */
+    void binary(BinaryOp op, float[] a, int aOffset, int aStep, float[] b, int bOffset, int bStep,
+                float[] out, int outOffset, int n);
+
+    /** y[i] += alpha · x[i] for i in [from, to). */
+    void axpy(float alpha, float[] x, float[] y, int from, int to);
+
+    /** Σ x[offset + i] for i in [0, n). */
+    float sum(float[] x, int offset, int n);
+
+    /** max x[offset + i] for i in [0, n) (NaN if any is NaN; -∞ when n is 0). */
+    float max(float[] x, int offset, int n);
+
+    /**
+     * Σ e^(x[offset + i] - shift) for i in [0, n); when {@code y} is non-null the terms are also
+     * written to y at the same positions.
+     */
+    float expSum(float[] x, int offset, int n, float shift, float[] y);
+
+    /** Σ a[offset + i] · b[offset + i] for i in [0, n). */
+    float dot(float[] a, float[] b, int offset, int n);
+
+    /** {@link SimdLoops} when the module {@code jdk.incubator.vector} is in the boot layer, {@link ScalarLoops} otherwise. */
+    static ContiguousLoops best() {
+        return Holder.BEST;
+    }
+
+    /** Loads the SIMD loops reflectively, so that nothing links against the Vector API without the module. */
+    final class Holder {
+        private static final Logger LOG = Logger.getLogger(ContiguousLoops.class.getName());
+        static final ContiguousLoops BEST = select();
+
+        private Holder() {
+        }
+
+        private static ContiguousLoops select() {
+            if (!GemmSupport.vectorModulePresent()) {
+                return ScalarLoops.INSTANCE;
+            }
+            try {
+                return (ContiguousLoops) Class.forName("org.xformers4j.compute.cpu.SimdLoops")
+                        .getField("INSTANCE").get(null);
+            } catch (ReflectiveOperationException | LinkageError e) {
+                LOG.log(Level.WARNING, "jdk.incubator.vector is present but the SIMD loops failed to load; using scalar loops", e);
+                return ScalarLoops.INSTANCE;
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package org.xformers4j.compute.cpu;
+
+import java.util.Objects;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/** Kernel selection and argument checks shared by the {@link Sgemm} implementations. */
+final class GemmSupport {
+
+    private static final Logger LOG = Logger.getLogger(GemmSupport.class.getName());
+
+    static final String SIMD_CLASS = "org.xformers4j.compute.cpu.SimdSgemm";
+
+    static final Sgemm BEST = selectBest();
+
+    private GemmSupport() {
+    }
+
+    /** Whether {@code jdk.incubator.vector} is in the boot layer (the JVM got {@code --add-modules}). */
+    static boolean vectorModulePresent() {
+        return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    }
+
+    /** The SIMD kernel, or null without the Vector API. Loaded reflectively so that its class,
+     *  which links against jdk.incubator.vector, is never loaded without the module. */
+    static Sgemm simdOrNull() {
+        if (!vectorModulePresent()) {
+            return null;
+        }
+        try {
+            return (Sgemm) Class.forName(SIMD_CLASS).getField("INSTANCE").get(null);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            LOG.log(Level.WARNING, "jdk.incubator.vector is present but the SIMD GEMM failed to load; using the scalar kernel", e);
+            return null;
+        }
+    }
+
+    private static Sgemm selectBest() {
+        Sgemm simd = simdOrNull();
+        return simd != null ? simd : ScalarSgemm.INSTANCE;
+    }
+
+    /** Validates {@link Sgemm#gemm} arguments; messages name the parameter and its value. */
+    static void check(boolean transA, boolean transB, int m, int n, int k,
+                      float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                      float[] c, int cOffset, int ldc, Parallel parallel) {
+        Objects.requireNonNull(parallel, "parallel");
+        if (m < 0) {
+            throw new IllegalArgumentException("m must be non-negative, got " + m);
+        }
+        if (n < 0) {
+            throw new IllegalArgumentException("n must be non-negative, got " + n);
+        }
+        if (k < 0) {
+            throw new IllegalArgumentException("k must be non-negative, got " + k);
+        }
+        // A is rowsA x colsA stored with stride lda
+        checkMatrix("a", a, aOffset, "lda", lda, transA ? k : m, transA ? m : k, "A" + (transA ? "^T" : ""));
+        checkMatrix("b", b, bOffset, "ldb", ldb, transB ? n : k, transB ? k : n, "B" + (transB ? "^T" : ""));
+        checkMatrix("c", c, cOffset, "ldc", ldc, m, n, "C");
+    }
+
+    private static void checkMatrix(String name, float[] x, int off, String ldName, int ld,
+                                    int rows, int cols, String what) {
+        Objects.requireNonNull(x, name);
+        if (off < 0) {
+            throw new IllegalArgumentException(name + "Offset must be non-negative, got " + off);
+        }
+        if (ld < Math.max(1, cols)) {
+            throw new IllegalArgumentException(ldName + " must be at least max(1, " + cols
+                    + ") (the row length of " + what + " stored " + rows + "x" + cols + "), got " + ld);
+        }
+        if (rows == 0 || cols == 0) {
+            if (off > x.length) {
+                throw new IllegalArgumentException(name + "Offset " + off + " is past the end of "
+                        + name + " (length " + x.length + ")");
+            }
+            return;
+        }
+        long last = (long) off + (long) (rows - 1) * ld + cols; // exclusive end
+        if (last > x.length) {
+            throw new IllegalArgumentException(name + "Offset " + off + " with " + ldName + " " + ld
+                    + " reads " + rows + "x" + cols + " elements up to index " + (last - 1) + " but "
+                    + name + " has length " + x.length);
+        }
+    }
+
+    /** C[m x n] = beta * C for the k == 0 or alpha == 0 cases; beta == 0 overwrites. */
+    static void scaleC(int m, int n, float beta, float[] c, int cOffset, int ldc) {
+        if (beta == 1f) {
+            return;
+        }
+        for (int i = 0; i < m; i++) {
+            int row = cOffset + i * ldc;
+            if (beta == 0f) {
+                java.util.Arrays.fill(c, row, row + n, 0f);
+            } else {
+                for (int j = 0; j < n; j++) {
+                    c[row + j] *= beta;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+package org.xformers4j.tensor;
+
+import java.util.Arrays;
+import org.xformers4j.compute.ComputeBackend;
+
+/** Batched matrix products with broadcasting and transposed operands, forward and backward. */
+final class MatmulOps {
+
+    private MatmulOps() {
+    }
+
+    static Tensor matmul(Tensor a, Tensor b, boolean ta, boolean tb) {
+        if (a.backend() != b.backend()) {
+            throw new IllegalArgumentException("matmul: operands on backends " + a.backend().name() + " and "
+                    + b.backend().name());
+        }
+        if (a.dim() == 0 || b.dim() == 0) {
+            throw new IllegalArgumentException("matmul: operands must have at least one dimension, got shapes "
+                    + Shape.str(a.shape()) + " and " + Shape.str(b.shape()));
+        }
+        if ((a.dim() == 1 && ta) || (b.dim() == 1 && tb)) {
+            throw new IllegalArgumentException("matmul: a 1-d operand cannot be transposed");
+        }
+        boolean vectorLeft = a.dim() == 1;
+        boolean vectorRight = b.dim() == 1;
+        Tensor left = vectorLeft ? a.unsqueeze(0) : a;
+        Tensor right = vectorRight ? b.unsqueeze(-1) : b;
+        Tensor out = matmul2d(left, right, ta, tb);
+        if (vectorRight) {
+            out = out.squeeze(-1);
+        }
+        if (vectorLeft) {
+            out = out.squeeze(vectorRight ? -1 : -2);
+        }
+        return out;
+    }
+
+    private static Tensor matmul2d(Tensor a, Tensor b, boolean ta, boolean tb) {
+        Tensor out = product(a, ta, b, tb);
+        int[] aShape = a.shape();
+        int[] bShape = b.shape();
+        return Tensor.record(out, "matmul", g -> new Tensor[] {
+            a.requiresGrad() ? gradLeft(g, b, ta, tb, aShape) : null,
+            b.requiresGrad() ? gradRight(g, a, ta, tb, bShape) : null
+        }, a, b);
+    }
+
+    /** dA for C = op(A) op(B): stored like A, so (dC op(B)^T), transposed back when A was. */
+    private static Tensor gradLeft(Tensor g, Tensor b, boolean ta, boolean tb, int[] aShape) {
+        Tensor d = ta ? product(b, tb, g, true) : product(g, false, b, !tb);
+        return Broadcast.sumTo(d, aShape);
+    }
+
+    /** dB for C = op(A) op(B), stored like B; folds A's batch into rows when B is a single matrix. */
+    private static Tensor gradRight(Tensor g, Tensor a, boolean ta, boolean tb, int[] bShape) {
+        if (bShape.length == 2 && a.dim() > 2 && !ta) {
+            int k = a.size(-1);
+            int n = g.size(-1);
+            Tensor a2 = new Tensor(a.buffer(), new int[] {a.numel() / k, k});
+            Tensor g2 = new Tensor(g.buffer(), new int[] {g.numel() / n, n});
+            return tb ? product(g2, true, a2, false) : product(a2, true, g2, false);
+        }
+        Tensor d = tb ? product(g, true, a, ta) : product(a, !ta, g, false);
+        return Broadcast.sumTo(d, bShape);
+    }
+
+    /** op(x) · op(y) for tensors of rank &gt;= 2 with broadcast batch dimensions; records nothing. */
+    static Tensor product(Tensor x, boolean tx, Tensor y, boolean ty) {
+        int[] xs = x.shape();
+        int[] ys = y.shape();
+        int xr = xs.length;
+        int yr = ys.length;
+        int m = tx ? xs[xr - 1] : xs[xr - 2];
+        int k = tx ? xs[xr - 2] : xs[xr - 1];
+        int ky = ty ? ys[yr - 1] : ys[yr - 2];
+        int n = ty ? ys[yr - 2] : ys[yr - 1];
+        if (k != ky) {
+            throw new IllegalArgumentException("matmul: shapes " + Shape.str(xs) + (tx ? "ᵀ" : "") + " and "
+                    + Shape.str(ys) + (ty ? "ᵀ" : "") + " do not match: inner sizes " + k + " and " + ky);
+        }
+        ComputeBackend backend = x.backend();
+        int[] xBatch = Arrays.copyOf(xs, xr - 2);
+        int[] yBatch = Arrays.copyOf(ys, yr - 2);
+        int[] batch = Shape.broadcast("matmul", xBatch, yBatch);
+        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
+        outShape[batch.length] = m;
+        outShape[batch.length + 1] = n;
+        Tensor out = Tensor.zeros(backend, outShape);
+        int lda = xs[xr - 1];
+        int ldb = ys[yr - 1];
+        if (yr == 2 && !tx) {
+            // One weight matrix: fold x's batch into the rows of a single product.
+            int rows = x.numel() / k;
+            backend.gemm(1, false, ty, rows, n, k, 1f, x.buffer(), new int[] {0}, lda, y.buffer(), new int[] {0}, ldb,
+                    0f, out.buffer(), new int[] {0}, n);
+            return out;
+        }
+        int count = Shape.numel(batch);
+        int[] xStrides = Shape.broadcastStrides(xBatch, batch);
+        int[] yStrides = Shape.broadcastStrides(yBatch, batch);
+        int[] xOffsets = new int[count];
+        int[] yOffsets = new int[count];
+        int[] cOffsets = new int[count];
+        int[] index = new int[batch.length];
+        for (int i = 0; i < count; i++) {
+            int xo = 0;
+            int yo = 0;
+            for (int d = 0; d < batch.length; d++) {
+                xo += index[d] * xStrides[d];
+                yo += index[d] * yStrides[d];
+            }
+            xOffsets[i] = xo * m * k;
+            yOffsets[i] = yo * k * n;
+            cOffsets[i] = i * m * n;
+            for (int d = batch.length - 1; d >= 0 && ++index[d] == batch[d]; d--) {
+                index[d] = 0;
+            }
+        }
+        backend.gemm(count, tx, ty, m, n, k, 1f, x.buffer(), xOffsets, lda, y.buffer(), yOffsets, ldb,
+                0f, out.buffer(), cOffsets, n);
+        return out;
+    }
+}

@@ -1,0 +1,67 @@
+package org.xformers4j.compute;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.reflect.Proxy;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.xformers4j.compute.cpu.CpuBackend;
+
+class BackendsTest {
+
+    @Test
+    void serviceLoaderFindsTheCpuBackendAndPicksIt() {
+        List<ComputeBackend> found = Backends.discover();
+        assertThat(found).extracting(ComputeBackend::name).contains("cpu");
+        assertThat(Backends.select(found, null).name()).isEqualTo("cpu");
+        assertThat(Backends.select(found, " CPU ").name()).isEqualTo("cpu");
+    }
+
+    @Test
+    void unknownBackendNameIsAClearError() {
+        assertThatThrownBy(() -> Backends.select(Backends.discover(), "tpu"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("xformers4j.backend=tpu").hasMessageContaining("cpu");
+    }
+
+    @Test
+    void highestPriorityAvailableBackendWins() {
+        ComputeBackend cpu = new CpuBackend();
+        assertThat(Backends.select(List.of(unavailable(), cpu), null)).isSameAs(cpu);
+        assertThatThrownBy(() -> Backends.select(List.of(unavailable(), cpu), "ghost"))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("not available");
+    }
+
+    @Test
+    void memoryCounterTracksHeldAndPeakBytes() {
+        CpuBackend backend = new CpuBackend();
+        MemoryStats memory = backend.memory();
+        long before = memory.currentBytes();
+        memory.resetPeak();
+        Buffer a = backend.allocate(1000);
+        Buffer b = backend.upload(new float[500]);
+        assertThat(memory.currentBytes() - before).isEqualTo(6000);
+        a.close();
+        a.close();
+        assertThat(memory.currentBytes() - before).isEqualTo(2000);
+        assertThat(memory.peakBytes() - before).isEqualTo(6000);
+        assertThat(memory.allocatedBytesSinceReset()).isEqualTo(6000);
+        memory.resetPeak();
+        assertThat(memory.peakBytes()).isEqualTo(memory.currentBytes());
+        b.close();
+        assertThat(memory.currentBytes()).isEqualTo(before);
+    }
+
+    /** A backend that is never available, standing in for CUDA on a machine without a GPU; no kernel may run. */
+    private static ComputeBackend unavailable() {
+        return (ComputeBackend) Proxy.newProxyInstance(ComputeBackend.class.getClassLoader(),
+                new Class<?>[] {ComputeBackend.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "name" -> "ghost";
+                    case "priority" -> 100;
+                    case "isAvailable" -> false;
+                    case "description" -> "ghost: no device";
+                    default -> throw new AssertionError("kernel " + method.getName() + " called on an unavailable backend");
+                });
+    }
+}

@@ -1,0 +1,122 @@
+package org.xformers4j.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.xformers4j.compute.cpu.CpuBackend;
+import org.xformers4j.compute.cpu.Parallel;
+import org.xformers4j.compute.cpu.Sgemm;
+
+class MatmulOpsTest {
+
+    private final SplittableRandom rng = new SplittableRandom(7);
+
+    /** Float64 batched op(A)·op(B) with NumPy broadcasting of the batch dimensions. */
+    private static double[] reference(double[] a, int[] as, boolean ta, double[] b, int[] bs, boolean tb) {
+        int ar = as.length;
+        int br = bs.length;
+        int m = ta ? as[ar - 1] : as[ar - 2];
+        int k = ta ? as[ar - 2] : as[ar - 1];
+        int n = tb ? bs[br - 2] : bs[br - 1];
+        int[] aBatch = Arrays.copyOf(as, ar - 2);
+        int[] bBatch = Arrays.copyOf(bs, br - 2);
+        int[] batch = Shape.broadcast("ref", aBatch, bBatch);
+        int[] aStr = Shape.broadcastStrides(aBatch, batch);
+        int[] bStr = Shape.broadcastStrides(bBatch, batch);
+        int count = Shape.numel(batch);
+        double[] out = new double[count * m * n];
+        int[] idx = new int[batch.length];
+        for (int p = 0; p < count; p++) {
+            int ao = 0;
+            int bo = 0;
+            for (int d = 0; d < batch.length; d++) {
+                ao += idx[d] * aStr[d];
+                bo += idx[d] * bStr[d];
+            }
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int l = 0; l < k; l++) {
+                        double x = a[ao * m * k + (ta ? l * m + i : i * k + l)];
+                        double y = b[bo * k * n + (tb ? j * k + l : l * n + j)];
+                        s += x * y;
+                    }
+                    out[p * m * n + i * n + j] = s;
+                }
+            }
+            for (int d = batch.length - 1; d >= 0 && ++idx[d] == batch[d]; d--) {
+                idx[d] = 0;
+            }
+        }
+        return out;
+    }
+
+    @ParameterizedTest(name = "{0} x {1} ta={2} tb={3}")
+    @CsvSource({
+        "'3,4', '4,5', false, false",
+        "'4,3', '4,5', true, false",
+        "'3,4', '5,4', false, true",
+        "'4,3', '5,4', true, true",
+        "'2,3,4', '4,5', false, false",
+        "'2,3,4', '5,4', false, true",
+        "'2,4,3', '4,5', true, false",
+        "'2,3,4', '2,4,5', false, false",
+        "'3,4', '2,4,5', false, false",
+        "'2,1,3,4', '3,4,5', false, false",
+        "'2,1,4,3', '1,3,5,4', true, true"
+    })
+    void matchesFloat64ReferenceWithGradients(String aShape, String bShape, boolean ta, boolean tb) {
+        int[] as = parse(aShape);
+        int[] bs = parse(bShape);
+        GradCheck.of("matmul", in -> in[0].matmul(in[1], ta, tb),
+                ref -> reference(ref[0], as, ta, ref[1], bs, tb),
+                GradCheck.input(rng, as), GradCheck.input(rng, bs)).check();
+    }
+
+    @Test
+    void vectorOperandsFollowTorchMatmul() {
+        Tensor v = GradCheck.input(rng, 4);
+        Tensor m = GradCheck.input(rng, 4, 3);
+        assertThat(v.matmul(m).shape()).containsExactly(3);
+        assertThat(m.transpose(0, 1).matmul(v).shape()).containsExactly(3);
+        assertThat(v.matmul(v).shape()).isEmpty();
+        GradCheck.of("vector-matrix", in -> in[0].matmul(in[1]),
+                ref -> reference(ref[0], new int[] {1, 4}, false, ref[1], new int[] {4, 3}, false), v, m).check();
+    }
+
+    @Test
+    void mismatchedInnerSizesNameBothShapes() {
+        Tensor a = Tensor.zeros(2, 3);
+        Tensor b = Tensor.zeros(4, 5);
+        assertThatThrownBy(() -> a.matmul(b)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("[2, 3]").hasMessageContaining("[4, 5]").hasMessageContaining("3 and 4");
+        assertThatThrownBy(() -> Tensor.zeros(2, 3, 4).matmul(Tensor.zeros(3, 4, 2)))
+                .hasMessageContaining("cannot be broadcast");
+    }
+
+    @Test
+    void resultDoesNotDependOnThreadCount() {
+        CpuBackend one = new CpuBackend(new Parallel(1), Sgemm.best());
+        CpuBackend two = new CpuBackend(new Parallel(2), Sgemm.best());
+        float[] a = new float[3 * 67 * 129];
+        float[] b = new float[129 * 71];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) rng.nextGaussian();
+        }
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (float) rng.nextGaussian();
+        }
+        float[] r1 = Tensor.of(one, a, 3, 67, 129).matmul(Tensor.of(one, b, 129, 71)).toFloatArray();
+        float[] r2 = Tensor.of(two, a, 3, 67, 129).matmul(Tensor.of(two, b, 129, 71)).toFloatArray();
+        assertThat(r2).containsExactly(r1);
+    }
+
+    private static int[] parse(String shape) {
+        return Arrays.stream(shape.split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+    }
+}
