@@ -1,0 +1,79 @@
+package org.xformers4j.cli;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Minimal {@code --name value} / {@code --flag} parsing with errors that name the option. */
+final class Options {
+
+    private final Map<String, String> values = new LinkedHashMap<>();
+    private final List<String> flags = new ArrayList<>();
+    private final String usage;
+
+    private Options(String usage) {
+        this.usage = usage;
+    }
+
+    /**
+     * Parses {@code args}: {@code withValue} options take the next argument (or {@code --opt=value}),
+     * {@code flagNames} take none. Anything else is an error.
+     */
+    static Options parse(List<String> args, Set<String> withValue, Set<String> flagNames, String usage)
+            throws UsageException {
+        Options o = new Options(usage);
+        for (int i = 0; i < args.size(); i++) {
+            String arg = args.get(i);
+            String name = arg;
+            String inline = null;
+            int eq = arg.indexOf('=');
+            if (arg.startsWith("--") && eq > 0) {
+                name = arg.substring(0, eq);
+                inline = arg.substring(eq + 1);
+            }
+            if (withValue.contains(name)) {
+                String value = inline;
+                if (value == null) {
+                    if (i + 1 >= args.size()) {
+                        throw new UsageException("option " + name + " needs a value", usage);
+                    }
+                    value = args.get(++i);
+                }
+                if (o.values.containsKey(name)) {
+                    throw new UsageException("option " + name + " given twice", usage);
+                }
+                o.values.put(name, value);
+            } else if (flagNames.contains(name) && inline == null) {
+                o.flags.add(name);
+            } else if (arg.startsWith("-")) {
+                throw new UsageException("unknown option " + arg, usage);
+            } else {
+                throw new UsageException("unexpected argument '" + arg + "'", usage);
+            }
+        }
+        return o;
+    }
+
+    boolean flag(String name) {
+        return flags.contains(name);
+    }
+
+    /** The value of a positive-integer option, or {@code dflt} when absent. */
+    int positiveInt(String name, int dflt) throws UsageException {
+        String v = values.get(name);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            int x = Integer.parseInt(v.trim());
+            if (x > 0) {
+                return x;
+            }
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw new UsageException("option " + name + " must be a positive integer, got '" + v + "'", usage);
+    }
+}

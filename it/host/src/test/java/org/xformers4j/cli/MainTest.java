@@ -1,0 +1,96 @@
+package org.xformers4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+class MainTest {
+
+    /** Exit code, stdout and stderr of one command line. */
+    record Outcome(int code, String out, String err) {
+    }
+
+    private static Outcome run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code;
+        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+             PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            code = Main.run(args, o, e);
+        }
+        return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void benchGemmJsonIsOneObjectWithTheDocumentedFields() {
+        Outcome r = run("bench", "gemm", "--size", "64", "--threads", "2", "--runs", "3", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        String json = r.out().strip();
+        assertThat(r.out().lines().count()).isEqualTo(1);
+        boolean simd = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        String number = "[0-9]+(\\.[0-9]+)?";
+        Matcher m = Pattern.compile("\\{\"size\":64,\"threads\":2,\"simd_gflops\":(" + number + "|null),\"scalar_gflops\":(" + number + ")}")
+                .matcher(json);
+        assertThat(m.matches()).as(json).isTrue();
+        if (simd) {
+            assertThat(Double.parseDouble(m.group(1))).isPositive();
+        } else {
+            assertThat(m.group(1)).isEqualTo("null");
+        }
+        assertThat(Double.parseDouble(m.group(3))).isPositive();
+        assertThat(r.err()).contains("bench gemm:");
+    }
+
+    @Test
+    void benchGemmTextReportsBothKernels() {
+        Outcome r = run("bench", "gemm", "--size=48", "--threads=1", "--runs=1");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("gemm 48x48x48").contains("simd:").contains("scalar:").contains("GFLOP/s");
+    }
+
+    @Test
+    void badOptionsAreUsageErrorsNamingTheOption() {
+        Outcome r = run("bench", "gemm", "--size", "0");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--size").contains("'0'").contains("usage:");
+        r = run("bench", "gemm", "--threads", "two");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--threads").contains("'two'");
+        r = run("bench", "gemm", "--size");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--size needs a value");
+        r = run("bench", "gemm", "--frobnicate");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown option --frobnicate");
+        r = run("bench", "gemm", "--runs", "-3");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--runs").contains("'-3'");
+        r = run("bench", "matmul");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown benchmark target 'matmul'");
+        r = run("bench");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
+    void unknownCommandAndHelp() {
+        Outcome r = run("frob");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown command 'frob'").contains("bench");
+        r = run();
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("usage: xformers4j");
+        r = run("--help");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("usage: xformers4j").contains("bench");
+        r = run("bench", "gemm", "--help");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("--size").contains("--threads").contains("--json");
+    }
+}
