@@ -21,6 +21,15 @@ import org.xformers4j.compute.UnaryOp;
  * (Cody-Waite split of ln 2), e^r by a degree-7 polynomial, 2^n built in the exponent bits (in two
  * halves, so that the result underflows to subnormals and overflows to ∞ gracefully). Relative
  * error about 2 ulp.
+ *
+ * <p>A method that returns a vector is only fast when C2 inlines it: a call boxes the vector on
+ * the heap. C2 stops inlining (other than the Vector API's own {@code @ForceInline} methods) once
+ * a compilation holds about 18,000 IR nodes ({@code NodeCountInliningCutoff}), and each Vector API
+ * operation inlines dozens of methods. So the transcendental functions below use the fewest
+ * operations: constants are prebuilt vectors ({@code v.mul(2f)} inlines a broadcast each time),
+ * polynomials are Horner chains of fused multiply-adds, and GELU's erfc needs one exp. (Loop-carried
+ * accumulators still start from {@code FloatVector.zero(S)}: starting from a constant keeps them
+ * boxed.)
  */
 final class SimdLoops implements ContiguousLoops {
 
@@ -38,97 +47,134 @@ final class SimdLoops implements ContiguousLoops {
     private static final Set<BinaryOp> BINARY = EnumSet.of(BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL, BinaryOp.DIV,
             BinaryOp.MAXIMUM, BinaryOp.MINIMUM);
 
-    private static final float EXP_LO = -104f;   // e^-104 rounds to 0 in float
-    private static final float EXP_HI = 89f;     // e^89 overflows to ∞
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float ROUND = 0x1.8p23f; // adding it rounds |v| < 2^22 to an integer in the low mantissa bits
-    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
-    private static final float LN2_HI = 0.693359375f;
-    private static final float LN2_LO = -2.12194440e-4f;
+    private static final FloatVector ZERO = FloatVector.zero(S);
+    private static final FloatVector HALF = broadcast(0.5f);
+    private static final FloatVector ONE = broadcast(1f);
 
-    private static final float GELU_TANH_SCALE = (float) ScalarLoops.GELU_TANH_SCALE;
-    private static final float GELU_TANH_CUBIC = (float) ScalarLoops.GELU_TANH_CUBIC;
-    private static final float INV_SQRT2 = (float) ScalarLoops.INV_SQRT2;
-    private static final float INV_SQRT_2PI = (float) ScalarLoops.INV_SQRT_2PI;
+    private static final FloatVector EXP_LO = broadcast(-104f); // e^-104 rounds to 0 in float
+    private static final FloatVector EXP_HI = broadcast(89f);   // e^89 overflows to ∞
+    private static final FloatVector LOG2E = broadcast(1.44269504088896341f);
+    /** Adding it rounds |v| < 2^22 to an integer in the low mantissa bits. */
+    private static final FloatVector ROUND = broadcast(0x1.8p23f);
+    private static final IntVector ROUND_BITS = ROUND.reinterpretAsInts();
+    private static final IntVector EXPONENT_BIAS = ZERO.reinterpretAsInts().broadcast(127);
+    private static final FloatVector MINUS_LN2_HI = broadcast(-0.693359375f);
+    private static final FloatVector MINUS_LN2_LO = broadcast(2.12194440e-4f);
+    private static final FloatVector EXP_P7 = broadcast(1.9875691500e-4f);
+    private static final FloatVector EXP_P6 = broadcast(1.3981999507e-3f);
+    private static final FloatVector EXP_P5 = broadcast(8.3334519073e-3f);
+    private static final FloatVector EXP_P4 = broadcast(4.1665795894e-2f);
+    private static final FloatVector EXP_P3 = broadcast(1.6666665459e-1f);
+    private static final FloatVector EXP_P2 = broadcast(5.0000001201e-1f);
+
+    /** Keeps the 12 high significant bits of a float, so that its square is exact. */
+    private static final IntVector HIGH_BITS = ZERO.reinterpretAsInts().broadcast(0xFFFFF000);
+    private static final FloatVector MINUS_HALF = broadcast(-0.5f);
+    /** Φ(-16) and e^(-16²/2) underflow to 0 in float; larger |x| are cut to it (∞ included). */
+    private static final FloatVector GAUSSIAN_CUT = broadcast(16f);
+    /** Elements per pass of GELU_erf's backward (a multiple of every vector length). */
+    private static final int ERF_CHUNK = 512;
+    private static final FloatVector HALF_INV_SQRT2 = broadcast((float) (0.5 * ScalarLoops.INV_SQRT2));
+    private static final FloatVector INV_SQRT_2PI = broadcast((float) ScalarLoops.INV_SQRT_2PI);
+    private static final FloatVector ERFC_C9 = broadcast(0.17087277f);
+    private static final FloatVector ERFC_C8 = broadcast(-0.82215223f);
+    private static final FloatVector ERFC_C7 = broadcast(1.48851587f);
+    private static final FloatVector ERFC_C6 = broadcast(-1.13520398f);
+    private static final FloatVector ERFC_C5 = broadcast(0.27886807f);
+    private static final FloatVector ERFC_C4 = broadcast(-0.18628806f);
+    private static final FloatVector ERFC_C3 = broadcast(0.09678418f);
+    private static final FloatVector ERFC_C2 = broadcast(0.37409196f);
+    private static final FloatVector ERFC_C1 = broadcast(1.00002368f);
+    private static final FloatVector ERFC_C0 = broadcast(-1.26551223f);
+
+    /** 2 sqrt(2/π) and 2 sqrt(2/π) 0.044715: GELU_tanh(x) = x σ(2u) with 2u = x (2s + 2sc x²). */
+    private static final FloatVector TWO_S = broadcast((float) (2 * ScalarLoops.GELU_TANH_SCALE));
+    private static final FloatVector TWO_SC = broadcast((float) (2 * ScalarLoops.GELU_TANH_SCALE * ScalarLoops.GELU_TANH_CUBIC));
+    /** 2u' = 2s + 6sc x². */
+    private static final FloatVector SIX_SC = broadcast((float) (6 * ScalarLoops.GELU_TANH_SCALE * ScalarLoops.GELU_TANH_CUBIC));
 
     private SimdLoops() {
     }
 
-    /** e^x lane by lane (see the class comment). */
-    static FloatVector exp(FloatVector x) {
-        FloatVector c = x.max(EXP_LO).min(EXP_HI);
-        FloatVector t = c.mul(LOG2E).add(ROUND);
-        FloatVector n = t.sub(ROUND);
-        IntVector ni = t.reinterpretAsInts().sub(ROUND_BITS);
-        FloatVector r = c.sub(n.mul(LN2_HI)).sub(n.mul(LN2_LO));
-        FloatVector p = r.mul(1.9875691500e-4f).add(1.3981999507e-3f).mul(r).add(8.3334519073e-3f).mul(r)
-                .add(4.1665795894e-2f).mul(r).add(1.6666665459e-1f).mul(r).add(5.0000001201e-1f);
-        p = p.mul(r.mul(r)).add(r).add(1f);
-        IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
-        IntVector n2 = ni.sub(n1);
-        FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(s1).mul(s2);
+    private static FloatVector broadcast(float v) {
+        return FloatVector.broadcast(S, v);
     }
 
-    private static FloatVector reciprocal(FloatVector v) {
-        return FloatVector.broadcast(S, 1f).div(v);
+    /** e^x lane by lane (see the class comment). */
+    static FloatVector exp(FloatVector x) {
+        return exp(x.max(EXP_LO).min(EXP_HI), ZERO);
+    }
+
+    /**
+     * e^(hi + lo) for hi + lo in [-170, 89], |lo| small next to |hi|: the reduction hi + lo - n ln 2
+     * is taken on hi first, where it is exact, so that lo keeps its relative accuracy.
+     */
+    private static FloatVector exp(FloatVector hi, FloatVector lo) {
+        FloatVector t = hi.add(lo).fma(LOG2E, ROUND);
+        FloatVector n = t.sub(ROUND);
+        FloatVector r = n.fma(MINUS_LN2_HI, hi).add(n.fma(MINUS_LN2_LO, lo));
+        FloatVector p = r.fma(EXP_P7, EXP_P6).fma(r, EXP_P5).fma(r, EXP_P4).fma(r, EXP_P3).fma(r, EXP_P2)
+                .fma(r.mul(r), r).add(ONE);
+        IntVector ni = t.reinterpretAsInts().sub(ROUND_BITS);
+        IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
+        IntVector n2 = ni.sub(n1);
+        FloatVector s1 = n1.add(EXPONENT_BIAS).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = n2.add(EXPONENT_BIAS).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(s1).mul(s2);
     }
 
     /** 1 / (1 + e^-x). */
     private static FloatVector sigmoid(FloatVector x) {
-        return reciprocal(exp(x.neg()).add(1f));
+        return ONE.div(exp(x.neg()).add(ONE));
     }
 
     /**
-     * e^(-x²/2) for |x| = a, taken as e^(-s²/2) e^((s - a)(s + a)/2) with s = a cut to 12 significant
-     * bits, as fdlibm's {@code erff} does: s² is exact, so the tail keeps its relative accuracy.
+     * e^(-a²/2 + c) for 0 ≤ a ≤ 16 and -2 ≤ c ≤ 0, with -a²/2 split as -s²/2 + (s - a)(s + a)/2 for
+     * s = a cut to 12 significant bits, as fdlibm's {@code erff} does: s² is exact, so the tail keeps
+     * its relative accuracy (rounding a²/2 would be amplified a²-fold).
      */
-    private static FloatVector gaussian(FloatVector a) {
-        FloatVector s = a.reinterpretAsInts().and(0xFFFFF000).reinterpretAsFloats();
-        return exp(s.mul(s).mul(-0.5f)).mul(exp(s.sub(a).mul(s.add(a)).mul(0.5f)));
+    private static FloatVector gaussian(FloatVector a, FloatVector c) {
+        FloatVector s = a.reinterpretAsInts().and(HIGH_BITS).reinterpretAsFloats();
+        return exp(s.mul(s).mul(MINUS_HALF), s.sub(a).mul(s.add(a)).fma(HALF, c));
     }
 
     /**
-     * Φ(x) = erfc(-x/√2)/2 by the Chebyshev fit of {@link ScalarLoops#erfc}, in float, given
-     * {@code gaussian} = e^(-x²/2). The Gaussian factor is computed from x itself, because rounding
-     * x/√2 first would be amplified x²-fold in the tail.
+     * Φ(-a) = erfc(a/√2)/2 for 0 ≤ a ≤ 16 by the Chebyshev fit of {@link ScalarLoops#erfc}, in float:
+     * t e^(-a²/2 + P(t)) / 2 with t = 1 / (1 + a/(2√2)).
      */
-    private static FloatVector phi(FloatVector x, FloatVector gaussian) {
-        FloatVector z = x.abs().mul(INV_SQRT2);
-        FloatVector t = reciprocal(z.mul(0.5f).add(1f));
-        FloatVector poly = t.mul(0.17087277f).add(-0.82215223f).mul(t).add(1.48851587f).mul(t).add(-1.13520398f)
-                .mul(t).add(0.27886807f).mul(t).add(-0.18628806f).mul(t).add(0.09678418f).mul(t).add(0.37409196f)
-                .mul(t).add(1.00002368f).mul(t).add(-1.26551223f);
-        FloatVector half = t.mul(gaussian).mul(exp(poly)).mul(0.5f); // erfc(|x|/√2)/2 = Φ(-|x|)
-        return half.blend(half.neg().add(1f), x.compare(VectorOperators.GT, 0f));
+    private static FloatVector lowerTail(FloatVector a) {
+        FloatVector t = ONE.div(a.fma(HALF_INV_SQRT2, ONE));
+        FloatVector poly = t.fma(ERFC_C9, ERFC_C8).fma(t, ERFC_C7).fma(t, ERFC_C6).fma(t, ERFC_C5).fma(t, ERFC_C4)
+                .fma(t, ERFC_C3).fma(t, ERFC_C2).fma(t, ERFC_C1).fma(t, ERFC_C0);
+        return t.mul(HALF).mul(gaussian(a, poly));
+    }
+
+    /** Φ(x), from Φ(-|x|) without cancellation in the tail. */
+    private static FloatVector phi(FloatVector x) {
+        FloatVector tail = lowerTail(x.abs().min(GAUSSIAN_CUT));
+        return tail.blend(ONE.sub(tail), x.compare(VectorOperators.GT, ZERO));
     }
 
     private static FloatVector geluErf(FloatVector x) {
-        return x.mul(phi(x, gaussian(x.abs())));
-    }
-
-    /** Φ(x) + x φ(x). */
-    private static FloatVector geluErfDerivative(FloatVector x) {
-        FloatVector g = gaussian(x.abs());
-        return x.mul(g).mul(INV_SQRT_2PI).add(phi(x, g));
+        return x.mul(phi(x));
     }
 
     /** σ(2u) with u = sqrt(2/π) (x + 0.044715 x³), so that GELU_tanh(x) = x σ(2u). */
     private static FloatVector geluTanhGate(FloatVector x) {
-        FloatVector u = x.mul(x).mul(GELU_TANH_CUBIC).add(1f).mul(x).mul(2 * GELU_TANH_SCALE);
-        return sigmoid(u);
+        return sigmoid(x.mul(x).fma(TWO_SC, TWO_S).mul(x));
     }
 
+    /** s + 2 x s (1 - s) u' with s = σ(2u). */
     private static FloatVector geluTanhDerivative(FloatVector x) {
         FloatVector s = geluTanhGate(x);
-        FloatVector du = x.mul(x).mul(3 * GELU_TANH_CUBIC).add(1f).mul(GELU_TANH_SCALE);
-        return s.neg().add(1f).mul(s).mul(x).mul(du).mul(2f).add(s);
+        FloatVector twoDu = x.mul(x).fma(SIX_SC, TWO_S);
+        return ONE.sub(s).mul(s).mul(x.mul(twoDu)).add(s);
     }
 
+    /** s (1 + x (1 - s)) with s = σ(x). */
     private static FloatVector siluDerivative(FloatVector x) {
         FloatVector s = sigmoid(x);
-        return s.neg().add(1f).mul(x).add(1f).mul(s);
+        return ONE.sub(s).fma(x, ONE).mul(s);
     }
 
     private static FloatVector load(float[] a, int i) {
@@ -175,11 +221,35 @@ final class SimdLoops implements ContiguousLoops {
         return i;
     }
 
+    /**
+     * GELU_erf'(x) = Φ(x) + x φ(x) needs two exps, one too many for C2's inlining budget in one loop,
+     * so it runs in two passes over chunks small enough to stay in L1: Φ(x) into a scratch array,
+     * then the rest.
+     */
     private static int geluErfBackwardLoop(float[] x, float[] dy, float[] dx, int i, int bound) {
-        for (; i < bound; i += L) {
-            geluErfDerivative(load(x, i)).mul(load(dy, i)).intoArray(dx, i);
+        float[] cdf = new float[Math.min(ERF_CHUNK, bound - i)];
+        for (int from = i; from < bound; from += ERF_CHUNK) {
+            int to = Math.min(from + ERF_CHUNK, bound);
+            phiLoop(x, cdf, from, to);
+            geluErfBackwardChunk(x, cdf, dy, dx, from, to);
         }
-        return i;
+        return bound;
+    }
+
+    /** cdf[i - from] = Φ(x[i]). */
+    private static void phiLoop(float[] x, float[] cdf, int from, int to) {
+        for (int i = from; i < to; i += L) {
+            phi(load(x, i)).intoArray(cdf, i - from);
+        }
+    }
+
+    /** dx[i] = dy[i] (Φ(x[i]) + x[i] φ(x[i])) with Φ(x[i]) = cdf[i - from]. */
+    private static void geluErfBackwardChunk(float[] x, float[] cdf, float[] dy, float[] dx, int from, int to) {
+        for (int i = from; i < to; i += L) {
+            FloatVector v = load(x, i);
+            FloatVector density = gaussian(v.abs().min(GAUSSIAN_CUT), ZERO).mul(INV_SQRT_2PI);
+            v.fma(density, load(cdf, i - from)).mul(load(dy, i)).intoArray(dx, i);
+        }
     }
 
     private static int geluTanhBackwardLoop(float[] x, float[] dy, float[] dx, int i, int bound) {
@@ -215,7 +285,7 @@ final class SimdLoops implements ContiguousLoops {
                 break;
             }
             case SQRT: for (; i < bound; i += L) load(x, i).lanewise(VectorOperators.SQRT).intoArray(y, i); break;
-            case RSQRT: for (; i < bound; i += L) reciprocal(load(x, i).lanewise(VectorOperators.SQRT)).intoArray(y, i); break;
+            case RSQRT: for (; i < bound; i += L) ONE.div(load(x, i).lanewise(VectorOperators.SQRT)).intoArray(y, i); break;
             case ABS: for (; i < bound; i += L) load(x, i).abs().intoArray(y, i); break;
             case EXP: i = expLoop(x, y, i, bound); break;
             case SIGMOID: i = sigmoidLoop(x, y, i, bound); break;
@@ -244,10 +314,9 @@ final class SimdLoops implements ContiguousLoops {
             case TANH: for (; i < bound; i += L) { FloatVector v = load(y, i); v.mul(v).neg().add(1f).mul(load(dy, i)).intoArray(dx, i); } break;
             case SIGMOID: for (; i < bound; i += L) { FloatVector v = load(y, i); v.neg().add(1f).mul(v).mul(load(dy, i)).intoArray(dx, i); } break;
             case RELU: {
-                FloatVector zero = FloatVector.zero(S);
                 for (; i < bound; i += L) {
-                    VectorMask<Float> positive = load(x, i).compare(VectorOperators.GT, 0f);
-                    zero.blend(load(dy, i), positive).intoArray(dx, i);
+                    VectorMask<Float> positive = load(x, i).compare(VectorOperators.GT, ZERO);
+                    ZERO.blend(load(dy, i), positive).intoArray(dx, i);
                 }
                 break;
             }
@@ -331,9 +400,10 @@ final class SimdLoops implements ContiguousLoops {
     @Override
     public float expSum(float[] x, int offset, int n, float shift, float[] y) {
         FloatVector acc = FloatVector.zero(S);
+        FloatVector shiftV = broadcast(shift);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += L) {
-            FloatVector e = exp(load(x, offset + i).sub(shift));
+            FloatVector e = exp(load(x, offset + i).sub(shiftV));
             if (y != null) {
                 e.intoArray(y, offset + i);
             }
