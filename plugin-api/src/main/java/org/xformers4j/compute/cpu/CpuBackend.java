@@ -7,12 +7,15 @@ import org.xformers4j.compute.ComputeBackend;
 import org.xformers4j.compute.MemoryStats;
 import org.xformers4j.compute.ReduceOp;
 import org.xformers4j.compute.UnaryOp;
+import org.osgi.service.component.annotations.Component;
 
 /**
  * The pure-Java backend: Java arrays, its own thread pool ({@link Parallel}), and SIMD kernels
  * through {@code jdk.incubator.vector} when the JVM runs with
- * {@code --add-modules jdk.incubator.vector} (scalar kernels otherwise).
+ * {@code --add-modules jdk.incubator.vector} (scalar kernels otherwise). Published as an OSGi
+ * service inside a framework and through {@link java.util.ServiceLoader} on a class path.
  */
+@Component(service = ComputeBackend.class)
 public final class CpuBackend implements ComputeBackend {
 
     private final Parallel parallel;

@@ -1,0 +1,7 @@
+/** Positional encodings: the three hooks and the capability declaration. */
+@Export
+@Version("0.1.0")
+package org.xformers4j.component.positional;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;
