@@ -40,10 +40,14 @@ final class GemmSupport {
         return simd != null ? simd : ScalarSgemm.INSTANCE;
     }
 
-    /** Validates {@link Sgemm#gemm} arguments; messages name the parameter and its value. */
-    static void check(boolean transA, boolean transB, int m, int n, int k,
-                      float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
-                      float[] c, int cOffset, int ldc, Parallel parallel) {
+    /**
+     * Validates {@link Sgemm#gemm} arguments (messages name the parameter and its value) and
+     * finishes the calls with no product to compute: empty C, k == 0 or alpha == 0 (C = beta C).
+     * Returns true when C is final.
+     */
+    static boolean checkOrFinishTrivial(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                        float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                                        float beta, float[] c, int cOffset, int ldc, Parallel parallel) {
         Objects.requireNonNull(parallel, "parallel");
         if (m < 0) {
             throw new IllegalArgumentException("m must be non-negative, got " + m);
@@ -58,6 +62,14 @@ final class GemmSupport {
         checkMatrix("a", a, aOffset, "lda", lda, transA ? k : m, transA ? m : k, "A" + (transA ? "^T" : ""));
         checkMatrix("b", b, bOffset, "ldb", ldb, transB ? n : k, transB ? k : n, "B" + (transB ? "^T" : ""));
         checkMatrix("c", c, cOffset, "ldc", ldc, m, n, "C");
+        if (m == 0 || n == 0) {
+            return true;
+        }
+        if (k == 0 || alpha == 0f) {
+            scaleC(m, n, beta, c, cOffset, ldc);
+            return true;
+        }
+        return false;
     }
 
     private static void checkMatrix(String name, float[] x, int off, String ldName, int ld,
@@ -86,7 +98,7 @@ final class GemmSupport {
     }
 
     /** C[m x n] = beta * C for the k == 0 or alpha == 0 cases; beta == 0 overwrites. */
-    static void scaleC(int m, int n, float beta, float[] c, int cOffset, int ldc) {
+    private static void scaleC(int m, int n, float beta, float[] c, int cOffset, int ldc) {
         if (beta == 1f) {
             return;
         }

@@ -33,12 +33,8 @@ public final class ScalarSgemm implements Sgemm {
     public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                      float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
                      float beta, float[] c, int cOffset, int ldc, Parallel parallel) {
-        GemmSupport.check(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, parallel);
-        if (m == 0 || n == 0) {
-            return;
-        }
-        if (k == 0 || alpha == 0f) {
-            GemmSupport.scaleC(m, n, beta, c, cOffset, ldc);
+        if (GemmSupport.checkOrFinishTrivial(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
+                beta, c, cOffset, ldc, parallel)) {
             return;
         }
         int ncMax = Math.min(NC, n);
