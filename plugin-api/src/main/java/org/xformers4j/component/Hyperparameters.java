@@ -59,7 +59,8 @@ public final class Hyperparameters {
                     ? Arrays.stream(ft.getEnumConstants()).map(c -> ((Enum<?>) c).name()).toList()
                     : List.of();
             Range range = f.getAnnotation(Range.class);
-            out.add(new Hyperparameter(f.getName(), ft.getSimpleName(), value == null ? null : String.valueOf(value),
+            String defaultValue = config.mandatory() || value == null ? null : String.valueOf(value);
+            out.add(new Hyperparameter(f.getName(), ft.getSimpleName(), defaultValue,
                     config.description(), config.mandatory(), range == null ? "" : interval(range), choices));
         }
         return out;

@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xformers4j.host.FelixHost;
 
 class MainTest {
 
@@ -78,19 +81,35 @@ class MainTest {
         assertThat(r.out()).isEmpty();
     }
 
+    /**
+     * Without bundles the host-local commands still work and everything else fails with the reason;
+     * it/tests covers the command services of the real bundles.
+     */
     @Test
-    void unknownCommandAndHelp() {
-        Outcome r = run("frob");
-        assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).contains("unknown command 'frob'").contains("bench");
-        r = run();
-        assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).contains("usage: xformers4j");
-        r = run("--help");
-        assertThat(r.code()).isZero();
-        assertThat(r.out()).contains("usage: xformers4j").contains("bench");
-        r = run("bench", "gemm", "--help");
-        assertThat(r.code()).isZero();
-        assertThat(r.out()).contains("--size").contains("--threads").contains("--json");
+    void withoutBundlesOnlyHostLocalCommandsRun(@TempDir Path dir) {
+        Path missing = dir.resolve("no-bundles");
+        String before = System.getProperty(FelixHost.BUNDLES_PROPERTY);
+        System.setProperty(FelixHost.BUNDLES_PROPERTY, missing.toString());
+        try {
+            Outcome r = run("frob");
+            assertThat(r.code()).isEqualTo(1);
+            assertThat(r.out()).isEmpty();
+            assertThat(r.err()).contains("xformers4j frob:").contains(missing.toString()).contains("does not exist");
+            r = run();
+            assertThat(r.code()).isEqualTo(2);
+            assertThat(r.err()).contains("usage: xformers4j").contains("bench").contains("commands are unavailable");
+            r = run("--help");
+            assertThat(r.code()).isZero();
+            assertThat(r.out()).contains("usage: xformers4j").contains("bench");
+            r = run("bench", "gemm", "--help");
+            assertThat(r.code()).isZero();
+            assertThat(r.out()).contains("--size").contains("--threads").contains("--json");
+        } finally {
+            if (before == null) {
+                System.clearProperty(FelixHost.BUNDLES_PROPERTY);
+            } else {
+                System.setProperty(FelixHost.BUNDLES_PROPERTY, before);
+            }
+        }
     }
 }

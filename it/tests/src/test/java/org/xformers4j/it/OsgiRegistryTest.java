@@ -1,0 +1,191 @@
+package org.xformers4j.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
+
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.wiring.BundleWire;
+import org.osgi.framework.wiring.BundleWiring;
+import org.xformers4j.attention.FullAttention;
+import org.xformers4j.component.Component;
+import org.xformers4j.component.ComponentDescriptor;
+import org.xformers4j.component.ComponentProvider;
+import org.xformers4j.compute.ComputeBackend;
+import org.xformers4j.decoding.GreedyDecoding;
+import org.xformers4j.host.FelixHost;
+import org.xformers4j.positional.LearnedPositionalEncoding;
+import org.xformers4j.positional.SinusoidalPositionalEncoding;
+import org.xformers4j.registry.ComponentRegistry;
+
+/**
+ * The real bundles in the embedded framework: components are found only through the registry
+ * service, follow their bundle as it stops and starts, and match the standalone registry.
+ *
+ * <p>The registry service and its descriptors are the bundles' classes; this class's
+ * {@code ComponentRegistry} and {@code ComponentDescriptor} come from the test class path, a
+ * different class loader. So the service is reached reflectively ({@link Mirror#call}) and
+ * descriptors are compared as class-loader-independent views ({@link Mirror#view}); the listener is
+ * a {@link Proxy} of the registry bundle's own {@code RegistryListener} interface.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class OsgiRegistryTest {
+
+    private static final String REGISTRY = "(objectClass=org.xformers4j.registry.ComponentRegistry)";
+    private static final List<Class<? extends Component>> PROJECT_COMPONENTS = List.of(
+            FullAttention.class, SinusoidalPositionalEncoding.class, LearnedPositionalEncoding.class,
+            GreedyDecoding.class);
+
+    private FelixHost host;
+    private Object registry;
+
+    @BeforeAll
+    void startFramework() throws Exception {
+        host = FelixHost.start(FelixHost.defaultBundlesDirectory());
+        registry = host.waitForService(REGISTRY, Duration.ofSeconds(10));
+    }
+
+    @AfterAll
+    void stopFramework() {
+        if (host != null) {
+            host.close();
+        }
+    }
+
+    /** Name → descriptor view of every provider of an OSGi-side registry, in the registry's order. */
+    private static Map<String, Map<String, Object>> descriptors(Object registry) {
+        Map<String, Map<String, Object>> out = new LinkedHashMap<>();
+        for (Object provider : (List<?>) Mirror.call(registry, "providers")) {
+            Map<String, Object> d = Mirror.record(Mirror.call(provider, "descriptor"));
+            out.put((String) d.get("name"), d);
+        }
+        return out;
+    }
+
+    @Test
+    void everyProjectComponentIsDiscoveredWithTheDescriptorItsClassDeclares() {
+        Map<String, Map<String, Object>> osgi = descriptors(registry);
+        for (Class<? extends Component> type : PROJECT_COMPONENTS) {
+            Map<String, Object> expected = Mirror.record(ComponentDescriptor.of(type));
+            assertThat(osgi).as(type.getName()).containsEntry((String) expected.get("name"), expected);
+        }
+        assertThat(osgi.get("full")).containsEntry("kind", "ATTENTION")
+                .containsEntry("implementation", FullAttention.class.getName());
+        assertThat(osgi.get("sinusoidal")).containsEntry("kind", "POSITIONAL");
+        assertThat(osgi.get("learned")).containsEntry("kind", "POSITIONAL");
+        assertThat(osgi.get("greedy")).containsEntry("kind", "DECODING");
+        assertThat(capabilities(osgi.get("full"))).containsEntry("causal", true).containsEntry("crossAttention", true)
+                .containsEntry("keyPaddingMask", true).containsEntry("additiveBias", true);
+        assertThat(capabilities(osgi.get("learned"))).containsEntry("learnable", true).containsEntry("maximumLength", true);
+        assertThat(capabilities(osgi.get("sinusoidal"))).containsEntry("learnable", false);
+        assertThat(capabilities(osgi.get("greedy"))).containsEntry("stochastic", false);
+        assertThat(hyperparameters(osgi.get("learned"))).extracting(h -> h.get("name"), h -> h.get("type"), h -> h.get("defaultValue"))
+                .containsExactly(tuple("maxLength", "int", "512"),
+                        tuple("initStd", "float", "0.02"));
+        assertThat(hyperparameters(osgi.get("sinusoidal"))).extracting(h -> h.get("name")).containsExactly("base");
+        assertThat(hyperparameters(osgi.get("full"))).extracting(h -> h.get("name")).contains("scale");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> capabilities(Map<String, Object> descriptor) {
+        return (Map<String, Object>) descriptor.get("capabilities");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> hyperparameters(Map<String, Object> descriptor) {
+        return (List<Map<String, Object>>) descriptor.get("hyperparameters");
+    }
+
+    @Test
+    void providersComeFromTheirBundlesAndTheCpuBackendIsAvailable() {
+        Map<String, String> bundleOf = host.serviceReferences("(objectClass=" + ComponentProvider.class.getName() + ")")
+                .stream().collect(Collectors.toMap(
+                        ref -> (String) Mirror.record(Mirror.call(host.context().getService(ref), "descriptor")).get("name"),
+                        ref -> ref.getBundle().getSymbolicName()));
+        assertThat(bundleOf).containsEntry("full", "org.xformers4j.attention")
+                .containsEntry("sinusoidal", "org.xformers4j.attention")
+                .containsEntry("learned", "org.xformers4j.attention")
+                .containsEntry("greedy", "org.xformers4j.models");
+        Map<String, Boolean> backends = ((List<?>) Mirror.call(registry, "backends")).stream().collect(Collectors.toMap(
+                b -> (String) Mirror.call(b, "name"), b -> (Boolean) Mirror.call(b, "isAvailable")));
+        assertThat(backends).containsEntry("cpu", true);
+    }
+
+    @Test
+    void pluginApiTakesTheVectorApiFromTheSystemBundleWhenTheJvmHasIt() {
+        Bundle api = host.bundle("org.xformers4j.plugin.api").orElseThrow();
+        List<BundleWire> vector = api.adapt(BundleWiring.class).getRequiredWires("osgi.wiring.package").stream()
+                .filter(w -> "jdk.incubator.vector".equals(w.getCapability().getAttributes().get("osgi.wiring.package")))
+                .toList();
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) {
+            assertThat(vector).hasSize(1);
+            assertThat(vector.get(0).getProvider().getBundle().getBundleId()).isZero();
+        } else {
+            assertThat(vector).isEmpty();
+        }
+    }
+
+    @Test
+    void stoppingTheAttentionBundleRemovesItsComponentsAndStartingItBringsThemBack() throws Exception {
+        Bundle attention = host.bundle("org.xformers4j.attention").orElseThrow();
+        Class<?> listenerType = registry.getClass().getClassLoader().loadClass("org.xformers4j.registry.RegistryListener");
+        List<String> events = new CopyOnWriteArrayList<>();
+        Object listener = Proxy.newProxyInstance(listenerType.getClassLoader(), new Class<?>[] {listenerType},
+                (proxy, method, args) -> switch (method.getName()) {
+                    case "providerAdded", "providerRemoved" -> {
+                        events.add(method.getName() + " " + Mirror.record(args[0]).get("name"));
+                        yield null;
+                    }
+                    case "equals" -> proxy == args[0];
+                    case "hashCode" -> System.identityHashCode(proxy);
+                    case "toString" -> "test listener";
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+        Mirror.call(registry, "addListener", listener);
+        try {
+            attention.stop();
+            assertThat(descriptors(registry).keySet()).doesNotContain("full", "sinusoidal", "learned").contains("greedy");
+            assertThat(events).containsExactlyInAnyOrder(
+                    "providerRemoved full", "providerRemoved sinusoidal", "providerRemoved learned");
+
+            events.clear();
+            attention.start();
+            assertThat(descriptors(registry).keySet()).contains("full", "sinusoidal", "learned", "greedy");
+            assertThat(events).containsExactlyInAnyOrder(
+                    "providerAdded full", "providerAdded sinusoidal", "providerAdded learned");
+        } finally {
+            Mirror.call(registry, "removeListener", listener);
+            if (attention.getState() != Bundle.ACTIVE) {
+                attention.start();
+            }
+        }
+        events.clear();
+        attention.stop();
+        attention.start();
+        assertThat(events).as("a removed listener hears nothing").isEmpty();
+    }
+
+    @Test
+    void theStandaloneRegistryOnThePlainClassPathHasTheSameComponentsAndBackends() {
+        ComponentRegistry standalone = ComponentRegistry.standalone();
+        Map<String, Object> plain = new LinkedHashMap<>();
+        for (ComponentProvider<?> provider : standalone.providers()) {
+            plain.put(provider.descriptor().name(), Mirror.view(provider.descriptor()));
+        }
+        assertThat(plain.keySet()).containsAll(PROJECT_COMPONENTS.stream()
+                .map(t -> ComponentDescriptor.of(t).name()).toList());
+        assertThat(plain).containsExactlyEntriesOf(descriptors(registry));
+        assertThat(standalone.backends().stream().map(ComputeBackend::name).toList())
+                .isEqualTo(((List<?>) Mirror.call(registry, "backends")).stream().map(b -> Mirror.call(b, "name")).toList());
+    }
+}

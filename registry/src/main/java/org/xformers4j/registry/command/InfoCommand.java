@@ -1,0 +1,49 @@
+package org.xformers4j.registry.command;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.function.Function;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.xformers4j.component.ComponentDescriptor;
+import org.xformers4j.component.ComponentProvider;
+import org.xformers4j.registry.ComponentRegistry;
+
+/**
+ * {@code xformers4j info [--json]}: the compute backends (available or not, and why) and the
+ * components of each kind with their summaries; with {@code --json}, one JSON object (see
+ * {@link InfoJson}).
+ */
+@Component(service = Function.class, property = {
+        Command.NAME_PROPERTY + "=info",
+        Command.SUMMARY_PROPERTY + "=Lists the compute backends and the components of each kind"})
+public final class InfoCommand extends Command {
+
+    private final ComponentRegistry registry;
+
+    @Activate
+    public InfoCommand(@Reference(name = "registry") ComponentRegistry registry) {
+        this.registry = registry;
+    }
+
+    @Override
+    int run(String[] args, PrintStream out, PrintStream err) {
+        boolean json = false;
+        for (String arg : args) {
+            if (!arg.equals("--json")) {
+                return usageError(err, "info: unexpected argument '" + arg + "'");
+            }
+            json = true;
+        }
+        List<BackendStatus> backends = registry.backends().stream().map(BackendStatus::of).toList();
+        List<ComponentDescriptor> components = registry.providers().stream().map(ComponentProvider::descriptor).toList();
+        out.print(json ? InfoJson.render(backends, components) + "\n" : InfoText.render(backends, components));
+        return OK;
+    }
+
+    @Override
+    String usage() {
+        return "usage: xformers4j info [--json]";
+    }
+}

@@ -1,0 +1,11 @@
+/**
+ * The component registry: every attention mechanism, positional encoding and decoding strategy the
+ * running system can create, found through OSGi Declarative Services inside a framework and
+ * through {@link java.util.ServiceLoader} on a plain class path.
+ */
+@Export
+@Version("0.1.0")
+package org.xformers4j.registry;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;
