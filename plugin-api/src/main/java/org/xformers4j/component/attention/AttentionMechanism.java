@@ -1,5 +1,6 @@
 package org.xformers4j.component.attention;
 
+import java.util.random.RandomGenerator;
 import org.xformers4j.component.Component;
 import org.xformers4j.tensor.Tensor;
 
@@ -11,6 +12,33 @@ import org.xformers4j.tensor.Tensor;
  * {@link IllegalArgumentException} rather than computing something else.
  */
 public interface AttentionMechanism extends Component {
+
+    /**
+     * Called once by the multi-head layer that owns the mechanism, before any forward, with its
+     * head layout. Mechanisms with parameters (learned memory slots, a learned temperature) create
+     * them here and, when they are an {@link org.xformers4j.nn.Module}, register them so the layer
+     * trains and saves them.
+     *
+     * @param heads   number of query heads
+     * @param headDim size of each head
+     * @param rng     seeded generator for the parameters
+     */
+    default void initialize(int heads, int headDim, RandomGenerator rng) {
+    }
+
+    /**
+     * The number of key and value heads the mechanism receives for {@code heads} query heads:
+     * {@code heads} for multi-head attention, 1 for multi-query attention (Shazeer, 2019, "Fast
+     * Transformer Decoding: One Write-Head is All You Need"), a divisor of {@code heads} for
+     * grouped-query attention (Ainslie et al., 2023, "GQA: Training Generalized Multi-Query
+     * Transformer Models from Multi-Head Checkpoints"). A mechanism that answers fewer than
+     * {@code heads} receives keys and values [batch, keyValueHeads, keyLength, headDim] in
+     * {@link #forward} and shares each among {@code heads / keyValueHeads} consecutive query heads
+     * itself.
+     */
+    default int keyValueHeads(int heads) {
+        return heads;
+    }
 
     /**
      * Attention of {@code query} over {@code key}/{@code value}, differentiable in all three and in

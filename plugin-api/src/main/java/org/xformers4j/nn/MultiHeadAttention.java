@@ -1,0 +1,301 @@
+package org.xformers4j.nn;
+
+import java.util.Arrays;
+import java.util.random.RandomGenerator;
+import org.xformers4j.component.ComponentDescriptor;
+import org.xformers4j.component.attention.AttentionCapabilities;
+import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.positional.PositionalCapabilities;
+import org.xformers4j.component.positional.PositionalEncoding;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * Multi-head attention (Vaswani et al., 2017, "Attention Is All You Need", §3.2.2) around a
+ * pluggable {@link AttentionMechanism}:
+ * <pre>
+ *   MultiHead(X_q, X_kv) = Concat(head_1, …, head_h) W_O
+ *   head_i = Mechanism(X_q W_Q,i, X_kv W_K,i, X_kv W_V,i)
+ * </pre>
+ * The layer owns the projections, the head split and merge, the positional hooks and the KV
+ * cache; the mechanism computes the per-head attention. Parameters are the {@link Linear} layers
+ * {@code query}, {@code key}, {@code value} and {@code output}, each [outFeatures, modelDim];
+ * a mechanism or positional encoding that is a {@link Module} is registered as the submodule
+ * {@code mechanism} or {@code positional}.
+ *
+ * <p>What the mechanism declares in its {@link AttentionCapabilities} shapes the layer:
+ * <ul>
+ *   <li>{@code sharedQueryKey}: one projection {@code queryKey} produces both the queries and
+ *       the keys, and the mechanism receives the same tensor as both (Kitaev et al., 2020,
+ *       "Reformer: The Efficient Transformer", §2).</li>
+ *   <li>{@link AttentionMechanism#keyValueHeads(int)} below the number of heads: the key and
+ *       value projections produce only that many heads ([keyValueHeads·headDim, modelDim]), for
+ *       multi-query (Shazeer, 2019) and grouped-query attention (Ainslie et al., 2023); the
+ *       mechanism shares them among the query heads.</li>
+ *   <li>The other flags are checked on every call: cross-attention, a causal context, a key
+ *       padding mask, an additive bias and incremental decoding that the mechanism does not
+ *       support raise {@link IllegalArgumentException} naming the mechanism and the request.</li>
+ * </ul>
+ *
+ * <p>Positional encodings plug in through their hooks 2 and 3 only, and only those they declare
+ * in {@link PositionalCapabilities}: {@link PositionalEncoding#rotateQueryKey} rotates the split
+ * queries and keys (rotary, xPos), {@link PositionalEncoding#attentionBias} adds a bias to the
+ * scores (ALiBi, T5), summed with any bias in the context. Hook 1 (adding to the embeddings)
+ * belongs to the embedding stage. The layer does not call
+ * {@link PositionalEncoding#initialize}: the owning model initialises the encoding once, with the
+ * model width, because one encoding often serves the embeddings and every layer. Positions count
+ * from 0 in the query sequence and in the key sequence, and from the cached length when decoding
+ * incrementally; a cross-attention layer normally gets no positional encoding.
+ *
+ * <p>In evaluation mode the context's attention dropout is not applied.
+ */
+public final class MultiHeadAttention extends Module {
+
+    private final int modelDim;
+    private final int heads;
+    private final int keyValueHeads;
+    private final int headDim;
+    private final AttentionMechanism mechanism;
+    private final String mechanismName;
+    private final AttentionCapabilities capabilities;
+    private final PositionalEncoding positional;
+    private final boolean rotates;
+    private final boolean biases;
+    private final Linear queryProjection;
+    private final Linear keyProjection;
+    private final Linear valueProjection;
+    private final Linear outputProjection;
+
+    /**
+     * @param modelDim   model width, the inputs' and output's last dimension; a multiple of {@code heads}
+     * @param heads      number of query heads
+     * @param mechanism  per-head attention, annotated with {@link AttentionCapabilities}; initialised
+     *                   here with {@code (heads, modelDim / heads, rng)}
+     * @param positional an initialised positional encoding whose hooks 2 and 3 the layer applies, or null
+     * @param bias       whether the four projections have biases
+     * @param rng        seeded generator for the projection weights and the mechanism's parameters
+     */
+    public MultiHeadAttention(int modelDim, int heads, AttentionMechanism mechanism, PositionalEncoding positional,
+                              boolean bias, RandomGenerator rng) {
+        Args.positive("MultiHeadAttention", "modelDim", modelDim);
+        Args.positive("MultiHeadAttention", "heads", heads);
+        if (modelDim % heads != 0) {
+            throw new IllegalArgumentException("MultiHeadAttention: modelDim " + modelDim + " is not a multiple of heads "
+                    + heads);
+        }
+        if (mechanism == null) {
+            throw new IllegalArgumentException("MultiHeadAttention: mechanism must not be null");
+        }
+        ComponentDescriptor descriptor = ComponentDescriptor.of(mechanism.getClass());
+        this.modelDim = modelDim;
+        this.heads = heads;
+        this.headDim = modelDim / heads;
+        this.mechanism = mechanism;
+        this.mechanismName = descriptor.name();
+        this.capabilities = descriptor.capabilities(AttentionCapabilities.class);
+        this.keyValueHeads = mechanism.keyValueHeads(heads);
+        if (keyValueHeads <= 0 || heads % keyValueHeads != 0) {
+            throw new IllegalArgumentException(prefix() + "keyValueHeads " + keyValueHeads + " for " + heads
+                    + " heads must be a positive divisor of heads");
+        }
+        if (capabilities.sharedQueryKey() && keyValueHeads != heads) {
+            throw new IllegalArgumentException(prefix() + "shares the query-key projection, so it needs as many key heads "
+                    + "as query heads, but declares keyValueHeads " + keyValueHeads + " for " + heads + " heads");
+        }
+        this.positional = positional;
+        PositionalCapabilities hooks = positional == null ? null
+                : ComponentDescriptor.of(positional.getClass()).capabilities(PositionalCapabilities.class);
+        this.rotates = hooks != null && hooks.rotatesQueryKey();
+        this.biases = hooks != null && hooks.attentionBias();
+        if (biases && !capabilities.additiveBias()) {
+            throw new IllegalArgumentException(prefix() + "does not support an additive bias (capability additiveBias "
+                    + "is false), which positional encoding '" + ComponentDescriptor.of(positional.getClass()).name()
+                    + "' produces");
+        }
+
+        int keyValueDim = keyValueHeads * headDim;
+        if (capabilities.sharedQueryKey()) {
+            this.queryProjection = registerModule("queryKey", new Linear(modelDim, modelDim, bias, rng));
+            this.keyProjection = null;
+        } else {
+            this.queryProjection = registerModule("query", new Linear(modelDim, modelDim, bias, rng));
+            this.keyProjection = registerModule("key", new Linear(modelDim, keyValueDim, bias, rng));
+        }
+        this.valueProjection = registerModule("value", new Linear(modelDim, keyValueDim, bias, rng));
+        if (positional instanceof Module m) {
+            registerModule("positional", m);
+        }
+        mechanism.initialize(heads, headDim, rng);
+        if (mechanism instanceof Module m) {
+            registerModule("mechanism", m);
+        }
+        this.outputProjection = registerModule("output", new Linear(modelDim, modelDim, bias, rng));
+    }
+
+    /** Self-attention of {@code x} [batch, length, modelDim]; see {@link #forward(Tensor, Tensor, AttentionContext)}. */
+    public Tensor forward(Tensor x, AttentionContext context) {
+        return forward(x, x, context);
+    }
+
+    /**
+     * Attention of {@code query} over {@code keyValue}: self-attention when they are the same
+     * tensor, cross-attention otherwise.
+     *
+     * @param query    [batch, queryLength, modelDim]
+     * @param keyValue [batch, keyLength, modelDim], {@code query} itself for self-attention
+     * @param context  mask, causal flag, bias [.., queryLength, keyLength] and dropout
+     * @return [batch, queryLength, modelDim]
+     */
+    public Tensor forward(Tensor query, Tensor keyValue, AttentionContext context) {
+        checkInput("query", query);
+        checkInput("keyValue", keyValue);
+        if (keyValue.size(0) != query.size(0)) {
+            throw new IllegalArgumentException(prefix() + "query " + Arrays.toString(query.shape()) + " and keyValue "
+                    + Arrays.toString(keyValue.shape()) + " have different batch sizes");
+        }
+        if (keyValue != query) {
+            require(capabilities.crossAttention(), "cross-attention (keyValue is not the query)", "crossAttention");
+        }
+        AttentionContext effective = prepare(context, query.size(0), query.size(1), keyValue.size(1), 0);
+        Tensor[] qkv = project(query, keyValue, 0);
+        return attend(qkv[0], qkv[1], qkv[2], effective);
+    }
+
+    /**
+     * One step of incremental self-attention decoding: projects the new tokens, rotates their
+     * queries and keys at their absolute positions (from {@code cache.length()}), appends their
+     * keys and values to {@code cache}, and attends from the new queries over every cached
+     * position. With a causal context the queries are aligned to the end of the keys, so feeding
+     * a sequence in pieces gives the outputs of one causal {@link #forward(Tensor, AttentionContext)}
+     * over the whole of it.
+     *
+     * @param query   the new tokens [batch, newLength, modelDim]
+     * @param context as for {@link #forward(Tensor, Tensor, AttentionContext)}, with keys spanning
+     *                the cached and new positions: a key padding mask is [batch, cache.length() +
+     *                newLength], a bias broadcastable to [batch, heads, newLength, cache.length() + newLength]
+     * @param cache   this layer's cache, extended in place
+     * @return [batch, newLength, modelDim]
+     */
+    public Tensor forward(Tensor query, AttentionContext context, KvCache cache) {
+        require(capabilities.incrementalDecoding(), "incremental decoding with a KV cache", "incrementalDecoding");
+        checkInput("query", query);
+        if (cache == null) {
+            throw new IllegalArgumentException(prefix() + "needs a KvCache for incremental decoding, got null");
+        }
+        int past = cache.length();
+        AttentionContext effective = prepare(context, query.size(0), query.size(1), past + query.size(1), past);
+        Tensor[] qkv = project(query, query, past);
+        Tensor[] all = cache.append(qkv[1], qkv[2]);
+        return attend(qkv[0], all[0], all[1], effective);
+    }
+
+    /**
+     * The projections, the head split and hook 2: {q [B, H, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv,
+     * Lk, D]}, queries and keys rotated at positions from {@code offset}. With a shared query-key
+     * projection and self-attention, k is the tensor q.
+     */
+    private Tensor[] project(Tensor query, Tensor keyValue, int offset) {
+        Tensor q = split(queryProjection.forward(query), heads);
+        Tensor k = keyProjection != null ? split(keyProjection.forward(keyValue), keyValueHeads)
+                : keyValue == query ? q : split(queryProjection.forward(keyValue), heads);
+        Tensor v = split(valueProjection.forward(keyValue), keyValueHeads);
+        if (rotates) {
+            Tensor[] rotated = positional.rotateQueryKey(q, k, offset, offset);
+            q = rotated[0];
+            k = rotated[1];
+        }
+        return new Tensor[] {q, k, v};
+    }
+
+    /**
+     * Hook 3 and the capability checks, before anything is computed or cached: the context the
+     * mechanism receives for queries at positions from {@code queryOffset} over {@code keyLength}
+     * keys, with the positional bias added and dropout removed in evaluation mode.
+     */
+    private AttentionContext prepare(AttentionContext context, int batch, int queryLength, int keyLength,
+                                     int queryOffset) {
+        Tensor bias = context.bias();
+        if (biases) {
+            Tensor positionBias = positional.attentionBias(heads, queryLength, keyLength, queryOffset);
+            if (positionBias != null) {
+                bias = bias == null ? positionBias : bias.add(positionBias);
+            }
+        }
+        require(!context.causal() || capabilities.causal(), "a causal context", "causal");
+        require(context.keyPaddingMask() == null || capabilities.keyPaddingMask(), "a key padding mask",
+                "keyPaddingMask");
+        require(bias == null || capabilities.additiveBias(), "an additive bias", "additiveBias");
+        Tensor mask = context.keyPaddingMask();
+        if (mask != null && (mask.size(0) != batch || mask.size(1) != keyLength)) {
+            throw new IllegalArgumentException(prefix() + "keyPaddingMask " + Arrays.toString(mask.shape())
+                    + " must be [batch, keyLength] = [" + batch + ", " + keyLength + "]"
+                    + (queryOffset > 0 ? ", covering the " + queryOffset + " cached positions and the new ones" : ""));
+        }
+        float dropout = isTraining() ? context.dropout() : 0f;
+        return bias == context.bias() && dropout == context.dropout() ? context
+                : AttentionContext.builder().keyPaddingMask(mask).causal(context.causal()).bias(bias)
+                        .dropout(dropout, context.rng()).build();
+    }
+
+    /** The mechanism, the head merge and the output projection: q [B, H, Lq, D], k and v [B, Hkv, Lk, D]. */
+    private Tensor attend(Tensor q, Tensor k, Tensor v, AttentionContext context) {
+        int batch = q.size(0);
+        int queryLength = q.size(2);
+        Tensor out = mechanism.forward(q, k, v, context);
+        int[] expected = {batch, heads, queryLength, headDim};
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw new IllegalStateException(prefix() + "returned " + Arrays.toString(out.shape()) + " instead of "
+                    + "[batch, heads, queryLength, headDim] = " + Arrays.toString(expected));
+        }
+        // [B, H, Lq, D] → [B, Lq, H, D] → [B, Lq, H·D]
+        return outputProjection.forward(out.transpose(1, 2).reshape(batch, queryLength, modelDim));
+    }
+
+    /** [B, L, n·D] → [B, L, n, D] → [B, n, L, D]. */
+    private Tensor split(Tensor x, int n) {
+        return x.reshape(x.size(0), x.size(1), n, headDim).transpose(1, 2);
+    }
+
+    private void checkInput(String name, Tensor x) {
+        if (x.dim() != 3 || x.size(2) != modelDim) {
+            throw new IllegalArgumentException(prefix() + name + " must be [batch, length, modelDim = " + modelDim
+                    + "], got shape " + Arrays.toString(x.shape()));
+        }
+    }
+
+    private void require(boolean supported, String what, String capability) {
+        if (!supported) {
+            throw new IllegalArgumentException(prefix() + "does not support " + what + " (capability " + capability
+                    + " is false)");
+        }
+    }
+
+    private String prefix() {
+        return "MultiHeadAttention: attention mechanism '" + mechanismName + "' ";
+    }
+
+    /** The model width, the inputs' and output's last dimension. */
+    public int modelDim() {
+        return modelDim;
+    }
+
+    /** Number of query heads. */
+    public int heads() {
+        return heads;
+    }
+
+    /** Number of key and value heads: {@link #heads()}, fewer for grouped- or multi-query attention. */
+    public int keyValueHeads() {
+        return keyValueHeads;
+    }
+
+    /** Size of each head, modelDim / heads. */
+    public int headDim() {
+        return headDim;
+    }
+
+    /** The per-head attention this layer delegates to. */
+    public AttentionMechanism mechanism() {
+        return mechanism;
+    }
+}
