@@ -141,6 +141,53 @@ public interface ComputeBackend {
     /** dst[o, index[o, t, j], j] += src[o, t, j]; index and src are [outer, m, inner]. */
     void scatterAdd(Buffer dst, int outer, int n, int inner, int[] index, int m, Buffer src);
 
+    // ---- fused attention over [batch, heads, length, dim] buffers ----
+
+    /**
+     * Scaled dot-product attention as one fused kernel (the FlashAttention-2 forward of Dao, 2023):
+     * for every batch element b, head h and query i,
+     * <pre>
+     *   s_ij  = scale · q_i · k_j + bias[b, h, i, j]       (masked: -∞)
+     *   out_i = Σ_j dropout(softmax_j(s_i))_j · v_j
+     *   logSumExp_i = log Σ_j e^(s_ij)
+     * </pre>
+     * where key j is masked for query i when {@code keyPaddingMask[b, j] != 0} or, in a causal
+     * problem, when j &gt; keyLength - queryLength + i. A query with every key masked gets a zero
+     * output row and logSumExp +∞. Dropout zeroes the weights {@link AttentionProblem#keeps} rejects
+     * and scales the rest by 1/(1 - p). The score matrix is never materialised: extra memory is
+     * O((queryLength + keyLength) · dim).
+     *
+     * @param query          [batch, heads, queryLength, headDim]
+     * @param key            [batch, heads, keyLength, headDim]
+     * @param value          [batch, heads, keyLength, valueDim]
+     * @param bias           {@link AttentionProblem#biasShape()}, or null without a bias
+     * @param keyPaddingMask [batch, keyLength], non-zero where padded, or null
+     * @param out            receives [batch, heads, queryLength, valueDim]
+     * @param logSumExp      receives [batch, heads, queryLength], what the backward needs
+     */
+    void scaledDotProductAttention(AttentionProblem problem, Buffer query, Buffer key, Buffer value, Buffer bias,
+                                   Buffer keyPaddingMask, Buffer out, Buffer logSumExp);
+
+    /**
+     * Gradients of {@link #scaledDotProductAttention} given its inputs, its {@code out} and
+     * {@code logSumExp}, and the output gradient {@code gradOut} [batch, heads, queryLength,
+     * valueDim]. Recomputes the weights tile by tile from the log-sum-exp; with
+     * P = softmax weights, Z the dropout mask and D_i = Σ_e gradOut_ie · out_ie:
+     * <pre>
+     *   gradValue = (Z ∘ P / (1 - p))ᵀ gradOut
+     *   dS        = P ∘ (Z ∘ (gradOut valueᵀ) / (1 - p) - D)
+     *   gradQuery = scale · dS key,   gradKey = scale · dSᵀ query
+     *   gradBias  = dS summed over the bias's broadcast dimensions
+     * </pre>
+     * Overwrites {@code gradQuery}, {@code gradKey}, {@code gradValue} (shaped like query, key and
+     * value) and, when non-null, {@code gradBias} (the bias's shape). Extra memory is
+     * O((queryLength + keyLength) · dim).
+     */
+    void scaledDotProductAttentionBackward(AttentionProblem problem, Buffer query, Buffer key, Buffer value,
+                                           Buffer bias, Buffer keyPaddingMask, Buffer out, Buffer logSumExp,
+                                           Buffer gradOut, Buffer gradQuery, Buffer gradKey, Buffer gradValue,
+                                           Buffer gradBias);
+
     // ---- optimiser updates, in place on parameter and state buffers of n elements ----
 
     /**

@@ -1,6 +1,7 @@
 package org.xformers4j.compute.cpu;
 
 import java.util.Arrays;
+import org.xformers4j.compute.AttentionProblem;
 import org.xformers4j.compute.BinaryOp;
 import org.xformers4j.compute.Buffer;
 import org.xformers4j.compute.ComputeBackend;
@@ -26,6 +27,7 @@ public final class CpuBackend implements ComputeBackend {
     private final CpuNorms norms;
     private final CpuIndexing indexing;
     private final CpuOptimizers optimizers;
+    private final CpuFlashAttention attention;
 
     /** The backend on the shared pool with the fastest GEMM this JVM supports (ServiceLoader entry point). */
     public CpuBackend() {
@@ -41,6 +43,7 @@ public final class CpuBackend implements ComputeBackend {
         this.norms = new CpuNorms(parallel);
         this.indexing = new CpuIndexing(parallel);
         this.optimizers = new CpuOptimizers(parallel);
+        this.attention = new CpuFlashAttention(parallel, TileGemm.best(), ContiguousLoops.best(), this::allocate);
     }
 
     /** The thread pool kernels run on. */
@@ -223,6 +226,23 @@ public final class CpuBackend implements ComputeBackend {
     @Override
     public void scatterAdd(Buffer dst, int outer, int n, int inner, int[] index, int m, Buffer src) {
         indexing.scatterAdd(array(dst), outer, n, inner, index, m, array(src));
+    }
+
+    @Override
+    public void scaledDotProductAttention(AttentionProblem problem, Buffer query, Buffer key, Buffer value, Buffer bias,
+                                          Buffer keyPaddingMask, Buffer out, Buffer logSumExp) {
+        attention.forward(problem, array(query), array(key), array(value), arrayOrNull(bias),
+                arrayOrNull(keyPaddingMask), array(out), array(logSumExp));
+    }
+
+    @Override
+    public void scaledDotProductAttentionBackward(AttentionProblem problem, Buffer query, Buffer key, Buffer value,
+                                                  Buffer bias, Buffer keyPaddingMask, Buffer out, Buffer logSumExp,
+                                                  Buffer gradOut, Buffer gradQuery, Buffer gradKey, Buffer gradValue,
+                                                  Buffer gradBias) {
+        attention.backward(problem, array(query), array(key), array(value), arrayOrNull(bias),
+                arrayOrNull(keyPaddingMask), array(out), array(logSumExp), array(gradOut), array(gradQuery),
+                array(gradKey), array(gradValue), arrayOrNull(gradBias));
     }
 
     @Override
