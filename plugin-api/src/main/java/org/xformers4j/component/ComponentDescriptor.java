@@ -73,7 +73,7 @@ public record ComponentDescriptor(String name, ComponentKind kind, String summar
         return type.cast(capabilities);
     }
 
-    /** The capabilities as name → value (booleans, strings, enum names), in a stable order. */
+    /** The capabilities as name → value (booleans, strings, enum names, lists of strings), in a stable order. */
     public Map<String, Object> capabilityMap() {
         Map<String, Object> out = new LinkedHashMap<>();
         Method[] methods = capabilities.annotationType().getDeclaredMethods();
@@ -81,7 +81,8 @@ public record ComponentDescriptor(String name, ComponentKind kind, String summar
         for (Method m : methods) {
             try {
                 Object value = m.invoke(capabilities);
-                out.put(m.getName(), value instanceof Enum<?> e ? e.name() : value);
+                out.put(m.getName(), value instanceof Enum<?> e ? e.name()
+                        : value instanceof String[] strings ? List.of(strings) : value);
             } catch (IllegalAccessException | InvocationTargetException e) {
                 throw new IllegalStateException("cannot read capability " + m.getName() + " of " + name, e);
             }

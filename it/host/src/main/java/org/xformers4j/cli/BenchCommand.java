@@ -7,14 +7,15 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
-/** {@code xformers4j bench <what> ...}: micro benchmarks; for now {@code gemm}. */
+/** {@code xformers4j bench <target> ...}: micro benchmarks of the GEMM kernels and of attention mechanisms. */
 final class BenchCommand implements Command {
 
     private final Map<String, Command> targets = new LinkedHashMap<>();
 
     BenchCommand() {
-        Command gemm = new GemmBench();
-        targets.put(gemm.name(), gemm);
+        for (Command target : new Command[] {new GemmBench(), new AttentionBench()}) {
+            targets.put(target.name(), target);
+        }
     }
 
     @Override
@@ -24,7 +25,7 @@ final class BenchCommand implements Command {
 
     @Override
     public String summary() {
-        return "micro benchmarks (bench gemm: SGEMM GFLOP/s of the SIMD and scalar CPU kernels)";
+        return "micro benchmarks (bench gemm: SGEMM kernels; bench attention: one attention mechanism)";
     }
 
     @Override
@@ -33,8 +34,10 @@ final class BenchCommand implements Command {
         for (Command c : targets.values()) {
             sb.append(String.format("  %-8s %s%n", c.name(), c.summary()));
         }
-        sb.append('\n').append(targets.get("gemm").usage());
-        return sb.toString();
+        for (Command c : targets.values()) {
+            sb.append('\n').append(c.usage()).append('\n');
+        }
+        return sb.toString().stripTrailing();
     }
 
     @Override
@@ -106,6 +109,70 @@ final class BenchCommand implements Command {
                 if (r.simdGflops() != null) {
                     out.println("  simd / scalar: " + String.format(Locale.ROOT, "%.1fx", r.simdGflops() / r.scalarGflops()));
                 }
+            }
+            return 0;
+        }
+    }
+
+    /** {@code bench attention --impl NAME [--batch B] [--heads H] [--length N] [--dim D] [--backward] [--causal] [--runs R] [--json]}. */
+    static final class AttentionBench implements Command {
+
+        @Override
+        public String name() {
+            return "attention";
+        }
+
+        @Override
+        public String summary() {
+            return "one attention mechanism on random [batch, heads, length, dim] inputs";
+        }
+
+        @Override
+        public String usage() {
+            return "usage: xformers4j bench attention --impl NAME [--batch B] [--heads H] [--length N] [--dim D]\n"
+                    + "                                  [--backward] [--causal] [--runs R] [--json]\n"
+                    + "  --impl NAME  the attention component, e.g. full or flash (xformers4j info lists them)\n"
+                    + "  --batch B    batch size (default 1)\n"
+                    + "  --heads H    heads (default 8)\n"
+                    + "  --length N   sequence length of queries and keys (default 1024)\n"
+                    + "  --dim D      head size (default 64)\n"
+                    + "  --backward   time forward and backward instead of forward only\n"
+                    + "  --causal     with a causal mask\n"
+                    + "  --runs R     timed runs after warm-up; the median is reported (default 5)\n"
+                    + "  --json       print one JSON object on stdout: {\"impl\":NAME,\"batch\":B,\"heads\":H,\"length\":N,\n"
+                    + "               \"dim\":D,\"backward\":b,\"causal\":c,\"ms\":x,\"gflops\":y,\"peak_bytes\":z}\n"
+                    + "GFLOP/s counts 4 B H N^2 D for the forward pass, 2.5 times that for the backward, halved when\n"
+                    + "causal (FlashAttention-2). peak_bytes: the most tensor memory the backend held during one call\n"
+                    + "beyond what it held before. Threads: -Dxformers4j.cpu.threads=T in XFORMERS4J_JAVA_OPTS.";
+        }
+
+        @Override
+        public int run(List<String> args, PrintStream out, PrintStream err) throws UsageException {
+            Options o = Options.parse(args, Set.of("--impl", "--batch", "--heads", "--length", "--dim", "--runs"),
+                    Set.of("--backward", "--causal", "--json"), usage());
+            AttentionBenchmark.Config config = new AttentionBenchmark.Config(o.required("--impl"),
+                    o.positiveInt("--batch", 1), o.positiveInt("--heads", 8), o.positiveInt("--length", 1024),
+                    o.positiveInt("--dim", 64), o.flag("--backward"), o.flag("--causal"), o.positiveInt("--runs", 5));
+            if ((long) config.batch() * config.heads() * config.length() * config.dim() > Integer.MAX_VALUE - 16) {
+                throw new UsageException("--batch x --heads x --length x --dim = " + (long) config.batch()
+                        * config.heads() * config.length() * config.dim() + " elements does not fit a tensor", usage());
+            }
+            AttentionBenchmark.Result r = AttentionBenchmark.run(config, err);
+            if (o.flag("--json")) {
+                out.println("{\"impl\":\"" + config.impl() + "\",\"batch\":" + config.batch() + ",\"heads\":"
+                        + config.heads() + ",\"length\":" + config.length() + ",\"dim\":" + config.dim()
+                        + ",\"backward\":" + config.backward() + ",\"causal\":" + config.causal()
+                        + ",\"ms\":" + String.format(Locale.ROOT, "%.3f", r.ms()) + ",\"gflops\":" + format(r.gflops())
+                        + ",\"peak_bytes\":" + r.peakBytes() + "}");
+            } else {
+                out.println("attention " + config.impl() + ", batch " + config.batch() + ", heads " + config.heads()
+                        + ", length " + config.length() + ", dim " + config.dim() + (config.causal() ? ", causal" : "")
+                        + (config.backward() ? ", forward+backward" : ", forward") + ", median of " + config.runs()
+                        + " runs after warm-up");
+                out.println("  time:       " + String.format(Locale.ROOT, "%.3f", r.ms()) + " ms");
+                out.println("  throughput: " + format(r.gflops()) + " GFLOP/s");
+                out.println("  peak extra: " + String.format(Locale.ROOT, "%.1f", r.peakBytes() / (1024.0 * 1024.0))
+                        + " MiB (" + r.peakBytes() + " bytes)");
             }
             return 0;
         }

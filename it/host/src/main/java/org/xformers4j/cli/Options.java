@@ -60,6 +60,15 @@ final class Options {
         return flags.contains(name);
     }
 
+    /** The value of an option that must be given. */
+    String required(String name) throws UsageException {
+        String v = values.get(name);
+        if (v == null || v.isBlank()) {
+            throw new UsageException("option " + name + " is required", usage);
+        }
+        return v.trim();
+    }
+
     /** The value of a positive-integer option, or {@code dflt} when absent. */
     int positiveInt(String name, int dflt) throws UsageException {
         String v = values.get(name);

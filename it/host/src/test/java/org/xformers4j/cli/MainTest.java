@@ -81,6 +81,62 @@ class MainTest {
         assertThat(r.out()).isEmpty();
     }
 
+    @Test
+    void benchAttentionJsonIsOneObjectWithTheDocumentedFields() {
+        Outcome r = run("bench", "attention", "--impl", "full", "--batch", "1", "--heads", "2", "--length", "16",
+                "--dim", "8", "--runs", "1", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out().lines().count()).isEqualTo(1);
+        String number = "[0-9]+(\\.[0-9]+)?";
+        Matcher m = Pattern.compile("\\{\"impl\":\"full\",\"batch\":1,\"heads\":2,\"length\":16,\"dim\":8,"
+                + "\"backward\":false,\"causal\":false,\"ms\":(" + number + "),\"gflops\":(" + number + "),"
+                + "\"peak_bytes\":([0-9]+)}").matcher(r.out().strip());
+        assertThat(m.matches()).as(r.out()).isTrue();
+        assertThat(Double.parseDouble(m.group(1))).isPositive();
+        assertThat(Double.parseDouble(m.group(3))).isPositive();
+        // the 2 x 16 x 16 scores alone are 2 KiB
+        assertThat(Long.parseLong(m.group(5))).isGreaterThanOrEqualTo(2 * 16 * 16 * Float.BYTES);
+        assertThat(r.err()).contains("bench attention: warming up full");
+    }
+
+    @Test
+    void benchAttentionTextReportsTimeThroughputAndMemory() {
+        Outcome r = run("bench", "attention", "--impl=full", "--heads=1", "--length=8", "--dim=4", "--runs=2",
+                "--backward", "--causal");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith("attention full, batch 1, heads 1, length 8, dim 4, causal, forward+backward, "
+                + "median of 2 runs").contains("  time:").contains("GFLOP/s").contains("  peak extra:");
+    }
+
+    @Test
+    void benchAttentionFlopsFollowTheFlashAttention2Convention() {
+        var forward = new AttentionBenchmark.Config("full", 1, 8, 2048, 64, false, false, 1);
+        assertThat(forward.flops()).isEqualTo(4.0 * 8 * 2048 * 2048 * 64);
+        assertThat(new AttentionBenchmark.Config("full", 1, 8, 2048, 64, true, false, 1).flops())
+                .isEqualTo(3.5 * forward.flops());
+        assertThat(new AttentionBenchmark.Config("full", 1, 8, 2048, 64, true, true, 1).flops())
+                .isEqualTo(1.75 * forward.flops());
+    }
+
+    @Test
+    void benchAttentionRejectsBadArgumentsNamingThem() {
+        Outcome r = run("bench", "attention", "--length", "8");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("option --impl is required").contains("usage: xformers4j bench attention");
+        r = run("bench", "attention", "--impl", "full", "--heads", "0");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--heads").contains("'0'");
+        r = run("bench", "attention", "--impl", "full", "--window", "3");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown option --window");
+        r = run("bench", "attention", "--impl", "ful", "--length", "8", "--runs", "1");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("unknown component 'ful'").contains("full");
+        r = run("bench", "attention", "--impl", "sinusoidal", "--length", "8", "--runs", "1");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("sinusoidal");
+    }
+
     /**
      * Without bundles the host-local commands still work and everything else fails with the reason;
      * it/tests covers the command services of the real bundles.

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,11 @@ import org.junit.jupiter.api.TestInstance;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.wiring.BundleWire;
 import org.osgi.framework.wiring.BundleWiring;
+import org.xformers4j.attention.FlashAttention;
 import org.xformers4j.attention.FullAttention;
+import org.xformers4j.attention.LocalAttention;
+import org.xformers4j.attention.LshAttention;
+import org.xformers4j.attention.SlidingWindowAttention;
 import org.xformers4j.component.Component;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentProvider;
@@ -42,9 +47,17 @@ import org.xformers4j.registry.ComponentRegistry;
 class OsgiRegistryTest {
 
     private static final String REGISTRY = "(objectClass=org.xformers4j.registry.ComponentRegistry)";
-    private static final List<Class<? extends Component>> PROJECT_COMPONENTS = List.of(
-            FullAttention.class, SinusoidalPositionalEncoding.class, LearnedPositionalEncoding.class,
-            GreedyDecoding.class);
+    /** The components the attention bundle publishes. */
+    private static final List<Class<? extends Component>> ATTENTION_BUNDLE_COMPONENTS = List.of(
+            FullAttention.class, FlashAttention.class, LocalAttention.class, SlidingWindowAttention.class,
+            LshAttention.class, SinusoidalPositionalEncoding.class, LearnedPositionalEncoding.class);
+
+    private static final List<Class<? extends Component>> PROJECT_COMPONENTS = Stream.concat(
+            ATTENTION_BUNDLE_COMPONENTS.stream(), Stream.of(GreedyDecoding.class)).toList();
+
+    private static List<String> attentionBundleNames(String prefix) {
+        return ATTENTION_BUNDLE_COMPONENTS.stream().map(t -> prefix + ComponentDescriptor.of(t).name()).toList();
+    }
 
     private FelixHost host;
     private Object registry;
@@ -112,10 +125,10 @@ class OsgiRegistryTest {
                 .stream().collect(Collectors.toMap(
                         ref -> (String) Mirror.record(Mirror.call(host.context().getService(ref), "descriptor")).get("name"),
                         ref -> ref.getBundle().getSymbolicName()));
-        assertThat(bundleOf).containsEntry("full", "org.xformers4j.attention")
-                .containsEntry("sinusoidal", "org.xformers4j.attention")
-                .containsEntry("learned", "org.xformers4j.attention")
-                .containsEntry("greedy", "org.xformers4j.models");
+        for (String name : attentionBundleNames("")) {
+            assertThat(bundleOf).containsEntry(name, "org.xformers4j.attention");
+        }
+        assertThat(bundleOf).containsEntry("greedy", "org.xformers4j.models");
         Map<String, Boolean> backends = ((List<?>) Mirror.call(registry, "backends")).stream().collect(Collectors.toMap(
                 b -> (String) Mirror.call(b, "name"), b -> (Boolean) Mirror.call(b, "isAvailable")));
         assertThat(backends).containsEntry("cpu", true);
@@ -154,15 +167,14 @@ class OsgiRegistryTest {
         Mirror.call(registry, "addListener", listener);
         try {
             attention.stop();
-            assertThat(descriptors(registry).keySet()).doesNotContain("full", "sinusoidal", "learned").contains("greedy");
-            assertThat(events).containsExactlyInAnyOrder(
-                    "providerRemoved full", "providerRemoved sinusoidal", "providerRemoved learned");
+            assertThat(descriptors(registry).keySet()).doesNotContainAnyElementsOf(attentionBundleNames(""))
+                    .contains("greedy");
+            assertThat(events).containsExactlyInAnyOrderElementsOf(attentionBundleNames("providerRemoved "));
 
             events.clear();
             attention.start();
-            assertThat(descriptors(registry).keySet()).contains("full", "sinusoidal", "learned", "greedy");
-            assertThat(events).containsExactlyInAnyOrder(
-                    "providerAdded full", "providerAdded sinusoidal", "providerAdded learned");
+            assertThat(descriptors(registry).keySet()).containsAll(attentionBundleNames("")).contains("greedy");
+            assertThat(events).containsExactlyInAnyOrderElementsOf(attentionBundleNames("providerAdded "));
         } finally {
             Mirror.call(registry, "removeListener", listener);
             if (attention.getState() != Bundle.ACTIVE) {

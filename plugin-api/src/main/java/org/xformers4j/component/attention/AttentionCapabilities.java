@@ -44,7 +44,22 @@ public @interface AttentionCapabilities {
     /** Computes softmax attention exactly (to float rounding) rather than approximating it. */
     boolean exact();
 
-    /** Needs queries and keys from one shared projection (Reformer's LSH attention). */
+    /**
+     * For a mechanism that is not {@link #exact()}: hyperparameter settings, as {@code name=value}
+     * strings, under which it computes exact softmax attention after all, for sequences of the
+     * lengths the conformance suite uses (at most 16), e.g. {@code {"window=1000000"}} for a
+     * sliding window that covers the sequence, or one hash round and one bucket for LSH. The
+     * conformance suite ({@code org.xformers4j.component.conformance}) configures the mechanism
+     * with them and compares it with a float64 reference of full attention (with the self-mask
+     * and normalised keys of {@link #sharedQueryKey()} when that is set). Empty when there is no
+     * such setting, or when the mechanism is exact anyway.
+     */
+    String[] exactWhen() default {};
+
+    /**
+     * Needs queries and keys from one shared projection (Kitaev et al., 2020, "Reformer: The
+     * Efficient Transformer"): the mechanism receives the same tensor as queries and keys.
+     */
     boolean sharedQueryKey() default false;
 
     /** Sequence length constraint. */

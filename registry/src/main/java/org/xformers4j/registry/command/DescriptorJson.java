@@ -2,6 +2,7 @@ package org.xformers4j.registry.command;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.Hyperparameter;
@@ -72,6 +73,12 @@ final class DescriptorJson {
             json.writeBoolean(b);
         } else if (value instanceof Number n) {
             json.writeNumber(n.toString());
+        } else if (value instanceof List<?> list) {
+            json.writeStartArray();
+            for (Object item : list) {
+                writeValue(json, item);
+            }
+            json.writeEndArray();
         } else {
             json.writeString(String.valueOf(value));
         }

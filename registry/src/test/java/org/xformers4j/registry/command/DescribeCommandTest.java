@@ -37,6 +37,7 @@ class DescribeCommandTest {
                   causal               false
                   crossAttention       false
                   exact                false
+                  exactWhen            []
                   incrementalDecoding  false
                   keyPaddingMask       false
                   length               NONE

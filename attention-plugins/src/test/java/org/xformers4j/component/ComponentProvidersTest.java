@@ -1,0 +1,28 @@
+package org.xformers4j.component;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.Test;
+import org.xformers4j.attention.FlashAttentionProvider;
+import org.xformers4j.attention.FullAttentionProvider;
+import org.xformers4j.attention.LocalAttentionProvider;
+import org.xformers4j.attention.LshAttentionProvider;
+import org.xformers4j.attention.SlidingWindowAttentionProvider;
+import org.xformers4j.positional.LearnedPositionalEncodingProvider;
+import org.xformers4j.positional.SinusoidalPositionalEncodingProvider;
+
+/** The bundle's ServiceLoader registrations, which the standalone registry reads. */
+class ComponentProvidersTest {
+
+    @Test
+    @SuppressWarnings("rawtypes") // ServiceLoader is keyed by the raw class literal ComponentProvider.class
+    void serviceLoaderFindsExactlyThisModulesProviders() {
+        assertThat(ServiceLoader.load(ComponentProvider.class).stream().map(ServiceLoader.Provider::type))
+                .containsExactlyInAnyOrder(FullAttentionProvider.class, FlashAttentionProvider.class,
+                        LocalAttentionProvider.class, SlidingWindowAttentionProvider.class, LshAttentionProvider.class,
+                        SinusoidalPositionalEncodingProvider.class, LearnedPositionalEncodingProvider.class);
+        assertThat(ServiceLoader.load(ComponentProvider.class).stream().map(p -> p.get().descriptor().name()))
+                .containsExactlyInAnyOrder("full", "flash", "local", "sliding-window", "lsh", "sinusoidal", "learned");
+    }
+}

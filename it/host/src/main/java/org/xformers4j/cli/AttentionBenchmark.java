@@ -1,0 +1,137 @@
+package org.xformers4j.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.compute.Backends;
+import org.xformers4j.compute.ComputeBackend;
+import org.xformers4j.compute.MemoryStats;
+import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.tensor.GradMode;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * Times one attention mechanism, found by name through {@link ComponentRegistry#standalone()}, on
+ * random queries, keys and values [batch, heads, length, dim] of the default backend: forward only,
+ * or forward and backward.
+ *
+ * <p>FLOPs follow the FlashAttention-2 convention (Dao, 2023, "FlashAttention-2: Faster Attention
+ * with Better Parallelism and Work Partitioning", §4.1): the forward pass counts
+ * {@code 4·B·H·N²·D} (two N×N×D matrix products), the backward pass 2.5 times that, and a causal
+ * mask halves both, whatever the mechanism actually computes; so GFLOP/s compare mechanisms on
+ * the work full attention would do.
+ */
+final class AttentionBenchmark {
+
+    /** What to run. */
+    record Config(String impl, int batch, int heads, int length, int dim, boolean backward, boolean causal, int runs) {
+
+        /** FlashAttention-2 FLOPs of one call. */
+        double flops() {
+            double forward = 4.0 * batch * heads * (double) length * length * dim;
+            double total = backward ? forward * 3.5 : forward;
+            return causal ? total / 2 : total;
+        }
+    }
+
+    /**
+     * @param ms        median milliseconds per call
+     * @param gflops    {@link Config#flops()} / median seconds / 1e9
+     * @param peakBytes the most bytes the backend held during one call beyond what it held before
+     */
+    record Result(double ms, double gflops, long peakBytes) {
+    }
+
+    /** Warm-up lasts at least this long (C2 must have compiled the kernels)... */
+    private static final long WARMUP_NANOS = 1_000_000_000L;
+    /** ...and at least this many calls. */
+    private static final int WARMUP_MIN_CALLS = 2;
+    /** At most this many collections before measuring memory... */
+    private static final int SETTLE_ROUNDS = 10;
+    /** ...each followed by this pause for the cleaner. */
+    private static final long SETTLE_PAUSE_MILLIS = 20;
+
+    private AttentionBenchmark() {
+    }
+
+    /**
+     * Creates the mechanism and measures it.
+     *
+     * @throws IllegalArgumentException for an unknown or non-attention component
+     */
+    static Result run(Config config, PrintStream log) {
+        AttentionMechanism mechanism = ComponentRegistry.standalone()
+                .create(AttentionMechanism.class, config.impl(), Map.of());
+        SplittableRandom rng = new SplittableRandom(1234);
+        mechanism.initialize(config.heads(), config.dim(), rng);
+        ComputeBackend backend = Backends.defaultBackend();
+        int[] shape = {config.batch(), config.heads(), config.length(), config.dim()};
+        Tensor q = Tensor.randn(rng, shape).requiresGrad(config.backward());
+        Tensor k = Tensor.randn(rng, shape).requiresGrad(config.backward());
+        Tensor v = Tensor.randn(rng, shape).requiresGrad(config.backward());
+        Tensor gradOutput = config.backward() ? Tensor.randn(rng, shape) : null;
+        AttentionContext context = AttentionContext.builder().causal(config.causal()).build();
+        Runnable call = () -> {
+            if (config.backward()) {
+                q.zeroGrad();
+                k.zeroGrad();
+                v.zeroGrad();
+                mechanism.forward(q, k, v, context).backward(gradOutput);
+            } else {
+                try (GradMode.Scope ignored = GradMode.noGrad()) {
+                    mechanism.forward(q, k, v, context);
+                }
+            }
+        };
+
+        log.println("bench attention: warming up " + config.impl() + " on " + backend.name() + " "
+                + Arrays.toString(shape) + (config.causal() ? ", causal" : "") + (config.backward() ? ", forward+backward" : ""));
+        long start = System.nanoTime();
+        for (int calls = 0; calls < WARMUP_MIN_CALLS || System.nanoTime() - start < WARMUP_NANOS; calls++) {
+            call.run();
+        }
+        double[] seconds = new double[config.runs()];
+        for (int r = 0; r < config.runs(); r++) {
+            long t0 = System.nanoTime();
+            call.run();
+            seconds[r] = (System.nanoTime() - t0) / 1e9;
+        }
+        Arrays.sort(seconds);
+        int n = seconds.length;
+        double median = n % 2 == 1 ? seconds[n / 2] : (seconds[n / 2 - 1] + seconds[n / 2]) / 2;
+
+        // Memory of one more call, once the garbage of the timed runs (released on the CPU only
+        // when collected) is gone, so that neither it nor its release during the call is counted.
+        settle(backend.memory());
+        backend.memory().resetPeak();
+        long before = backend.memory().currentBytes();
+        call.run();
+        long peak = backend.memory().peakBytes() - before;
+        Result result = new Result(median * 1e3, config.flops() / median / 1e9, peak);
+        log.println(String.format(Locale.ROOT, "bench attention: %s median %.3f ms, %.2f GFLOP/s, peak %d extra bytes",
+                config.impl(), result.ms(), result.gflops(), result.peakBytes()));
+        return result;
+    }
+
+    /**
+     * Collects garbage until the backend's memory stops shrinking: CPU buffers are released by a
+     * cleaner after the collector finds them unreachable, a little later.
+     */
+    private static void settle(MemoryStats memory) {
+        long previous = Long.MAX_VALUE;
+        for (int round = 0; round < SETTLE_ROUNDS && memory.currentBytes() < previous; round++) {
+            previous = memory.currentBytes();
+            System.gc();
+            try {
+                Thread.sleep(SETTLE_PAUSE_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package org.xformers4j.component.conformance;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.xformers4j.component.ComponentProvider;
+import org.xformers4j.component.attention.AttentionCapabilities;
+
+/**
+ * The conformance suite for attention mechanisms: what every registered attention component must
+ * satisfy, given what its {@link AttentionCapabilities} declare. It is written once and applied to
+ * every component, by each plugin module's tests and by {@code xformers4j check}.
+ *
+ * <p>The checks, in order (each runs only when it applies):
+ * <ul>
+ *   <li>{@code matches-full}: equals softmax attention computed in double precision, under plain,
+ *       each declared context feature and all together; for a mechanism that is not
+ *       {@link AttentionCapabilities#exact() exact}, in the configuration of its
+ *       {@link AttentionCapabilities#exactWhen() exactWhen} (skipped without one).</li>
+ *   <li>{@code gradient-inputs}: gradients of queries, keys, values and bias against finite
+ *       differences (of the float64 reference in the exact configuration, else of the mechanism
+ *       itself in float32).</li>
+ *   <li>{@code gradient-parameters}: for a mechanism that is an {@link org.xformers4j.nn.Module}
+ *       with parameters, their gradients against the mechanism's own finite differences.</li>
+ *   <li>{@code causal-no-leakage} (causal): changing a token never changes an earlier output.</li>
+ *   <li>{@code padding-ignored} (keyPaddingMask): padded keys and values have no influence.</li>
+ *   <li>{@code batch-independent}: changing one batch element leaves the others' outputs alone.</li>
+ *   <li>{@code incremental-decoding} (incrementalDecoding and causal): decoding token by token
+ *       through {@link org.xformers4j.nn.MultiHeadAttention} with a {@link org.xformers4j.nn.KvCache}
+ *       equals one pass over the whole sequence.</li>
+ *   <li>{@code rejects-bad-input}: wrong shapes and undeclared context features raise
+ *       {@link IllegalArgumentException} naming them.</li>
+ *   <li>{@code reproducible}: identical seeds give identical outputs, attention dropout included.</li>
+ * </ul>
+ *
+ * <p>Problems are tiny (batch 2, 2 heads, 8 positions, head size 4, value size 3), so the suite
+ * takes well under a second per mechanism. A check that throws fails with the exception as its
+ * detail; the other checks still run.
+ *
+ * <pre>{@code
+ * for (CheckResult r : AttentionConformance.run(registry.find("flash"))) {
+ *     System.out.println((r.passed() ? "PASS " : "FAIL ") + r.check() + ": " + r.detail());
+ * }
+ * }</pre>
+ */
+public final class AttentionConformance {
+
+    private static final Logger LOGGER = Logger.getLogger(AttentionConformance.class.getName());
+
+    private static final List<AttentionCheck> CHECKS = List.of(new MatchesFull(), new InputGradients(),
+            new ParameterGradients(), new NoCausalLeakage(), new PaddingIgnored(), new BatchIndependence(),
+            new IncrementalDecoding(), new RejectsBadInput(), new Reproducible());
+
+    private AttentionConformance() {
+    }
+
+    /** The names of every check, in the order they run. */
+    public static List<String> checkNames() {
+        return CHECKS.stream().map(AttentionCheck::name).toList();
+    }
+
+    /**
+     * Runs every check that applies to the attention component of {@code provider}.
+     *
+     * @return one result per check that applied, in {@link #checkNames()} order
+     * @throws IllegalArgumentException if {@code provider} publishes a component of another kind
+     */
+    public static List<CheckResult> run(ComponentProvider<?> provider) {
+        Subject subject = new Subject(provider);
+        List<CheckResult> results = new ArrayList<>();
+        for (AttentionCheck check : CHECKS) {
+            Verdict verdict;
+            try {
+                if (!check.appliesTo(subject)) {
+                    continue;
+                }
+                verdict = check.run(subject);
+            } catch (RuntimeException e) {
+                LOGGER.log(Level.FINE, subject.name() + ": check " + check.name() + " threw", e);
+                verdict = Verdict.fail("threw " + e);
+            }
+            results.add(new CheckResult(subject.name(), check.name(), verdict.passed(), verdict.detail()));
+        }
+        return results;
+    }
+}

@@ -1,0 +1,76 @@
+package org.xformers4j.component.conformance;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.tensor.GradientCheck;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * {@code gradient-inputs}: the gradients with respect to the queries, keys, values and (when the
+ * mechanism takes one) the additive bias, under every declared context feature at once, against
+ * central finite differences.
+ *
+ * <p>A mechanism with an exact configuration is checked in it against {@link ReferenceAttention}
+ * in double precision (step 1e-6, gradient tolerance 2e-3, the defaults of {@link GradientCheck}).
+ * One without is checked in its default configuration against its own float32 outputs
+ * ({@link GradientCheck#float32Reference}): step {@value #FLOAT32_STEP}, tolerance
+ * {@value #FLOAT32_TOLERANCE}, since float32 rounding divided by twice the step is about 1e-5.
+ */
+final class InputGradients implements AttentionCheck {
+
+    static final double FLOAT32_STEP = 1e-2;
+    static final double FLOAT32_TOLERANCE = 1e-2;
+
+    @Override
+    public String name() {
+        return "gradient-inputs";
+    }
+
+    @Override
+    public boolean appliesTo(Subject subject) {
+        return true;
+    }
+
+    @Override
+    public Verdict run(Subject subject) {
+        boolean shared = subject.capabilities().sharedQueryKey();
+        Problem problem = Problem.random(Problem.Features.all(subject.capabilities(), true), shared, SEED + 1);
+        List<Tensor> inputs = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        add(inputs, names, "query", Tensor.of(problem.query, problem.queryShape()));
+        if (!shared) {
+            add(inputs, names, "key", Tensor.of(problem.key, problem.keyShape()));
+        }
+        add(inputs, names, "value", Tensor.of(problem.value, problem.valueShape()));
+        if (problem.bias != null) {
+            add(inputs, names, "bias", Tensor.of(problem.bias, problem.biasShape()));
+        }
+        int v = shared ? 1 : 2;
+        Optional<Map<String, String>> exact = subject.exactOptions();
+        AttentionMechanism mechanism = exact.isPresent()
+                ? subject.create(exact.get(), Problem.HEADS, Problem.HEAD_DIM)
+                : subject.create(Problem.HEADS, Problem.HEAD_DIM);
+        Function<Tensor[], Tensor> op = in -> mechanism.forward(in[0], shared ? in[0] : in[1], in[v],
+                problem.context(problem.bias == null ? null : in[v + 1]));
+        Tensor[] leaves = inputs.toArray(Tensor[]::new);
+        String what = "d/d " + String.join(", ", names) + " under " + problem.features.label() + " against ";
+        GradientCheck check = exact.isPresent()
+                ? GradientCheck.of(what + "float64 softmax attention" + (exact.get().isEmpty() ? "" : " with " + exact.get()),
+                        op, values -> ReferenceAttention.forward(problem, values[0], shared ? null : values[1],
+                                values[v], problem.bias == null ? null : values[v + 1]), leaves)
+                : GradientCheck.of(what + "its own float32 finite differences (step " + FLOAT32_STEP + ")", op,
+                        GradientCheck.float32Reference(op, leaves), leaves)
+                        .step(FLOAT32_STEP).gradTolerance(FLOAT32_TOLERANCE);
+        GradientCheck.Result result = check.run();
+        return new Verdict(result.passed(), result.detail());
+    }
+
+    private static void add(List<Tensor> inputs, List<String> names, String name, Tensor tensor) {
+        inputs.add(tensor.requiresGrad(true));
+        names.add(name);
+    }
+}

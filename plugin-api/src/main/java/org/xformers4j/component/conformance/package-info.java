@@ -1,0 +1,11 @@
+/**
+ * The conformance suite: checks, written once, that every registered component honours its kind's
+ * contract and its declared capabilities; what {@code xformers4j check} runs and what each plugin
+ * module's tests apply to its own components. See {@link org.xformers4j.component.conformance.AttentionConformance}.
+ */
+@Export
+@Version("0.1.0")
+package org.xformers4j.component.conformance;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;
