@@ -14,15 +14,20 @@ final class AttentionInputs {
     private AttentionInputs() {
     }
 
+    /** Checks that q, k and v are all [batch, heads, length, headDim]. */
+    static void checkRanks(String name, Tensor query, Tensor key, Tensor value) {
+        if (query.dim() != 4 || key.dim() != 4 || value.dim() != 4) {
+            throw new IllegalArgumentException(name + ": query, key and value must be [batch, heads, length, "
+                    + "headDim], got query " + shape(query) + ", key " + shape(key) + ", value " + shape(value));
+        }
+    }
+
     /**
      * Checks q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], the key padding mask [B, Lk] and
      * a bias that broadcasts to [B, H, Lq, Lk]; {@code name} starts every message.
      */
     static void check(String name, Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        if (query.dim() != 4 || key.dim() != 4 || value.dim() != 4) {
-            throw new IllegalArgumentException(name + ": query, key and value must be [batch, heads, length, "
-                    + "headDim], got query " + shape(query) + ", key " + shape(key) + ", value " + shape(value));
-        }
+        checkRanks(name, query, key, value);
         if (query.size(0) != key.size(0) || query.size(0) != value.size(0)
                 || query.size(1) != key.size(1) || query.size(1) != value.size(1)) {
             throw new IllegalArgumentException(name + ": batch and heads of query " + shape(query) + ", key "

@@ -5,7 +5,6 @@ import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
-import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.compute.AttentionProblem;
 import org.xformers4j.compute.Buffer;
 import org.xformers4j.compute.ComputeBackend;
@@ -37,13 +36,9 @@ import org.xformers4j.tensor.Tensor;
         reference = "Dao, 2023, FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = true,
         incrementalDecoding = true, exact = true, time = "O(N^2)", memory = "O(N)")
-public final class FlashAttention implements AttentionMechanism {
+public final class FlashAttention extends SoftmaxAttention {
 
     private static final String NAME = "flash attention";
-
-    @Config(description = "Multiplier of the query-key dot products; 0 means 1/sqrt(headDim).")
-    @Range(min = 0, maxInclusive = false)
-    private float scale = 0f;
 
     /** For OLCUT. */
     private FlashAttention() {
@@ -51,24 +46,15 @@ public final class FlashAttention implements AttentionMechanism {
 
     /** Attention scaled by {@code scale}, or by 1/sqrt(headDim) when it is 0. */
     public FlashAttention(float scale) {
-        this.scale = scale;
+        super(scale);
         postConfig();
     }
 
-    /** The configured scale; 0 means 1/sqrt(headDim). */
-    public float scale() {
-        return scale;
-    }
-
-    @Override
-    public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        AttentionInputs.check(NAME, query, key, value, context);
-        return attend(query, key, value, context);
-    }
-
     /** The attention itself, on checked inputs. */
-    private Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        float s = scale == 0f ? (float) (1 / Math.sqrt(query.size(3))) : scale;
+    @Override
+    protected Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
+        AttentionInputs.check(NAME, query, key, value, context);
+        float s = scoreScale(query.size(3));
         Tensor bias = context.bias();
         int[] biasShape = null;
         if (bias != null) {
@@ -135,6 +121,6 @@ public final class FlashAttention implements AttentionMechanism {
 
     @Override
     public String toString() {
-        return "FlashAttention(scale=" + (scale == 0f ? "1/sqrt(headDim)" : scale) + ")";
+        return "FlashAttention(scale=" + (scale() == 0f ? "1/sqrt(headDim)" : scale()) + ")";
     }
 }

@@ -6,7 +6,6 @@ import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
-import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.compute.ComputeBackend;
 import org.xformers4j.tensor.Functional;
 import org.xformers4j.tensor.Tensor;
@@ -33,7 +32,7 @@ import org.xformers4j.tensor.Tensor;
         reference = "Vaswani et al., 2017, Attention Is All You Need")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = true,
         incrementalDecoding = true, exact = true, time = "O(N^2)", memory = "O(N^2)")
-public final class FullAttention implements AttentionMechanism {
+public final class FullAttention extends SoftmaxAttention {
 
     /**
      * The score given to masked positions before the softmax: finite, so that a fully masked row
@@ -42,32 +41,23 @@ public final class FullAttention implements AttentionMechanism {
      */
     private static final float MASKED_SCORE = -Float.MAX_VALUE;
 
-    @Config(description = "Multiplier of the query-key dot products; 0 means 1/sqrt(headDim).")
-    @Range(min = 0, maxInclusive = false)
-    private float scale = 0f;
-
     /** For OLCUT. */
     private FullAttention() {
     }
 
     /** Attention scaled by {@code scale}, or by 1/sqrt(headDim) when it is 0. */
     public FullAttention(float scale) {
-        this.scale = scale;
+        super(scale);
         postConfig();
     }
 
-    /** The configured scale; 0 means 1/sqrt(headDim). */
-    public float scale() {
-        return scale;
-    }
-
     @Override
-    public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        checkShapes(query, key, value, context);
+    protected Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
+        AttentionInputs.check("full", query, key, value, context);
         int batch = query.size(0);
         int queryLength = query.size(2);
         int keyLength = key.size(2);
-        float s = scale == 0f ? (float) (1 / Math.sqrt(query.size(3))) : scale;
+        float s = scoreScale(query.size(3));
 
         // scores [B, H, Lq, Lk] = (q · s) kᵀ; scaling q costs Lq·D multiplies instead of Lq·Lk
         Tensor scores = query.mul(s).matmul(key, false, true);
@@ -117,58 +107,8 @@ public final class FullAttention implements AttentionMechanism {
         return padded == null ? causal : padded.maximum(causal);
     }
 
-    private static void checkShapes(Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        if (query.dim() != 4 || key.dim() != 4 || value.dim() != 4) {
-            throw new IllegalArgumentException("full attention: query, key and value must be [batch, heads, length, "
-                    + "headDim], got query " + shape(query) + ", key " + shape(key) + ", value " + shape(value));
-        }
-        if (query.size(0) != key.size(0) || query.size(0) != value.size(0)
-                || query.size(1) != key.size(1) || query.size(1) != value.size(1)) {
-            throw new IllegalArgumentException("full attention: batch and heads of query " + shape(query) + ", key "
-                    + shape(key) + " and value " + shape(value) + " must match");
-        }
-        if (query.size(3) != key.size(3)) {
-            throw new IllegalArgumentException("full attention: query " + shape(query) + " and key " + shape(key)
-                    + " must have the same headDim");
-        }
-        if (key.size(2) != value.size(2)) {
-            throw new IllegalArgumentException("full attention: key " + shape(key) + " and value " + shape(value)
-                    + " must have the same length");
-        }
-        int[] scores = {query.size(0), query.size(1), query.size(2), key.size(2)};
-        Tensor keyPaddingMask = context.keyPaddingMask();
-        if (keyPaddingMask != null && (keyPaddingMask.size(0) != scores[0] || keyPaddingMask.size(1) != scores[3])) {
-            throw new IllegalArgumentException("full attention: keyPaddingMask " + shape(keyPaddingMask)
-                    + " must be [batch, keyLength] = " + Arrays.toString(new int[] {scores[0], scores[3]}));
-        }
-        Tensor bias = context.bias();
-        if (bias != null && !broadcastsTo(bias.shape(), scores)) {
-            throw new IllegalArgumentException("full attention: bias " + shape(bias)
-                    + " does not broadcast to the scores [batch, heads, queryLength, keyLength] = "
-                    + Arrays.toString(scores));
-        }
-    }
-
-    /** Whether {@code shape} broadcasts to {@code target} without changing it (trailing alignment, sizes equal or 1). */
-    private static boolean broadcastsTo(int[] shape, int[] target) {
-        if (shape.length > target.length) {
-            return false;
-        }
-        for (int d = 1; d <= shape.length; d++) {
-            int size = shape[shape.length - d];
-            if (size != 1 && size != target[target.length - d]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static String shape(Tensor t) {
-        return Arrays.toString(t.shape());
-    }
-
     @Override
     public String toString() {
-        return "FullAttention(scale=" + (scale == 0f ? "1/sqrt(headDim)" : scale) + ")";
+        return "FullAttention(scale=" + (scale() == 0f ? "1/sqrt(headDim)" : scale()) + ")";
     }
 }

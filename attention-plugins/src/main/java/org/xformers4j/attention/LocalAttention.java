@@ -5,7 +5,6 @@ import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
-import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -38,7 +37,7 @@ import org.xformers4j.tensor.Tensor;
         incrementalDecoding = false, exact = false, exactWhen = "chunkLength=1000000",
         time = "O(N*chunkLength*(1+lookBackward+lookForward))",
         memory = "O(N*chunkLength*(1+lookBackward+lookForward))")
-public final class LocalAttention implements AttentionMechanism {
+public final class LocalAttention extends SoftmaxAttention {
 
     private static final String NAME = "local";
 
@@ -55,10 +54,6 @@ public final class LocalAttention implements AttentionMechanism {
     @Range(min = 0)
     private int lookForward = 0;
 
-    @Config(description = "Multiplier of the query-key dot products; 0 means 1/sqrt(headDim).")
-    @Range(min = 0, maxInclusive = false)
-    private float scale = 0f;
-
     /** For OLCUT. */
     private LocalAttention() {
     }
@@ -69,10 +64,10 @@ public final class LocalAttention implements AttentionMechanism {
      * {@code scale} (1/sqrt(headDim) when 0).
      */
     public LocalAttention(int chunkLength, int lookBackward, int lookForward, float scale) {
+        super(scale);
         this.chunkLength = chunkLength;
         this.lookBackward = lookBackward;
         this.lookForward = lookForward;
-        this.scale = scale;
         postConfig();
     }
 
@@ -88,18 +83,15 @@ public final class LocalAttention implements AttentionMechanism {
         return lookForward;
     }
 
-    /** The configured scale; 0 means 1/sqrt(headDim). */
-    public float scale() {
-        return scale;
+    /** The chunked attention: q [B, H, L, D], k [B, H, L, D], v [B, H, L, Dv] → [B, H, L, Dv]. */
+    /** Memory slots would shift the chunk positions: not supported. */
+    @Override
+    protected boolean supports(Option option) {
+        return option != Option.MEMORY_KEY_VALUES;
     }
 
     @Override
-    public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        return attend(query, key, value, context);
-    }
-
-    /** The chunked attention: q [B, H, L, D], k [B, H, L, D], v [B, H, L, Dv] → [B, H, L, Dv]. */
-    private Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
+    protected Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         AttentionInputs.check(NAME, query, key, value, context);
         int length = query.size(2);
         if (key.size(2) != length) {
@@ -115,13 +107,13 @@ public final class LocalAttention implements AttentionMechanism {
         // chunk m holds positions [m·c, (m+1)·c) and sees keys [(m - backward)·c, (m + 1 + forward)·c)
         Chunking chunks = new Chunking(length, length, chunk, -backward * chunk, (1 + backward + forward) * chunk,
                 Integer.MIN_VALUE, context.causal() ? 0 : Integer.MAX_VALUE);
-        float s = scale == 0f ? (float) (1 / Math.sqrt(query.size(3))) : scale;
+        float s = scoreScale(query.size(3));
         return chunks.attend(query, key, value, context, s);
     }
 
     @Override
     public String toString() {
         return "LocalAttention(chunkLength=" + chunkLength + ", lookBackward=" + lookBackward + ", lookForward="
-                + lookForward + ", scale=" + (scale == 0f ? "1/sqrt(headDim)" : scale) + ")";
+                + lookForward + ", scale=" + (scale() == 0f ? "1/sqrt(headDim)" : scale()) + ")";
     }
 }

@@ -6,7 +6,6 @@ import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
-import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.tensor.Functional;
 import org.xformers4j.tensor.Tensor;
 
@@ -28,7 +27,7 @@ import org.xformers4j.tensor.Tensor;
  * <p><b>Chunked attention.</b> Each round sorts the positions by (bucket, position), cuts the sorted
  * sequence into chunks of {@code chunkLength}, and lets each chunk's queries attend to the keys of
  * the chunk itself, {@code chunksBefore} chunks before it and {@code chunksAfter} after it, with
- * scores {@code q·k / sqrt(headDim)}. As in reformer-pytorch's default, a query also attends to
+ * scores {@code q·k · scale} (1/sqrt(headDim) unless configured). As in reformer-pytorch's default, a query also attends to
  * keys of other buckets that share its chunks ({@code attendAcrossBuckets}). A query never attends
  * to its own key unless nothing else is visible: that score is set to -1e5 (finite, as in the
  * paper). Padded keys are masked and sorted last, so they change neither the scores nor the chunks
@@ -56,7 +55,7 @@ import org.xformers4j.tensor.Tensor;
 @AttentionCapabilities(causal = true, crossAttention = false, keyPaddingMask = true, additiveBias = false,
         incrementalDecoding = false, exact = false, sharedQueryKey = true,
         time = "O(N·numHashes·chunkLength)", memory = "O(N·numHashes·chunkLength)")
-public final class LshAttention implements AttentionMechanism {
+public final class LshAttention extends SoftmaxAttention {
 
     private static final String NAME = "lsh";
 
@@ -118,7 +117,7 @@ public final class LshAttention implements AttentionMechanism {
 
     @Override
     public void postConfig() {
-        AttentionMechanism.super.postConfig();
+        super.postConfig();
         if (numBuckets != 1 && numBuckets % 2 != 0) {
             throw new PropertyException(NAME, "numBuckets", NAME + ".numBuckets = " + numBuckets + " must be 1 or even");
         }
@@ -193,13 +192,15 @@ public final class LshAttention implements AttentionMechanism {
      * @param value [batch, heads, length, valueDim]
      * @return [batch, heads, length, valueDim]
      */
+    /** The mechanism: checks its inputs, then hashes, sorts, attends in chunks and merges the rounds. */
+    /** Keys are the normalised queries of one shared projection: no grouped heads, query-key norm or memory slots. */
     @Override
-    public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        return attend(query, key, value, context);
+    protected boolean supports(Option option) {
+        return false;
     }
 
-    /** The mechanism: checks its inputs, then hashes, sorts, attends in chunks and merges the rounds. */
-    private Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
+    @Override
+    protected Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         checkInputs(query, key, value, context);
         int batch = query.size(0);
         int heads = query.size(1);
@@ -213,7 +214,7 @@ public final class LshAttention implements AttentionMechanism {
         int slots = chunkCount * chunkLength;
 
         // sorted queries [chunks, chunkLength, D], pre-scaled; keys and values of each chunk's window
-        Tensor q = query.mul((float) (1 / Math.sqrt(headDim))).reshape(rows, headDim)
+        Tensor q = query.mul(scoreScale(headDim)).reshape(rows, headDim)
                 .indexSelect(0, chunks.queryRows).reshape(chunkCount, chunkLength, headDim);
         Tensor unitKeys = key.mul(key.mul(key).sum(-1, true).add(NORM_EPS).rsqrt());
         Tensor k = unitKeys.reshape(rows, headDim).indexSelect(0, chunks.keyRows)

@@ -5,7 +5,6 @@ import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
-import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -35,7 +34,7 @@ import org.xformers4j.tensor.Tensor;
                 + "Jiang et al., 2023, Mistral 7B")
 @AttentionCapabilities(causal = true, crossAttention = false, keyPaddingMask = true, additiveBias = true,
         incrementalDecoding = true, exact = false, exactWhen = "window=1000000", time = "O(N*window)", memory = "O(N*window)")
-public final class SlidingWindowAttention implements AttentionMechanism {
+public final class SlidingWindowAttention extends SoftmaxAttention {
 
     private static final String NAME = "sliding-window";
 
@@ -43,10 +42,6 @@ public final class SlidingWindowAttention implements AttentionMechanism {
             + "besides its own.")
     @Range(min = 1)
     private int window = 256;
-
-    @Config(description = "Multiplier of the query-key dot products; 0 means 1/sqrt(headDim).")
-    @Range(min = 0, maxInclusive = false)
-    private float scale = 0f;
 
     /** For OLCUT. */
     private SlidingWindowAttention() {
@@ -57,8 +52,8 @@ public final class SlidingWindowAttention implements AttentionMechanism {
      * {@code scale} (1/sqrt(headDim) when 0).
      */
     public SlidingWindowAttention(int window, float scale) {
+        super(scale);
         this.window = window;
-        this.scale = scale;
         postConfig();
     }
 
@@ -66,18 +61,15 @@ public final class SlidingWindowAttention implements AttentionMechanism {
         return window;
     }
 
-    /** The configured scale; 0 means 1/sqrt(headDim). */
-    public float scale() {
-        return scale;
+    /** The windowed attention: q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] → [B, H, Lq, Dv]. */
+    /** Memory slots would shift the window positions: not supported. */
+    @Override
+    protected boolean supports(Option option) {
+        return option != Option.MEMORY_KEY_VALUES;
     }
 
     @Override
-    public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        return attend(query, key, value, context);
-    }
-
-    /** The windowed attention: q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] → [B, H, Lq, Dv]. */
-    private Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
+    protected Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         AttentionInputs.check(NAME, query, key, value, context);
         int queryLength = query.size(2);
         int keyLength = key.size(2);
@@ -94,12 +86,12 @@ public final class SlidingWindowAttention implements AttentionMechanism {
         int after = context.causal() ? 0 : w;
         // a block of c queries sees keys from w before its first to w after its last (to its last if causal)
         Chunking blocks = new Chunking(queryLength, keyLength, block, -w, block + w + after, -w, after);
-        float s = scale == 0f ? (float) (1 / Math.sqrt(query.size(3))) : scale;
+        float s = scoreScale(query.size(3));
         return blocks.attend(query, key, value, context, s);
     }
 
     @Override
     public String toString() {
-        return "SlidingWindowAttention(window=" + window + ", scale=" + (scale == 0f ? "1/sqrt(headDim)" : scale) + ")";
+        return "SlidingWindowAttention(window=" + window + ", scale=" + (scale() == 0f ? "1/sqrt(headDim)" : scale()) + ")";
     }
 }
