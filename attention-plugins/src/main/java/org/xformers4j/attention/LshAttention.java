@@ -54,6 +54,7 @@ import org.xformers4j.tensor.Tensor;
         reference = "Kitaev, Kaiser and Levskaya, 2020, Reformer: The Efficient Transformer")
 @AttentionCapabilities(causal = true, crossAttention = false, keyPaddingMask = true, additiveBias = false,
         incrementalDecoding = false, exact = false, sharedQueryKey = true,
+        exactWhen = {"numHashes=1", "numBuckets=1", "chunkLength=1000000"},
         time = "O(N·numHashes·chunkLength)", memory = "O(N·numHashes·chunkLength)")
 public final class LshAttention extends SoftmaxAttention {
 
@@ -211,11 +212,11 @@ public final class LshAttention extends SoftmaxAttention {
         LshChunks chunks = new LshChunks(this, hashing(headDim).buckets(query), padded(context, batch, length),
                 batch, heads, length, context.causal());
         int chunkCount = batch * heads * numHashes * chunks.count;
-        int slots = chunkCount * chunkLength;
+        int slots = chunkCount * chunks.chunkLength;
 
         // sorted queries [chunks, chunkLength, D], pre-scaled; keys and values of each chunk's window
         Tensor q = query.mul(scoreScale(headDim)).reshape(rows, headDim)
-                .indexSelect(0, chunks.queryRows).reshape(chunkCount, chunkLength, headDim);
+                .indexSelect(0, chunks.queryRows).reshape(chunkCount, chunks.chunkLength, headDim);
         Tensor unitKeys = key.mul(key.mul(key).sum(-1, true).add(NORM_EPS).rsqrt());
         Tensor k = unitKeys.reshape(rows, headDim).indexSelect(0, chunks.keyRows)
                 .reshape(chunkCount, chunks.window, headDim);
@@ -225,9 +226,9 @@ public final class LshAttention extends SoftmaxAttention {
         // scores [chunks, chunkLength, window] with the key, self, bucket and causal masks
         Tensor scores = q.matmul(k, false, true)
                 .add(Tensor.of(query.backend(), chunks.keyBias, chunkCount, 1, chunks.window))
-                .add(Tensor.of(query.backend(), chunks.selfScores(), chunkLength, chunks.window));
+                .add(Tensor.of(query.backend(), chunks.selfScores(), chunks.chunkLength, chunks.window));
         if (chunks.pairMask != null) {
-            scores = scores.maskedFill(Tensor.of(query.backend(), chunks.pairMask, chunkCount, chunkLength,
+            scores = scores.maskedFill(Tensor.of(query.backend(), chunks.pairMask, chunkCount, chunks.chunkLength,
                     chunks.window), LshChunks.MASKED);
         }
         Tensor logSumExp = scores.logsumexp(-1, true);
@@ -237,7 +238,7 @@ public final class LshAttention extends SoftmaxAttention {
         }
         Tensor out = weights.matmul(v);
         if (chunks.visibleRows != null) {
-            out = out.mul(Tensor.of(query.backend(), chunks.visibleRows, chunkCount, chunkLength, 1));
+            out = out.mul(Tensor.of(query.backend(), chunks.visibleRows, chunkCount, chunks.chunkLength, 1));
         }
 
         // back to positions: o [B, H, rounds, N, Dv], ℓ [B, H, rounds, N, 1]; merge the rounds

@@ -78,7 +78,8 @@ final class LshChunks {
         int before = lsh.chunksBefore();
         int numBuckets = lsh.numBuckets();
         boolean sameBucketOnly = causal || !lsh.attendAcrossBuckets();
-        this.chunkLength = lsh.chunkLength();
+        // a chunk longer than the sequence holds it all: clamp so nothing is allocated for absent positions
+        this.chunkLength = Math.min(lsh.chunkLength(), Math.max(1, length));
         this.selfOffset = before * chunkLength;
         this.count = (length + chunkLength - 1) / chunkLength;
         this.window = (before + 1 + lsh.chunksAfter()) * chunkLength;
