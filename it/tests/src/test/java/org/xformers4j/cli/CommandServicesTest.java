@@ -138,4 +138,22 @@ class CommandServicesTest {
         assertThat(r.out()).isEmpty();
         assertThat(r.err()).contains("unknown command 'frob'").contains("bench").contains("info").contains("describe");
     }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void checkRunsTheConformanceSuiteOnTheInstalledAttentionComponents() throws IOException {
+        Outcome r = run("check", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        List<Map<String, Object>> results = (List<Map<String, Object>>) ((Map<String, Object>) parseJson(r.out()))
+                .get("results");
+        assertThat(results).extracting(m -> m.get("component")).contains("full", "flash", "local", "sliding-window",
+                "lsh");
+        assertThat(results).allSatisfy(m -> assertThat(m.get("passed")).as(m.toString()).isEqualTo(true));
+        assertThat(results).filteredOn(m -> m.get("component").equals("flash")).extracting(m -> m.get("check"))
+                .contains("matches-full", "gradient-inputs", "causal-no-leakage", "incremental-decoding");
+
+        Outcome one = run("check", "flsh");
+        assertThat(one.code()).isEqualTo(1);
+        assertThat(one.err()).contains("flash");
+    }
 }
