@@ -3,9 +3,7 @@ package org.xformers4j.compute.cpu;
 import java.util.Arrays;
 import java.util.function.IntFunction;
 import org.xformers4j.compute.AttentionProblem;
-import org.xformers4j.compute.BinaryOp;
 import org.xformers4j.compute.Buffer;
-import org.xformers4j.compute.UnaryOp;
 
 /**
  * Fused scaled dot-product attention on the CPU: FlashAttention-2 (Dao, 2023, "FlashAttention-2:
@@ -15,25 +13,29 @@ import org.xformers4j.compute.UnaryOp;
  *
  * <p>Each of the batch · heads problems is cut into blocks of {@value #BLOCK_Q} queries and
  * {@value #BLOCK_K} keys; only one block of scores (and in the backward one of score gradients)
- * exists at a time, per thread. The tile products run on {@link TileGemm}, the row loops (max,
- * exp-sum, scaling) on {@link ContiguousLoops}. The scores are S = scale · Q Kᵀ with K read through
- * a transposed copy Kᵀ [D, Lk] per (batch, head), so that both operands of every tile product are
- * walked along contiguous memory; that copy (and Vᵀ in the backward) is the O(N·d) extra memory.
+ * exists at a time, per thread. Every tile product and softmax step runs on {@link TileGemm}, on
+ * packed operands: keys and values are packed once per call (per batch · head, in parallel; this
+ * O(N·d) copy is the extra memory), queries and output gradients once per block. A tile of scores is
+ * the result of one product and the operand of the next, so its layout follows the contraction
+ * that consumes it: where the next product sums over keys (P V in the forward, dS K in the
+ * backward) the tile is Sᵀ [keys, queries], computed as K Qᵀ, and the softmax runs down its
+ * columns; where it sums over queries (Pᵀ dO and dSᵀ Q) the tile is S [queries, keys]. The
+ * accumulated outputs are kept transposed (Oᵀ, dQᵀ, dKᵀ, dVᵀ) and written back once per block.
  *
  * <p>Forward, per (batch · head, query block) task, keys in blocks, with the online softmax:
  * <pre>
- *   S = scale · Q_i K_jᵀ + bias, masked -∞          [Br, Bc]
- *   m' = max(m, rowmax S);  P = e^(S - m');  α = e^(m - m')
- *   l = α l + rowsum P;  O = α O + dropout(P) V_j    [Br, Dv]
+ *   Sᵀ = scale · K_j Q_iᵀ + bias, masked -∞          [Bc, Br]
+ *   m' = max(m, colmax Sᵀ);  Pᵀ = e^(Sᵀ - m');  α = e^(m - m')
+ *   l = α l + colsum Pᵀ;  Oᵀ = α Oᵀ + V_jᵀ dropout(Pᵀ)   [Dv, Br]
  *   finally O /= l;  L = m + log l                   (a row with every key masked: O = 0, L = +∞)
  * </pre>
  * Backward, recomputing P = e^(S - L) from the saved log-sum-exp L, with D = rowsum(dO ∘ O):
  * <pre>
  *   dP = Z ∘ (dO_i V_jᵀ) / (1 - p);  dS = P ∘ (dP - D)
- *   pass 1, per (batch · head, key block) task over query blocks:
- *       dV_j += (Z ∘ P / (1 - p))ᵀ dO_i;  dK_j += scale · dSᵀ Q_i
- *   pass 2, per (batch · head, query block) task over key blocks:
- *       dQ_i += scale · dS K_j;  dBias += dS (summed over the bias's broadcast dimensions)
+ *   pass 1, per (batch · head, key block) task over query blocks, tiles [Br, Bc]:
+ *       dV_jᵀ += dO_iᵀ (Z ∘ P / (1 - p));  dK_jᵀ += scale · Q_iᵀ dS
+ *   pass 2, per (batch · head, query block) task over key blocks, tiles [Bc, Br]:
+ *       dQ_iᵀ += scale · K_jᵀ dSᵀ;  dBias += dS (summed over the bias's broadcast dimensions)
  * </pre>
  * Each output element is written by one task in a fixed order (pass 2 tasks gather every
  * (batch, head, query block) that adds to the same bias gradient elements), so results do not
@@ -41,15 +43,15 @@ import org.xformers4j.compute.UnaryOp;
  */
 final class CpuFlashAttention {
 
-    /** Queries per block (Br). */
+    /** Queries per block (Br); a multiple of every {@link TileGemm#nr()}. */
     static final int BLOCK_Q = 64;
-    /** Keys per block (Bc). */
+    /** Keys per block (Bc); a multiple of every {@link TileGemm#nr()}. */
     static final int BLOCK_K = 128;
 
     private final Parallel parallel;
     private final TileGemm gemm;
     private final ContiguousLoops loops;
-    /** Allocates the transposed copies, so that the backend's memory statistics count them. */
+    /** Allocates the packed copies, so that the backend's memory statistics count them. */
     private final IntFunction<Buffer> allocator;
 
     CpuFlashAttention(Parallel parallel, TileGemm gemm, ContiguousLoops loops, IntFunction<Buffer> allocator) {
@@ -64,14 +66,14 @@ final class CpuFlashAttention {
         // q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], out [B, H, Lq, Dv], logSumExp [B, H, Lq]
         int bh = p.batch() * p.heads();
         int queryBlocks = blocks(p.queryLength(), BLOCK_Q);
-        try (Buffer kT = transpose(k, bh, p.keyLength(), p.headDim())) {
-            Tiles t = new Tiles(p, q, k, v, bias, mask, CpuBackend.array(kT), null, logSumExp, null, null);
+        try (Buffer keys = packKeys(k, p, p.headDim(), TileGemm.MR);
+             Buffer valuesT = packDims(v, p, p.valueDim())) {
+            Tiles t = new Tiles(p, true, q, bias, mask, logSumExp, null, null,
+                    CpuBackend.array(keys), null, CpuBackend.array(valuesT));
             parallel.forRange(bh * queryBlocks, 1, (from, to) -> {
-                float[] s = new float[BLOCK_Q * BLOCK_K];
-                float[] m = new float[BLOCK_Q];
-                float[] l = new float[BLOCK_Q];
+                Scratch s = t.scratch();
                 for (int task = from; task < to; task++) {
-                    t.forwardBlock(task / queryBlocks, task % queryBlocks * BLOCK_Q, s, m, l, out);
+                    t.forwardBlock(task / queryBlocks, task % queryBlocks * BLOCK_Q, s, out);
                 }
             });
         }
@@ -82,9 +84,7 @@ final class CpuFlashAttention {
         int bh = p.batch() * p.heads();
         int lq = p.queryLength();
         int dvDim = p.valueDim();
-        try (Buffer kT = transpose(k, bh, p.keyLength(), p.headDim());
-             Buffer vT = transpose(v, bh, p.keyLength(), dvDim);
-             Buffer deltaBuffer = allocator.apply(bh * lq)) {
+        try (Buffer deltaBuffer = allocator.apply(bh * lq)) {
             // D [B, H, Lq] = rowsum(dO ∘ O)
             float[] delta = CpuBackend.array(deltaBuffer);
             parallel.forRange(bh * lq, Math.max(1, 4096 / Math.max(1, dvDim)), (from, to) -> {
@@ -92,17 +92,25 @@ final class CpuFlashAttention {
                     delta[row] = loops.dot(dOut, out, row * dvDim, dvDim);
                 }
             });
-            Tiles t = new Tiles(p, q, k, v, bias, mask, CpuBackend.array(kT), CpuBackend.array(vT), logSumExp,
-                    dOut, delta);
-            int keyBlocks = blocks(p.keyLength(), BLOCK_K);
-            parallel.forRange(bh * keyBlocks, 1, (from, to) -> {
-                float[] pt = new float[BLOCK_Q * BLOCK_K];
-                float[] ds = new float[BLOCK_Q * BLOCK_K];
-                for (int task = from; task < to; task++) {
-                    t.keyBlockGradients(task / keyBlocks, task % keyBlocks * BLOCK_K, pt, ds, dk, dv);
-                }
-            });
-            queryGradients(t, dq, dBias);
+            int nr = gemm.nr();
+            try (Buffer keys = packKeys(k, p, p.headDim(), nr);
+                 Buffer values = packKeys(v, p, dvDim, nr)) {
+                Tiles t = new Tiles(p, false, q, bias, mask, logSumExp, dOut, delta,
+                        CpuBackend.array(keys), CpuBackend.array(values), null);
+                int keyBlocks = blocks(p.keyLength(), BLOCK_K);
+                parallel.forRange(bh * keyBlocks, 1, (from, to) -> {
+                    Scratch s = t.scratch();
+                    for (int task = from; task < to; task++) {
+                        t.keyBlockGradients(task / keyBlocks, task % keyBlocks * BLOCK_K, s, dk, dv);
+                    }
+                });
+            }
+            try (Buffer keys = packKeys(k, p, p.headDim(), TileGemm.MR);
+                 Buffer values = packKeys(v, p, dvDim, TileGemm.MR);
+                 Buffer keysT = packDims(k, p, p.headDim())) {
+                queryGradients(new Tiles(p, true, q, bias, mask, logSumExp, dOut, delta, CpuBackend.array(keys),
+                        CpuBackend.array(values), CpuBackend.array(keysT)), dq, dBias);
+            }
         }
     }
 
@@ -125,8 +133,7 @@ final class CpuFlashAttention {
         int nh = allHeads ? 1 : p.heads();
         int nq = allQueries ? 1 : queryBlocks;
         parallel.forRange(nb * nh * nq, 1, (from, to) -> {
-            float[] pt = new float[BLOCK_Q * BLOCK_K];
-            float[] ds = new float[BLOCK_Q * BLOCK_K];
+            Scratch s = t.scratch();
             for (int task = from; task < to; task++) {
                 int tb = task / (nh * nq);
                 int th = task / nq % nh;
@@ -134,7 +141,7 @@ final class CpuFlashAttention {
                 for (int b = allBatch ? 0 : tb; b < (allBatch ? p.batch() : tb + 1); b++) {
                     for (int h = allHeads ? 0 : th; h < (allHeads ? p.heads() : th + 1); h++) {
                         for (int qb = allQueries ? 0 : tq; qb < (allQueries ? queryBlocks : tq + 1); qb++) {
-                            t.queryBlockGradients(b * p.heads() + h, qb * BLOCK_Q, pt, ds, dq, dBias);
+                            t.queryBlockGradients(b * p.heads() + h, qb * BLOCK_Q, s, dq, dBias);
                         }
                     }
                 }
@@ -142,74 +149,134 @@ final class CpuFlashAttention {
         });
     }
 
-    /** A scratch copy of x [bh, rows, cols] transposed to [bh, cols, rows]. */
-    private Buffer transpose(float[] x, int bh, int rows, int cols) {
-        Buffer buffer = allocator.apply(bh * rows * cols);
-        float[] xT = CpuBackend.array(buffer);
-        int rowBlocks = blocks(rows, BLOCK_K);
-        parallel.forRange(bh * rowBlocks, 1, (from, to) -> {
-            for (int task = from; task < to; task++) {
-                int base = task / rowBlocks * rows * cols;
-                int r0 = task % rowBlocks * BLOCK_K;
-                int r1 = Math.min(rows, r0 + BLOCK_K);
-                for (int c = 0; c < cols; c++) {
-                    for (int r = r0; r < r1; r++) {
-                        xT[base + c * rows + r] = x[base + r * cols + c];
-                    }
-                }
+    /**
+     * x [bh, Lk, dim] packed per (batch · head) with the keys as rows, in slivers of {@code width}
+     * ({@link TileGemm#MR}: a left operand, {@link TileGemm#nr()}: a right operand transposed),
+     * keys padded to {@link #paddedKeys}: [bh, paddedKeys / width, dim, width].
+     */
+    private Buffer packKeys(float[] x, AttentionProblem p, int dim, int width) {
+        int lk = p.keyLength();
+        int stride = paddedKeys(p) * dim;
+        Buffer buffer = allocator.apply(p.batch() * p.heads() * stride);
+        float[] packed = CpuBackend.array(buffer);
+        parallel.forRange(p.batch() * p.heads(), 1, (from, to) -> {
+            for (int bh = from; bh < to; bh++) {
+                TileGemm.pack(x, bh * lk * dim, dim, 1, lk, dim, width, packed, bh * stride);
             }
         });
         return buffer;
+    }
+
+    /** x [bh, Lk, dim] transposed and packed per (batch · head) as a left operand: [bh, ⌈dim / MR⌉, Lk, MR]. */
+    private Buffer packDims(float[] x, AttentionProblem p, int dim) {
+        int lk = p.keyLength();
+        int stride = TileGemm.roundUp(dim, TileGemm.MR) * lk;
+        Buffer buffer = allocator.apply(p.batch() * p.heads() * stride);
+        float[] packed = CpuBackend.array(buffer);
+        parallel.forRange(p.batch() * p.heads(), 1, (from, to) -> {
+            for (int bh = from; bh < to; bh++) {
+                TileGemm.pack(x, bh * lk * dim, 1, dim, dim, lk, TileGemm.MR, packed, bh * stride);
+            }
+        });
+        return buffer;
+    }
+
+    /** The key length rounded up to whole slivers of any width. */
+    private int paddedKeys(AttentionProblem p) {
+        return TileGemm.roundUp(p.keyLength(), gemm.nr());
     }
 
     private static int blocks(int n, int block) {
         return (n + block - 1) / block;
     }
 
-    /** One call's operands and the tile steps shared by the passes. */
+    /** One thread's tiles: packed query-side operands, scores, score gradients, transposed outputs. */
+    private static final class Scratch {
+        /** Q_i, then dO_i, packed as the query side of a product: [BLOCK_Q, dim] in slivers. */
+        final float[] queries;
+        final float[] outGrads;
+        /** Q_iᵀ and dO_iᵀ as left operands (pass 1): [dim, BLOCK_Q] in MR slivers. */
+        final float[] queriesT;
+        final float[] outGradsT;
+        /** A tile of scores / weights and one of weight / score gradients. */
+        final float[] s;
+        final float[] ds;
+        /** The transposed accumulated output: Oᵀ, dQᵀ [dim, BLOCK_Q] or dKᵀ, dVᵀ [dim, BLOCK_K]. */
+        final float[] acc;
+        final float[] acc2;
+        /** Per query of the block: running max, running sum, rescaling; log-sum-exp and D. */
+        final float[] m = new float[BLOCK_Q];
+        final float[] l = new float[BLOCK_Q];
+        final float[] alpha = new float[BLOCK_Q];
+        final float[] lse = new float[BLOCK_Q];
+        final float[] delta = new float[BLOCK_Q];
+
+        Scratch(int d, int dv) {
+            int dim = TileGemm.roundUp(Math.max(d, dv), TileGemm.MR);
+            queries = new float[BLOCK_Q * dim];
+            outGrads = new float[BLOCK_Q * dim];
+            queriesT = new float[BLOCK_Q * dim];
+            outGradsT = new float[BLOCK_Q * dim];
+            s = new float[BLOCK_Q * BLOCK_K];
+            ds = new float[BLOCK_Q * BLOCK_K];
+            acc = new float[BLOCK_K * dim];
+            acc2 = new float[BLOCK_K * dim];
+        }
+    }
+
+    /** One pass's operands and the tile steps. */
     private final class Tiles {
         final AttentionProblem p;
+        /** Score tiles are Sᵀ [keys, queries] (forward, pass 2) rather than S [queries, keys] (pass 1). */
+        final boolean transposed;
         final int heads;
         final int lq;
         final int lk;
         final int d;
         final int dv;
+        final int nr;
         /** Key position of query 0 (queries are end-aligned). */
         final int offset;
         final float scale;
         final float[] q;
-        final float[] k;
-        final float[] v;
         final float[] bias;
         final int[] biasStrides;
         final float[] mask;
-        final float[] kT;
-        final float[] vT;
         final float[] logSumExp;
         final float[] dOut;
         final float[] delta;
+        /** K and V packed by {@link #packKeys}: left operands when transposed, right ones otherwise. */
+        final float[] keys;
+        final float[] values;
+        /** Vᵀ (forward) or Kᵀ (pass 2) packed by {@link #packDims}. */
+        final float[] dimsT;
 
-        Tiles(AttentionProblem p, float[] q, float[] k, float[] v, float[] bias, float[] mask, float[] kT, float[] vT,
-              float[] logSumExp, float[] dOut, float[] delta) {
+        Tiles(AttentionProblem p, boolean transposed, float[] q, float[] bias, float[] mask, float[] logSumExp,
+              float[] dOut, float[] delta, float[] keys, float[] values, float[] dimsT) {
             this.p = p;
+            this.transposed = transposed;
             this.heads = p.heads();
             this.lq = p.queryLength();
             this.lk = p.keyLength();
             this.d = p.headDim();
             this.dv = p.valueDim();
+            this.nr = gemm.nr();
             this.offset = lk - lq;
             this.scale = p.scale();
             this.q = q;
-            this.k = k;
-            this.v = v;
             this.bias = bias;
             this.biasStrides = bias == null ? null : p.biasStrides();
             this.mask = mask;
-            this.kT = kT;
-            this.vT = vT;
             this.logSumExp = logSumExp;
             this.dOut = dOut;
             this.delta = delta;
+            this.keys = keys;
+            this.values = values;
+            this.dimsT = dimsT;
+        }
+
+        Scratch scratch() {
+            return new Scratch(d, dv);
         }
 
         /** Keys [0, end) are visible to some query of [0, queryEnd): all of them unless causal. */
@@ -222,162 +289,200 @@ final class CpuFlashAttention {
             return p.causal() ? Math.min(lq, Math.max(0, key - offset)) : 0;
         }
 
-        /** s[r, c] (row stride BLOCK_K) = scale · q_(i0+r) · k_(j0+c) + bias, -∞ where masked. */
-        void scores(float[] s, int bh, int i0, int rows, int j0, int cols) {
-            gemm.multiply(rows, cols, d, scale, q, (bh * lq + i0) * d, d, 1, kT, bh * d * lk + j0, lk,
-                    s, 0, BLOCK_K, false);
+        /** Index of (query r, key c) of the block in a score tile. */
+        int at(int r, int c) {
+            return transposed ? r / nr * BLOCK_K * nr + c * nr + r % nr : c / nr * BLOCK_Q * nr + r * nr + c % nr;
+        }
+
+        /** Distance between the slivers of a score tile. */
+        int tileSliverStride() {
+            return transposed ? BLOCK_K * nr : BLOCK_Q * nr;
+        }
+
+        /** Packs rows i0 .. i0+rows of x [bh, Lq, dim] as the query side of a product. */
+        void packQuerySide(float[] x, int bh, int i0, int rows, int dim, float[] dst) {
+            TileGemm.pack(x, (bh * lq + i0) * dim, dim, 1, rows, dim, transposed ? nr : TileGemm.MR, dst, 0);
+        }
+
+        /**
+         * tile = alpha · X_i Y_jᵀ in the score layout, for X_i packed by {@link #packQuerySide} and
+         * Y [bh, Lk, dim] packed by {@link #packKeys}.
+         */
+        void product(int bh, int rows, int j0, int cols, int dim, float alpha, float[] x, float[] y, float[] tile) {
+            int yOff = bh * paddedKeys(p) * dim + j0 * dim;
+            if (transposed) {
+                gemm.multiply(cols, rows, dim, alpha, y, yOff, TileGemm.MR * dim, x, 0, nr * dim,
+                        tile, 0, BLOCK_K * nr, false);
+            } else {
+                gemm.multiply(rows, cols, dim, alpha, x, 0, TileGemm.MR * dim, y, yOff, nr * dim,
+                        tile, 0, BLOCK_Q * nr, false);
+            }
+        }
+
+        /** s = scale · Q_i K_jᵀ + bias, -∞ where masked, for queries i0 .. i0+rows and keys j0 .. j0+cols. */
+        void scores(int bh, int i0, int rows, int j0, int cols, Scratch t) {
+            float[] s = t.s;
+            product(bh, rows, j0, cols, d, scale, t.queries, keys, s);
             int b = bh / heads;
             int h = bh % heads;
             if (bias != null) {
                 int[] st = biasStrides;
+                int base = b * st[0] + h * st[1];
                 for (int r = 0; r < rows; r++) {
-                    int at = b * st[0] + h * st[1] + (i0 + r) * st[2] + j0 * st[3];
-                    loops.binary(BinaryOp.ADD, s, r * BLOCK_K, 1, bias, at, st[3], s, r * BLOCK_K, cols);
-                }
-            }
-            if (mask != null) {
-                for (int c = 0; c < cols; c++) {
-                    if (mask[b * lk + j0 + c] != 0f) {
-                        for (int r = 0; r < rows; r++) {
-                            s[r * BLOCK_K + c] = Float.NEGATIVE_INFINITY;
-                        }
+                    for (int c = 0; c < cols; c++) {
+                        s[at(r, c)] += bias[base + (i0 + r) * st[2] + (j0 + c) * st[3]];
                     }
                 }
             }
-            if (p.causal()) {
-                for (int r = 0; r < rows; r++) {
-                    // query i0 + r sees keys up to offset + i0 + r
-                    int firstHidden = Math.max(0, offset + i0 + r + 1 - j0);
-                    if (firstHidden < cols) {
-                        Arrays.fill(s, r * BLOCK_K + firstHidden, r * BLOCK_K + cols, Float.NEGATIVE_INFINITY);
-                    }
+            for (int c = 0; c < cols; c++) {
+                // query i0 + r sees keys up to offset + i0 + r: key j0 + c is hidden from the queries before
+                int hidden = mask != null && mask[b * lk + j0 + c] != 0f ? rows
+                        : p.causal() ? Math.min(rows, Math.max(0, j0 + c - offset - i0)) : 0;
+                for (int r = 0; r < hidden; r++) {
+                    s[at(r, c)] = Float.NEGATIVE_INFINITY;
                 }
             }
         }
 
-        /** Zeroes the dropped weights of s's row r (query i, keys j0 ..) and scales the kept ones by 1/(1-p). */
-        void dropout(float[] s, int r, int bh, int i, int j0, int cols) {
+        /** Zeroes the dropped weights of s (queries i0 .., keys j0 ..) and scales the kept ones by 1/(1-p). */
+        void dropout(float[] s, int bh, int i0, int rows, int j0, int cols) {
             float keep = 1f / (1f - p.dropout());
             int b = bh / heads;
             int h = bh % heads;
-            for (int c = 0; c < cols; c++) {
-                int at = r * BLOCK_K + c;
-                s[at] = p.keeps(b, h, i, j0 + c) ? s[at] * keep : 0f;
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    int at = at(r, c);
+                    s[at] = p.keeps(b, h, i0 + r, j0 + c) ? s[at] * keep : 0f;
+                }
             }
         }
 
         /** Forward of one (batch · head, query block): out rows and their log-sum-exp. */
-        void forwardBlock(int bh, int i0, float[] s, float[] m, float[] l, float[] out) {
+        void forwardBlock(int bh, int i0, Scratch t, float[] out) {
             int rows = Math.min(BLOCK_Q, lq - i0);
-            int oOff = (bh * lq + i0) * dv;
-            Arrays.fill(out, oOff, oOff + rows * dv, 0f);
-            Arrays.fill(m, Float.NEGATIVE_INFINITY);
-            Arrays.fill(l, 0f);
+            int dvPad = TileGemm.roundUp(dv, TileGemm.MR);
+            packQuerySide(q, bh, i0, rows, d, t.queries);
+            Arrays.fill(t.acc, 0, dvPad * BLOCK_Q, 0f);
+            Arrays.fill(t.m, Float.NEGATIVE_INFINITY);
+            Arrays.fill(t.l, 0f);
             int keyEnd = keyEnd(i0 + rows);
             for (int j0 = 0; j0 < keyEnd; j0 += BLOCK_K) {
                 int cols = Math.min(BLOCK_K, keyEnd - j0);
-                scores(s, bh, i0, rows, j0, cols);
-                for (int r = 0; r < rows; r++) {
-                    int row = r * BLOCK_K;
-                    float mNew = Math.max(m[r], loops.max(s, row, cols));
-                    if (mNew == Float.NEGATIVE_INFINITY) {
-                        // every key so far is masked for this query: no weight yet
-                        Arrays.fill(s, row, row + cols, 0f);
-                        continue;
-                    }
-                    float sum = loops.expSum(s, row, cols, mNew, s);
-                    float alpha = (float) Math.exp(m[r] - mNew);
-                    l[r] = l[r] * alpha + sum;
-                    m[r] = mNew;
-                    if (alpha != 1f) {
-                        int o = oOff + r * dv;
-                        loops.unary(UnaryOp.MUL_SCALAR, alpha, out, out, o, o + dv);
-                    }
-                    if (p.dropout() > 0f) {
-                        dropout(s, r, bh, i0 + r, j0, cols);
-                    }
+                scores(bh, i0, rows, j0, cols, t);
+                gemm.softmaxColumns(t.s, cols, rows, BLOCK_K * nr, t.m, t.l, t.alpha);
+                if (p.dropout() > 0f) {
+                    dropout(t.s, bh, i0, rows, j0, cols);
                 }
-                gemm.multiply(rows, dv, cols, 1f, s, 0, BLOCK_K, 1, v, (bh * lk + j0) * dv, dv, out, oOff, dv, true);
+                // Oᵀ [Dv, Br] = α Oᵀ + V_jᵀ Pᵀ
+                gemm.scaleColumns(t.acc, dv, rows, dvPad * nr, t.alpha);
+                gemm.multiply(dv, rows, cols, 1f, dimsT, bh * dvPad * lk + j0 * TileGemm.MR, TileGemm.MR * lk,
+                        t.s, 0, BLOCK_K * nr, t.acc, 0, dvPad * nr, true);
             }
             for (int r = 0; r < rows; r++) {
-                if (l[r] > 0f) {
-                    int o = oOff + r * dv;
-                    loops.unary(UnaryOp.MUL_SCALAR, 1f / l[r], out, out, o, o + dv);
-                    logSumExp[bh * lq + i0 + r] = m[r] + (float) Math.log(l[r]);
-                } else {
-                    logSumExp[bh * lq + i0 + r] = Float.POSITIVE_INFINITY;
+                float l = t.l[r];
+                int o = (bh * lq + i0 + r) * dv;
+                int a = r / nr * dvPad * nr + r % nr;
+                float inv = l > 0f ? 1f / l : 0f;
+                for (int e = 0; e < dv; e++) {
+                    out[o + e] = t.acc[a + e * nr] * inv;
                 }
+                logSumExp[bh * lq + i0 + r] = l > 0f ? t.m[r] + (float) Math.log(l) : Float.POSITIVE_INFINITY;
             }
         }
 
         /**
-         * The weights and score gradients of one tile, recomputed: pt = Z ∘ P / (1 - p) (what
-         * multiplied V in the forward) and ds = P ∘ (dP - D), both [rows, cols] with row stride
-         * BLOCK_K.
+         * The weights and score gradients of one tile, recomputed from the packed Q_i and dO_i:
+         * t.s = Z ∘ P / (1 - p) (what multiplied V in the forward) and t.ds = P ∘ (dP - D).
          */
-        void weightsAndScoreGradients(int bh, int i0, int rows, int j0, int cols, float[] pt, float[] ds) {
-            scores(pt, bh, i0, rows, j0, cols);
-            for (int r = 0; r < rows; r++) {
-                loops.expSum(pt, r * BLOCK_K, cols, logSumExp[bh * lq + i0 + r], pt);
+        void weightsAndScoreGradients(int bh, int i0, int rows, int j0, int cols, Scratch t) {
+            scores(bh, i0, rows, j0, cols, t);
+            int stride = tileSliverStride();
+            // P = e^(S - L);  ds = dO_i V_jᵀ, the gradient of the dropped weights
+            if (transposed) {
+                gemm.expShifted(t.s, cols, rows, stride, t.lse, 0, false);
+            } else {
+                gemm.expShifted(t.s, rows, cols, stride, logSumExp, bh * lq + i0, true);
             }
-            // ds = dO_i V_jᵀ, the gradient of the dropped weights
-            gemm.multiply(rows, cols, dv, 1f, dOut, (bh * lq + i0) * dv, dv, 1, vT, bh * dv * lk + j0, lk,
-                    ds, 0, BLOCK_K, false);
-            for (int r = 0; r < rows; r++) {
-                int row = r * BLOCK_K;
-                int di = bh * lq + i0 + r;
-                if (p.dropout() > 0f) {
-                    float keep = 1f / (1f - p.dropout());
-                    int b = bh / heads;
-                    int h = bh % heads;
-                    float rowDelta = delta[di];
+            product(bh, rows, j0, cols, dv, 1f, t.outGrads, values, t.ds);
+            if (p.dropout() > 0f) {
+                float keep = 1f / (1f - p.dropout());
+                int b = bh / heads;
+                int h = bh % heads;
+                for (int r = 0; r < rows; r++) {
+                    float rowDelta = delta[bh * lq + i0 + r];
                     for (int c = 0; c < cols; c++) {
-                        int at = row + c;
+                        int at = at(r, c);
                         if (p.keeps(b, h, i0 + r, j0 + c)) {
-                            ds[at] = pt[at] * (ds[at] * keep - rowDelta);
-                            pt[at] *= keep;
+                            t.ds[at] = t.s[at] * (t.ds[at] * keep - rowDelta);
+                            t.s[at] *= keep;
                         } else {
-                            ds[at] = -pt[at] * rowDelta;
-                            pt[at] = 0f;
+                            t.ds[at] = -t.s[at] * rowDelta;
+                            t.s[at] = 0f;
                         }
                     }
-                } else {
-                    loops.binary(BinaryOp.SUB, ds, row, 1, delta, di, 0, ds, row, cols);
-                    loops.binary(BinaryOp.MUL, ds, row, 1, pt, row, 1, ds, row, cols);
                 }
+            } else if (transposed) {
+                gemm.scoreGradient(t.ds, t.s, cols, rows, stride, t.delta, 0, false);
+            } else {
+                gemm.scoreGradient(t.ds, t.s, rows, cols, stride, delta, bh * lq + i0, true);
             }
         }
 
         /** Pass 1 for one (batch · head, key block): dK and dV rows of these keys. */
-        void keyBlockGradients(int bh, int j0, float[] pt, float[] ds, float[] dk, float[] dvOut) {
+        void keyBlockGradients(int bh, int j0, Scratch t, float[] dk, float[] dvOut) {
             int cols = Math.min(BLOCK_K, lk - j0);
-            int kOff = (bh * lk + j0) * d;
-            int vOff = (bh * lk + j0) * dv;
-            Arrays.fill(dk, kOff, kOff + cols * d, 0f);
-            Arrays.fill(dvOut, vOff, vOff + cols * dv, 0f);
+            int dPad = TileGemm.roundUp(d, TileGemm.MR);
+            int dvPad = TileGemm.roundUp(dv, TileGemm.MR);
+            Arrays.fill(t.acc, 0, dPad * BLOCK_K, 0f);
+            Arrays.fill(t.acc2, 0, dvPad * BLOCK_K, 0f);
             for (int i0 = queryStart(j0) / BLOCK_Q * BLOCK_Q; i0 < lq; i0 += BLOCK_Q) {
                 int rows = Math.min(BLOCK_Q, lq - i0);
-                weightsAndScoreGradients(bh, i0, rows, j0, cols, pt, ds);
-                // dV_j [cols, Dv] += ptᵀ dO_i;  dK_j [cols, D] += scale · dsᵀ Q_i
-                gemm.multiply(cols, dv, rows, 1f, pt, 0, 1, BLOCK_K, dOut, (bh * lq + i0) * dv, dv,
-                        dvOut, vOff, dv, true);
-                gemm.multiply(cols, d, rows, scale, ds, 0, 1, BLOCK_K, q, (bh * lq + i0) * d, d, dk, kOff, d, true);
+                packQuerySide(q, bh, i0, rows, d, t.queries);
+                packQuerySide(dOut, bh, i0, rows, dv, t.outGrads);
+                TileGemm.pack(q, (bh * lq + i0) * d, 1, d, d, rows, TileGemm.MR, t.queriesT, 0);
+                TileGemm.pack(dOut, (bh * lq + i0) * dv, 1, dv, dv, rows, TileGemm.MR, t.outGradsT, 0);
+                weightsAndScoreGradients(bh, i0, rows, j0, cols, t);
+                // dV_jᵀ [Dv, Bc] += dO_iᵀ (Z ∘ P / (1 - p));  dK_jᵀ [D, Bc] += scale · Q_iᵀ dS
+                gemm.multiply(dv, cols, rows, 1f, t.outGradsT, 0, TileGemm.MR * rows, t.s, 0, BLOCK_Q * nr,
+                        t.acc2, 0, dvPad * nr, true);
+                gemm.multiply(d, cols, rows, scale, t.queriesT, 0, TileGemm.MR * rows, t.ds, 0, BLOCK_Q * nr,
+                        t.acc, 0, dPad * nr, true);
             }
+            unpack(t.acc, dPad, d, cols, dk, (bh * lk + j0) * d);
+            unpack(t.acc2, dvPad, dv, cols, dvOut, (bh * lk + j0) * dv);
         }
 
         /** Pass 2 for one (batch · head, query block): dQ rows of these queries, and their share of dBias. */
-        void queryBlockGradients(int bh, int i0, float[] pt, float[] ds, float[] dq, float[] dBias) {
+        void queryBlockGradients(int bh, int i0, Scratch t, float[] dq, float[] dBias) {
             int rows = Math.min(BLOCK_Q, lq - i0);
-            int qOff = (bh * lq + i0) * d;
-            Arrays.fill(dq, qOff, qOff + rows * d, 0f);
+            int dPad = TileGemm.roundUp(d, TileGemm.MR);
+            packQuerySide(q, bh, i0, rows, d, t.queries);
+            packQuerySide(dOut, bh, i0, rows, dv, t.outGrads);
+            Arrays.fill(t.lse, 0f);
+            Arrays.fill(t.delta, 0f);
+            System.arraycopy(logSumExp, bh * lq + i0, t.lse, 0, rows);
+            System.arraycopy(delta, bh * lq + i0, t.delta, 0, rows);
+            Arrays.fill(t.acc, 0, dPad * BLOCK_Q, 0f);
             int keyEnd = keyEnd(i0 + rows);
             for (int j0 = 0; j0 < keyEnd; j0 += BLOCK_K) {
                 int cols = Math.min(BLOCK_K, keyEnd - j0);
-                weightsAndScoreGradients(bh, i0, rows, j0, cols, pt, ds);
-                // dQ_i [rows, D] += scale · ds K_j
-                gemm.multiply(rows, d, cols, scale, ds, 0, BLOCK_K, 1, k, (bh * lk + j0) * d, d, dq, qOff, d, true);
+                weightsAndScoreGradients(bh, i0, rows, j0, cols, t);
+                // dQ_iᵀ [D, Br] += scale · K_jᵀ dSᵀ
+                gemm.multiply(d, rows, cols, scale, dimsT, bh * dPad * lk + j0 * TileGemm.MR, TileGemm.MR * lk,
+                        t.ds, 0, BLOCK_K * nr, t.acc, 0, dPad * nr, true);
                 if (dBias != null) {
-                    addBiasGradient(bh, i0, rows, j0, cols, ds, dBias);
+                    addBiasGradient(bh, i0, rows, j0, cols, t.ds, dBias);
+                }
+            }
+            unpack(t.acc, dPad, d, rows, dq, (bh * lq + i0) * d);
+        }
+
+        /** x [n, dim] at xOffset = the transposed sliver tile accT [dim, n] (slivers dimPad · nr apart). */
+        private void unpack(float[] accT, int dimPad, int dim, int n, float[] x, int xOffset) {
+            for (int i = 0; i < n; i++) {
+                int a = i / nr * dimPad * nr + i % nr;
+                for (int e = 0; e < dim; e++) {
+                    x[xOffset + i * dim + e] = accT[a + e * nr];
                 }
             }
         }
@@ -387,11 +492,9 @@ final class CpuFlashAttention {
             int[] st = biasStrides;
             int base = bh / heads * st[0] + bh % heads * st[1] + j0 * st[3];
             for (int r = 0; r < rows; r++) {
-                int at = base + (i0 + r) * st[2];
-                if (st[3] == 0) {
-                    dBias[at] += loops.sum(ds, r * BLOCK_K, cols);
-                } else {
-                    loops.binary(BinaryOp.ADD, dBias, at, 1, ds, r * BLOCK_K, 1, dBias, at, cols);
+                int row = base + (i0 + r) * st[2];
+                for (int c = 0; c < cols; c++) {
+                    dBias[row + c * st[3]] += ds[at(r, c)];
                 }
             }
         }

@@ -3,47 +3,137 @@ package org.xformers4j.compute.cpu;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class TileGemmTest {
 
+    private static final List<TileGemm> KERNELS = List.of(TileGemm.best(), ScalarTileGemm.INSTANCE);
+
     @Test
-    void simdAndScalarKernelsComputeTheSameProducts() {
+    void packedProductsMatchDirectSums() {
         SplittableRandom rng = new SplittableRandom(1);
-        // sizes around the 4-row, 4-vector tile and the vector length; A read directly and transposed
-        int[][] shapes = {{1, 1, 1}, {4, 64, 64}, {5, 67, 3}, {64, 64, 64}, {3, 17, 33}, {8, 15, 9}, {7, 130, 20}};
-        for (int[] s : shapes) {
-            int rows = s[0];
-            int cols = s[1];
-            int depth = s[2];
-            for (boolean transposedA : new boolean[] {false, true}) {
-                for (boolean accumulate : new boolean[] {false, true}) {
+        // sizes around the 8-row sliver and the sliver widths; A read directly and transposed
+        int[][] shapes = {{1, 1, 1}, {8, 32, 64}, {5, 67, 3}, {64, 128, 64}, {3, 17, 33}, {9, 15, 9}, {7, 130, 20}};
+        for (TileGemm gemm : KERNELS) {
+            int nr = gemm.nr();
+            for (int[] s : shapes) {
+                int rows = s[0];
+                int cols = s[1];
+                int depth = s[2];
+                for (boolean transposedA : new boolean[] {false, true}) {
                     float[] a = random(rng, rows * depth + 3);
                     float[] b = random(rng, depth * (cols + 2) + 1);
-                    float[] c = random(rng, rows * (cols + 5) + 2);
                     int rowStride = transposedA ? 1 : depth;
                     int depthStride = transposedA ? rows : 1;
-                    float[] expected = c.clone();
-                    ScalarTileGemm.INSTANCE.multiply(rows, cols, depth, 0.5f, a, 3, rowStride, depthStride, b, 1,
-                            cols + 2, expected, 2, cols + 5, accumulate);
-                    float[] actual = c.clone();
-                    TileGemm.best().multiply(rows, cols, depth, 0.5f, a, 3, rowStride, depthStride, b, 1, cols + 2,
-                            actual, 2, cols + 5, accumulate);
-                    for (int i = 0; i < c.length; i++) {
-                        assertThat(actual[i]).as("%dx%dx%d element %d", rows, cols, depth, i)
-                                .isCloseTo(expected[i], within(1e-5f * (1 + depth)));
-                    }
-                    // C outside the rows x cols window is untouched
-                    assertThat(actual[0]).isEqualTo(c[0]);
-                    assertThat(actual[2 + cols]).isEqualTo(c[2 + cols]);
-                    if (!accumulate) {
-                        // a plain product: one element against a direct sum
-                        double sum = 0;
-                        for (int p = 0; p < depth; p++) {
-                            sum += a[3 + p * depthStride] * b[1 + p * (cols + 2)];
+                    float[] ap = new float[TileGemm.roundUp(rows, TileGemm.MR) * depth + 5];
+                    float[] bp = new float[TileGemm.roundUp(cols, nr) * depth + 4];
+                    TileGemm.pack(a, 3, rowStride, depthStride, rows, depth, TileGemm.MR, ap, 5);
+                    // B [depth, cols] with leading dimension cols + 2, packed as the transpose of a [cols, depth] matrix
+                    TileGemm.pack(b, 1, 1, cols + 2, cols, depth, nr, bp, 4);
+                    int cStride = TileGemm.roundUp(rows, TileGemm.MR) * nr;
+                    float[] old = random(rng, TileGemm.roundUp(cols, nr) / nr * cStride + 2);
+                    for (boolean accumulate : new boolean[] {false, true}) {
+                        float[] c = old.clone();
+                        gemm.multiply(rows, cols, depth, 0.5f, ap, 5, TileGemm.MR * depth, bp, 4, nr * depth,
+                                c, 2, cStride, accumulate);
+                        for (int r = 0; r < rows; r++) {
+                            for (int j = 0; j < cols; j++) {
+                                double sum = 0;
+                                for (int p = 0; p < depth; p++) {
+                                    sum += (double) a[3 + r * rowStride + p * depthStride] * b[1 + p * (cols + 2) + j];
+                                }
+                                int at = 2 + j / nr * cStride + r * nr + j % nr;
+                                double expected = 0.5 * sum + (accumulate ? old[at] : 0);
+                                assertThat((double) c[at]).as("%s %dx%dx%d (%d, %d)", gemm.getClass().getSimpleName(),
+                                        rows, cols, depth, r, j).isCloseTo(expected, within(1e-5 * (1 + depth)));
+                            }
                         }
-                        assertThat(actual[2]).isCloseTo((float) (0.5 * sum), within(1e-5f * (1 + depth)));
+                        // outside the whole tiles C is untouched
+                        assertThat(c[0]).isEqualTo(old[0]);
+                        assertThat(c[1]).isEqualTo(old[1]);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void onlineSoftmaxStepsDownTheColumns() {
+        SplittableRandom rng = new SplittableRandom(2);
+        for (TileGemm gemm : KERNELS) {
+            int nr = gemm.nr();
+            int rows = 11;
+            int cols = 2 * nr;
+            int stride = rows * nr;
+            float[] s = random(rng, 2 * stride);
+            // column 1 is masked everywhere, and so far has seen nothing: it keeps no weight
+            for (int r = 0; r < rows; r++) {
+                s[r * nr + 1] = Float.NEGATIVE_INFINITY;
+            }
+            float[] m = random(rng, cols);
+            float[] l = new float[cols];
+            m[1] = Float.NEGATIVE_INFINITY;
+            for (int c = 0; c < cols; c++) {
+                l[c] = c == 1 ? 0f : 1.5f;
+            }
+            float[] s0 = s.clone();
+            float[] m0 = m.clone();
+            float[] alpha = new float[cols];
+            gemm.softmaxColumns(s, rows, cols, stride, m, l, alpha);
+            for (int c = 0; c < cols; c++) {
+                int col = c / nr * stride + c % nr;
+                double max = m0[c];
+                for (int r = 0; r < rows; r++) {
+                    max = Math.max(max, s0[col + r * nr]);
+                }
+                if (c == 1) {
+                    assertThat(m[c]).isEqualTo(Float.NEGATIVE_INFINITY);
+                    assertThat(l[c]).isZero();
+                    assertThat(s[col]).isZero();
+                    continue;
+                }
+                double sum = 0;
+                for (int r = 0; r < rows; r++) {
+                    double e = Math.exp(s0[col + r * nr] - max);
+                    sum += e;
+                    assertThat((double) s[col + r * nr]).isCloseTo(e, within(1e-6));
+                }
+                double a = Math.exp(m0[c] - max);
+                assertThat(m[c]).isEqualTo((float) max);
+                assertThat((double) alpha[c]).isCloseTo(a, within(1e-6));
+                assertThat((double) l[c]).isCloseTo(a * 1.5 + sum, within(1e-5 * (1 + sum)));
+            }
+        }
+    }
+
+    @Test
+    void shiftsAndScoreGradientsTakeTheirValuePerRowOrPerColumn() {
+        SplittableRandom rng = new SplittableRandom(3);
+        for (TileGemm gemm : KERNELS) {
+            int nr = gemm.nr();
+            int rows = 5;
+            int cols = 2 * nr;
+            int stride = rows * nr + 3;
+            float[] shift = random(rng, cols + 1);
+            for (boolean perRow : new boolean[] {true, false}) {
+                float[] x = random(rng, 2 * stride);
+                float[] ds = random(rng, 2 * stride);
+                float[] e = x.clone();
+                float[] g = ds.clone();
+                gemm.expShifted(e, rows, cols, stride, shift, 1, perRow);
+                gemm.scoreGradient(g, x, rows, cols, stride, shift, 1, perRow);
+                float[] scale = shift.clone();
+                float[] scaled = x.clone();
+                gemm.scaleColumns(scaled, rows, cols, stride, scale);
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < cols; c++) {
+                        int at = c / nr * stride + r * nr + c % nr;
+                        float v = shift[1 + (perRow ? r : c)];
+                        assertThat((double) e[at]).isCloseTo(Math.exp(x[at] - v), within(1e-6 * Math.exp(x[at] - v)));
+                        assertThat(g[at]).isCloseTo(x[at] * (ds[at] - v), within(1e-6f));
+                        assertThat(scaled[at]).isEqualTo(x[at] * scale[c]);
                     }
                 }
             }
