@@ -5,6 +5,8 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.xformers4j.component.ComponentDescriptor;
+import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.compute.Backends;
@@ -71,7 +73,10 @@ final class AttentionBenchmark {
         ComputeBackend backend = Backends.defaultBackend();
         int[] shape = {config.batch(), config.heads(), config.length(), config.dim()};
         Tensor q = Tensor.randn(rng, shape).requiresGrad(config.backward());
-        Tensor k = Tensor.randn(rng, shape).requiresGrad(config.backward());
+        // a shared query-key mechanism (lsh) takes the queries as its keys
+        boolean sharedQueryKey = ComponentDescriptor.of(mechanism.getClass())
+                .capabilities(AttentionCapabilities.class).sharedQueryKey();
+        Tensor k = sharedQueryKey ? q : Tensor.randn(rng, shape).requiresGrad(config.backward());
         Tensor v = Tensor.randn(rng, shape).requiresGrad(config.backward());
         Tensor gradOutput = config.backward() ? Tensor.randn(rng, shape) : null;
         AttentionContext context = AttentionContext.builder().causal(config.causal()).build();
