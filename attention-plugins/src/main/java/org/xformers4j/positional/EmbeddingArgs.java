@@ -23,7 +23,7 @@ final class EmbeddingArgs {
      */
     static void check(String encoding, Tensor embeddings, int offset, int modelDim) {
         if (modelDim == 0) {
-            throw new IllegalStateException(encoding + ": initialize(modelDim, rng) must be called before use");
+            throw new IllegalStateException(encoding + ": initialize(modelDim, heads, rng) must be called before use");
         }
         if (embeddings.dim() != 3 || embeddings.size(2) != modelDim) {
             throw new IllegalArgumentException(encoding + ": embeddings must be [batch, length, modelDim = " + modelDim

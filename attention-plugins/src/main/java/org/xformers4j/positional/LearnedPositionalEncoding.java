@@ -24,7 +24,7 @@ import org.xformers4j.tensor.Tensor;
 @ComponentInfo(name = "learned",
         summary = "Trainable absolute position vectors, one per position up to maxLength, added to the embeddings",
         reference = "Gehring et al., 2017, Convolutional Sequence to Sequence Learning")
-@PositionalCapabilities(addsToEmbeddings = true, learnable = true, maximumLength = true)
+@PositionalCapabilities(addsToEmbeddings = true, learnable = true, maximumLength = true, extrapolates = false)
 public final class LearnedPositionalEncoding extends Module implements PositionalEncoding {
 
     private static final String NAME = "learned";
@@ -53,7 +53,7 @@ public final class LearnedPositionalEncoding extends Module implements Positiona
 
     /** Creates and registers the table [maxLength, modelDim]; once only. */
     @Override
-    public void initialize(int modelDim, RandomGenerator rng) {
+    public void initialize(int modelDim, int heads, RandomGenerator rng) {
         if (weight != null) {
             throw new IllegalStateException(NAME + ": already initialized with modelDim " + this.modelDim);
         }

@@ -26,7 +26,7 @@ import org.xformers4j.tensor.Tensor;
 @ComponentInfo(name = "sinusoidal",
         summary = "Fixed sine and cosine position vectors at geometric frequencies, added to the embeddings",
         reference = "Vaswani et al., 2017, Attention Is All You Need")
-@PositionalCapabilities(addsToEmbeddings = true, learnable = false)
+@PositionalCapabilities(addsToEmbeddings = true, learnable = false, extrapolates = true)
 public final class SinusoidalPositionalEncoding implements PositionalEncoding {
 
     private static final String NAME = "sinusoidal";
@@ -54,7 +54,7 @@ public final class SinusoidalPositionalEncoding implements PositionalEncoding {
     }
 
     @Override
-    public void initialize(int modelDim, RandomGenerator rng) {
+    public void initialize(int modelDim, int heads, RandomGenerator rng) {
         this.modelDim = EmbeddingArgs.modelDim(NAME, modelDim);
         this.cached = null;
     }

@@ -20,7 +20,7 @@ class LearnedPositionalEncodingTest {
 
     private static LearnedPositionalEncoding encoding(int maxLength, int modelDim, long seed) {
         LearnedPositionalEncoding pe = new LearnedPositionalEncoding(maxLength, 0.02f);
-        pe.initialize(modelDim, new SplittableRandom(seed));
+        pe.initialize(modelDim, 1, new SplittableRandom(seed));
         return pe;
     }
 
@@ -92,9 +92,9 @@ class LearnedPositionalEncodingTest {
         assertThat(pe.namedParameters()).isEmpty();
         assertThatThrownBy(() -> pe.addToEmbeddings(Tensor.zeros(1, 2, 4), 0))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("learned: initialize(modelDim, rng) must be called before use");
-        pe.initialize(4, new SplittableRandom(5));
-        assertThatThrownBy(() -> pe.initialize(4, new SplittableRandom(5)))
+                .hasMessageContaining("learned: initialize(modelDim, heads, rng) must be called before use");
+        pe.initialize(4, 1, new SplittableRandom(5));
+        assertThatThrownBy(() -> pe.initialize(4, 1, new SplittableRandom(5)))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("learned: already initialized with modelDim 4");
         assertThatThrownBy(() -> pe.addToEmbeddings(Tensor.zeros(1, 2, 3), 0))
@@ -107,7 +107,7 @@ class LearnedPositionalEncodingTest {
         LearnedPositionalEncodingProvider provider = new LearnedPositionalEncodingProvider();
         LearnedPositionalEncoding pe = provider.create(Map.of("maxLength", "16"));
         assertThat(pe.maxLength()).isEqualTo(16);
-        pe.initialize(3, new SplittableRandom(6));
+        pe.initialize(3, 1, new SplittableRandom(6));
         assertThat(pe.weight().shape()).containsExactly(16, 3);
         assertThat(provider.create(Map.of()).maxLength()).isEqualTo(512);
         assertThatThrownBy(() -> provider.create(Map.of("maxLength", "0")))
@@ -134,7 +134,7 @@ class LearnedPositionalEncodingTest {
                 new Hyperparameter("initStd", "float", "0.02",
                         "Standard deviation of the normal initialisation of the table.", false, "[0, +inf)",
                         List.of()));
-        assertThat(d.capabilityMap()).containsOnly(entry("addsToEmbeddings", true), entry("attentionBias", false),
+        assertThat(d.capabilityMap()).containsOnly(entry("addsToEmbeddings", true), entry("attentionBias", false), entry("extrapolates", false),
                 entry("learnable", true), entry("maximumLength", true), entry("rotatesQueryKey", false));
     }
 }

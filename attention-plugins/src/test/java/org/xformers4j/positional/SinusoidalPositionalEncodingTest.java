@@ -27,7 +27,7 @@ class SinusoidalPositionalEncodingTest {
 
     private static SinusoidalPositionalEncoding encoding(double base, int modelDim) {
         SinusoidalPositionalEncoding pe = new SinusoidalPositionalEncoding(base);
-        pe.initialize(modelDim, new SplittableRandom(0));
+        pe.initialize(modelDim, 1, new SplittableRandom(0));
         return pe;
     }
 
@@ -88,8 +88,8 @@ class SinusoidalPositionalEncodingTest {
         SinusoidalPositionalEncoding fresh = new SinusoidalPositionalEncoding(10000);
         assertThatThrownBy(() -> fresh.addToEmbeddings(Tensor.zeros(1, 2, 4), 0))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("sinusoidal: initialize(modelDim, rng) must be called before use");
-        assertThatThrownBy(() -> fresh.initialize(0, new SplittableRandom(0)))
+                .hasMessageContaining("sinusoidal: initialize(modelDim, heads, rng) must be called before use");
+        assertThatThrownBy(() -> fresh.initialize(0, 1, new SplittableRandom(0)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("modelDim must be positive, got 0");
         SinusoidalPositionalEncoding pe = encoding(10000, 4);
         assertThatThrownBy(() -> pe.addToEmbeddings(Tensor.zeros(1, 2, 6), 0))
@@ -123,7 +123,7 @@ class SinusoidalPositionalEncodingTest {
         assertThat(d.hyperparameters()).containsExactly(new Hyperparameter("base", "double", "10000.0",
                 "Base of the geometric progression of wavelengths, from 2π to base·2π.", false, "(1, +inf)",
                 List.of()));
-        assertThat(d.capabilityMap()).containsOnly(entry("addsToEmbeddings", true), entry("attentionBias", false),
+        assertThat(d.capabilityMap()).containsOnly(entry("addsToEmbeddings", true), entry("attentionBias", false), entry("extrapolates", true),
                 entry("learnable", false), entry("maximumLength", false), entry("rotatesQueryKey", false));
     }
 }

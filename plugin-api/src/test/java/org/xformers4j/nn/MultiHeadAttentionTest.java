@@ -29,7 +29,7 @@ class MultiHeadAttentionTest {
     /** Rotary rotation (Su et al., 2021) and an ALiBi-like bias -slope_h·|i - j| (Press et al., 2022) that log their calls. */
     @ComponentInfo(name = "test-rotary-alibi", summary = "Rotates q/k and biases scores by distance, logging calls",
             reference = "Su et al., 2021, RoFormer; Press et al., 2022, Train Short, Test Long")
-    @PositionalCapabilities(rotatesQueryKey = true, attentionBias = true, learnable = false)
+    @PositionalCapabilities(rotatesQueryKey = true, attentionBias = true, learnable = false, extrapolates = true)
     static final class RotaryAlibi implements PositionalEncoding {
 
         final List<String> calls = new ArrayList<>();

@@ -21,6 +21,9 @@ public @interface PositionalCapabilities {
     /** Produces an additive attention bias (ALiBi, T5 buckets). */
     boolean attentionBias() default false;
 
+    /** Works on sequences longer than any seen in training (relative or fixed functions of position). */
+    boolean extrapolates();
+
     /** Has trainable parameters. */
     boolean learnable();
 

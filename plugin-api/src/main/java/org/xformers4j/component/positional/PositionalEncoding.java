@@ -13,10 +13,10 @@ import org.xformers4j.tensor.Tensor;
 public interface PositionalEncoding extends Component {
 
     /**
-     * Called once by the owning model, before any hook, with the model width; encodings that
-     * create parameters or tables do it here.
+     * Called once by the owning model, before any hook, with the model width and the number of
+     * attention heads; encodings that create parameters or tables do it here.
      */
-    default void initialize(int modelDim, RandomGenerator rng) {
+    default void initialize(int modelDim, int heads, RandomGenerator rng) {
     }
 
     /**

@@ -48,7 +48,7 @@ class AttentionConformanceTest {
     }
 
     @ComponentInfo(name = "nothing", summary = "Positional encoding that does nothing.", reference = "test")
-    @PositionalCapabilities(learnable = false)
+    @PositionalCapabilities(learnable = false, extrapolates = true)
     public static final class Nothing implements PositionalEncoding {
         private Nothing() {
         }
