@@ -83,13 +83,13 @@ public final class LocalAttention extends SoftmaxAttention {
         return lookForward;
     }
 
-    /** The chunked attention: q [B, H, L, D], k [B, H, L, D], v [B, H, L, Dv] → [B, H, L, Dv]. */
     /** Memory slots would shift the chunk positions: not supported. */
     @Override
     protected boolean supports(Option option) {
         return option != Option.MEMORY_KEY_VALUES;
     }
 
+    /** The chunked attention: q [B, H, L, D], k [B, H, L, D], v [B, H, L, Dv] → [B, H, L, Dv]. */
     @Override
     protected Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         AttentionInputs.check(NAME, query, key, value, context);

@@ -193,13 +193,13 @@ public final class LshAttention extends SoftmaxAttention {
      * @param value [batch, heads, length, valueDim]
      * @return [batch, heads, length, valueDim]
      */
-    /** The mechanism: checks its inputs, then hashes, sorts, attends in chunks and merges the rounds. */
     /** Keys are the normalised queries of one shared projection: no grouped heads, query-key norm or memory slots. */
     @Override
     protected boolean supports(Option option) {
         return false;
     }
 
+    /** The mechanism: checks its inputs, then hashes, sorts, attends in chunks and merges the rounds. */
     @Override
     protected Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         checkInputs(query, key, value, context);

@@ -61,13 +61,13 @@ public final class SlidingWindowAttention extends SoftmaxAttention {
         return window;
     }
 
-    /** The windowed attention: q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] → [B, H, Lq, Dv]. */
     /** Memory slots would shift the window positions: not supported. */
     @Override
     protected boolean supports(Option option) {
         return option != Option.MEMORY_KEY_VALUES;
     }
 
+    /** The windowed attention: q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] → [B, H, Lq, Dv]. */
     @Override
     protected Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         AttentionInputs.check(NAME, query, key, value, context);
