@@ -2,11 +2,14 @@ package org.xformers4j.attention;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.xformers4j.attention.AttentionCases.withRowReplaced;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.compute.AttentionProblem;
+import org.xformers4j.compute.AttentionReference;
 import org.xformers4j.compute.MemoryStats;
 import org.xformers4j.tensor.GradCheck;
 import org.xformers4j.tensor.Tensor;
@@ -54,26 +57,12 @@ record BandedCase(int batch, int heads, int queryLength, int keyLength, int head
 
     /** q, k, v and, with a bias, the bias: standard normal leaves that require grad. */
     Tensor[] inputs(long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        Tensor q = GradCheck.input(rng, batch, heads, queryLength, headDim);
-        Tensor k = GradCheck.input(rng, batch, heads, keyLength, headDim);
-        Tensor v = GradCheck.input(rng, batch, heads, keyLength, valueDim);
-        return biasShape == null ? new Tensor[] {q, k, v} : new Tensor[] {q, k, v, GradCheck.input(rng, biasShape)};
+        return AttentionCases.inputs(seed, batch, heads, queryLength, keyLength, headDim, valueDim, biasShape);
     }
 
     /** The context: causality, padding, and {@code bias} (may be null). */
     AttentionContext context(Tensor bias) {
-        AttentionContext.Builder b = AttentionContext.builder().causal(causal).bias(bias);
-        if (padded != null) {
-            float[] mask = new float[batch * keyLength];
-            for (int i = 0; i < batch; i++) {
-                for (int j = 0; j < keyLength; j++) {
-                    mask[i * keyLength + j] = padded[i][j] ? 1f : 0f;
-                }
-            }
-            b.keyPaddingMask(Tensor.of(mask, batch, keyLength));
-        }
-        return b.build();
+        return AttentionCases.context(causal, bias, AttentionCases.paddingMask(padded), keyLength).build();
     }
 
     Tensor forward(AttentionMechanism mechanism, Tensor[] in) {
@@ -110,73 +99,12 @@ record BandedCase(int batch, int heads, int queryLength, int keyLength, int head
         GradCheck.of(name, in -> forward(mechanism, in), this::reference, inputs(seed)).check();
     }
 
-    /** The banded attention in float64 with plain loops; a query with every key masked gets zeros. */
+    /** The banded attention in float64 ({@link AttentionReference}); a query with every key masked gets zeros. */
     double[] reference(double[][] in) {
-        double[] q = in[0];
-        double[] k = in[1];
-        double[] v = in[2];
-        double s = 1 / Math.sqrt(headDim);
-        int[] bs = new int[4];
-        Arrays.fill(bs, 1);
-        if (biasShape != null) {
-            System.arraycopy(biasShape, 0, bs, 4 - biasShape.length, biasShape.length);
-        }
-        double[] out = new double[batch * heads * queryLength * valueDim];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                for (int i = 0; i < queryLength; i++) {
-                    int position = keyLength - queryLength + i;
-                    double[] score = new double[keyLength];
-                    boolean[] visible = new boolean[keyLength];
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int j = 0; j < keyLength; j++) {
-                        visible[j] = band.visible(position, j) && !(padded != null && padded[b][j])
-                                && !(causal && j > position);
-                        if (!visible[j]) {
-                            continue;
-                        }
-                        double dot = 0;
-                        for (int d = 0; d < headDim; d++) {
-                            dot += q[((b * heads + h) * queryLength + i) * headDim + d]
-                                    * k[((b * heads + h) * keyLength + j) * headDim + d];
-                        }
-                        score[j] = s * dot;
-                        if (biasShape != null) {
-                            int bi = (((bs[0] == 1 ? 0 : b) * bs[1] + (bs[1] == 1 ? 0 : h)) * bs[2]
-                                    + (bs[2] == 1 ? 0 : i)) * bs[3] + (bs[3] == 1 ? 0 : j);
-                            score[j] += in[3][bi];
-                        }
-                        max = Math.max(max, score[j]);
-                    }
-                    if (max == Double.NEGATIVE_INFINITY) {
-                        continue;
-                    }
-                    double sum = 0;
-                    for (int j = 0; j < keyLength; j++) {
-                        score[j] = visible[j] ? Math.exp(score[j] - max) : 0;
-                        sum += score[j];
-                    }
-                    for (int j = 0; j < keyLength; j++) {
-                        for (int e = 0; e < valueDim; e++) {
-                            out[((b * heads + h) * queryLength + i) * valueDim + e] += score[j] / sum
-                                    * v[((b * heads + h) * keyLength + j) * valueDim + e];
-                        }
-                    }
-                }
-            }
-        }
-        return out;
-    }
-
-    /** A copy of [B, H, L, D] {@code t} with every element at sequence position {@code row} set to {@code value}. */
-    static Tensor withRowReplaced(Tensor t, int row, float value) {
-        float[] data = t.toFloatArray();
-        int length = t.size(2);
-        int width = t.size(3);
-        for (int bh = 0; bh < t.size(0) * t.size(1); bh++) {
-            Arrays.fill(data, (bh * length + row) * width, (bh * length + row + 1) * width, value);
-        }
-        return Tensor.of(data, t.shape());
+        AttentionProblem p = AttentionCases.problem(batch, heads, queryLength, keyLength, headDim, valueDim, 0f,
+                causal, biasShape, 0f, 0L);
+        return AttentionReference.forward(p, in[0], in[1], in[2], in.length > 3 ? in[3] : null,
+                AttentionCases.paddingMask(padded), band::visible);
     }
 
     /**

@@ -45,11 +45,7 @@ class FlashAttentionTest {
         }
 
         Tensor[] inputs(long seed) {
-            SplittableRandom rng = new SplittableRandom(seed);
-            Tensor q = GradCheck.input(rng, batch, heads, queryLength, headDim);
-            Tensor k = GradCheck.input(rng, batch, heads, keyLength, headDim);
-            Tensor v = GradCheck.input(rng, batch, heads, keyLength, valueDim);
-            return biasShape == null ? new Tensor[] {q, k, v} : new Tensor[] {q, k, v, GradCheck.input(rng, biasShape)};
+            return AttentionCases.inputs(seed, batch, heads, queryLength, keyLength, headDim, valueDim, biasShape);
         }
 
         float[] mask() {
@@ -66,24 +62,14 @@ class FlashAttentionTest {
         }
 
         AttentionContext context(Tensor[] in, float dropout, long seed) {
-            AttentionContext.Builder b = AttentionContext.builder().causal(causal)
-                    .bias(in.length > 3 ? in[3] : null).dropout(dropout, new SplittableRandom(seed));
-            if (padded) {
-                b.keyPaddingMask(Tensor.of(mask(), batch, keyLength));
-            }
-            return b.build();
+            return AttentionCases.context(causal, in.length > 3 ? in[3] : null, mask(), keyLength)
+                    .dropout(dropout, new SplittableRandom(seed)).build();
         }
 
         /** The problem the reference computes, with the dropout seed flash draws from SplittableRandom(seed). */
         AttentionProblem problem(float scale, float dropout, long seed) {
-            int[] shape = null;
-            if (biasShape != null) {
-                shape = new int[] {1, 1, 1, 1};
-                System.arraycopy(biasShape, 0, shape, 4 - biasShape.length, biasShape.length);
-            }
-            return new AttentionProblem(batch, heads, queryLength, keyLength, headDim, valueDim,
-                    scale == 0f ? (float) (1 / Math.sqrt(headDim)) : scale, causal, shape, dropout,
-                    dropout > 0f ? new SplittableRandom(seed).nextLong() : 0L);
+            return AttentionCases.problem(batch, heads, queryLength, keyLength, headDim, valueDim, scale, causal,
+                    biasShape, dropout, dropout > 0f ? new SplittableRandom(seed).nextLong() : 0L);
         }
 
         void gradCheck(String name, float scale, float dropout, long seed) {
@@ -198,21 +184,7 @@ class FlashAttentionTest {
 
     @Test
     void rejectsInconsistentShapesNamingThem() {
-        FlashAttention flash = new FlashAttention(0f);
-        Tensor q = Tensor.zeros(2, 3, 4, 8);
-        Tensor k = Tensor.zeros(2, 3, 5, 8);
-        Tensor v = Tensor.zeros(2, 3, 5, 6);
-        assertThatThrownBy(() -> flash.forward(q, Tensor.zeros(2, 3, 5, 7), v, AttentionContext.none()))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("flash attention: query [2, 3, 4, 8] and key [2, 3, 5, 7] must have the same headDim");
-        AttentionContext badBias = AttentionContext.builder().bias(Tensor.zeros(4, 4)).build();
-        assertThatThrownBy(() -> flash.forward(q, k, v, badBias))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("bias [4, 4] does not broadcast to the scores");
-        AttentionContext badMask = AttentionContext.builder().keyPaddingMask(Tensor.zeros(2, 4)).build();
-        assertThatThrownBy(() -> flash.forward(q, k, v, badMask))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("keyPaddingMask [2, 4] must be [batch, keyLength] = [2, 5]");
+        AttentionCases.assertRejectsMismatchedShapes(new FlashAttention(0f), "flash attention");
     }
 
     @Test

@@ -3,11 +3,13 @@ package org.xformers4j.attention;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
+import static org.xformers4j.attention.AttentionCases.withRowReplaced;
 
-import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.compute.AttentionProblem;
+import org.xformers4j.compute.AttentionReference;
 import org.xformers4j.tensor.GradCheck;
 import org.xformers4j.tensor.Tensor;
 
@@ -43,86 +45,21 @@ class FullAttentionTest {
 
         /** q, k, v and, with a bias, the bias: standard normal leaves that require grad. */
         Tensor[] inputs(long seed) {
-            SplittableRandom rng = new SplittableRandom(seed);
-            Tensor q = GradCheck.input(rng, batch, heads, queryLength, headDim);
-            Tensor k = GradCheck.input(rng, batch, heads, keyLength, headDim);
-            Tensor v = GradCheck.input(rng, batch, heads, keyLength, valueDim);
-            return biasShape == null ? new Tensor[] {q, k, v} : new Tensor[] {q, k, v, GradCheck.input(rng, biasShape)};
-        }
-
-        AttentionContext context(Tensor bias) {
-            AttentionContext.Builder b = AttentionContext.builder().causal(causal).bias(bias);
-            if (padded != null) {
-                float[] mask = new float[batch * keyLength];
-                for (int i = 0; i < batch; i++) {
-                    for (int j = 0; j < keyLength; j++) {
-                        mask[i * keyLength + j] = padded[i][j] ? 1f : 0f;
-                    }
-                }
-                b.keyPaddingMask(Tensor.of(mask, batch, keyLength));
-            }
-            return b.build();
+            return AttentionCases.inputs(seed, batch, heads, queryLength, keyLength, headDim, valueDim, biasShape);
         }
 
         Tensor forward(Tensor[] in) {
-            return new FullAttention(scale).forward(in[0], in[1], in[2], context(in.length > 3 ? in[3] : null));
+            AttentionContext context = AttentionCases.context(causal, in.length > 3 ? in[3] : null,
+                    AttentionCases.paddingMask(padded), keyLength).build();
+            return new FullAttention(scale).forward(in[0], in[1], in[2], context);
         }
 
-        /** The attention in float64 with plain loops; a query with every key masked gets zeros. */
+        /** The attention in float64 ({@link AttentionReference}); a query with every key masked gets zeros. */
         double[] reference(double[][] in) {
-            double[] q = in[0];
-            double[] k = in[1];
-            double[] v = in[2];
-            double s = scale == 0f ? 1 / Math.sqrt(headDim) : scale;
-            int[] bs = new int[4];
-            Arrays.fill(bs, 1);
-            if (biasShape != null) {
-                System.arraycopy(biasShape, 0, bs, 4 - biasShape.length, biasShape.length);
-            }
-            double[] out = new double[batch * heads * queryLength * valueDim];
-            for (int b = 0; b < batch; b++) {
-                for (int h = 0; h < heads; h++) {
-                    for (int i = 0; i < queryLength; i++) {
-                        double[] score = new double[keyLength];
-                        boolean[] visible = new boolean[keyLength];
-                        double max = Double.NEGATIVE_INFINITY;
-                        for (int j = 0; j < keyLength; j++) {
-                            visible[j] = !(padded != null && padded[b][j])
-                                    && !(causal && j > keyLength - queryLength + i);
-                            if (!visible[j]) {
-                                continue;
-                            }
-                            double dot = 0;
-                            for (int d = 0; d < headDim; d++) {
-                                dot += q[((b * heads + h) * queryLength + i) * headDim + d]
-                                        * k[((b * heads + h) * keyLength + j) * headDim + d];
-                            }
-                            score[j] = s * dot;
-                            if (biasShape != null) {
-                                int bi = (((bs[0] == 1 ? 0 : b) * bs[1] + (bs[1] == 1 ? 0 : h)) * bs[2]
-                                        + (bs[2] == 1 ? 0 : i)) * bs[3] + (bs[3] == 1 ? 0 : j);
-                                score[j] += in[3][bi];
-                            }
-                            max = Math.max(max, score[j]);
-                        }
-                        if (max == Double.NEGATIVE_INFINITY) {
-                            continue;
-                        }
-                        double sum = 0;
-                        for (int j = 0; j < keyLength; j++) {
-                            score[j] = visible[j] ? Math.exp(score[j] - max) : 0;
-                            sum += score[j];
-                        }
-                        for (int j = 0; j < keyLength; j++) {
-                            for (int e = 0; e < valueDim; e++) {
-                                out[((b * heads + h) * queryLength + i) * valueDim + e] += score[j] / sum
-                                        * v[((b * heads + h) * keyLength + j) * valueDim + e];
-                            }
-                        }
-                    }
-                }
-            }
-            return out;
+            AttentionProblem p = AttentionCases.problem(batch, heads, queryLength, keyLength, headDim, valueDim,
+                    scale, causal, biasShape, 0f, 0L);
+            return AttentionReference.forward(p, in[0], in[1], in[2], in.length > 3 ? in[3] : null,
+                    AttentionCases.paddingMask(padded));
         }
 
         void check(String name, long seed) {
@@ -247,17 +184,6 @@ class FullAttentionTest {
         assertThat(c.forward(altered).toFloatArray()).containsExactly(before);
     }
 
-    /** A copy of [B, H, L, D] {@code t} with every element at sequence position {@code row} set to {@code value}. */
-    private static Tensor withRowReplaced(Tensor t, int row, float value) {
-        float[] data = t.toFloatArray();
-        int length = t.size(2);
-        int width = t.size(3);
-        for (int bh = 0; bh < t.size(0) * t.size(1); bh++) {
-            Arrays.fill(data, (bh * length + row) * width, (bh * length + row + 1) * width, value);
-        }
-        return Tensor.of(data, t.shape());
-    }
-
     @Test
     void dropoutIsDeterministicForASeed() {
         Tensor[] in = Case.of(2, 2, 4, 4, 3, 3).inputs(15);
@@ -322,20 +248,9 @@ class FullAttentionTest {
                 .hasMessageContaining("batch and heads").hasMessageContaining("key [1, 3, 5, 8]");
         assertThatThrownBy(() -> attention.forward(q, k, Tensor.zeros(2, 2, 5, 6), none))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("value [2, 2, 5, 6]");
-        assertThatThrownBy(() -> attention.forward(q, Tensor.zeros(2, 3, 5, 7), v, none))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("query [2, 3, 4, 8] and key [2, 3, 5, 7] must have the same headDim");
         assertThatThrownBy(() -> attention.forward(q, k, Tensor.zeros(2, 3, 6, 6), none))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("key [2, 3, 5, 8] and value [2, 3, 6, 6] must have the same length");
-        AttentionContext badMask = AttentionContext.builder().keyPaddingMask(Tensor.zeros(2, 4)).build();
-        assertThatThrownBy(() -> attention.forward(q, k, v, badMask))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("keyPaddingMask [2, 4] must be [batch, keyLength] = [2, 5]");
-        AttentionContext badBias = AttentionContext.builder().bias(Tensor.zeros(4, 4)).build();
-        assertThatThrownBy(() -> attention.forward(q, k, v, badBias))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("bias [4, 4] does not broadcast to the scores")
-                .hasMessageContaining("[2, 3, 4, 5]");
+        AttentionCases.assertRejectsMismatchedShapes(attention, "full");
     }
 }

@@ -5,7 +5,8 @@ package org.xformers4j.compute;
  * reference the fused kernels ({@link ComputeBackend#scaledDotProductAttention}) are tested
  * against. Same contract: masked keys (padding, causal with end-aligned queries) take no weight, a
  * query with every key masked gets zeros, dropout keeps what {@link AttentionProblem#keeps} keeps
- * and scales it by 1/(1 - p).
+ * and scales it by 1/(1 - p). A {@link Visibility} restricts the keys further, for mechanisms that
+ * attend to a band of keys (local, sliding window).
  */
 public final class AttentionReference {
 
@@ -13,16 +14,31 @@ public final class AttentionReference {
     public record Gradients(double[] query, double[] key, double[] value, double[] bias) {
     }
 
+    /** Whether the query at key position {@code position} may see key {@code key}, before padding and causality. */
+    @FunctionalInterface
+    public interface Visibility {
+        boolean visible(int position, int key);
+    }
+
+    /** Every key visible: plain softmax attention. */
+    public static final Visibility EVERY_KEY = (position, key) -> true;
+
     private AttentionReference() {
     }
 
     /** [B, H, Lq, Dv] for q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], bias in {@code biasShape} or null, mask [B, Lk] or null. */
     public static double[] forward(AttentionProblem p, double[] q, double[] k, double[] v, double[] bias, float[] mask) {
+        return forward(p, q, k, v, bias, mask, EVERY_KEY);
+    }
+
+    /** {@link #forward} where query i sees only the keys j with {@code visible.visible(Lk - Lq + i, j)}. */
+    public static double[] forward(AttentionProblem p, double[] q, double[] k, double[] v, double[] bias, float[] mask,
+                                   Visibility visible) {
         double[] out = new double[p.batch() * p.heads() * p.queryLength() * p.valueDim()];
         for (int b = 0; b < p.batch(); b++) {
             for (int h = 0; h < p.heads(); h++) {
                 for (int i = 0; i < p.queryLength(); i++) {
-                    double[] w = weights(p, q, k, bias, mask, b, h, i);
+                    double[] w = weights(p, q, k, bias, mask, visible, b, h, i);
                     for (int j = 0; j < p.keyLength(); j++) {
                         double a = dropped(p, w[j], b, h, i, j);
                         for (int e = 0; e < p.valueDim(); e++) {
@@ -51,7 +67,7 @@ public final class AttentionReference {
         for (int b = 0; b < p.batch(); b++) {
             for (int h = 0; h < p.heads(); h++) {
                 for (int i = 0; i < lq; i++) {
-                    double[] w = weights(p, q, k, bias, mask, b, h, i);
+                    double[] w = weights(p, q, k, bias, mask, EVERY_KEY, b, h, i);
                     int qi = row(p, b, h, i, lq);
                     double[] dw = new double[lk];
                     double dot = 0;
@@ -84,15 +100,16 @@ public final class AttentionReference {
 
     /** The softmax weights of query i over every key (zeros when every key is masked). */
     private static double[] weights(AttentionProblem p, double[] q, double[] k, double[] bias, float[] mask,
-                                    int b, int h, int i) {
+                                    Visibility band, int b, int h, int i) {
         int lk = p.keyLength();
         int d = p.headDim();
+        int position = lk - p.queryLength() + i;
         double[] w = new double[lk];
         boolean[] visible = new boolean[lk];
         double max = Double.NEGATIVE_INFINITY;
         for (int j = 0; j < lk; j++) {
-            visible[j] = (mask == null || mask[b * lk + j] == 0f)
-                    && !(p.causal() && j > lk - p.queryLength() + i);
+            visible[j] = band.visible(position, j) && (mask == null || mask[b * lk + j] == 0f)
+                    && !(p.causal() && j > position);
             if (!visible[j]) {
                 continue;
             }

@@ -1,0 +1,110 @@
+package org.xformers4j.attention;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.compute.AttentionProblem;
+import org.xformers4j.compute.AttentionReference;
+import org.xformers4j.tensor.GradCheck;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * What the attention tests' cases share: random inputs, the context, the
+ * {@link AttentionProblem} the float64 {@link AttentionReference} computes, and the shape checks
+ * every mechanism makes.
+ */
+final class AttentionCases {
+
+    private AttentionCases() {
+    }
+
+    /**
+     * q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] and, with a {@code biasShape}, the bias:
+     * standard normal leaves that require grad.
+     */
+    static Tensor[] inputs(long seed, int batch, int heads, int queryLength, int keyLength, int headDim,
+                           int valueDim, int[] biasShape) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        Tensor q = GradCheck.input(rng, batch, heads, queryLength, headDim);
+        Tensor k = GradCheck.input(rng, batch, heads, keyLength, headDim);
+        Tensor v = GradCheck.input(rng, batch, heads, keyLength, valueDim);
+        return biasShape == null ? new Tensor[] {q, k, v} : new Tensor[] {q, k, v, GradCheck.input(rng, biasShape)};
+    }
+
+    /** The [B, Lk] key padding mask, 1 where {@code padded[b][j]}; null for null. */
+    static float[] paddingMask(boolean[][] padded) {
+        if (padded == null) {
+            return null;
+        }
+        int keyLength = padded[0].length;
+        float[] mask = new float[padded.length * keyLength];
+        for (int b = 0; b < padded.length; b++) {
+            for (int j = 0; j < keyLength; j++) {
+                mask[b * keyLength + j] = padded[b][j] ? 1f : 0f;
+            }
+        }
+        return mask;
+    }
+
+    /** A context builder with causality, {@code bias} (may be null) and the [B, Lk] {@code mask} (may be null). */
+    static AttentionContext.Builder context(boolean causal, Tensor bias, float[] mask, int keyLength) {
+        AttentionContext.Builder b = AttentionContext.builder().causal(causal).bias(bias);
+        if (mask != null) {
+            b.keyPaddingMask(Tensor.of(mask, mask.length / keyLength, keyLength));
+        }
+        return b;
+    }
+
+    /**
+     * The problem {@link AttentionReference} computes: {@code scale} 0 for 1/sqrt(headDim), the bias
+     * shape (rank 1 to 4, or null) aligned to the end of [B, H, Lq, Lk], dropout drawn from
+     * {@code dropoutSeed}.
+     */
+    static AttentionProblem problem(int batch, int heads, int queryLength, int keyLength, int headDim, int valueDim,
+                                    float scale, boolean causal, int[] biasShape, float dropout, long dropoutSeed) {
+        int[] shape = null;
+        if (biasShape != null) {
+            shape = new int[] {1, 1, 1, 1};
+            System.arraycopy(biasShape, 0, shape, 4 - biasShape.length, biasShape.length);
+        }
+        return new AttentionProblem(batch, heads, queryLength, keyLength, headDim, valueDim,
+                scale == 0f ? (float) (1 / Math.sqrt(headDim)) : scale, causal, shape, dropout, dropoutSeed);
+    }
+
+    /** A copy of [B, H, L, D] {@code t} with every element at sequence position {@code row} set to {@code value}. */
+    static Tensor withRowReplaced(Tensor t, int row, float value) {
+        float[] data = t.toFloatArray();
+        int length = t.size(2);
+        int width = t.size(3);
+        for (int bh = 0; bh < t.size(0) * t.size(1); bh++) {
+            Arrays.fill(data, (bh * length + row) * width, (bh * length + row + 1) * width, value);
+        }
+        return Tensor.of(data, t.shape());
+    }
+
+    /**
+     * Asserts that {@code attention}, called {@code name} in its messages, rejects for q [2, 3, 4, 8],
+     * k [2, 3, 5, 8], v [2, 3, 5, 6] a key of another headDim, a bias that does not broadcast to the
+     * scores and a key padding mask of the wrong length, naming the shapes.
+     */
+    static void assertRejectsMismatchedShapes(AttentionMechanism attention, String name) {
+        Tensor q = Tensor.zeros(2, 3, 4, 8);
+        Tensor k = Tensor.zeros(2, 3, 5, 8);
+        Tensor v = Tensor.zeros(2, 3, 5, 6);
+        assertThatThrownBy(() -> attention.forward(q, Tensor.zeros(2, 3, 5, 7), v, AttentionContext.none()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(name + ": query [2, 3, 4, 8] and key [2, 3, 5, 7] must have the same headDim");
+        AttentionContext badBias = AttentionContext.builder().bias(Tensor.zeros(4, 4)).build();
+        assertThatThrownBy(() -> attention.forward(q, k, v, badBias))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("bias [4, 4] does not broadcast to the scores")
+                .hasMessageContaining("[2, 3, 4, 5]");
+        AttentionContext badMask = AttentionContext.builder().keyPaddingMask(Tensor.zeros(2, 4)).build();
+        assertThatThrownBy(() -> attention.forward(q, k, v, badMask))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyPaddingMask [2, 4] must be [batch, keyLength] = [2, 5]");
+    }
+}
