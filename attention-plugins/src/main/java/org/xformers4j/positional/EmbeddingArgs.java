@@ -33,4 +33,17 @@ final class EmbeddingArgs {
             throw new IllegalArgumentException(encoding + ": offset must be >= 0, got " + offset);
         }
     }
+
+    /**
+     * Checks that positions {@code offset} … {@code offset + length - 1} lie below {@code limit},
+     * for encodings with a maximum length; {@code limitText} describes the limit (e.g. "maxLength
+     * 512") and {@code field} names the hyperparameter that sets it.
+     */
+    static void checkWithin(String encoding, int offset, int length, long limit, String limitText, String field) {
+        if ((long) offset + length > limit) {
+            throw new IllegalArgumentException(encoding + ": positions " + offset + " to " + ((long) offset + length - 1)
+                    + " (length " + length + " at offset " + offset + ") exceed " + limitText
+                    + "; configure a larger " + field + " or use an encoding without a maximum length");
+        }
+    }
 }

@@ -67,11 +67,7 @@ public final class LearnedPositionalEncoding extends Module implements Positiona
     public Tensor addToEmbeddings(Tensor embeddings, int offset) {
         EmbeddingArgs.check(NAME, embeddings, offset, modelDim);
         int length = embeddings.size(1);
-        if ((long) offset + length > maxLength) {
-            throw new IllegalArgumentException(NAME + ": positions " + offset + " to " + ((long) offset + length - 1)
-                    + " (length " + length + " at offset " + offset + ") exceed maxLength " + maxLength
-                    + "; configure a larger maxLength or use an encoding without a maximum length");
-        }
+        EmbeddingArgs.checkWithin(NAME, offset, length, maxLength, "maxLength " + maxLength, "maxLength");
         int[] positions = new int[length];
         for (int p = 0; p < length; p++) {
             positions[p] = offset + p;

@@ -9,8 +9,15 @@ import org.xformers4j.attention.FullAttentionProvider;
 import org.xformers4j.attention.LocalAttentionProvider;
 import org.xformers4j.attention.LshAttentionProvider;
 import org.xformers4j.attention.SlidingWindowAttentionProvider;
+import org.xformers4j.positional.AlibiPositionalBiasProvider;
+import org.xformers4j.positional.AxialPositionalEncodingProvider;
+import org.xformers4j.positional.DynamicPositionBiasProvider;
 import org.xformers4j.positional.LearnedPositionalEncodingProvider;
+import org.xformers4j.positional.NoPositionalEncodingProvider;
+import org.xformers4j.positional.RotaryPositionalEncodingProvider;
 import org.xformers4j.positional.SinusoidalPositionalEncodingProvider;
+import org.xformers4j.positional.T5RelativePositionBiasProvider;
+import org.xformers4j.positional.XposPositionalEncodingProvider;
 
 /** The bundle's ServiceLoader registrations, which the standalone registry reads. */
 class ComponentProvidersTest {
@@ -21,8 +28,13 @@ class ComponentProvidersTest {
         assertThat(ServiceLoader.load(ComponentProvider.class).stream().map(ServiceLoader.Provider::type))
                 .containsExactlyInAnyOrder(FullAttentionProvider.class, FlashAttentionProvider.class,
                         LocalAttentionProvider.class, SlidingWindowAttentionProvider.class, LshAttentionProvider.class,
-                        SinusoidalPositionalEncodingProvider.class, LearnedPositionalEncodingProvider.class);
+                        SinusoidalPositionalEncodingProvider.class, LearnedPositionalEncodingProvider.class,
+                        AxialPositionalEncodingProvider.class, NoPositionalEncodingProvider.class,
+                        RotaryPositionalEncodingProvider.class, XposPositionalEncodingProvider.class,
+                        AlibiPositionalBiasProvider.class, T5RelativePositionBiasProvider.class,
+                        DynamicPositionBiasProvider.class);
         assertThat(ServiceLoader.load(ComponentProvider.class).stream().map(p -> p.get().descriptor().name()))
-                .containsExactlyInAnyOrder("full", "flash", "local", "sliding-window", "lsh", "sinusoidal", "learned");
+                .containsExactlyInAnyOrder("full", "flash", "local", "sliding-window", "lsh", "sinusoidal", "learned",
+                        "axial", "none", "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias");
     }
 }

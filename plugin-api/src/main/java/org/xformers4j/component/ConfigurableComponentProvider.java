@@ -9,7 +9,6 @@ import com.oracle.labs.mlrg.olcut.config.property.SimpleProperty;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * A provider that derives everything from the component class and lets OLCUT create and
@@ -48,10 +47,14 @@ public abstract class ConfigurableComponentProvider<T extends Component> impleme
         List<String> valid = descriptor.hyperparameters().stream().map(Hyperparameter::name).toList();
         Map<String, Property> properties = new LinkedHashMap<>();
         for (Map.Entry<String, String> option : options.entrySet()) {
-            if (!valid.contains(option.getKey())) {
-                throw new PropertyException(descriptor.name(), option.getKey(), "unknown option '" + option.getKey()
-                        + "' for " + descriptor.name() + "; valid options: "
-                        + (valid.isEmpty() ? "none" : valid.stream().collect(Collectors.joining(", "))));
+            Hyperparameter h = descriptor.hyperparameter(option.getKey()).orElseThrow(() ->
+                    new PropertyException(descriptor.name(), option.getKey(), "unknown option '" + option.getKey()
+                            + "' for " + descriptor.name() + "; valid options: "
+                            + (valid.isEmpty() ? "none" : String.join(", ", valid))));
+            // OLCUT reads any text but "true" as false: insist on a real boolean
+            if (h.type().equals("boolean") && !option.getValue().matches("(?i)true|false")) {
+                throw new PropertyException(descriptor.name(), h.name(), descriptor.name() + "." + h.name() + " = "
+                        + option.getValue() + " is not a boolean (true or false)");
             }
             properties.put(option.getKey(), new SimpleProperty(option.getValue()));
         }

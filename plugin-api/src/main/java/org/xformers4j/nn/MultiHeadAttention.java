@@ -41,7 +41,14 @@ import org.xformers4j.tensor.Tensor;
  * in {@link PositionalCapabilities}: {@link PositionalEncoding#rotateQueryKey} rotates the split
  * queries and keys (rotary, xPos), {@link PositionalEncoding#attentionBias} adds a bias to the
  * scores (ALiBi, T5), summed with any bias in the context. Hook 1 (adding to the embeddings)
- * belongs to the embedding stage. The layer does not call
+ * belongs to the embedding stage: an encoding that only adds to the embeddings is accepted here
+ * and does nothing in the layer. Pairings are checked when the layer is constructed: an encoding
+ * that produces a bias needs a mechanism that declares {@code additiveBias}, otherwise the
+ * constructor throws {@link IllegalArgumentException} naming both components. With a shared
+ * query-key projection in self-attention the queries are the keys at the same positions, so the
+ * layer rotates them once ({@code rotateQueryKey(q, q, offset, offset)[0]}) and passes that one
+ * tensor as both; for xPos this applies the query scaling to the keys too, which a mechanism that
+ * normalises its keys, as LSH attention does, removes again. The layer does not call
  * {@link PositionalEncoding#initialize}: the owning model initialises the encoding once, with the
  * model width, because one encoding often serves the embeddings and every layer. Positions count
  * from 0 in the query sequence and in the key sequence, and from the cached length when decoding
@@ -108,9 +115,9 @@ public final class MultiHeadAttention extends Module {
         this.rotates = hooks != null && hooks.rotatesQueryKey();
         this.biases = hooks != null && hooks.attentionBias();
         if (biases && !capabilities.additiveBias()) {
-            throw new IllegalArgumentException(prefix() + "does not support an additive bias (capability additiveBias "
-                    + "is false), which positional encoding '" + ComponentDescriptor.of(positional.getClass()).name()
-                    + "' produces");
+            throw new IllegalArgumentException("MultiHeadAttention: positional encoding '"
+                    + ComponentDescriptor.of(positional.getClass()).name() + "' produces an attention bias, which "
+                    + "attention mechanism '" + mechanismName + "' does not accept (additiveBias is false)");
         }
 
         int keyValueDim = keyValueHeads * headDim;
@@ -192,14 +199,17 @@ public final class MultiHeadAttention extends Module {
     /**
      * The projections, the head split and hook 2: {q [B, H, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv,
      * Lk, D]}, queries and keys rotated at positions from {@code offset}. With a shared query-key
-     * projection and self-attention, k is the tensor q.
+     * projection and self-attention, k is the tensor q, rotated once as the queries.
      */
     private Tensor[] project(Tensor query, Tensor keyValue, int offset) {
         Tensor q = split(queryProjection.forward(query), heads);
         Tensor k = keyProjection != null ? split(keyProjection.forward(keyValue), keyValueHeads)
                 : keyValue == query ? q : split(queryProjection.forward(keyValue), heads);
         Tensor v = split(valueProjection.forward(keyValue), keyValueHeads);
-        if (rotates) {
+        if (rotates && k == q) {
+            q = positional.rotateQueryKey(q, q, offset, offset)[0];
+            k = q;
+        } else if (rotates) {
             Tensor[] rotated = positional.rotateQueryKey(q, k, offset, offset);
             q = rotated[0];
             k = rotated[1];

@@ -64,6 +64,13 @@ class ConfigurableComponentProviderTest {
     }
 
     @Test
+    void booleanOptionsMustBeTrueOrFalse() {
+        assertThatThrownBy(() -> new BooleanOptionFixture.Provider().create(Map.of("enabled", "maybe")))
+                .isInstanceOf(PropertyException.class).hasMessageContaining("flag.enabled = maybe is not a boolean");
+        assertThat(new BooleanOptionFixture.Provider().create(Map.of("enabled", "TRUE")).enabled()).isTrue();
+    }
+
+    @Test
     void unparsableValueIsAPropertyError() {
         assertThatThrownBy(() -> provider.create(Map.of("factor", "lots")))
                 .isInstanceOf(PropertyException.class).hasMessageContaining("factor");

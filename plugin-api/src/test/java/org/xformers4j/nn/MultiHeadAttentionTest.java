@@ -80,6 +80,16 @@ class MultiHeadAttentionTest {
         }
     }
 
+    /** Adds 1 to every embedding: hook 1 only, which the layer leaves to the embedding stage. */
+    @ComponentInfo(name = "test-add-one", summary = "Adds 1 to the embeddings", reference = "test double")
+    @PositionalCapabilities(addsToEmbeddings = true, learnable = false, extrapolates = true)
+    static final class AddOne implements PositionalEncoding {
+        @Override
+        public Tensor addToEmbeddings(Tensor embeddings, int offset) {
+            return embeddings.add(1f);
+        }
+    }
+
     /** Needs a shared query-key projection; records whether it was given one tensor as query and key. */
     @ComponentInfo(name = "test-shared-qk", summary = "Softmax attention needing shared query-key projections",
             reference = "Kitaev et al., 2020, Reformer: The Efficient Transformer")
@@ -300,6 +310,21 @@ class MultiHeadAttentionTest {
     }
 
     @Test
+    void sharedQueryKeyWithRotationRotatesOnceAndPassesOneTensor() {
+        SplittableRandom rng = new SplittableRandom(16);
+        SharedQueryKey mechanism = new SharedQueryKey();
+        RotaryAlibi positional = new RotaryAlibi();
+        MultiHeadAttention mha = new MultiHeadAttention(DIM, 2, mechanism, positional, true, rng);
+        float[] padding = {0, 0, 1, 0, 0, 0, 0, 0};
+        checkAgainstReference("shared query-key self-attention with rotation and bias", mha,
+                selfCase(mha, 4, false, padding, true), rng);
+        assertThat(mechanism.sameTensor).containsOnly(true);
+        positional.calls.clear();
+        mha.forward(Tensor.randn(rng, 1, 3, DIM), AttentionContext.none());
+        assertThat(positional.calls).containsExactlyInAnyOrder("rotate 0 0", "bias 2 3 3 0");
+    }
+
+    @Test
     void mechanismParametersAreInitialisedRegisteredAndTrained() {
         SplittableRandom rng = new SplittableRandom(7);
         Temperature mechanism = new Temperature();
@@ -454,6 +479,26 @@ class MultiHeadAttentionTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'test-limited'").hasMessageContaining("additiveBias")
                 .hasMessageContaining("'test-rotary-alibi'");
+    }
+
+    @Test
+    void biasProducingEncodingWithAMechanismWithoutAdditiveBiasFailsAtConstructionNamingBoth() {
+        assertThatThrownBy(() -> new MultiHeadAttention(DIM, 2, new Limited(), new RotaryAlibi(), true,
+                new SplittableRandom(17)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("MultiHeadAttention: positional encoding 'test-rotary-alibi' produces an attention bias, "
+                        + "which attention mechanism 'test-limited' does not accept (additiveBias is false)");
+    }
+
+    @Test
+    void encodingThatOnlyAddsToEmbeddingsIsAcceptedAndLeftToTheEmbeddingStage() {
+        SplittableRandom data = new SplittableRandom(18);
+        Tensor x = Tensor.randn(data, 2, 3, DIM);
+        MultiHeadAttention with = new MultiHeadAttention(DIM, 2, new Limited(), new AddOne(), true,
+                new SplittableRandom(19));
+        MultiHeadAttention without = new MultiHeadAttention(DIM, 2, new Limited(), null, true, new SplittableRandom(19));
+        assertThat(with.forward(x, AttentionContext.none()).toFloatArray())
+                .containsExactly(without.forward(x, AttentionContext.none()).toFloatArray());
     }
 
     @Test

@@ -141,7 +141,7 @@ class CommandServicesTest {
 
     @Test
     @SuppressWarnings("unchecked")
-    void checkRunsTheConformanceSuiteOnTheInstalledAttentionComponents() throws IOException {
+    void checkRunsTheConformanceSuitesOnTheInstalledAttentionAndPositionalComponents() throws IOException {
         Outcome r = run("check", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         List<Map<String, Object>> results = (List<Map<String, Object>>) ((Map<String, Object>) parseJson(r.out()))
@@ -151,6 +151,11 @@ class CommandServicesTest {
         assertThat(results).allSatisfy(m -> assertThat(m.get("passed")).as(m.toString()).isEqualTo(true));
         assertThat(results).filteredOn(m -> m.get("component").equals("flash")).extracting(m -> m.get("check"))
                 .contains("matches-full", "gradient-inputs", "causal-no-leakage", "incremental-decoding");
+        assertThat(results).extracting(m -> m.get("component")).contains("sinusoidal", "learned", "axial", "none",
+                "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias");
+        assertThat(results).filteredOn(m -> m.get("component").equals("alibi")).extracting(m -> m.get("check"))
+                .containsExactly("pairs-with-every-mechanism", "extrapolates", "bias-shift-invariant",
+                        "incremental-decoding");
 
         Outcome one = run("check", "flsh");
         assertThat(one.code()).isEqualTo(1);

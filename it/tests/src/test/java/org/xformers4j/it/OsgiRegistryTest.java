@@ -29,8 +29,15 @@ import org.xformers4j.component.ComponentProvider;
 import org.xformers4j.compute.ComputeBackend;
 import org.xformers4j.decoding.GreedyDecoding;
 import org.xformers4j.host.FelixHost;
+import org.xformers4j.positional.AlibiPositionalBias;
+import org.xformers4j.positional.AxialPositionalEncoding;
+import org.xformers4j.positional.DynamicPositionBias;
 import org.xformers4j.positional.LearnedPositionalEncoding;
+import org.xformers4j.positional.NoPositionalEncoding;
+import org.xformers4j.positional.RotaryPositionalEncoding;
 import org.xformers4j.positional.SinusoidalPositionalEncoding;
+import org.xformers4j.positional.T5RelativePositionBias;
+import org.xformers4j.positional.XposPositionalEncoding;
 import org.xformers4j.registry.ComponentRegistry;
 
 /**
@@ -50,7 +57,10 @@ class OsgiRegistryTest {
     /** The components the attention bundle publishes. */
     private static final List<Class<? extends Component>> ATTENTION_BUNDLE_COMPONENTS = List.of(
             FullAttention.class, FlashAttention.class, LocalAttention.class, SlidingWindowAttention.class,
-            LshAttention.class, SinusoidalPositionalEncoding.class, LearnedPositionalEncoding.class);
+            LshAttention.class, SinusoidalPositionalEncoding.class, LearnedPositionalEncoding.class,
+            AxialPositionalEncoding.class, NoPositionalEncoding.class, RotaryPositionalEncoding.class,
+            XposPositionalEncoding.class, AlibiPositionalBias.class, T5RelativePositionBias.class,
+            DynamicPositionBias.class);
 
     private static final List<Class<? extends Component>> PROJECT_COMPONENTS = Stream.concat(
             ATTENTION_BUNDLE_COMPONENTS.stream(), Stream.of(GreedyDecoding.class)).toList();

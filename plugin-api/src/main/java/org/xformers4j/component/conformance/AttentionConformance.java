@@ -1,8 +1,6 @@
 package org.xformers4j.component.conformance;
 
-import java.util.ArrayList;
 import java.util.List;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.xformers4j.component.ComponentProvider;
 import org.xformers4j.component.attention.AttentionCapabilities;
@@ -68,20 +66,6 @@ public final class AttentionConformance {
      */
     public static List<CheckResult> run(ComponentProvider<?> provider) {
         Subject subject = new Subject(provider);
-        List<CheckResult> results = new ArrayList<>();
-        for (AttentionCheck check : CHECKS) {
-            Verdict verdict;
-            try {
-                if (!check.appliesTo(subject)) {
-                    continue;
-                }
-                verdict = check.run(subject);
-            } catch (RuntimeException e) {
-                LOGGER.log(Level.FINE, subject.name() + ": check " + check.name() + " threw", e);
-                verdict = Verdict.fail("threw " + e);
-            }
-            results.add(new CheckResult(subject.name(), check.name(), verdict.passed(), verdict.detail()));
-        }
-        return results;
+        return Check.runAll(subject.name(), subject, CHECKS, LOGGER);
     }
 }

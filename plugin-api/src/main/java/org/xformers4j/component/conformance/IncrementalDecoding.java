@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.nn.KvCache;
 import org.xformers4j.nn.MultiHeadAttention;
@@ -35,25 +36,38 @@ final class IncrementalDecoding implements AttentionCheck {
         int modelDim = Problem.HEADS * Problem.HEAD_DIM;
         MultiHeadAttention layer = new MultiHeadAttention(modelDim, Problem.HEADS, subject.configure(Map.of()), null,
                 true, new SplittableRandom(SEED + 6));
+        Tensor x = Tensor.randn(new SplittableRandom(SEED + 7), Problem.BATCH, Problem.LENGTH, modelDim);
+        return Verdict.within(description(Problem.LENGTH), worstError(layer, x, (tokens, offset) -> tokens),
+                TOLERANCE);
+    }
+
+    /** What {@link #worstError} compares, for a sequence of {@code length} tokens. */
+    static String description(int length) {
+        return "prompt of " + PROMPT + " then " + (length - PROMPT) + " single tokens with a KvCache against one "
+                + "causal pass, relative";
+    }
+
+    /**
+     * The largest {@code |whole - incremental| / (1 + |whole|)} between one causal pass of
+     * {@code layer} (in evaluation mode, without a graph) over {@code x} [batch, length, modelDim]
+     * and a prompt of {@value #PROMPT} tokens followed by single tokens through a {@link KvCache};
+     * {@code embed} turns each piece of tokens into the layer's input at its offset (position
+     * information added by an encoding's hook 1, or the tokens themselves).
+     */
+    static double worstError(MultiHeadAttention layer, Tensor x, BiFunction<Tensor, Integer, Tensor> embed) {
         layer.eval();
         AttentionContext causal = AttentionContext.builder().causal(true).build();
-        Tensor x = Tensor.randn(new SplittableRandom(SEED + 7), Problem.BATCH, Problem.LENGTH, modelDim);
+        int length = x.size(1);
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            float[] whole = layer.forward(x, causal).toFloatArray();
+            float[] whole = layer.forward(embed.apply(x, 0), causal).toFloatArray();
             KvCache cache = new KvCache();
             List<Tensor> steps = new ArrayList<>();
-            steps.add(layer.forward(x.narrow(1, 0, PROMPT), causal, cache));
-            for (int t = PROMPT; t < Problem.LENGTH; t++) {
-                steps.add(layer.forward(x.narrow(1, t, 1), causal, cache));
+            steps.add(layer.forward(embed.apply(x.narrow(1, 0, PROMPT), 0), causal, cache));
+            for (int t = PROMPT; t < length; t++) {
+                steps.add(layer.forward(embed.apply(x.narrow(1, t, 1), t), causal, cache));
             }
             float[] incremental = Tensor.concat(1, steps.toArray(Tensor[]::new)).toFloatArray();
-            double worst = 0;
-            for (int e = 0; e < whole.length; e++) {
-                double error = Math.abs((double) whole[e] - incremental[e]) / (1 + Math.abs(whole[e]));
-                worst = Double.isNaN(error) ? Double.POSITIVE_INFINITY : Math.max(worst, error);
-            }
-            return Verdict.within("prompt of " + PROMPT + " then " + (Problem.LENGTH - PROMPT) + " single tokens with "
-                    + "a KvCache against one causal pass, relative", worst, TOLERANCE);
+            return Values.maxRelativeError(whole, incremental);
         }
     }
 }

@@ -2,7 +2,7 @@ package org.xformers4j.component.conformance;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Function;
+import java.util.function.Supplier;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.nn.Module;
 import org.xformers4j.nn.ParameterState;
@@ -31,15 +31,23 @@ final class ParameterGradients implements AttentionCheck {
     @Override
     public Verdict run(Subject subject) {
         AttentionMechanism mechanism = subject.create(Problem.HEADS, Problem.HEAD_DIM);
-        Module module = (Module) mechanism;
         boolean shared = subject.capabilities().sharedQueryKey();
         Problem problem = Problem.random(Problem.Features.all(subject.capabilities(), true), shared, SEED + 2);
         Tensor q = Tensor.of(problem.query, problem.queryShape());
         Tensor k = shared ? q : Tensor.of(problem.key, problem.keyShape());
         Tensor v = Tensor.of(problem.value, problem.valueShape());
         Tensor bias = problem.bias == null ? null : Tensor.of(problem.bias, problem.biasShape());
-        Function<Tensor[], Tensor> op = parameters -> mechanism.forward(q, k, v, problem.context(bias));
+        return againstFiniteDifferences((Module) mechanism, () -> mechanism.forward(q, k, v, problem.context(bias)),
+                InputGradients.FLOAT32_STEP, InputGradients.FLOAT32_TOLERANCE);
+    }
 
+    /**
+     * The gradients of every parameter of {@code module} through {@code forward} against the
+     * module's own float32 central differences with {@code step}: each perturbed value is loaded
+     * into the parameters in place, {@code forward} runs without recording a graph, and the
+     * original values are restored.
+     */
+    static Verdict againstFiniteDifferences(Module module, Supplier<Tensor> forward, double step, double tolerance) {
         Map<String, Tensor> named = module.namedParameters();
         Map<String, ParameterState> original = module.stateDict();
         GradientCheck.Reference reference = values -> {
@@ -55,15 +63,15 @@ final class ParameterGradients implements AttentionCheck {
             }
             module.loadStateDict(perturbed);
             try (GradMode.Scope ignored = GradMode.noGrad()) {
-                return Problem.toDouble(op.apply(null).toFloatArray());
+                return Problem.toDouble(forward.get().toFloatArray());
             } finally {
                 module.loadStateDict(original);
             }
         };
         String what = "d/d " + String.join(", ", named.keySet()) + " against its own float32 finite differences (step "
-                + InputGradients.FLOAT32_STEP + ")";
-        GradientCheck.Result result = GradientCheck.of(what, op, reference, named.values().toArray(Tensor[]::new))
-                .step(InputGradients.FLOAT32_STEP).gradTolerance(InputGradients.FLOAT32_TOLERANCE).run();
+                + step + ")";
+        GradientCheck.Result result = GradientCheck.of(what, parameters -> forward.get(), reference,
+                named.values().toArray(Tensor[]::new)).step(step).gradTolerance(tolerance).run();
         return new Verdict(result.passed(), result.detail());
     }
 }

@@ -30,18 +30,21 @@ class CheckCommandTest {
     }
 
     @Test
-    void conformingComponentPassesEveryCheckThatAppliesWithOneLineEach() {
+    void conformingComponentsPassEveryCheckThatAppliesWithOneLineEach() {
         Output result = Output.of(conforming);
         assertThat(result.exitCode()).isZero();
         assertThat(result.err()).isEmpty();
         List<String> lines = result.out().lines().toList();
         assertThat(lines.get(0)).matches("  RESULT +COMPONENT +CHECK +DETAIL");
-        assertThat(lines.subList(1, 6)).extracting(l -> l.trim().split(" +")[2]).containsExactly("matches-full",
-                "gradient-inputs", "batch-independent", "rejects-bad-input", "reproducible");
+        assertThat(lines.subList(1, 8)).extracting(l -> l.trim().split(" +")[2]).containsExactly("matches-full",
+                "gradient-inputs", "batch-independent", "rejects-bad-input", "reproducible",
+                "pairs-with-every-mechanism", "extrapolates");
         assertThat(lines.subList(1, 6)).allSatisfy(l -> assertThat(l).startsWith("  PASS    plain-softmax  "));
+        assertThat(lines.subList(6, 8)).allSatisfy(l -> assertThat(l).startsWith("  PASS    shift          "));
         assertThat(lines.get(1)).contains("against float64 softmax attention over plain");
         assertThat(lines.get(4)).contains("a causal context (not supported)");
-        assertThat(lines.subList(6, lines.size())).containsExactly("", "All 5 checks passed on 1 component(s).");
+        assertThat(lines.get(6)).contains("MultiHeadAttention layer with plain-softmax");
+        assertThat(lines.subList(8, lines.size())).containsExactly("", "All 7 checks passed on 2 component(s).");
     }
 
     @Test
@@ -55,10 +58,23 @@ class CheckCommandTest {
     }
 
     @Test
-    void withoutNamesEveryAttentionComponentIsChecked() {
+    void withoutNamesEveryAttentionAndPositionalComponentIsChecked() {
         Output result = Output.of(failing);
         assertThat(result.exitCode()).isEqualTo(1);
-        assertThat(result.out()).contains("scaled-value").doesNotContain("shift").doesNotContain("echo");
+        assertThat(result.out()).contains("scaled-value").contains("shift").doesNotContain("echo");
+        assertThat(result.out().indexOf("scaled-value")).isLessThan(result.out().indexOf("shift"));
+    }
+
+    @Test
+    void positionalComponentsArePairedWithTheInstalledAttentionComponents() throws Exception {
+        Output result = Output.of(failing, "--json", "shift");
+        assertThat(result.exitCode()).isZero();
+        List<Object> results = array(object(JsonTree.parse(result.out())).get("results"));
+        assertThat(results).extracting(r -> object(r).get("check")).containsExactly("pairs-with-every-mechanism",
+                "extrapolates");
+        assertThat(results).allSatisfy(r -> assertThat(object(r)).containsEntry("component", "shift")
+                .containsEntry("passed", true));
+        assertThat((String) object(results.get(0)).get("detail")).contains("MultiHeadAttention layer with scaled-value");
     }
 
     @Test
@@ -91,13 +107,13 @@ class CheckCommandTest {
     }
 
     @Test
-    void componentsOfOtherKindsAreSaidToHaveNoChecksYet() throws Exception {
-        Output result = Output.of(conforming, "shift");
+    void decodingComponentsAreSaidToHaveNoChecksYet() throws Exception {
+        Output result = Output.of(failing, "echo");
         assertThat(result.exitCode()).isZero();
-        assertThat(result.err()).isEqualTo("check: shift is a positional component; the suite has no checks for "
+        assertThat(result.err()).isEqualTo("check: echo is a decoding component; the suite has no checks for "
                 + "that kind yet\n");
-        assertThat(result.out()).isEqualTo("No attention components to check.\n");
-        assertThat(array(object(JsonTree.parse(Output.of(conforming, "shift", "--json").out())).get("results")))
+        assertThat(result.out()).isEqualTo("No attention or positional components to check.\n");
+        assertThat(array(object(JsonTree.parse(Output.of(failing, "echo", "--json").out())).get("results")))
                 .isEmpty();
     }
 
