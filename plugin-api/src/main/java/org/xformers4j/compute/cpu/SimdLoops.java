@@ -384,7 +384,7 @@ final class SimdLoops implements ContiguousLoops {
         for (int bound = S.loopBound(n); i < bound; i += L) {
             acc = acc.add(load(x, offset + i));
         }
-        return acc.reduceLanes(VectorOperators.ADD) + ScalarLoops.INSTANCE.sum(x, offset + i, n - i);
+        return sumLanes(acc) + ScalarLoops.INSTANCE.sum(x, offset + i, n - i);
     }
 
     @Override
@@ -409,7 +409,7 @@ final class SimdLoops implements ContiguousLoops {
             }
             acc = acc.add(e);
         }
-        return acc.reduceLanes(VectorOperators.ADD) + ScalarLoops.INSTANCE.expSum(x, offset + i, n - i, shift, y);
+        return sumLanes(acc) + ScalarLoops.INSTANCE.expSum(x, offset + i, n - i, shift, y);
     }
 
     @Override
@@ -419,6 +419,19 @@ final class SimdLoops implements ContiguousLoops {
         for (int bound = S.loopBound(n); i < bound; i += L) {
             acc = acc.add(load(a, offset + i).mul(load(b, offset + i)));
         }
-        return acc.reduceLanes(VectorOperators.ADD) + ScalarLoops.INSTANCE.dot(a, b, offset + i, n - i);
+        return sumLanes(acc) + ScalarLoops.INSTANCE.dot(a, b, offset + i, n - i);
+    }
+
+    /**
+     * Σ of the lanes in lane order. {@code reduceLanes(ADD)} leaves the association order to the
+     * implementation, and compiled and interpreted code do differ, which would make results depend
+     * on JIT timing (and so on the thread count).
+     */
+    private static float sumLanes(FloatVector v) {
+        float sum = 0f;
+        for (float lane : v.toArray()) {
+            sum += lane;
+        }
+        return sum;
     }
 }
