@@ -1,0 +1,76 @@
+package org.xformers4j.models.nn;
+
+/**
+ * The architecture of a {@link TransformerEncoder}. Build with {@link #builder(BlockConfig, int)},
+ * which starts from CLS pooling, no register tokens and no attention dropout; the constructor
+ * checks every field and names the bad one.
+ *
+ * @param block             every block's architecture; its {@code dropPath} is the stochastic depth rate of
+ *                          the last block, block l of N getting l/N of it (Huang et al., 2016, linear decay)
+ * @param layers            number of blocks
+ * @param pooling           how the sequence becomes one vector per example
+ * @param numRegisterTokens learned tokens prepended to every sequence and excluded from pooling (Darcet
+ *                          et al., 2024), 0 for none
+ * @param attentionDropout  dropout probability on the attention weights in training, in [0, 1)
+ */
+public record EncoderConfig(BlockConfig block, int layers, TransformerEncoder.Pooling pooling, int numRegisterTokens,
+                            float attentionDropout) {
+
+    public EncoderConfig {
+        if (block == null) {
+            throw new IllegalArgumentException("EncoderConfig: block must not be null");
+        }
+        if (layers <= 0) {
+            throw new IllegalArgumentException("EncoderConfig: layers must be positive, got " + layers);
+        }
+        if (pooling == null) {
+            throw new IllegalArgumentException("EncoderConfig: pooling must not be null");
+        }
+        if (numRegisterTokens < 0) {
+            throw new IllegalArgumentException("EncoderConfig: numRegisterTokens must be >= 0, got "
+                    + numRegisterTokens);
+        }
+        if (!(attentionDropout >= 0f && attentionDropout < 1f)) {
+            throw new IllegalArgumentException("EncoderConfig: attentionDropout must be in [0, 1), got "
+                    + attentionDropout);
+        }
+    }
+
+    /** A builder for a stack of {@code layers} blocks of architecture {@code block}. */
+    public static Builder builder(BlockConfig block, int layers) {
+        return new Builder(block, layers);
+    }
+
+    /** Builds an {@link EncoderConfig}; each setter names the record component it sets. */
+    public static final class Builder {
+        private final BlockConfig block;
+        private final int layers;
+        private TransformerEncoder.Pooling pooling = TransformerEncoder.Pooling.CLS;
+        private int numRegisterTokens;
+        private float attentionDropout;
+
+        private Builder(BlockConfig block, int layers) {
+            this.block = block;
+            this.layers = layers;
+        }
+
+        public Builder pooling(TransformerEncoder.Pooling value) {
+            this.pooling = value;
+            return this;
+        }
+
+        public Builder numRegisterTokens(int value) {
+            this.numRegisterTokens = value;
+            return this;
+        }
+
+        public Builder attentionDropout(float value) {
+            this.attentionDropout = value;
+            return this;
+        }
+
+        public EncoderConfig build() {
+            return new EncoderConfig(block, layers, pooling, numRegisterTokens, attentionDropout);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package org.xformers4j.models.nn;
+
+import java.util.function.UnaryOperator;
+import java.util.random.RandomGenerator;
+import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.positional.PositionalEncoding;
+import org.xformers4j.nn.Dropout;
+import org.xformers4j.nn.FeedForward;
+import org.xformers4j.nn.Module;
+import org.xformers4j.nn.MultiHeadAttention;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * One Transformer layer (Vaswani et al., 2017, "Attention Is All You Need", §3.1): a
+ * self-attention sublayer then a position-wise feed-forward sublayer, each on a residual
+ * connection, x [batch, length, modelDim] → [batch, length, modelDim]. With F a sublayer and
+ * R(b) = StochasticDepth(Dropout(b)) what happens to its branch b before the addition:
+ * <pre>
+ *   PRE       x + R(F(norm(x)))                 (Xiong et al., 2020)
+ *   POST      norm(x + R(F(x)))                 (Vaswani et al., 2017)
+ *   SANDWICH  x + R(norm₂(F(norm₁(x))))         (Ding et al., 2021, CogView)
+ * </pre>
+ * Residual dropout (Vaswani et al., 2017, §5.4) zeroes single elements of the branch; stochastic
+ * depth (Huang et al., 2016) drops a sample's whole branch, so the sublayer is the identity for
+ * that sample (for POST, the norm of the identity). Both are seeded at construction and inactive
+ * in evaluation mode.
+ *
+ * <p>The attention sublayer is a {@link MultiHeadAttention} around the given mechanism, which
+ * applies the positional encoding's hooks 2 and 3; an incompatible pairing of mechanism and
+ * encoding is rejected here, when the block is built, naming both. Parameters: {@code attention},
+ * {@code feedForward} and the norms {@code attentionNorm}, {@code feedForwardNorm} (and for
+ * SANDWICH {@code attentionOutputNorm}, {@code feedForwardOutputNorm}).
+ */
+public final class TransformerBlock extends Module {
+
+    private final BlockConfig config;
+    private final UnaryOperator<Tensor> attentionNorm;
+    private final MultiHeadAttention attention;
+    private final UnaryOperator<Tensor> attentionOutputNorm;
+    private final UnaryOperator<Tensor> feedForwardNorm;
+    private final FeedForward feedForward;
+    private final UnaryOperator<Tensor> feedForwardOutputNorm;
+    private final Dropout dropout;
+    private final StochasticDepth dropPath;
+
+    /**
+     * @param config     the architecture
+     * @param mechanism  this block's own attention mechanism instance (initialised by {@link MultiHeadAttention})
+     * @param positional an initialised positional encoding whose hooks 2 and 3 the attention applies, or null
+     * @param rng        seeded generator for the weights and the seeds of the dropout and stochastic depth
+     */
+    public TransformerBlock(BlockConfig config, AttentionMechanism mechanism, PositionalEncoding positional,
+                            RandomGenerator rng) {
+        if (config == null) {
+            throw new IllegalArgumentException("TransformerBlock: config must not be null");
+        }
+        this.config = config;
+        int dim = config.modelDim();
+        boolean sandwich = config.placement() == NormPlacement.SANDWICH;
+        this.attentionNorm = norm("attentionNorm", dim);
+        this.attention = registerModule("attention",
+                new MultiHeadAttention(dim, config.heads(), mechanism, positional, config.bias(), rng));
+        this.attentionOutputNorm = sandwich ? norm("attentionOutputNorm", dim) : null;
+        this.feedForwardNorm = norm("feedForwardNorm", dim);
+        this.feedForward = registerModule("feedForward",
+                new FeedForward(dim, config.hidden(), config.activation(), config.bias(), 0f, rng));
+        this.feedForwardOutputNorm = sandwich ? norm("feedForwardOutputNorm", dim) : null;
+        this.dropout = registerModule("dropout", new Dropout(config.residualDropout(), rng.nextLong()));
+        this.dropPath = registerModule("dropPath", new StochasticDepth(config.dropPath(), rng.nextLong()));
+    }
+
+    private UnaryOperator<Tensor> norm(String name, int dim) {
+        NormKind.Norm norm = config.norm().create(dim);
+        registerModule(name, norm.module());
+        return norm.forward();
+    }
+
+    /**
+     * @param x       [batch, length, modelDim]
+     * @param context what the attention needs: key padding mask [batch, length], causal flag,
+     *                bias, attention dropout
+     * @return [batch, length, modelDim]
+     */
+    public Tensor forward(Tensor x, AttentionContext context) {
+        Tensor h = sublayer(x, attentionNorm, attentionOutputNorm, in -> attention.forward(in, context));
+        return sublayer(h, feedForwardNorm, feedForwardOutputNorm, feedForward::forward);
+    }
+
+    /** One residual sublayer F with the configured norm placement. */
+    private Tensor sublayer(Tensor x, UnaryOperator<Tensor> norm, UnaryOperator<Tensor> outputNorm,
+                            UnaryOperator<Tensor> f) {
+        return switch (config.placement()) {
+            case PRE -> x.add(residual(f.apply(norm.apply(x))));
+            case POST -> norm.apply(x.add(residual(f.apply(x))));
+            case SANDWICH -> x.add(residual(outputNorm.apply(f.apply(norm.apply(x)))));
+        };
+    }
+
+    /** R(b): residual dropout, then stochastic depth, on a branch before it joins the stream. */
+    private Tensor residual(Tensor branch) {
+        return dropPath.forward(dropout.forward(branch));
+    }
+
+    /** The architecture of this block. */
+    public BlockConfig config() {
+        return config;
+    }
+
+    /** The attention sublayer. */
+    public MultiHeadAttention attention() {
+        return attention;
+    }
+
+    /** The feed-forward sublayer. */
+    public FeedForward feedForward() {
+        return feedForward;
+    }
+}

@@ -1,0 +1,219 @@
+package org.xformers4j.models.nn;
+
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
+import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.positional.PositionalEncoding;
+import org.xformers4j.nn.Init;
+import org.xformers4j.nn.Module;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * A stack of {@link TransformerBlock}s over token embeddings, pooled to one vector per example:
+ * <pre>
+ *   x [B, L, D] → + positions (hook 1) → [CLS] [reg₁ … reg_R] x   [B, P + L, D], P = prefix length
+ *     → N × TransformerBlock → final norm (pre- and sandwich-norm) → sequence [B, P + L, D]
+ *     → pooled [B, D]: the CLS token's output, or the mean over the non-padded tokens of x
+ * </pre>
+ * CLS pooling prepends a learned token whose output summarises the sequence (Devlin et al., 2019,
+ * BERT; Dosovitskiy et al., 2021, ViT). Register tokens (Darcet et al., 2024, "Vision Transformers
+ * Need Registers") are learned tokens that give attention somewhere to put global information;
+ * they are never pooled. Both are initialised from N(0, 0.02²) and take no weight decay. With a
+ * mechanism that attends only nearby (local, sliding-window) the CLS token, at the start, sees
+ * only the first tokens in each layer: prefer mean pooling there.
+ *
+ * <p>Positions. Hook 1 of the positional encoding adds positions 0 … L-1 to the token embeddings
+ * before the CLS and register tokens are prepended: those carry no absolute position, as they
+ * stand for no place in the input, and a learned table needs only L rows. Hooks 2 and 3 (rotary,
+ * ALiBi, T5 buckets) are applied inside the attention to the whole sequence, so there the prefix
+ * occupies relative positions 0 … P-1 and the tokens P … P+L-1. The encoding is shared by every
+ * block and initialised once here with (modelDim, heads, rng); if it is a {@link Module} its
+ * parameters are listed under {@code positional}.
+ *
+ * <p>Each block gets its own attention mechanism from the supplier, as mechanisms may hold
+ * per-layer state (LSH rotations, learned parameters). Every pairing problem is found when the
+ * encoder is built: a positional encoding whose attention bias the mechanism cannot take raises
+ * {@link IllegalArgumentException} naming both components. Parameter names follow the structure:
+ * {@code clsToken}, {@code registerTokens}, {@code blocks.0.attention.query.weight}, …, {@code
+ * finalNorm.weight}.
+ */
+public final class TransformerEncoder extends Module {
+
+    /** How the sequence output becomes one vector per example. */
+    public enum Pooling {
+        /** The output at a learned token prepended to the sequence. */
+        CLS,
+        /** The mean of the outputs at the non-padded input tokens. */
+        MEAN
+    }
+
+    /**
+     * What the encoder computes.
+     *
+     * @param sequence     [batch, prefixLength + length, modelDim], the final (normalised) states of every
+     *                     position, CLS and register tokens first
+     * @param prefixLength the number of prepended tokens: 1 for CLS pooling plus the register tokens
+     * @param pooled       [batch, modelDim]
+     */
+    public record Output(Tensor sequence, int prefixLength, Tensor pooled) {
+
+        /** The states of the input tokens only, [batch, length, modelDim]. */
+        public Tensor tokens() {
+            return sequence.narrow(1, prefixLength, sequence.size(1) - prefixLength);
+        }
+    }
+
+    /** The blocks under the names 0 … N-1, as {@code torch.nn.ModuleList}. */
+    private static final class Blocks extends Module {
+        private final TransformerBlock[] blocks;
+
+        Blocks(TransformerBlock[] blocks) {
+            this.blocks = blocks;
+            for (int i = 0; i < blocks.length; i++) {
+                registerModule(Integer.toString(i), blocks[i]);
+            }
+        }
+    }
+
+    private final EncoderConfig config;
+    private final int modelDim;
+    private final PositionalEncoding positional;
+    private final Tensor clsToken;
+    private final Tensor registerTokens;
+    private final Blocks blocks;
+    private final NormKind.Norm finalNorm;
+    private final RandomGenerator attentionRng;
+
+    /**
+     * @param config     the architecture
+     * @param mechanisms a new, distinct attention mechanism on every call (for example
+     *                   {@code () -> registry.create(AttentionMechanism.class, "flash", options)}), one per block
+     * @param positional a positional encoding, not yet initialised, or null for none
+     * @param rng        seeded generator for every weight and the dropout seeds
+     */
+    public TransformerEncoder(EncoderConfig config, Supplier<? extends AttentionMechanism> mechanisms,
+                              PositionalEncoding positional, RandomGenerator rng) {
+        if (config == null || mechanisms == null || rng == null) {
+            throw new IllegalArgumentException("TransformerEncoder: config, mechanisms and rng must not be null, got "
+                    + config + ", " + mechanisms + ", " + rng);
+        }
+        BlockConfig block = config.block();
+        this.config = config;
+        this.modelDim = block.modelDim();
+        this.positional = positional;
+        if (positional != null) {
+            positional.initialize(modelDim, block.heads(), rng);
+            if (positional instanceof Module m) {
+                registerModule("positional", m);
+            }
+        }
+        this.clsToken = config.pooling() == Pooling.CLS
+                ? registerParameter("clsToken", Init.normal(rng, 0f, 0.02f, 1, 1, modelDim), false) : null;
+        this.registerTokens = config.numRegisterTokens() > 0
+                ? registerParameter("registerTokens",
+                        Init.normal(rng, 0f, 0.02f, 1, config.numRegisterTokens(), modelDim), false)
+                : null;
+
+        int layers = config.layers();
+        TransformerBlock[] stack = new TransformerBlock[layers];
+        Set<AttentionMechanism> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int l = 0; l < layers; l++) {
+            AttentionMechanism mechanism = mechanisms.get();
+            if (mechanism == null || !seen.add(mechanism)) {
+                throw new IllegalArgumentException("TransformerEncoder: the mechanisms supplier must return a new "
+                        + "attention mechanism for each of the " + layers + " blocks, got "
+                        + (mechanism == null ? "null" : "the same instance again") + " for block " + l);
+            }
+            float dropPath = block.dropPath() * (l + 1) / layers;        // linear decay, Huang et al. (2016) §4
+            try {
+                stack[l] = new TransformerBlock(block.withDropPath(dropPath), mechanism, positional, rng);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("TransformerEncoder: block " + l + ": " + e.getMessage(), e);
+            }
+        }
+        this.blocks = registerModule("blocks", new Blocks(stack));
+        this.finalNorm = block.placement().needsFinalNorm() ? block.norm().create(modelDim) : null;
+        if (finalNorm != null) {
+            registerModule("finalNorm", finalNorm.module());
+        }
+        this.attentionRng = new SplittableRandom(rng.nextLong());
+    }
+
+    /**
+     * @param embeddings     token embeddings [batch, length, modelDim]
+     * @param keyPaddingMask [batch, length], non-zero at padded tokens, or null when nothing is padded
+     */
+    public Output forward(Tensor embeddings, Tensor keyPaddingMask) {
+        if (embeddings == null || embeddings.dim() != 3 || embeddings.size(2) != modelDim) {
+            throw new IllegalArgumentException("TransformerEncoder: embeddings must be [batch, length, modelDim = "
+                    + modelDim + "], got shape " + (embeddings == null ? null : Arrays.toString(embeddings.shape())));
+        }
+        int batch = embeddings.size(0);
+        int length = embeddings.size(1);
+        if (keyPaddingMask != null && !Arrays.equals(keyPaddingMask.shape(), new int[] {batch, length})) {
+            throw new IllegalArgumentException("TransformerEncoder: keyPaddingMask must be [batch, length] = ["
+                    + batch + ", " + length + "], got shape " + Arrays.toString(keyPaddingMask.shape()));
+        }
+        Tensor x = positional == null ? embeddings : positional.addToEmbeddings(embeddings, 0);
+
+        // [B, L, D] → [B, P + L, D] with CLS and registers first; the mask gains P unpadded keys.
+        int prefix = prefixLength();
+        Tensor mask = keyPaddingMask;
+        if (prefix > 0) {
+            Tensor[] parts = clsToken == null ? new Tensor[] {registerTokens.expand(batch, prefix, modelDim), x}
+                    : registerTokens == null ? new Tensor[] {clsToken.expand(batch, 1, modelDim), x}
+                    : new Tensor[] {clsToken.expand(batch, 1, modelDim),
+                            registerTokens.expand(batch, prefix - 1, modelDim), x};
+            x = Tensor.concat(1, parts);
+            if (mask != null) {
+                mask = Tensor.concat(1, Tensor.zeros(mask.backend(), batch, prefix), mask);
+            }
+        }
+        AttentionContext context = AttentionContext.builder().keyPaddingMask(mask)
+                .dropout(config.attentionDropout(), attentionRng).build();
+        for (TransformerBlock block : blocks.blocks) {
+            x = block.forward(x, context);
+        }
+        if (finalNorm != null) {
+            x = finalNorm.forward().apply(x);
+        }
+        return new Output(x, prefix, pool(x, prefix, keyPaddingMask));
+    }
+
+    /** sequence [B, P + L, D] → [B, D]. */
+    private Tensor pool(Tensor sequence, int prefix, Tensor keyPaddingMask) {
+        int batch = sequence.size(0);
+        if (config.pooling() == Pooling.CLS) {
+            return sequence.narrow(1, 0, 1).reshape(batch, modelDim);
+        }
+        Tensor tokens = sequence.narrow(1, prefix, sequence.size(1) - prefix);              // [B, L, D]
+        if (keyPaddingMask == null) {
+            return tokens.mean(1, false);
+        }
+        Tensor padded = keyPaddingMask.unsqueeze(2);                                         // [B, L, 1]
+        Tensor kept = keyPaddingMask.zerosLike().add(1f).maskedFill(keyPaddingMask, 0f);    // [B, L], 1 where kept
+        Tensor count = kept.sum(1, true).maximum(Tensor.of(kept.backend(), new float[] {1f}));   // [B, 1]
+        return tokens.maskedFill(padded, 0f).sum(1, false).div(count);                      // [B, D]
+    }
+
+    /** The number of tokens prepended to the input: 1 for CLS pooling plus the register tokens. */
+    public int prefixLength() {
+        return (clsToken == null ? 0 : 1) + config.numRegisterTokens();
+    }
+
+    /** The architecture. */
+    public EncoderConfig config() {
+        return config;
+    }
+
+    /** Block {@code index}, 0-based. */
+    public TransformerBlock block(int index) {
+        return blocks.blocks[index];
+    }
+}

@@ -1,0 +1,28 @@
+package org.xformers4j.models.tribuo;
+
+import java.util.List;
+import org.tribuo.Example;
+import org.xformers4j.nn.Module;
+import org.xformers4j.tensor.Tensor;
+
+/** A fitted {@link InputEncoder}: learned parameters that turn a batch of examples into tokens. */
+public abstract class EncoderModule extends Module {
+
+    /**
+     * Token embeddings and which tokens are padding.
+     *
+     * @param embeddings  [B, T, D]
+     * @param paddingMask [B, T], non-zero where the token is padding; null when no token is
+     */
+    public record Tokens(Tensor embeddings, Tensor paddingMask) {
+    }
+
+    /** Encodes {@code batch}; the embeddings require grad through the module's parameters. */
+    public abstract Tokens forward(List<? extends Example<?>> batch);
+
+    /** The largest number of tokens T an example can become (the length positional encodings need). */
+    public abstract int maxTokens();
+
+    /** The token size D. */
+    public abstract int modelDim();
+}

@@ -1,0 +1,164 @@
+package org.xformers4j.models.tribuo;
+
+import com.oracle.labs.mlrg.olcut.config.Config;
+import com.oracle.labs.mlrg.olcut.config.PropertyException;
+import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
+import com.oracle.labs.mlrg.olcut.provenance.impl.ConfiguredObjectProvenanceImpl;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.random.RandomGenerator;
+import org.tribuo.Example;
+import org.tribuo.ImmutableFeatureMap;
+import org.xformers4j.nn.Embedding;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * Ordered text tokens as learned embeddings, for examples made by {@link OrderedTextExtractor}.
+ *
+ * <p>{@link #fit} counts the training tokens and keeps those seen at least {@code minCount} times,
+ * the {@code maxVocabulary} most frequent (ties by token), as the vocabulary. Id 0 is padding, id
+ * 1 the unknown token (anything outside the vocabulary), then the vocabulary. A batch becomes
+ * [B, T] ids with T the longest text in the batch cut to {@code maxLength} tokens; shorter texts
+ * are padded, and the padding mask is 1 there. An empty text is one unknown token, so no row of the
+ * mask is all padding.
+ */
+public final class TextTokens implements InputEncoder {
+
+    /** The id of padding. */
+    public static final int PAD = 0;
+    /** The id of a token outside the vocabulary. */
+    public static final int UNKNOWN = 1;
+
+    @Config(description = "Longest token sequence read; longer texts are cut.")
+    private int maxLength = 256;
+
+    @Config(description = "Fewest training occurrences for a token to enter the vocabulary.")
+    private int minCount = 1;
+
+    @Config(description = "Most tokens in the vocabulary, besides padding and unknown.")
+    private int maxVocabulary = 30_000;
+
+    /** For OLCUT. */
+    private TextTokens() {
+    }
+
+    /**
+     * @param maxLength     the longest sequence read
+     * @param minCount      fewest occurrences for a vocabulary token
+     * @param maxVocabulary most vocabulary tokens
+     */
+    public TextTokens(int maxLength, int minCount, int maxVocabulary) {
+        this.maxLength = maxLength;
+        this.minCount = minCount;
+        this.maxVocabulary = maxVocabulary;
+        postConfig();
+    }
+
+    @Override
+    public void postConfig() {
+        for (Map.Entry<String, Integer> e : Map.of("maxLength", maxLength, "minCount", minCount,
+                "maxVocabulary", maxVocabulary).entrySet()) {
+            if (e.getValue() <= 0) {
+                throw new PropertyException("", e.getKey(), "TextTokens." + e.getKey() + " = " + e.getValue()
+                        + " must be positive");
+            }
+        }
+    }
+
+    @Override
+    public EncoderModule fit(ImmutableFeatureMap featureMap, List<? extends Example<?>> examples, int modelDim,
+                             RandomGenerator rng) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (Example<?> example : examples) {
+            for (String token : OrderedTextExtractor.tokens(example)) {
+                counts.merge(token, 1, Integer::sum);
+            }
+        }
+        List<Map.Entry<String, Integer>> kept = new ArrayList<>();
+        for (Map.Entry<String, Integer> e : counts.entrySet()) {
+            if (e.getValue() >= minCount) {
+                kept.add(e);
+            }
+        }
+        kept.sort(Map.Entry.<String, Integer>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()));
+        Map<String, Integer> vocabulary = new HashMap<>();
+        for (Map.Entry<String, Integer> e : kept.subList(0, Math.min(kept.size(), maxVocabulary))) {
+            vocabulary.put(e.getKey(), vocabulary.size() + 2);
+        }
+        return new Module(vocabulary, maxLength, modelDim, rng);
+    }
+
+    @Override
+    public ConfiguredObjectProvenance getProvenance() {
+        return new ConfiguredObjectProvenanceImpl(this, "InputEncoder");
+    }
+
+    @Override
+    public String toString() {
+        return "TextTokens(maxLength=" + maxLength + ",minCount=" + minCount + ",maxVocabulary=" + maxVocabulary + ")";
+    }
+
+    /** The fitted vocabulary and its embedding table. */
+    static final class Module extends EncoderModule {
+
+        private final Map<String, Integer> vocabulary;
+        private final int maxLength;
+        private final Embedding embedding;
+
+        Module(Map<String, Integer> vocabulary, int maxLength, int modelDim, RandomGenerator rng) {
+            this.vocabulary = Collections.unmodifiableMap(vocabulary);
+            this.maxLength = maxLength;
+            this.embedding = registerModule("embedding", new Embedding(vocabulary.size() + 2, modelDim, rng));
+        }
+
+        /** Token to id, without padding and unknown. */
+        Map<String, Integer> vocabulary() {
+            return vocabulary;
+        }
+
+        /** The ids of {@code batch}, [B, T] row-major, padded with {@link #PAD}; T is {@code ids.length / B}. */
+        int[] ids(List<? extends Example<?>> batch) {
+            List<List<String>> texts = new ArrayList<>(batch.size());
+            int length = 1;
+            for (Example<?> example : batch) {
+                List<String> tokens = OrderedTextExtractor.tokens(example);
+                texts.add(tokens.subList(0, Math.min(tokens.size(), maxLength)));
+                length = Math.max(length, texts.get(texts.size() - 1).size());
+            }
+            int[] ids = new int[batch.size() * length];
+            for (int b = 0; b < texts.size(); b++) {
+                List<String> tokens = texts.get(b);
+                ids[b * length] = UNKNOWN; // an empty text: one unknown token
+                for (int t = 0; t < tokens.size(); t++) {
+                    ids[b * length + t] = vocabulary.getOrDefault(tokens.get(t), UNKNOWN);
+                }
+            }
+            return ids;
+        }
+
+        @Override
+        public Tokens forward(List<? extends Example<?>> batch) {
+            int[] ids = ids(batch);
+            int length = ids.length / batch.size();
+            float[] padding = new float[ids.length];
+            for (int i = 0; i < ids.length; i++) {
+                padding[i] = ids[i] == PAD ? 1f : 0f;
+            }
+            return new Tokens(embedding.forward(ids, batch.size(), length), // [B, T, D]
+                    Tensor.of(padding, batch.size(), length));              // [B, T]
+        }
+
+        @Override
+        public int maxTokens() {
+            return maxLength;
+        }
+
+        @Override
+        public int modelDim() {
+            return embedding.embeddingDim();
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package org.xformers4j.models.tribuo;
+
+import org.tribuo.Example;
+import org.xformers4j.models.nn.TransformerEncoder;
+import org.xformers4j.nn.Linear;
+import org.xformers4j.nn.Module;
+import org.xformers4j.tensor.Tensor;
+
+import java.util.List;
+
+/**
+ * The whole network of a {@link TransformerModel}: examples → input encoder → transformer
+ * encoder → pooled vector → linear output layer → logits [B, K] for the output head.
+ */
+final class TransformerNetwork extends Module {
+
+    private final EncoderModule input;
+    private final TransformerEncoder encoder;
+    private final Linear output;
+
+    TransformerNetwork(EncoderModule input, TransformerEncoder encoder, Linear output) {
+        this.input = registerModule("input", input);
+        this.encoder = registerModule("encoder", encoder);
+        this.output = registerModule("output", output);
+    }
+
+    /** The logits [B, K] of {@code batch}. */
+    Tensor forward(List<? extends Example<?>> batch) {
+        EncoderModule.Tokens tokens = input.forward(batch);                              // [B, T, D], [B, T]
+        TransformerEncoder.Output encoded = encoder.forward(tokens.embeddings(), tokens.paddingMask());
+        return output.forward(encoded.pooled());                                         // [B, D] → [B, K]
+    }
+}
