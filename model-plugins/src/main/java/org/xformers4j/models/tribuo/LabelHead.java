@@ -69,8 +69,8 @@ public final class LabelHead implements OutputHead<Label> {
         @Override
         public List<Prediction<Label>> predictions(Tensor logits, List<? extends Example<Label>> batch) {
             int k = names.length;
-            float[] probabilities = logits.softmax(-1).toFloatArray(); // [B, K]
             OutputHead.checkedValues("LabelHead", logits, batch.size(), k);
+            float[] probabilities = logits.softmax(-1).toFloatArray(); // [B, K]
             List<Prediction<Label>> out = new ArrayList<>(batch.size());
             for (int b = 0; b < batch.size(); b++) {
                 Map<String, Label> scores = new LinkedHashMap<>();
