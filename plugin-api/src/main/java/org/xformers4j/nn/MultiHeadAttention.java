@@ -8,6 +8,7 @@ import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.positional.PositionalCapabilities;
 import org.xformers4j.component.positional.PositionalEncoding;
+import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -194,6 +195,66 @@ public final class MultiHeadAttention extends Module {
         Tensor[] qkv = project(query, query, past);
         Tensor[] all = cache.append(qkv[1], qkv[2]);
         return attend(qkv[0], all[0], all[1], effective);
+    }
+
+    /**
+     * The softmax attention weights of this layer's self-attention of {@code x}, for explanations
+     * such as attention rollout: softmax(q kᵀ / sqrt(headDim) + bias) per head, computed densely
+     * from this layer's projections and positional hooks 2 and 3, with padded keys and, for a
+     * causal context, future keys at weight 0, and rows whose every key is masked all 0. These are the weights full attention would give with these
+     * projections: for an exact mechanism (full, flash) they are the weights it uses, so {@code
+     * weights · v} is its output; for an approximate or sparse one (local, sliding-window, LSH)
+     * they are the dense attention it approximates, and a mechanism with a scale other than
+     * 1/sqrt(headDim) is not reflected. Key and value heads shared among query heads are repeated
+     * for their group. Attention dropout is not applied and no graph is recorded.
+     *
+     * @param x       [batch, length, modelDim]
+     * @param context key padding mask [batch, length], causal flag and bias, as for {@link #forward(Tensor, AttentionContext)}
+     * @return [batch, heads, length, length], each row summing to 1 over the keys it may attend to
+     */
+    public Tensor attentionWeights(Tensor x, AttentionContext context) {
+        checkInput("x", x);
+        int batch = x.size(0);
+        int length = x.size(1);
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            AttentionContext effective = prepare(context, batch, length, length, 0);
+            Tensor[] qkv = project(x, x, 0);
+            Tensor k = qkv[1];
+            if (keyValueHeads != heads) {
+                int[] shared = new int[heads];                         // query head h reads key head h / group
+                for (int h = 0; h < heads; h++) {
+                    shared[h] = h / (heads / keyValueHeads);
+                }
+                k = k.indexSelect(1, shared);                          // [B, Hkv, L, D] → [B, H, L, D]
+            }
+            Tensor scores = qkv[0].matmul(k, false, true).mul((float) (1 / Math.sqrt(headDim)));   // [B, H, L, L]
+            if (effective.bias() != null) {
+                scores = scores.add(effective.bias());
+            }
+            Tensor mask = maskedKeys(effective, batch, length, x);       // [B, 1, L, L] or null
+            return mask == null ? scores.softmax(-1)
+                    : scores.maskedFill(mask, -Float.MAX_VALUE).softmax(-1).maskedFill(mask, 0f);
+        }
+    }
+
+    /** [B, 1, L, L], 1 where query i may not attend to key j (padded, or in the future of a causal context); null if none. */
+    private static Tensor maskedKeys(AttentionContext context, int batch, int length, Tensor like) {
+        Tensor padding = context.keyPaddingMask();
+        if (padding == null && !context.causal()) {
+            return null;
+        }
+        float[] paddingData = padding == null ? null : padding.toFloatArray();       // [B, L]
+        float[] masked = new float[batch * length * length];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < length; i++) {
+                for (int j = 0; j < length; j++) {
+                    boolean padded = paddingData != null && paddingData[b * length + j] != 0f;
+                    boolean future = context.causal() && j > i;
+                    masked[(b * length + i) * length + j] = padded || future ? 1f : 0f;
+                }
+            }
+        }
+        return Tensor.of(like.backend(), masked, batch, 1, length, length);
     }
 
     /**

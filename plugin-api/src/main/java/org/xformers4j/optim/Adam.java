@@ -1,8 +1,11 @@
 package org.xformers4j.optim;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.xformers4j.compute.Buffer;
+import org.xformers4j.compute.ComputeBackend;
 import org.xformers4j.nn.Module;
 import org.xformers4j.tensor.Tensor;
 
@@ -16,6 +19,9 @@ import org.xformers4j.tensor.Tensor;
  * (the t of the bias correction), so a parameter that had no gradient for a step is not advanced.
  */
 public class Adam extends Optimizer {
+
+    private static final String EXP_AVG = "exp_avg";
+    private static final String EXP_AVG_SQ = "exp_avg_sq";
 
     private final float beta1;
     private final float beta2;
@@ -64,6 +70,35 @@ public class Adam extends Optimizer {
         steps[index]++;
         param.backend().adamStep(param.buffer(), grad.buffer(), m[index], v[index], n, learningRate(),
                 beta1, beta2, eps, decay ? weightDecay : 0f, decoupled, steps[index]);
+    }
+
+    @Override
+    protected final Set<String> bufferNames() {
+        return Set.of(EXP_AVG, EXP_AVG_SQ);
+    }
+
+    @Override
+    protected final OptimizerState.Slot slot(int index) {
+        Map<String, float[]> buffers = new LinkedHashMap<>();
+        if (m[index] != null) {
+            Tensor param = parameters().get(index);
+            buffers.put(EXP_AVG, param.backend().download(m[index], param.numel()));
+            buffers.put(EXP_AVG_SQ, param.backend().download(v[index], param.numel()));
+        }
+        return new OptimizerState.Slot(steps[index], buffers);
+    }
+
+    @Override
+    protected final void loadSlot(int index, OptimizerState.Slot slot) {
+        if (m[index] != null) {
+            m[index].close();
+            v[index].close();
+        }
+        ComputeBackend backend = parameters().get(index).backend();
+        boolean empty = slot.buffers().isEmpty();
+        m[index] = empty ? null : backend.upload(slot.buffers().get(EXP_AVG));
+        v[index] = empty ? null : backend.upload(slot.buffers().get(EXP_AVG_SQ));
+        steps[index] = slot.step();
     }
 
     public final float beta1() {

@@ -1,6 +1,7 @@
 package org.xformers4j.optim;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.xformers4j.compute.Buffer;
 import org.xformers4j.nn.Module;
@@ -20,6 +21,8 @@ import org.xformers4j.tensor.Tensor;
  * {@link org.xformers4j.compute.ComputeBackend#sgdStep}.
  */
 public final class Sgd extends Optimizer {
+
+    private static final String MOMENTUM_BUFFER = "momentum_buffer";
 
     private final float momentum;
     private final float dampening;
@@ -71,6 +74,28 @@ public final class Sgd extends Optimizer {
         }
         param.backend().sgdStep(param.buffer(), grad.buffer(), buffers[index], n, learningRate(), momentum,
                 dampening, nesterov, decay ? weightDecay : 0f, first);
+    }
+
+    /** {@code momentum_buffer} with momentum, none without. */
+    @Override
+    protected Set<String> bufferNames() {
+        return momentum == 0f ? Set.of() : Set.of(MOMENTUM_BUFFER);
+    }
+
+    @Override
+    protected OptimizerState.Slot slot(int index) {
+        Buffer buffer = buffers[index];
+        return new OptimizerState.Slot(0, buffer == null ? Map.of()
+                : Map.of(MOMENTUM_BUFFER, buffer.backend().download(buffer, parameters().get(index).numel())));
+    }
+
+    @Override
+    protected void loadSlot(int index, OptimizerState.Slot slot) {
+        if (buffers[index] != null) {
+            buffers[index].close();
+        }
+        float[] values = slot.buffers().get(MOMENTUM_BUFFER);
+        buffers[index] = values == null ? null : parameters().get(index).backend().upload(values);
     }
 
     public float momentum() {

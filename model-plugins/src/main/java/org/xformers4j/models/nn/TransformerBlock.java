@@ -9,6 +9,7 @@ import org.xformers4j.nn.Dropout;
 import org.xformers4j.nn.FeedForward;
 import org.xformers4j.nn.Module;
 import org.xformers4j.nn.MultiHeadAttention;
+import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -85,6 +86,22 @@ public final class TransformerBlock extends Module {
     public Tensor forward(Tensor x, AttentionContext context) {
         Tensor h = sublayer(x, attentionNorm, attentionOutputNorm, in -> attention.forward(in, context));
         return sublayer(h, feedForwardNorm, feedForwardOutputNorm, feedForward::forward);
+    }
+
+    /**
+     * The softmax attention weights of the attention sublayer on the input it sees: norm(x) for
+     * PRE and SANDWICH, x for POST; see {@link MultiHeadAttention#attentionWeights}. No graph is
+     * recorded.
+     *
+     * @param x       [batch, length, modelDim], this block's input
+     * @param context as for {@link #forward}
+     * @return [batch, heads, length, length]
+     */
+    public Tensor attentionWeights(Tensor x, AttentionContext context) {
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            Tensor in = config.placement() == NormPlacement.POST ? x : attentionNorm.apply(x);
+            return attention.attentionWeights(in, context);
+        }
     }
 
     /** One residual sublayer F with the configured norm placement. */

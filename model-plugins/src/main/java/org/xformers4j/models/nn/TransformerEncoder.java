@@ -1,8 +1,10 @@
 package org.xformers4j.models.nn;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
@@ -12,6 +14,7 @@ import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.positional.PositionalEncoding;
 import org.xformers4j.nn.Init;
 import org.xformers4j.nn.Module;
+import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -150,6 +153,59 @@ public final class TransformerEncoder extends Module {
      * @param keyPaddingMask [batch, length], non-zero at padded tokens, or null when nothing is padded
      */
     public Output forward(Tensor embeddings, Tensor keyPaddingMask) {
+        Input input = input(embeddings, keyPaddingMask);
+        Tensor x = input.sequence();
+        for (TransformerBlock block : blocks.blocks) {
+            x = block.forward(x, input.context());
+        }
+        if (finalNorm != null) {
+            x = finalNorm.forward().apply(x);
+        }
+        int prefix = prefixLength();
+        return new Output(x, prefix, pool(x, prefix, keyPaddingMask));
+    }
+
+    /**
+     * The softmax attention weights of every block, collected while running the blocks in
+     * evaluation mode without recording a graph: entry l is block l's {@link
+     * TransformerBlock#attentionWeights} on its input, over the CLS and register tokens and then
+     * the input tokens, as {@link #forward} lays them out. The inputs to attention rollout ({@link
+     * AttentionRollout}). The encoder's training mode is restored afterwards; an encoder already in
+     * evaluation mode is only read, as by {@link #forward}.
+     *
+     * @param embeddings     token embeddings [batch, length, modelDim]
+     * @param keyPaddingMask [batch, length], non-zero at padded tokens, or null when nothing is padded
+     * @return per block [batch, heads, prefixLength + length, prefixLength + length]
+     */
+    public List<Tensor> attentionWeights(Tensor embeddings, Tensor keyPaddingMask) {
+        boolean training = isTraining();
+        if (training) {
+            eval();
+        }
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            Input input = input(embeddings, keyPaddingMask);
+            Tensor x = input.sequence();
+            List<Tensor> weights = new ArrayList<>(blocks.blocks.length);
+            for (int l = 0; l < blocks.blocks.length; l++) {
+                weights.add(blocks.blocks[l].attentionWeights(x, input.context()));
+                if (l + 1 < blocks.blocks.length) {                      // the last block's output is not needed
+                    x = blocks.blocks[l].forward(x, input.context());
+                }
+            }
+            return weights;
+        } finally {
+            if (training) {
+                train();
+            }
+        }
+    }
+
+    /** The blocks' input: the sequence [B, P + L, D] and the context with its key padding mask [B, P + L]. */
+    private record Input(Tensor sequence, AttentionContext context) {
+    }
+
+    /** Checks the shapes, adds positions (hook 1) and prepends the CLS and register tokens. */
+    private Input input(Tensor embeddings, Tensor keyPaddingMask) {
         if (embeddings == null || embeddings.dim() != 3 || embeddings.size(2) != modelDim) {
             throw new IllegalArgumentException("TransformerEncoder: embeddings must be [batch, length, modelDim = "
                     + modelDim + "], got shape " + (embeddings == null ? null : Arrays.toString(embeddings.shape())));
@@ -177,13 +233,7 @@ public final class TransformerEncoder extends Module {
         }
         AttentionContext context = AttentionContext.builder().keyPaddingMask(mask)
                 .dropout(config.attentionDropout(), attentionRng).build();
-        for (TransformerBlock block : blocks.blocks) {
-            x = block.forward(x, context);
-        }
-        if (finalNorm != null) {
-            x = finalNorm.forward().apply(x);
-        }
-        return new Output(x, prefix, pool(x, prefix, keyPaddingMask));
+        return new Input(x, context);
     }
 
     /** sequence [B, P + L, D] → [B, D]. */

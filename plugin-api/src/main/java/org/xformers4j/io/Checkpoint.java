@@ -1,0 +1,323 @@
+package org.xformers4j.io;
+
+import java.io.BufferedOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.CRC32;
+import java.util.zip.CheckedOutputStream;
+import org.xformers4j.nn.Module;
+import org.xformers4j.nn.ParameterState;
+import org.xformers4j.optim.Optimizer;
+import org.xformers4j.optim.OptimizerState;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * A training checkpoint: a module's parameters, its optimiser's state and the training progress
+ * (step, epoch and free-form metadata such as the seed and the number of batches drawn, from which
+ * a trainer rebuilds its random state), so that training resumed from it ends with the same
+ * weights as a run that was never interrupted. It plays the part of PyTorch's
+ * {@code torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), ...})}
+ * without unpickling: the file holds only numbers and strings, and reading it runs no code from it.
+ * <pre>{@code
+ * Checkpoint.save(path, model, optimizer, step, epoch, Map.of("seed", "42", "batches", "1200"));
+ * ...
+ * Checkpoint checkpoint = Checkpoint.load(path);
+ * checkpoint.restore(freshModel, freshOptimizer);     // same architecture, same optimiser kind
+ * }</pre>
+ *
+ * <p>{@link #save} is atomic: it writes a temporary file in the target's directory, forces it to
+ * the device, then renames it over the target, so a reader finds either the previous checkpoint
+ * or the complete new one, never a partial file, even if the write fails or the process dies.
+ *
+ * <p>The format, version 1, is big-endian (as {@link DataOutputStream} writes); a string is an
+ * int byte count followed by UTF-8 bytes, and a float array is its elements as IEEE-754 bits:
+ * <pre>
+ *   magic        8 bytes   "X4JCKPT" then 0
+ *   version      int       1
+ *   step         long      optimiser steps taken by the trainer
+ *   epoch        int
+ *   metadata     int n, then n × (string key, string value)
+ *   model        int n, then n × (string name, int rank, rank × int size, size product × float)
+ *   optimizer    string kind, int stepCount, float learningRate,
+ *                int n, then n × (string parameter, int step,
+ *                                 int b, then b × (string buffer, int length, length × float))
+ *   checksum     int       CRC-32 of every byte before it
+ * </pre>
+ * {@link #load} checks the magic, the version, the checksum and every count and size against the
+ * bytes present, and rejects duplicate names; {@link #restore} checks names and shapes against the
+ * module and optimiser. Files are read whole, so they are limited to 2 GiB.
+ */
+public final class Checkpoint {
+
+    private static final byte[] MAGIC = {'X', '4', 'J', 'C', 'K', 'P', 'T', 0};
+    private static final int VERSION = 1;
+
+    private final long step;
+    private final int epoch;
+    private final Map<String, String> metadata;
+    private final Map<String, ParameterState> model;
+    private final OptimizerState optimizer;
+
+    private Checkpoint(long step, int epoch, Map<String, String> metadata, Map<String, ParameterState> model,
+                       OptimizerState optimizer) {
+        this.step = step;
+        this.epoch = epoch;
+        this.metadata = Collections.unmodifiableMap(metadata);
+        this.model = Collections.unmodifiableMap(model);
+        this.optimizer = optimizer;
+    }
+
+    /**
+     * Writes {@code module}'s parameters, {@code optimizer}'s state and the progress to
+     * {@code path}, atomically replacing any file there.
+     *
+     * @param step     training steps taken so far, >= 0
+     * @param epoch    the current epoch, >= 0
+     * @param metadata whatever else the trainer needs to continue identically (seed, batches drawn, …)
+     * @throws IllegalArgumentException if a counter is negative or an optimiser parameter is not in the module
+     * @throws IOException              if writing fails; the file at {@code path} is then unchanged
+     */
+    public static void save(Path path, Module module, Optimizer optimizer, long step, int epoch,
+                            Map<String, String> metadata) throws IOException {
+        if (step < 0 || epoch < 0) {
+            throw new IllegalArgumentException("Checkpoint.save: step and epoch must be >= 0, got step " + step
+                    + " and epoch " + epoch);
+        }
+        Map<String, Tensor> parameters = module.namedParameters();
+        OptimizerState optimizerState = optimizer.state(parameters);
+        Path target = path.toAbsolutePath();
+        Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
+        try {
+            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                BufferedOutputStream file = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16);
+                CRC32 crc = new CRC32();
+                DataOutputStream out = new DataOutputStream(new CheckedOutputStream(file, crc));
+                out.write(MAGIC);
+                out.writeInt(VERSION);
+                out.writeLong(step);
+                out.writeInt(epoch);
+                out.writeInt(metadata.size());
+                for (Map.Entry<String, String> e : metadata.entrySet()) {
+                    writeString(out, e.getKey());
+                    writeString(out, e.getValue());
+                }
+                out.writeInt(parameters.size());
+                for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
+                    int[] shape = e.getValue().shape();
+                    writeString(out, e.getKey());
+                    out.writeInt(shape.length);
+                    for (int size : shape) {
+                        out.writeInt(size);
+                    }
+                    writeFloats(out, e.getValue().toFloatArray());
+                }
+                writeString(out, optimizerState.optimizer());
+                out.writeInt(optimizerState.stepCount());
+                out.writeFloat(optimizerState.learningRate());
+                out.writeInt(optimizerState.parameters().size());
+                for (Map.Entry<String, OptimizerState.Slot> e : optimizerState.parameters().entrySet()) {
+                    writeString(out, e.getKey());
+                    out.writeInt(e.getValue().step());
+                    out.writeInt(e.getValue().buffers().size());
+                    for (Map.Entry<String, float[]> buffer : e.getValue().buffers().entrySet()) {
+                        writeString(out, buffer.getKey());
+                        out.writeInt(buffer.getValue().length);
+                        writeFloats(out, buffer.getValue());
+                    }
+                }
+                new DataOutputStream(file).writeInt((int) crc.getValue());
+                file.flush();
+                channel.force(true);
+            }
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+
+    private static void writeString(DataOutputStream out, String s) throws IOException {
+        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(bytes.length);
+        out.write(bytes);
+    }
+
+    private static void writeFloats(DataOutputStream out, float[] values) throws IOException {
+        ByteBuffer bytes = ByteBuffer.allocate(Math.multiplyExact(values.length, Float.BYTES));
+        bytes.asFloatBuffer().put(values);
+        out.write(bytes.array());
+    }
+
+    /**
+     * Reads and checks the checkpoint at {@code path}.
+     *
+     * @throws IllegalArgumentException if the file is not a version-1 checkpoint, is truncated or
+     *                                  corrupted, or is inconsistent; the message names the entry
+     * @throws IOException              if the file cannot be read
+     */
+    public static Checkpoint load(Path path) throws IOException {
+        long size = Files.size(path);
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(path + ": " + size + " bytes is more than a checkpoint may hold (2 GiB)");
+        }
+        byte[] bytes = Files.readAllBytes(path);
+        if (bytes.length < MAGIC.length + Integer.BYTES * 2
+                || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            throw new IllegalArgumentException(path + ": not an xformers4j checkpoint (bad magic)");
+        }
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        in.position(MAGIC.length);
+        int version = in.getInt();
+        if (version != VERSION) {
+            throw new IllegalArgumentException(path + ": checkpoint format version " + version
+                    + " is not supported (this reader knows version " + VERSION + ")");
+        }
+        CRC32 crc = new CRC32();
+        crc.update(bytes, 0, bytes.length - Integer.BYTES);
+        if ((int) crc.getValue() != ByteBuffer.wrap(bytes, bytes.length - Integer.BYTES, Integer.BYTES).getInt()) {
+            throw new IllegalArgumentException(path + ": checksum mismatch, the checkpoint is truncated or corrupted");
+        }
+        in.limit(bytes.length - Integer.BYTES);
+        String entry = "header";
+        try {
+            long step = in.getLong();
+            int epoch = in.getInt();
+            if (step < 0 || epoch < 0) {
+                throw new IllegalArgumentException("negative step " + step + " or epoch " + epoch);
+            }
+            Map<String, String> metadata = new LinkedHashMap<>();
+            for (int i = 0, n = count(in, "metadata"); i < n; i++) {
+                entry = "metadata entry " + i;
+                putUnique(metadata, readString(in), readString(in), "metadata");
+            }
+            Map<String, ParameterState> model = new LinkedHashMap<>();
+            for (int i = 0, n = count(in, "parameters"); i < n; i++) {
+                entry = "parameter " + i;
+                String name = readString(in);
+                entry = "parameter '" + name + "'";
+                int[] shape = new int[count(in, "rank")];
+                long numel = 1;
+                for (int d = 0; d < shape.length; d++) {
+                    shape[d] = count(in, "size");
+                    numel = Math.multiplyExact(numel, shape[d]);
+                }
+                putUnique(model, name, new ParameterState(shape, readFloats(in, numel)), "parameter");
+            }
+            entry = "optimizer";
+            String kind = readString(in);
+            int stepCount = in.getInt();
+            float learningRate = in.getFloat();
+            Map<String, OptimizerState.Slot> slots = new LinkedHashMap<>();
+            for (int i = 0, n = count(in, "optimizer parameters"); i < n; i++) {
+                entry = "optimizer parameter " + i;
+                String name = readString(in);
+                entry = "optimizer state of '" + name + "'";
+                int slotStep = in.getInt();
+                Map<String, float[]> buffers = new LinkedHashMap<>();
+                for (int b = 0, nb = count(in, "buffers"); b < nb; b++) {
+                    String buffer = readString(in);
+                    putUnique(buffers, buffer, readFloats(in, count(in, "length")), "buffer");
+                }
+                putUnique(slots, name, new OptimizerState.Slot(slotStep, buffers), "optimizer parameter");
+            }
+            OptimizerState optimizer = new OptimizerState(kind, stepCount, learningRate, slots);
+            if (in.hasRemaining()) {
+                throw new IllegalArgumentException(in.remaining() + " unexpected bytes after the optimizer state");
+            }
+            return new Checkpoint(step, epoch, metadata, model, optimizer);
+        } catch (BufferUnderflowException | ArithmeticException e) {
+            throw new IllegalArgumentException(path + ": " + entry + " runs past the end of the checkpoint", e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(path + ": " + entry + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static int count(ByteBuffer in, String what) {
+        int n = in.getInt();
+        if (n < 0) {
+            throw new IllegalArgumentException("negative " + what + " count " + n);
+        }
+        return n;
+    }
+
+    private static String readString(ByteBuffer in) {
+        byte[] bytes = new byte[checkRemaining(in, count(in, "string length"))];
+        in.get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    private static float[] readFloats(ByteBuffer in, long count) {
+        float[] values = new float[checkRemaining(in, Math.multiplyExact(count, Float.BYTES)) / Float.BYTES];
+        in.asFloatBuffer().get(values);
+        in.position(in.position() + values.length * Float.BYTES);
+        return values;
+    }
+
+    /** {@code bytes} as an int, after checking that many bytes remain (so no huge array is allocated). */
+    private static int checkRemaining(ByteBuffer in, long bytes) {
+        if (bytes > in.remaining()) {
+            throw new BufferUnderflowException();
+        }
+        return (int) bytes;
+    }
+
+    private static <V> void putUnique(Map<String, V> map, String key, V value, String what) {
+        if (map.putIfAbsent(key, value) != null) {
+            throw new IllegalArgumentException("duplicate " + what + " '" + key + "'");
+        }
+    }
+
+    /**
+     * Loads the parameters into {@code module} (in place, as {@link Module#loadStateDict}) and the
+     * optimiser state into {@code optimizer}, which must be built over that module's parameters.
+     * Both are checked before either is kept: if the names, shapes or optimiser kind do not match,
+     * nothing is changed and the exception names every mismatched entry.
+     */
+    public void restore(Module module, Optimizer optimizer) {
+        Map<String, ParameterState> previous = module.stateDict();
+        module.loadStateDict(model);
+        try {
+            optimizer.loadState(this.optimizer, module.namedParameters());
+        } catch (RuntimeException e) {
+            module.loadStateDict(previous);
+            throw e;
+        }
+    }
+
+    /** The number of training steps taken when the checkpoint was written. */
+    public long step() {
+        return step;
+    }
+
+    /** The epoch when the checkpoint was written. */
+    public int epoch() {
+        return epoch;
+    }
+
+    /** The trainer's metadata, in the order written; unmodifiable. */
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /** The module's parameters by dotted name, in the order written; unmodifiable. */
+    public Map<String, ParameterState> modelState() {
+        return model;
+    }
+
+    /** The optimiser's state. */
+    public OptimizerState optimizerState() {
+        return optimizer;
+    }
+}

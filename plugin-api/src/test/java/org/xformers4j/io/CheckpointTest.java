@@ -1,0 +1,374 @@
+package org.xformers4j.io;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import java.util.zip.CRC32;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.xformers4j.nn.Linear;
+import org.xformers4j.nn.Module;
+import org.xformers4j.nn.ParameterState;
+import org.xformers4j.optim.AdamW;
+import org.xformers4j.optim.LearningRateSchedule;
+import org.xformers4j.optim.Optimizer;
+import org.xformers4j.optim.OptimizerState;
+import org.xformers4j.optim.Sgd;
+import org.xformers4j.tensor.Functional;
+import org.xformers4j.tensor.Tensor;
+
+class CheckpointTest {
+
+    private static final int EXAMPLES = 32;
+    private static final int BATCH = 8;
+    private static final long DATA_SEED = 3;
+    private static final LearningRateSchedule SCHEDULE = LearningRateSchedule.cosineDecay(0.05, 0.005, 4, 20);
+
+    @TempDir
+    Path dir;
+
+    /** Fixed regression data: x [32, 4] and y [32, 3]. */
+    private static final float[][] X = randomRows(EXAMPLES, 4, 1);
+    private static final float[][] Y = randomRows(EXAMPLES, 3, 2);
+
+    private static float[][] randomRows(int rows, int cols, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        float[][] out = new float[rows][cols];
+        for (float[] row : out) {
+            for (int j = 0; j < cols; j++) {
+                row[j] = (float) rng.nextGaussian();
+            }
+        }
+        return out;
+    }
+
+    /**
+     * {@code steps} optimiser steps of mean squared error on batches of 8 examples drawn with
+     * replacement by {@code batches}, with the learning rate from {@link #SCHEDULE}.
+     */
+    private static void train(Linear model, Optimizer optimizer, SplittableRandom batches, int steps) {
+        for (int s = 0; s < steps; s++) {
+            float[] x = new float[BATCH * 4];
+            float[] y = new float[BATCH * 3];
+            for (int b = 0; b < BATCH; b++) {
+                int i = batches.nextInt(EXAMPLES);
+                System.arraycopy(X[i], 0, x, b * 4, 4);
+                System.arraycopy(Y[i], 0, y, b * 3, 3);
+            }
+            Functional.mseLoss(model.forward(Tensor.of(x, BATCH, 4)), Tensor.of(y, BATCH, 3)).backward();
+            SCHEDULE.applyTo(optimizer);
+            optimizer.step();
+            optimizer.zeroGrad();
+        }
+    }
+
+    /** The batch generator of a run that has already drawn {@code batchesDrawn} batches. */
+    private static SplittableRandom batchesAfter(long seed, int batchesDrawn) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int i = 0; i < batchesDrawn * BATCH; i++) {
+            rng.nextInt(EXAMPLES);
+        }
+        return rng;
+    }
+
+    static Stream<Arguments> optimizers() {
+        Function<Linear, Optimizer> adamW = m -> new AdamW(m, 0.05f, 0.9f, 0.999f, 1e-8f, 0.1f);
+        Function<Linear, Optimizer> sgd = m -> new Sgd(m, 0.05f, 0.9f, 0f, false, 0.01f);
+        Function<Linear, Optimizer> nesterov = m -> new Sgd(m, 0.05f, 0.9f, 0f, true, 0f);
+        return Stream.of(Arguments.of("AdamW", adamW), Arguments.of("SGD with momentum", sgd),
+                Arguments.of("SGD with Nesterov momentum", nesterov));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("optimizers")
+    void resumingFromACheckpointEndsWithTheWeightsOfAnUninterruptedRun(String name,
+            Function<Linear, Optimizer> optimizerOf) throws IOException {
+        Linear straight = new Linear(4, 3, true, new SplittableRandom(7));
+        train(straight, optimizerOf.apply(straight), new SplittableRandom(DATA_SEED), 20);
+
+        Linear first = new Linear(4, 3, true, new SplittableRandom(7));
+        Optimizer firstOptimizer = optimizerOf.apply(first);
+        train(first, firstOptimizer, new SplittableRandom(DATA_SEED), 10);
+        Path path = dir.resolve("step-10.ckpt");
+        Checkpoint.save(path, first, firstOptimizer, 10, 0, Map.of("seed", Long.toString(DATA_SEED), "batches", "10"));
+
+        Linear resumed = new Linear(4, 3, true, new SplittableRandom(99));
+        Optimizer resumedOptimizer = optimizerOf.apply(resumed);
+        Checkpoint checkpoint = Checkpoint.load(path);
+        checkpoint.restore(resumed, resumedOptimizer);
+        assertThat(resumedOptimizer.stepCount()).isEqualTo(10);
+        train(resumed, resumedOptimizer, batchesAfter(Long.parseLong(checkpoint.metadata().get("seed")),
+                Integer.parseInt(checkpoint.metadata().get("batches"))), 10);
+
+        assertThat(resumed.stateDict()).isEqualTo(straight.stateDict());
+        assertThat(resumed.weight().toFloatArray()).isNotEqualTo(first.weight().toFloatArray());
+    }
+
+    @Test
+    void roundTripRestoresBitIdenticalWeightsOptimizerBuffersAndProgress() throws IOException {
+        Linear model = new Linear(4, 3, true, new SplittableRandom(5));
+        AdamW optimizer = new AdamW(model, 0.01f);
+        train(model, optimizer, new SplittableRandom(DATA_SEED), 3);
+        optimizer.setLearningRate(0.0123f);
+        Path path = dir.resolve("model.ckpt");
+        Checkpoint.save(path, model, optimizer, 3, 1, Map.of("seed", "3", "note", "héllo"));
+
+        Linear restored = new Linear(4, 3, true, new SplittableRandom(6));
+        AdamW restoredOptimizer = new AdamW(restored, 0.5f);
+        Checkpoint checkpoint = Checkpoint.load(path);
+        checkpoint.restore(restored, restoredOptimizer);
+
+        assertThat(checkpoint.step()).isEqualTo(3);
+        assertThat(checkpoint.epoch()).isEqualTo(1);
+        assertThat(checkpoint.metadata()).containsExactlyInAnyOrderEntriesOf(Map.of("seed", "3", "note", "héllo"));
+        assertThat(restored.stateDict()).isEqualTo(model.stateDict());
+        assertThat(restoredOptimizer.stepCount()).isEqualTo(3);
+        assertThat(restoredOptimizer.learningRate()).isEqualTo(0.0123f);
+        OptimizerState expected = optimizer.state(model.namedParameters());
+        OptimizerState actual = restoredOptimizer.state(restored.namedParameters());
+        assertThat(actual.optimizer()).isEqualTo("AdamW");
+        assertThat(actual.parameters()).containsOnlyKeys("weight", "bias");
+        for (String parameter : List.of("weight", "bias")) {
+            OptimizerState.Slot want = expected.parameters().get(parameter);
+            OptimizerState.Slot got = actual.parameters().get(parameter);
+            assertThat(got.step()).isEqualTo(3);
+            assertThat(got.buffers()).containsOnlyKeys("exp_avg", "exp_avg_sq");
+            assertThat(got.buffer("exp_avg")).isEqualTo(want.buffer("exp_avg")).isNotEqualTo(new float[want
+                    .buffer("exp_avg").length]);
+            assertThat(got.buffer("exp_avg_sq")).isEqualTo(want.buffer("exp_avg_sq"));
+        }
+    }
+
+    @Test
+    void anOptimizerThatHasNotSteppedRoundTripsWithoutBuffers() throws IOException {
+        Linear model = new Linear(4, 3, true, new SplittableRandom(5));
+        Path path = dir.resolve("fresh.ckpt");
+        Checkpoint.save(path, model, new Sgd(model, 0.1f, 0.9f, 0f, false, 0f), 0, 0, Map.of());
+
+        Checkpoint checkpoint = Checkpoint.load(path);
+
+        assertThat(checkpoint.optimizerState().parameters().values())
+                .allSatisfy(slot -> assertThat(slot.buffers()).isEmpty());
+        Linear restored = new Linear(4, 3, true, new SplittableRandom(6));
+        checkpoint.restore(restored, new Sgd(restored, 0.1f, 0.9f, 0f, false, 0f));
+        assertThat(restored.stateDict()).isEqualTo(model.stateDict());
+    }
+
+    /** A module whose single parameter is called {@code w} instead of Linear's {@code weight}. */
+    private static final class Renamed extends Module {
+        Renamed() {
+            registerParameter("w", Tensor.zeros(3, 4));
+        }
+    }
+
+    private Path savedLinear(int out) throws IOException {
+        Linear model = new Linear(4, out, true, new SplittableRandom(1));
+        AdamW optimizer = new AdamW(model, 0.01f);
+        oneStep(model, optimizer);
+        Path path = dir.resolve("linear-" + out + ".ckpt");
+        Checkpoint.save(path, model, optimizer, 1, 0, Map.of());
+        return path;
+    }
+
+    /** One optimiser step on the sum of squared outputs for a fixed random batch. */
+    private static void oneStep(Linear model, Optimizer optimizer) {
+        SplittableRandom rng = new SplittableRandom(2);
+        model.forward(Tensor.randn(rng, 2, 4)).pow(2f).sum().backward();
+        optimizer.step();
+        optimizer.zeroGrad();
+    }
+
+    @Test
+    void aCheckpointOfAnotherShapeIsRejectedNamingTheEntryAndChangesNothing() throws IOException {
+        Checkpoint checkpoint = Checkpoint.load(savedLinear(5));
+        Linear target = new Linear(4, 3, true, new SplittableRandom(8));
+        AdamW optimizer = new AdamW(target, 0.01f);
+        oneStep(target, optimizer);
+        Map<String, ParameterState> before = target.stateDict();
+        OptimizerState optimizerBefore = optimizer.state(target.namedParameters());
+
+        assertThatThrownBy(() -> checkpoint.restore(target, optimizer))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'weight' has shape [5, 4] but the parameter has shape [3, 4]")
+                .hasMessageContaining("nothing was loaded");
+
+        assertThat(target.stateDict()).isEqualTo(before);
+        assertUnchanged(optimizer, target, optimizerBefore);
+    }
+
+    @Test
+    void unknownParameterNamesAreRejected() throws IOException {
+        Checkpoint checkpoint = Checkpoint.load(savedLinear(3));
+        Renamed target = new Renamed();
+
+        assertThatThrownBy(() -> checkpoint.restore(target, new AdamW(target, 0.01f)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("missing 'w'")
+                .hasMessageContaining("unexpected 'weight'")
+                .hasMessageContaining("unexpected 'bias'");
+        assertThat(target.stateDict().get("w").values()).containsOnly(0f);
+    }
+
+    @Test
+    void anOptimizerStateOfAnotherKindIsRejectedAndTheModuleIsLeftAsItWas() throws IOException {
+        Checkpoint checkpoint = Checkpoint.load(savedLinear(3));
+        Linear target = new Linear(4, 3, true, new SplittableRandom(8));
+        Sgd optimizer = new Sgd(target, 0.1f, 0.9f, 0f, false, 0f);
+        oneStep(target, optimizer);
+        Map<String, ParameterState> before = target.stateDict();
+        OptimizerState optimizerBefore = optimizer.state(target.namedParameters());
+
+        assertThatThrownBy(() -> checkpoint.restore(target, optimizer))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Sgd.loadState: the state was saved by AdamW")
+                .hasMessageContaining("'weight' has buffers [exp_avg, exp_avg_sq], expected [momentum_buffer] or none");
+
+        assertThat(target.stateDict()).isEqualTo(before);
+        assertUnchanged(optimizer, target, optimizerBefore);
+    }
+
+    private static void assertUnchanged(Optimizer optimizer, Module module, OptimizerState before) {
+        OptimizerState after = optimizer.state(module.namedParameters());
+        assertThat(after.stepCount()).isEqualTo(before.stepCount());
+        assertThat(after.learningRate()).isEqualTo(before.learningRate());
+        before.parameters().forEach((name, slot) -> slot.buffers().forEach((buffer, values) ->
+                assertThat(after.parameters().get(name).buffer(buffer)).as(name + " " + buffer).isEqualTo(values)));
+    }
+
+    @Test
+    void aFileWithoutTheMagicIsRejected() throws IOException {
+        Path path = dir.resolve("text.ckpt");
+        Files.writeString(path, "weight = [1, 2, 3]\n");
+
+        assertThatThrownBy(() -> Checkpoint.load(path))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(path + ": not an xformers4j checkpoint (bad magic)");
+    }
+
+    @Test
+    void anotherFormatVersionIsRejected() throws IOException {
+        Path path = savedLinear(3);
+        byte[] bytes = Files.readAllBytes(path);
+        bytes[11] = 2;
+        Files.write(path, bytes);
+
+        assertThatThrownBy(() -> Checkpoint.load(path))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("checkpoint format version 2 is not supported");
+    }
+
+    @Test
+    void truncatedAndCorruptedFilesFailTheChecksum() throws IOException {
+        Path path = savedLinear(3);
+        byte[] bytes = Files.readAllBytes(path);
+        Path truncated = dir.resolve("truncated.ckpt");
+        Files.write(truncated, Arrays.copyOf(bytes, bytes.length / 2));
+        Path flipped = dir.resolve("flipped.ckpt");
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(flipped, bytes);
+
+        for (Path bad : List.of(truncated, flipped)) {
+            assertThatThrownBy(() -> Checkpoint.load(bad))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage(bad + ": checksum mismatch, the checkpoint is truncated or corrupted");
+        }
+    }
+
+    @Test
+    void aShapeLargerThanItsDataIsRejectedEvenWithAValidChecksum() throws IOException {
+        Path path = savedLinear(3);
+        byte[] bytes = Files.readAllBytes(path);
+        // magic 8, version 4, step 8, epoch 4, metadata count 4 (no entries), parameter count 4,
+        // then "weight" (length 4, 6 bytes) and its rank 4: its first size follows.
+        int firstSize = 8 + 4 + 8 + 4 + 4 + 4 + 4 + 6 + 4;
+        assertThat(ByteBuffer.wrap(bytes, firstSize, 4).getInt()).isEqualTo(3);
+        ByteBuffer.wrap(bytes).putInt(firstSize, 1_000_000);
+        rewriteChecksum(bytes);
+        Files.write(path, bytes);
+
+        assertThatThrownBy(() -> Checkpoint.load(path))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(path + ": parameter 'weight' runs past the end of the checkpoint");
+    }
+
+    @Test
+    void duplicateNamesAreRejected() throws IOException {
+        TwoParameters model = new TwoParameters();
+        Path path = dir.resolve("pair.ckpt");
+        Checkpoint.save(path, model, new Sgd(model, 0.1f), 0, 0, Map.of());
+        byte[] bytes = Files.readAllBytes(path);
+        int tail = new String(bytes, StandardCharsets.ISO_8859_1).indexOf("tail");
+        System.arraycopy("head".getBytes(StandardCharsets.US_ASCII), 0, bytes, tail, 4);
+        rewriteChecksum(bytes);
+        Files.write(path, bytes);
+
+        assertThatThrownBy(() -> Checkpoint.load(path))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(path + ": parameter 'head': duplicate parameter 'head'");
+    }
+
+    private static void rewriteChecksum(byte[] bytes) {
+        CRC32 crc = new CRC32();
+        crc.update(bytes, 0, bytes.length - 4);
+        ByteBuffer.wrap(bytes).putInt(bytes.length - 4, (int) crc.getValue());
+    }
+
+    /** Two parameters with names of equal length; closing the second makes saving fail half-way. */
+    private static final class TwoParameters extends Module {
+        final Tensor head = registerParameter("head", Tensor.ones(2, 2));
+        final Tensor tail = registerParameter("tail", Tensor.ones(3));
+    }
+
+    @Test
+    void aFailedSaveLeavesThePreviousCheckpointIntactAndNoTemporaryFile() throws IOException {
+        TwoParameters model = new TwoParameters();
+        Sgd optimizer = new Sgd(model, 0.1f);
+        Path path = dir.resolve("latest.ckpt");
+        Checkpoint.save(path, model, optimizer, 5, 0, Map.of("batches", "5"));
+        byte[] good = Files.readAllBytes(path);
+
+        model.tail.close();
+
+        assertThatThrownBy(() -> Checkpoint.save(path, model, optimizer, 6, 0, Map.of("batches", "6")))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("used after close()");
+        assertThat(Files.readAllBytes(path)).isEqualTo(good);
+        assertThat(Checkpoint.load(path).metadata()).containsEntry("batches", "5");
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files).containsExactly(path);
+        }
+    }
+
+    @Test
+    void saveReplacesAnExistingCheckpoint() throws IOException {
+        Linear model = new Linear(4, 3, true, new SplittableRandom(1));
+        AdamW optimizer = new AdamW(model, 0.01f);
+        Path path = dir.resolve("latest.ckpt");
+        Checkpoint.save(path, model, optimizer, 0, 0, Map.of());
+        oneStep(model, optimizer);
+
+        Checkpoint.save(path, model, optimizer, 1, 0, Map.of());
+
+        Checkpoint checkpoint = Checkpoint.load(path);
+        assertThat(checkpoint.step()).isEqualTo(1);
+        assertThat(checkpoint.modelState()).isEqualTo(model.stateDict());
+        assertThat(checkpoint.optimizerState().stepCount()).isEqualTo(1);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files).containsExactly(path);
+        }
+    }
+}
