@@ -1,5 +1,7 @@
 package org.xformers4j.models.tribuo;
 
+import java.io.DataOutput;
+import java.io.IOException;
 import java.util.List;
 import org.tribuo.Example;
 import org.xformers4j.nn.Module;
@@ -25,4 +27,17 @@ public abstract class EncoderModule extends Module {
 
     /** The token size D. */
     public abstract int modelDim();
+
+    /**
+     * For each token {@link #forward} makes of {@code example}, in order, the names of the features
+     * it is made of (one feature, a patch's pixels, or the token's text), for explanations; padding
+     * is not included.
+     */
+    public abstract List<List<String>> tokenFeatures(Example<?> example);
+
+    /**
+     * Writes what {@link InputEncoder#fit} computed from the data besides the parameters (statistics,
+     * vocabulary), which {@link InputEncoder#restore} reads back; the parameters are saved separately.
+     */
+    public abstract void writeState(DataOutput out) throws IOException;
 }

@@ -2,6 +2,10 @@ package org.xformers4j.models.tribuo;
 
 import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
 import com.oracle.labs.mlrg.olcut.provenance.impl.ConfiguredObjectProvenanceImpl;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.random.RandomGenerator;
 import org.tribuo.Example;
@@ -63,6 +67,30 @@ public final class FeatureTokens implements InputEncoder {
             double variance = Math.max(0.0, sumSquares[j] / n - mu * mu);
             mean[j] = (float) mu;
             std[j] = variance > 1e-12 ? (float) Math.sqrt(variance) : 1f;
+        }
+        return new Module(featureMap, mean, std, modelDim, rng);
+    }
+
+    /** Reads the number of features, then the means and standard deviations written by the module. */
+    @Override
+    public EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, DataInput state, RandomGenerator rng)
+            throws IOException {
+        int numFeatures = state.readInt();
+        if (numFeatures != featureMap.size()) {
+            throw new IOException("FeatureTokens: the saved state has " + numFeatures + " features, the feature map "
+                    + featureMap.size());
+        }
+        float[] mean = new float[numFeatures];
+        float[] std = new float[numFeatures];
+        for (int j = 0; j < numFeatures; j++) {
+            mean[j] = state.readFloat();
+        }
+        for (int j = 0; j < numFeatures; j++) {
+            std[j] = state.readFloat();
+            if (!(std[j] > 0f) || !Float.isFinite(std[j]) || !Float.isFinite(mean[j])) {
+                throw new IOException("FeatureTokens: saved feature " + j + " has mean " + mean[j] + " and std "
+                        + std[j] + "; the std must be finite and positive");
+            }
         }
         return new Module(featureMap, mean, std, modelDim, rng);
     }
@@ -134,6 +162,28 @@ public final class FeatureTokens implements InputEncoder {
         @Override
         public int modelDim() {
             return modelDim;
+        }
+
+        /** Token j is the feature with id j. */
+        @Override
+        public List<List<String>> tokenFeatures(Example<?> example) {
+            List<List<String>> out = new ArrayList<>(mean.length);
+            for (int j = 0; j < mean.length; j++) {
+                out.add(List.of(featureMap.get(j).getName()));
+            }
+            return out;
+        }
+
+        /** The number of features F, the F means, the F standard deviations. */
+        @Override
+        public void writeState(DataOutput out) throws IOException {
+            out.writeInt(mean.length);
+            for (float m : mean) {
+                out.writeFloat(m);
+            }
+            for (float s : std) {
+                out.writeFloat(s);
+            }
         }
 
         Tensor weight() {

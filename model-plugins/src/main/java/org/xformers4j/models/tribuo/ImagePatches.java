@@ -4,6 +4,9 @@ import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
 import com.oracle.labs.mlrg.olcut.provenance.impl.ConfiguredObjectProvenanceImpl;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.random.RandomGenerator;
 import org.tribuo.Example;
@@ -118,6 +121,12 @@ public final class ImagePatches implements InputEncoder {
         return new Module(featureMap, positionOfId, modelDim, rng);
     }
 
+    /** Nothing is read: the patch layout follows from the configuration and the feature map alone. */
+    @Override
+    public EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, DataInput state, RandomGenerator rng) {
+        return fit(featureMap, List.of(), modelDim, rng);
+    }
+
     @Override
     public ConfiguredObjectProvenance getProvenance() {
         return new ConfiguredObjectProvenanceImpl(this, "InputEncoder");
@@ -177,6 +186,24 @@ public final class ImagePatches implements InputEncoder {
         @Override
         public Tokens forward(List<? extends Example<?>> batch) {
             return new Tokens(projection.forward(patches(batch)), null); // [B, T, P²C] -> [B, T, D]
+        }
+
+        /** Patch t is made of the pixels that land in it, in feature-id order; the same for every example. */
+        @Override
+        public List<List<String>> tokenFeatures(Example<?> example) {
+            List<List<String>> out = new ArrayList<>(numPatches);
+            for (int t = 0; t < numPatches; t++) {
+                out.add(new ArrayList<>(patchDim));
+            }
+            for (int id = 0; id < slotOfId.length; id++) {
+                out.get(slotOfId[id] / patchDim).add(featureMap.get(id).getName());
+            }
+            return out;
+        }
+
+        /** Nothing: the layout is rebuilt from the configuration and the feature map. */
+        @Override
+        public void writeState(DataOutput out) {
         }
 
         @Override

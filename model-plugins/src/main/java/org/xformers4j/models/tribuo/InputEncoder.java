@@ -3,6 +3,8 @@ package org.xformers4j.models.tribuo;
 import com.oracle.labs.mlrg.olcut.config.Configurable;
 import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
 import com.oracle.labs.mlrg.olcut.provenance.Provenancable;
+import java.io.DataInput;
+import java.io.IOException;
 import java.util.List;
 import java.util.random.RandomGenerator;
 import org.tribuo.Example;
@@ -29,4 +31,13 @@ public interface InputEncoder extends Configurable, Provenancable<ConfiguredObje
      */
     EncoderModule fit(ImmutableFeatureMap featureMap, List<? extends Example<?>> examples, int modelDim,
                       RandomGenerator rng);
+
+    /**
+     * Rebuilds the module {@link #fit} made, from the state {@link EncoderModule#writeState} wrote;
+     * its parameters are freshly initialised from {@code rng}, for the caller to load.
+     *
+     * @throws IOException when {@code state} is truncated or does not match {@code featureMap}
+     */
+    EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, DataInput state, RandomGenerator rng)
+            throws IOException;
 }

@@ -4,6 +4,9 @@ import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
 import com.oracle.labs.mlrg.olcut.provenance.impl.ConfiguredObjectProvenanceImpl;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -91,6 +94,27 @@ public final class TextTokens implements InputEncoder {
         return new Module(vocabulary, maxLength, modelDim, rng);
     }
 
+    /** Reads the vocabulary written by the module: its size, then each token and its id. */
+    @Override
+    public EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, DataInput state, RandomGenerator rng)
+            throws IOException {
+        int size = state.readInt();
+        if (size < 0 || size > maxVocabulary) {
+            throw new IOException("TextTokens: the saved vocabulary has " + size + " tokens, maxVocabulary is "
+                    + maxVocabulary);
+        }
+        Map<String, Integer> vocabulary = new HashMap<>();
+        for (int i = 0; i < size; i++) {
+            String token = state.readUTF();
+            int id = state.readInt();
+            if (id < 2 || id >= size + 2 || vocabulary.put(token, id) != null) {
+                throw new IOException("TextTokens: saved token '" + token + "' has id " + id + " (ids are 2 to "
+                        + (size + 1) + ", tokens unique)");
+            }
+        }
+        return new Module(vocabulary, maxLength, modelDim, rng);
+    }
+
     @Override
     public ConfiguredObjectProvenance getProvenance() {
         return new ConfiguredObjectProvenanceImpl(this, "InputEncoder");
@@ -149,6 +173,27 @@ public final class TextTokens implements InputEncoder {
             }
             return new Tokens(embedding.forward(ids, batch.size(), length), // [B, T, D]
                     Tensor.of(padding, batch.size(), length));              // [B, T]
+        }
+
+        /** One token per word read (the first {@code maxLength}); an empty text is one token made of nothing. */
+        @Override
+        public List<List<String>> tokenFeatures(Example<?> example) {
+            List<String> tokens = OrderedTextExtractor.tokens(example);
+            List<List<String>> out = new ArrayList<>();
+            for (String token : tokens.subList(0, Math.min(tokens.size(), maxLength))) {
+                out.add(List.of(token));
+            }
+            return out.isEmpty() ? List.of(List.of()) : out;
+        }
+
+        /** The vocabulary size, then each token (modified UTF-8) and its id. */
+        @Override
+        public void writeState(DataOutput out) throws IOException {
+            out.writeInt(vocabulary.size());
+            for (Map.Entry<String, Integer> e : vocabulary.entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeInt(e.getValue());
+            }
         }
 
         @Override

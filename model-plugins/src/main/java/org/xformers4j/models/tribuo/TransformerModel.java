@@ -1,5 +1,6 @@
 package org.xformers4j.models.tribuo;
 
+import com.google.protobuf.Any;
 import com.oracle.labs.mlrg.olcut.util.Pair;
 import org.tribuo.Example;
 import org.tribuo.Excuse;
@@ -8,11 +9,14 @@ import org.tribuo.ImmutableOutputInfo;
 import org.tribuo.Model;
 import org.tribuo.Output;
 import org.tribuo.Prediction;
+import org.tribuo.protos.core.ModelProto;
 import org.tribuo.provenance.ModelProvenance;
 import org.xformers4j.tensor.GradMode;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,17 +30,28 @@ import java.util.Optional;
  * ({@link GradMode#noGrad()}), batched: {@link #predict(Iterable)} and {@link #predict(org.tribuo.Dataset)}
  * encode {@code batchSize} examples per forward pass.
  *
+ * <p><b>Explanations</b> come from attention rollout (Abnar and Zuidema, 2020, "Quantifying
+ * Attention Flow in Transformers"; see {@link org.xformers4j.models.nn.AttentionRollout}): the
+ * share of the pooled vector that flows from each input token, mapped back to feature names by
+ * {@link EncoderModule#tokenFeatures}. A feature token is its feature; an image patch's relevance is
+ * spread evenly over the pixel features it is made of; a text token's relevance goes to its word,
+ * summed over repeated words. The relevances of an example sum to 1. Rollout explains the pooled
+ * vector, which every output reads, so it does not depend on the output: {@link #getExcuse} gives
+ * every output the same list, and {@link #getTopFeatures} answers under {@link Model#ALL_OUTPUTS}.
+ * {@link #getTopFeatures} ranks features by their mean relevance over the examples given when the
+ * model was built (the first 1000 training examples).
+ *
+ * <p><b>Serialization</b> is Tribuo's protobuf format: {@link #serialize()} gives a
+ * {@link ModelProto} that {@link Model#deserialize}, {@link Model#deserializeFromFile} and
+ * {@link Model#deserializeFromStream} read back into an equal model (identical predictions); see
+ * {@link TransformerModelSerializer} for the layout. There is no Java serialization: the network is
+ * transient.
+ *
  * <p>Immutable and thread-safe: the network is put in evaluation mode when the model is built and
  * never changed afterwards (no optimiser, no setter reaches it), and a forward pass in evaluation
  * mode without grad reads the weights only; grad mode is per thread. Any number of threads may
  * predict at once without a lock. {@link #copy()} shares the weights, which is safe for the same
  * reason.
- *
- * <p>Not yet implemented: {@link #getTopFeatures(int)} returns an empty map and
- * {@link #getExcuse(Example)} returns {@link Optional#empty()}; both will come from attention
- * (average attention, and attention rollout of Abnar and Zuidema, 2020, "Quantifying Attention Flow
- * in Transformers", mapped back to feature names). Protobuf {@link #serialize()} is not implemented
- * either: it keeps {@link Model}'s default, which throws {@link UnsupportedOperationException}.
  *
  * @param <T> the Tribuo output type
  */
@@ -44,13 +59,30 @@ public final class TransformerModel<T extends Output<T>> extends Model<T> {
 
     private static final long serialVersionUID = 1L;
 
+    /** The protobuf serialization version, recorded in {@link ModelProto#getVersion()}. */
+    public static final int CURRENT_VERSION = 0;
+
     private final transient TransformerNetwork network;
     private final transient OutputHead.Fitted<T> head;
     private final int batchSize;
+    /** Feature name → mean rollout relevance over the examples the model was built with, most relevant first. */
+    private final transient Map<String, Double> meanRelevance;
 
+    /**
+     * A model whose {@link #getTopFeatures} ranks features by their mean attention rollout relevance
+     * over {@code examples} (the training examples), computed here, one forward pass per batch.
+     */
     TransformerModel(String name, ModelProvenance provenance, ImmutableFeatureMap featureMap,
                      ImmutableOutputInfo<T> outputInfo, boolean generatesProbabilities, TransformerNetwork network,
-                     OutputHead.Fitted<T> head, int batchSize) {
+                     OutputHead.Fitted<T> head, int batchSize, List<? extends Example<T>> examples) {
+        this(name, provenance, featureMap, outputInfo, generatesProbabilities, network, head, batchSize,
+                meanRelevance(network, examples, batchSize));
+    }
+
+    /** A model with the given mean relevances, for {@link #copy} and deserialization. */
+    TransformerModel(String name, ModelProvenance provenance, ImmutableFeatureMap featureMap,
+                     ImmutableOutputInfo<T> outputInfo, boolean generatesProbabilities, TransformerNetwork network,
+                     OutputHead.Fitted<T> head, int batchSize, Map<String, Double> meanRelevance) {
         super(name, provenance, featureMap, outputInfo, generatesProbabilities);
         if (batchSize <= 0) {
             throw new IllegalArgumentException("TransformerModel: batchSize must be positive, got " + batchSize);
@@ -58,6 +90,7 @@ public final class TransformerModel<T extends Output<T>> extends Model<T> {
         this.network = network;
         this.head = head;
         this.batchSize = batchSize;
+        this.meanRelevance = Collections.unmodifiableMap(sortedByValue(meanRelevance));
         network.eval();
     }
 
@@ -90,21 +123,118 @@ public final class TransformerModel<T extends Output<T>> extends Model<T> {
         }
     }
 
-    /** Not yet implemented (attention-based importances come next): an empty map. */
+    /**
+     * The {@code n} features with the highest mean attention rollout relevance over the examples the
+     * model was built with (all of them when {@code n < 0}), under {@link Model#ALL_OUTPUTS}: rollout
+     * does not depend on the output. Empty when the model was built without examples.
+     */
     @Override
     public Map<String, List<Pair<String, Double>>> getTopFeatures(int n) {
-        return Collections.emptyMap();
+        if (meanRelevance.isEmpty()) {
+            return Collections.emptyMap();
+        }
+        List<Pair<String, Double>> top = new ArrayList<>();
+        for (Map.Entry<String, Double> e : meanRelevance.entrySet()) {
+            if (n >= 0 && top.size() == n) {
+                break;
+            }
+            top.add(new Pair<>(e.getKey(), e.getValue()));
+        }
+        return Map.of(ALL_OUTPUTS, top);
     }
 
-    /** Not yet implemented (attention rollout comes next): {@link Optional#empty()}. */
+    /**
+     * The prediction for {@code example} with each feature's attention rollout relevance, most
+     * relevant first, summing to 1; the same list for every output, as rollout explains the pooled
+     * vector all outputs read.
+     */
     @Override
     public Optional<Excuse<T>> getExcuse(Example<T> example) {
-        return Optional.empty();
+        Prediction<T> prediction = predict(example);
+        List<Pair<String, Double>> relevance = new ArrayList<>();
+        for (Map.Entry<String, Double> e : sortedByValue(relevance(network, List.of(example)).get(0)).entrySet()) {
+            relevance.add(new Pair<>(e.getKey(), e.getValue()));
+        }
+        Map<String, List<Pair<String, Double>>> perOutput = new LinkedHashMap<>();
+        for (Pair<Integer, T> output : outputIDInfo) {
+            perOutput.put(output.getB().getSerializableForm(false), relevance);
+        }
+        return Optional.of(new Excuse<>(example, prediction, perOutput));
+    }
+
+    /**
+     * This model as Tribuo's protobuf: {@link #CURRENT_VERSION}, this class's name, and the data
+     * described in {@link TransformerModelSerializer}.
+     */
+    @Override
+    public ModelProto serialize() {
+        return TransformerModelSerializer.serialize(this, createDataCarrier().serialize());
+    }
+
+    /** Called reflectively by Tribuo's {@code ProtoUtil.deserialize} for {@link Model#deserialize}. */
+    @SuppressWarnings("unused")
+    private static TransformerModel<?> deserializeFromProto(int version, String className, Any message) {
+        return TransformerModelSerializer.deserialize(version, className, message);
     }
 
     @Override
     protected TransformerModel<T> copy(String newName, ModelProvenance newProvenance) {
         return new TransformerModel<>(newName, newProvenance, featureIDMap, outputIDInfo, generatesProbabilities,
-                network, head, batchSize);
+                network, head, batchSize, meanRelevance);
+    }
+
+    TransformerNetwork network() {
+        return network;
+    }
+
+    int batchSize() {
+        return batchSize;
+    }
+
+    Map<String, Double> meanRelevance() {
+        return meanRelevance;
+    }
+
+    /** Per example of {@code batch}, feature name → rollout relevance (a patch's spread over its pixels). */
+    private static List<Map<String, Double>> relevance(TransformerNetwork network, List<? extends Example<?>> batch) {
+        double[][] tokens;
+        try (GradMode.Scope scope = GradMode.noGrad()) {
+            tokens = network.relevance(batch);                                               // [B][T]
+        }
+        List<Map<String, Double>> out = new ArrayList<>(batch.size());
+        for (int b = 0; b < batch.size(); b++) {
+            List<List<String>> features = network.input().tokenFeatures(batch.get(b));
+            Map<String, Double> byName = new HashMap<>();
+            for (int t = 0; t < features.size(); t++) {
+                for (String name : features.get(t)) {
+                    byName.merge(name, tokens[b][t] / features.get(t).size(), Double::sum);
+                }
+            }
+            out.add(byName);
+        }
+        return out;
+    }
+
+    private static Map<String, Double> meanRelevance(TransformerNetwork network, List<? extends Example<?>> examples,
+                                                     int batchSize) {
+        network.eval();
+        Map<String, Double> sum = new HashMap<>();
+        for (int from = 0; from < examples.size(); from += batchSize) {
+            for (Map<String, Double> r : relevance(network, examples.subList(from, Math.min(from + batchSize,
+                    examples.size())))) {
+                r.forEach((name, value) -> sum.merge(name, value, Double::sum));
+            }
+        }
+        sum.replaceAll((name, value) -> value / examples.size());
+        return sum;
+    }
+
+    /** The entries by decreasing value, ties by name. */
+    private static Map<String, Double> sortedByValue(Map<String, Double> values) {
+        List<Map.Entry<String, Double>> entries = new ArrayList<>(values.entrySet());
+        entries.sort(Map.Entry.<String, Double>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()));
+        Map<String, Double> out = new LinkedHashMap<>();
+        entries.forEach(e -> out.put(e.getKey(), e.getValue()));
+        return out;
     }
 }

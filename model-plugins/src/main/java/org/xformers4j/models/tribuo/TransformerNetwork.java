@@ -1,6 +1,7 @@
 package org.xformers4j.models.tribuo;
 
 import org.tribuo.Example;
+import org.xformers4j.models.nn.AttentionRollout;
 import org.xformers4j.models.nn.TransformerEncoder;
 import org.xformers4j.nn.Linear;
 import org.xformers4j.nn.Module;
@@ -29,5 +30,22 @@ final class TransformerNetwork extends Module {
         EncoderModule.Tokens tokens = input.forward(batch);                              // [B, T, D], [B, T]
         TransformerEncoder.Output encoded = encoder.forward(tokens.embeddings(), tokens.paddingMask());
         return output.forward(encoded.pooled());                                         // [B, D] → [B, K]
+    }
+
+    /**
+     * The attention rollout relevance of each input token of {@code batch} to the pooled vector,
+     * per example [T] summing to 1 (padding 0); see {@link AttentionRollout}. Call without grad.
+     */
+    double[][] relevance(List<? extends Example<?>> batch) {
+        EncoderModule.Tokens tokens = input.forward(batch);                              // [B, T, D], [B, T]
+        return AttentionRollout.relevance(encoder, tokens.embeddings(), tokens.paddingMask());
+    }
+
+    EncoderModule input() {
+        return input;
+    }
+
+    TransformerEncoder encoder() {
+        return encoder;
     }
 }

@@ -13,6 +13,7 @@ import org.tribuo.provenance.ModelProvenance;
 import org.tribuo.provenance.TrainerProvenance;
 import org.tribuo.provenance.impl.TrainerProvenanceImpl;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.io.Checkpoint;
 import org.xformers4j.component.positional.PositionalEncoding;
 import org.xformers4j.models.nn.BlockConfig;
 import org.xformers4j.models.nn.EncoderConfig;
@@ -28,6 +29,11 @@ import org.xformers4j.optim.LearningRateSchedule;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -35,6 +41,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -57,19 +64,54 @@ import java.util.logging.Logger;
  * gradient-norm clipping (Pascanu et al., 2013). With {@code validationFraction > 0}, that fraction
  * of the training data is held out; after each epoch its loss is computed, and training stops after
  * {@code patience} epochs without improvement, returning the weights of the best epoch (early
- * stopping, Prechelt, 1998). A NaN or infinite training loss stops training with an
- * {@link IllegalStateException}. Progress (epoch, loss, validation loss, examples per second) is
+ * stopping, Prechelt, 1998). Progress (epoch, loss, validation loss, examples per second) is
  * logged at {@link Level#INFO}.
+ *
+ * <p>With a {@code checkpointDirectory}, every {@code checkpointEvery} optimiser steps the network's
+ * weights, AdamW's state and the progress are written atomically to {@value #CHECKPOINT_FILE}
+ * there (a {@link Checkpoint}, replacing the previous one), and a trainer configured alike with
+ * {@code resumeFrom} set to that file continues the run to the same final weights, bit for bit,
+ * as if it had never stopped. No random state needs saving for that: the validation split and the
+ * initial weights come from (seed, invocation), which the checkpoint records, each epoch's order
+ * comes from a generator seeded by (seed, invocation, epoch) alone, and the dropout layers, which
+ * own their generators, are brought to their state at the checkpoint by replaying the forward pass
+ * (without grad) over the batches already trained on. Checkpoints hold the current weights, not
+ * the best ones: with early stopping, the best weights so far are written to {@value #BEST_FILE}
+ * whenever the validation loss improves (followed by a checkpoint naming them), and are restored
+ * into the model only after training ends, resumed or not.
+ *
+ * <p>A NaN or infinite training loss stops training with an {@link IllegalStateException} naming
+ * the step and the loss before that step's update, so the last checkpoint on disk is the last good
+ * state.
  *
  * <p>Each call to {@link #train} draws its generator from a {@link SplittableRandom} seeded with
  * {@code seed} and split once per previous call (the invocation count), as Tribuo's SGD trainers
  * do, so repeated calls give different models and {@link #setInvocationCount(int)} reproduces one.
+ * A resumed call takes the invocation count recorded in its checkpoint.
  *
  * @param <T> the Tribuo output type, matching the {@link OutputHead}
  */
 public final class TransformerTrainer<T extends Output<T>> implements Trainer<T> {
 
     private static final Logger logger = Logger.getLogger(TransformerTrainer.class.getName());
+
+    /** The file in {@code checkpointDirectory} holding the latest checkpoint. */
+    /** Training examples the model's top features are averaged over (rollout costs grow with the token count cubed). */
+    private static final int TOP_FEATURE_SAMPLE = 1000;
+
+    public static final String CHECKPOINT_FILE = "checkpoint.x4j";
+
+    /** The file in {@code checkpointDirectory} holding the best weights so far, with validation. */
+    public static final String BEST_FILE = "best.x4j";
+
+    private static final String META_SEED = "seed";
+    private static final String META_INVOCATION = "invocation";
+    private static final String META_TRAIN_EXAMPLES = "trainExamples";
+    private static final String META_STEPS_PER_EPOCH = "stepsPerEpoch";
+    private static final String META_EPOCH_LOSS_SUM = "epochLossSum";
+    private static final String META_BEST_VALIDATION_LOSS = "bestValidationLoss";
+    private static final String META_BEST_STEP = "bestStep";
+    private static final String META_EPOCHS_WITHOUT_IMPROVEMENT = "epochsWithoutImprovement";
 
     @Config(mandatory = true, description = "Turns examples into tokens (FeatureTokens, ImagePatches, TextTokens).")
     private InputEncoder encoder;
@@ -143,6 +185,17 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
     @Config(description = "Seed of the random number generator.")
     private long seed = Trainer.DEFAULT_SEED;
 
+    @Config(description = "Directory for checkpoints (" + CHECKPOINT_FILE + ", and " + BEST_FILE
+            + " with validation), created if missing; empty for no checkpoints.")
+    private String checkpointDirectory = "";
+
+    @Config(description = "Optimiser steps between checkpoints, > 0.")
+    private int checkpointEvery = 1000;
+
+    @Config(description = "Checkpoint file to resume training from, written by a trainer with the same "
+            + "configuration on the same data; empty to start afresh.")
+    private String resumeFrom = "";
+
     private SplittableRandom rng;
 
     private int trainInvocationCounter;
@@ -208,6 +261,9 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
             throw new PropertyException("", "activation/norm/normPlacement/pooling", "must not be null, got "
                     + activation + ", " + norm + ", " + normPlacement + ", " + pooling);
         }
+        positive("checkpointEvery", checkpointEvery);
+        checkPath("checkpointDirectory", checkpointDirectory);
+        checkPath("resumeFrom", resumeFrom);
         createAttention();
         createPositional();
         this.rng = new SplittableRandom(seed);
@@ -229,12 +285,17 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
         if (dataset.size() == 0) {
             throw new IllegalArgumentException("TransformerTrainer: the training dataset is empty");
         }
+        Checkpoint resume = resumeFrom.isEmpty() ? null : loadCheckpoint("resumeFrom", Path.of(resumeFrom));
         SplittableRandom localRng;
         TrainerProvenance trainerProvenance;
+        int invocation;
         synchronized (this) {
-            if (invocationCount != INCREMENT_INVOCATION_COUNT) {
+            if (resume != null) {
+                setInvocationCount((int) metadataNumber(resume, META_INVOCATION));
+            } else if (invocationCount != INCREMENT_INVOCATION_COUNT) {
                 setInvocationCount(invocationCount);
             }
+            invocation = trainInvocationCounter;
             localRng = rng.split();
             trainerProvenance = getProvenance();
             trainInvocationCounter++;
@@ -261,27 +322,40 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
 
         int stepsPerEpoch = (train.size() + batchSize - 1) / batchSize;
         int totalSteps = epochs * stepsPerEpoch;
+        long shuffleSeed = localRng.nextLong();
         AdamW optimizer = new AdamW(network, learningRate, 0.9f, 0.999f, 1e-8f, weightDecay);
         LearningRateSchedule schedule = LearningRateSchedule.cosineDecay(learningRate, 0.0, warmupSteps,
                 Math.max(1, totalSteps - warmupSteps));
+        Path checkpointDir = checkpointDirectory.isEmpty() ? null : createDirectory(Path.of(checkpointDirectory));
+        RunIdentity runIdentity = new RunIdentity(seed, invocation, train.size(), stepsPerEpoch);
 
-        double bestValidationLoss = Double.POSITIVE_INFINITY;
-        Map<String, ParameterState> best = null;
-        int epochsWithoutImprovement = 0;
-        for (int e = 1; e <= epochs; e++) {
+        Progress progress = resume == null ? Progress.START
+                : resume(resume, Path.of(resumeFrom), network, optimizer, runIdentity);
+        if (dropout > 0f) {
+            replayDropout(network, train, shuffleSeed, stepsPerEpoch, progress.step());
+        }
+        long step = progress.step();
+        double bestValidationLoss = progress.bestValidationLoss();
+        long bestStep = progress.bestStep();
+        Map<String, ParameterState> best = progress.best();
+        int epochsWithoutImprovement = progress.epochsWithoutImprovement();
+        long savedStep = -1;                                    // the step of the last checkpoint this run wrote
+        for (int e = progress.epoch(); e <= epochs; e++) {
             int epoch = e;
             long start = System.nanoTime();
             network.train();
-            shuffle(train, localRng);
-            double lossSum = 0;
-            for (int from = 0; from < train.size(); from += batchSize) {
-                List<Example<T>> batch = train.subList(from, Math.min(from + batchSize, train.size()));
+            List<Example<T>> order = epochOrder(train, shuffleSeed, epoch);
+            double lossSum = epoch == progress.epoch() ? progress.epochLossSum() : 0;
+            for (int b = (int) (step - (long) (epoch - 1) * stepsPerEpoch); b < stepsPerEpoch; b++) {
+                List<Example<T>> batch = batch(order, b);
                 Tensor loss = fitted.loss(network.forward(batch), batch);                  // logits [B, K] → scalar
                 float value = loss.item();
                 if (!Float.isFinite(value)) {
-                    throw new IllegalStateException("TransformerTrainer: training loss is " + value + " at epoch "
-                            + epoch + ", step " + (optimizer.stepCount() + 1) + "; lower learningRate ("
-                            + learningRate + ") or set gradientClip");
+                    throw new IllegalStateException("TransformerTrainer: training loss is " + value + " at step "
+                            + (step + 1) + " (epoch " + epoch + ", batch " + (b + 1) + " of " + stepsPerEpoch
+                            + "); lower learningRate (" + learningRate + "), set gradientClip or check the data"
+                            + (savedStep < 0 ? "" : "; the last good checkpoint, of step " + savedStep + ", is "
+                            + checkpointDir.resolve(CHECKPOINT_FILE)));
                 }
                 lossSum += (double) value * batch.size();
                 loss.backward();
@@ -291,6 +365,12 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
                 schedule.applyTo(optimizer);
                 optimizer.step();
                 optimizer.zeroGrad();
+                step++;
+                if (checkpointDir != null && step % checkpointEvery == 0) {
+                    savedStep = step;
+                    save(checkpointDir.resolve(CHECKPOINT_FILE), network, optimizer, new Progress(step, epoch,
+                            lossSum, bestValidationLoss, bestStep, epochsWithoutImprovement, null), runIdentity);
+                }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             double trainLoss = lossSum / train.size();
@@ -304,8 +384,18 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
                     epoch, epochs, trainLoss, validationLoss, train.size() / seconds));
             if (validationLoss < bestValidationLoss) {
                 bestValidationLoss = validationLoss;
+                bestStep = step;
                 best = network.stateDict();
                 epochsWithoutImprovement = 0;
+                if (checkpointDir != null) {
+                    // The best weights first, then a checkpoint that refers to them by step, so a
+                    // checkpoint never names best weights that are not on disk; written after
+                    // validation, the checkpoint resumes at the start of the next epoch.
+                    savedStep = step;
+                    Progress now = new Progress(step, epoch + 1, 0, bestValidationLoss, bestStep, 0, null);
+                    save(checkpointDir.resolve(BEST_FILE), network, optimizer, now, runIdentity);
+                    save(checkpointDir.resolve(CHECKPOINT_FILE), network, optimizer, now, runIdentity);
+                }
             } else if (++epochsWithoutImprovement >= patience) {
                 logger.info(() -> String.format("early stopping after epoch %d: no better validation loss in %d epochs",
                         epoch, patience));
@@ -324,8 +414,9 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
             List<Example<T>> first = train.subList(0, 1);
             probabilities = fitted.predictions(network.forward(first), first).get(0).hasProbabilities();
         }
+        // top features: mean attention-rollout relevance over (at most) the first 1000 training examples
         return new TransformerModel<>("transformer-model", provenance, featureMap, outputInfo, probabilities, network,
-                fitted, batchSize);
+                fitted, batchSize, train.subList(0, Math.min(train.size(), TOP_FEATURE_SAMPLE)));
     }
 
     @Override
@@ -359,7 +450,9 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
                 + ",norm=" + norm + ",normPlacement=" + normPlacement + ",pooling=" + pooling + ",dropout=" + dropout
                 + ",epochs=" + epochs + ",batchSize=" + batchSize + ",learningRate=" + learningRate
                 + ",weightDecay=" + weightDecay + ",warmupSteps=" + warmupSteps + ",gradientClip=" + gradientClip
-                + ",validationFraction=" + validationFraction + ",patience=" + patience + ",seed=" + seed + ")";
+                + ",validationFraction=" + validationFraction + ",patience=" + patience + ",seed=" + seed
+                + ",checkpointDirectory='" + checkpointDirectory + "',checkpointEvery=" + checkpointEvery
+                + ",resumeFrom='" + resumeFrom + "')";
     }
 
     private EncoderConfig encoderConfig() {
@@ -406,6 +499,156 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
         return sum / examples.size();
     }
 
+    /**
+     * Epoch {@code epoch}'s order of the training examples: a shuffle of {@code train} by a
+     * generator seeded from (shuffleSeed, epoch) alone, so a resumed run finds the order of any
+     * epoch without replaying the earlier ones.
+     */
+    private static <E> List<E> epochOrder(List<E> train, long shuffleSeed, int epoch) {
+        List<E> order = new ArrayList<>(train);
+        shuffle(order, new SplittableRandom(shuffleSeed + epoch));
+        return order;
+    }
+
+    /**
+     * Runs the forward pass, in training mode and without grad, over the first {@code steps}
+     * training batches, so that the dropout layers, which own their generators, draw the same
+     * masks as they did before the checkpoint and continue exactly where the interrupted run
+     * stopped. Dropout draws one number per element, so the masks depend on the batches' shapes,
+     * not on the weights.
+     */
+    private void replayDropout(TransformerNetwork network, List<Example<T>> train, long shuffleSeed,
+                               int stepsPerEpoch, long steps) {
+        network.train();
+        try (GradMode.Scope scope = GradMode.noGrad()) {
+            for (int epoch = 1; (long) (epoch - 1) * stepsPerEpoch < steps; epoch++) {
+                List<Example<T>> order = epochOrder(train, shuffleSeed, epoch);
+                long batches = Math.min(stepsPerEpoch, steps - (long) (epoch - 1) * stepsPerEpoch);
+                for (int b = 0; b < batches; b++) {
+                    network.forward(batch(order, b));
+                }
+            }
+        }
+    }
+
+    /** Batch {@code b} of an epoch's order: examples [b * batchSize, (b + 1) * batchSize). */
+    private List<Example<T>> batch(List<Example<T>> order, int b) {
+        return order.subList(b * batchSize, Math.min((b + 1) * batchSize, order.size()));
+    }
+
+    /**
+     * Where training stands after {@code step} optimiser steps: the epoch in progress (the next
+     * one once an epoch's validation is done), the loss summed over that epoch's batches so far,
+     * and the early-stopping state; {@code best} holds the best weights (null before the first
+     * validation), which a checkpoint keeps in {@link #BEST_FILE} and refers to by {@code bestStep}.
+     */
+    private record Progress(long step, int epoch, double epochLossSum, double bestValidationLoss, long bestStep,
+                            int epochsWithoutImprovement, Map<String, ParameterState> best) {
+
+        static final Progress START = new Progress(0, 1, 0, Double.POSITIVE_INFINITY, -1, 0, null);
+
+        Map<String, String> metadata() {
+            return Map.of(META_EPOCH_LOSS_SUM, Double.toString(epochLossSum),
+                    META_BEST_VALIDATION_LOSS, Double.toString(bestValidationLoss),
+                    META_BEST_STEP, Long.toString(bestStep),
+                    META_EPOCHS_WITHOUT_IMPROVEMENT, Integer.toString(epochsWithoutImprovement));
+        }
+    }
+
+    /**
+     * What a resumed run must share with the run that wrote the checkpoint for the two to take the
+     * same steps: the seed and invocation (which fix the validation split, the initial weights and
+     * every epoch's order), the number of training examples and the batches per epoch.
+     */
+    private record RunIdentity(long seed, int invocation, int trainExamples, int stepsPerEpoch) {
+
+        Map<String, String> metadata() {
+            return Map.of(META_SEED, Long.toString(seed), META_INVOCATION, Integer.toString(invocation),
+                    META_TRAIN_EXAMPLES, Integer.toString(trainExamples),
+                    META_STEPS_PER_EPOCH, Integer.toString(stepsPerEpoch));
+        }
+    }
+
+    /** Writes a checkpoint atomically; an I/O failure stops training, naming the file. */
+    private static void save(Path path, TransformerNetwork network, AdamW optimizer, Progress progress,
+                             RunIdentity identity) {
+        Map<String, String> metadata = new TreeMap<>(identity.metadata());
+        metadata.putAll(progress.metadata());
+        try {
+            Checkpoint.save(path, network, optimizer, progress.step(), progress.epoch(), metadata);
+        } catch (IOException e) {
+            throw new UncheckedIOException("TransformerTrainer: writing checkpoint " + path + " failed", e);
+        }
+    }
+
+    /** Reads the checkpoint at {@code path}; {@code what} names it in errors. */
+    private static Checkpoint loadCheckpoint(String what, Path path) {
+        if (!Files.isRegularFile(path)) {
+            throw new IllegalArgumentException("TransformerTrainer: " + what + " = " + path + ": no such file");
+        }
+        try {
+            return Checkpoint.load(path);
+        } catch (IOException e) {
+            throw new UncheckedIOException("TransformerTrainer: reading checkpoint " + path + " failed", e);
+        }
+    }
+
+    /** The number under {@code key} in a checkpoint's metadata. */
+    private static double metadataNumber(Checkpoint checkpoint, String key) {
+        String value = checkpoint.metadata().get(key);
+        if (value == null) {
+            throw new IllegalArgumentException("TransformerTrainer: resumeFrom checkpoint has no '" + key
+                    + "' entry; it was not written by TransformerTrainer");
+        }
+        return Double.parseDouble(value);
+    }
+
+    /**
+     * Loads {@code checkpoint} (read from {@code path}) into the freshly built network and
+     * optimiser after checking it was written by the same run, and returns where training stands;
+     * the best weights so far come from {@link #BEST_FILE} beside it.
+     */
+    private static Progress resume(Checkpoint checkpoint, Path path, TransformerNetwork network, AdamW optimizer,
+                                   RunIdentity identity) {
+        identity.metadata().forEach((key, expected) -> {
+            String found = checkpoint.metadata().get(key);
+            if (!expected.equals(found)) {
+                throw new IllegalArgumentException("TransformerTrainer: resumeFrom = " + path + " was written with "
+                        + key + " = " + found + " but this run has " + key + " = " + expected
+                        + "; resume with the same trainer configuration and data");
+            }
+        });
+        try {
+            checkpoint.restore(network, optimizer);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("TransformerTrainer: resumeFrom = " + path
+                    + " does not match this trainer's architecture: " + e.getMessage(), e);
+        }
+        long bestStep = (long) metadataNumber(checkpoint, META_BEST_STEP);
+        Map<String, ParameterState> best = null;
+        if (bestStep >= 0) {
+            Path bestPath = path.resolveSibling(BEST_FILE);
+            Checkpoint bestCheckpoint = loadCheckpoint("the best weights of resumeFrom", bestPath);
+            if (bestCheckpoint.step() != bestStep) {
+                throw new IllegalArgumentException("TransformerTrainer: resumeFrom = " + path + " refers to the best "
+                        + "weights of step " + bestStep + " but " + bestPath + " holds step " + bestCheckpoint.step());
+            }
+            best = bestCheckpoint.modelState();
+        }
+        return new Progress(checkpoint.step(), checkpoint.epoch(), metadataNumber(checkpoint, META_EPOCH_LOSS_SUM),
+                metadataNumber(checkpoint, META_BEST_VALIDATION_LOSS), bestStep,
+                (int) metadataNumber(checkpoint, META_EPOCHS_WITHOUT_IMPROVEMENT), best);
+    }
+
+    private static Path createDirectory(Path directory) {
+        try {
+            return Files.createDirectories(directory);
+        } catch (IOException e) {
+            throw new UncheckedIOException("TransformerTrainer: checkpointDirectory = " + directory
+                    + " cannot be created", e);
+        }
+    }
+
     /** Fisher–Yates shuffle in place. */
     private static <E> void shuffle(List<E> list, SplittableRandom rng) {
         for (int i = list.size() - 1; i > 0; i--) {
@@ -416,6 +659,19 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
     private static void positive(String field, int value) {
         if (value <= 0) {
             throw new PropertyException("", field, field + " must be positive, got " + value);
+        }
+    }
+
+    /** A path field must be non-null and, unless empty, a valid path on this file system. */
+    private static void checkPath(String field, String value) {
+        if (value == null) {
+            throw new PropertyException("", field, field + " must not be null (empty for none)");
+        }
+        try {
+            Path.of(value);
+        } catch (InvalidPathException e) {
+            throw new PropertyException(e, "", field, field + " = '" + value + "' is not a valid path: "
+                    + e.getMessage());
         }
     }
 
@@ -536,6 +792,21 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
 
         public Builder<T> seed(long value) {
             trainer.seed = value;
+            return this;
+        }
+
+        public Builder<T> checkpointDirectory(String value) {
+            trainer.checkpointDirectory = value;
+            return this;
+        }
+
+        public Builder<T> checkpointEvery(int value) {
+            trainer.checkpointEvery = value;
+            return this;
+        }
+
+        public Builder<T> resumeFrom(String value) {
+            trainer.resumeFrom = value;
             return this;
         }
 

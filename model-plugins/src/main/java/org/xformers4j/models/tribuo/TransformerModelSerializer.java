@@ -1,0 +1,346 @@
+package org.xformers4j.models.tribuo;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.WireFormat;
+import com.oracle.labs.mlrg.olcut.config.ConfigurationData;
+import com.oracle.labs.mlrg.olcut.config.ConfigurationManager;
+import com.oracle.labs.mlrg.olcut.config.Configurable;
+import com.oracle.labs.mlrg.olcut.provenance.MapProvenance;
+import com.oracle.labs.mlrg.olcut.provenance.ObjectProvenance;
+import com.oracle.labs.mlrg.olcut.provenance.PrimitiveProvenance;
+import com.oracle.labs.mlrg.olcut.provenance.Provenance;
+import com.oracle.labs.mlrg.olcut.provenance.ProvenanceUtil;
+import com.oracle.labs.mlrg.olcut.util.Pair;
+import org.tribuo.impl.ModelDataCarrier;
+import org.tribuo.protos.core.ModelDataProto;
+import org.tribuo.protos.core.ModelProto;
+import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.positional.PositionalEncoding;
+import org.xformers4j.models.nn.BlockConfig;
+import org.xformers4j.models.nn.EncoderConfig;
+import org.xformers4j.models.nn.NormKind;
+import org.xformers4j.models.nn.NormPlacement;
+import org.xformers4j.models.nn.TransformerEncoder;
+import org.xformers4j.nn.FeedForward;
+import org.xformers4j.nn.Linear;
+import org.xformers4j.nn.ParameterState;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Tribuo protobuf serialization of a {@link TransformerModel}, without generated classes of its own.
+ *
+ * <p>The {@link ModelProto} holds {@link TransformerModel#CURRENT_VERSION}, the model's class name
+ * and an {@link Any} with type URL {@value #TYPE_URL} whose value is a protobuf message written by
+ * hand with {@link CodedOutputStream}:
+ * <pre>
+ * message TransformerModelProto {
+ *   tribuo.core.ModelDataProto metadata = 1; // Tribuo's ModelDataCarrier: name, provenance, feature and output domains
+ *   bytes network = 2;                       // the blob below
+ * }
+ * </pre>
+ * The network blob is big-endian ({@link DataOutputStream}; strings in modified UTF-8):
+ * <pre>
+ * magic "X4JTMDL\0", int format version (1)
+ * attention:  UTF name, int n, n × (UTF key, UTF value)          — from the trainer provenance
+ * positional: UTF name, int n, n × (UTF key, UTF value)
+ * encoder:    int modelDim, heads, hidden; UTF activation, placement, norm; boolean bias;
+ *             float residualDropout, dropPath; int layers; UTF pooling; int numRegisterTokens;
+ *             float attentionDropout                                — {@link EncoderConfig}
+ * int batchSize, int numOutputs K
+ * input encoder state                                             — {@link EncoderModule#writeState}
+ * int n, n × (UTF feature name, double mean relevance)            — for getTopFeatures
+ * int n, n × (UTF parameter name, int rank, rank × int size, size product × float value)
+ * </pre>
+ * The input encoder and output head objects are rebuilt with OLCUT from their configuration in the
+ * trainer provenance (which Tribuo's metadata already carries); the encoder then reads its fitted
+ * state, the head is fitted again to the output domain (heads depend on nothing else), and the
+ * network is rebuilt from the blob's architecture and loaded with the saved parameters. Every
+ * mismatch (magic, version, names, shapes, trailing bytes) is an {@link IllegalStateException}
+ * naming it.
+ */
+final class TransformerModelSerializer {
+
+    /** The type URL of the {@link Any} in {@link ModelProto#getSerializedData()}. */
+    static final String TYPE_URL = "type.xformers4j.org/xformers4j.tribuo.TransformerModelProto";
+
+    private static final byte[] MAGIC = {'X', '4', 'J', 'T', 'M', 'D', 'L', 0};
+    private static final int FORMAT_VERSION = 1;
+    private static final int METADATA_FIELD = 1;
+    private static final int NETWORK_FIELD = 2;
+
+    private TransformerModelSerializer() {
+    }
+
+    static ModelProto serialize(TransformerModel<?> model, ModelDataProto metadata) {
+        return ModelProto.newBuilder()
+                .setVersion(TransformerModel.CURRENT_VERSION)
+                .setClassName(TransformerModel.class.getName())
+                .setSerializedData(pack(metadata, networkBlob(model)))
+                .build();
+    }
+
+    /** The {@code TransformerModelProto} {@link Any} of {@code metadata} and {@code network}. */
+    static Any pack(ModelDataProto metadata, byte[] network) {
+        try {
+            ByteString.Output bytes = ByteString.newOutput();
+            CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+            out.writeMessage(METADATA_FIELD, metadata);
+            out.writeByteArray(NETWORK_FIELD, network);
+            out.flush();
+            return Any.newBuilder().setTypeUrl(TYPE_URL).setValue(bytes.toByteString()).build();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // writing to memory
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    static TransformerModel<?> deserialize(int version, String className, Any message) {
+        if (version < 0 || version > TransformerModel.CURRENT_VERSION) {
+            throw new IllegalStateException("TransformerModel: unknown serialization version " + version
+                    + ", this code reads up to " + TransformerModel.CURRENT_VERSION);
+        }
+        if (!TYPE_URL.equals(message.getTypeUrl())) {
+            throw new IllegalStateException("TransformerModel: serialized data has type URL '" + message.getTypeUrl()
+                    + "', expected '" + TYPE_URL + "'");
+        }
+        ModelDataProto metadata = null;
+        byte[] network = null;
+        try {
+            CodedInputStream in = message.getValue().newCodedInput();
+            for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+                int field = WireFormat.getTagFieldNumber(tag);
+                if (field == METADATA_FIELD) {
+                    metadata = ModelDataProto.parseFrom(in.readBytes());
+                } else if (field == NETWORK_FIELD) {
+                    network = in.readByteArray();
+                } else {
+                    in.skipField(tag);
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("TransformerModel: malformed serialized data: " + e.getMessage(), e);
+        }
+        if (metadata == null || network == null) {
+            throw new IllegalStateException("TransformerModel: serialized data lacks its "
+                    + (metadata == null ? "metadata (field 1)" : "network (field 2)"));
+        }
+        ModelDataCarrier carrier = ModelDataCarrier.deserialize(metadata);
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(network))) {
+            return read(carrier, in);
+        } catch (IOException e) {
+            throw new IllegalStateException("TransformerModel: malformed network data: " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] networkBlob(TransformerModel<?> model) {
+        TransformerNetwork network = model.network();
+        Map<String, Provenance> trainer = model.getProvenance().getTrainerProvenance().getConfiguredParameters();
+        try (ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+             DataOutputStream out = new DataOutputStream(bytes)) {
+            out.write(MAGIC);
+            out.writeInt(FORMAT_VERSION);
+            writeComponent(out, trainer, "attention");
+            writeComponent(out, trainer, "positional");
+            EncoderConfig config = network.encoder().config();
+            BlockConfig block = config.block();
+            out.writeInt(block.modelDim());
+            out.writeInt(block.heads());
+            out.writeInt(block.hidden());
+            out.writeUTF(block.activation().name());
+            out.writeUTF(block.placement().name());
+            out.writeUTF(block.norm().name());
+            out.writeBoolean(block.bias());
+            out.writeFloat(block.residualDropout());
+            out.writeFloat(block.dropPath());
+            out.writeInt(config.layers());
+            out.writeUTF(config.pooling().name());
+            out.writeInt(config.numRegisterTokens());
+            out.writeFloat(config.attentionDropout());
+            out.writeInt(model.batchSize());
+            out.writeInt(model.getOutputIDInfo().size());
+            network.input().writeState(out);
+            out.writeInt(model.meanRelevance().size());
+            for (Map.Entry<String, Double> e : model.meanRelevance().entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeDouble(e.getValue());
+            }
+            Map<String, ParameterState> state = network.stateDict();
+            out.writeInt(state.size());
+            for (Map.Entry<String, ParameterState> e : state.entrySet()) {
+                out.writeUTF(e.getKey());
+                int[] shape = e.getValue().shape();
+                out.writeInt(shape.length);
+                for (int size : shape) {
+                    out.writeInt(size);
+                }
+                for (float v : e.getValue().values()) {
+                    out.writeFloat(v);
+                }
+            }
+            out.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // writing to memory
+        }
+    }
+
+    /** The component's registry name and its options, from the trainer's configured parameters. */
+    private static void writeComponent(DataOutputStream out, Map<String, Provenance> trainer, String field)
+            throws IOException {
+        Provenance name = trainer.get(field);
+        if (!(name instanceof PrimitiveProvenance<?> primitive)) {
+            throw new IllegalStateException("TransformerModel: the trainer provenance has no '" + field
+                    + "' component name to serialize, got " + name);
+        }
+        out.writeUTF(primitive.getValue().toString());
+        Map<String, String> options = new LinkedHashMap<>();
+        if (trainer.get(field + "Options") instanceof MapProvenance<?> map) {
+            for (Pair<String, ? extends Provenance> e : map) {
+                options.put(e.getA(), ((PrimitiveProvenance<?>) e.getB()).getValue().toString());
+            }
+        }
+        out.writeInt(options.size());
+        for (Map.Entry<String, String> e : options.entrySet()) {
+            out.writeUTF(e.getKey());
+            out.writeUTF(e.getValue());
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static TransformerModel<?> read(ModelDataCarrier carrier, DataInputStream in) throws IOException {
+        byte[] magic = new byte[MAGIC.length];
+        in.readFully(magic);
+        if (!Arrays.equals(magic, MAGIC)) {
+            throw new IllegalStateException("TransformerModel: the network data does not start with the magic "
+                    + Arrays.toString(MAGIC) + ", got " + Arrays.toString(magic));
+        }
+        int format = in.readInt();
+        if (format != FORMAT_VERSION) {
+            throw new IllegalStateException("TransformerModel: network data format " + format + ", this code reads "
+                    + FORMAT_VERSION);
+        }
+        String attention = in.readUTF();
+        Map<String, String> attentionOptions = readOptions(in);
+        String positional = in.readUTF();
+        Map<String, String> positionalOptions = readOptions(in);
+        BlockConfig block;
+        EncoderConfig config;
+        try {
+            block = BlockConfig.builder(in.readInt(), in.readInt()).hidden(in.readInt())
+                    .activation(FeedForward.Activation.valueOf(in.readUTF()))
+                    .placement(NormPlacement.valueOf(in.readUTF())).norm(NormKind.valueOf(in.readUTF()))
+                    .bias(in.readBoolean()).residualDropout(in.readFloat()).dropPath(in.readFloat()).build();
+            config = EncoderConfig.builder(block, in.readInt()).pooling(TransformerEncoder.Pooling.valueOf(in.readUTF()))
+                    .numRegisterTokens(in.readInt()).attentionDropout(in.readFloat()).build();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("TransformerModel: bad saved architecture: " + e.getMessage(), e);
+        }
+        int batchSize = in.readInt();
+        int numOutputs = in.readInt();
+
+        Map<String, Provenance> trainer = carrier.provenance().getTrainerProvenance().getConfiguredParameters();
+        InputEncoder encoder = configured(InputEncoder.class, trainer, "encoder");
+        OutputHead head = configured(OutputHead.class, trainer, "head");
+        OutputHead.Fitted fitted = head.fit(carrier.outputDomain());
+        if (fitted.numOutputs() != numOutputs || carrier.outputDomain().size() != numOutputs) {
+            throw new IllegalStateException("TransformerModel: saved with " + numOutputs + " outputs, but the output "
+                    + "domain has " + carrier.outputDomain().size() + " and the head makes " + fitted.numOutputs());
+        }
+        SplittableRandom rng = new SplittableRandom(0); // initial weights, all overwritten by the saved ones
+        EncoderModule input = encoder.restore(carrier.featureDomain(), block.modelDim(), in, rng);
+        TransformerNetwork network = new TransformerNetwork(input,
+                new TransformerEncoder(config, () -> ComponentResolver.create(AttentionMechanism.class, attention,
+                        attentionOptions), ComponentResolver.create(PositionalEncoding.class, positional,
+                        positionalOptions), rng),
+                new Linear(block.modelDim(), numOutputs, true, rng));
+
+        int features = count(in, "mean relevance entries");
+        Map<String, Double> meanRelevance = new LinkedHashMap<>();
+        for (int i = 0; i < features; i++) {
+            meanRelevance.put(in.readUTF(), in.readDouble());
+        }
+        int parameters = count(in, "parameters");
+        Map<String, ParameterState> state = new LinkedHashMap<>();
+        for (int i = 0; i < parameters; i++) {
+            String name = in.readUTF();
+            int[] shape = new int[count(in, "dimensions of '" + name + "'")];
+            long size = 1;
+            for (int d = 0; d < shape.length; d++) {
+                shape[d] = count(in, "size " + d + " of '" + name + "'");
+                size *= shape[d];
+            }
+            if (size > in.available() / Float.BYTES) {
+                throw new IllegalStateException("TransformerModel: parameter '" + name + "' of shape "
+                        + Arrays.toString(shape) + " needs " + size + " floats, only " + in.available() / Float.BYTES
+                        + " remain");
+            }
+            float[] values = new float[(int) size];
+            for (int j = 0; j < values.length; j++) {
+                values[j] = in.readFloat();
+            }
+            state.put(name, new ParameterState(shape, values));
+        }
+        if (in.available() > 0) {
+            throw new IllegalStateException("TransformerModel: " + in.available() + " unexpected bytes after the "
+                    + "parameters");
+        }
+        try {
+            network.loadStateDict(state);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("TransformerModel: the saved parameters do not fit the saved architecture: "
+                    + e.getMessage(), e);
+        }
+        return new TransformerModel(carrier.name(), carrier.provenance(), carrier.featureDomain(),
+                carrier.outputDomain(), carrier.generatesProbabilities(), network, fitted, batchSize, meanRelevance);
+    }
+
+    private static Map<String, String> readOptions(DataInputStream in) throws IOException {
+        int n = count(in, "component options");
+        Map<String, String> options = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            options.put(in.readUTF(), in.readUTF());
+        }
+        return options;
+    }
+
+    /** A non-negative count, checked against the bytes left so that garbage fails cleanly. */
+    private static int count(DataInputStream in, String what) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > in.available()) {
+            throw new IllegalStateException("TransformerModel: bad number of " + what + ": " + n + " with "
+                    + in.available() + " bytes left");
+        }
+        return n;
+    }
+
+    /** The encoder or head object configured in the trainer provenance's {@code field}, rebuilt by OLCUT. */
+    private static <C extends Configurable> C configured(Class<C> type, Map<String, Provenance> trainer, String field) {
+        if (!(trainer.get(field) instanceof ObjectProvenance provenance)) {
+            throw new IllegalStateException("TransformerModel: the trainer provenance has no configured '" + field
+                    + "', got " + trainer.get(field));
+        }
+        List<ConfigurationData> data = ProvenanceUtil.extractConfiguration(provenance);
+        ConfigurationManager manager = new ConfigurationManager();
+        manager.addConfiguration(data);
+        Configurable component = manager.lookup(data.get(0).getName());
+        if (!type.isInstance(component)) {
+            throw new IllegalStateException("TransformerModel: the trainer provenance's '" + field + "' is a "
+                    + component.getClass().getName() + ", not a " + type.getSimpleName());
+        }
+        return type.cast(component);
+    }
+}

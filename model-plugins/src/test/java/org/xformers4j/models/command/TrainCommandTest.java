@@ -1,0 +1,135 @@
+package org.xformers4j.models.command;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xformers4j.registry.ComponentRegistry;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code xformers4j train} on a plain class path (components from the standalone registry): the
+ * shipped wine example end to end, and the exit codes and messages for bad configurations, bad
+ * data and bad arguments.
+ */
+class TrainCommandTest {
+
+    private static final Path WINE_CONFIG = Path.of("../examples/wine-classifier.xml");
+    private static final Path WINE_DATA = Path.of("../examples/data/wine.csv");
+
+    @TempDir
+    Path dir;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int train(String... args) {
+        return new TrainCommand(ComponentRegistry.standalone()).run(args,
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    private String out() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void wineExampleReachesAccuracyAndPrintsExactlyTheJsonObject() {
+        int code = train("--config", WINE_CONFIG.toString(), "--train", WINE_DATA.toString(), "--json");
+
+        assertThat(code).as(err()).isZero();
+        Matcher json = Pattern.compile("\\{\"accuracy\":([0-9.]+), \"macro_f1\":([0-9.]+), "
+                + "\"train_seconds\":([0-9.]+), \"examples\":(\\d+)}\n").matcher(out());
+        assertThat(json.matches()).as(out()).isTrue();
+        assertThat(Double.parseDouble(json.group(1))).isGreaterThanOrEqualTo(0.9);
+        assertThat(Double.parseDouble(json.group(2))).isGreaterThanOrEqualTo(0.85);
+        assertThat(Integer.parseInt(json.group(4))).isEqualTo(142);     // 80% of 59, 71 and 48 wines
+    }
+
+    @Test
+    void textOutputIsTribuosEvaluationWithTheConfusionMatrix() throws Exception {
+        Path fast = config("<property name=\"epochs\" value=\"30\"/>", "<property name=\"epochs\" value=\"2\"/>");
+
+        assertThat(train("--config", fast.toString(), "--train", WINE_DATA.toString(), "--test", WINE_DATA.toString()))
+                .as(err()).isZero();
+        assertThat(out()).contains("trained on 178 examples").contains("evaluated on 178")
+                .contains("Accuracy").contains("class_0").contains("class_1").contains("class_2");
+    }
+
+    @Test
+    void unknownAttentionFailsNamingTheClosestComponent() throws Exception {
+        Path typo = config("value=\"full\"", "value=\"fulll\"");
+
+        assertThat(train("--config", typo.toString(), "--train", WINE_DATA.toString())).isEqualTo(1);
+        assertThat(err()).contains("attention").contains("fulll").contains("full");
+        assertThat(out()).isEmpty();
+    }
+
+    @Test
+    void missingTrainerComponentNamesTheComponents() {
+        assertThat(train("--config", WINE_CONFIG.toString(), "--train", WINE_DATA.toString(), "--trainer", "sgd"))
+                .isEqualTo(1);
+        assertThat(err()).contains("'sgd'").contains("trainer").contains("encoder");
+    }
+
+    @Test
+    void missingLabelColumnIsNamed() {
+        assertThat(train("--config", WINE_CONFIG.toString(), "--train", WINE_DATA.toString(), "--label", "cultivar"))
+                .isEqualTo(1);
+        assertThat(err()).contains("'cultivar'").contains("proline").contains("--label");
+    }
+
+    @Test
+    void emptyDataFails() throws Exception {
+        Path empty = Files.writeString(dir.resolve("empty.csv"), "");
+        Path headerOnly = Files.writeString(dir.resolve("header.csv"), "a,b,label\n");
+
+        assertThat(train("--config", WINE_CONFIG.toString(), "--train", empty.toString())).isEqualTo(1);
+        assertThat(train("--config", WINE_CONFIG.toString(), "--train", headerOnly.toString())).isEqualTo(1);
+        assertThat(err()).contains("empty.csv: empty").contains("header.csv: empty");
+    }
+
+    @Test
+    void nanFeatureIsNamedWithItsRow() throws Exception {
+        Path nan = Files.writeString(dir.resolve("nan.csv"), "a,b,label\n1,2,x\n3,NaN,y\n");
+
+        assertThat(train("--config", WINE_CONFIG.toString(), "--train", nan.toString())).isEqualTo(1);
+        assertThat(err()).contains("nan.csv row 2, column 'b': NaN");
+    }
+
+    @Test
+    void missingFilesFail() {
+        assertThat(train("--config", "no-such.xml", "--train", WINE_DATA.toString())).isEqualTo(1);
+        assertThat(err()).contains("no-such.xml: no such file");
+    }
+
+    @Test
+    void usageErrorsExitTwo() {
+        assertThat(train()).isEqualTo(2);
+        assertThat(err()).contains("--config is required").contains("usage: xformers4j train");
+        assertThat(train("--config", WINE_CONFIG.toString())).isEqualTo(2);
+        assertThat(err()).contains("--train is required");
+        assertThat(train("--config", WINE_CONFIG.toString(), "--train", WINE_DATA.toString(), "--epochs", "3"))
+                .isEqualTo(2);
+        assertThat(err()).contains("unexpected argument '--epochs'");
+        assertThat(train("--config", "--train", WINE_DATA.toString())).isEqualTo(2);
+        assertThat(err()).contains("--config needs a value");
+    }
+
+    /** The wine example with {@code from} replaced by {@code to}, written to the temporary folder. */
+    private Path config(String from, String to) throws Exception {
+        String text = Files.readString(WINE_CONFIG);
+        assertThat(text).contains(from);
+        return Files.writeString(dir.resolve("wine.xml"), text.replace(from, to));
+    }
+}

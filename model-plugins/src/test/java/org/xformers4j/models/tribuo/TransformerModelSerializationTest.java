@@ -1,0 +1,195 @@
+package org.xformers4j.models.tribuo;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tribuo.Example;
+import org.tribuo.Model;
+import org.tribuo.MutableDataset;
+import org.tribuo.Output;
+import org.tribuo.Prediction;
+import org.tribuo.classification.Label;
+import org.tribuo.classification.LabelFactory;
+import org.tribuo.impl.ArrayExample;
+import org.tribuo.provenance.SimpleDataSourceProvenance;
+import org.tribuo.regression.RegressionFactory;
+import org.tribuo.regression.Regressor;
+import org.tribuo.util.tokens.impl.SplitCharactersTokenizer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Tribuo protobuf round trips of {@link TransformerModel} through {@link Model#serializeToFile} and
+ * {@link Model#deserializeFromFile}, for each input encoder, and corrupted files.
+ */
+class TransformerModelSerializationTest {
+
+    private static final LabelFactory LABELS = new LabelFactory();
+
+    /** 120 examples of 16 uniform pixels px0…px15, labelled by whether px0 + px5 > 1. */
+    private static MutableDataset<Label> images() {
+        SplittableRandom rng = new SplittableRandom(5);
+        String[] names = new String[16];
+        for (int i = 0; i < 16; i++) {
+            names[i] = "px" + i;
+        }
+        MutableDataset<Label> data = new MutableDataset<>(new SimpleDataSourceProvenance("images", LABELS), LABELS);
+        for (int n = 0; n < 120; n++) {
+            double[] x = new double[16];
+            for (int i = 0; i < 16; i++) {
+                x[i] = rng.nextDouble();
+            }
+            data.add(new ArrayExample<>(new Label(x[0] + x[5] > 1 ? "pos" : "neg"), names, x));
+        }
+        return data;
+    }
+
+    private static TransformerModel<Label> imageModel() {
+        return TransformerTrainer.builder(new ImagePatches(4, 4, 1, 2, 1f, "px"), new LabelHead())
+                .attention("full", Map.of()).positional("learned", Map.of("maxLength", "4"))
+                .modelDim(16).heads(2).layers(2).epochs(3).batchSize(32).learningRate(3e-3f).seed(1).build()
+                .train(images());
+    }
+
+    /** Loads {@code model} back from a file and checks that it predicts and describes itself identically. */
+    private static <T extends Output<T>> TransformerModel<?> roundTrip(TransformerModel<T> model, Iterable<Example<T>> data,
+                                                                      Path file) throws IOException {
+        model.serializeToFile(file);
+        Model<?> loaded = Model.deserializeFromFile(file);
+
+        assertThat(loaded).isInstanceOf(TransformerModel.class);
+        @SuppressWarnings("unchecked")
+        TransformerModel<T> copy = (TransformerModel<T>) loaded;
+        assertThat(copy.getName()).isEqualTo(model.getName());
+        assertThat(copy.getProvenance()).isEqualTo(model.getProvenance());
+        assertThat(copy.getFeatureIDMap()).isEqualTo(model.getFeatureIDMap());
+        assertThat(copy.getOutputIDInfo()).isEqualTo(model.getOutputIDInfo());
+        assertThat(copy.generatesProbabilities()).isEqualTo(model.generatesProbabilities());
+        assertThat(copy.getTopFeatures(-1)).isEqualTo(model.getTopFeatures(-1));
+        List<Prediction<T>> expected = model.predict(data);
+        List<Prediction<T>> actual = copy.predict(data);
+        assertThat(actual).hasSameSizeAs(expected);
+        for (int i = 0; i < expected.size(); i++) {
+            assertThat(actual.get(i).getOutput().fullEquals(expected.get(i).getOutput()))
+                    .as("prediction %d: %s vs %s", i, actual.get(i).getOutput(), expected.get(i).getOutput()).isTrue();
+            assertThat(actual.get(i).getOutputScores()).isEqualTo(expected.get(i).getOutputScores());
+            for (Map.Entry<String, T> score : expected.get(i).getOutputScores().entrySet()) {
+                assertThat(actual.get(i).getOutputScores().get(score.getKey()).fullEquals(score.getValue())).isTrue();
+            }
+        }
+        return copy;
+    }
+
+    @Test
+    void imagePatchModelWithLearnedPositionsRoundTripsThroughAFile(@TempDir Path dir) throws IOException {
+        MutableDataset<Label> data = images();
+        roundTrip(imageModel(), data, dir.resolve("images.tribuo"));
+    }
+
+    @Test
+    void featureTokenRegressionModelWithTopFeaturesRoundTrips(@TempDir Path dir) throws IOException {
+        RegressionFactory factory = new RegressionFactory();
+        MutableDataset<Regressor> data = new MutableDataset<>(new SimpleDataSourceProvenance("linear", factory),
+                factory);
+        SplittableRandom rng = new SplittableRandom(2);
+        String[] names = {"a", "b", "c"};
+        for (int n = 0; n < 100; n++) {
+            double[] x = {rng.nextDouble(), rng.nextDouble(), rng.nextDouble()};
+            data.add(new ArrayExample<>(new Regressor(new String[] {"y", "z"}, new double[] {2 * x[0] - x[1], x[2]}),
+                    names, x));
+        }
+        TransformerModel<Regressor> trained = TransformerTrainer.builder(new FeatureTokens(), new RegressorHead())
+                .attention("full", Map.of()).modelDim(16).heads(2).layers(1).epochs(3).batchSize(16).seed(3).build()
+                .train(data);
+        TransformerModel<Regressor> model = new TransformerModel<>("with-top-features", trained.getProvenance(),
+                trained.getFeatureIDMap(), trained.getOutputIDInfo(), trained.generatesProbabilities(),
+                trained.network(), new RegressorHead().fit(trained.getOutputIDInfo()), 16, data.getData());
+        assertThat(model.getTopFeatures(-1)).isNotEmpty();
+
+        roundTrip(model, data, dir.resolve("regression.tribuo"));
+    }
+
+    @Test
+    void textTokenModelRoundTripsWithItsVocabulary(@TempDir Path dir) throws IOException {
+        OrderedTextExtractor<Label> extractor = new OrderedTextExtractor<>(new SplitCharactersTokenizer(), true);
+        MutableDataset<Label> data = new MutableDataset<>(new SimpleDataSourceProvenance("texts", LABELS), LABELS);
+        for (String text : new String[] {"good film good cast", "bad film", "good plot", "bad bad acting",
+            "a good one", "a bad one", "good", "bad"}) {
+            data.add(extractor.extract(new Label(text.contains("good") ? "pos" : "neg"), text));
+        }
+        TransformerModel<Label> model = TransformerTrainer.builder(new TextTokens(8, 1, 100), new LabelHead())
+                .attention("full", Map.of()).positional("learned", Map.of("maxLength", "8"))
+                .modelDim(16).heads(2).layers(1).epochs(3).batchSize(4).seed(4).build().train(data);
+        List<Example<Label>> unseen = new ArrayList<>(data.getData());
+        unseen.add(extractor.extract(new Label("pos"), "an unseen good text"));
+
+        roundTrip(model, unseen, dir.resolve("text.tribuo"));
+    }
+
+    @Test
+    void corruptedFilesFailWithAClearError(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("model.tribuo");
+        imageModel().serializeToFile(file);
+        byte[] bytes = Files.readAllBytes(file);
+        int magic = indexOf(bytes, "X4JTMDL".getBytes());
+        assertThat(magic).isPositive();
+
+        // Tribuo's ProtoUtil wraps what deserializeFromProto throws: the model's own error is the root cause.
+        byte[] badMagic = bytes.clone();
+        badMagic[magic] = 'Y';
+        Path badMagicFile = Files.write(dir.resolve("bad-magic.tribuo"), badMagic);
+        assertThatThrownBy(() -> Model.deserializeFromFile(badMagicFile))
+                .rootCause().isInstanceOf(IllegalStateException.class).hasMessageContaining("does not start with the magic");
+
+        byte[] badVersion = bytes.clone();
+        badVersion[magic + 8 + 3] = 7;                                       // the int after the 8 magic bytes
+        Path badVersionFile = Files.write(dir.resolve("bad-version.tribuo"), badVersion);
+        assertThatThrownBy(() -> Model.deserializeFromFile(badVersionFile))
+                .rootCause().isInstanceOf(IllegalStateException.class).hasMessageContaining("network data format 7");
+
+        Path truncated = Files.write(dir.resolve("truncated.tribuo"), Arrays.copyOf(bytes, bytes.length / 2));
+        assertThatThrownBy(() -> Model.deserializeFromFile(truncated)).isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void parametersThatDoNotFitTheArchitectureAreRejectedNamingTheParameter(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("model.tribuo");
+        imageModel().serializeToFile(file);                                   // output.weight is [2, 16]
+        byte[] bytes = Files.readAllBytes(file);
+        byte[] name = ("\0\15" + "output.weight").getBytes();                // writeUTF: 2-byte length, then the name
+        int rank = indexOf(bytes, name) + name.length;                        // then int rank, int sizes
+        assertThat(Arrays.copyOfRange(bytes, rank, rank + 12)).containsExactly(0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 16);
+        bytes[rank + 7] = 16;                                                 // [16, 2]: as many values
+        bytes[rank + 11] = 2;
+        Path swapped = Files.write(dir.resolve("swapped.tribuo"), bytes);
+
+        assertThatThrownBy(() -> Model.deserializeFromFile(swapped))
+                .rootCause().isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'output.weight' has shape [16, 2]");
+        assertThatThrownBy(() -> Model.deserializeFromFile(swapped)).cause().cause()
+                .hasMessageContaining("do not fit the saved architecture")
+                .hasMessageContaining("'output.weight' has shape [16, 2]");
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+}
