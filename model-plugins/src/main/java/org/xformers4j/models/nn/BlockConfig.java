@@ -5,7 +5,7 @@ import org.xformers4j.nn.FeedForward;
 /**
  * The architecture of one {@link TransformerBlock}. Build with {@link #builder(int, int)}, which
  * starts from a pre-norm LayerNorm block with a GELU feed-forward of 4·modelDim, biases and no
- * dropout (BERT's and ViT's shape); the constructor checks every field and names the bad one.
+ * dropout and no feed-forward chunking (BERT's and ViT's shape); the constructor checks every field and names the bad one.
  *
  * @param modelDim        width of the residual stream, a multiple of {@code heads}
  * @param heads           number of attention heads
@@ -16,10 +16,13 @@ import org.xformers4j.nn.FeedForward;
  * @param bias            whether the attention and feed-forward projections have biases
  * @param residualDropout dropout probability on each sublayer's output before it joins the residual stream, in [0, 1)
  * @param dropPath        stochastic depth: probability of dropping a sample's whole residual branch in training, in [0, 1)
+ * @param feedForwardChunkSize positions per chunk of the feed-forward sublayer, run through {@link
+ *                        ChunkedFeedForward#apply} so its [positions, hidden] intermediate is never held for the
+ *                        whole batch (Kitaev et al., 2020, Reformer, §3); same outputs and gradients; 0 for off
  */
 public record BlockConfig(int modelDim, int heads, int hidden, FeedForward.Activation activation,
                           NormPlacement placement, NormKind norm, boolean bias, float residualDropout,
-                          float dropPath) {
+                          float dropPath, int feedForwardChunkSize) {
 
     public BlockConfig {
         positive("modelDim", modelDim);
@@ -34,6 +37,10 @@ public record BlockConfig(int modelDim, int heads, int hidden, FeedForward.Activ
         notNull("norm", norm);
         probability("residualDropout", residualDropout);
         probability("dropPath", dropPath);
+        if (feedForwardChunkSize < 0) {
+            throw new IllegalArgumentException("BlockConfig: feedForwardChunkSize must be >= 0 (0 for off), got "
+                    + feedForwardChunkSize);
+        }
     }
 
     /** A builder with BERT's defaults for a model of width {@code modelDim} with {@code heads} heads. */
@@ -43,7 +50,8 @@ public record BlockConfig(int modelDim, int heads, int hidden, FeedForward.Activ
 
     /** This configuration with another stochastic depth rate (the encoder's per-layer rates). */
     public BlockConfig withDropPath(float rate) {
-        return new BlockConfig(modelDim, heads, hidden, activation, placement, norm, bias, residualDropout, rate);
+        return new BlockConfig(modelDim, heads, hidden, activation, placement, norm, bias, residualDropout, rate,
+                feedForwardChunkSize);
     }
 
     private static void positive(String field, int value) {
@@ -75,6 +83,7 @@ public record BlockConfig(int modelDim, int heads, int hidden, FeedForward.Activ
         private boolean bias = true;
         private float residualDropout;
         private float dropPath;
+        private int feedForwardChunkSize;
 
         private Builder(int modelDim, int heads) {
             this.modelDim = modelDim;
@@ -117,9 +126,14 @@ public record BlockConfig(int modelDim, int heads, int hidden, FeedForward.Activ
             return this;
         }
 
+        public Builder feedForwardChunkSize(int value) {
+            this.feedForwardChunkSize = value;
+            return this;
+        }
+
         public BlockConfig build() {
             return new BlockConfig(modelDim, heads, hidden, activation, placement, norm, bias, residualDropout,
-                    dropPath);
+                    dropPath, feedForwardChunkSize);
         }
     }
 }

@@ -2,8 +2,8 @@ package org.xformers4j.models.nn;
 
 /**
  * The architecture of a {@link TransformerEncoder}. Build with {@link #builder(BlockConfig, int)},
- * which starts from CLS pooling, no register tokens and no attention dropout; the constructor
- * checks every field and names the bad one.
+ * which starts from CLS pooling, no register tokens, no attention dropout and ordinary (stored
+ * activation) blocks; the constructor checks every field and names the bad one.
  *
  * @param block             every block's architecture; its {@code dropPath} is the stochastic depth rate of
  *                          the last block, block l of N getting l/N of it (Huang et al., 2016, linear decay)
@@ -12,9 +12,14 @@ package org.xformers4j.models.nn;
  * @param numRegisterTokens learned tokens prepended to every sequence and excluded from pooling (Darcet
  *                          et al., 2024), 0 for none
  * @param attentionDropout  dropout probability on the attention weights in training, in [0, 1)
+ * @param reversible        run the blocks as a {@link ReversibleSequence} (Kitaev et al., 2020, "Reformer",
+ *                          §3): activations are recomputed in backward instead of stored, so training memory
+ *                          barely grows with depth; see {@link TransformerEncoder}. Needs pre-norm blocks and no
+ *                          randomness (residual and attention dropout, stochastic depth all 0), as backward
+ *                          recomputes every block
  */
 public record EncoderConfig(BlockConfig block, int layers, TransformerEncoder.Pooling pooling, int numRegisterTokens,
-                            float attentionDropout) {
+                            float attentionDropout, boolean reversible) {
 
     public EncoderConfig {
         if (block == null) {
@@ -34,6 +39,17 @@ public record EncoderConfig(BlockConfig block, int layers, TransformerEncoder.Po
             throw new IllegalArgumentException("EncoderConfig: attentionDropout must be in [0, 1), got "
                     + attentionDropout);
         }
+        if (reversible) {
+            if (block.placement() != NormPlacement.PRE) {
+                throw new IllegalArgumentException("EncoderConfig: reversible blocks need block.placement PRE "
+                        + "(F and G are the pre-norm sublayer branches), got " + block.placement());
+            }
+            if (block.residualDropout() != 0f || block.dropPath() != 0f || attentionDropout != 0f) {
+                throw new IllegalArgumentException("EncoderConfig: reversible blocks are recomputed in backward, so "
+                        + "block.residualDropout, block.dropPath and attentionDropout must be 0, got "
+                        + block.residualDropout() + ", " + block.dropPath() + ", " + attentionDropout);
+            }
+        }
     }
 
     /** A builder for a stack of {@code layers} blocks of architecture {@code block}. */
@@ -48,6 +64,7 @@ public record EncoderConfig(BlockConfig block, int layers, TransformerEncoder.Po
         private TransformerEncoder.Pooling pooling = TransformerEncoder.Pooling.CLS;
         private int numRegisterTokens;
         private float attentionDropout;
+        private boolean reversible;
 
         private Builder(BlockConfig block, int layers) {
             this.block = block;
@@ -69,8 +86,13 @@ public record EncoderConfig(BlockConfig block, int layers, TransformerEncoder.Po
             return this;
         }
 
+        public Builder reversible(boolean value) {
+            this.reversible = value;
+            return this;
+        }
+
         public EncoderConfig build() {
-            return new EncoderConfig(block, layers, pooling, numRegisterTokens, attentionDropout);
+            return new EncoderConfig(block, layers, pooling, numRegisterTokens, attentionDropout, reversible);
         }
     }
 }

@@ -27,6 +27,11 @@ import org.xformers4j.tensor.Tensor;
  * that sample (for POST, the norm of the identity). Both are seeded at construction and inactive
  * in evaluation mode.
  *
+ * <p>With {@link BlockConfig#feedForwardChunkSize()} above 0 the feed-forward runs through {@link
+ * ChunkedFeedForward#apply}, that many positions at a time (Kitaev et al., 2020, "Reformer", §3),
+ * with the same outputs and gradients. {@link #reversible} gives the block's two branches as the F
+ * and G of a {@link ReversibleBlock}, for a {@link TransformerEncoder} with reversible blocks.
+ *
  * <p>The attention sublayer is a {@link MultiHeadAttention} around the given mechanism, which
  * applies the positional encoding's hooks 2 and 3; an incompatible pairing of mechanism and
  * encoding is rejected here, when the block is built, naming both. Parameters: {@code attention},
@@ -85,7 +90,39 @@ public final class TransformerBlock extends Module {
      */
     public Tensor forward(Tensor x, AttentionContext context) {
         Tensor h = sublayer(x, attentionNorm, attentionOutputNorm, in -> attention.forward(in, context));
-        return sublayer(h, feedForwardNorm, feedForwardOutputNorm, feedForward::forward);
+        return sublayer(h, feedForwardNorm, feedForwardOutputNorm, this::feedForward);
+    }
+
+    /**
+     * This block as a reversible block (Kitaev et al., 2020, "Reformer", §3) for one forward pass:
+     * F(x) = attention(attentionNorm(x)) with {@code context}, G(x) = feedForward(feedForwardNorm(x)),
+     * the branches of the pre-norm sublayers, so y1 = x1 + F(x2), y2 = x2 + G(y1). Its parameters
+     * are this block's, registered under {@code block}. Only for PRE placement without dropout or
+     * stochastic depth, which {@link EncoderConfig} checks for reversible encoders.
+     */
+    ReversibleBlock reversible(AttentionContext context) {
+        return new ReversibleBlock() {
+            {
+                registerModule("block", TransformerBlock.this);
+            }
+
+            @Override
+            protected Tensor f(Tensor x) {
+                return attention.forward(attentionNorm.apply(x), context);
+            }
+
+            @Override
+            protected Tensor g(Tensor x) {
+                return feedForward(feedForwardNorm.apply(x));
+            }
+        };
+    }
+
+    /** The feed-forward [..., modelDim] → [..., modelDim], in chunks of positions when configured. */
+    private Tensor feedForward(Tensor x) {
+        int chunkSize = config.feedForwardChunkSize();
+        return chunkSize == 0 ? feedForward.forward(x)
+                : ChunkedFeedForward.apply(x, feedForward::forward, feedForward.parameters(), chunkSize);
     }
 
     /**

@@ -45,6 +45,16 @@ import org.xformers4j.tensor.Tensor;
  * {@link IllegalArgumentException} naming both components. Parameter names follow the structure:
  * {@code clsToken}, {@code registerTokens}, {@code blocks.0.attention.query.weight}, …, {@code
  * finalNorm.weight}.
+ *
+ * <p>Reversible blocks ({@link EncoderConfig#reversible()}; Kitaev et al., 2020, "Reformer: The
+ * Efficient Transformer", §3). The blocks run as a {@link ReversibleSequence} with F = the
+ * attention branch and G = the feed-forward branch of each pre-norm block ({@link
+ * TransformerBlock#reversible}): the input is duplicated into two streams, (x1, x2) = (x, x),
+ * each block maps them to (x1 + F(x2), x2 + G(x1 + F(x2))), and the blocks' output is the mean of
+ * the two streams, (y1 + y2) / 2, before the final norm. Backward recomputes each block from its
+ * outputs instead of storing its activations, so training memory for activations is about one
+ * block's whatever the depth. The parameters and their names are those of ordinary blocks, but
+ * the function differs: weights do not carry over between the two modes.
  */
 public final class TransformerEncoder extends Module {
 
@@ -154,10 +164,7 @@ public final class TransformerEncoder extends Module {
      */
     public Output forward(Tensor embeddings, Tensor keyPaddingMask) {
         Input input = input(embeddings, keyPaddingMask);
-        Tensor x = input.sequence();
-        for (TransformerBlock block : blocks.blocks) {
-            x = block.forward(x, input.context());
-        }
+        Tensor x = config.reversible() ? reversibleBlocks(input) : storedBlocks(input);
         if (finalNorm != null) {
             x = finalNorm.forward().apply(x);
         }
@@ -165,12 +172,35 @@ public final class TransformerEncoder extends Module {
         return new Output(x, prefix, pool(x, prefix, keyPaddingMask));
     }
 
+    /** The ordinary stack, block by block with activations stored: [B, P + L, D] → [B, P + L, D]. */
+    private Tensor storedBlocks(Input input) {
+        Tensor x = input.sequence();
+        for (TransformerBlock block : blocks.blocks) {
+            x = block.forward(x, input.context());
+        }
+        return x;
+    }
+
+    /**
+     * The reversible stack: (x, x) through a {@link ReversibleSequence} of the blocks, then the mean
+     * of the two output streams, [B, P + L, D] → [B, P + L, D].
+     */
+    private Tensor reversibleBlocks(Input input) {
+        List<ReversibleBlock> stack = new ArrayList<>(blocks.blocks.length);
+        for (TransformerBlock block : blocks.blocks) {
+            stack.add(block.reversible(input.context()));
+        }
+        Tensor x = input.sequence();
+        Tensor y = new ReversibleSequence(stack).forward(x, x);                                 // [B, P + L, 2D]
+        return y.narrow(2, 0, modelDim).add(y.narrow(2, modelDim, modelDim)).mul(0.5f);
+    }
+
     /**
      * The softmax attention weights of every block, collected while running the blocks in
      * evaluation mode without recording a graph: entry l is block l's {@link
-     * TransformerBlock#attentionWeights} on its input, over the CLS and register tokens and then
-     * the input tokens, as {@link #forward} lays them out. The inputs to attention rollout ({@link
-     * AttentionRollout}). The encoder's training mode is restored afterwards; an encoder already in
+     * TransformerBlock#attentionWeights} on its input (with reversible blocks, F's input stream
+     * x2), over the CLS and register tokens and then the input tokens, as {@link #forward} lays
+     * them out. The inputs to attention rollout ({@link AttentionRollout}). The encoder's training mode is restored afterwards; an encoder already in
      * evaluation mode is only read, as by {@link #forward}.
      *
      * @param embeddings     token embeddings [batch, length, modelDim]
@@ -184,12 +214,22 @@ public final class TransformerEncoder extends Module {
         }
         try (GradMode.Scope ignored = GradMode.noGrad()) {
             Input input = input(embeddings, keyPaddingMask);
-            Tensor x = input.sequence();
+            AttentionContext context = input.context();
+            Tensor x1 = input.sequence();
+            Tensor x2 = x1;                       // the attention's input stream; the ordinary stack has only this one
             List<Tensor> weights = new ArrayList<>(blocks.blocks.length);
             for (int l = 0; l < blocks.blocks.length; l++) {
-                weights.add(blocks.blocks[l].attentionWeights(x, input.context()));
-                if (l + 1 < blocks.blocks.length) {                      // the last block's output is not needed
-                    x = blocks.blocks[l].forward(x, input.context());
+                TransformerBlock block = blocks.blocks[l];
+                weights.add(block.attentionWeights(x2, context));
+                if (l + 1 == blocks.blocks.length) {
+                    break;                                               // the last block's output is not needed
+                }
+                if (config.reversible()) {
+                    Tensor[] streams = block.reversible(context).forward(x1, x2);
+                    x1 = streams[0];
+                    x2 = streams[1];
+                } else {
+                    x2 = block.forward(x2, context);
                 }
             }
             return weights;

@@ -54,12 +54,12 @@ import java.util.SplittableRandom;
  * </pre>
  * The network blob is big-endian ({@link DataOutputStream}; strings in modified UTF-8):
  * <pre>
- * magic "X4JTMDL\0", int format version (1)
+ * magic "X4JTMDL\0", int format version (2)
  * attention:  UTF name, int n, n × (UTF key, UTF value)          — from the trainer provenance
  * positional: UTF name, int n, n × (UTF key, UTF value)
  * encoder:    int modelDim, heads, hidden; UTF activation, placement, norm; boolean bias;
- *             float residualDropout, dropPath; int layers; UTF pooling; int numRegisterTokens;
- *             float attentionDropout                                — {@link EncoderConfig}
+ *             float residualDropout, dropPath; int feedForwardChunkSize; int layers; UTF pooling;
+ *             int numRegisterTokens; float attentionDropout; boolean reversible — {@link EncoderConfig}
  * int batchSize, int numOutputs K
  * input encoder state                                             — {@link EncoderModule#writeState}
  * int n, n × (UTF feature name, double mean relevance)            — for getTopFeatures
@@ -78,7 +78,7 @@ final class TransformerModelSerializer {
     static final String TYPE_URL = "type.xformers4j.org/xformers4j.tribuo.TransformerModelProto";
 
     private static final byte[] MAGIC = {'X', '4', 'J', 'T', 'M', 'D', 'L', 0};
-    private static final int FORMAT_VERSION = 1;
+    private static final int FORMAT_VERSION = 2;
     private static final int METADATA_FIELD = 1;
     private static final int NETWORK_FIELD = 2;
 
@@ -166,10 +166,12 @@ final class TransformerModelSerializer {
             out.writeBoolean(block.bias());
             out.writeFloat(block.residualDropout());
             out.writeFloat(block.dropPath());
+            out.writeInt(block.feedForwardChunkSize());
             out.writeInt(config.layers());
             out.writeUTF(config.pooling().name());
             out.writeInt(config.numRegisterTokens());
             out.writeFloat(config.attentionDropout());
+            out.writeBoolean(config.reversible());
             out.writeInt(model.batchSize());
             out.writeInt(model.getOutputIDInfo().size());
             network.input().writeState(out);
@@ -243,9 +245,11 @@ final class TransformerModelSerializer {
             block = BlockConfig.builder(in.readInt(), in.readInt()).hidden(in.readInt())
                     .activation(FeedForward.Activation.valueOf(in.readUTF()))
                     .placement(NormPlacement.valueOf(in.readUTF())).norm(NormKind.valueOf(in.readUTF()))
-                    .bias(in.readBoolean()).residualDropout(in.readFloat()).dropPath(in.readFloat()).build();
+                    .bias(in.readBoolean()).residualDropout(in.readFloat()).dropPath(in.readFloat())
+                    .feedForwardChunkSize(in.readInt()).build();
             config = EncoderConfig.builder(block, in.readInt()).pooling(TransformerEncoder.Pooling.valueOf(in.readUTF()))
-                    .numRegisterTokens(in.readInt()).attentionDropout(in.readFloat()).build();
+                    .numRegisterTokens(in.readInt()).attentionDropout(in.readFloat()).reversible(in.readBoolean())
+                    .build();
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("TransformerModel: bad saved architecture: " + e.getMessage(), e);
         }

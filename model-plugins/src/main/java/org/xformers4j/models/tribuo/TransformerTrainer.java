@@ -158,6 +158,15 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
     @Config(description = "Dropout probability on each sublayer's output before the residual sum, in [0, 1).")
     private float dropout = 0f;
 
+    @Config(description = "Run the blocks as a reversible sequence (Kitaev et al., 2020, Reformer): activations "
+            + "are recomputed in backward, so training memory barely grows with layers, for about one more forward "
+            + "pass of compute. Needs normPlacement PRE and dropout 0.")
+    private boolean reversible = false;
+
+    @Config(description = "Positions per chunk of the feed-forward sublayer (Kitaev et al., 2020, Reformer), which "
+            + "bounds its hidden activations' memory at the price of recomputing it in backward; 0 for no chunking.")
+    private int feedForwardChunkSize = 0;
+
     @Config(description = "Number of passes over the training data (an upper bound with early stopping).")
     private int epochs = 10;
 
@@ -240,6 +249,10 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
             throw new PropertyException("", "hidden", "hidden must be >= 0 (0 for 4 * modelDim), got " + hidden);
         }
         probability("dropout", dropout);
+        if (feedForwardChunkSize < 0) {
+            throw new PropertyException("", "feedForwardChunkSize", "feedForwardChunkSize must be >= 0 (0 for no "
+                    + "chunking), got " + feedForwardChunkSize);
+        }
         probability("validationFraction", validationFraction);
         positive("epochs", epochs);
         positive("batchSize", batchSize);
@@ -260,6 +273,14 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
         if (activation == null || norm == null || normPlacement == null || pooling == null) {
             throw new PropertyException("", "activation/norm/normPlacement/pooling", "must not be null, got "
                     + activation + ", " + norm + ", " + normPlacement + ", " + pooling);
+        }
+        if (reversible && normPlacement != NormPlacement.PRE) {
+            throw new PropertyException("", "reversible", "reversible blocks need normPlacement PRE, got "
+                    + normPlacement);
+        }
+        if (reversible && dropout != 0f) {
+            throw new PropertyException("", "reversible", "reversible blocks are recomputed in backward, so dropout "
+                    + "must be 0, got " + dropout);
         }
         positive("checkpointEvery", checkpointEvery);
         checkPath("checkpointDirectory", checkpointDirectory);
@@ -448,7 +469,8 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
                 + attentionOptions + ",positional=" + positional + positionalOptions + ",modelDim=" + modelDim
                 + ",heads=" + heads + ",layers=" + layers + ",hidden=" + hiddenSize() + ",activation=" + activation
                 + ",norm=" + norm + ",normPlacement=" + normPlacement + ",pooling=" + pooling + ",dropout=" + dropout
-                + ",epochs=" + epochs + ",batchSize=" + batchSize + ",learningRate=" + learningRate
+                + ",reversible=" + reversible + ",feedForwardChunkSize=" + feedForwardChunkSize + ",epochs=" + epochs
+                + ",batchSize=" + batchSize + ",learningRate=" + learningRate
                 + ",weightDecay=" + weightDecay + ",warmupSteps=" + warmupSteps + ",gradientClip=" + gradientClip
                 + ",validationFraction=" + validationFraction + ",patience=" + patience + ",seed=" + seed
                 + ",checkpointDirectory='" + checkpointDirectory + "',checkpointEvery=" + checkpointEvery
@@ -457,8 +479,9 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
 
     private EncoderConfig encoderConfig() {
         BlockConfig block = BlockConfig.builder(modelDim, heads).hidden(hiddenSize()).activation(activation)
-                .norm(norm).placement(normPlacement).residualDropout(dropout).build();
-        return EncoderConfig.builder(block, layers).pooling(pooling).build();
+                .norm(norm).placement(normPlacement).residualDropout(dropout).feedForwardChunkSize(feedForwardChunkSize)
+                .build();
+        return EncoderConfig.builder(block, layers).pooling(pooling).reversible(reversible).build();
     }
 
     private int hiddenSize() {
@@ -747,6 +770,16 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
 
         public Builder<T> dropout(float value) {
             trainer.dropout = value;
+            return this;
+        }
+
+        public Builder<T> reversible(boolean value) {
+            trainer.reversible = value;
+            return this;
+        }
+
+        public Builder<T> feedForwardChunkSize(int value) {
+            trainer.feedForwardChunkSize = value;
             return this;
         }
 

@@ -49,6 +49,31 @@ class TransformerBlockTest {
                 reference::forward, inputs.toArray(new Tensor[0])).check();
     }
 
+    @ParameterizedTest
+    @CsvSource({"1", "4", "7", "100"})
+    void feedForwardChunkingKeepsOutputsAndGradients(int chunkSize) {
+        SplittableRandom rng = new SplittableRandom(5);
+        float[] data = Tensor.randn(rng, 2, 5, DIM).toFloatArray();
+        Tensor weights = Tensor.randn(rng, 2, 5, DIM);
+        TransformerBlock plain = block(tiny().build(), 21);
+        TransformerBlock chunked = block(tiny().feedForwardChunkSize(chunkSize).build(), 21);
+        Tensor x = Tensor.of(data, 2, 5, DIM).requiresGrad(true);
+        Tensor xChunked = Tensor.of(data, 2, 5, DIM).requiresGrad(true);
+
+        Tensor expected = plain.forward(x, AttentionContext.none());
+        expected.mul(weights).sum().backward();
+        Tensor actual = chunked.forward(xChunked, AttentionContext.none());
+        actual.mul(weights).sum().backward();
+
+        ChunkedFeedForwardTest.assertClose("output", actual, expected, 1e-6f);
+        ChunkedFeedForwardTest.assertClose("input grad", xChunked.grad(), x.grad(), 1e-5f);
+        plain.namedParameters().forEach((name, p) -> ChunkedFeedForwardTest.assertClose(name + " grad",
+                chunked.namedParameters().get(name).grad(), p.grad(), 1e-5f));
+        assertThatThrownBy(() -> tiny().feedForwardChunkSize(-1).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("feedForwardChunkSize")
+                .hasMessageContaining("-1");
+    }
+
     @Test
     void parametersAreNamedAfterTheSublayers() {
         TransformerBlock pre = block(tiny().build(), 1);

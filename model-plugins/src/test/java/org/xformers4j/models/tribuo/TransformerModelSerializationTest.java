@@ -56,7 +56,8 @@ class TransformerModelSerializationTest {
     private static TransformerModel<Label> imageModel() {
         return TransformerTrainer.builder(new ImagePatches(4, 4, 1, 2, 1f, "px"), new LabelHead())
                 .attention("full", Map.of()).positional("learned", Map.of("maxLength", "4"))
-                .modelDim(16).heads(2).layers(2).epochs(3).batchSize(32).learningRate(3e-3f).seed(1).build()
+                .modelDim(16).heads(2).layers(2).reversible(true).feedForwardChunkSize(7)
+                .epochs(3).batchSize(32).learningRate(3e-3f).seed(1).build()
                 .train(images());
     }
 
@@ -90,9 +91,12 @@ class TransformerModelSerializationTest {
     }
 
     @Test
-    void imagePatchModelWithLearnedPositionsRoundTripsThroughAFile(@TempDir Path dir) throws IOException {
+    void reversibleChunkedImagePatchModelWithLearnedPositionsRoundTripsThroughAFile(@TempDir Path dir)
+            throws IOException {
         MutableDataset<Label> data = images();
-        roundTrip(imageModel(), data, dir.resolve("images.tribuo"));
+        TransformerModel<?> copy = roundTrip(imageModel(), data, dir.resolve("images.tribuo"));
+        assertThat(copy.network().encoder().config().reversible()).isTrue();
+        assertThat(copy.network().encoder().config().block().feedForwardChunkSize()).isEqualTo(7);
     }
 
     @Test

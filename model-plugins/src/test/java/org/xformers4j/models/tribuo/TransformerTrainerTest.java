@@ -18,6 +18,7 @@ import org.tribuo.provenance.SimpleDataSourceProvenance;
 import org.tribuo.regression.RegressionFactory;
 import org.tribuo.regression.Regressor;
 import org.tribuo.regression.evaluation.RegressionEvaluator;
+import org.xformers4j.models.nn.NormPlacement;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -112,7 +113,8 @@ class TransformerTrainerTest {
     void provenanceRecordsTheComponentsAndHyperparameters() throws Exception {
         TransformerTrainer<Label> trainer = TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
                 .attention("full", Map.of("scale", "0.35")).positional("sinusoidal", Map.of())
-                .modelDim(16).heads(2).layers(1).epochs(1).learningRate(3e-3f).seed(5).build();
+                .modelDim(16).heads(2).layers(1).reversible(true).feedForwardChunkSize(32)
+                .epochs(1).learningRate(3e-3f).seed(5).build();
         TransformerModel<Label> model = trainer.train(stratifiedSplit(wine(), 1).train());
 
         Map<String, Provenance> parameters = model.getProvenance().getTrainerProvenance().getConfiguredParameters();
@@ -123,6 +125,10 @@ class TransformerTrainerTest {
         assertThat(parameters.get("heads").toString()).contains("2");
         assertThat(parameters.get("learningRate").toString()).contains("0.003");
         assertThat(parameters.get("seed").toString()).contains("5");
+        assertThat(parameters.get("reversible").toString()).contains("true");
+        assertThat(parameters.get("feedForwardChunkSize").toString()).contains("32");
+        assertThat(model.network().encoder().config().reversible()).isTrue();
+        assertThat(model.network().encoder().config().block().feedForwardChunkSize()).isEqualTo(32);
         assertThat(parameters.get("encoder").toString()).contains(FeatureTokens.class.getName());
         assertThat(parameters.get("head").toString()).contains(LabelHead.class.getName());
     }
@@ -189,6 +195,18 @@ class TransformerTrainerTest {
                 .validationFraction(1f).build())
                 .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("validationFraction").hasMessageContaining("1.0");
+        assertThatThrownBy(() -> TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
+                .feedForwardChunkSize(-2).build())
+                .isInstanceOf(PropertyException.class)
+                .hasMessageContaining("feedForwardChunkSize").hasMessageContaining("-2");
+        assertThatThrownBy(() -> TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
+                .reversible(true).normPlacement(NormPlacement.POST).build())
+                .isInstanceOf(PropertyException.class)
+                .hasMessageContaining("reversible").hasMessageContaining("normPlacement PRE, got POST");
+        assertThatThrownBy(() -> TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
+                .reversible(true).dropout(0.1f).build())
+                .isInstanceOf(PropertyException.class)
+                .hasMessageContaining("reversible").hasMessageContaining("dropout must be 0, got 0.1");
     }
 
     /** Per prediction, the score of every label in label order. */
