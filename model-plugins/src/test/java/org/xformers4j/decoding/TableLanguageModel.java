@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.xformers4j.component.decoding.DecodingModel;
 import org.xformers4j.tensor.Tensor;
@@ -31,6 +32,7 @@ final class TableLanguageModel implements DecodingModel {
             "The dog", Map.of("has", 0.9, "runs", 0.05, "and", 0.05));
 
     private final float shift;
+    private final Function<String, Map<String, Double>> next;
     private List<int[]> rows = List.of();
     private final List<List<String>> queried = new ArrayList<>();
     private final List<int[]> origins = new ArrayList<>();
@@ -41,7 +43,20 @@ final class TableLanguageModel implements DecodingModel {
 
     /** @param shift a constant added to every logit */
     TableLanguageModel(float shift) {
+        this(shift, context -> TABLE.getOrDefault(context, Map.of("<eos>", 1.0)));
+    }
+
+    /**
+     * A model over the same vocabulary with another table: {@code next} gives the next-word
+     * probabilities after a sequence (as space-separated words); words it leaves out get -infinity.
+     */
+    TableLanguageModel(Function<String, Map<String, Double>> next) {
+        this(0f, next);
+    }
+
+    private TableLanguageModel(float shift, Function<String, Map<String, Double>> next) {
         this.shift = shift;
+        this.next = next;
     }
 
     /** Token ids of space-separated words. */
@@ -113,9 +128,9 @@ final class TableLanguageModel implements DecodingModel {
         for (int r = 0; r < rows.size(); r++) {
             String context = words(rows.get(r));
             contexts.add(context);
-            Map<String, Double> next = TABLE.getOrDefault(context, Map.of("<eos>", 1.0));
+            Map<String, Double> probabilities = next.apply(context);
             for (int t = 0; t < v; t++) {
-                logits[r * v + t] = (float) Math.log(next.getOrDefault(VOCABULARY.get(t), 0.0)) + shift;
+                logits[r * v + t] = (float) Math.log(probabilities.getOrDefault(VOCABULARY.get(t), 0.0)) + shift;
             }
         }
         queried.add(contexts);

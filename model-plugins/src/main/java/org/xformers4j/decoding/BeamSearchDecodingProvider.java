@@ -1,0 +1,13 @@
+package org.xformers4j.decoding;
+
+import org.xformers4j.component.ComponentProvider;
+import org.xformers4j.component.ConfigurableComponentProvider;
+
+/** Publishes {@link BeamSearchDecoding} as an OSGi service and through {@link java.util.ServiceLoader}. */
+@org.osgi.service.component.annotations.Component(service = ComponentProvider.class)
+public final class BeamSearchDecodingProvider extends ConfigurableComponentProvider<BeamSearchDecoding> {
+
+    public BeamSearchDecodingProvider() {
+        super(BeamSearchDecoding.class);
+    }
+}
