@@ -27,7 +27,10 @@ import org.xformers4j.component.Component;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentProvider;
 import org.xformers4j.compute.ComputeBackend;
+import org.xformers4j.decoding.BeamSearchDecoding;
+import org.xformers4j.decoding.DiverseBeamSearchDecoding;
 import org.xformers4j.decoding.GreedyDecoding;
+import org.xformers4j.decoding.SamplingDecoding;
 import org.xformers4j.host.FelixHost;
 import org.xformers4j.positional.AlibiPositionalBias;
 import org.xformers4j.positional.AxialPositionalEncoding;
@@ -63,7 +66,8 @@ class OsgiRegistryTest {
             DynamicPositionBias.class);
 
     private static final List<Class<? extends Component>> PROJECT_COMPONENTS = Stream.concat(
-            ATTENTION_BUNDLE_COMPONENTS.stream(), Stream.of(GreedyDecoding.class)).toList();
+            ATTENTION_BUNDLE_COMPONENTS.stream(), Stream.of(GreedyDecoding.class, BeamSearchDecoding.class,
+                    DiverseBeamSearchDecoding.class, SamplingDecoding.class)).toList();
 
     private static List<String> attentionBundleNames(String prefix) {
         return ATTENTION_BUNDLE_COMPONENTS.stream().map(t -> prefix + ComponentDescriptor.of(t).name()).toList();
