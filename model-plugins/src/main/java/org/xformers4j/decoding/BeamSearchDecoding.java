@@ -71,7 +71,7 @@ import org.xformers4j.component.decoding.GenerationConfig;
         summary = "Keeps the numBeams most probable partial sequences; length penalty, early stopping, n-gram blocking.",
         reference = "Graves, 2012, Sequence Transduction with Recurrent Neural Networks; "
                 + "Wu et al., 2016, Google's Neural Machine Translation System")
-@DecodingCapabilities(stochastic = false, multipleHypotheses = true)
+@DecodingCapabilities(stochastic = false, multipleHypotheses = true, greedyWhen = {"numBeams=1"})
 public final class BeamSearchDecoding extends Beams {
 
     /** When a group of beams stops, with the meanings of Hugging Face's {@code early_stopping}. */

@@ -31,7 +31,8 @@ import org.xformers4j.decoding.BeamSearchDecoding.EarlyStopping;
 @ComponentInfo(name = "diverse-beam",
         summary = "Beam search in groups; a group is penalised for tokens that earlier groups chose at the same step.",
         reference = "Vijayakumar et al., 2018, Diverse Beam Search for Improved Description of Complex Scenes")
-@DecodingCapabilities(stochastic = false, multipleHypotheses = true)
+@DecodingCapabilities(stochastic = false, multipleHypotheses = true,
+        greedyWhen = {"numBeams=1", "numBeamGroups=1"})
 public final class DiverseBeamSearchDecoding extends Beams {
 
     private static final String NAME = "diverse-beam";

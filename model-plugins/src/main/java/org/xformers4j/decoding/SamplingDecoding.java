@@ -69,7 +69,7 @@ import org.xformers4j.component.decoding.GenerationConfig;
 @ComponentInfo(name = "sample",
         summary = "Draws each next token at random, with temperature and top-k, top-p, min-p and typical-p filters.",
         reference = "Holtzman et al., 2020, The Curious Case of Neural Text Degeneration")
-@DecodingCapabilities(stochastic = true, multipleHypotheses = false)
+@DecodingCapabilities(stochastic = true, multipleHypotheses = false, greedyWhen = {"topK=1"})
 public final class SamplingDecoding implements DecodingStrategy {
 
     private static final String NAME = "sample";

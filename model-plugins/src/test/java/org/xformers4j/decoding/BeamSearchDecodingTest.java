@@ -272,7 +272,8 @@ class BeamSearchDecodingTest {
                 .containsExactly("numBeams", "lengthPenalty", "earlyStopping", "noRepeatNgramSize");
         assertThat(d.hyperparameter("earlyStopping").orElseThrow().choices()).containsExactly("TRUE", "FALSE", "NEVER");
         assertThat(d.capabilities(DecodingCapabilities.class).multipleHypotheses()).isTrue();
-        assertThat(d.capabilityMap()).containsExactly(Map.entry("multipleHypotheses", true), Map.entry("stochastic", false));
+        assertThat(d.capabilityMap()).containsExactly(Map.entry("greedyWhen", List.of("numBeams=1")),
+                Map.entry("multipleHypotheses", true), Map.entry("stochastic", false));
 
         BeamSearchDecoding one = new BeamSearchDecodingProvider().create(Map.of("numBeams", "1", "earlyStopping", "NEVER"));
         GeneratedSequence s = one.generate(earlyEndings(), new int[][] {ids("The")}, UNTIL_EOS).get(0).get(0);

@@ -101,7 +101,9 @@ class DiverseBeamSearchDecodingTest {
         assertThat(d.reference()).contains("Vijayakumar").contains("2018");
         assertThat(d.hyperparameters()).extracting(Hyperparameter::name).containsExactly("numBeams", "lengthPenalty",
                 "earlyStopping", "noRepeatNgramSize", "numBeamGroups", "diversityPenalty");
-        assertThat(d.capabilityMap()).containsExactly(Map.entry("multipleHypotheses", true), Map.entry("stochastic", false));
+        assertThat(d.capabilityMap()).containsExactly(
+                Map.entry("greedyWhen", List.of("numBeams=1", "numBeamGroups=1")),
+                Map.entry("multipleHypotheses", true), Map.entry("stochastic", false));
 
         DiverseBeamSearchDecoding configured = new DiverseBeamSearchDecodingProvider()
                 .create(Map.of("numBeams", "2", "numBeamGroups", "2", "diversityPenalty", "0.5"));

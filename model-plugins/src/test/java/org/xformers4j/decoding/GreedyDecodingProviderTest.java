@@ -7,6 +7,7 @@ import com.oracle.labs.mlrg.olcut.config.ConfigurationManager;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
@@ -31,7 +32,8 @@ class GreedyDecodingProviderTest {
         assertThat(d.reference()).contains("Sutskever").contains("2014");
         assertThat(d.hyperparameters()).isEmpty();
         assertThat(d.capabilities(DecodingCapabilities.class).stochastic()).isFalse();
-        assertThat(d.capabilityMap()).containsExactly(Map.entry("multipleHypotheses", false), Map.entry("stochastic", false));
+        assertThat(d.capabilityMap()).containsExactly(Map.entry("greedyWhen", List.of()),
+                Map.entry("multipleHypotheses", false), Map.entry("stochastic", false));
         assertThat(provider.type()).isEqualTo(GreedyDecoding.class);
     }
 

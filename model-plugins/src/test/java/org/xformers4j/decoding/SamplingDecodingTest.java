@@ -257,7 +257,8 @@ class SamplingDecodingTest {
                 .containsExactly("temperature", "topK", "topP", "typicalP", "minP");
         assertThat(d.hyperparameter("topP").orElseThrow().defaultValue()).isEqualTo("1.0");
         assertThat(d.capabilities(DecodingCapabilities.class).stochastic()).isTrue();
-        assertThat(d.capabilityMap()).containsExactly(Map.entry("multipleHypotheses", false), Map.entry("stochastic", true));
+        assertThat(d.capabilityMap()).containsExactly(Map.entry("greedyWhen", List.of("topK=1")),
+                Map.entry("multipleHypotheses", false), Map.entry("stochastic", true));
         assertThat(PROVIDER.create(Map.of("temperature", "0.7", "topK", "40"))).isInstanceOf(SamplingDecoding.class);
     }
 

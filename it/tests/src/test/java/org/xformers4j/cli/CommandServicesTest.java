@@ -14,7 +14,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.xformers4j.component.conformance.DecodingConformance;
 
 /**
  * The {@code xformers4j} command line end to end, as the launcher runs it: each call starts the
@@ -141,7 +143,7 @@ class CommandServicesTest {
 
     @Test
     @SuppressWarnings("unchecked")
-    void checkRunsTheConformanceSuitesOnTheInstalledAttentionAndPositionalComponents() throws IOException {
+    void checkRunsTheConformanceSuitesOnTheInstalledAttentionPositionalAndDecodingComponents() throws IOException {
         Outcome r = run("check", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         List<Map<String, Object>> results = (List<Map<String, Object>>) ((Map<String, Object>) parseJson(r.out()))
@@ -156,6 +158,10 @@ class CommandServicesTest {
         assertThat(results).filteredOn(m -> m.get("component").equals("alibi")).extracting(m -> m.get("check"))
                 .containsExactly("pairs-with-every-mechanism", "extrapolates", "bias-shift-invariant",
                         "incremental-decoding");
+        assertThat(results).filteredOn(m -> List.of("greedy", "beam", "diverse-beam", "sample")
+                .contains(m.get("component"))).extracting(m -> m.get("component") + " " + m.get("check"))
+                .containsAll(Stream.of("greedy", "beam", "diverse-beam", "sample").flatMap(c ->
+                        DecodingConformance.checkNames().stream().map(check -> c + " " + check)).toList());
 
         Outcome one = run("check", "flsh");
         assertThat(one.code()).isEqualTo(1);

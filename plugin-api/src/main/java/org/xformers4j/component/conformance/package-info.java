@@ -2,7 +2,8 @@
  * The conformance suite: checks, written once, that every registered component honours its kind's
  * contract and its declared capabilities; what {@code xformers4j check} runs and what each plugin
  * module's tests apply to its own components. See {@link org.xformers4j.component.conformance.AttentionConformance}
- * and {@link org.xformers4j.component.conformance.PositionalConformance}.
+ * {@link org.xformers4j.component.conformance.PositionalConformance} and
+ * {@link org.xformers4j.component.conformance.DecodingConformance}.
  */
 @Export
 @Version("0.1.0")

@@ -11,22 +11,24 @@ import org.xformers4j.component.ComponentKind;
 import org.xformers4j.component.ComponentProvider;
 import org.xformers4j.component.conformance.AttentionConformance;
 import org.xformers4j.component.conformance.CheckResult;
+import org.xformers4j.component.conformance.DecodingConformance;
 import org.xformers4j.component.conformance.PositionalConformance;
 import org.xformers4j.registry.ComponentRegistry;
 
 /**
  * {@code xformers4j check [NAME…] [--json]}: runs the conformance suites on the installed attention
- * components ({@link AttentionConformance}) and positional components ({@link PositionalConformance},
- * which pairs each encoding with every installed attention component), or on the named ones, and
- * prints one line per component and check (see {@link CheckText}); with {@code --json}, one object
- * {@code {"results":[{"component","check","passed","detail"}…]}} (see {@link CheckJson}). Without
- * names the attention components come first, then the positional ones; named components are
- * checked in the order given. The exit code is 1 when a check fails or a name is unknown. Decoding
- * components have no checks yet: a named one is reported as such on the error stream and skipped.
+ * components ({@link AttentionConformance}), positional components ({@link PositionalConformance},
+ * which pairs each encoding with every installed attention component) and decoding strategies
+ * ({@link DecodingConformance}, over its own next-token table, so no trained model is needed), or
+ * on the named ones, and prints one line per component and check (see {@link CheckText}); with
+ * {@code --json}, one object {@code {"results":[{"component","check","passed","detail"}…]}} (see
+ * {@link CheckJson}). Without names the attention components come first, then the positional
+ * ones, then the decoding strategies; named components are checked in the order given. The exit
+ * code is 1 when a check fails or a name is unknown.
  */
 @Component(service = Function.class, property = {
         Command.NAME_PROPERTY + "=check",
-        Command.SUMMARY_PROPERTY + "=Runs the conformance suites on the installed attention and positional components"})
+        Command.SUMMARY_PROPERTY + "=Runs the conformance suites on the installed attention, positional and decoding components"})
 public final class CheckCommand extends Command {
 
     private final ComponentRegistry registry;
@@ -53,27 +55,24 @@ public final class CheckCommand extends Command {
         if (names.isEmpty()) {
             subjects.addAll(registry.providers(ComponentKind.ATTENTION));
             subjects.addAll(registry.providers(ComponentKind.POSITIONAL));
+            subjects.addAll(registry.providers(ComponentKind.DECODING));
         }
         for (String name : names) {
-            ComponentProvider<?> provider;
             try {
-                provider = registry.find(name);
+                subjects.add(registry.find(name));
             } catch (IllegalArgumentException e) {
                 err.println("check: " + e.getMessage());
                 return FAILURE;
-            }
-            if (provider.descriptor().kind() == ComponentKind.DECODING) {
-                err.println("check: " + name + " is a " + provider.descriptor().kind().label()
-                        + " component; the suite has no checks for that kind yet");
-            } else {
-                subjects.add(provider);
             }
         }
         List<ComponentProvider<?>> mechanisms = registry.providers(ComponentKind.ATTENTION);
         List<CheckResult> results = new ArrayList<>();
         for (ComponentProvider<?> provider : subjects) {
-            results.addAll(provider.descriptor().kind() == ComponentKind.ATTENTION ? AttentionConformance.run(provider)
-                    : PositionalConformance.run(provider, mechanisms));
+            results.addAll(switch (provider.descriptor().kind()) {
+                case ATTENTION -> AttentionConformance.run(provider);
+                case POSITIONAL -> PositionalConformance.run(provider, mechanisms);
+                case DECODING -> DecodingConformance.run(provider);
+            });
         }
         out.print(json ? CheckJson.render(results) + "\n" : CheckText.render(results));
         return results.stream().allMatch(CheckResult::passed) ? OK : FAILURE;

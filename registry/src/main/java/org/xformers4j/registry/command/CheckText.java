@@ -14,7 +14,7 @@ final class CheckText {
 
     static String render(List<CheckResult> results) {
         if (results.isEmpty()) {
-            return "No attention or positional components to check.\n";
+            return "No components to check.\n";
         }
         TextTable table = new TextTable("RESULT", "COMPONENT", "CHECK", "DETAIL");
         results.forEach(r -> table.row(r.passed() ? "PASS" : "FAIL", r.component(), r.check(), r.detail()));

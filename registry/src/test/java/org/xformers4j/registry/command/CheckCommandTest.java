@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.xformers4j.component.conformance.AttentionConformance;
+import org.xformers4j.component.conformance.DecodingConformance;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.fixture.PlainSoftmaxAttention;
 import org.xformers4j.registry.fixture.ShiftEncoding;
@@ -58,11 +59,19 @@ class CheckCommandTest {
     }
 
     @Test
-    void withoutNamesEveryAttentionAndPositionalComponentIsChecked() {
+    void withoutNamesEveryAttentionPositionalAndDecodingComponentIsChecked() {
         Output result = Output.of(failing);
         assertThat(result.exitCode()).isEqualTo(1);
-        assertThat(result.out()).contains("scaled-value").contains("shift").doesNotContain("echo");
+        assertThat(result.out()).contains("scaled-value").contains("shift").contains("echo");
         assertThat(result.out().indexOf("scaled-value")).isLessThan(result.out().indexOf("shift"));
+        assertThat(result.out().indexOf("shift")).isLessThan(result.out().indexOf("echo"));
+    }
+
+    @Test
+    void anEmptyRegistryHasNothingToCheck() {
+        Output result = Output.of(new CheckCommand(registryOf()));
+        assertThat(result.exitCode()).isZero();
+        assertThat(result.out()).isEqualTo("No components to check.\n");
     }
 
     @Test
@@ -107,14 +116,17 @@ class CheckCommandTest {
     }
 
     @Test
-    void decodingComponentsAreSaidToHaveNoChecksYet() throws Exception {
-        Output result = Output.of(failing, "echo");
-        assertThat(result.exitCode()).isZero();
-        assertThat(result.err()).isEqualTo("check: echo is a decoding component; the suite has no checks for "
-                + "that kind yet\n");
-        assertThat(result.out()).isEqualTo("No attention or positional components to check.\n");
-        assertThat(array(object(JsonTree.parse(Output.of(failing, "echo", "--json").out())).get("results")))
-                .isEmpty();
+    void decodingComponentsRunTheDecodingSuite() throws Exception {
+        Output result = Output.of(failing, "--json", "echo");
+        assertThat(result.exitCode()).isEqualTo(1);
+        assertThat(result.err()).isEmpty();
+        List<Object> results = array(object(JsonTree.parse(result.out())).get("results"));
+        assertThat(results).extracting(r -> object(r).get("check"))
+                .containsExactlyElementsOf(DecodingConformance.checkNames());
+        assertThat(results).allSatisfy(r -> assertThat(object(r)).containsEntry("component", "echo")
+                .containsEntry("passed", false)
+                .containsEntry("detail", "threw java.lang.IllegalArgumentException: cannot configure echo with its "
+                        + "defaults: Component: echo, Property: times, times is mandatory in configuration"));
     }
 
     @Test

@@ -67,7 +67,8 @@ class DescribeCommandTest {
         assertThat(times).containsEntry("name", "times").containsEntry("type", "int").containsEntry("mandatory", true)
                 .containsEntry("range", "[1, +inf)").containsEntry("choices", List.of());
         assertThat(times).containsEntry("default", null);
-        assertThat(object(d.get("capabilities"))).isEqualTo(Map.of("stochastic", false, "multipleHypotheses", false));
+        assertThat(object(d.get("capabilities"))).isEqualTo(Map.of("stochastic", false, "multipleHypotheses", false,
+                "greedyWhen", List.of()));
 
         Map<String, Object> scaled = object(JsonTree.parse(Output.of(describe, "scaled-value", "--json").out()));
         Map<String, Object> rounding = object(array(scaled.get("hyperparameters")).get(1));

@@ -1,0 +1,108 @@
+package org.xformers4j.component.conformance;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.xformers4j.component.decoding.DecodingModel;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * The decoding suite's model: next-token probabilities from a fixed table keyed by the whole
+ * sequence so far, logits = ln p. The table is the classic example of the Hugging Face blog post
+ * "How to generate text" (von Platen, 2020): after "The", nice 0.5, dog 0.4, car 0.1; after
+ * "The nice", woman 0.4, house 0.3, guy 0.3; after "The dog", has 0.9, runs 0.05, and 0.05. Any
+ * other sequence is followed by {@code <eos>} with probability 1, so greedy decoding gives "The
+ * nice woman <eos>" and beam search with two beams "The dog has <eos>".
+ *
+ * <p>It keeps each row's tokens from the origins passed to {@link #advance}, refuses with an
+ * {@link IllegalArgumentException} an origin that is not a previous row, a token outside the
+ * vocabulary or a call whose tokens and origins differ in number, and remembers every row it
+ * gave logits for.
+ */
+final class NextTokenTable implements DecodingModel {
+
+    static final List<String> VOCABULARY =
+            List.of("The", "nice", "dog", "car", "woman", "house", "guy", "has", "runs", "and", "<eos>");
+    static final int END = VOCABULARY.indexOf("<eos>");
+
+    private static final Map<String, Map<String, Double>> TABLE = Map.of(
+            "The", Map.of("nice", 0.5, "dog", 0.4, "car", 0.1),
+            "The nice", Map.of("woman", 0.4, "house", 0.3, "guy", 0.3),
+            "The dog", Map.of("has", 0.9, "runs", 0.05, "and", 0.05));
+
+    private List<int[]> rows = List.of();
+    private final Set<List<Integer>> seen = new HashSet<>();
+
+    /** Token ids of space-separated words. */
+    static int[] ids(String words) {
+        return Arrays.stream(words.split(" ")).mapToInt(VOCABULARY::indexOf).toArray();
+    }
+
+    static String words(int[] tokens) {
+        return Arrays.stream(tokens).mapToObj(t -> t >= 0 && t < VOCABULARY.size() ? VOCABULARY.get(t) : "#" + t)
+                .collect(Collectors.joining(" "));
+    }
+
+    /** The table's probability of {@code token} after {@code context}. */
+    static double probability(int[] context, int token) {
+        return TABLE.getOrDefault(words(context), Map.of("<eos>", 1.0)).getOrDefault(VOCABULARY.get(token), 0.0);
+    }
+
+    /** Whether the model gave logits after {@code row} (a prompt followed by generated tokens). */
+    boolean gaveLogitsAfter(int[] row) {
+        return seen.contains(Arrays.stream(row).boxed().toList());
+    }
+
+    @Override
+    public int vocabularySize() {
+        return VOCABULARY.size();
+    }
+
+    @Override
+    public Tensor start(int[][] prompts) {
+        rows = Arrays.stream(prompts).map(int[]::clone).toList();
+        return logitsOfRows();
+    }
+
+    @Override
+    public Tensor advance(int[] tokens, int[] origins) {
+        if (tokens.length != origins.length) {
+            throw new IllegalArgumentException("advance: " + tokens.length + " tokens but " + origins.length
+                    + " origins");
+        }
+        List<int[]> next = new ArrayList<>(tokens.length);
+        for (int i = 0; i < tokens.length; i++) {
+            if (origins[i] < 0 || origins[i] >= rows.size()) {
+                throw new IllegalArgumentException("advance: origin " + origins[i] + " of new row " + i
+                        + " is not one of the " + rows.size() + " previous rows");
+            }
+            if (tokens[i] < 0 || tokens[i] >= vocabularySize()) {
+                throw new IllegalArgumentException("advance: token " + tokens[i] + " of new row " + i
+                        + " is outside the vocabulary of " + vocabularySize());
+            }
+            int[] previous = rows.get(origins[i]);
+            int[] row = Arrays.copyOf(previous, previous.length + 1);
+            row[previous.length] = tokens[i];
+            next.add(row);
+        }
+        rows = next;
+        return logitsOfRows();
+    }
+
+    private Tensor logitsOfRows() {
+        int v = vocabularySize();
+        float[] logits = new float[rows.size() * v];
+        for (int r = 0; r < rows.size(); r++) {
+            int[] row = rows.get(r);
+            seen.add(Arrays.stream(row).boxed().toList());
+            for (int t = 0; t < v; t++) {
+                logits[r * v + t] = (float) Math.log(probability(row, t));
+            }
+        }
+        return Tensor.of(logits, rows.size(), v);
+    }
+}
