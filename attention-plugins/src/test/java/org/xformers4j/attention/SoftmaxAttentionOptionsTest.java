@@ -138,7 +138,7 @@ class SoftmaxAttentionOptionsTest {
     }
 
     private static SoftmaxAttention create(String name, Map<String, String> options) {
-        return (SoftmaxAttention) switch (name) {
+        return switch (name) {
             case "full" -> new FullAttentionProvider().create(options);
             case "flash" -> new FlashAttentionProvider().create(options);
             case "local" -> new LocalAttentionProvider().create(options);

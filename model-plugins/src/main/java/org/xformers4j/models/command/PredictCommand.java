@@ -9,6 +9,7 @@ import org.tribuo.Prediction;
 import org.tribuo.classification.Label;
 import org.xformers4j.models.tribuo.ComponentResolver;
 import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.registry.HostCommand;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -27,8 +28,8 @@ import java.util.function.Function;
  * Every column but {@code COLUMN} (default {@code label}, ignored when present) is a feature.
  */
 @Component(service = Function.class, property = {
-        Command.NAME_PROPERTY + "=predict",
-        Command.SUMMARY_PROPERTY + "=Predicts the label of each row of a CSV file with a saved classifier"})
+        HostCommand.NAME_PROPERTY + "=predict",
+        HostCommand.SUMMARY_PROPERTY + "=Predicts the label of each row of a CSV file with a saved classifier"})
 public final class PredictCommand extends Command {
 
     private final ComponentRegistry registry;
@@ -39,7 +40,7 @@ public final class PredictCommand extends Command {
     }
 
     @Override
-    int run(String[] args, PrintStream out, PrintStream err) {
+    public int run(String[] args, PrintStream out, PrintStream err) {
         Arguments arguments;
         Path modelFile;
         Path input;
@@ -85,7 +86,7 @@ public final class PredictCommand extends Command {
     }
 
     @Override
-    String usage() {
+    protected String usage() {
         return "usage: xformers4j predict --model MODEL --input CSV [--label COLUMN]";
     }
 }

@@ -12,6 +12,7 @@ import org.tribuo.classification.evaluation.LabelEvaluation;
 import org.tribuo.classification.evaluation.LabelEvaluator;
 import org.xformers4j.models.tribuo.ComponentResolver;
 import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.registry.HostCommand;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -36,8 +37,8 @@ import java.util.function.Function;
  * name fails with the trainer's message naming the closest registered ones.
  */
 @Component(service = Function.class, property = {
-        Command.NAME_PROPERTY + "=train",
-        Command.SUMMARY_PROPERTY + "=Trains and evaluates a classifier configured in an OLCUT XML file on CSV data"})
+        HostCommand.NAME_PROPERTY + "=train",
+        HostCommand.SUMMARY_PROPERTY + "=Trains and evaluates a classifier configured in an OLCUT XML file on CSV data"})
 public final class TrainCommand extends Command {
 
     /** Seed and training fraction of the split used when no test file is given. */
@@ -52,7 +53,7 @@ public final class TrainCommand extends Command {
     }
 
     @Override
-    int run(String[] args, PrintStream out, PrintStream err) {
+    public int run(String[] args, PrintStream out, PrintStream err) {
         Arguments arguments;
         Path config;
         Path trainFile;
@@ -142,7 +143,7 @@ public final class TrainCommand extends Command {
     }
 
     @Override
-    String usage() {
+    protected String usage() {
         return "usage: xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--trainer NAME]"
                 + " [--save MODEL] [--json]";
     }

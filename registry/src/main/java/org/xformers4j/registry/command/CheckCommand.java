@@ -14,6 +14,7 @@ import org.xformers4j.component.conformance.CheckResult;
 import org.xformers4j.component.conformance.DecodingConformance;
 import org.xformers4j.component.conformance.PositionalConformance;
 import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.registry.HostCommand;
 
 /**
  * {@code xformers4j check [NAME…] [--json]}: runs the conformance suites on the installed attention
@@ -27,9 +28,9 @@ import org.xformers4j.registry.ComponentRegistry;
  * code is 1 when a check fails or a name is unknown.
  */
 @Component(service = Function.class, property = {
-        Command.NAME_PROPERTY + "=check",
-        Command.SUMMARY_PROPERTY + "=Runs the conformance suites on the installed attention, positional and decoding components"})
-public final class CheckCommand extends Command {
+        HostCommand.NAME_PROPERTY + "=check",
+        HostCommand.SUMMARY_PROPERTY + "=Runs the conformance suites on the installed attention, positional and decoding components"})
+public final class CheckCommand extends HostCommand {
 
     private final ComponentRegistry registry;
 
@@ -39,7 +40,7 @@ public final class CheckCommand extends Command {
     }
 
     @Override
-    int run(String[] args, PrintStream out, PrintStream err) {
+    public int run(String[] args, PrintStream out, PrintStream err) {
         boolean json = false;
         List<String> names = new ArrayList<>();
         for (String arg : args) {
@@ -79,7 +80,7 @@ public final class CheckCommand extends Command {
     }
 
     @Override
-    String usage() {
+    protected String usage() {
         return "usage: xformers4j check [NAME...] [--json]";
     }
 }

@@ -7,6 +7,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.registry.HostCommand;
 
 /**
  * {@code xformers4j describe NAME [--json]}: one component's full descriptor (kind, summary,
@@ -14,9 +15,9 @@ import org.xformers4j.registry.ComponentRegistry;
  * closest registered names.
  */
 @Component(service = Function.class, property = {
-        Command.NAME_PROPERTY + "=describe",
-        Command.SUMMARY_PROPERTY + "=Shows one component's hyperparameters and capabilities"})
-public final class DescribeCommand extends Command {
+        HostCommand.NAME_PROPERTY + "=describe",
+        HostCommand.SUMMARY_PROPERTY + "=Shows one component's hyperparameters and capabilities"})
+public final class DescribeCommand extends HostCommand {
 
     private final ComponentRegistry registry;
 
@@ -26,7 +27,7 @@ public final class DescribeCommand extends Command {
     }
 
     @Override
-    int run(String[] args, PrintStream out, PrintStream err) {
+    public int run(String[] args, PrintStream out, PrintStream err) {
         boolean json = false;
         String name = null;
         for (String arg : args) {
@@ -54,7 +55,7 @@ public final class DescribeCommand extends Command {
     }
 
     @Override
-    String usage() {
+    protected String usage() {
         return "usage: xformers4j describe NAME [--json]";
     }
 }

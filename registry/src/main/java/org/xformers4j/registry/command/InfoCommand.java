@@ -9,6 +9,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentProvider;
 import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.registry.HostCommand;
 
 /**
  * {@code xformers4j info [--json]}: the compute backends (available or not, and why) and the
@@ -16,9 +17,9 @@ import org.xformers4j.registry.ComponentRegistry;
  * {@link InfoJson}).
  */
 @Component(service = Function.class, property = {
-        Command.NAME_PROPERTY + "=info",
-        Command.SUMMARY_PROPERTY + "=Lists the compute backends and the components of each kind"})
-public final class InfoCommand extends Command {
+        HostCommand.NAME_PROPERTY + "=info",
+        HostCommand.SUMMARY_PROPERTY + "=Lists the compute backends and the components of each kind"})
+public final class InfoCommand extends HostCommand {
 
     private final ComponentRegistry registry;
 
@@ -28,7 +29,7 @@ public final class InfoCommand extends Command {
     }
 
     @Override
-    int run(String[] args, PrintStream out, PrintStream err) {
+    public int run(String[] args, PrintStream out, PrintStream err) {
         boolean json = false;
         for (String arg : args) {
             if (!arg.equals("--json")) {
@@ -43,7 +44,7 @@ public final class InfoCommand extends Command {
     }
 
     @Override
-    String usage() {
+    protected String usage() {
         return "usage: xformers4j info [--json]";
     }
 }
