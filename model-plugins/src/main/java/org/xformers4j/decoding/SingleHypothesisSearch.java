@@ -11,21 +11,21 @@ import org.xformers4j.tensor.Tensor;
 
 /**
  * The decoding loop shared by the strategies that keep one hypothesis per row ({@link GreedyDecoding},
- * {@link SamplingDecoding}): each step applies the {@link GenerationConfig#logitsProcessors() logits
- * processors} to every active row, lets a {@link TokenChoice} pick its next token, tells the
- * {@link GenerationConfig#listener() listener}, checks the stopping rules, and
- * {@link DecodingModel#advance advances} only the rows still active, in row order, so a finished row
- * costs the model nothing further.
+ * {@link SamplingDecoding}, {@link ContrastiveSearchDecoding}): each step applies the
+ * {@link GenerationConfig#logitsProcessors() logits processors} to every active row, lets a
+ * {@link Stepper} pick every row's next token, tells the {@link GenerationConfig#listener() listener},
+ * checks the stopping rules, and has the stepper continue only the rows still active, in row order, so
+ * a finished row costs the model nothing further.
  *
  * <p>A row finishes when it produces the {@link GenerationConfig#endToken() end token} (kept in the
  * output), when any {@link GenerationConfig#stoppingCriteria() stopping criterion} says so, or after
  * {@link GenerationConfig#maxNewTokens()} tokens. The log-probability of a sequence is the sum of the
  * chosen tokens' log-softmax of the processed logits, whatever further transformation the choice
- * applies (temperature, filters); its score is the same value.
+ * applies (temperature, filters, degeneration penalty); its score is the same value.
  */
 final class SingleHypothesisSearch {
 
-    /** Picks a row's next token. */
+    /** Picks a row's next token from its logits alone, one {@link DecodingModel#advance} per step. */
     @FunctionalInterface
     interface TokenChoice {
         /**
@@ -35,6 +35,30 @@ final class SingleHypothesisSearch {
          * @return a token whose logit is not -infinity
          */
         int choose(float[] logits, int argmax, int row);
+    }
+
+    /** How the rows move forward: the model calls of one decoding and the choice of every row's next token. */
+    interface Stepper {
+        /** Starts the model on {@code rows}; returns their next-token logits, [rows.length, vocabularySize] row-major. */
+        float[] start(int[][] rows);
+
+        /**
+         * Chooses the next token of every active row.
+         *
+         * @param logits per active row, its processed logits, finite or -infinity, not all -infinity; not to be changed
+         * @param argmax per active row, the lowest index of its largest logit
+         * @param rows   per active row, its index in the rows given to {@link #run}
+         * @return per active row, a token whose logit is not -infinity
+         */
+        int[] choose(float[][] logits, int[] argmax, int[] rows);
+
+        /**
+         * Continues the active rows at {@code positions} (indices into the latest {@link #choose}
+         * call's rows, increasing) with their chosen {@code tokens}; the others have finished.
+         *
+         * @return the continued rows' next-token logits, [positions.length, vocabularySize] row-major
+         */
+        float[] advance(int[] positions, int[] tokens);
     }
 
     private SingleHypothesisSearch() {
@@ -71,8 +95,9 @@ final class SingleHypothesisSearch {
     }
 
     /**
-     * Decodes every row until it finishes. The rows must have been {@link #validate validated}; the
-     * listener receives the row index as its {@code prompt}.
+     * Decodes every row until it finishes, choosing each row's token from its own logits and
+     * {@link DecodingModel#advance advancing} the model once per step. The rows must have been
+     * {@link #validate validated}; the listener receives the row index as its {@code prompt}.
      *
      * @return one sequence per row, in row order
      * @throws IllegalStateException if the model returns logits of the wrong shape, or a row's
@@ -80,28 +105,62 @@ final class SingleHypothesisSearch {
      */
     static GeneratedSequence[] run(DecodingModel model, int[][] rows, GenerationConfig config, TokenChoice choice) {
         int vocabularySize = model.vocabularySize();
+        return run(rows, config, vocabularySize, new Stepper() {
+            @Override
+            public float[] start(int[][] prompts) {
+                return checkedLogits(model.start(prompts), prompts.length, vocabularySize, "start");
+            }
+
+            @Override
+            public int[] choose(float[][] logits, int[] argmax, int[] active) {
+                int[] tokens = new int[active.length];
+                for (int i = 0; i < active.length; i++) {
+                    tokens[i] = choice.choose(logits[i], argmax[i], active[i]);
+                }
+                return tokens;
+            }
+
+            @Override
+            public float[] advance(int[] positions, int[] tokens) {
+                return checkedLogits(model.advance(tokens, positions), positions.length, vocabularySize, "advance");
+            }
+        });
+    }
+
+    /**
+     * Decodes every row until it finishes, with {@code stepper} calling the model and choosing the
+     * tokens. The rows must have been {@link #validate validated}; the listener receives the row
+     * index as its {@code prompt}.
+     *
+     * @return one sequence per row, in row order
+     * @throws IllegalStateException if a row's processed logits contain NaN or +infinity or are all -infinity
+     */
+    static GeneratedSequence[] run(int[][] rows, GenerationConfig config, int vocabularySize, Stepper stepper) {
         Row[] state = new Row[rows.length];
         int[] active = new int[rows.length];
         for (int r = 0; r < rows.length; r++) {
             state[r] = new Row(rows[r], config.maxNewTokens());
             active[r] = r;
         }
-        Tensor logits = model.start(rows);
-        String source = "start";
+        float[] values = stepper.start(rows);
         while (true) {
-            float[] values = checkedLogits(logits, active.length, vocabularySize, source);
+            float[][] logits = new float[active.length][];
+            int[] argmax = new int[active.length];
+            for (int i = 0; i < active.length; i++) {
+                logits[i] = Arrays.copyOfRange(values, i * vocabularySize, (i + 1) * vocabularySize);
+                argmax[i] = state[active[i]].process(logits[i], config.logitsProcessors(), active[i]);
+            }
+            int[] chosen = stepper.choose(logits, argmax, active);
             int[] tokens = new int[active.length];
-            int[] origins = new int[active.length];
+            int[] positions = new int[active.length];
             int kept = 0;
             for (int i = 0; i < active.length; i++) {
                 int r = active[i];
-                Row row = state[r];
-                float[] rowLogits = Arrays.copyOfRange(values, i * vocabularySize, (i + 1) * vocabularySize);
-                int token = row.extend(rowLogits, config.logitsProcessors(), choice, r);
-                config.listener().onToken(r, token);
-                if (!row.isFinished(token, config)) {
-                    tokens[kept] = token;
-                    origins[kept] = i;
+                state[r].append(chosen[i], logits[i], argmax[i]);
+                config.listener().onToken(r, chosen[i]);
+                if (!state[r].isFinished(chosen[i], config)) {
+                    tokens[kept] = chosen[i];
+                    positions[kept] = i;
                     active[kept] = r;
                     kept++;
                 }
@@ -110,8 +169,7 @@ final class SingleHypothesisSearch {
                 break;
             }
             active = Arrays.copyOf(active, kept);
-            logits = model.advance(Arrays.copyOf(tokens, kept), Arrays.copyOf(origins, kept));
-            source = "advance";
+            values = stepper.advance(Arrays.copyOf(positions, kept), Arrays.copyOf(tokens, kept));
         }
         GeneratedSequence[] out = new GeneratedSequence[rows.length];
         for (int r = 0; r < rows.length; r++) {
@@ -120,8 +178,13 @@ final class SingleHypothesisSearch {
         return out;
     }
 
-    /** The logits as a flat row-major array, after checking they are [rows, vocabularySize]. */
-    private static float[] checkedLogits(Tensor logits, int rows, int vocabularySize, String method) {
+    /**
+     * The logits as a flat row-major array, after checking they are [rows, vocabularySize].
+     *
+     * @param method the model method that returned them, for the message
+     * @throws IllegalStateException if they are null or of another shape
+     */
+    static float[] checkedLogits(Tensor logits, int rows, int vocabularySize, String method) {
         if (logits == null) {
             throw new IllegalStateException("model." + method + " returned null logits");
         }
@@ -150,20 +213,27 @@ final class SingleHypothesisSearch {
             return Arrays.copyOf(tokens, promptLength + generated);
         }
 
-        /** Processes the logits, appends the chosen token and adds its log-probability; returns the token. */
-        int extend(float[] logits, List<LogitsProcessor> processors, TokenChoice choice, int row) {
+        /**
+         * Applies the processors to {@code logits} in place and returns the lowest index of the
+         * largest processed logit.
+         *
+         * @param row the row, for error messages
+         */
+        int process(float[] logits, List<LogitsProcessor> processors, int row) {
             if (!processors.isEmpty()) {
                 int[] sequence = sequence();
                 for (LogitsProcessor processor : processors) {
                     processor.process(sequence, generated, logits);
                 }
             }
-            int argmax = argmax(logits, row);
-            int token = choice.choose(logits, argmax, row);
+            return argmax(logits, row);
+        }
+
+        /** Appends {@code token} and adds its log-softmax of the processed {@code logits}, whose largest is at {@code argmax}. */
+        void append(int token, float[] logits, int argmax) {
             logProbability += logSoftmax(logits, logits[argmax], token);
             tokens[promptLength + generated] = token;
             generated++;
-            return token;
         }
 
         /** Whether the row ends with {@code token}, the last one appended. */

@@ -30,7 +30,7 @@ class DecodingConformanceTest {
     @TestFactory
     Stream<DynamicTest> everyDecodingStrategyPassesEveryCheckThatApplies() {
         assertThat(decodingProviders()).extracting(p -> p.descriptor().name())
-                .contains("greedy", "beam", "diverse-beam", "sample");
+                .contains("greedy", "beam", "diverse-beam", "sample", "contrastive");
         return decodingProviders().stream()
                 .flatMap(p -> DecodingConformance.run(p).stream())
                 .map(r -> DynamicTest.dynamicTest(r.component() + " " + r.check(),

@@ -4,9 +4,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.xformers4j.component.decoding.DecodingModel;
+import org.xformers4j.component.decoding.HiddenStateModel;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -19,8 +21,12 @@ import org.xformers4j.tensor.Tensor;
  * <p>The table is the classic example of Hugging Face's generation blog post: after "The", nice
  * 0.5, dog 0.4, car 0.1; after "The nice", woman 0.4, house 0.3, guy 0.3; after "The dog", has
  * 0.9, runs 0.05, and 0.05.
+ *
+ * <p>It is also a {@link HiddenStateModel}: the hidden state of a position is a function of the
+ * sequence up to it (as words), by default a fixed pseudo-random vector of {@value #HIDDEN_SIZE}
+ * values per last token (drawn from a {@link SplittableRandom} seeded with its id).
  */
-final class TableLanguageModel implements DecodingModel {
+final class TableLanguageModel implements HiddenStateModel {
 
     static final List<String> VOCABULARY =
             List.of("The", "nice", "dog", "car", "woman", "house", "guy", "has", "runs", "and", "<eos>");
@@ -31,9 +37,14 @@ final class TableLanguageModel implements DecodingModel {
             "The nice", Map.of("woman", 0.4, "house", 0.3, "guy", 0.3),
             "The dog", Map.of("has", 0.9, "runs", 0.05, "and", 0.05));
 
+    static final int HIDDEN_SIZE = 4;
+
     private final float shift;
     private final Function<String, Map<String, Double>> next;
+    private final int hiddenSize;
+    private final Function<String, float[]> hidden;
     private List<int[]> rows = List.of();
+    private float[][] lastHiddenStates;
     private final List<List<String>> queried = new ArrayList<>();
     private final List<int[]> origins = new ArrayList<>();
 
@@ -43,7 +54,12 @@ final class TableLanguageModel implements DecodingModel {
 
     /** @param shift a constant added to every logit */
     TableLanguageModel(float shift) {
-        this(shift, context -> TABLE.getOrDefault(context, Map.of("<eos>", 1.0)));
+        this(shift, TableLanguageModel::nextWords);
+    }
+
+    /** The default table's next-word probabilities after {@code context} (space-separated words). */
+    static Map<String, Double> nextWords(String context) {
+        return TABLE.getOrDefault(context, Map.of("<eos>", 1.0));
     }
 
     /**
@@ -55,8 +71,33 @@ final class TableLanguageModel implements DecodingModel {
     }
 
     private TableLanguageModel(float shift, Function<String, Map<String, Double>> next) {
+        this(shift, next, HIDDEN_SIZE, TableLanguageModel::tokenVector);
+    }
+
+    /**
+     * A model with another table and other hidden states: {@code hidden} gives the hidden state of
+     * the last position of a sequence (as space-separated words), {@code hiddenSize} values.
+     */
+    TableLanguageModel(Function<String, Map<String, Double>> next, int hiddenSize, Function<String, float[]> hidden) {
+        this(0f, next, hiddenSize, hidden);
+    }
+
+    private TableLanguageModel(float shift, Function<String, Map<String, Double>> next, int hiddenSize,
+                               Function<String, float[]> hidden) {
         this.shift = shift;
         this.next = next;
+        this.hiddenSize = hiddenSize;
+        this.hidden = hidden;
+    }
+
+    /** The default hidden state: a fixed pseudo-random vector per last word. */
+    private static float[] tokenVector(String context) {
+        SplittableRandom random = new SplittableRandom(id(context.substring(context.lastIndexOf(' ') + 1)));
+        float[] state = new float[HIDDEN_SIZE];
+        for (int d = 0; d < HIDDEN_SIZE; d++) {
+            state[d] = (float) random.nextDouble(-1, 1);
+        }
+        return state;
     }
 
     /** Token ids of space-separated words. */
@@ -82,8 +123,22 @@ final class TableLanguageModel implements DecodingModel {
     }
 
     @Override
+    public int hiddenSize() {
+        return hiddenSize;
+    }
+
+    @Override
+    public float[][] lastHiddenStates() {
+        if (lastHiddenStates == null) {
+            throw new IllegalStateException("lastHiddenStates() before start()");
+        }
+        return Arrays.stream(lastHiddenStates).map(float[]::clone).toArray(float[][]::new);
+    }
+
+    @Override
     public Tensor start(int[][] prompts) {
         rows = Arrays.stream(prompts).map(int[]::clone).toList();
+        lastHiddenStates = rows.stream().map(row -> hiddenStates(row, 1)).toArray(float[][]::new);
         return logitsOfRows();
     }
 
@@ -107,8 +162,20 @@ final class TableLanguageModel implements DecodingModel {
             next.add(row);
         }
         rows = next;
+        lastHiddenStates = rows.stream().map(row -> hiddenStates(row, row.length)).toArray(float[][]::new);
         this.origins.add(origins.clone());
         return logitsOfRows();
+    }
+
+    /** The hidden states of the positions {@code from} (1-based prefix length) to the end of {@code row}, concatenated. */
+    private float[] hiddenStates(int[] row, int from) {
+        float[] states = new float[0];
+        for (int length = from; length <= row.length; length++) {
+            float[] state = hidden.apply(words(Arrays.copyOf(row, length)));
+            states = Arrays.copyOf(states, states.length + state.length);
+            System.arraycopy(state, 0, states, states.length - state.length, state.length);
+        }
+        return states;
     }
 
     /** The sequences asked about, one list per call (start, then each advance), as words. */

@@ -28,6 +28,7 @@ import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentProvider;
 import org.xformers4j.compute.ComputeBackend;
 import org.xformers4j.decoding.BeamSearchDecoding;
+import org.xformers4j.decoding.ContrastiveSearchDecoding;
 import org.xformers4j.decoding.DiverseBeamSearchDecoding;
 import org.xformers4j.decoding.GreedyDecoding;
 import org.xformers4j.decoding.SamplingDecoding;
@@ -67,7 +68,7 @@ class OsgiRegistryTest {
 
     private static final List<Class<? extends Component>> PROJECT_COMPONENTS = Stream.concat(
             ATTENTION_BUNDLE_COMPONENTS.stream(), Stream.of(GreedyDecoding.class, BeamSearchDecoding.class,
-                    DiverseBeamSearchDecoding.class, SamplingDecoding.class)).toList();
+                    DiverseBeamSearchDecoding.class, SamplingDecoding.class, ContrastiveSearchDecoding.class)).toList();
 
     private static List<String> attentionBundleNames(String prefix) {
         return ATTENTION_BUNDLE_COMPONENTS.stream().map(t -> prefix + ComponentDescriptor.of(t).name()).toList();

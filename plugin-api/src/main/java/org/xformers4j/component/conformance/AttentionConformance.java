@@ -27,6 +27,10 @@ import org.xformers4j.component.attention.AttentionCapabilities;
  *   <li>{@code incremental-decoding} (incrementalDecoding and causal): decoding token by token
  *       through {@link org.xformers4j.nn.MultiHeadAttention} with a {@link org.xformers4j.nn.KvCache}
  *       equals one pass over the whole sequence.</li>
+ *   <li>{@code cached-generation} (incrementalDecoding and causal): a small two-layer language
+ *       model around the mechanism generates the same tokens greedily, with the same logits, with a
+ *       {@link org.xformers4j.nn.KvCache} per layer (reordered midway as beam search does) as by
+ *       recomputing the whole prefix at every step.</li>
  *   <li>{@code rejects-bad-input}: wrong shapes and undeclared context features raise
  *       {@link IllegalArgumentException} naming them.</li>
  *   <li>{@code reproducible}: identical seeds give identical outputs, attention dropout included.</li>
@@ -48,7 +52,7 @@ public final class AttentionConformance {
 
     private static final List<AttentionCheck> CHECKS = List.of(new MatchesFull(), new InputGradients(),
             new ParameterGradients(), new NoCausalLeakage(), new PaddingIgnored(), new BatchIndependence(),
-            new IncrementalDecoding(), new RejectsBadInput(), new Reproducible());
+            new IncrementalDecoding(), new CachedGeneration(), new RejectsBadInput(), new Reproducible());
 
     private AttentionConformance() {
     }

@@ -6,8 +6,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.stream.Collectors;
-import org.xformers4j.component.decoding.DecodingModel;
+import org.xformers4j.component.decoding.HiddenStateModel;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -22,8 +23,14 @@ import org.xformers4j.tensor.Tensor;
  * {@link IllegalArgumentException} an origin that is not a previous row, a token outside the
  * vocabulary or a call whose tokens and origins differ in number, and remembers every row it
  * gave logits for.
+ *
+ * <p>So that strategies that compare representations (contrastive search) run every check too, it
+ * is a {@link HiddenStateModel} whose hidden state of a position depends on its token alone: a
+ * fixed pseudo-random vector of {@value #HIDDEN_SIZE} values uniform in [−1, 1) per token id
+ * (drawn from a {@link SplittableRandom} seeded with the id), like an embedding table without
+ * context. A repeated token thus has cosine similarity 1 with its earlier occurrences.
  */
-final class NextTokenTable implements DecodingModel {
+final class NextTokenTable implements HiddenStateModel {
 
     static final List<String> VOCABULARY =
             List.of("The", "nice", "dog", "car", "woman", "house", "guy", "has", "runs", "and", "<eos>");
@@ -34,7 +41,10 @@ final class NextTokenTable implements DecodingModel {
             "The nice", Map.of("woman", 0.4, "house", 0.3, "guy", 0.3),
             "The dog", Map.of("has", 0.9, "runs", 0.05, "and", 0.05));
 
+    static final int HIDDEN_SIZE = 4;
+
     private List<int[]> rows = List.of();
+    private float[][] lastHiddenStates;
     private final Set<List<Integer>> seen = new HashSet<>();
 
     /** Token ids of space-separated words. */
@@ -63,8 +73,34 @@ final class NextTokenTable implements DecodingModel {
     }
 
     @Override
+    public int hiddenSize() {
+        return HIDDEN_SIZE;
+    }
+
+    @Override
+    public float[][] lastHiddenStates() {
+        if (lastHiddenStates == null) {
+            throw new IllegalStateException("lastHiddenStates() before start()");
+        }
+        return Arrays.stream(lastHiddenStates).map(float[]::clone).toArray(float[][]::new);
+    }
+
+    /** The hidden states of {@code tokens}, [tokens.length, HIDDEN_SIZE] row-major: a fixed vector per token id. */
+    private static float[] hiddenStates(int... tokens) {
+        float[] states = new float[tokens.length * HIDDEN_SIZE];
+        for (int i = 0; i < tokens.length; i++) {
+            SplittableRandom random = new SplittableRandom(tokens[i]);
+            for (int d = 0; d < HIDDEN_SIZE; d++) {
+                states[i * HIDDEN_SIZE + d] = (float) random.nextDouble(-1, 1);
+            }
+        }
+        return states;
+    }
+
+    @Override
     public Tensor start(int[][] prompts) {
         rows = Arrays.stream(prompts).map(int[]::clone).toList();
+        lastHiddenStates = rows.stream().map(NextTokenTable::hiddenStates).toArray(float[][]::new);
         return logitsOfRows();
     }
 
@@ -90,6 +126,7 @@ final class NextTokenTable implements DecodingModel {
             next.add(row);
         }
         rows = next;
+        lastHiddenStates = Arrays.stream(tokens).mapToObj(NextTokenTable::hiddenStates).toArray(float[][]::new);
         return logitsOfRows();
     }
 

@@ -1,0 +1,23 @@
+package org.xformers4j.component.decoding;
+
+/**
+ * A {@link DecodingModel} that also shows the final hidden state of every token it is fed, for
+ * strategies that compare representations, such as contrastive search (Su et al., 2022, "A
+ * Contrastive Framework for Neural Text Generation", NeurIPS 2022), whose degeneration penalty is
+ * the largest cosine similarity between a candidate's hidden state and those of the tokens before it.
+ */
+public interface HiddenStateModel extends DecodingModel {
+
+    /** Width of each hidden state. */
+    int hiddenSize();
+
+    /**
+     * The final-layer hidden states of the tokens fed by the latest {@link #start} or
+     * {@link #advance} call: one array per row of that call, in row order, holding
+     * [tokensFed, hiddenSize] row-major, that is the whole prompt after {@code start} and the one
+     * new token after {@code advance}. The arrays belong to the caller.
+     *
+     * @throws IllegalStateException before the first {@code start}
+     */
+    float[][] lastHiddenStates();
+}
