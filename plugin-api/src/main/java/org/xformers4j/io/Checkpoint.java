@@ -80,9 +80,13 @@ public final class Checkpoint {
         this.optimizer = optimizer;
     }
 
+    /** The optimiser kind written by {@link #save} when there is no optimiser (a trained model, not a run). */
+    public static final String NO_OPTIMIZER = "none";
+
     /**
      * Writes {@code module}'s parameters, {@code optimizer}'s state and the progress to
-     * {@code path}, atomically replacing any file there.
+     * {@code path}, atomically replacing any file there. With a null optimiser the file holds the
+     * weights only (optimiser kind {@value #NO_OPTIMIZER}, no state), for a finished model.
      *
      * @param step     training steps taken so far, >= 0
      * @param epoch    the current epoch, >= 0
@@ -97,7 +101,8 @@ public final class Checkpoint {
                     + " and epoch " + epoch);
         }
         Map<String, Tensor> parameters = module.namedParameters();
-        OptimizerState optimizerState = optimizer.state(parameters);
+        OptimizerState optimizerState = optimizer == null ? new OptimizerState(NO_OPTIMIZER, 0, 0f, Map.of())
+                : optimizer.state(parameters);
         Path target = path.toAbsolutePath();
         Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
         try {

@@ -7,6 +7,7 @@ import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.positional.PositionalEncoding;
 import org.xformers4j.nn.Dropout;
 import org.xformers4j.nn.FeedForward;
+import org.xformers4j.nn.KvCache;
 import org.xformers4j.nn.Module;
 import org.xformers4j.nn.MultiHeadAttention;
 import org.xformers4j.tensor.GradMode;
@@ -37,6 +38,14 @@ import org.xformers4j.tensor.Tensor;
  * encoding is rejected here, when the block is built, naming both. Parameters: {@code attention},
  * {@code feedForward} and the norms {@code attentionNorm}, {@code feedForwardNorm} (and for
  * SANDWICH {@code attentionOutputNorm}, {@code feedForwardOutputNorm}).
+ *
+ * <p>A decoder block of an encoder-decoder model (Vaswani et al., 2017, §3.1, "Decoder") has a
+ * third sublayer between the two, cross-attention from the block's stream to the encoder's output
+ * (the memory), with its own mechanism, no positional encoding and the same norm placement;
+ * its parameters are {@code crossAttention} and {@code crossAttentionNorm} (and {@code
+ * crossAttentionOutputNorm}). For incremental decoding {@link #forward(Tensor, AttentionContext,
+ * KvCache, Memory)} feeds only the new positions and keeps the self-attention's keys and values in
+ * a {@link KvCache}.
  */
 public final class TransformerBlock extends Module {
 
@@ -44,6 +53,9 @@ public final class TransformerBlock extends Module {
     private final UnaryOperator<Tensor> attentionNorm;
     private final MultiHeadAttention attention;
     private final UnaryOperator<Tensor> attentionOutputNorm;
+    private final UnaryOperator<Tensor> crossAttentionNorm;
+    private final MultiHeadAttention crossAttention;
+    private final UnaryOperator<Tensor> crossAttentionOutputNorm;
     private final UnaryOperator<Tensor> feedForwardNorm;
     private final FeedForward feedForward;
     private final UnaryOperator<Tensor> feedForwardOutputNorm;
@@ -51,6 +63,35 @@ public final class TransformerBlock extends Module {
     private final StochasticDepth dropPath;
 
     /**
+     * The encoder's attention memory for the cross-attention sublayer of a decoder block.
+     *
+     * @param states  the encoder's output [batch, sourceLength, modelDim]
+     * @param context its key padding mask [batch, sourceLength] (non-zero at padded source tokens) and
+     *                attention dropout; never causal
+     */
+    public record Memory(Tensor states, AttentionContext context) {
+        public Memory {
+            if (states == null || context == null) {
+                throw new IllegalArgumentException("TransformerBlock.Memory: states and context must not be null");
+            }
+            if (context.causal()) {
+                throw new IllegalArgumentException("TransformerBlock.Memory: cross-attention over the encoder's "
+                        + "output is not causal; the memory context must not be");
+            }
+        }
+
+        /** This memory with its rows rebuilt from {@code origins}, as {@link KvCache#reorder} does for beams. */
+        public Memory reorder(int[] origins) {
+            Tensor mask = context.keyPaddingMask();
+            return new Memory(states.indexSelect(0, origins), AttentionContext.builder()
+                    .keyPaddingMask(mask == null ? null : mask.indexSelect(0, origins))
+                    .dropout(context.dropout(), context.rng()).build());
+        }
+    }
+
+    /**
+     * An encoder block, or a decoder-only (GPT-style) block: self-attention and feed-forward.
+     *
      * @param config     the architecture
      * @param mechanism  this block's own attention mechanism instance (initialised by {@link MultiHeadAttention})
      * @param positional an initialised positional encoding whose hooks 2 and 3 the attention applies, or null
@@ -58,6 +99,22 @@ public final class TransformerBlock extends Module {
      */
     public TransformerBlock(BlockConfig config, AttentionMechanism mechanism, PositionalEncoding positional,
                             RandomGenerator rng) {
+        this(config, mechanism, null, positional, rng);
+    }
+
+    /**
+     * A block with a cross-attention sublayer when {@code crossMechanism} is not null, the decoder
+     * block of an encoder-decoder model.
+     *
+     * @param config         the architecture
+     * @param mechanism      this block's own self-attention mechanism instance
+     * @param crossMechanism this block's own cross-attention mechanism instance (it must declare
+     *                       crossAttention and keyPaddingMask), or null for no cross-attention
+     * @param positional     an initialised positional encoding for the self-attention's hooks 2 and 3, or null
+     * @param rng            seeded generator for the weights and the seeds of the dropout and stochastic depth
+     */
+    public TransformerBlock(BlockConfig config, AttentionMechanism mechanism, AttentionMechanism crossMechanism,
+                            PositionalEncoding positional, RandomGenerator rng) {
         if (config == null) {
             throw new IllegalArgumentException("TransformerBlock: config must not be null");
         }
@@ -68,6 +125,11 @@ public final class TransformerBlock extends Module {
         this.attention = registerModule("attention",
                 new MultiHeadAttention(dim, config.heads(), mechanism, positional, config.bias(), rng));
         this.attentionOutputNorm = sandwich ? norm("attentionOutputNorm", dim) : null;
+        boolean cross = crossMechanism != null;
+        this.crossAttentionNorm = cross ? norm("crossAttentionNorm", dim) : null;
+        this.crossAttention = cross ? registerModule("crossAttention",
+                new MultiHeadAttention(dim, config.heads(), crossMechanism, null, config.bias(), rng)) : null;
+        this.crossAttentionOutputNorm = cross && sandwich ? norm("crossAttentionOutputNorm", dim) : null;
         this.feedForwardNorm = norm("feedForwardNorm", dim);
         this.feedForward = registerModule("feedForward",
                 new FeedForward(dim, config.hidden(), config.activation(), config.bias(), 0f, rng));
@@ -89,7 +151,33 @@ public final class TransformerBlock extends Module {
      * @return [batch, length, modelDim]
      */
     public Tensor forward(Tensor x, AttentionContext context) {
-        Tensor h = sublayer(x, attentionNorm, attentionOutputNorm, in -> attention.forward(in, context));
+        return forward(x, context, null, null);
+    }
+
+    /**
+     * The block over new positions, optionally continuing a {@link KvCache} and attending to an
+     * encoder's memory.
+     *
+     * @param x       [batch, length, modelDim], the new positions
+     * @param context the self-attention's context; with a cache its key padding mask and bias span the
+     *                cached and new positions, as for {@link MultiHeadAttention#forward(Tensor,
+     *                AttentionContext, KvCache)}
+     * @param cache   this block's self-attention cache, extended in place, or null to attend only within {@code x}
+     * @param memory  the encoder's output, required exactly when the block has cross-attention
+     * @return [batch, length, modelDim]
+     */
+    public Tensor forward(Tensor x, AttentionContext context, KvCache cache, Memory memory) {
+        if ((memory != null) != (crossAttention != null)) {
+            throw new IllegalArgumentException("TransformerBlock: " + (crossAttention != null
+                    ? "a block with cross-attention needs the encoder's memory" : "a block without cross-attention "
+                    + "takes no memory"));
+        }
+        Tensor h = sublayer(x, attentionNorm, attentionOutputNorm, in -> cache == null
+                ? attention.forward(in, context) : attention.forward(in, context, cache));
+        if (memory != null) {
+            h = sublayer(h, crossAttentionNorm, crossAttentionOutputNorm,
+                    in -> crossAttention.forward(in, memory.states(), memory.context()));
+        }
         return sublayer(h, feedForwardNorm, feedForwardOutputNorm, this::feedForward);
     }
 
@@ -164,6 +252,11 @@ public final class TransformerBlock extends Module {
     /** The attention sublayer. */
     public MultiHeadAttention attention() {
         return attention;
+    }
+
+    /** The cross-attention sublayer, or null for a block without one. */
+    public MultiHeadAttention crossAttention() {
+        return crossAttention;
     }
 
     /** The feed-forward sublayer. */

@@ -2,10 +2,7 @@ package org.xformers4j.models.nn;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
@@ -82,24 +79,12 @@ public final class TransformerEncoder extends Module {
         }
     }
 
-    /** The blocks under the names 0 … N-1, as {@code torch.nn.ModuleList}. */
-    private static final class Blocks extends Module {
-        private final TransformerBlock[] blocks;
-
-        Blocks(TransformerBlock[] blocks) {
-            this.blocks = blocks;
-            for (int i = 0; i < blocks.length; i++) {
-                registerModule(Integer.toString(i), blocks[i]);
-            }
-        }
-    }
-
     private final EncoderConfig config;
     private final int modelDim;
     private final PositionalEncoding positional;
     private final Tensor clsToken;
     private final Tensor registerTokens;
-    private final Blocks blocks;
+    private final BlockStack blocks;
     private final NormKind.Norm finalNorm;
     private final RandomGenerator attentionRng;
 
@@ -133,24 +118,8 @@ public final class TransformerEncoder extends Module {
                         Init.normal(rng, 0f, 0.02f, 1, config.numRegisterTokens(), modelDim), false)
                 : null;
 
-        int layers = config.layers();
-        TransformerBlock[] stack = new TransformerBlock[layers];
-        Set<AttentionMechanism> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (int l = 0; l < layers; l++) {
-            AttentionMechanism mechanism = mechanisms.get();
-            if (mechanism == null || !seen.add(mechanism)) {
-                throw new IllegalArgumentException("TransformerEncoder: the mechanisms supplier must return a new "
-                        + "attention mechanism for each of the " + layers + " blocks, got "
-                        + (mechanism == null ? "null" : "the same instance again") + " for block " + l);
-            }
-            float dropPath = block.dropPath() * (l + 1) / layers;        // linear decay, Huang et al. (2016) §4
-            try {
-                stack[l] = new TransformerBlock(block.withDropPath(dropPath), mechanism, positional, rng);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("TransformerEncoder: block " + l + ": " + e.getMessage(), e);
-            }
-        }
-        this.blocks = registerModule("blocks", new Blocks(stack));
+        this.blocks = registerModule("blocks", new BlockStack("TransformerEncoder", block, config.layers(),
+                mechanisms, null, positional, rng));
         this.finalNorm = block.placement().needsFinalNorm() ? block.norm().create(modelDim) : null;
         if (finalNorm != null) {
             registerModule("finalNorm", finalNorm.module());
@@ -175,7 +144,7 @@ public final class TransformerEncoder extends Module {
     /** The ordinary stack, block by block with activations stored: [B, P + L, D] → [B, P + L, D]. */
     private Tensor storedBlocks(Input input) {
         Tensor x = input.sequence();
-        for (TransformerBlock block : blocks.blocks) {
+        for (TransformerBlock block : blocks.all()) {
             x = block.forward(x, input.context());
         }
         return x;
@@ -186,8 +155,8 @@ public final class TransformerEncoder extends Module {
      * of the two output streams, [B, P + L, D] → [B, P + L, D].
      */
     private Tensor reversibleBlocks(Input input) {
-        List<ReversibleBlock> stack = new ArrayList<>(blocks.blocks.length);
-        for (TransformerBlock block : blocks.blocks) {
+        List<ReversibleBlock> stack = new ArrayList<>(blocks.size());
+        for (TransformerBlock block : blocks.all()) {
             stack.add(block.reversible(input.context()));
         }
         Tensor x = input.sequence();
@@ -217,11 +186,11 @@ public final class TransformerEncoder extends Module {
             AttentionContext context = input.context();
             Tensor x1 = input.sequence();
             Tensor x2 = x1;                       // the attention's input stream; the ordinary stack has only this one
-            List<Tensor> weights = new ArrayList<>(blocks.blocks.length);
-            for (int l = 0; l < blocks.blocks.length; l++) {
-                TransformerBlock block = blocks.blocks[l];
+            List<Tensor> weights = new ArrayList<>(blocks.size());
+            for (int l = 0; l < blocks.size(); l++) {
+                TransformerBlock block = blocks.get(l);
                 weights.add(block.attentionWeights(x2, context));
-                if (l + 1 == blocks.blocks.length) {
+                if (l + 1 == blocks.size()) {
                     break;                                               // the last block's output is not needed
                 }
                 if (config.reversible()) {
@@ -304,6 +273,6 @@ public final class TransformerEncoder extends Module {
 
     /** Block {@code index}, 0-based. */
     public TransformerBlock block(int index) {
-        return blocks.blocks[index];
+        return blocks.get(index);
     }
 }
