@@ -1,6 +1,5 @@
 package org.xformers4j.models.command;
 
-import com.oracle.labs.mlrg.olcut.config.ConfigurationManager;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -10,13 +9,11 @@ import org.tribuo.Trainer;
 import org.tribuo.classification.Label;
 import org.tribuo.classification.evaluation.LabelEvaluation;
 import org.tribuo.classification.evaluation.LabelEvaluator;
-import org.xformers4j.models.tribuo.ComponentResolver;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Set;
@@ -116,30 +113,9 @@ public final class TrainCommand extends Command {
         return OK;
     }
 
-    /**
-     * The component {@code name} of the OLCUT configuration {@code file}, which must be a Tribuo
-     * {@code Trainer<Label>}. OLCUT creates the classes the file names with {@code Class.forName}
-     * from its own class loader, which inside the OSGi host is the Tribuo bundle's: it imports
-     * every exported package dynamically, {@code org.xformers4j.models.tribuo} included.
-     */
     @SuppressWarnings("unchecked")
     private Trainer<Label> trainer(Path file, String name) {
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("config " + file + ": no such file");
-        }
-        ComponentResolver.use(registry);
-        try (ConfigurationManager manager = new ConfigurationManager(file.toString())) {
-            if (!manager.getComponentNames().contains(name)) {
-                throw new IllegalArgumentException("config " + file + ": no component named '" + name
-                        + "' (components: " + String.join(", ", manager.getComponentNames()) + "); name it with --trainer");
-            }
-            Object component = manager.lookup(name);
-            if (!(component instanceof Trainer<?> trainer)) {
-                throw new IllegalArgumentException("config " + file + ": component '" + name + "' is a "
-                        + component.getClass().getName() + ", not a Tribuo Trainer");
-            }
-            return (Trainer<Label>) trainer;
-        }
+        return (Trainer<Label>) configured(file, name, Trainer.class, "a Tribuo Trainer", registry);
     }
 
     @Override

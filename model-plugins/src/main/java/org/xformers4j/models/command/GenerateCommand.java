@@ -1,0 +1,170 @@
+package org.xformers4j.models.command;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.xformers4j.component.decoding.DecodingStrategy;
+import org.xformers4j.component.decoding.GenerationConfig;
+import org.xformers4j.component.decoding.LogitsProcessor;
+import org.xformers4j.component.decoding.StoppingCriterion;
+import org.xformers4j.decoding.processing.MaxTime;
+import org.xformers4j.decoding.processing.NoRepeatNGram;
+import org.xformers4j.decoding.processing.RepetitionPenalty;
+import org.xformers4j.decoding.processing.StopSequences;
+import org.xformers4j.models.lm.TextGenerator;
+import org.xformers4j.models.tribuo.ComponentResolver;
+import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.registry.HostCommand;
+
+/**
+ * {@code xformers4j generate --model MODEL --prompt TEXT --strategy NAME [--option key=value …]
+ * [--max-new-tokens N] [--num-return-sequences N] [--seed N] [--stop TEXT …]
+ * [--repetition-penalty X] [--no-repeat-ngram N] [--max-time SECONDS] [--json]}:
+ * loads a model directory saved by {@code lm train} (or a sequence-to-sequence model, whose prompt is
+ * the source), creates the registered decoding strategy {@code NAME} with the options, and prints
+ * each generated sequence, best first, with its score. With {@code --json} it prints
+ * {@code {"strategy":…, "sequences":[{"text":…, "score":…}, …]}}, the text without the prompt.
+ * Stop strings are turned into token sequences with the model's tokenizer.
+ */
+@Component(service = Function.class, property = {
+        HostCommand.NAME_PROPERTY + "=generate",
+        HostCommand.SUMMARY_PROPERTY + "=Generates text from a saved language model with a registered decoding strategy"})
+public final class GenerateCommand extends Command {
+
+    private static final int DEFAULT_MAX_NEW_TOKENS = 100;
+
+    private final ComponentRegistry registry;
+
+    @Activate
+    public GenerateCommand(@Reference(name = "registry") ComponentRegistry registry) {
+        this.registry = registry;
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) {
+        Arguments arguments;
+        try {
+            arguments = Arguments.parse(args, Set.of("--model", "--prompt", "--strategy", "--max-new-tokens",
+                    "--num-return-sequences", "--seed", "--repetition-penalty", "--no-repeat-ngram", "--max-time"), Set.of("--json"), Set.of("--option", "--stop"));
+            arguments.required("--model");
+            arguments.required("--prompt");
+            arguments.required("--strategy");
+        } catch (IllegalArgumentException e) {
+            return usageError(err, "generate: " + e.getMessage());
+        }
+        String strategyName = arguments.required("--strategy");
+        List<TextGenerator.Generation> generations;
+        try {
+            ComponentResolver.use(registry);
+            TextGenerator model = TextGenerator.load(Path.of(arguments.required("--model")));
+            DecodingStrategy strategy = registry.create(DecodingStrategy.class, strategyName,
+                    options(arguments.all("--option")));
+            GenerationConfig config = config(arguments, model);
+            generations = model.generate(arguments.required("--prompt"), strategy, config);
+        } catch (RuntimeException e) {
+            return failure(err, "generate: " + messages(e));
+        }
+        if (arguments.has("--json")) {
+            out.println(json(strategyName, generations));
+        } else {
+            for (int i = 0; i < generations.size(); i++) {
+                TextGenerator.Generation g = generations.get(i);
+                out.printf(Locale.ROOT, "[%d] score %.4f%n%s%s%n", i + 1, g.score(), arguments.required("--prompt"),
+                        g.text());
+            }
+        }
+        return OK;
+    }
+
+    /** {@code key=value} strings as a map, rejecting a malformed or repeated one. */
+    static Map<String, String> options(List<String> pairs) {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (String pair : pairs) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--option must be key=value, got '" + pair + "'");
+            }
+            if (options.put(pair.substring(0, eq), pair.substring(eq + 1)) != null) {
+                throw new IllegalArgumentException("--option " + pair.substring(0, eq) + " given twice");
+            }
+        }
+        return options;
+    }
+
+    private static GenerationConfig config(Arguments arguments, TextGenerator model) {
+        List<LogitsProcessor> processors = new ArrayList<>();
+        if (arguments.has("--repetition-penalty")) {
+            processors.add(new RepetitionPenalty(number(arguments, "--repetition-penalty")));
+        }
+        if (arguments.has("--no-repeat-ngram")) {
+            processors.add(new NoRepeatNGram(arguments.integer("--no-repeat-ngram", 0)));
+        }
+        List<StoppingCriterion> criteria = new ArrayList<>();
+        List<String> stops = arguments.all("--stop");
+        if (!stops.isEmpty()) {
+            criteria.add(new StopSequences(stops.stream().map(s -> model.tokenizer().encode(s)).toList()));
+        }
+        if (arguments.has("--max-time")) {
+            criteria.add(new MaxTime(Duration.ofMillis((long) (number(arguments, "--max-time") * 1000))));
+        }
+        return GenerationConfig.builder()
+                .maxNewTokens(arguments.integer("--max-new-tokens", DEFAULT_MAX_NEW_TOKENS))
+                .numReturnSequences(arguments.integer("--num-return-sequences", 1))
+                .seed(arguments.integer("--seed", 0))
+                .logitsProcessors(processors)
+                .stoppingCriteria(criteria)
+                .build();
+    }
+
+    private static float number(Arguments arguments, String option) {
+        String value = arguments.required(option);
+        try {
+            return Float.parseFloat(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " must be a number, got '" + value + "'");
+        }
+    }
+
+    /** {@code {"strategy":…, "sequences":[{"text":…, "score":…}, …]}}, escaped by Jackson. */
+    static String json(String strategy, List<TextGenerator.Generation> generations) {
+        StringWriter text = new StringWriter();
+        try (JsonGenerator json = new JsonFactory().createGenerator(text)) {
+            json.writeStartObject();
+            json.writeStringField("strategy", strategy);
+            json.writeArrayFieldStart("sequences");
+            for (TextGenerator.Generation g : generations) {
+                json.writeStartObject();
+                json.writeStringField("text", g.text());
+                json.writeNumberField("score", g.score());
+                json.writeEndObject();
+            }
+            json.writeEndArray();
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return text.toString();
+    }
+
+    @Override
+    protected String usage() {
+        return "usage: xformers4j generate --model MODEL --prompt TEXT --strategy NAME [--option key=value ...]"
+                + " [--max-new-tokens N] [--num-return-sequences N] [--seed N] [--stop TEXT ...]"
+                + " [--repetition-penalty X] [--no-repeat-ngram N] [--max-time SECONDS] [--json]";
+    }
+}

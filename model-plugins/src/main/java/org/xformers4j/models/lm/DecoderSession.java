@@ -1,0 +1,200 @@
+package org.xformers4j.models.lm;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.xformers4j.component.decoding.HiddenStateModel;
+import org.xformers4j.models.nn.TransformerBlock;
+import org.xformers4j.models.nn.TransformerDecoder;
+import org.xformers4j.nn.KvCache;
+import org.xformers4j.tensor.GradMode;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * Drives a {@link TransformerDecoder} for a decoding strategy: one generation session whose rows
+ * (prompts, then hypotheses) grow by one token per {@link #advance}.
+ *
+ * <p>Rows of equal length run as one batch, a <em>group</em>: after {@link #start} the prompts of
+ * each length form a group, and as every row grows by one token per step, the rows descending
+ * from a group stay together (beams of one prompt always share a group). With caching, each group
+ * keeps one {@link KvCache} per block, reordered by the origins of its rows as beam search needs
+ * ({@link KvCache#reorder}), and feeds only the new token; without, or for a decoder whose
+ * mechanisms cannot decode incrementally, every step recomputes each group's whole sequences.
+ * Both give the same logits to float32 rounding. For an encoder-decoder model every row carries
+ * its prompt's encoder memory, reordered the same way.
+ *
+ * <p>The decoder is put in evaluation mode and no graph is recorded. The hidden states offered
+ * to contrastive search ({@link HiddenStateModel}) are the decoder's final (normalised) states.
+ * Not thread-safe: one session serves one generation.
+ */
+public final class DecoderSession implements HiddenStateModel {
+
+    private final TransformerDecoder decoder;
+    private final boolean cached;
+    private final TransformerBlock.Memory memory;
+    private List<Group> groups = List.of();
+    private int[] groupOfRow = new int[0];
+    private int[] indexInGroup = new int[0];
+    private float[][] lastStates;
+
+    /** The rows of one length: their tokens, the caches (or null) and the memory (or null). */
+    private record Group(int[][] tokens, KvCache[] caches, TransformerBlock.Memory memory) {
+    }
+
+    /**
+     * @param decoder the model
+     * @param cached  decode with KV caches when the decoder's mechanisms allow it; false to recompute the
+     *                prefix at every step (the reference the cached path is checked against)
+     * @param memory  for an encoder-decoder model, the encoder's output with one row per prompt of the
+     *                coming {@link #start}; null for a decoder-only model
+     */
+    public DecoderSession(TransformerDecoder decoder, boolean cached, TransformerBlock.Memory memory) {
+        if (decoder == null) {
+            throw new IllegalArgumentException("DecoderSession: decoder must not be null");
+        }
+        if (decoder.config().crossAttention() != (memory != null)) {
+            throw new IllegalArgumentException("DecoderSession: an encoder-decoder model needs the encoder's memory "
+                    + "and a decoder-only model takes none");
+        }
+        this.decoder = decoder;
+        this.cached = cached && decoder.cachesKeysAndValues();
+        this.memory = memory;
+        decoder.eval();
+    }
+
+    @Override
+    public int vocabularySize() {
+        return decoder.config().vocabularySize();
+    }
+
+    @Override
+    public int hiddenSize() {
+        return decoder.config().block().modelDim();
+    }
+
+    @Override
+    public Tensor start(int[][] prompts) {
+        if (prompts == null || prompts.length == 0) {
+            throw new IllegalArgumentException("DecoderSession.start: prompts must not be empty");
+        }
+        if (memory != null && memory.states().size(0) != prompts.length) {
+            throw new IllegalArgumentException("DecoderSession.start: " + prompts.length + " prompts for an encoder "
+                    + "memory of " + memory.states().size(0) + " rows");
+        }
+        Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
+        for (int r = 0; r < prompts.length; r++) {
+            if (prompts[r] == null || prompts[r].length == 0) {
+                throw new IllegalArgumentException("DecoderSession.start: prompt " + r + " is empty");
+            }
+            byLength.computeIfAbsent(prompts[r].length, k -> new ArrayList<>()).add(r);
+        }
+        int[][] members = byLength.values().stream()
+                .map(rows -> rows.stream().mapToInt(Integer::intValue).toArray()).toArray(int[][]::new);
+        List<Group> started = new ArrayList<>();
+        for (int[] rows : members) {
+            int[][] tokens = Arrays.stream(rows).mapToObj(r -> prompts[r].clone()).toArray(int[][]::new);
+            started.add(new Group(tokens, cached ? decoder.newCaches() : null,
+                    memory == null ? null : memory.reorder(rows)));
+        }
+        return run(started, members, prompts.length, true);
+    }
+
+    @Override
+    public Tensor advance(int[] tokens, int[] origins) {
+        if (groups.isEmpty()) {
+            throw new IllegalStateException("DecoderSession.advance before start");
+        }
+        if (tokens == null || origins == null || tokens.length != origins.length || tokens.length == 0) {
+            throw new IllegalArgumentException("DecoderSession.advance: tokens and origins must be non-empty and of "
+                    + "equal length, got " + (tokens == null ? null : tokens.length) + " and "
+                    + (origins == null ? null : origins.length));
+        }
+        List<List<Integer>> newRows = new ArrayList<>();
+        groups.forEach(g -> newRows.add(new ArrayList<>()));
+        for (int i = 0; i < origins.length; i++) {
+            if (origins[i] < 0 || origins[i] >= groupOfRow.length) {
+                throw new IllegalArgumentException("DecoderSession.advance: origins[" + i + "] = " + origins[i]
+                        + " is not a row of the previous step's " + groupOfRow.length);
+            }
+            newRows.get(groupOfRow[origins[i]]).add(i);
+        }
+        List<Group> next = new ArrayList<>();
+        List<int[]> members = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            int[] rows = newRows.get(g).stream().mapToInt(Integer::intValue).toArray();
+            if (rows.length == 0) {
+                continue;
+            }
+            Group group = groups.get(g);
+            int[] local = Arrays.stream(rows).map(i -> indexInGroup[origins[i]]).toArray();
+            int[][] grown = new int[rows.length][];
+            for (int k = 0; k < rows.length; k++) {
+                int[] before = group.tokens()[local[k]];
+                grown[k] = Arrays.copyOf(before, before.length + 1);
+                grown[k][before.length] = tokens[rows[k]];
+            }
+            KvCache[] caches = group.caches();
+            if (caches != null) {
+                for (KvCache cache : caches) {
+                    cache.reorder(local);
+                }
+            }
+            next.add(new Group(grown, caches, group.memory() == null ? null : group.memory().reorder(local)));
+            members.add(rows);
+        }
+        return run(next, members.toArray(int[][]::new), tokens.length, false);
+    }
+
+    /**
+     * Feeds every group (its last token with caches after a start, otherwise its whole sequences),
+     * records the row layout and the hidden states, and returns the logits of the rows' last
+     * positions in row order, [rows, vocabularySize].
+     */
+    private Tensor run(List<Group> next, int[][] members, int rows, boolean starting) {
+        int vocabulary = vocabularySize();
+        int width = hiddenSize();
+        float[] logits = new float[rows * vocabulary];
+        float[][] states = new float[rows][];
+        int[] groupOf = new int[rows];
+        int[] index = new int[rows];
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            for (int g = 0; g < next.size(); g++) {
+                Group group = next.get(g);
+                int length = group.tokens()[0].length;
+                boolean incremental = group.caches() != null && !starting;
+                int[][] fed = incremental
+                        ? Arrays.stream(group.tokens()).map(t -> new int[] {t[length - 1]}).toArray(int[][]::new)
+                        : group.tokens();
+                Tensor h = decoder.states(fed, incremental ? length - 1 : 0, group.caches(), group.memory());
+                int fedLength = h.size(1);
+                Tensor last = h.narrow(1, fedLength - 1, 1);                          // [n, 1, D]
+                float[] rowLogits = decoder.logits(last).toFloatArray();               // [n, 1, V]
+                float[] hidden = h.toFloatArray();
+                for (int k = 0; k < members[g].length; k++) {
+                    int r = members[g][k];
+                    groupOf[r] = g;
+                    index[r] = k;
+                    System.arraycopy(rowLogits, k * vocabulary, logits, r * vocabulary, vocabulary);
+                    int fedHere = starting || incremental ? fedLength : 1;
+                    int from = (k * fedLength + fedLength - fedHere) * width;
+                    states[r] = Arrays.copyOfRange(hidden, from, from + fedHere * width);
+                }
+            }
+        }
+        this.groups = next;
+        this.groupOfRow = groupOf;
+        this.indexInGroup = index;
+        this.lastStates = states;
+        return Tensor.of(logits, rows, vocabulary);
+    }
+
+    @Override
+    public float[][] lastHiddenStates() {
+        if (lastStates == null) {
+            throw new IllegalStateException("DecoderSession.lastHiddenStates before start");
+        }
+        return Arrays.stream(lastStates).map(float[]::clone).toArray(float[][]::new);
+    }
+}

@@ -1,0 +1,160 @@
+package org.xformers4j.models.lm;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.xformers4j.component.decoding.DecodingStrategy;
+import org.xformers4j.component.decoding.GeneratedSequence;
+import org.xformers4j.component.decoding.GenerationConfig;
+import org.xformers4j.io.Checkpoint;
+import org.xformers4j.models.nn.TransformerDecoder;
+import org.xformers4j.models.text.Tokenizer;
+import org.xformers4j.tensor.Functional;
+import org.xformers4j.tensor.GradMode;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * A trained decoder-only (GPT-style) language model with its tokenizer: it continues text with
+ * any registered {@link DecodingStrategy} and measures how well it predicts text, in bits per
+ * character. Built by {@link LanguageModelTrainer}, saved and loaded as a model directory
+ * ({@link #save}, {@link #load}).
+ *
+ * <p>Reference: A. Radford, K. Narasimhan, T. Salimans and I. Sutskever, "Improving Language
+ * Understanding by Generative Pre-Training", 2018.
+ */
+public final class LanguageModel implements TextGenerator {
+
+    /** The model kind written into a saved model. */
+    static final String KIND = "causal-lm";
+
+    private final DecoderSpec spec;
+    private final Tokenizer tokenizer;
+    private final TransformerDecoder decoder;
+
+    /**
+     * @param spec      the architecture {@code decoder} was built from
+     * @param tokenizer the tokenizer whose ids the decoder reads
+     * @param decoder   the network, without cross-attention, over the tokenizer's vocabulary
+     */
+    public LanguageModel(DecoderSpec spec, Tokenizer tokenizer, TransformerDecoder decoder) {
+        if (spec == null || tokenizer == null || decoder == null) {
+            throw new IllegalArgumentException("LanguageModel: spec, tokenizer and decoder must not be null");
+        }
+        if (decoder.config().vocabularySize() != tokenizer.vocabularySize() || decoder.config().crossAttention()) {
+            throw new IllegalArgumentException("LanguageModel: the decoder must be decoder-only over the tokenizer's "
+                    + tokenizer.vocabularySize() + " tokens, got " + decoder.config().vocabularySize() + " tokens"
+                    + (decoder.config().crossAttention() ? " with cross-attention" : ""));
+        }
+        this.spec = spec;
+        this.tokenizer = tokenizer;
+        this.decoder = decoder;
+    }
+
+    /** Continues {@code prompt}; the generations are the continuations, without the prompt. */
+    @Override
+    public List<Generation> generate(String prompt, DecodingStrategy strategy, GenerationConfig config) {
+        int[] ids = tokenizer.encode(prompt);
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty; a language model needs at least one token to "
+                    + "continue");
+        }
+        List<Generation> out = new ArrayList<>();
+        for (GeneratedSequence sequence : strategy.generate(session(true), new int[][] {ids}, config).get(0)) {
+            out.add(new Generation(tokenizer.decode(sequence.tokens()), sequence.score(), sequence.logProbability(),
+                    sequence.tokens()));
+        }
+        return out;
+    }
+
+    /** A new decoding session over this model (see {@link DecoderSession}); puts the model in evaluation mode. */
+    public DecoderSession session(boolean cached) {
+        return new DecoderSession(decoder, cached, null);
+    }
+
+    /**
+     * How well the model predicts {@code text}: its tokens are cut into consecutive windows of
+     * {@link DecoderSpec#contextLength()} + 1 tokens (the last may be shorter), each window's
+     * tokens after the first are predicted from those before them, and the loss is averaged.
+     *
+     * @param maxWindows evaluate at most this many windows from the start (0 for all)
+     * @return the mean loss per predicted token in nats, and the total in bits per character of
+     *         the text those windows cover
+     */
+    public TrainingLoop.Evaluation evaluate(String text, int maxWindows) {
+        return evaluate(tokenizer.encode(text), maxWindows);
+    }
+
+    TrainingLoop.Evaluation evaluate(int[] tokens, int maxWindows) {
+        int window = spec.contextLength() + 1;
+        if (tokens.length < 2) {
+            throw new IllegalArgumentException("evaluation needs at least 2 tokens, got " + tokens.length);
+        }
+        boolean training = decoder.isTraining();
+        decoder.eval();
+        double nats = 0;
+        long predicted = 0;
+        int end = 0;
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            for (int start = 0, w = 0; start + 1 < tokens.length && (maxWindows == 0 || w < maxWindows);
+                 start += window - 1, w++) {
+                end = Math.min(tokens.length, start + window);
+                int length = end - start - 1;
+                int[] input = Arrays.copyOfRange(tokens, start, start + length);
+                int[] target = Arrays.copyOfRange(tokens, start + 1, end);
+                Tensor logits = decoder.forward(new int[][] {input}, null).reshape(length, -1);
+                nats += Functional.crossEntropy(logits, target).item() * (double) length;
+                predicted += length;
+            }
+        } finally {
+            if (training) {
+                decoder.train();
+            }
+        }
+        String covered = tokenizer.decode(Arrays.copyOfRange(tokens, 1, end));
+        int characters = Math.max(1, covered.codePointCount(0, covered.length()));
+        return new TrainingLoop.Evaluation(nats / predicted, nats / Math.log(2) / characters);
+    }
+
+    /**
+     * Saves this model into {@code directory} ({@value ModelFiles#WEIGHTS_FILE}, and the tokenizer's
+     * files for a byte-pair tokenizer), replacing each file atomically.
+     */
+    public void save(Path directory) {
+        ModelFiles.save(directory, KIND, tokenizer, decoder, spec.toMetadata());
+    }
+
+    /**
+     * Loads a model saved by {@link #save}; its components are created through the registry by name.
+     *
+     * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
+     */
+    public static LanguageModel load(Path directory) {
+        Checkpoint weights = ModelFiles.weights(directory, KIND);
+        DecoderSpec spec = DecoderSpec.fromMetadata(weights.metadata());
+        Tokenizer tokenizer = ModelFiles.tokenizer(directory, weights);
+        TransformerDecoder decoder = spec.decoder(tokenizer.vocabularySize(), false, new SplittableRandom(0));
+        try {
+            decoder.loadStateDict(weights.modelState());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("model " + directory + " does not match its architecture: "
+                    + e.getMessage(), e);
+        }
+        decoder.eval();
+        return new LanguageModel(spec, tokenizer, decoder);
+    }
+
+    @Override
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public TransformerDecoder decoder() {
+        return decoder;
+    }
+
+    public DecoderSpec spec() {
+        return spec;
+    }
+}

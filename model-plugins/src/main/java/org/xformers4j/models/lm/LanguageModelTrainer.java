@@ -1,0 +1,112 @@
+package org.xformers4j.models.lm;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import org.xformers4j.models.nn.TransformerDecoder;
+import org.xformers4j.models.text.Tokenizer;
+import org.xformers4j.tensor.Functional;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * Trains a decoder-only {@link LanguageModel} from scratch on a text (Radford et al., 2018): the
+ * text's last {@link #validationFraction} is held out, the rest is tokenized, and each step
+ * predicts every next token of {@link #batchSize} windows of {@link #contextLength} + 1 tokens at
+ * offsets drawn uniformly from the training tokens, minimising the mean cross-entropy. Progress
+ * reports the training loss, tokens per second and the held-out loss with its bits per character;
+ * checkpoints, resume, the time budget and the guard against non-finite losses are those of
+ * {@link TrainingLoop}. Configure it with OLCUT (see {@code examples/char-lm.xml}) or {@link #builder()}.
+ */
+public final class LanguageModelTrainer extends TextModelTrainer {
+
+    /**
+     * What training produced.
+     *
+     * @param model the trained model, in evaluation mode
+     * @param curve the learning curve, one point per evaluation
+     */
+    public record Result(LanguageModel model, List<TrainingLoop.Point> curve) {
+    }
+
+    /** For OLCUT; see {@link #builder()}. */
+    private LanguageModelTrainer() {
+    }
+
+    /** A builder starting from the defaults of every field. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    protected List<String> specialTokens() {
+        return List.of();
+    }
+
+    /**
+     * Trains on {@code text}.
+     *
+     * @param progress receives each point of the learning curve as it is measured
+     * @throws IllegalArgumentException if the training or validation part of the text is shorter than
+     *                                  one window of {@link #contextLength} + 1 tokens
+     */
+    public Result train(String text, Consumer<TrainingLoop.Point> progress) {
+        int split = text.offsetByCodePoints(0, (int) (text.codePointCount(0, text.length()) * (1 - validationFraction)));
+        String trainText = text.substring(0, split);
+        String validationText = text.substring(split);
+        Tokenizer tokenizer = tokenizerFor(trainText);
+        int[] train = tokenizer.encode(trainText);
+        int[] validation = tokenizer.encode(validationText);
+        if (train.length < contextLength + 1 || validation.length < 2) {
+            throw new IllegalArgumentException("the text is too short: its training part has " + train.length
+                    + " tokens and its validation part " + validation.length + ", but a window needs contextLength + 1 = "
+                    + (contextLength + 1) + " tokens for training and 2 for validation");
+        }
+        DecoderSpec spec = spec();
+        SplittableRandom rng = new SplittableRandom(seed);
+        TransformerDecoder decoder = spec.decoder(tokenizer.vocabularySize(), false, rng);
+        LanguageModel model = new LanguageModel(spec, tokenizer, decoder);
+        long batchSeed = rng.nextLong();
+        Map<String, String> identity = identity(text);
+        TrainingLoop.Task task = new TrainingLoop.Task() {
+            @Override
+            public TrainingLoop.Batch trainingBatch(long step) {
+                return batch(decoder, train, new SplittableRandom(batchSeed ^ (step * 0x9E3779B97F4A7C15L)));
+            }
+
+            @Override
+            public TrainingLoop.Evaluation evaluate() {
+                return model.evaluate(validation, evaluationWindows);
+            }
+
+            @Override
+            public Map<String, String> identity() {
+                return identity;
+            }
+        };
+        List<TrainingLoop.Point> curve = new TrainingLoop(settings()).run(decoder, task, progress);
+        return new Result(model, curve);
+    }
+
+    /** The next-token loss of {@link #batchSize} windows at random offsets of {@code tokens}. */
+    private TrainingLoop.Batch batch(TransformerDecoder decoder, int[] tokens, SplittableRandom rng) {
+        int[][] inputs = new int[batchSize][];
+        int[] targets = new int[batchSize * contextLength];
+        for (int b = 0; b < batchSize; b++) {
+            int offset = rng.nextInt(tokens.length - contextLength);
+            inputs[b] = Arrays.copyOfRange(tokens, offset, offset + contextLength);
+            System.arraycopy(tokens, offset + 1, targets, b * contextLength, contextLength);
+        }
+        Tensor logits = decoder.forward(inputs, null);                          // [B, L, V]
+        Tensor loss = Functional.crossEntropy(logits.reshape(batchSize * contextLength, -1), targets);
+        return new TrainingLoop.Batch(loss, targets.length);
+    }
+
+    /** Builds a {@link LanguageModelTrainer} from code; each setter names the {@code @Config} field it sets. */
+    public static final class Builder extends TextModelTrainer.Builder<LanguageModelTrainer, Builder> {
+        private Builder() {
+            super(new LanguageModelTrainer());
+        }
+    }
+}

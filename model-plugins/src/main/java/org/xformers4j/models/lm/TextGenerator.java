@@ -1,0 +1,46 @@
+package org.xformers4j.models.lm;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.xformers4j.component.decoding.DecodingStrategy;
+import org.xformers4j.component.decoding.GenerationConfig;
+import org.xformers4j.models.text.Tokenizer;
+
+/**
+ * A trained text model that generates from a text input with any registered decoding strategy:
+ * a {@link LanguageModel} continues its prompt, a {@link Seq2SeqModel} writes the target for its source.
+ */
+public interface TextGenerator {
+
+    /**
+     * A generated text: the text produced (without the input), its score and log-probability as the
+     * strategy computed them, and its token ids.
+     */
+    record Generation(String text, double score, double logProbability, int[] tokens) {
+    }
+
+    /**
+     * Generates from {@code input} with {@code strategy}.
+     *
+     * @return up to {@link GenerationConfig#numReturnSequences()} generations, best first
+     * @throws IllegalArgumentException if the input encodes to no tokens
+     */
+    List<Generation> generate(String input, DecodingStrategy strategy, GenerationConfig config);
+
+    /** The tokenizer whose ids the model reads and writes. */
+    Tokenizer tokenizer();
+
+    /**
+     * Loads the model saved in {@code directory}, whichever kind it is.
+     *
+     * @throws IllegalArgumentException if the directory holds no model, an unknown kind or a corrupt one
+     */
+    static TextGenerator load(Path directory) {
+        String kind = ModelFiles.kind(directory);
+        return switch (kind) {
+            case LanguageModel.KIND -> LanguageModel.load(directory);
+            default -> throw new IllegalArgumentException("model " + directory + " is of kind '" + kind
+                    + "', which is not a text model this version can load");
+        };
+    }
+}

@@ -1,0 +1,264 @@
+package org.xformers4j.models.lm;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.xformers4j.io.Checkpoint;
+import org.xformers4j.nn.Module;
+import org.xformers4j.optim.AdamW;
+import org.xformers4j.optim.GradientClipping;
+import org.xformers4j.optim.LearningRateSchedule;
+import org.xformers4j.tensor.GradMode;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * The step loop shared by the language-model and sequence-to-sequence trainers: AdamW (Loshchilov
+ * and Hutter, 2019) with linear warm-up and cosine decay over {@link Settings#steps()}, optional
+ * global gradient-norm clipping, evaluation every {@link Settings#evaluateEvery()} steps and at the
+ * end, checkpoints and resume, a time budget and a guard against non-finite losses.
+ *
+ * <p>Each step's batch is a function of the step number alone ({@link Task#trainingBatch}), so a
+ * run resumed from a checkpoint draws the batches it would have drawn (dropout masks, drawn from
+ * the model's own generators, are not replayed). The checkpoint {@value #CHECKPOINT_FILE} in the
+ * checkpoint directory holds the weights, the optimiser state and the step, with the task's
+ * {@link Task#identity() identity} as metadata; resuming from a checkpoint of another task or
+ * architecture is refused naming the difference, and an unreadable or corrupt file fails without
+ * touching anything else.
+ */
+public final class TrainingLoop {
+
+    /** The checkpoint's file name in the checkpoint directory. */
+    public static final String CHECKPOINT_FILE = "checkpoint.x4j";
+
+    /**
+     * How to train.
+     *
+     * @param steps               optimiser steps in all (the cosine schedule's length), > 0
+     * @param maxSeconds          stop after this much training time even if steps remain, 0 for no limit
+     * @param learningRate        peak learning rate, > 0
+     * @param weightDecay         AdamW's decoupled weight decay, >= 0
+     * @param warmupSteps         steps of linear warm-up, >= 0
+     * @param gradientClip        largest global gradient norm, 0 for no clipping
+     * @param evaluateEvery       steps between evaluations, > 0 (the last step is always evaluated)
+     * @param checkpointDirectory where {@value #CHECKPOINT_FILE} is written, or null for none
+     * @param checkpointEvery     steps between checkpoints, > 0
+     * @param resumeFrom          a checkpoint to continue from, or null
+     */
+    public record Settings(int steps, double maxSeconds, float learningRate, float weightDecay, int warmupSteps,
+                           float gradientClip, int evaluateEvery, Path checkpointDirectory, int checkpointEvery,
+                           Path resumeFrom) {
+        public Settings {
+            positive("steps", steps);
+            positive("evaluateEvery", evaluateEvery);
+            positive("checkpointEvery", checkpointEvery);
+            if (!(maxSeconds >= 0) || Double.isInfinite(maxSeconds)) {
+                throw new IllegalArgumentException("maxSeconds must be finite and >= 0 (0 for no limit), got "
+                        + maxSeconds);
+            }
+            if (!(learningRate > 0f) || Float.isInfinite(learningRate)) {
+                throw new IllegalArgumentException("learningRate must be finite and > 0, got " + learningRate);
+            }
+            if (!(weightDecay >= 0f) || Float.isInfinite(weightDecay)) {
+                throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + weightDecay);
+            }
+            if (warmupSteps < 0 || warmupSteps >= steps) {
+                throw new IllegalArgumentException("warmupSteps must be in [0, steps = " + steps + "), got "
+                        + warmupSteps);
+            }
+            if (!(gradientClip >= 0f) || Float.isInfinite(gradientClip)) {
+                throw new IllegalArgumentException("gradientClip must be finite and >= 0 (0 for none), got "
+                        + gradientClip);
+            }
+        }
+
+        private static void positive(String field, int value) {
+            if (value <= 0) {
+                throw new IllegalArgumentException(field + " must be > 0, got " + value);
+            }
+        }
+    }
+
+    /**
+     * One step's training batch.
+     *
+     * @param loss   the mean loss per predicted token, a scalar with a graph
+     * @param tokens the number of predicted tokens, for the throughput
+     */
+    public record Batch(Tensor loss, long tokens) {
+    }
+
+    /** What is trained: batches, evaluation and what identifies it in checkpoints. */
+    public interface Task {
+        /** The batch of step {@code step} (1-based), a function of the step alone. */
+        Batch trainingBatch(long step);
+
+        /** The held-out evaluation, run without a graph and in evaluation mode. */
+        Evaluation evaluate();
+
+        /** What must match when resuming: the architecture, data and settings that shape the run. */
+        Map<String, String> identity();
+    }
+
+    /**
+     * A held-out evaluation.
+     *
+     * @param loss             mean loss per predicted token, in nats
+     * @param bitsPerCharacter total loss in bits divided by the characters of the held-out text
+     */
+    public record Evaluation(double loss, double bitsPerCharacter) {
+    }
+
+    /**
+     * One point of the learning curve.
+     *
+     * @param step       the steps taken
+     * @param trainLoss  mean training loss per token since the previous point, in nats
+     * @param evaluation the held-out evaluation at this step, or null when this point has none
+     * @param seconds    training time so far in this run
+     * @param tokensPerSecond training tokens per second since the previous point
+     */
+    public record Point(long step, double trainLoss, Evaluation evaluation, double seconds, double tokensPerSecond) {
+    }
+
+    private final Settings settings;
+
+    public TrainingLoop(Settings settings) {
+        if (settings == null) {
+            throw new IllegalArgumentException("TrainingLoop: settings must not be null");
+        }
+        this.settings = settings;
+    }
+
+    /**
+     * Trains {@code network} on {@code task}, reporting a point every {@link Settings#evaluateEvery()}
+     * steps (with an evaluation) and at the end, and returns the curve. The network is left in
+     * evaluation mode.
+     *
+     * @throws IllegalStateException if a training loss is NaN or infinite, naming the step and the last
+     *                               checkpoint written
+     */
+    public List<Point> run(Module network, Task task, Consumer<Point> progress) {
+        AdamW optimizer = new AdamW(network, settings.learningRate(), 0.9f, 0.95f, 1e-8f, settings.weightDecay());
+        LearningRateSchedule schedule = LearningRateSchedule.cosineDecay(settings.learningRate(),
+                settings.learningRate() * 0.1, settings.warmupSteps(), settings.steps() - settings.warmupSteps());
+        long step = settings.resumeFrom() == null ? 0 : resume(network, optimizer, task.identity());
+        Path checkpoint = settings.checkpointDirectory() == null ? null
+                : createDirectory(settings.checkpointDirectory()).resolve(CHECKPOINT_FILE);
+        long savedStep = -1;
+        List<Point> curve = new ArrayList<>();
+        long start = System.nanoTime();
+        long intervalStart = start;
+        double lossSum = 0;
+        long tokens = 0;
+        int batches = 0;
+        network.train();
+        while (step < settings.steps()) {
+            Batch batch = task.trainingBatch(step + 1);
+            float value = batch.loss().item();
+            if (!Float.isFinite(value)) {
+                throw new IllegalStateException("training loss is " + value + " at step " + (step + 1)
+                        + "; lower learningRate (" + settings.learningRate() + "), set gradientClip or check the data"
+                        + (savedStep < 0 ? "" : "; the last good checkpoint, of step " + savedStep + ", is "
+                        + checkpoint));
+            }
+            batch.loss().backward();
+            if (settings.gradientClip() > 0f) {
+                GradientClipping.clipGradNorm(network.parameters(), settings.gradientClip());
+            }
+            schedule.applyTo(optimizer);
+            optimizer.step();
+            optimizer.zeroGrad();
+            step++;
+            lossSum += value;
+            tokens += batch.tokens();
+            batches++;
+            boolean outOfTime = settings.maxSeconds() > 0 && (System.nanoTime() - start) / 1e9 >= settings.maxSeconds();
+            boolean last = step == settings.steps() || outOfTime;
+            if (checkpoint != null && (step % settings.checkpointEvery() == 0 || last)) {
+                save(checkpoint, network, optimizer, step, task.identity());
+                savedStep = step;
+            }
+            if (step % settings.evaluateEvery() == 0 || last) {
+                long now = System.nanoTime();
+                Evaluation evaluation = evaluate(network, task);
+                Point point = new Point(step, lossSum / batches, evaluation, (now - start) / 1e9,
+                        tokens / ((now - intervalStart) / 1e9));
+                curve.add(point);
+                progress.accept(point);
+                intervalStart = System.nanoTime();
+                start += intervalStart - now;                        // evaluation time is not training time
+                lossSum = 0;
+                tokens = 0;
+                batches = 0;
+            }
+            if (outOfTime) {
+                break;
+            }
+        }
+        network.eval();
+        return curve;
+    }
+
+    private static Evaluation evaluate(Module network, Task task) {
+        network.eval();
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            return task.evaluate();
+        } finally {
+            network.train();
+        }
+    }
+
+    /** Restores the checkpoint after checking it belongs to this task; returns its step. */
+    private long resume(Module network, AdamW optimizer, Map<String, String> identity) {
+        Path path = settings.resumeFrom();
+        if (!Files.isRegularFile(path)) {
+            throw new IllegalArgumentException("resumeFrom = " + path + ": no such file");
+        }
+        Checkpoint checkpoint;
+        try {
+            checkpoint = Checkpoint.load(path);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading checkpoint resumeFrom = " + path + " failed", e);
+        }
+        identity.forEach((key, expected) -> {
+            String found = checkpoint.metadata().get(key);
+            if (!expected.equals(found)) {
+                throw new IllegalArgumentException("resumeFrom = " + path + " was written with " + key + " = " + found
+                        + " but this run has " + key + " = " + expected + "; resume with the same configuration and data");
+            }
+        });
+        if (checkpoint.step() >= settings.steps()) {
+            throw new IllegalArgumentException("resumeFrom = " + path + " is at step " + checkpoint.step()
+                    + ", not before the last step " + settings.steps() + "; raise steps to train further");
+        }
+        try {
+            checkpoint.restore(network, optimizer);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("resumeFrom = " + path + " does not match this architecture: "
+                    + e.getMessage(), e);
+        }
+        return checkpoint.step();
+    }
+
+    private static void save(Path path, Module network, AdamW optimizer, long step, Map<String, String> identity) {
+        try {
+            Checkpoint.save(path, network, optimizer, step, 0, new TreeMap<>(identity));
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing checkpoint " + path + " failed", e);
+        }
+    }
+
+    private static Path createDirectory(Path directory) {
+        try {
+            return Files.createDirectories(directory);
+        } catch (IOException e) {
+            throw new UncheckedIOException("checkpointDirectory = " + directory + " cannot be created", e);
+        }
+    }
+}
