@@ -135,13 +135,7 @@ public final class LanguageModel implements TextGenerator {
         DecoderSpec spec = DecoderSpec.fromMetadata(weights.metadata());
         Tokenizer tokenizer = ModelFiles.tokenizer(directory, weights);
         TransformerDecoder decoder = spec.decoder(tokenizer.vocabularySize(), false, new SplittableRandom(0));
-        try {
-            decoder.loadStateDict(weights.modelState());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("model " + directory + " does not match its architecture: "
-                    + e.getMessage(), e);
-        }
-        decoder.eval();
+        ModelFiles.restore(directory, weights, decoder);
         return new LanguageModel(spec, tokenizer, decoder);
     }
 

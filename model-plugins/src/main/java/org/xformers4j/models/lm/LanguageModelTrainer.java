@@ -72,7 +72,7 @@ public final class LanguageModelTrainer extends TextModelTrainer {
         TrainingLoop.Task task = new TrainingLoop.Task() {
             @Override
             public TrainingLoop.Batch trainingBatch(long step) {
-                return batch(decoder, train, new SplittableRandom(batchSeed ^ (step * 0x9E3779B97F4A7C15L)));
+                return batch(decoder, train, batchRandom(batchSeed, step));
             }
 
             @Override

@@ -93,6 +93,21 @@ final class ModelFiles {
         return checkpoint;
     }
 
+    /**
+     * Loads {@code checkpoint}'s weights into {@code network}, built from the architecture it names.
+     *
+     * @throws IllegalArgumentException naming the directory and every mismatched parameter
+     */
+    static void restore(Path directory, Checkpoint checkpoint, Module network) {
+        try {
+            network.loadStateDict(checkpoint.modelState());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("model " + directory + " does not match its architecture: "
+                    + e.getMessage(), e);
+        }
+        network.eval();
+    }
+
     /** The tokenizer saved with {@code checkpoint} in {@code directory}. */
     static Tokenizer tokenizer(Path directory, Checkpoint checkpoint) {
         String kind = checkpoint.metadata().get(TOKENIZER);

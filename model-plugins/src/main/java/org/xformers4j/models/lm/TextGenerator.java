@@ -39,6 +39,7 @@ public interface TextGenerator {
         String kind = ModelFiles.kind(directory);
         return switch (kind) {
             case LanguageModel.KIND -> LanguageModel.load(directory);
+            case Seq2SeqModel.KIND -> Seq2SeqModel.load(directory);
             default -> throw new IllegalArgumentException("model " + directory + " is of kind '" + kind
                     + "', which is not a text model this version can load");
         };

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.positional.PositionalEncoding;
@@ -187,6 +188,14 @@ public abstract class TextModelTrainer implements Configurable {
                 : BytePairTokenizer.train(text, vocabularySize, specialTokens());
     }
 
+    /**
+     * The generator of step {@code step}'s batch: a function of the run's batch seed and the step
+     * alone, so a resumed run draws the batches it would have drawn (golden-ratio mixing of the step).
+     */
+    protected static SplittableRandom batchRandom(long batchSeed, long step) {
+        return new SplittableRandom(batchSeed ^ (step * 0x9E3779B97F4A7C15L));
+    }
+
     /** The architecture these fields describe. */
     protected DecoderSpec spec() {
         BlockConfig block = BlockConfig.builder(modelDim, heads).hidden(hidden == 0 ? 4 * modelDim : hidden)
@@ -222,6 +231,9 @@ public abstract class TextModelTrainer implements Configurable {
             ComponentResolver.create(type, name, options == null ? Map.of() : options);
         } catch (IllegalArgumentException e) {
             throw new PropertyException(e, "", field, field + " = '" + name + "': " + e.getMessage());
+        } catch (PropertyException e) {
+            throw new PropertyException(e, "", field + "Options", field + "Options " + options + " of '" + name + "': "
+                    + e.getMessage());
         }
     }
 

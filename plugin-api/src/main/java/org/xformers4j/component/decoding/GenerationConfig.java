@@ -33,6 +33,19 @@ public final class GenerationConfig {
         return new Builder();
     }
 
+    /** A builder starting from this config's settings, to derive a config that differs in some of them. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.maxNewTokens = maxNewTokens;
+        b.endToken = endToken;
+        b.seed = seed;
+        b.numReturnSequences = numReturnSequences;
+        b.logitsProcessors = logitsProcessors;
+        b.stoppingCriteria = stoppingCriteria;
+        b.listener = listener;
+        return b;
+    }
+
     /** Most tokens to add to each prompt. */
     public int maxNewTokens() {
         return maxNewTokens;

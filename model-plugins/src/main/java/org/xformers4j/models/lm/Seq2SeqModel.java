@@ -1,0 +1,300 @@
+package org.xformers4j.models.lm;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.decoding.DecodingStrategy;
+import org.xformers4j.component.decoding.GeneratedSequence;
+import org.xformers4j.component.decoding.GenerationConfig;
+import org.xformers4j.io.Checkpoint;
+import org.xformers4j.models.nn.TransformerBlock;
+import org.xformers4j.models.nn.TransformerDecoder;
+import org.xformers4j.models.nn.TransformerEncoder;
+import org.xformers4j.models.text.Tokenizer;
+import org.xformers4j.nn.Module;
+import org.xformers4j.tensor.Functional;
+import org.xformers4j.tensor.GradMode;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * A trained encoder-decoder (sequence-to-sequence) Transformer with its tokenizer (Vaswani et al.,
+ * 2017, "Attention Is All You Need", §3): an encoder reads the source and a causal decoder with
+ * cross-attention over the encoder's output writes the target, with any registered
+ * {@link DecodingStrategy}. Built by {@link Seq2SeqTrainer}, saved and loaded as a model directory
+ * ({@link #save}, {@link #load}).
+ * <pre>
+ *   source "abc"  → ids a b c &lt;/s&gt; → E[ids] → encoder (positions added by its hook 1) → memory [1, S, D]
+ *   target "cba"  : decoder reads &lt;s&gt; c b a, predicts c b a &lt;/s&gt; (teacher forcing), attending to the memory
+ * </pre>
+ * The source is followed by the end token {@value #END_TOKEN}, so the encoder sees where it ends
+ * whatever the positional encoding. The encoder and the decoder share the decoder's token
+ * embedding table E (the source is embedded with {@link TransformerDecoder#embed}); with
+ * {@link DecoderSpec#tiedEmbeddings()} the logits are computed with E too, the three-way tying of
+ * Vaswani et al. (§3.4) after Press and Wolf (2017, "Using the Output Embedding to Improve Language
+ * Models"). Sources of a batch are right-padded and the padding is masked as attention keys, in
+ * the encoder and in the decoder's cross-attention.
+ */
+public final class Seq2SeqModel implements TextGenerator {
+
+    /** The model kind written into a saved model. */
+    static final String KIND = "seq2seq";
+
+    /** The special token every target starts with: the decoder's first input. */
+    public static final String START_TOKEN = "<s>";
+
+    /** The special token that ends every source and every target. */
+    public static final String END_TOKEN = "</s>";
+
+    private final DecoderSpec spec;
+    private final Tokenizer tokenizer;
+    private final TransformerEncoder encoder;
+    private final TransformerDecoder decoder;
+    private final Network network;
+    private final int startToken;
+    private final int endToken;
+    private final RandomGenerator crossAttentionRng;
+
+    /** The encoder and the decoder as one module: parameters {@code encoder.…} and {@code decoder.…}. */
+    private static final class Network extends Module {
+        Network(TransformerEncoder encoder, TransformerDecoder decoder) {
+            registerModule("encoder", encoder);
+            registerModule("decoder", decoder);
+        }
+    }
+
+    private Seq2SeqModel(DecoderSpec spec, Tokenizer tokenizer, RandomGenerator rng) {
+        this.startToken = specialToken(tokenizer, START_TOKEN);
+        this.endToken = specialToken(tokenizer, END_TOKEN);
+        this.spec = spec;
+        this.tokenizer = tokenizer;
+        this.decoder = spec.decoder(tokenizer.vocabularySize(), true, rng);
+        this.encoder = spec.encoder(rng);
+        this.network = new Network(encoder, decoder);
+        this.crossAttentionRng = new SplittableRandom(rng.nextLong());
+    }
+
+    /**
+     * A new, untrained model.
+     *
+     * @param spec      the architecture of the encoder and the decoder (both {@link DecoderSpec#layers()} deep)
+     * @param tokenizer the tokenizer; it must have the special tokens {@value #START_TOKEN} and {@value #END_TOKEN}
+     * @param rng       seeded generator for every weight and the dropout seeds
+     * @throws IllegalArgumentException if an argument is null, a special token is missing, or the attention
+     *                                  mechanism cannot serve as cross-attention
+     */
+    public static Seq2SeqModel create(DecoderSpec spec, Tokenizer tokenizer, RandomGenerator rng) {
+        if (spec == null || tokenizer == null || rng == null) {
+            throw new IllegalArgumentException("Seq2SeqModel: spec, tokenizer and rng must not be null, got " + spec
+                    + ", " + tokenizer + ", " + rng);
+        }
+        return new Seq2SeqModel(spec, tokenizer, rng);
+    }
+
+    private static int specialToken(Tokenizer tokenizer, String token) {
+        return tokenizer.tokenId(token).orElseThrow(() -> new IllegalArgumentException("Seq2SeqModel: the tokenizer "
+                + "has no special token '" + token + "'; a sequence-to-sequence model needs " + START_TOKEN + " and "
+                + END_TOKEN));
+    }
+
+    /**
+     * Writes the target for {@code source}. The strategy runs with end token {@value #END_TOKEN}:
+     * a config without an end token gets it, and a config with another one is refused. The
+     * generations' texts leave out the final {@value #END_TOKEN}; their token ids keep it. Puts the
+     * model in evaluation mode.
+     *
+     * @throws IllegalArgumentException if {@code config} names an end token other than {@value #END_TOKEN}
+     */
+    @Override
+    public List<Generation> generate(String source, DecodingStrategy strategy, GenerationConfig config) {
+        return generate(source, strategy, config, true);
+    }
+
+    /** {@link #generate(String, DecodingStrategy, GenerationConfig)}, with KV caches or recomputing each prefix. */
+    List<Generation> generate(String source, DecodingStrategy strategy, GenerationConfig config, boolean cached) {
+        GenerationConfig ending = withEndToken(config);
+        network.eval();
+        TransformerBlock.Memory memory;
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            memory = encode(new int[][] {sourceTokens(source)});
+        }
+        DecoderSession session = new DecoderSession(decoder, cached, memory);
+        List<Generation> out = new ArrayList<>();
+        for (GeneratedSequence sequence : strategy.generate(session, new int[][] {{startToken}}, ending).get(0)) {
+            int[] tokens = sequence.tokens();
+            int length = tokens.length > 0 && tokens[tokens.length - 1] == endToken ? tokens.length - 1 : tokens.length;
+            out.add(new Generation(tokenizer.decode(Arrays.copyOf(tokens, length)), sequence.score(),
+                    sequence.logProbability(), tokens));
+        }
+        return out;
+    }
+
+    private GenerationConfig withEndToken(GenerationConfig config) {
+        if (config.endToken() == GenerationConfig.NO_END_TOKEN) {
+            return config.toBuilder().endToken(endToken).build();
+        }
+        if (config.endToken() != endToken) {
+            throw new IllegalArgumentException("config.endToken() = " + config.endToken() + ", but a sequence-to-sequence "
+                    + "model ends its targets with " + END_TOKEN + " (id " + endToken + "); leave endToken unset or set it "
+                    + "to " + endToken);
+        }
+        return config;
+    }
+
+    /** The ids the encoder reads for {@code source}: its tokens, then {@value #END_TOKEN}. */
+    int[] sourceTokens(String source) {
+        int[] ids = tokenizer.encode(source);
+        int[] out = Arrays.copyOf(ids, ids.length + 1);
+        out[ids.length] = endToken;
+        return out;
+    }
+
+    /** The ids of {@code target}, without special tokens around them. */
+    int[] targetTokens(String target) {
+        return tokenizer.encode(target);
+    }
+
+    /**
+     * The encoder's memory for {@code sources} (rows from {@link #sourceTokens}), right-padded to the
+     * longest with the padding masked: states [B, S, D] and their key padding mask [B, S].
+     */
+    private TransformerBlock.Memory encode(int[][] sources) {
+        int length = Arrays.stream(sources).mapToInt(s -> s.length).max().orElseThrow();
+        int[][] padded = new int[sources.length][];
+        float[] mask = new float[sources.length * length];
+        boolean anyPadding = false;
+        for (int b = 0; b < sources.length; b++) {
+            padded[b] = Arrays.copyOf(sources[b], length);
+            Arrays.fill(padded[b], sources[b].length, length, endToken);
+            Arrays.fill(mask, b * length + sources[b].length, (b + 1) * length, 1f);
+            anyPadding |= sources[b].length < length;
+        }
+        Tensor keyPaddingMask = anyPadding ? Tensor.of(mask, sources.length, length) : null;
+        Tensor states = encoder.forward(decoder.embed(padded), keyPaddingMask).tokens();
+        return new TransformerBlock.Memory(states, AttentionContext.builder().keyPaddingMask(keyPaddingMask)
+                .dropout(spec.attentionDropout(), crossAttentionRng).build());
+    }
+
+    /**
+     * The teacher-forced loss of a batch: the decoder reads {@value #START_TOKEN} and each target
+     * and predicts the target and {@value #END_TOKEN}, attending to its source.
+     *
+     * @param sources rows from {@link #sourceTokens}
+     * @param targets rows from {@link #targetTokens}, one per source
+     * @return the mean cross-entropy per predicted token (each target's length + 1), a scalar with a graph
+     *         when grad mode is on
+     */
+    Tensor loss(int[][] sources, int[][] targets) {
+        if (sources.length != targets.length || sources.length == 0) {
+            throw new IllegalArgumentException("Seq2SeqModel.loss: need as many targets as sources, at least one, got "
+                    + sources.length + " sources and " + targets.length + " targets");
+        }
+        int length = Arrays.stream(targets).mapToInt(t -> t.length).max().orElseThrow() + 1;
+        int[][] inputs = new int[targets.length][length];
+        int[] labels = new int[targets.length * length];
+        Arrays.fill(labels, Functional.IGNORE_INDEX);
+        for (int b = 0; b < targets.length; b++) {
+            Arrays.fill(inputs[b], endToken);
+            inputs[b][0] = startToken;
+            System.arraycopy(targets[b], 0, inputs[b], 1, targets[b].length);
+            System.arraycopy(targets[b], 0, labels, b * length, targets[b].length);
+            labels[b * length + targets[b].length] = endToken;
+        }
+        Tensor logits = decoder.forward(inputs, encode(sources));                          // [B, L, V]
+        return Functional.crossEntropy(logits.reshape(targets.length * length, -1), labels, Functional.IGNORE_INDEX,
+                0f);
+    }
+
+    /** The number of tokens {@link #loss} predicts for {@code targets}: each target's length + 1. */
+    static long predictedTokens(int[][] targets) {
+        return Arrays.stream(targets).mapToLong(t -> t.length + 1L).sum();
+    }
+
+    /**
+     * How well the model predicts the targets of {@code pairs} from their sources, in batches of
+     * {@code batchSize} pairs, in evaluation mode and without a graph.
+     *
+     * @return the mean loss per predicted target token ({@value #END_TOKEN} included) in nats, and the
+     *         total in bits per character of the targets
+     * @throws IllegalArgumentException if there are no pairs or batchSize is not positive
+     */
+    public TrainingLoop.Evaluation evaluate(List<Seq2SeqTrainer.Pair> pairs, int batchSize) {
+        if (pairs == null || pairs.isEmpty()) {
+            throw new IllegalArgumentException("Seq2SeqModel.evaluate: pairs must not be empty");
+        }
+        int[][] sources = pairs.stream().map(p -> sourceTokens(p.source())).toArray(int[][]::new);
+        int[][] targets = pairs.stream().map(p -> targetTokens(p.target())).toArray(int[][]::new);
+        long characters = pairs.stream().mapToLong(p -> p.target().codePointCount(0, p.target().length())).sum();
+        return evaluate(sources, targets, characters, batchSize);
+    }
+
+    /** {@link #evaluate(List, int)} of encoded pairs whose targets have {@code characters} characters in all. */
+    TrainingLoop.Evaluation evaluate(int[][] sources, int[][] targets, long characters, int batchSize) {
+        if (batchSize <= 0) {
+            throw new IllegalArgumentException("Seq2SeqModel.evaluate: batchSize must be > 0, got " + batchSize);
+        }
+        boolean training = network.isTraining();
+        network.eval();
+        double nats = 0;
+        long predicted = 0;
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            for (int from = 0; from < sources.length; from += batchSize) {
+                int to = Math.min(sources.length, from + batchSize);
+                int[][] batchTargets = Arrays.copyOfRange(targets, from, to);
+                long count = predictedTokens(batchTargets);
+                nats += loss(Arrays.copyOfRange(sources, from, to), batchTargets).item() * (double) count;
+                predicted += count;
+            }
+        } finally {
+            network.train(training);
+        }
+        return new TrainingLoop.Evaluation(nats / predicted, nats / Math.log(2) / Math.max(1, characters));
+    }
+
+    /**
+     * Saves this model into {@code directory} ({@value ModelFiles#WEIGHTS_FILE}, and the tokenizer's
+     * files for a byte-pair tokenizer), replacing each file atomically.
+     */
+    public void save(Path directory) {
+        ModelFiles.save(directory, KIND, tokenizer, network, spec.toMetadata());
+    }
+
+    /**
+     * Loads a model saved by {@link #save}; its components are created through the registry by name.
+     *
+     * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
+     */
+    public static Seq2SeqModel load(Path directory) {
+        Checkpoint weights = ModelFiles.weights(directory, KIND);
+        DecoderSpec spec = DecoderSpec.fromMetadata(weights.metadata());
+        Tokenizer tokenizer = ModelFiles.tokenizer(directory, weights);
+        Seq2SeqModel model = new Seq2SeqModel(spec, tokenizer, new SplittableRandom(0));
+        ModelFiles.restore(directory, weights, model.network);
+        return model;
+    }
+
+    @Override
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public DecoderSpec spec() {
+        return spec;
+    }
+
+    public TransformerEncoder encoder() {
+        return encoder;
+    }
+
+    public TransformerDecoder decoder() {
+        return decoder;
+    }
+
+    /** The encoder and the decoder as one module, as trained and saved. */
+    public Module network() {
+        return network;
+    }
+}

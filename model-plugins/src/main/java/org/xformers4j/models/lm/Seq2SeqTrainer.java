@@ -1,0 +1,174 @@
+package org.xformers4j.models.lm;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import org.xformers4j.models.text.Tokenizer;
+
+/**
+ * Trains an encoder-decoder {@link Seq2SeqModel} from scratch on (source, target) pairs (Vaswani et
+ * al., 2017, "Attention Is All You Need"): the last {@link #validationFraction} of the pairs (at
+ * least one) are held out, and each step draws {@link #batchSize} training pairs uniformly and
+ * minimises the mean cross-entropy of predicting each target and the end token with teacher
+ * forcing. Progress reports the training loss, target tokens per second and the held-out loss with
+ * its bits per target character ({@link #evaluationWindows}, if not 0, caps the held-out pairs
+ * evaluated); checkpoints, resume, the time budget and the guard against non-finite losses are
+ * those of {@link TrainingLoop}. Sources (with their end token) and targets (with the start token)
+ * must fit in {@link #contextLength} tokens. Configure it with OLCUT or {@link #builder()}.
+ */
+public final class Seq2SeqTrainer extends TextModelTrainer {
+
+    /** A training example: the target the model should write for the source. */
+    public record Pair(String source, String target) {
+        public Pair {
+            if (source == null || target == null) {
+                throw new IllegalArgumentException("Pair: source and target must not be null, got " + source + ", "
+                        + target);
+            }
+        }
+    }
+
+    /**
+     * What training produced.
+     *
+     * @param model the trained model, in evaluation mode
+     * @param curve the learning curve, one point per evaluation
+     */
+    public record Result(Seq2SeqModel model, List<TrainingLoop.Point> curve) {
+    }
+
+    /** For OLCUT; see {@link #builder()}. */
+    private Seq2SeqTrainer() {
+    }
+
+    /** A builder starting from the defaults of every field. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    protected List<String> specialTokens() {
+        return List.of(Seq2SeqModel.START_TOKEN, Seq2SeqModel.END_TOKEN);
+    }
+
+    /**
+     * Trains on {@code pairs}.
+     *
+     * @param progress receives each point of the learning curve as it is measured
+     * @throws IllegalArgumentException if there are fewer than two pairs, or a pair's source or target is too
+     *                                  long for {@link #contextLength}, naming the pair's index
+     */
+    public Result train(List<Pair> pairs, Consumer<TrainingLoop.Point> progress) {
+        if (pairs == null || pairs.size() < 2) {
+            throw new IllegalArgumentException("training needs at least 2 pairs (one to train on, one to validate), got "
+                    + (pairs == null ? null : pairs.size()));
+        }
+        int held = Math.max(1, Math.min(pairs.size() - 1, (int) (pairs.size() * validationFraction)));
+        int split = pairs.size() - held;
+        StringBuilder trainText = new StringBuilder();
+        pairs.subList(0, split).forEach(p -> trainText.append(p.source()).append('\n').append(p.target()).append('\n'));
+        Tokenizer tokenizer = tokenizerFor(trainText.toString());
+        SplittableRandom rng = new SplittableRandom(seed);
+        Seq2SeqModel model = Seq2SeqModel.create(spec(), tokenizer, rng);
+        int[][] sources = new int[pairs.size()][];
+        int[][] targets = new int[pairs.size()][];
+        for (int i = 0; i < pairs.size(); i++) {
+            sources[i] = model.sourceTokens(pairs.get(i).source());
+            targets[i] = model.targetTokens(pairs.get(i).target());
+            checkLength(i, "source (with " + Seq2SeqModel.END_TOKEN + ")", sources[i].length);
+            checkLength(i, "target (with " + Seq2SeqModel.START_TOKEN + ")", targets[i].length + 1);
+        }
+        int evaluated = evaluationWindows == 0 ? held : Math.min(held, evaluationWindows);
+        int[][] validationSources = Arrays.copyOfRange(sources, split, split + evaluated);
+        int[][] validationTargets = Arrays.copyOfRange(targets, split, split + evaluated);
+        long validationCharacters = pairs.subList(split, split + evaluated).stream()
+                .mapToLong(p -> p.target().codePointCount(0, p.target().length())).sum();
+        long batchSeed = rng.nextLong();
+        Map<String, String> identity = identity(data(pairs));
+        TrainingLoop.Task task = new TrainingLoop.Task() {
+            @Override
+            public TrainingLoop.Batch trainingBatch(long step) {
+                SplittableRandom draw = batchRandom(batchSeed, step);
+                int[][] batchSources = new int[batchSize][];
+                int[][] batchTargets = new int[batchSize][];
+                for (int b = 0; b < batchSize; b++) {
+                    int i = draw.nextInt(split);
+                    batchSources[b] = sources[i];
+                    batchTargets[b] = targets[i];
+                }
+                return new TrainingLoop.Batch(model.loss(batchSources, batchTargets),
+                        Seq2SeqModel.predictedTokens(batchTargets));
+            }
+
+            @Override
+            public TrainingLoop.Evaluation evaluate() {
+                return model.evaluate(validationSources, validationTargets, validationCharacters, batchSize);
+            }
+
+            @Override
+            public Map<String, String> identity() {
+                return identity;
+            }
+        };
+        List<TrainingLoop.Point> curve = new TrainingLoop(settings()).run(model.network(), task, progress);
+        return new Result(model, curve);
+    }
+
+    private void checkLength(int pair, String what, int tokens) {
+        if (tokens > contextLength) {
+            throw new IllegalArgumentException("pair " + pair + ": its " + what + " is " + tokens + " tokens, more than "
+                    + "contextLength = " + contextLength);
+        }
+    }
+
+    /** The pairs as one text, for the data's identity in checkpoints. */
+    private static String data(List<Pair> pairs) {
+        StringBuilder out = new StringBuilder();
+        pairs.forEach(p -> out.append(p.source()).append('\t').append(p.target()).append('\n'));
+        return out.toString();
+    }
+
+    /**
+     * Reads pairs from a UTF-8 file of {@code source<TAB>target} lines; empty lines are skipped.
+     *
+     * @throws IllegalArgumentException naming the line (1-based) that has no tab or more than one
+     * @throws UncheckedIOException     if the file cannot be read
+     */
+    public static List<Pair> readPairs(Path tsv) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(tsv, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading pairs from " + tsv + " failed", e);
+        }
+        List<Pair> pairs = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i);
+            if (line.isEmpty()) {
+                continue;
+            }
+            int tab = line.indexOf('\t');
+            if (tab < 0 || line.indexOf('\t', tab + 1) >= 0) {
+                throw new IllegalArgumentException(tsv + " line " + (i + 1) + ": expected source<TAB>target with "
+                        + "exactly one tab, got '" + line + "'");
+            }
+            pairs.add(new Pair(line.substring(0, tab), line.substring(tab + 1)));
+        }
+        return pairs;
+    }
+
+    /** Builds a {@link Seq2SeqTrainer} from code; each setter names the {@code @Config} field it sets. */
+    public static final class Builder extends TextModelTrainer.Builder<Seq2SeqTrainer, Builder> {
+        private Builder() {
+            super(new Seq2SeqTrainer());
+        }
+    }
+}
