@@ -58,12 +58,14 @@ public final class GenerateCommand extends Command {
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
         Arguments arguments;
+        Map<String, String> options;
         try {
             arguments = Arguments.parse(args, Set.of("--model", "--prompt", "--strategy", "--max-new-tokens",
                     "--num-return-sequences", "--seed", "--repetition-penalty", "--no-repeat-ngram", "--max-time"), Set.of("--json"), Set.of("--option", "--stop"));
             arguments.required("--model");
             arguments.required("--prompt");
             arguments.required("--strategy");
+            options = options(arguments.all("--option"));
         } catch (IllegalArgumentException e) {
             return usageError(err, "generate: " + e.getMessage());
         }
@@ -72,8 +74,7 @@ public final class GenerateCommand extends Command {
         try {
             ComponentResolver.use(registry);
             TextGenerator model = TextGenerator.load(Path.of(arguments.required("--model")));
-            DecodingStrategy strategy = registry.create(DecodingStrategy.class, strategyName,
-                    options(arguments.all("--option")));
+            DecodingStrategy strategy = registry.create(DecodingStrategy.class, strategyName, options);
             GenerationConfig config = config(arguments, model);
             generations = model.generate(arguments.required("--prompt"), strategy, config);
         } catch (RuntimeException e) {

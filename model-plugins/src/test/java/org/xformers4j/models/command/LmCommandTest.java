@@ -1,0 +1,183 @@
+package org.xformers4j.models.command;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xformers4j.models.lm.LanguageModel;
+import org.xformers4j.registry.ComponentRegistry;
+
+/**
+ * {@code xformers4j lm train} on a plain class path: a tiny configuration trains and saves a model
+ * with JSON or text output, and bad arguments and configurations give the usage or failure exit code
+ * with the problem named.
+ */
+class LmCommandTest {
+
+    /** A tiny byte-level model trained for 20 steps, evaluated every 10. */
+    static final String CONFIG = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <config>
+                <component name="trainer" type="org.xformers4j.models.lm.LanguageModelTrainer">
+                    <property name="attention" value="ATTENTION"/>
+                    <property name="modelDim" value="16"/>
+                    <property name="heads" value="2"/>
+                    <property name="layers" value="1"/>
+                    <property name="contextLength" value="16"/>
+                    <property name="batchSize" value="4"/>
+                    <property name="steps" value="20"/>
+                    <property name="warmupSteps" value="5"/>
+                    <property name="evaluateEvery" value="10"/>
+                    <property name="evaluationWindows" value="4"/>
+                </component>
+            </config>
+            """;
+
+    static final String TEXT = "the cat sat on the mat. the dog ran in the fog. ".repeat(30);
+
+    @TempDir
+    Path dir;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int lm(String... args) {
+        return new LmCommand(ComponentRegistry.standalone()).run(args,
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    private String out() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    /** Writes the tiny configuration (with {@code attention}) and the text into {@code dir}. */
+    static Path[] files(Path dir, String attention) throws IOException {
+        Path config = Files.writeString(dir.resolve("lm.xml"), CONFIG.replace("ATTENTION", attention));
+        Path text = Files.writeString(dir.resolve("text.txt"), TEXT);
+        return new Path[] {config, text};
+    }
+
+    @Test
+    void trainsSavesAndPrintsExactlyTheJsonSummary() throws IOException {
+        Path[] files = files(dir, "flash");
+        Path model = dir.resolve("model");
+
+        int code = lm("train", "--config", files[0].toString(), "--text", files[1].toString(), "--save",
+                model.toString(), "--json");
+
+        assertThat(code).as(err()).isZero();
+        assertThat(out().lines().count()).as(out()).isEqualTo(1);
+        Map<String, Object> summary = new LinkedHashMap<>();
+        List<Map<String, Object>> curve = new ArrayList<>();
+        try (JsonParser json = new JsonFactory().createParser(out())) {
+            assertThat(json.nextToken()).isEqualTo(JsonToken.START_OBJECT);
+            while (json.nextToken() == JsonToken.FIELD_NAME) {
+                String field = json.currentName();
+                if (json.nextToken() == JsonToken.START_ARRAY) {
+                    while (json.nextToken() == JsonToken.START_OBJECT) {
+                        Map<String, Object> point = new LinkedHashMap<>();
+                        while (json.nextToken() == JsonToken.FIELD_NAME) {
+                            String name = json.currentName();
+                            json.nextToken();
+                            point.put(name, json.getNumberValue());
+                        }
+                        curve.add(point);
+                    }
+                    summary.put(field, curve);
+                } else {
+                    summary.put(field, json.getNumberValue());
+                }
+            }
+            assertThat(json.nextToken()).isNull();
+        }
+        assertThat(summary).containsOnlyKeys("steps", "validation_loss", "validation_bpc", "train_seconds", "curve");
+        assertThat(((Number) summary.get("steps")).intValue()).isEqualTo(20);
+        double bpc = ((Number) summary.get("validation_bpc")).doubleValue();
+        assertThat(bpc).isPositive().isLessThan(8.0);
+        assertThat(((Number) summary.get("validation_loss")).doubleValue() / Math.log(2)).isCloseTo(bpc,
+                within(1e-3));
+        assertThat(curve).hasSize(2);
+        assertThat(curve).extracting(p -> ((Number) p.get("step")).intValue()).containsExactly(10, 20);
+        assertThat(curve.get(0)).containsOnlyKeys("step", "loss", "validation_loss", "validation_bpc", "seconds");
+        assertThat(((Number) curve.get(1).get("validation_bpc")).doubleValue()).isCloseTo(bpc,
+                within(1e-4));
+
+        assertThat(model.resolve("model.x4j")).isRegularFile();
+        assertThat(LanguageModel.load(model).spec().block().modelDim()).isEqualTo(16);
+    }
+
+    @Test
+    void textOutputHasOneLinePerEvaluationAndTheSummary() throws IOException {
+        Path[] files = files(dir, "flash");
+
+        assertThat(lm("train", "--config", files[0].toString(), "--text", files[1].toString())).as(err()).isZero();
+
+        assertThat(out()).contains("training a language model on " + files[1]).contains("1,440 characters")
+                .contains("trained 20 steps").contains("validation bits per character");
+        assertThat(out().lines().filter(l -> l.startsWith("step ")).toList()).hasSize(2)
+                .allSatisfy(l -> assertThat(l).contains("loss").contains("bpc").contains("tokens/s"));
+        assertThat(out()).doesNotContain("model saved");
+    }
+
+    @Test
+    void usageErrorsNameTheProblem() {
+        assertThat(lm()).isEqualTo(2);
+        assertThat(err()).contains("expected the subcommand 'train'").contains("usage: xformers4j lm train");
+        err.reset();
+        assertThat(lm("fit", "--config", "x")).isEqualTo(2);
+        assertThat(err()).contains("got 'fit'");
+        err.reset();
+        assertThat(lm("train", "--text", "t.txt")).isEqualTo(2);
+        assertThat(err()).contains("--config is required");
+        err.reset();
+        assertThat(lm("train", "--config", "c.xml", "--text", "t.txt", "--epochs", "3")).isEqualTo(2);
+        assertThat(err()).contains("unexpected argument '--epochs'");
+        assertThat(out()).isEmpty();
+    }
+
+    @Test
+    void missingFilesAndBadConfigurationsFailNamingThem() throws IOException {
+        Path[] files = files(dir, "flsh");
+        assertThat(lm("train", "--config", files[0].toString(), "--text", files[1].toString())).isEqualTo(1);
+        assertThat(err()).contains("attention").contains("'flsh'").contains("flash");
+        err.reset();
+
+        assertThat(lm("train", "--config", dir.resolve("none.xml").toString(), "--text", files[1].toString()))
+                .isEqualTo(1);
+        assertThat(err()).contains("none.xml").contains("no such file");
+        err.reset();
+
+        Path good = files(dir, "flash")[0];
+        assertThat(lm("train", "--config", good.toString(), "--text", dir.resolve("none.txt").toString()))
+                .isEqualTo(1);
+        assertThat(err()).contains("cannot read the text").contains("none.txt");
+        err.reset();
+
+        assertThat(lm("train", "--config", good.toString(), "--text", files[1].toString(), "--trainer", "lm"))
+                .isEqualTo(1);
+        assertThat(err()).contains("no component named 'lm'").contains("trainer");
+        err.reset();
+
+        Path tooShort = Files.writeString(dir.resolve("short.txt"), "too short");
+        assertThat(lm("train", "--config", good.toString(), "--text", tooShort.toString())).isEqualTo(1);
+        assertThat(err()).contains("training failed").contains("too short");
+    }
+}
