@@ -3,7 +3,6 @@ package org.xformers4j.models.lm;
 import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.Configurable;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -18,7 +17,7 @@ import org.xformers4j.models.nn.NormPlacement;
 import org.xformers4j.models.text.BytePairTokenizer;
 import org.xformers4j.models.text.ByteTokenizer;
 import org.xformers4j.models.text.Tokenizer;
-import org.xformers4j.models.tribuo.ComponentResolver;
+import org.xformers4j.models.tribuo.ConfigFields;
 import org.xformers4j.nn.FeedForward;
 
 /**
@@ -134,14 +133,14 @@ public abstract class TextModelTrainer implements Configurable {
     /** Checks every field, naming the bad one and its value, and resolves the components once. */
     @Override
     public void postConfig() {
-        positive("modelDim", modelDim);
-        positive("heads", heads);
-        positive("layers", layers);
-        positive("contextLength", contextLength);
-        positive("batchSize", batchSize);
-        positive("steps", steps);
-        positive("evaluateEvery", evaluateEvery);
-        positive("checkpointEvery", checkpointEvery);
+        ConfigFields.positive("modelDim", modelDim);
+        ConfigFields.positive("heads", heads);
+        ConfigFields.positive("layers", layers);
+        ConfigFields.positive("contextLength", contextLength);
+        ConfigFields.positive("batchSize", batchSize);
+        ConfigFields.positive("steps", steps);
+        ConfigFields.positive("evaluateEvery", evaluateEvery);
+        ConfigFields.positive("checkpointEvery", checkpointEvery);
         if (modelDim % heads != 0) {
             throw new PropertyException("", "heads", "heads = " + heads + " must divide modelDim = " + modelDim);
         }
@@ -152,8 +151,8 @@ public abstract class TextModelTrainer implements Configurable {
             throw new PropertyException("", "evaluationWindows", "evaluationWindows must be >= 0 (0 for all), got "
                     + evaluationWindows);
         }
-        probability("dropout", dropout);
-        probability("attentionDropout", attentionDropout);
+        ConfigFields.probability("dropout", dropout);
+        ConfigFields.probability("attentionDropout", attentionDropout);
         if (!(validationFraction > 0f && validationFraction < 1f)) {
             throw new PropertyException("", "validationFraction", "validationFraction must be in (0, 1), got "
                     + validationFraction);
@@ -173,10 +172,10 @@ public abstract class TextModelTrainer implements Configurable {
             String field = e.getMessage().substring(0, Math.max(0, e.getMessage().indexOf(' ')));
             throw new PropertyException(e, "", field, e.getMessage());
         }
-        create(AttentionMechanism.class, "attention", attention, attentionOptions);
-        create(PositionalEncoding.class, "positional", positional, positionalOptions);
-        checkPath("checkpointDirectory", checkpointDirectory);
-        checkPath("resumeFrom", resumeFrom);
+        ConfigFields.component(AttentionMechanism.class, "attention", attention, attentionOptions);
+        ConfigFields.component(PositionalEncoding.class, "positional", positional, positionalOptions);
+        ConfigFields.path("checkpointDirectory", checkpointDirectory);
+        ConfigFields.path("resumeFrom", resumeFrom);
     }
 
     /** The special tokens the trained model's tokenizer has (the sequence-to-sequence trainer's start and end). */
@@ -220,44 +219,6 @@ public abstract class TextModelTrainer implements Configurable {
         identity.put("run.validationFraction", Float.toString(validationFraction));
         identity.put("run.dataHash", Integer.toHexString(data.hashCode()) + " " + data.length());
         return identity;
-    }
-
-    private static <C extends org.xformers4j.component.Component> void create(Class<C> type, String field, String name,
-                                                                             Map<String, String> options) {
-        if (name == null) {
-            throw new PropertyException("", field, field + " must name a registered component, got null");
-        }
-        try {
-            ComponentResolver.create(type, name, options == null ? Map.of() : options);
-        } catch (IllegalArgumentException e) {
-            throw new PropertyException(e, "", field, field + " = '" + name + "': " + e.getMessage());
-        } catch (PropertyException e) {
-            throw new PropertyException(e, "", field + "Options", field + "Options " + options + " of '" + name + "': "
-                    + e.getMessage());
-        }
-    }
-
-    private static void positive(String field, int value) {
-        if (value <= 0) {
-            throw new PropertyException("", field, field + " must be > 0, got " + value);
-        }
-    }
-
-    private static void probability(String field, float value) {
-        if (!(value >= 0f && value < 1f)) {
-            throw new PropertyException("", field, field + " must be in [0, 1), got " + value);
-        }
-    }
-
-    private static void checkPath(String field, String value) {
-        if (value == null) {
-            throw new PropertyException("", field, field + " must not be null (empty for none)");
-        }
-        try {
-            Path.of(value);
-        } catch (InvalidPathException e) {
-            throw new PropertyException(e, "", field, field + " = '" + value + "' is not a valid path: " + e.getMessage());
-        }
     }
 
     /**

@@ -32,7 +32,6 @@ import org.xformers4j.tensor.Tensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -239,24 +238,24 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
         if (head == null) {
             throw new PropertyException("", "head", "head must not be null");
         }
-        positive("modelDim", modelDim);
-        positive("heads", heads);
-        positive("layers", layers);
+        ConfigFields.positive("modelDim", modelDim);
+        ConfigFields.positive("heads", heads);
+        ConfigFields.positive("layers", layers);
         if (modelDim % heads != 0) {
             throw new PropertyException("", "heads", "heads = " + heads + " must divide modelDim = " + modelDim);
         }
         if (hidden < 0) {
             throw new PropertyException("", "hidden", "hidden must be >= 0 (0 for 4 * modelDim), got " + hidden);
         }
-        probability("dropout", dropout);
+        ConfigFields.probability("dropout", dropout);
         if (feedForwardChunkSize < 0) {
             throw new PropertyException("", "feedForwardChunkSize", "feedForwardChunkSize must be >= 0 (0 for no "
                     + "chunking), got " + feedForwardChunkSize);
         }
-        probability("validationFraction", validationFraction);
-        positive("epochs", epochs);
-        positive("batchSize", batchSize);
-        positive("patience", patience);
+        ConfigFields.probability("validationFraction", validationFraction);
+        ConfigFields.positive("epochs", epochs);
+        ConfigFields.positive("batchSize", batchSize);
+        ConfigFields.positive("patience", patience);
         if (!(learningRate > 0f) || Float.isInfinite(learningRate)) {
             throw new PropertyException("", "learningRate", "learningRate must be finite and > 0, got " + learningRate);
         }
@@ -282,9 +281,9 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
             throw new PropertyException("", "reversible", "reversible blocks are recomputed in backward, so dropout "
                     + "must be 0, got " + dropout);
         }
-        positive("checkpointEvery", checkpointEvery);
-        checkPath("checkpointDirectory", checkpointDirectory);
-        checkPath("resumeFrom", resumeFrom);
+        ConfigFields.positive("checkpointEvery", checkpointEvery);
+        ConfigFields.path("checkpointDirectory", checkpointDirectory);
+        ConfigFields.path("resumeFrom", resumeFrom);
         createAttention();
         createPositional();
         this.rng = new SplittableRandom(seed);
@@ -490,23 +489,11 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
 
     /** A new attention mechanism (one per block); an unknown name or bad option names the field. */
     private AttentionMechanism createAttention() {
-        return create(AttentionMechanism.class, "attention", attention, attentionOptions);
+        return ConfigFields.component(AttentionMechanism.class, "attention", attention, attentionOptions);
     }
 
     private PositionalEncoding createPositional() {
-        return create(PositionalEncoding.class, "positional", positional, positionalOptions);
-    }
-
-    private static <C extends org.xformers4j.component.Component> C create(Class<C> type, String field, String name,
-                                                                          Map<String, String> options) {
-        if (name == null) {
-            throw new PropertyException("", field, field + " must name a registered component, got null");
-        }
-        try {
-            return ComponentResolver.create(type, name, options == null ? Map.of() : options);
-        } catch (IllegalArgumentException e) {
-            throw new PropertyException(e, "", field, field + " = '" + name + "': " + e.getMessage());
-        }
+        return ConfigFields.component(PositionalEncoding.class, "positional", positional, positionalOptions);
     }
 
     /** The mean loss over {@code examples}, in evaluation mode and without grad; leaves the network in eval mode. */
@@ -676,31 +663,6 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
     private static <E> void shuffle(List<E> list, SplittableRandom rng) {
         for (int i = list.size() - 1; i > 0; i--) {
             Collections.swap(list, i, rng.nextInt(i + 1));
-        }
-    }
-
-    private static void positive(String field, int value) {
-        if (value <= 0) {
-            throw new PropertyException("", field, field + " must be positive, got " + value);
-        }
-    }
-
-    /** A path field must be non-null and, unless empty, a valid path on this file system. */
-    private static void checkPath(String field, String value) {
-        if (value == null) {
-            throw new PropertyException("", field, field + " must not be null (empty for none)");
-        }
-        try {
-            Path.of(value);
-        } catch (InvalidPathException e) {
-            throw new PropertyException(e, "", field, field + " = '" + value + "' is not a valid path: "
-                    + e.getMessage());
-        }
-    }
-
-    private static void probability(String field, float value) {
-        if (!(value >= 0f && value < 1f)) {
-            throw new PropertyException("", field, field + " must be in [0, 1), got " + value);
         }
     }
 
