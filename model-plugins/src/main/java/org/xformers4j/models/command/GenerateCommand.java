@@ -18,6 +18,8 @@ import java.util.function.Function;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.xformers4j.component.ComponentDescriptor;
+import org.xformers4j.component.decoding.DecodingCapabilities;
 import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GenerationConfig;
 import org.xformers4j.component.decoding.LogitsProcessor;
@@ -26,6 +28,7 @@ import org.xformers4j.decoding.processing.MaxTime;
 import org.xformers4j.decoding.processing.NoRepeatNGram;
 import org.xformers4j.decoding.processing.RepetitionPenalty;
 import org.xformers4j.decoding.processing.StopSequences;
+import org.xformers4j.models.lm.LanguageModel;
 import org.xformers4j.models.lm.TextGenerator;
 import org.xformers4j.models.tribuo.ComponentResolver;
 import org.xformers4j.registry.ComponentRegistry;
@@ -37,7 +40,9 @@ import org.xformers4j.registry.HostCommand;
  * [--repetition-penalty X] [--no-repeat-ngram N] [--max-time SECONDS] [--json]}:
  * loads a model directory saved by {@code lm train} (or a sequence-to-sequence model, whose prompt is
  * the source), creates the registered decoding strategy {@code NAME} with the options, and prints
- * each generated sequence, best first, with its score. With {@code --json} it prints
+ * each generated sequence, best first, with its score; a language model's single continuation by a
+ * strategy that keeps one hypothesis (greedy, sample, contrastive) is printed token by token as it is
+ * produced (the {@link org.xformers4j.component.decoding.TokenListener}). With {@code --json} it prints
  * {@code {"strategy":…, "sequences":[{"text":…, "score":…}, …]}}, the text without the prompt.
  * Stop strings are turned into token sequences with the model's tokenizer.
  */
@@ -59,34 +64,59 @@ public final class GenerateCommand extends Command {
     public int run(String[] args, PrintStream out, PrintStream err) {
         Arguments arguments;
         Map<String, String> options;
+        GenerationConfig limits;
         try {
             arguments = Arguments.parse(args, Set.of("--model", "--prompt", "--strategy", "--max-new-tokens",
-                    "--num-return-sequences", "--seed", "--repetition-penalty", "--no-repeat-ngram", "--max-time"), Set.of("--json"), Set.of("--option", "--stop"));
+                    "--num-return-sequences", "--seed", "--repetition-penalty", "--no-repeat-ngram", "--max-time"),
+                    Set.of("--json"), Set.of("--option", "--stop"));
             arguments.required("--model");
             arguments.required("--prompt");
             arguments.required("--strategy");
             options = options(arguments.all("--option"));
+            limits = limits(arguments);
         } catch (IllegalArgumentException e) {
             return usageError(err, "generate: " + e.getMessage());
         }
         String strategyName = arguments.required("--strategy");
+        String prompt = arguments.required("--prompt");
+        boolean json = arguments.has("--json");
         List<TextGenerator.Generation> generations;
+        TextStream stream = null;
         try {
             ComponentResolver.use(registry);
             TextGenerator model = TextGenerator.load(Path.of(arguments.required("--model")));
             DecodingStrategy strategy = registry.create(DecodingStrategy.class, strategyName, options);
-            GenerationConfig config = config(arguments, model);
-            generations = model.generate(arguments.required("--prompt"), strategy, config);
+            GenerationConfig.Builder config = limits.toBuilder();
+            List<String> stops = arguments.all("--stop");
+            if (!stops.isEmpty()) {
+                List<StoppingCriterion> criteria = new ArrayList<>(limits.stoppingCriteria());
+                criteria.add(new StopSequences(stops.stream().map(t -> model.tokenizer().encode(t)).toList()));
+                config.stoppingCriteria(criteria);
+            }
+            boolean oneHypothesis = !ComponentDescriptor.of(strategy.getClass())
+                    .capabilities(DecodingCapabilities.class).multipleHypotheses();
+            if (!json && oneHypothesis && limits.numReturnSequences() == 1 && model instanceof LanguageModel) {
+                stream = new TextStream(model.tokenizer(), out);
+                out.print(prompt);
+                out.flush();
+                config.listener(stream);
+            }
+            generations = model.generate(prompt, strategy, config.build());
         } catch (RuntimeException e) {
+            if (stream != null) {
+                out.println();
+            }
             return failure(err, "generate: " + messages(e));
         }
-        if (arguments.has("--json")) {
+        if (json) {
             out.println(json(strategyName, generations));
+        } else if (stream != null) {
+            stream.finish();
+            out.printf(Locale.ROOT, "%n[1] score %.4f%n", generations.get(0).score());
         } else {
             for (int i = 0; i < generations.size(); i++) {
                 TextGenerator.Generation g = generations.get(i);
-                out.printf(Locale.ROOT, "[%d] score %.4f%n%s%s%n", i + 1, g.score(), arguments.required("--prompt"),
-                        g.text());
+                out.printf(Locale.ROOT, "[%d] score %.4f%n%s%s%n", i + 1, g.score(), prompt, g.text());
             }
         }
         return OK;
@@ -107,7 +137,12 @@ public final class GenerateCommand extends Command {
         return options;
     }
 
-    private static GenerationConfig config(Arguments arguments, TextGenerator model) {
+    /**
+     * The length, seed, logits processors and time limit of the command line, checked before
+     * anything is loaded so that a malformed or out-of-range value is a usage error; stop strings
+     * need the model's tokenizer and are added later.
+     */
+    private static GenerationConfig limits(Arguments arguments) {
         List<LogitsProcessor> processors = new ArrayList<>();
         if (arguments.has("--repetition-penalty")) {
             processors.add(new RepetitionPenalty(number(arguments, "--repetition-penalty")));
@@ -116,10 +151,6 @@ public final class GenerateCommand extends Command {
             processors.add(new NoRepeatNGram(arguments.integer("--no-repeat-ngram", 0)));
         }
         List<StoppingCriterion> criteria = new ArrayList<>();
-        List<String> stops = arguments.all("--stop");
-        if (!stops.isEmpty()) {
-            criteria.add(new StopSequences(stops.stream().map(s -> model.tokenizer().encode(s)).toList()));
-        }
         if (arguments.has("--max-time")) {
             criteria.add(new MaxTime(Duration.ofMillis((long) (number(arguments, "--max-time") * 1000))));
         }

@@ -141,6 +141,16 @@ class GenerateCommandTest {
     }
 
     @Test
+    void greedyTextIsStreamedAfterThePromptAndEqualsTheJsonText() throws IOException {
+        String expected = json("the cat", "--strategy", "greedy", "--max-new-tokens", "12").texts().get(0);
+        out.reset();
+        assertThat(generate("--model", model.toString(), "--prompt", "the cat", "--strategy", "greedy",
+                "--max-new-tokens", "12")).as(err()).isZero();
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertThat(text).startsWith("the cat" + expected + "\n[1] score ").matches("(?s).*\\[1] score -?[0-9.]+\n");
+    }
+
+    @Test
     void usageErrorsReturnTwoNamingTheProblem() {
         assertThat(generate("--prompt", "x", "--strategy", "greedy")).isEqualTo(2);
         assertThat(err()).contains("--model is required").contains("usage: xformers4j generate");
@@ -156,6 +166,18 @@ class GenerateCommandTest {
         assertThat(generate("--model", model.toString(), "--prompt", "x", "--strategy", "greedy", "--seed"))
                 .isEqualTo(2);
         assertThat(err()).contains("--seed needs a value");
+        err.reset();
+        assertThat(generate("--model", dir.resolve("nothing").toString(), "--prompt", "x", "--strategy", "greedy",
+                "--max-new-tokens", "many")).isEqualTo(2);
+        assertThat(err()).contains("--max-new-tokens must be an integer, got 'many'");
+        err.reset();
+        assertThat(generate("--model", dir.resolve("nothing").toString(), "--prompt", "x", "--strategy", "greedy",
+                "--max-new-tokens", "0")).isEqualTo(2);
+        assertThat(err()).contains("maxNewTokens must be >= 1, got 0");
+        err.reset();
+        assertThat(generate("--model", dir.resolve("nothing").toString(), "--prompt", "x", "--strategy", "greedy",
+                "--repetition-penalty", "-1")).isEqualTo(2);
+        assertThat(err()).contains("repetition penalty must be > 0");
         assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
     }
 
@@ -174,9 +196,5 @@ class GenerateCommandTest {
         assertThat(generate("--model", model.toString(), "--prompt", "x", "--strategy", "beam", "--option",
                 "numBeams=0")).isEqualTo(1);
         assertThat(err()).contains("numBeams");
-        err.reset();
-        assertThat(generate("--model", model.toString(), "--prompt", "x", "--strategy", "greedy",
-                "--max-new-tokens", "many")).isEqualTo(1);
-        assertThat(err()).contains("--max-new-tokens must be an integer, got 'many'");
     }
 }
