@@ -1,8 +1,10 @@
 package org.xformers4j.models.command;
 
 import com.oracle.labs.mlrg.olcut.config.ConfigurationManager;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.xformers4j.models.lm.TextGenerator;
 import org.xformers4j.models.tribuo.ComponentResolver;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
@@ -51,5 +53,25 @@ abstract class Command extends HostCommand {
             }
             return type.cast(component);
         }
+    }
+
+    /**
+     * Saves a trained model into the directory of {@code --save}, when given, and says so.
+     *
+     * @return {@link #OK}, or {@link #FAILURE} after reporting why the model could not be saved
+     */
+    static int saveIfAsked(String command, Arguments arguments, TextGenerator model, TrainingReport report,
+                           PrintStream err) {
+        if (!arguments.has("--save")) {
+            return OK;
+        }
+        Path directory = Path.of(arguments.required("--save"));
+        try {
+            model.save(directory);
+        } catch (RuntimeException e) {
+            return failure(err, command + ": cannot save the model to " + directory + ": " + messages(e));
+        }
+        report.say("model saved to " + directory);
+        return OK;
     }
 }

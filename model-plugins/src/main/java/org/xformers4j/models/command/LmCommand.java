@@ -13,7 +13,6 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.xformers4j.models.lm.LanguageModelTrainer;
-import org.xformers4j.models.lm.TrainingLoop;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 
@@ -52,7 +51,7 @@ public final class LmCommand extends Command {
         } catch (IllegalArgumentException e) {
             return usageError(err, "lm train: " + e.getMessage());
         }
-        boolean json = arguments.has("--json");
+        TrainingReport report = new TrainingReport(out, arguments.has("--json"));
         LanguageModelTrainer trainer;
         String text;
         Path textFile = Path.of(arguments.required("--text"));
@@ -65,54 +64,16 @@ public final class LmCommand extends Command {
         } catch (RuntimeException e) {
             return failure(err, "lm train: " + messages(e));
         }
-        if (!json) {
-            out.printf(Locale.ROOT, "training a language model on %s (%,d characters)%n", textFile,
-                    text.codePointCount(0, text.length()));
-        }
+        report.say(String.format(Locale.ROOT, "training a language model on %s (%,d characters)", textFile,
+                text.codePointCount(0, text.length())));
         LanguageModelTrainer.Result result;
         try {
-            result = trainer.train(text, point -> {
-                if (!json) {
-                    out.println(describe(point));
-                }
-            });
+            result = trainer.train(text, report::progress);
         } catch (RuntimeException e) {
             return failure(err, "lm train: training failed: " + messages(e));
         }
-        TrainingLoop.Point last = result.curve().get(result.curve().size() - 1);
-        if (json) {
-            StringBuilder curve = new StringBuilder();
-            for (TrainingLoop.Point p : result.curve()) {
-                curve.append(curve.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT,
-                        "{\"step\":%d, \"loss\":%.5f, \"validation_loss\":%.5f, \"validation_bpc\":%.4f, \"seconds\":%.1f}",
-                        p.step(), p.trainLoss(), p.evaluation().loss(), p.evaluation().bitsPerCharacter(), p.seconds()));
-            }
-            out.printf(Locale.ROOT, "{\"steps\":%d, \"validation_loss\":%.5f, \"validation_bpc\":%.4f, "
-                    + "\"train_seconds\":%.1f, \"curve\":[%s]}%n", last.step(), last.evaluation().loss(),
-                    last.evaluation().bitsPerCharacter(), last.seconds(), curve);
-        } else {
-            out.printf(Locale.ROOT, "trained %d steps in %.1f s: validation bits per character %.3f%n", last.step(),
-                    last.seconds(), last.evaluation().bitsPerCharacter());
-        }
-        if (arguments.has("--save")) {
-            Path directory = Path.of(arguments.required("--save"));
-            try {
-                result.model().save(directory);
-            } catch (RuntimeException e) {
-                return failure(err, "lm train: cannot save the model to " + directory + ": " + messages(e));
-            }
-            if (!json) {
-                out.println("model saved to " + directory);
-            }
-        }
-        return OK;
-    }
-
-    /** One progress line: step, training loss, validation loss and bits per character, throughput, time. */
-    static String describe(TrainingLoop.Point point) {
-        return String.format(Locale.ROOT, "step %6d  loss %.4f  validation loss %.4f  bpc %.3f  %,8.0f tokens/s  %6.1f s",
-                point.step(), point.trainLoss(), point.evaluation().loss(), point.evaluation().bitsPerCharacter(),
-                point.tokensPerSecond(), point.seconds());
+        report.summary(result.curve());
+        return saveIfAsked("lm train", arguments, result.model(), report, err);
     }
 
     @Override

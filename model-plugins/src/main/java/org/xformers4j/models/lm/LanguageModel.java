@@ -26,6 +26,9 @@ import org.xformers4j.tensor.Tensor;
  */
 public final class LanguageModel implements TextGenerator {
 
+    /** Evaluation windows per forward pass. */
+    private static final int EVALUATION_BATCH = 16;
+
     /** The model kind written into a saved model. */
     static final String KIND = "causal-lm";
 
@@ -97,15 +100,28 @@ public final class LanguageModel implements TextGenerator {
         long predicted = 0;
         int end = 0;
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            for (int start = 0, w = 0; start + 1 < tokens.length && (maxWindows == 0 || w < maxWindows);
-                 start += window - 1, w++) {
-                end = Math.min(tokens.length, start + window);
-                int length = end - start - 1;
-                int[] input = Arrays.copyOfRange(tokens, start, start + length);
-                int[] target = Arrays.copyOfRange(tokens, start + 1, end);
-                Tensor logits = decoder.forward(new int[][] {input}, null).reshape(length, -1);
-                nats += Functional.crossEntropy(logits, target).item() * (double) length;
-                predicted += length;
+            int stride = window - 1;                                   // window w covers [w·stride, w·stride + window)
+            int windows = (tokens.length - 2) / stride + 1;            // the last one may be shorter
+            windows = maxWindows == 0 ? windows : Math.min(windows, maxWindows);
+            for (int w = 0; w < windows; ) {
+                int length = Math.min(tokens.length - w * stride, window) - 1;
+                int rows = 1;
+                while (rows < EVALUATION_BATCH && w + rows < windows
+                        && Math.min(tokens.length - (w + rows) * stride, window) - 1 == length) {
+                    rows++;
+                }
+                int[][] inputs = new int[rows][];
+                int[] targets = new int[rows * length];
+                for (int r = 0; r < rows; r++) {
+                    int start = (w + r) * stride;
+                    inputs[r] = Arrays.copyOfRange(tokens, start, start + length);
+                    System.arraycopy(tokens, start + 1, targets, r * length, length);
+                }
+                Tensor logits = decoder.forward(inputs, null).reshape(targets.length, -1);
+                nats += Functional.crossEntropy(logits, targets).item() * (double) targets.length;
+                predicted += targets.length;
+                w += rows;
+                end = (w - 1) * stride + length + 1;
             }
         } finally {
             if (training) {
@@ -121,6 +137,7 @@ public final class LanguageModel implements TextGenerator {
      * Saves this model into {@code directory} ({@value ModelFiles#WEIGHTS_FILE}, and the tokenizer's
      * files for a byte-pair tokenizer), replacing each file atomically.
      */
+    @Override
     public void save(Path directory) {
         ModelFiles.save(directory, KIND, tokenizer, decoder, spec.toMetadata());
     }

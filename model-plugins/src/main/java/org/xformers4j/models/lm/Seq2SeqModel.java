@@ -258,6 +258,7 @@ public final class Seq2SeqModel implements TextGenerator {
      * Saves this model into {@code directory} ({@value ModelFiles#WEIGHTS_FILE}, and the tokenizer's
      * files for a byte-pair tokenizer), replacing each file atomically.
      */
+    @Override
     public void save(Path directory) {
         ModelFiles.save(directory, KIND, tokenizer, network, spec.toMetadata());
     }

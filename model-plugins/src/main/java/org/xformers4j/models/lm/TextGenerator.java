@@ -30,6 +30,9 @@ public interface TextGenerator {
     /** The tokenizer whose ids the model reads and writes. */
     Tokenizer tokenizer();
 
+    /** Saves the model into {@code directory}, loadable with {@link #load}; each file is replaced atomically. */
+    void save(Path directory);
+
     /**
      * Loads the model saved in {@code directory}, whichever kind it is.
      *

@@ -1,0 +1,81 @@
+package org.xformers4j.models.command;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Function;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.xformers4j.models.lm.Seq2SeqTrainer;
+import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.registry.HostCommand;
+
+/**
+ * {@code xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL] [--json]}:
+ * builds the {@link Seq2SeqTrainer} named {@code NAME} (default {@code trainer}) from the OLCUT
+ * configuration file and trains an encoder-decoder model (Vaswani et al., 2017, "Attention Is All You
+ * Need") on the UTF-8 file of {@code source<TAB>target} lines ({@link Seq2SeqTrainer#readPairs}).
+ * It prints what {@code lm train} prints ({@link TrainingReport}), the bits per character being per
+ * target character of the held-out pairs, and saves the model directory with {@code --save}, which
+ * {@code xformers4j generate} loads, the prompt being the source.
+ */
+@Component(service = Function.class, property = {
+        HostCommand.NAME_PROPERTY + "=seq2seq",
+        HostCommand.SUMMARY_PROPERTY + "=Trains a sequence-to-sequence model configured in an OLCUT XML file on "
+                + "source-target pairs (seq2seq train)"})
+public final class Seq2SeqCommand extends Command {
+
+    private final ComponentRegistry registry;
+
+    @Activate
+    public Seq2SeqCommand(@Reference(name = "registry") ComponentRegistry registry) {
+        this.registry = registry;
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || !args[0].equals("train")) {
+            return usageError(err, "seq2seq: expected the subcommand 'train'"
+                    + (args.length == 0 ? "" : ", got '" + args[0] + "'"));
+        }
+        Arguments arguments;
+        try {
+            arguments = Arguments.parse(Arrays.copyOfRange(args, 1, args.length),
+                    Set.of("--config", "--pairs", "--trainer", "--save"), Set.of("--json"));
+            arguments.required("--config");
+            arguments.required("--pairs");
+        } catch (IllegalArgumentException e) {
+            return usageError(err, "seq2seq train: " + e.getMessage());
+        }
+        TrainingReport report = new TrainingReport(out, arguments.has("--json"));
+        Seq2SeqTrainer trainer;
+        List<Seq2SeqTrainer.Pair> pairs;
+        Path pairsFile = Path.of(arguments.required("--pairs"));
+        try {
+            trainer = configured(Path.of(arguments.required("--config")), arguments.get("--trainer", "trainer"),
+                    Seq2SeqTrainer.class, "a Seq2SeqTrainer", registry);
+            pairs = Seq2SeqTrainer.readPairs(pairsFile);
+        } catch (RuntimeException e) {
+            return failure(err, "seq2seq train: " + messages(e));
+        }
+        report.say(String.format(Locale.ROOT, "training a sequence-to-sequence model on %s (%,d pairs)", pairsFile,
+                pairs.size()));
+        Seq2SeqTrainer.Result result;
+        try {
+            result = trainer.train(pairs, report::progress);
+        } catch (RuntimeException e) {
+            return failure(err, "seq2seq train: training failed: " + messages(e));
+        }
+        report.summary(result.curve());
+        return saveIfAsked("seq2seq train", arguments, result.model(), report, err);
+    }
+
+    @Override
+    protected String usage() {
+        return "usage: xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL] [--json]";
+    }
+}

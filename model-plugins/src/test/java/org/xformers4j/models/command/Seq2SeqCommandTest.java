@@ -1,0 +1,235 @@
+package org.xformers4j.models.command;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xformers4j.models.lm.Seq2SeqModel;
+import org.xformers4j.registry.ComponentRegistry;
+
+/**
+ * {@code xformers4j seq2seq train} on a plain class path: a tiny encoder-decoder learns to reverse
+ * words from a TSV file, prints the JSON or text report of {@code lm train} with bits per target
+ * character, saves a model that {@code generate} loads, and bad arguments, data and configurations
+ * give the usage or failure exit code with the problem named.
+ */
+class Seq2SeqCommandTest {
+
+    /** A tiny byte-level encoder-decoder trained for 100 steps, evaluated every 50. */
+    private static final String CONFIG = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <config>
+                <component name="trainer" type="org.xformers4j.models.lm.Seq2SeqTrainer">
+                    <property name="attention" value="flash"/>
+                    <property name="modelDim" value="32"/>
+                    <property name="heads" value="4"/>
+                    <property name="layers" value="1"/>
+                    <property name="hidden" value="64"/>
+                    <property name="contextLength" value="16"/>
+                    <property name="batchSize" value="16"/>
+                    <property name="steps" value="100"/>
+                    <property name="warmupSteps" value="10"/>
+                    <property name="learningRate" value="0.003"/>
+                    <property name="evaluateEvery" value="50"/>
+                </component>
+            </config>
+            """;
+
+    private static final int PAIRS = 200;
+    /** The trainer holds out the last tenth of the pairs. */
+    private static final int HELD_OUT = PAIRS / 10;
+
+    @TempDir
+    Path dir;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int seq2seq(String... args) {
+        return new Seq2SeqCommand(ComponentRegistry.standalone()).run(args,
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    private String out() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    /** {@value #PAIRS} lowercase words of 3 to 6 letters, from a fixed seed. */
+    private static List<String> words() {
+        SplittableRandom rng = new SplittableRandom(3);
+        List<String> words = new ArrayList<>();
+        for (int i = 0; i < PAIRS; i++) {
+            StringBuilder word = new StringBuilder();
+            for (int n = rng.nextInt(3, 7); n > 0; n--) {
+                word.append((char) ('a' + rng.nextInt(26)));
+            }
+            words.add(word.toString());
+        }
+        return words;
+    }
+
+    private Path config() throws IOException {
+        return Files.writeString(dir.resolve("seq2seq.xml"), CONFIG);
+    }
+
+    /** Writes {@code word<TAB>reversed word} lines. */
+    private Path pairs(List<String> words) throws IOException {
+        StringBuilder tsv = new StringBuilder();
+        words.forEach(w -> tsv.append(w).append('\t').append(new StringBuilder(w).reverse()).append('\n'));
+        return Files.writeString(dir.resolve("pairs.tsv"), tsv);
+    }
+
+    /** A JSON value as a map, list, number or string. */
+    private static Object parse(JsonParser json) throws IOException {
+        switch (json.currentToken()) {
+            case START_OBJECT -> {
+                Map<String, Object> object = new LinkedHashMap<>();
+                while (json.nextToken() == JsonToken.FIELD_NAME) {
+                    String name = json.currentName();
+                    json.nextToken();
+                    object.put(name, parse(json));
+                }
+                return object;
+            }
+            case START_ARRAY -> {
+                List<Object> array = new ArrayList<>();
+                while (json.nextToken() != JsonToken.END_ARRAY) {
+                    array.add(parse(json));
+                }
+                return array;
+            }
+            case VALUE_STRING -> {
+                return json.getText();
+            }
+            default -> {
+                return json.getNumberValue().doubleValue();
+            }
+        }
+    }
+
+    /** The single line of {@code text} as a JSON object. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> jsonLine(String text) throws IOException {
+        assertThat(text.lines().count()).as(text).isEqualTo(1);
+        try (JsonParser json = new JsonFactory().createParser(text)) {
+            assertThat(json.nextToken()).isEqualTo(JsonToken.START_OBJECT);
+            Map<String, Object> object = (Map<String, Object>) parse(json);
+            assertThat(json.nextToken()).isNull();
+            return object;
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void trainsSavesAndPrintsTheJsonSummaryWithBitsPerTargetCharacter() throws IOException {
+        List<String> words = words();
+        Path model = dir.resolve("model");
+
+        int code = seq2seq("train", "--config", config().toString(), "--pairs", pairs(words).toString(), "--save",
+                model.toString(), "--json");
+
+        assertThat(code).as(err()).isZero();
+        Map<String, Object> summary = jsonLine(out());
+        assertThat(summary).containsOnlyKeys("steps", "validation_loss", "validation_bpc", "train_seconds", "curve");
+        assertThat((double) summary.get("steps")).isEqualTo(100);
+        List<Map<String, Object>> curve = (List<Map<String, Object>>) summary.get("curve");
+        assertThat(curve).extracting(p -> p.get("step")).containsExactly(50.0, 100.0);
+        assertThat(curve.get(0)).containsOnlyKeys("step", "loss", "validation_loss", "validation_bpc", "seconds");
+        assertThat((double) curve.get(1).get("loss")).isLessThan((double) curve.get(0).get("loss"));
+        // Nats per predicted target token (each letter and the end token) in bits per target character.
+        long characters = words.subList(PAIRS - HELD_OUT, PAIRS).stream().mapToLong(String::length).sum();
+        double loss = (double) summary.get("validation_loss");
+        assertThat((double) summary.get("validation_bpc"))
+                .isCloseTo(loss * (characters + HELD_OUT) / characters / Math.log(2), within(2e-4));
+
+        assertThat(Seq2SeqModel.load(model).spec().block().modelDim()).isEqualTo(32);
+        out.reset();
+        int generated = new GenerateCommand(ComponentRegistry.standalone()).run(new String[] {"--model",
+                        model.toString(), "--prompt", "hello", "--strategy", "greedy", "--max-new-tokens", "8", "--json"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(generated).as(err()).isZero();
+        Map<String, Object> generation = jsonLine(out());
+        assertThat(generation).containsEntry("strategy", "greedy");
+        assertThat((List<Map<String, Object>>) generation.get("sequences")).singleElement()
+                .satisfies(s -> assertThat(s).containsOnlyKeys("text", "score"));
+    }
+
+    @Test
+    void textOutputHasOneLinePerEvaluationAndTheSummary() throws IOException {
+        Path pairs = pairs(words());
+        Path model = dir.resolve("model");
+
+        assertThat(seq2seq("train", "--config", config().toString(), "--pairs", pairs.toString(), "--save",
+                model.toString())).as(err()).isZero();
+
+        assertThat(out()).contains("training a sequence-to-sequence model on " + pairs + " (200 pairs)")
+                .contains("trained 100 steps").contains("validation bits per character")
+                .contains("model saved to " + model);
+        assertThat(out().lines().filter(l -> l.startsWith("step ")).toList()).hasSize(2)
+                .allSatisfy(l -> assertThat(l).contains("loss").contains("bpc").contains("tokens/s"));
+    }
+
+    @Test
+    void usageErrorsExitTwoNamingTheProblem() {
+        assertThat(seq2seq()).isEqualTo(2);
+        assertThat(err()).contains("expected the subcommand 'train'").contains("usage: xformers4j seq2seq train");
+        err.reset();
+        assertThat(seq2seq("fit", "--config", "c.xml", "--pairs", "p.tsv")).isEqualTo(2);
+        assertThat(err()).contains("got 'fit'");
+        err.reset();
+        assertThat(seq2seq("train", "--config", "c.xml")).isEqualTo(2);
+        assertThat(err()).contains("--pairs is required");
+        err.reset();
+        assertThat(seq2seq("train", "--config", "c.xml", "--pairs", "p.tsv", "--text", "t.txt")).isEqualTo(2);
+        assertThat(err()).contains("unexpected argument '--text'");
+        assertThat(out()).isEmpty();
+    }
+
+    @Test
+    void aBadPairsLineFailsNamingItsNumber() throws IOException {
+        Path tsv = Files.writeString(dir.resolve("bad.tsv"), "abc\tcba\n\nno tab here\nxyz\tzyx\n");
+
+        assertThat(seq2seq("train", "--config", config().toString(), "--pairs", tsv.toString())).isEqualTo(1);
+
+        assertThat(err()).contains("bad.tsv line 3").contains("exactly one tab").contains("'no tab here'");
+        assertThat(out()).isEmpty();
+    }
+
+    @Test
+    void missingFilesAndConfigurationsOfAnotherTrainerFailNamingThem() throws IOException {
+        Path lm = Files.writeString(dir.resolve("lm.xml"), LmCommandTest.CONFIG.replace("ATTENTION", "flash"));
+        Path pairs = pairs(words());
+        assertThat(seq2seq("train", "--config", lm.toString(), "--pairs", pairs.toString())).isEqualTo(1);
+        assertThat(err()).contains("component 'trainer'").contains("LanguageModelTrainer")
+                .contains("not a Seq2SeqTrainer");
+        err.reset();
+
+        assertThat(seq2seq("train", "--config", config().toString(), "--pairs", dir.resolve("none.tsv").toString()))
+                .isEqualTo(1);
+        assertThat(err()).contains("none.tsv");
+        err.reset();
+
+        Path one = Files.writeString(dir.resolve("one.tsv"), "abc\tcba\n");
+        assertThat(seq2seq("train", "--config", config().toString(), "--pairs", one.toString())).isEqualTo(1);
+        assertThat(err()).contains("training failed").contains("at least 2 pairs");
+    }
+}
