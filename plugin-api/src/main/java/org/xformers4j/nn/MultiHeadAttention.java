@@ -198,6 +198,46 @@ public final class MultiHeadAttention extends Module {
     }
 
     /**
+     * Cross-attention during incremental decoding, with the keys and values of the unchanging
+     * {@code keyValue} (an encoder's output) projected once: a call with an empty {@code cache}
+     * projects them and keeps them there, and later calls attend over the cached ones without
+     * projecting {@code keyValue} again. Reorder the cache with the rows of the batch
+     * ({@link KvCache#reorder}) as beam search reorders hypotheses, and the memory with it. Gives the
+     * outputs of {@link #forward(Tensor, Tensor, AttentionContext)}.
+     *
+     * @param query    the new positions [batch, queryLength, modelDim]
+     * @param keyValue the memory [batch, keyLength, modelDim], its rows in the order of the cache's
+     * @param context  as for {@link #forward(Tensor, Tensor, AttentionContext)}
+     * @param cache    this layer's cross-attention cache, filled by the first call
+     * @return [batch, queryLength, modelDim]
+     */
+    public Tensor forward(Tensor query, Tensor keyValue, AttentionContext context, KvCache cache) {
+        checkInput("query", query);
+        checkInput("keyValue", keyValue);
+        require(capabilities.crossAttention(), "cross-attention (keyValue is not the query)", "crossAttention");
+        if (cache == null) {
+            throw new IllegalArgumentException(prefix() + "needs a KvCache for cached cross-attention, got null");
+        }
+        if (keyValue.size(0) != query.size(0) || cache.length() > 0 && (cache.keys().size(0) != query.size(0)
+                || cache.length() != keyValue.size(1))) {
+            throw new IllegalArgumentException(prefix() + "query " + Arrays.toString(query.shape()) + ", keyValue "
+                    + Arrays.toString(keyValue.shape()) + " and the cross-attention " + cache + " must agree in batch "
+                    + "and key length; was the cache reordered with the rows?");
+        }
+        if (rotates) {
+            throw new IllegalArgumentException(prefix() + "cached cross-attention needs a layer whose positional "
+                    + "encoding does not rotate queries and keys");
+        }
+        AttentionContext effective = prepare(context, query.size(0), query.size(1), keyValue.size(1), 0);
+        if (cache.length() == 0) {
+            Tensor[] qkv = project(query, keyValue, 0);
+            cache.append(qkv[1], qkv[2]);
+            return attend(qkv[0], qkv[1], qkv[2], effective);
+        }
+        return attend(split(queryProjection.forward(query), heads), cache.keys(), cache.values(), effective);
+    }
+
+    /**
      * The softmax attention weights of this layer's self-attention of {@code x}, for explanations
      * such as attention rollout: softmax(q kᵀ / sqrt(headDim) + bias) per head, computed densely
      * from this layer's projections and positional hooks 2 and 3, with padded keys and, for a

@@ -433,6 +433,41 @@ class MultiHeadAttentionTest {
     }
 
     @Test
+    void cachedCrossAttentionProjectsTheMemoryOnceAndFollowsReorderedRows() {
+        SplittableRandom rng = new SplittableRandom(13);
+        MultiHeadAttention mha = new MultiHeadAttention(DIM, 2, new TestSoftmaxAttention(), null, true, rng);
+        NnReference.randomize(mha, rng, 0.5f);
+        Tensor memory = Tensor.randn(rng, 2, 4, DIM);
+        Tensor padding = Tensor.of(new float[] {0, 0, 0, 0, 0, 0, 1, 1}, 2, 4);     // row 1's source is shorter
+        AttentionContext context = AttentionContext.builder().keyPaddingMask(padding).build();
+        Tensor first = Tensor.randn(rng, 2, 3, DIM);
+        Tensor next = Tensor.randn(rng, 2, 1, DIM);
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            KvCache cache = new KvCache();
+            assertClose(mha.forward(first, memory, context, cache), mha.forward(first, memory, context), 1e-6);
+            assertThat(cache.keys().shape()).containsExactly(2, 2, 4, 4);
+            Tensor keys = cache.keys();
+            assertClose(mha.forward(next, memory, context, cache), mha.forward(next, memory, context), 1e-6);
+            assertThat(cache.keys()).isSameAs(keys);                   // projected once, not again
+
+            int[] origins = {1, 1, 0};
+            cache.reorder(origins);
+            Tensor beams = Tensor.randn(rng, 3, 1, DIM);
+            AttentionContext reordered = AttentionContext.builder().keyPaddingMask(padding.indexSelect(0, origins))
+                    .build();
+            Tensor memoryRows = memory.indexSelect(0, origins);
+            assertClose(mha.forward(beams, memoryRows, reordered, cache), mha.forward(beams, memoryRows, reordered),
+                    1e-6);
+            assertThatThrownBy(() -> mha.forward(next, memory, context, cache))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("reordered with the rows");
+        }
+        MultiHeadAttention rotating = new MultiHeadAttention(DIM, 2, new TestSoftmaxAttention(), new RotaryAlibi(),
+                true, rng);
+        assertThatThrownBy(() -> rotating.forward(next, memory, context, new KvCache()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not rotate");
+    }
+
+    @Test
     void positionalHooksGetAbsoluteOffsets() {
         SplittableRandom rng = new SplittableRandom(13);
         RotaryAlibi positional = new RotaryAlibi();

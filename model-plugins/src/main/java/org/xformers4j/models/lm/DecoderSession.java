@@ -23,7 +23,8 @@ import org.xformers4j.tensor.Tensor;
  * ({@link KvCache#reorder}), and feeds only the new token; without, or for a decoder whose
  * mechanisms cannot decode incrementally, every step recomputes each group's whole sequences.
  * Both give the same logits to float32 rounding. For an encoder-decoder model every row carries
- * its prompt's encoder memory, reordered the same way.
+ * its prompt's encoder memory, reordered the same way; with caching, each block's cross-attention
+ * keys and values of the memory are projected once, at the start, and reordered with the rows.
  *
  * <p>The decoder is put in evaluation mode and no graph is recorded. The hidden states offered
  * to contrastive search ({@link HiddenStateModel}) are the decoder's final (normalised) states.
@@ -39,8 +40,11 @@ public final class DecoderSession implements HiddenStateModel {
     private int[] indexInGroup = new int[0];
     private float[][] lastStates;
 
-    /** The rows of one length: their tokens, the caches (or null) and the memory (or null). */
-    private record Group(int[][] tokens, KvCache[] caches, TransformerBlock.Memory memory) {
+    /**
+     * The rows of one length: their tokens, the self-attention caches (or null), the memory (or
+     * null) and the cross-attention caches of its projected keys and values (or null).
+     */
+    private record Group(int[][] tokens, KvCache[] caches, TransformerBlock.Memory memory, KvCache[] memoryCaches) {
     }
 
     /**
@@ -96,7 +100,8 @@ public final class DecoderSession implements HiddenStateModel {
         for (int[] rows : members) {
             int[][] tokens = Arrays.stream(rows).mapToObj(r -> prompts[r].clone()).toArray(int[][]::new);
             started.add(new Group(tokens, cached ? decoder.newCaches() : null,
-                    memory == null ? null : memory.reorder(rows)));
+                    memory == null ? null : memory.reorder(rows),
+                    cached && memory != null ? decoder.newCaches() : null));
         }
         return run(started, members, prompts.length, true);
     }
@@ -135,13 +140,10 @@ public final class DecoderSession implements HiddenStateModel {
                 grown[k] = Arrays.copyOf(before, before.length + 1);
                 grown[k][before.length] = tokens[rows[k]];
             }
-            KvCache[] caches = group.caches();
-            if (caches != null) {
-                for (KvCache cache : caches) {
-                    cache.reorder(local);
-                }
-            }
-            next.add(new Group(grown, caches, group.memory() == null ? null : group.memory().reorder(local)));
+            reorder(group.caches(), local);
+            reorder(group.memoryCaches(), local);
+            next.add(new Group(grown, group.caches(), group.memory() == null ? null : group.memory().reorder(local),
+                    group.memoryCaches()));
             members.add(rows);
         }
         return run(next, members.toArray(int[][]::new), tokens.length, false);
@@ -167,7 +169,8 @@ public final class DecoderSession implements HiddenStateModel {
                 int[][] fed = incremental
                         ? Arrays.stream(group.tokens()).map(t -> new int[] {t[length - 1]}).toArray(int[][]::new)
                         : group.tokens();
-                Tensor h = decoder.states(fed, incremental ? length - 1 : 0, group.caches(), group.memory());
+                Tensor h = decoder.states(fed, incremental ? length - 1 : 0, group.caches(), group.memory(),
+                        group.memoryCaches());
                 int fedLength = h.size(1);
                 Tensor last = h.narrow(1, fedLength - 1, 1);                          // [n, 1, D]
                 float[] rowLogits = decoder.logits(last).toFloatArray();               // [n, 1, V]
@@ -188,6 +191,14 @@ public final class DecoderSession implements HiddenStateModel {
         this.indexInGroup = index;
         this.lastStates = states;
         return Tensor.of(logits, rows, vocabulary);
+    }
+
+    private static void reorder(KvCache[] caches, int[] origins) {
+        if (caches != null) {
+            for (KvCache cache : caches) {
+                cache.reorder(origins);
+            }
+        }
     }
 
     @Override

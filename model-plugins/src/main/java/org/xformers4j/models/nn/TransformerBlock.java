@@ -167,6 +167,17 @@ public final class TransformerBlock extends Module {
      * @return [batch, length, modelDim]
      */
     public Tensor forward(Tensor x, AttentionContext context, KvCache cache, Memory memory) {
+        return forward(x, context, cache, memory, null);
+    }
+
+    /**
+     * {@link #forward(Tensor, AttentionContext, KvCache, Memory)} with the cross-attention's keys and
+     * values of the memory projected once and kept in {@code memoryCache} (see {@link
+     * MultiHeadAttention#forward(Tensor, Tensor, AttentionContext, KvCache)}), for incremental decoding.
+     *
+     * @param memoryCache this block's cross-attention cache, or null to project the memory on every call
+     */
+    public Tensor forward(Tensor x, AttentionContext context, KvCache cache, Memory memory, KvCache memoryCache) {
         if ((memory != null) != (crossAttention != null)) {
             throw new IllegalArgumentException("TransformerBlock: " + (crossAttention != null
                     ? "a block with cross-attention needs the encoder's memory" : "a block without cross-attention "
@@ -176,7 +187,8 @@ public final class TransformerBlock extends Module {
                 ? attention.forward(in, context) : attention.forward(in, context, cache));
         if (memory != null) {
             h = sublayer(h, crossAttentionNorm, crossAttentionOutputNorm,
-                    in -> crossAttention.forward(in, memory.states(), memory.context()));
+                    in -> memoryCache == null ? crossAttention.forward(in, memory.states(), memory.context())
+                            : crossAttention.forward(in, memory.states(), memory.context(), memoryCache));
         }
         return sublayer(h, feedForwardNorm, feedForwardOutputNorm, this::feedForward);
     }

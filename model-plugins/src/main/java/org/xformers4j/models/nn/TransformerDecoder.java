@@ -115,6 +115,21 @@ public final class TransformerDecoder extends Module {
      * @return [B, L, modelDim]
      */
     public Tensor states(int[][] tokens, int offset, KvCache[] caches, TransformerBlock.Memory memory) {
+        return states(tokens, offset, caches, memory, null);
+    }
+
+    /**
+     * {@link #states(int[][], int, KvCache[], TransformerBlock.Memory)} with each block's
+     * cross-attention keys and values of the memory projected once, into {@code memoryCaches}
+     * (one per block from {@link #newCaches()}, filled by the first call), or projected on every call
+     * when null.
+     */
+    public Tensor states(int[][] tokens, int offset, KvCache[] caches, TransformerBlock.Memory memory,
+                         KvCache[] memoryCaches) {
+        if (memoryCaches != null && (memory == null || memoryCaches.length != blocks.size())) {
+            throw new IllegalArgumentException("TransformerDecoder: memoryCaches must be " + blocks.size()
+                    + " caches, for a decoder with cross-attention given its memory");
+        }
         if (caches != null) {
             if (!cachesKeysAndValues) {
                 throw new IllegalArgumentException("TransformerDecoder: an attention mechanism of this decoder does "
@@ -133,7 +148,8 @@ public final class TransformerDecoder extends Module {
         AttentionContext context = AttentionContext.builder().causal(true)
                 .dropout(config.attentionDropout(), attentionRng).build();
         for (int l = 0; l < blocks.size(); l++) {
-            x = blocks.get(l).forward(x, context, caches == null ? null : caches[l], memory);
+            x = blocks.get(l).forward(x, context, caches == null ? null : caches[l], memory,
+                    memoryCaches == null ? null : memoryCaches[l]);
         }
         return finalNorm == null ? x : finalNorm.forward().apply(x);
     }
