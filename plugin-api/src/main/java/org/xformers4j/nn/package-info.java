@@ -1,6 +1,6 @@
 /** Neural-network layers with named parameters: linear, embedding, normalisation, dropout, feed-forward. */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package org.xformers4j.nn;
 
 import org.osgi.annotation.bundle.Export;
