@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GeneratedSequence;
@@ -33,6 +34,7 @@ public final class LanguageModel implements TextGenerator {
     static final String KIND = "causal-lm";
 
     private final DecoderSpec spec;
+    private Map<String, String> provenance = Map.of();
     private final Tokenizer tokenizer;
     private final TransformerDecoder decoder;
 
@@ -133,13 +135,23 @@ public final class LanguageModel implements TextGenerator {
         return new TrainingLoop.Evaluation(nats / predicted, nats / Math.log(2) / characters);
     }
 
+    @Override
+    public Map<String, String> provenance() {
+        return provenance;
+    }
+
+    /** Records how this model was trained; its trainer calls this once training is done. */
+    void recordProvenance(Map<String, String> entries) {
+        this.provenance = Map.copyOf(entries);
+    }
+
     /**
      * Saves this model into {@code directory} ({@value ModelFiles#WEIGHTS_FILE}, and the tokenizer's
      * files for a byte-pair tokenizer), replacing each file atomically.
      */
     @Override
     public void save(Path directory) {
-        ModelFiles.save(directory, KIND, tokenizer, decoder, spec.toMetadata());
+        ModelFiles.save(directory, KIND, tokenizer, decoder, spec.toMetadata(), provenance);
     }
 
     /**
@@ -153,7 +165,9 @@ public final class LanguageModel implements TextGenerator {
         Tokenizer tokenizer = ModelFiles.tokenizer(directory, weights);
         TransformerDecoder decoder = spec.decoder(tokenizer.vocabularySize(), false, new SplittableRandom(0));
         ModelFiles.restore(directory, weights, decoder);
-        return new LanguageModel(spec, tokenizer, decoder);
+        LanguageModel model = new LanguageModel(spec, tokenizer, decoder);
+        model.recordProvenance(ModelFiles.provenance(weights));
+        return model;
     }
 
     @Override

@@ -86,6 +86,7 @@ public final class LanguageModelTrainer extends TextModelTrainer {
             }
         };
         List<TrainingLoop.Point> curve = new TrainingLoop(settings()).run(decoder, task, progress);
+        model.recordProvenance(provenance(text, curve));
         return new Result(model, curve);
     }
 

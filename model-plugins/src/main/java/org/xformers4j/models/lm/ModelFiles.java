@@ -14,8 +14,8 @@ import org.xformers4j.nn.Module;
 
 /**
  * The directory a trained text model is saved in, laid out as a Hugging Face model directory:
- * {@value #WEIGHTS_FILE}, a {@link Checkpoint} holding the weights with the architecture and the
- * tokenizer's kind as text metadata, and for a byte-pair tokenizer its {@code vocab.json} and
+ * {@value #WEIGHTS_FILE}, a {@link Checkpoint} holding the weights with the architecture, the
+ * tokenizer's kind and the training provenance as text metadata, and for a byte-pair tokenizer its {@code vocab.json} and
  * {@code merges.txt}. Nothing is deserialised as Java objects; a file that is corrupt, truncated or
  * of another kind of model is refused with a message naming it, and each file is replaced atomically.
  */
@@ -27,6 +27,7 @@ final class ModelFiles {
     private static final String KIND = "model.kind";
     private static final String TOKENIZER = "tokenizer";
     private static final String SPECIAL = "tokenizer.special.";
+    private static final String PROVENANCE = "provenance.";
 
     private ModelFiles() {
     }
@@ -36,13 +37,16 @@ final class ModelFiles {
     }
 
     /**
-     * Writes {@code network}'s weights and {@code metadata} (the architecture) as a model of
-     * {@code kind} with {@code tokenizer} into {@code directory}, creating it if needed.
+     * Writes {@code network}'s weights, {@code metadata} (the architecture) and {@code provenance}
+     * (how it was trained) as a model of {@code kind} with {@code tokenizer} into {@code directory},
+     * creating it if needed.
      */
-    static void save(Path directory, String kind, Tokenizer tokenizer, Module network, Map<String, String> metadata) {
+    static void save(Path directory, String kind, Tokenizer tokenizer, Module network, Map<String, String> metadata,
+                     Map<String, String> provenance) {
         try {
             Files.createDirectories(directory);
             Map<String, String> all = new TreeMap<>(metadata);
+            provenance.forEach((key, value) -> all.put(PROVENANCE + key, value));
             all.put(KIND, kind);
             if (tokenizer instanceof BytePairTokenizer bpe) {
                 all.put(TOKENIZER, "bpe");
@@ -106,6 +110,17 @@ final class ModelFiles {
                     + e.getMessage(), e);
         }
         network.eval();
+    }
+
+    /** How the model of {@code checkpoint} was trained, as saved; empty if it was not recorded. */
+    static Map<String, String> provenance(Checkpoint checkpoint) {
+        Map<String, String> out = new TreeMap<>();
+        checkpoint.metadata().forEach((key, value) -> {
+            if (key.startsWith(PROVENANCE)) {
+                out.put(key.substring(PROVENANCE.length()), value);
+            }
+        });
+        return out;
     }
 
     /** The tokenizer saved with {@code checkpoint} in {@code directory}. */

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.attention.AttentionContext;
@@ -50,6 +51,7 @@ public final class Seq2SeqModel implements TextGenerator {
     public static final String END_TOKEN = "</s>";
 
     private final DecoderSpec spec;
+    private Map<String, String> provenance = Map.of();
     private final Tokenizer tokenizer;
     private final TransformerEncoder encoder;
     private final TransformerDecoder decoder;
@@ -254,13 +256,23 @@ public final class Seq2SeqModel implements TextGenerator {
         return new TrainingLoop.Evaluation(nats / predicted, nats / Math.log(2) / Math.max(1, characters));
     }
 
+    @Override
+    public Map<String, String> provenance() {
+        return provenance;
+    }
+
+    /** Records how this model was trained; its trainer calls this once training is done. */
+    void recordProvenance(Map<String, String> entries) {
+        this.provenance = Map.copyOf(entries);
+    }
+
     /**
      * Saves this model into {@code directory} ({@value ModelFiles#WEIGHTS_FILE}, and the tokenizer's
      * files for a byte-pair tokenizer), replacing each file atomically.
      */
     @Override
     public void save(Path directory) {
-        ModelFiles.save(directory, KIND, tokenizer, network, spec.toMetadata());
+        ModelFiles.save(directory, KIND, tokenizer, network, spec.toMetadata(), provenance);
     }
 
     /**
@@ -274,6 +286,7 @@ public final class Seq2SeqModel implements TextGenerator {
         Tokenizer tokenizer = ModelFiles.tokenizer(directory, weights);
         Seq2SeqModel model = new Seq2SeqModel(spec, tokenizer, new SplittableRandom(0));
         ModelFiles.restore(directory, weights, model.network);
+        model.recordProvenance(ModelFiles.provenance(weights));
         return model;
     }
 

@@ -92,7 +92,8 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
         long validationCharacters = pairs.subList(split, split + evaluated).stream()
                 .mapToLong(p -> p.target().codePointCount(0, p.target().length())).sum();
         long batchSeed = rng.nextLong();
-        Map<String, String> identity = identity(data(pairs));
+        String data = data(pairs);
+        Map<String, String> identity = identity(data);
         TrainingLoop.Task task = new TrainingLoop.Task() {
             @Override
             public TrainingLoop.Batch trainingBatch(long step) {
@@ -119,6 +120,7 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
             }
         };
         List<TrainingLoop.Point> curve = new TrainingLoop(settings()).run(model.network(), task, progress);
+        model.recordProvenance(provenance(data, curve));
         return new Result(model, curve);
     }
 

@@ -2,6 +2,7 @@ package org.xformers4j.models.lm;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GenerationConfig;
 import org.xformers4j.models.text.Tokenizer;
@@ -29,6 +30,13 @@ public interface TextGenerator {
 
     /** The tokenizer whose ids the model reads and writes. */
     Tokenizer tokenizer();
+
+    /**
+     * How the model was trained, as text entries: the trainer's settings, the data's hash, the steps
+     * taken, the final validation loss and bits per character, the date; empty for a model that was
+     * built rather than trained. Saved and loaded with the model.
+     */
+    Map<String, String> provenance();
 
     /** Saves the model into {@code directory}, loadable with {@link #load}; each file is replaced atomically. */
     void save(Path directory);

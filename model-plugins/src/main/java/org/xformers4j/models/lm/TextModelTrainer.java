@@ -3,8 +3,13 @@ package org.xformers4j.models.lm;
 import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.Configurable;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.OffsetDateTime;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -217,8 +222,45 @@ public abstract class TextModelTrainer implements Configurable {
         identity.put("run.batchSize", Integer.toString(batchSize));
         identity.put("run.seed", Long.toString(seed));
         identity.put("run.validationFraction", Float.toString(validationFraction));
-        identity.put("run.dataHash", Integer.toHexString(data.hashCode()) + " " + data.length());
+        identity.put("run.dataSha256", sha256(data));
         return identity;
+    }
+
+    /** The SHA-256 of the data's UTF-8 bytes, in hex. */
+    private static String sha256(String data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(data.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    /**
+     * How a model was trained, for {@link TextGenerator#provenance()}: the {@link #identity} entries
+     * (architecture, tokenizer, batch size, seed, data hash), the optimisation settings, and what
+     * the run reached: steps, final training and validation loss, validation bits per character,
+     * training seconds, the date and the Java version.
+     */
+    protected Map<String, String> provenance(String data, List<TrainingLoop.Point> curve) {
+        Map<String, String> out = new TreeMap<>(identity(data));
+        out.put("trainer", getClass().getName());
+        out.put("run.steps", Integer.toString(steps));
+        out.put("run.maxMinutes", Double.toString(maxMinutes));
+        out.put("run.learningRate", Float.toString(learningRate));
+        out.put("run.weightDecay", Float.toString(weightDecay));
+        out.put("run.warmupSteps", Integer.toString(warmupSteps));
+        out.put("run.gradientClip", Float.toString(gradientClip));
+        out.put("run.resumeFrom", resumeFrom);
+        TrainingLoop.Point last = curve.get(curve.size() - 1);
+        out.put("result.steps", Long.toString(last.step()));
+        out.put("result.trainLoss", Double.toString(last.trainLoss()));
+        out.put("result.validationLoss", Double.toString(last.evaluation().loss()));
+        out.put("result.validationBitsPerCharacter", Double.toString(last.evaluation().bitsPerCharacter()));
+        out.put("result.trainSeconds", Double.toString(last.seconds()));
+        out.put("trainedAt", OffsetDateTime.now().toString());
+        out.put("javaVersion", System.getProperty("java.version"));
+        return out;
     }
 
     /**

@@ -8,10 +8,13 @@ import com.oracle.labs.mlrg.olcut.config.ConfigurationManager;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -109,6 +112,25 @@ class LanguageModelTrainerTest {
         }
         assertThat(greedy(loaded, "a bird", 30)).isEqualTo(greedy(trained.model(), "a bird", 30));
         assertThat(TextGenerator.load(model)).isInstanceOf(LanguageModel.class);
+        assertThat(loaded.provenance()).isEqualTo(trained.model().provenance());
+    }
+
+    @Test
+    void theModelRecordsHowItWasTrained() throws Exception {
+        Map<String, String> provenance = trained.model().provenance();
+        TrainingLoop.Point last = trained.curve().get(trained.curve().size() - 1);
+        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                .digest(TEXT.getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(provenance).containsEntry("run.dataSha256", sha)
+                .containsEntry("trainer", LanguageModelTrainer.class.getName())
+                .containsEntry("result.steps", "150")
+                .containsEntry("result.validationBitsPerCharacter",
+                        Double.toString(last.evaluation().bitsPerCharacter()))
+                .containsEntry("architecture.attention", trained.model().spec().attention())
+                .containsKeys("trainedAt", "run.learningRate", "run.seed");
+        assertThat(new LanguageModel(trained.model().spec(), trained.model().tokenizer(), trained.model().decoder())
+                .provenance()).isEmpty();
     }
 
     @Test
@@ -218,7 +240,7 @@ class LanguageModelTrainerTest {
                 .hasMessageContaining(checkpoint.toString());
         assertThatThrownBy(() -> small().resumeFrom(checkpoint.toString()).build()
                 .train(TEXT.replace("cat", "rat"), IGNORE))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("run.dataHash");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("run.dataSha256");
         assertThatThrownBy(() -> small().steps(20).warmupSteps(5).resumeFrom(checkpoint.toString()).build()
                 .train(TEXT, IGNORE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("step 20");
