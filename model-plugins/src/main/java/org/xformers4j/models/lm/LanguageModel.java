@@ -4,14 +4,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GeneratedSequence;
 import org.xformers4j.component.decoding.GenerationConfig;
-import org.xformers4j.io.Checkpoint;
 import org.xformers4j.models.nn.TransformerDecoder;
 import org.xformers4j.models.text.Tokenizer;
+import org.xformers4j.nn.Module;
 import org.xformers4j.tensor.Functional;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
@@ -25,7 +24,7 @@ import org.xformers4j.tensor.Tensor;
  * <p>Reference: A. Radford, K. Narasimhan, T. Salimans and I. Sutskever, "Improving Language
  * Understanding by Generative Pre-Training", 2018.
  */
-public final class LanguageModel implements TextGenerator {
+public final class LanguageModel extends TrainedTextModel {
 
     /** Evaluation windows per forward pass. */
     private static final int EVALUATION_BATCH = 16;
@@ -33,9 +32,6 @@ public final class LanguageModel implements TextGenerator {
     /** The model kind written into a saved model. */
     static final String KIND = "causal-lm";
 
-    private final DecoderSpec spec;
-    private Map<String, String> provenance = Map.of();
-    private final Tokenizer tokenizer;
     private final TransformerDecoder decoder;
 
     /**
@@ -44,6 +40,7 @@ public final class LanguageModel implements TextGenerator {
      * @param decoder   the network, without cross-attention, over the tokenizer's vocabulary
      */
     public LanguageModel(DecoderSpec spec, Tokenizer tokenizer, TransformerDecoder decoder) {
+        super(KIND, spec, tokenizer);
         if (spec == null || tokenizer == null || decoder == null) {
             throw new IllegalArgumentException("LanguageModel: spec, tokenizer and decoder must not be null");
         }
@@ -52,22 +49,20 @@ public final class LanguageModel implements TextGenerator {
                     + tokenizer.vocabularySize() + " tokens, got " + decoder.config().vocabularySize() + " tokens"
                     + (decoder.config().crossAttention() ? " with cross-attention" : ""));
         }
-        this.spec = spec;
-        this.tokenizer = tokenizer;
         this.decoder = decoder;
     }
 
     /** Continues {@code prompt}; the generations are the continuations, without the prompt. */
     @Override
     public List<Generation> generate(String prompt, DecodingStrategy strategy, GenerationConfig config) {
-        int[] ids = tokenizer.encode(prompt);
+        int[] ids = tokenizer().encode(prompt);
         if (ids.length == 0) {
             throw new IllegalArgumentException("the prompt is empty; a language model needs at least one token to "
                     + "continue");
         }
         List<Generation> out = new ArrayList<>();
         for (GeneratedSequence sequence : strategy.generate(session(true), new int[][] {ids}, config).get(0)) {
-            out.add(new Generation(tokenizer.decode(sequence.tokens()), sequence.score(), sequence.logProbability(),
+            out.add(new Generation(tokenizer().decode(sequence.tokens()), sequence.score(), sequence.logProbability(),
                     sequence.tokens()));
         }
         return out;
@@ -88,11 +83,11 @@ public final class LanguageModel implements TextGenerator {
      *         the text those windows cover
      */
     public TrainingLoop.Evaluation evaluate(String text, int maxWindows) {
-        return evaluate(tokenizer.encode(text), maxWindows);
+        return evaluate(tokenizer().encode(text), maxWindows);
     }
 
     TrainingLoop.Evaluation evaluate(int[] tokens, int maxWindows) {
-        int window = spec.contextLength() + 1;
+        int window = spec().contextLength() + 1;
         if (tokens.length < 2) {
             throw new IllegalArgumentException("evaluation needs at least 2 tokens, got " + tokens.length);
         }
@@ -130,28 +125,9 @@ public final class LanguageModel implements TextGenerator {
                 decoder.train();
             }
         }
-        String covered = tokenizer.decode(Arrays.copyOfRange(tokens, 1, end));
+        String covered = tokenizer().decode(Arrays.copyOfRange(tokens, 1, end));
         int characters = Math.max(1, covered.codePointCount(0, covered.length()));
         return new TrainingLoop.Evaluation(nats / predicted, nats / Math.log(2) / characters);
-    }
-
-    @Override
-    public Map<String, String> provenance() {
-        return provenance;
-    }
-
-    /** Records how this model was trained; its trainer calls this once training is done. */
-    void recordProvenance(Map<String, String> entries) {
-        this.provenance = Map.copyOf(entries);
-    }
-
-    /**
-     * Saves this model into {@code directory} ({@value ModelFiles#WEIGHTS_FILE}, and the tokenizer's
-     * files for a byte-pair tokenizer), replacing each file atomically.
-     */
-    @Override
-    public void save(Path directory) {
-        ModelFiles.save(directory, KIND, tokenizer, decoder, spec.toMetadata(), provenance);
     }
 
     /**
@@ -160,26 +136,17 @@ public final class LanguageModel implements TextGenerator {
      * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
      */
     public static LanguageModel load(Path directory) {
-        Checkpoint weights = ModelFiles.weights(directory, KIND);
-        DecoderSpec spec = DecoderSpec.fromMetadata(weights.metadata());
-        Tokenizer tokenizer = ModelFiles.tokenizer(directory, weights);
-        TransformerDecoder decoder = spec.decoder(tokenizer.vocabularySize(), false, new SplittableRandom(0));
-        ModelFiles.restore(directory, weights, decoder);
-        LanguageModel model = new LanguageModel(spec, tokenizer, decoder);
-        model.recordProvenance(ModelFiles.provenance(weights));
-        return model;
+        return load(directory, KIND, (spec, tokenizer) -> new LanguageModel(spec, tokenizer,
+                spec.decoder(tokenizer.vocabularySize(), false, new SplittableRandom(0))));
     }
 
-    @Override
-    public Tokenizer tokenizer() {
-        return tokenizer;
-    }
-
+    /** The network. */
     public TransformerDecoder decoder() {
         return decoder;
     }
 
-    public DecoderSpec spec() {
-        return spec;
+    @Override
+    Module parameters() {
+        return decoder;
     }
 }

@@ -4,14 +4,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GeneratedSequence;
 import org.xformers4j.component.decoding.GenerationConfig;
-import org.xformers4j.io.Checkpoint;
 import org.xformers4j.models.nn.TransformerBlock;
 import org.xformers4j.models.nn.TransformerDecoder;
 import org.xformers4j.models.nn.TransformerEncoder;
@@ -39,7 +37,7 @@ import org.xformers4j.tensor.Tensor;
  * Models"). Sources of a batch are right-padded and the padding is masked as attention keys, in
  * the encoder and in the decoder's cross-attention.
  */
-public final class Seq2SeqModel implements TextGenerator {
+public final class Seq2SeqModel extends TrainedTextModel {
 
     /** The model kind written into a saved model. */
     static final String KIND = "seq2seq";
@@ -50,9 +48,6 @@ public final class Seq2SeqModel implements TextGenerator {
     /** The special token that ends every source and every target. */
     public static final String END_TOKEN = "</s>";
 
-    private final DecoderSpec spec;
-    private Map<String, String> provenance = Map.of();
-    private final Tokenizer tokenizer;
     private final TransformerEncoder encoder;
     private final TransformerDecoder decoder;
     private final Network network;
@@ -69,10 +64,9 @@ public final class Seq2SeqModel implements TextGenerator {
     }
 
     private Seq2SeqModel(DecoderSpec spec, Tokenizer tokenizer, RandomGenerator rng) {
+        super(KIND, spec, tokenizer);
         this.startToken = specialToken(tokenizer, START_TOKEN);
         this.endToken = specialToken(tokenizer, END_TOKEN);
-        this.spec = spec;
-        this.tokenizer = tokenizer;
         this.decoder = spec.decoder(tokenizer.vocabularySize(), true, rng);
         this.encoder = spec.encoder(rng);
         this.network = new Network(encoder, decoder);
@@ -128,7 +122,7 @@ public final class Seq2SeqModel implements TextGenerator {
         for (GeneratedSequence sequence : strategy.generate(session, new int[][] {{startToken}}, ending).get(0)) {
             int[] tokens = sequence.tokens();
             int length = tokens.length > 0 && tokens[tokens.length - 1] == endToken ? tokens.length - 1 : tokens.length;
-            out.add(new Generation(tokenizer.decode(Arrays.copyOf(tokens, length)), sequence.score(),
+            out.add(new Generation(tokenizer().decode(Arrays.copyOf(tokens, length)), sequence.score(),
                     sequence.logProbability(), tokens));
         }
         return out;
@@ -148,7 +142,7 @@ public final class Seq2SeqModel implements TextGenerator {
 
     /** The ids the encoder reads for {@code source}: its tokens, then {@value #END_TOKEN}. */
     int[] sourceTokens(String source) {
-        int[] ids = tokenizer.encode(source);
+        int[] ids = tokenizer().encode(source);
         int[] out = Arrays.copyOf(ids, ids.length + 1);
         out[ids.length] = endToken;
         return out;
@@ -156,7 +150,7 @@ public final class Seq2SeqModel implements TextGenerator {
 
     /** The ids of {@code target}, without special tokens around them. */
     int[] targetTokens(String target) {
-        return tokenizer.encode(target);
+        return tokenizer().encode(target);
     }
 
     /**
@@ -177,7 +171,7 @@ public final class Seq2SeqModel implements TextGenerator {
         Tensor keyPaddingMask = anyPadding ? Tensor.of(mask, sources.length, length) : null;
         Tensor states = encoder.forward(decoder.embed(padded), keyPaddingMask).tokens();
         return new TransformerBlock.Memory(states, AttentionContext.builder().keyPaddingMask(keyPaddingMask)
-                .dropout(spec.attentionDropout(), crossAttentionRng).build());
+                .dropout(spec().attentionDropout(), crossAttentionRng).build());
     }
 
     /**
@@ -256,47 +250,13 @@ public final class Seq2SeqModel implements TextGenerator {
         return new TrainingLoop.Evaluation(nats / predicted, nats / Math.log(2) / Math.max(1, characters));
     }
 
-    @Override
-    public Map<String, String> provenance() {
-        return provenance;
-    }
-
-    /** Records how this model was trained; its trainer calls this once training is done. */
-    void recordProvenance(Map<String, String> entries) {
-        this.provenance = Map.copyOf(entries);
-    }
-
-    /**
-     * Saves this model into {@code directory} ({@value ModelFiles#WEIGHTS_FILE}, and the tokenizer's
-     * files for a byte-pair tokenizer), replacing each file atomically.
-     */
-    @Override
-    public void save(Path directory) {
-        ModelFiles.save(directory, KIND, tokenizer, network, spec.toMetadata(), provenance);
-    }
-
     /**
      * Loads a model saved by {@link #save}; its components are created through the registry by name.
      *
      * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
      */
     public static Seq2SeqModel load(Path directory) {
-        Checkpoint weights = ModelFiles.weights(directory, KIND);
-        DecoderSpec spec = DecoderSpec.fromMetadata(weights.metadata());
-        Tokenizer tokenizer = ModelFiles.tokenizer(directory, weights);
-        Seq2SeqModel model = new Seq2SeqModel(spec, tokenizer, new SplittableRandom(0));
-        ModelFiles.restore(directory, weights, model.network);
-        model.recordProvenance(ModelFiles.provenance(weights));
-        return model;
-    }
-
-    @Override
-    public Tokenizer tokenizer() {
-        return tokenizer;
-    }
-
-    public DecoderSpec spec() {
-        return spec;
+        return load(directory, KIND, (spec, tokenizer) -> new Seq2SeqModel(spec, tokenizer, new SplittableRandom(0)));
     }
 
     public TransformerEncoder encoder() {
@@ -309,6 +269,11 @@ public final class Seq2SeqModel implements TextGenerator {
 
     /** The encoder and the decoder as one module, as trained and saved. */
     public Module network() {
+        return network;
+    }
+
+    @Override
+    Module parameters() {
         return network;
     }
 }

@@ -1,0 +1,79 @@
+package org.xformers4j.models.lm;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.BiFunction;
+import org.xformers4j.io.Checkpoint;
+import org.xformers4j.models.text.Tokenizer;
+import org.xformers4j.nn.Module;
+
+/**
+ * What the text models ({@link LanguageModel}, {@link Seq2SeqModel}) share: the architecture they
+ * were built from, the tokenizer, the training provenance, and their model directory (see
+ * {@link ModelFiles}), written by {@link #save} and read back by {@link #load}.
+ */
+abstract class TrainedTextModel implements TextGenerator {
+
+    private final String kind;
+    private final DecoderSpec spec;
+    private final Tokenizer tokenizer;
+    private Map<String, String> provenance = Map.of();
+
+    /**
+     * @param kind      the model kind written into its directory
+     * @param spec      the architecture of its network
+     * @param tokenizer the tokenizer whose ids the network reads
+     */
+    TrainedTextModel(String kind, DecoderSpec spec, Tokenizer tokenizer) {
+        this.kind = kind;
+        this.spec = spec;
+        this.tokenizer = tokenizer;
+    }
+
+    /** Every trained parameter, under the names the model directory stores them by. */
+    abstract Module parameters();
+
+    @Override
+    public Map<String, String> provenance() {
+        return provenance;
+    }
+
+    /** Records how this model was trained; its trainer calls this once training is done. */
+    void recordProvenance(Map<String, String> entries) {
+        this.provenance = Map.copyOf(entries);
+    }
+
+    /**
+     * Saves this model into {@code directory} ({@value ModelFiles#WEIGHTS_FILE}, and the tokenizer's
+     * files for a byte-pair tokenizer), replacing each file atomically.
+     */
+    @Override
+    public void save(Path directory) {
+        ModelFiles.save(directory, kind, tokenizer, parameters(), spec.toMetadata(), provenance);
+    }
+
+    /**
+     * The model of {@code kind} saved in {@code directory}: {@code build} makes an untrained model
+     * from the saved architecture and tokenizer, whose weights and provenance are then loaded.
+     *
+     * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
+     */
+    static <M extends TrainedTextModel> M load(Path directory, String kind,
+                                               BiFunction<DecoderSpec, Tokenizer, M> build) {
+        Checkpoint weights = ModelFiles.weights(directory, kind);
+        M model = build.apply(DecoderSpec.fromMetadata(weights.metadata()), ModelFiles.tokenizer(directory, weights));
+        ModelFiles.restore(directory, weights, model.parameters());
+        model.recordProvenance(ModelFiles.provenance(weights));
+        return model;
+    }
+
+    @Override
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** The architecture. */
+    public DecoderSpec spec() {
+        return spec;
+    }
+}
