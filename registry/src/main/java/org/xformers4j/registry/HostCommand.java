@@ -1,6 +1,7 @@
 package org.xformers4j.registry;
 
 import java.io.PrintStream;
+import java.util.Arrays;
 import java.util.function.Function;
 
 /**
@@ -27,8 +28,16 @@ public abstract class HostCommand implements Function<String[], Integer> {
     /** Exit code: the arguments were wrong; the usage went to the error stream. */
     public static final int USAGE = 2;
 
+    /**
+     * Runs the command on {@code args} with {@code System.out} and {@code System.err}; with
+     * {@code --help} or {@code -h} among them it prints the {@link #usage()} instead and returns {@value #OK}.
+     */
     @Override
     public final Integer apply(String[] args) {
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+            System.out.println(usage());
+            return OK;
+        }
         return run(args, System.out, System.err);
     }
 
