@@ -84,6 +84,11 @@ public final class LanguageModelTrainer extends TextModelTrainer {
             public Map<String, String> identity() {
                 return identity;
             }
+
+            @Override
+            public boolean usesDropout() {
+                return trainsWithDropout();
+            }
         };
         List<TrainingLoop.Point> curve = new TrainingLoop(settings()).run(decoder, task, progress);
         model.recordProvenance(provenance(text, curve));

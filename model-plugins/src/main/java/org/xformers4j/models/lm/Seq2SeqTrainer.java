@@ -118,6 +118,11 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
             public Map<String, String> identity() {
                 return identity;
             }
+
+            @Override
+            public boolean usesDropout() {
+                return trainsWithDropout();
+            }
         };
         List<TrainingLoop.Point> curve = new TrainingLoop(settings()).run(model.network(), task, progress);
         model.recordProvenance(provenance(data, curve));

@@ -200,6 +200,11 @@ public abstract class TextModelTrainer implements Configurable {
         return new SplittableRandom(batchSeed ^ (step * 0x9E3779B97F4A7C15L));
     }
 
+    /** Whether training draws dropout masks (residual or attention dropout), which resuming replays. */
+    protected boolean trainsWithDropout() {
+        return dropout > 0f || attentionDropout > 0f;
+    }
+
     /** The architecture these fields describe. */
     protected DecoderSpec spec() {
         BlockConfig block = BlockConfig.builder(modelDim, heads).hidden(hidden == 0 ? 4 * modelDim : hidden)

@@ -24,8 +24,10 @@ import org.xformers4j.tensor.Tensor;
  * end, checkpoints and resume, a time budget and a guard against non-finite losses.
  *
  * <p>Each step's batch is a function of the step number alone ({@link Task#trainingBatch}), so a
- * run resumed from a checkpoint draws the batches it would have drawn (dropout masks, drawn from
- * the model's own generators, are not replayed). The checkpoint {@value #CHECKPOINT_FILE} in the
+ * run resumed from a checkpoint draws the batches it would have drawn; when training draws dropout
+ * masks from the model's own generators ({@link Task#usesDropout()}), the resumed run first replays
+ * the forward passes of the steps already taken, without a graph, so that its generators stand
+ * where they stood and it ends with the weights of an uninterrupted run. The checkpoint {@value #CHECKPOINT_FILE} in the
  * checkpoint directory holds the weights, the optimiser state and the step, with the task's
  * {@link Task#identity() identity} as metadata; resuming from a checkpoint of another task or
  * architecture is refused naming the difference, and an unreadable or corrupt file fails without
@@ -103,6 +105,11 @@ public final class TrainingLoop {
 
         /** What must match when resuming: the architecture, data and settings that shape the run. */
         Map<String, String> identity();
+
+        /** Whether training batches draw dropout masks, which a resumed run must replay; none by default. */
+        default boolean usesDropout() {
+            return false;
+        }
     }
 
     /**
@@ -148,6 +155,9 @@ public final class TrainingLoop {
         LearningRateSchedule schedule = LearningRateSchedule.cosineDecay(settings.learningRate(),
                 settings.learningRate() * 0.1, settings.warmupSteps(), settings.steps() - settings.warmupSteps());
         long step = settings.resumeFrom() == null ? 0 : resume(network, optimizer, task.identity());
+        if (step > 0 && task.usesDropout()) {
+            replay(network, task, step);
+        }
         Path checkpoint = settings.checkpointDirectory() == null ? null
                 : createDirectory(settings.checkpointDirectory()).resolve(CHECKPOINT_FILE);
         long savedStep = -1;
@@ -203,6 +213,16 @@ public final class TrainingLoop {
         }
         network.eval();
         return curve;
+    }
+
+    /** Runs the forward passes of steps 1 … {@code steps} without a graph, advancing the dropout generators. */
+    private static void replay(Module network, Task task, long steps) {
+        network.train();
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            for (long s = 1; s <= steps; s++) {
+                task.trainingBatch(s);
+            }
+        }
     }
 
     private static Evaluation evaluate(Module network, Task task) {

@@ -232,6 +232,25 @@ class LanguageModelTrainerTest {
     }
 
     @Test
+    void withDropoutTheResumedRunReplaysTheMasksAndStillEndsWithTheWeightsOfAStraightRun(@TempDir Path dir) {
+        LanguageModelTrainer.Result straight = small().dropout(0.2f).attentionDropout(0.1f).build().train(TEXT, IGNORE);
+        LanguageModelTrainer interrupted = small().dropout(0.2f).attentionDropout(0.1f)
+                .checkpointDirectory(dir.toString()).checkpointEvery(20).build();
+        assertThatThrownBy(() -> interrupted.train(TEXT, p -> {
+            if (p.step() == 20) {
+                throw new Interrupted();
+            }
+        })).isInstanceOf(Interrupted.class);
+
+        LanguageModelTrainer.Result resumed = small().dropout(0.2f).attentionDropout(0.1f)
+                .resumeFrom(dir.resolve(TrainingLoop.CHECKPOINT_FILE).toString()).build().train(TEXT, IGNORE);
+
+        assertThat(resumed.model().decoder().stateDict()).isEqualTo(straight.model().decoder().stateDict());
+        LanguageModelTrainer.Result noDropout = small().build().train(TEXT, IGNORE);
+        assertThat(noDropout.model().decoder().stateDict()).isNotEqualTo(straight.model().decoder().stateDict());
+    }
+
+    @Test
     void resumingWithAnotherArchitectureOrOtherDataIsRefusedNamingTheDifference(@TempDir Path dir) {
         Path checkpoint = interruptedAtStep20(dir);
         byte[] before = readAll(checkpoint);
