@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GeneratedSequence;
@@ -24,7 +25,7 @@ import org.xformers4j.tensor.Tensor;
  * <p>Reference: A. Radford, K. Narasimhan, T. Salimans and I. Sutskever, "Improving Language
  * Understanding by Generative Pre-Training", 2018.
  */
-public final class LanguageModel extends TrainedTextModel {
+public final class LanguageModel extends TrainedTextModel<LanguageModel> {
 
     /** Evaluation windows per forward pass. */
     private static final int EVALUATION_BATCH = 16;
@@ -40,7 +41,12 @@ public final class LanguageModel extends TrainedTextModel {
      * @param decoder   the network, without cross-attention, over the tokenizer's vocabulary
      */
     public LanguageModel(DecoderSpec spec, Tokenizer tokenizer, TransformerDecoder decoder) {
-        super(KIND, spec, tokenizer);
+        this(spec, tokenizer, decoder, Map.of());
+    }
+
+    private LanguageModel(DecoderSpec spec, Tokenizer tokenizer, TransformerDecoder decoder,
+                          Map<String, String> provenance) {
+        super(KIND, spec, tokenizer, provenance);
         if (spec == null || tokenizer == null || decoder == null) {
             throw new IllegalArgumentException("LanguageModel: spec, tokenizer and decoder must not be null");
         }
@@ -148,5 +154,10 @@ public final class LanguageModel extends TrainedTextModel {
     @Override
     Module parameters() {
         return decoder;
+    }
+
+    @Override
+    LanguageModel withProvenance(Map<String, String> entries) {
+        return new LanguageModel(spec(), tokenizer(), decoder, entries);
     }
 }

@@ -91,8 +91,7 @@ public final class LanguageModelTrainer extends TextModelTrainer {
             }
         };
         List<TrainingLoop.Point> curve = new TrainingLoop(settings()).run(decoder, task, progress);
-        model.recordProvenance(provenance(text, curve));
-        return new Result(model, curve);
+        return new Result(model.withProvenance(provenance(text, curve)), curve);
     }
 
     /** The next-token loss of {@link #batchSize} windows at random offsets of {@code tokens}. */

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.attention.AttentionContext;
@@ -37,7 +38,7 @@ import org.xformers4j.tensor.Tensor;
  * Models"). Sources of a batch are right-padded and the padding is masked as attention keys, in
  * the encoder and in the decoder's cross-attention.
  */
-public final class Seq2SeqModel extends TrainedTextModel {
+public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
 
     /** The model kind written into a saved model. */
     static final String KIND = "seq2seq";
@@ -64,13 +65,24 @@ public final class Seq2SeqModel extends TrainedTextModel {
     }
 
     private Seq2SeqModel(DecoderSpec spec, Tokenizer tokenizer, RandomGenerator rng) {
-        super(KIND, spec, tokenizer);
+        super(KIND, spec, tokenizer, Map.of());
         this.startToken = specialToken(tokenizer, START_TOKEN);
         this.endToken = specialToken(tokenizer, END_TOKEN);
         this.decoder = spec.decoder(tokenizer.vocabularySize(), true, rng);
         this.encoder = spec.encoder(rng);
         this.network = new Network(encoder, decoder);
         this.crossAttentionRng = new SplittableRandom(rng.nextLong());
+    }
+
+    /** {@code trained}, sharing its networks, with another provenance. */
+    private Seq2SeqModel(Seq2SeqModel trained, Map<String, String> provenance) {
+        super(KIND, trained.spec(), trained.tokenizer(), provenance);
+        this.startToken = trained.startToken;
+        this.endToken = trained.endToken;
+        this.decoder = trained.decoder;
+        this.encoder = trained.encoder;
+        this.network = trained.network;
+        this.crossAttentionRng = trained.crossAttentionRng;
     }
 
     /**
@@ -256,7 +268,8 @@ public final class Seq2SeqModel extends TrainedTextModel {
      * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
      */
     public static Seq2SeqModel load(Path directory) {
-        return load(directory, KIND, (spec, tokenizer) -> new Seq2SeqModel(spec, tokenizer, new SplittableRandom(0)));
+        return load(directory, KIND,
+                (spec, tokenizer) -> new Seq2SeqModel(spec, tokenizer, new SplittableRandom(0)));
     }
 
     public TransformerEncoder encoder() {
@@ -275,5 +288,10 @@ public final class Seq2SeqModel extends TrainedTextModel {
     @Override
     Module parameters() {
         return network;
+    }
+
+    @Override
+    Seq2SeqModel withProvenance(Map<String, String> entries) {
+        return new Seq2SeqModel(this, entries);
     }
 }

@@ -125,8 +125,7 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
             }
         };
         List<TrainingLoop.Point> curve = new TrainingLoop(settings()).run(model.network(), task, progress);
-        model.recordProvenance(provenance(data, curve));
-        return new Result(model, curve);
+        return new Result(model.withProvenance(provenance(data, curve)), curve);
     }
 
     private void checkLength(int pair, String what, int tokens) {

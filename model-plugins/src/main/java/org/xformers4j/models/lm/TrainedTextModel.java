@@ -10,37 +10,41 @@ import org.xformers4j.nn.Module;
 /**
  * What the text models ({@link LanguageModel}, {@link Seq2SeqModel}) share: the architecture they
  * were built from, the tokenizer, the training provenance, and their model directory (see
- * {@link ModelFiles}), written by {@link #save} and read back by {@link #load}.
+ * {@link ModelFiles}), written by {@link #save} and read back by {@link #load}. A model does not
+ * change once made: a trainer trains the network of an untrained model and then returns
+ * {@link #withProvenance} of it, which shares that network.
+ *
+ * @param <M> the model class itself
  */
-abstract class TrainedTextModel implements TextGenerator {
+abstract class TrainedTextModel<M extends TrainedTextModel<M>> implements TextGenerator {
 
     private final String kind;
     private final DecoderSpec spec;
     private final Tokenizer tokenizer;
-    private Map<String, String> provenance = Map.of();
+    private final Map<String, String> provenance;
 
     /**
-     * @param kind      the model kind written into its directory
-     * @param spec      the architecture of its network
-     * @param tokenizer the tokenizer whose ids the network reads
+     * @param kind       the model kind written into its directory
+     * @param spec       the architecture of its network
+     * @param tokenizer  the tokenizer whose ids the network reads
+     * @param provenance how the network was trained, empty if it was not
      */
-    TrainedTextModel(String kind, DecoderSpec spec, Tokenizer tokenizer) {
+    TrainedTextModel(String kind, DecoderSpec spec, Tokenizer tokenizer, Map<String, String> provenance) {
         this.kind = kind;
         this.spec = spec;
         this.tokenizer = tokenizer;
+        this.provenance = Map.copyOf(provenance);
     }
 
     /** Every trained parameter, under the names the model directory stores them by. */
     abstract Module parameters();
 
+    /** This model, sharing its network, with {@code entries} as its provenance. */
+    abstract M withProvenance(Map<String, String> entries);
+
     @Override
     public Map<String, String> provenance() {
         return provenance;
-    }
-
-    /** Records how this model was trained; its trainer calls this once training is done. */
-    void recordProvenance(Map<String, String> entries) {
-        this.provenance = Map.copyOf(entries);
     }
 
     /**
@@ -58,13 +62,13 @@ abstract class TrainedTextModel implements TextGenerator {
      *
      * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
      */
-    static <M extends TrainedTextModel> M load(Path directory, String kind,
-                                               BiFunction<DecoderSpec, Tokenizer, M> build) {
+    static <M extends TrainedTextModel<M>> M load(Path directory, String kind,
+                                                  BiFunction<DecoderSpec, Tokenizer, M> build) {
         Checkpoint weights = ModelFiles.weights(directory, kind);
-        M model = build.apply(DecoderSpec.fromMetadata(weights.metadata()), ModelFiles.tokenizer(directory, weights));
+        M model = build.apply(DecoderSpec.fromMetadata(weights.metadata()),
+                ModelFiles.tokenizer(directory, weights));
         ModelFiles.restore(directory, weights, model.parameters());
-        model.recordProvenance(ModelFiles.provenance(weights));
-        return model;
+        return model.withProvenance(ModelFiles.provenance(weights));
     }
 
     @Override
