@@ -135,6 +135,7 @@ public final class TrainingLoop {
 
     private final Settings settings;
 
+    /** A loop that trains with {@code settings}. */
     public TrainingLoop(Settings settings) {
         if (settings == null) {
             throw new IllegalArgumentException("TrainingLoop: settings must not be null");
