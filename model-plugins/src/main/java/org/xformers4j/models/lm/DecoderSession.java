@@ -26,6 +26,15 @@ import org.xformers4j.tensor.Tensor;
  * its prompt's encoder memory, reordered the same way; with caching, each block's cross-attention
  * keys and values of the memory are projected once, at the start, and reordered with the rows.
  *
+ * <p>Context window. A model sees at most {@code window} tokens of each row, the context it was
+ * trained on: a longer prompt is cut to its last {@code window} tokens (as nanoGPT's sampler
+ * crops its input), and when a row outgrows the window its context restarts from its last
+ * ¾·{@code window} tokens, at positions from 0, so the model keeps seeing sequences like those it
+ * learned from instead of positions it never saw. With caching the restart recomputes that
+ * context once and decoding goes on incrementally until the window is full again; without, every
+ * step recomputes the current context. Both see the same tokens at the same positions. A window of
+ * 0 never cuts.
+ *
  * <p>The decoder is put in evaluation mode and no graph is recorded. The hidden states offered
  * to contrastive search ({@link HiddenStateModel}) are the decoder's final (normalised) states.
  * Not thread-safe: one session serves one generation.
@@ -34,6 +43,7 @@ public final class DecoderSession implements HiddenStateModel {
 
     private final TransformerDecoder decoder;
     private final boolean cached;
+    private final int window;
     private final TransformerBlock.Memory memory;
     private List<Group> groups = List.of();
     private int[] groupOfRow = new int[0];
@@ -41,10 +51,12 @@ public final class DecoderSession implements HiddenStateModel {
     private float[][] lastStates;
 
     /**
-     * The rows of one length: their tokens, the self-attention caches (or null), the memory (or
-     * null) and the cross-attention caches of its projected keys and values (or null).
+     * The rows of one length: their tokens, the index of the first token the model sees (the same
+     * for every row, as it follows from the length), the self-attention caches (or null), the memory
+     * (or null) and the cross-attention caches of its projected keys and values (or null).
      */
-    private record Group(int[][] tokens, KvCache[] caches, TransformerBlock.Memory memory, KvCache[] memoryCaches) {
+    private record Group(int[][] tokens, int start, KvCache[] caches, TransformerBlock.Memory memory,
+                         KvCache[] memoryCaches) {
     }
 
     /**
@@ -55,6 +67,15 @@ public final class DecoderSession implements HiddenStateModel {
      *                coming {@link #start}; null for a decoder-only model
      */
     public DecoderSession(TransformerDecoder decoder, boolean cached, TransformerBlock.Memory memory) {
+        this(decoder, cached, memory, 0);
+    }
+
+    /**
+     * A session whose model sees at most {@code window} tokens of each row (see the class comment).
+     *
+     * @param window the most tokens of a row the model sees, its training context length; 0 for no limit
+     */
+    public DecoderSession(TransformerDecoder decoder, boolean cached, TransformerBlock.Memory memory, int window) {
         if (decoder == null) {
             throw new IllegalArgumentException("DecoderSession: decoder must not be null");
         }
@@ -62,8 +83,12 @@ public final class DecoderSession implements HiddenStateModel {
             throw new IllegalArgumentException("DecoderSession: an encoder-decoder model needs the encoder's memory "
                     + "and a decoder-only model takes none");
         }
+        if (window < 0) {
+            throw new IllegalArgumentException("DecoderSession: window must be >= 0 (0 for no limit), got " + window);
+        }
         this.decoder = decoder;
         this.cached = cached && decoder.cachesKeysAndValues();
+        this.window = window;
         this.memory = memory;
         decoder.eval();
     }
@@ -99,7 +124,8 @@ public final class DecoderSession implements HiddenStateModel {
         List<Group> started = new ArrayList<>();
         for (int[] rows : members) {
             int[][] tokens = Arrays.stream(rows).mapToObj(r -> prompts[r].clone()).toArray(int[][]::new);
-            started.add(new Group(tokens, cached ? decoder.newCaches() : null,
+            started.add(new Group(tokens, window == 0 ? 0 : Math.max(0, tokens[0].length - window),
+                    cached ? decoder.newCaches() : null,
                     memory == null ? null : memory.reorder(rows),
                     cached && memory != null ? decoder.newCaches() : null));
         }
@@ -142,8 +168,8 @@ public final class DecoderSession implements HiddenStateModel {
             }
             reorder(group.caches(), local);
             reorder(group.memoryCaches(), local);
-            next.add(new Group(grown, group.caches(), group.memory() == null ? null : group.memory().reorder(local),
-                    group.memoryCaches()));
+            next.add(new Group(grown, group.start(), group.caches(),
+                    group.memory() == null ? null : group.memory().reorder(local), group.memoryCaches()));
             members.add(rows);
         }
         return run(next, members.toArray(int[][]::new), tokens.length, false);
@@ -165,11 +191,17 @@ public final class DecoderSession implements HiddenStateModel {
             for (int g = 0; g < next.size(); g++) {
                 Group group = next.get(g);
                 int length = group.tokens()[0].length;
-                boolean incremental = group.caches() != null && !starting;
-                int[][] fed = incremental
-                        ? Arrays.stream(group.tokens()).map(t -> new int[] {t[length - 1]}).toArray(int[][]::new)
-                        : group.tokens();
-                Tensor h = decoder.states(fed, incremental ? length - 1 : 0, group.caches(), group.memory(),
+                if (window > 0 && length - group.start() > window) {             // restart the context
+                    group = new Group(group.tokens(), length - Math.max(1, window * 3 / 4),
+                            group.caches() == null ? null : decoder.newCaches(), group.memory(), group.memoryCaches());
+                    next.set(g, group);
+                }
+                int start = group.start();
+                boolean incremental = group.caches() != null && group.caches()[0].length() > 0;
+                int[][] fed = Arrays.stream(group.tokens())
+                        .map(t -> incremental ? new int[] {t[length - 1]} : Arrays.copyOfRange(t, start, length))
+                        .toArray(int[][]::new);
+                Tensor h = decoder.states(fed, incremental ? length - 1 - start : 0, group.caches(), group.memory(),
                         group.memoryCaches());
                 int fedLength = h.size(1);
                 Tensor last = h.narrow(1, fedLength - 1, 1);                          // [n, 1, D]
@@ -180,7 +212,7 @@ public final class DecoderSession implements HiddenStateModel {
                     groupOf[r] = g;
                     index[r] = k;
                     System.arraycopy(rowLogits, k * vocabulary, logits, r * vocabulary, vocabulary);
-                    int fedHere = starting || incremental ? fedLength : 1;
+                    int fedHere = starting ? fedLength : 1;
                     int from = (k * fedLength + fedLength - fedHere) * width;
                     states[r] = Arrays.copyOfRange(hidden, from, from + fedHere * width);
                 }

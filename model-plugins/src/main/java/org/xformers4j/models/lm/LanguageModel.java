@@ -74,9 +74,13 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
         return out;
     }
 
-    /** A new decoding session over this model (see {@link DecoderSession}); puts the model in evaluation mode. */
+    /**
+     * A new decoding session over this model (see {@link DecoderSession}) that shows it at most
+     * {@link DecoderSpec#contextLength()} tokens, the context it was trained on; puts the model in
+     * evaluation mode.
+     */
     public DecoderSession session(boolean cached) {
-        return new DecoderSession(decoder, cached, null);
+        return new DecoderSession(decoder, cached, null, spec().contextLength());
     }
 
     /**

@@ -129,7 +129,7 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
         try (GradMode.Scope ignored = GradMode.noGrad()) {
             memory = encode(new int[][] {sourceTokens(source)});
         }
-        DecoderSession session = new DecoderSession(decoder, cached, memory);
+        DecoderSession session = new DecoderSession(decoder, cached, memory, spec().contextLength());
         List<Generation> out = new ArrayList<>();
         for (GeneratedSequence sequence : strategy.generate(session, new int[][] {{startToken}}, ending).get(0)) {
             int[] tokens = sequence.tokens();

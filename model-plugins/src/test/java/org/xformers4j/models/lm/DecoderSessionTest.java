@@ -109,6 +109,47 @@ class DecoderSessionTest {
         }
     }
 
+    @Test
+    void withAWindowTheModelSeesOnlyTheCurrentContextCachedOrNot() {
+        TransformerDecoder decoder = decoder();
+        int window = 8;                           // a restart keeps the last 6 tokens (3/4 of the window)
+        int[] prompt = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};        // longer than the window: cut to its last 8
+        // {row length, first token the model sees}: a row longer than 8 restarts from its last 6 tokens
+        int[][] expectedStarts = {{10, 2}, {11, 5}, {12, 5}, {13, 5}, {14, 8}, {15, 8}, {16, 8}, {17, 11}};
+        for (boolean cached : new boolean[] {true, false}) {
+            DecoderSession session = new DecoderSession(decoder, cached, null, window);
+            int[] row = prompt.clone();
+            float[] logits = session.start(new int[][] {row}).toFloatArray();
+            for (int[] expected : expectedStarts) {
+                assertThat(row).hasSize(expected[0]);
+                assertClose("cached " + cached + ", length " + row.length, logits,
+                        lastLogits(decoder, Arrays.copyOfRange(row, expected[1], row.length)), 1e-5);
+                int token = row.length % VOCABULARY;
+                row = Arrays.copyOf(row, row.length + 1);
+                row[row.length - 1] = token;
+                logits = session.advance(new int[] {token}, new int[] {0}).toFloatArray();
+            }
+        }
+        assertThatThrownBy(() -> new DecoderSession(decoder, true, null, -1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("window");
+    }
+
+    @Test
+    void beamSearchAcrossContextRestartsIsTheSameCachedOrNot() {
+        GenerationConfig config = GenerationConfig.builder().maxNewTokens(14).numReturnSequences(2).build();
+        BeamSearchDecoding beam = new BeamSearchDecoding(3);
+        List<List<GeneratedSequence>> cached = beam.generate(new DecoderSession(decoder(), true, null, 6), PROMPTS,
+                config);
+        List<List<GeneratedSequence>> recomputed = beam.generate(new DecoderSession(decoder(), false, null, 6),
+                PROMPTS, config);
+        for (int p = 0; p < PROMPTS.length; p++) {
+            for (int s = 0; s < 2; s++) {
+                assertThat(cached.get(p).get(s).tokens()).containsExactly(recomputed.get(p).get(s).tokens());
+                assertThat(cached.get(p).get(s).score()).isCloseTo(recomputed.get(p).get(s).score(), offset(1e-4));
+            }
+        }
+    }
+
     private static List<List<GeneratedSequence>> generate(DecodingStrategy strategy, boolean cached, int sequences) {
         GenerationConfig config = GenerationConfig.builder().maxNewTokens(6).numReturnSequences(sequences).build();
         return strategy.generate(new DecoderSession(decoder(), cached, null), PROMPTS, config);
