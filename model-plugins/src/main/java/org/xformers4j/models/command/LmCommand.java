@@ -12,6 +12,7 @@ import java.util.function.Function;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.xformers4j.models.lm.LanguageModel;
 import org.xformers4j.models.lm.LanguageModelTrainer;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
@@ -66,7 +67,7 @@ public final class LmCommand extends Command {
         }
         report.say(String.format(Locale.ROOT, "training a language model on %s (%,d characters)", textFile,
                 text.codePointCount(0, text.length())));
-        LanguageModelTrainer.Result result;
+        LanguageModelTrainer.Result<LanguageModel> result;
         try {
             result = trainer.train(text, report::progress);
         } catch (RuntimeException e) {

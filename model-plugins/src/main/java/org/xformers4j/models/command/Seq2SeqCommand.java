@@ -10,6 +10,7 @@ import java.util.function.Function;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.xformers4j.models.lm.Seq2SeqModel;
 import org.xformers4j.models.lm.Seq2SeqTrainer;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
@@ -64,7 +65,7 @@ public final class Seq2SeqCommand extends Command {
         }
         report.say(String.format(Locale.ROOT, "training a sequence-to-sequence model on %s (%,d pairs)", pairsFile,
                 pairs.size()));
-        Seq2SeqTrainer.Result result;
+        Seq2SeqTrainer.Result<Seq2SeqModel> result;
         try {
             result = trainer.train(pairs, report::progress);
         } catch (RuntimeException e) {

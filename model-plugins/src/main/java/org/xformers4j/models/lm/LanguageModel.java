@@ -9,6 +9,7 @@ import java.util.SplittableRandom;
 import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GeneratedSequence;
 import org.xformers4j.component.decoding.GenerationConfig;
+import org.xformers4j.io.Checkpoint;
 import org.xformers4j.models.nn.TransformerDecoder;
 import org.xformers4j.models.text.Tokenizer;
 import org.xformers4j.nn.Module;
@@ -146,7 +147,12 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
      * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
      */
     public static LanguageModel load(Path directory) {
-        return load(directory, KIND, (spec, tokenizer) -> new LanguageModel(spec, tokenizer,
+        return load(directory, ModelFiles.read(directory));
+    }
+
+    /** The language model whose weights file, {@code weights}, was read from {@code directory}. */
+    static LanguageModel load(Path directory, Checkpoint weights) {
+        return fromCheckpoint(directory, weights, KIND, (spec, tokenizer) -> new LanguageModel(spec, tokenizer,
                 spec.decoder(tokenizer.vocabularySize(), false, new SplittableRandom(0))));
     }
 
@@ -155,8 +161,9 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
         return decoder;
     }
 
+    /** The network: the decoder. */
     @Override
-    Module parameters() {
+    public Module network() {
         return decoder;
     }
 

@@ -21,15 +21,6 @@ import org.xformers4j.tensor.Tensor;
  */
 public final class LanguageModelTrainer extends TextModelTrainer {
 
-    /**
-     * What training produced.
-     *
-     * @param model the trained model, in evaluation mode
-     * @param curve the learning curve, one point per evaluation
-     */
-    public record Result(LanguageModel model, List<TrainingLoop.Point> curve) {
-    }
-
     /** For OLCUT; see {@link #builder()}. */
     private LanguageModelTrainer() {
     }
@@ -51,7 +42,7 @@ public final class LanguageModelTrainer extends TextModelTrainer {
      * @throws IllegalArgumentException if the training or validation part of the text is shorter than
      *                                  one window of {@link #contextLength} + 1 tokens
      */
-    public Result train(String text, Consumer<TrainingLoop.Point> progress) {
+    public Result<LanguageModel> train(String text, Consumer<TrainingLoop.Point> progress) {
         int split = text.offsetByCodePoints(0, (int) (text.codePointCount(0, text.length()) * (1 - validationFraction)));
         String trainText = text.substring(0, split);
         String validationText = text.substring(split);
@@ -91,7 +82,7 @@ public final class LanguageModelTrainer extends TextModelTrainer {
             }
         };
         List<TrainingLoop.Point> curve = new TrainingLoop(settings()).run(decoder, task, progress);
-        return new Result(model.withProvenance(provenance(text, curve)), curve);
+        return new Result<>(model.withProvenance(provenance(identity, curve)), curve);
     }
 
     /** The next-token loss of {@link #batchSize} windows at random offsets of {@code tokens}. */

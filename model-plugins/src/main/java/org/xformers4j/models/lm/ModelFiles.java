@@ -64,23 +64,22 @@ final class ModelFiles {
         }
     }
 
-    /** The kind of model saved in {@code directory}. */
-    static String kind(Path directory) {
-        return read(directory).metadata().getOrDefault(KIND, "");
+    /** The kind of model {@code checkpoint} holds, empty if it names none. */
+    static String kind(Checkpoint checkpoint) {
+        return checkpoint.metadata().getOrDefault(KIND, "");
     }
 
-    /** Reads the weights file of {@code directory}, checking it holds a model of {@code kind}. */
-    static Checkpoint weights(Path directory, String kind) {
-        Checkpoint checkpoint = read(directory);
+    /** Checks that {@code checkpoint}, read from {@code directory}, holds a model of {@code kind}. */
+    static void requireKind(Path directory, Checkpoint checkpoint, String kind) {
         String found = checkpoint.metadata().get(KIND);
         if (!kind.equals(found)) {
             throw new IllegalArgumentException("model " + directory + " is " + (found == null ? "not a saved model"
                     : "a '" + found + "' model") + ", expected a '" + kind + "' model");
         }
-        return checkpoint;
     }
 
-    private static Checkpoint read(Path directory) {
+    /** Reads and checks the weights file of {@code directory}. */
+    static Checkpoint read(Path directory) {
         Path file = directory.resolve(WEIGHTS_FILE);
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("model " + directory + ": no " + WEIGHTS_FILE + " in it; is it a model "

@@ -11,6 +11,7 @@ import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GeneratedSequence;
 import org.xformers4j.component.decoding.GenerationConfig;
+import org.xformers4j.io.Checkpoint;
 import org.xformers4j.models.nn.TransformerBlock;
 import org.xformers4j.models.nn.TransformerDecoder;
 import org.xformers4j.models.nn.TransformerEncoder;
@@ -268,7 +269,12 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
      * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
      */
     public static Seq2SeqModel load(Path directory) {
-        return load(directory, KIND,
+        return load(directory, ModelFiles.read(directory));
+    }
+
+    /** The sequence-to-sequence model whose weights file, {@code weights}, was read from {@code directory}. */
+    static Seq2SeqModel load(Path directory, Checkpoint weights) {
+        return fromCheckpoint(directory, weights, KIND,
                 (spec, tokenizer) -> new Seq2SeqModel(spec, tokenizer, new SplittableRandom(0)));
     }
 
@@ -281,12 +287,8 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
     }
 
     /** The encoder and the decoder as one module, as trained and saved. */
-    public Module network() {
-        return network;
-    }
-
     @Override
-    Module parameters() {
+    public Module network() {
         return network;
     }
 

@@ -36,15 +36,6 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
         }
     }
 
-    /**
-     * What training produced.
-     *
-     * @param model the trained model, in evaluation mode
-     * @param curve the learning curve, one point per evaluation
-     */
-    public record Result(Seq2SeqModel model, List<TrainingLoop.Point> curve) {
-    }
-
     /** For OLCUT; see {@link #builder()}. */
     private Seq2SeqTrainer() {
     }
@@ -66,7 +57,7 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
      * @throws IllegalArgumentException if there are fewer than two pairs, or a pair's source or target is too
      *                                  long for {@link #contextLength}, naming the pair's index
      */
-    public Result train(List<Pair> pairs, Consumer<TrainingLoop.Point> progress) {
+    public Result<Seq2SeqModel> train(List<Pair> pairs, Consumer<TrainingLoop.Point> progress) {
         if (pairs == null || pairs.size() < 2) {
             throw new IllegalArgumentException("training needs at least 2 pairs (one to train on, one to validate), got "
                     + (pairs == null ? null : pairs.size()));
@@ -92,8 +83,7 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
         long validationCharacters = pairs.subList(split, split + evaluated).stream()
                 .mapToLong(p -> p.target().codePointCount(0, p.target().length())).sum();
         long batchSeed = rng.nextLong();
-        String data = data(pairs);
-        Map<String, String> identity = identity(data);
+        Map<String, String> identity = identity(data(pairs));
         TrainingLoop.Task task = new TrainingLoop.Task() {
             @Override
             public TrainingLoop.Batch trainingBatch(long step) {
@@ -125,7 +115,7 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
             }
         };
         List<TrainingLoop.Point> curve = new TrainingLoop(settings()).run(model.network(), task, progress);
-        return new Result(model.withProvenance(provenance(data, curve)), curve);
+        return new Result<>(model.withProvenance(provenance(identity, curve)), curve);
     }
 
     private void checkLength(int pair, String what, int tokens) {

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GenerationConfig;
+import org.xformers4j.io.Checkpoint;
 import org.xformers4j.models.text.Tokenizer;
 
 /**
@@ -47,10 +48,11 @@ public interface TextGenerator {
      * @throws IllegalArgumentException if the directory holds no model, an unknown kind or a corrupt one
      */
     static TextGenerator load(Path directory) {
-        String kind = ModelFiles.kind(directory);
+        Checkpoint weights = ModelFiles.read(directory);
+        String kind = ModelFiles.kind(weights);
         return switch (kind) {
-            case LanguageModel.KIND -> LanguageModel.load(directory);
-            case Seq2SeqModel.KIND -> Seq2SeqModel.load(directory);
+            case LanguageModel.KIND -> LanguageModel.load(directory, weights);
+            case Seq2SeqModel.KIND -> Seq2SeqModel.load(directory, weights);
             default -> throw new IllegalArgumentException("model " + directory + " is of kind '" + kind
                     + "', which is not a text model this version can load");
         };

@@ -33,6 +33,16 @@ import org.xformers4j.nn.FeedForward;
  */
 public abstract class TextModelTrainer implements Configurable {
 
+    /**
+     * What training produced.
+     *
+     * @param model the trained model, in evaluation mode
+     * @param curve the learning curve, one point per evaluation
+     * @param <M>   the kind of model
+     */
+    public record Result<M extends TextGenerator>(M model, List<TrainingLoop.Point> curve) {
+    }
+
     /** Tokenizers a trainer can build from the training text. */
     public enum TokenizerKind {
         /** One token per UTF-8 byte (no unknown tokens); a character-level model for ASCII text. */
@@ -242,13 +252,13 @@ public abstract class TextModelTrainer implements Configurable {
     }
 
     /**
-     * How a model was trained, for {@link TextGenerator#provenance()}: the {@link #identity} entries
+     * How a model was trained, for {@link TextGenerator#provenance()}: the run's {@link #identity} entries
      * (architecture, tokenizer, batch size, seed, data hash), the optimisation settings, and what
      * the run reached: steps, final training and validation loss, validation bits per character,
      * training seconds, the date and the Java version.
      */
-    protected Map<String, String> provenance(String data, List<TrainingLoop.Point> curve) {
-        Map<String, String> out = new TreeMap<>(identity(data));
+    protected Map<String, String> provenance(Map<String, String> identity, List<TrainingLoop.Point> curve) {
+        Map<String, String> out = new TreeMap<>(identity);
         out.put("trainer", getClass().getName());
         out.put("run.steps", Integer.toString(steps));
         out.put("run.maxMinutes", Double.toString(maxMinutes));

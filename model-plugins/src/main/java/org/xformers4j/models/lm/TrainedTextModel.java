@@ -10,7 +10,7 @@ import org.xformers4j.nn.Module;
 /**
  * What the text models ({@link LanguageModel}, {@link Seq2SeqModel}) share: the architecture they
  * were built from, the tokenizer, the training provenance, and their model directory (see
- * {@link ModelFiles}), written by {@link #save} and read back by {@link #load}. A model does not
+ * {@link ModelFiles}), written by {@link #save} and read back by {@link #fromCheckpoint}. A model does not
  * change once made: a trainer trains the network of an untrained model and then returns
  * {@link #withProvenance} of it, which shares that network.
  *
@@ -36,8 +36,8 @@ abstract class TrainedTextModel<M extends TrainedTextModel<M>> implements TextGe
         this.provenance = Map.copyOf(provenance);
     }
 
-    /** Every trained parameter, under the names the model directory stores them by. */
-    abstract Module parameters();
+    /** The network as one module: every trained parameter, under the names the model directory stores them by. */
+    public abstract Module network();
 
     /** This model, sharing its network, with {@code entries} as its provenance. */
     abstract M withProvenance(Map<String, String> entries);
@@ -53,21 +53,22 @@ abstract class TrainedTextModel<M extends TrainedTextModel<M>> implements TextGe
      */
     @Override
     public void save(Path directory) {
-        ModelFiles.save(directory, kind, tokenizer, parameters(), spec.toMetadata(), provenance);
+        ModelFiles.save(directory, kind, tokenizer, network(), spec.toMetadata(), provenance);
     }
 
     /**
-     * The model of {@code kind} saved in {@code directory}: {@code build} makes an untrained model
-     * from the saved architecture and tokenizer, whose weights and provenance are then loaded.
+     * The model of {@code kind} whose weights file, {@code weights}, was read from {@code directory}:
+     * {@code build} makes an untrained model from the saved architecture and tokenizer, whose weights
+     * and provenance are then loaded.
      *
-     * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
+     * @throws IllegalArgumentException if the directory holds another kind of model, or one that does not match
+     *                                  its architecture
      */
-    static <M extends TrainedTextModel<M>> M load(Path directory, String kind,
-                                                  BiFunction<DecoderSpec, Tokenizer, M> build) {
-        Checkpoint weights = ModelFiles.weights(directory, kind);
-        M model = build.apply(DecoderSpec.fromMetadata(weights.metadata()),
-                ModelFiles.tokenizer(directory, weights));
-        ModelFiles.restore(directory, weights, model.parameters());
+    static <M extends TrainedTextModel<M>> M fromCheckpoint(Path directory, Checkpoint weights, String kind,
+                                                            BiFunction<DecoderSpec, Tokenizer, M> build) {
+        ModelFiles.requireKind(directory, weights, kind);
+        M model = build.apply(DecoderSpec.fromMetadata(weights.metadata()), ModelFiles.tokenizer(directory, weights));
+        ModelFiles.restore(directory, weights, model.network());
         return model.withProvenance(ModelFiles.provenance(weights));
     }
 

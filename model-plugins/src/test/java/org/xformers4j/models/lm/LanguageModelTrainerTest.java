@@ -40,7 +40,7 @@ class LanguageModelTrainerTest {
 
     private static final Consumer<TrainingLoop.Point> IGNORE = p -> { };
 
-    private static LanguageModelTrainer.Result trained;
+    private static LanguageModelTrainer.Result<LanguageModel> trained;
 
     private static LanguageModelTrainer.Builder tiny() {
         return LanguageModelTrainer.builder().modelDim(32).heads(4).layers(2).contextLength(32).batchSize(8)
@@ -177,7 +177,7 @@ class LanguageModelTrainerTest {
 
     @Test
     void aBytePairTokenizerIsTrainedSavedAndLoadedWithTheModel(@TempDir Path dir) {
-        LanguageModelTrainer.Result result = tiny().tokenizer(TextModelTrainer.TokenizerKind.BPE).vocabularySize(300)
+        LanguageModelTrainer.Result<LanguageModel> result = tiny().tokenizer(TextModelTrainer.TokenizerKind.BPE).vocabularySize(300)
                 .steps(20).build().train(TEXT, IGNORE);
         LanguageModel model = result.model();
         assertThat(model.tokenizer()).isInstanceOf(BytePairTokenizer.class);
@@ -219,11 +219,11 @@ class LanguageModelTrainerTest {
 
     @Test
     void aRunResumedFromItsStep20CheckpointEndsWithTheWeightsOfAStraightRun(@TempDir Path dir) {
-        LanguageModelTrainer.Result straight = small().build().train(TEXT, IGNORE);
+        LanguageModelTrainer.Result<LanguageModel> straight = small().build().train(TEXT, IGNORE);
         Path checkpoint = interruptedAtStep20(dir.resolve("run"));
 
         List<TrainingLoop.Point> points = new ArrayList<>();
-        LanguageModelTrainer.Result resumed = small().resumeFrom(checkpoint.toString()).build().train(TEXT,
+        LanguageModelTrainer.Result<LanguageModel> resumed = small().resumeFrom(checkpoint.toString()).build().train(TEXT,
                 points::add);
 
         assertThat(points).extracting(TrainingLoop.Point::step).containsExactly(40L);
@@ -233,7 +233,7 @@ class LanguageModelTrainerTest {
 
     @Test
     void withDropoutTheResumedRunReplaysTheMasksAndStillEndsWithTheWeightsOfAStraightRun(@TempDir Path dir) {
-        LanguageModelTrainer.Result straight = small().dropout(0.2f).attentionDropout(0.1f).build().train(TEXT, IGNORE);
+        LanguageModelTrainer.Result<LanguageModel> straight = small().dropout(0.2f).attentionDropout(0.1f).build().train(TEXT, IGNORE);
         LanguageModelTrainer interrupted = small().dropout(0.2f).attentionDropout(0.1f)
                 .checkpointDirectory(dir.toString()).checkpointEvery(20).build();
         assertThatThrownBy(() -> interrupted.train(TEXT, p -> {
@@ -242,11 +242,11 @@ class LanguageModelTrainerTest {
             }
         })).isInstanceOf(Interrupted.class);
 
-        LanguageModelTrainer.Result resumed = small().dropout(0.2f).attentionDropout(0.1f)
+        LanguageModelTrainer.Result<LanguageModel> resumed = small().dropout(0.2f).attentionDropout(0.1f)
                 .resumeFrom(dir.resolve(TrainingLoop.CHECKPOINT_FILE).toString()).build().train(TEXT, IGNORE);
 
         assertThat(resumed.model().decoder().stateDict()).isEqualTo(straight.model().decoder().stateDict());
-        LanguageModelTrainer.Result noDropout = small().build().train(TEXT, IGNORE);
+        LanguageModelTrainer.Result<LanguageModel> noDropout = small().build().train(TEXT, IGNORE);
         assertThat(noDropout.model().decoder().stateDict()).isNotEqualTo(straight.model().decoder().stateDict());
     }
 

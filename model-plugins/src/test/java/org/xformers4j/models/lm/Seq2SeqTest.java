@@ -290,7 +290,7 @@ class Seq2SeqTest {
         Path checkpoint = checkpoints.resolve(TrainingLoop.CHECKPOINT_FILE);
         assertThat(Checkpoint.load(checkpoint).step()).isEqualTo(20);
 
-        Seq2SeqTrainer.Result resumed = quick().steps(40).resumeFrom(checkpoint.toString()).build()
+        Seq2SeqTrainer.Result<Seq2SeqModel> resumed = quick().steps(40).resumeFrom(checkpoint.toString()).build()
                 .train(shortRun(), p -> { });
 
         assertThat(resumed.curve()).extracting(TrainingLoop.Point::step).containsExactly(40L);
