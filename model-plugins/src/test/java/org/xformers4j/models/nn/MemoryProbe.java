@@ -15,6 +15,9 @@ final class MemoryProbe {
 
     private static final MemoryStats MEMORY = Backends.defaultBackend().memory();
 
+    /** Consecutive collections that must release nothing before the heap counts as collected. */
+    private static final int QUIET_ROUNDS = 3;
+
     private MemoryProbe() {
     }
 
@@ -44,11 +47,15 @@ final class MemoryProbe {
         return MEMORY.peakBytes() - before;
     }
 
-    /** Runs the collector until a collection releases no more tensor memory (the cleaner thread releases it). */
+    /**
+     * Runs the collector until {@value #QUIET_ROUNDS} collections in a row release no more tensor
+     * memory: the cleaner thread releases buffers some time after a collection, so one quiet round
+     * can stop early, leaving earlier garbage to be released while a peak is measured.
+     */
     static void collectGarbage() {
-        long previous;
-        do {
-            previous = MEMORY.currentBytes();
+        int quiet = 0;
+        while (quiet < QUIET_ROUNDS) {
+            long previous = MEMORY.currentBytes();
             System.gc();
             try {
                 Thread.sleep(5);
@@ -56,6 +63,7 @@ final class MemoryProbe {
                 Thread.currentThread().interrupt();
                 return;
             }
-        } while (MEMORY.currentBytes() < previous);
+            quiet = MEMORY.currentBytes() < previous ? 0 : quiet + 1;
+        }
     }
 }
