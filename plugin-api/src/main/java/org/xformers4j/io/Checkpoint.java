@@ -1,17 +1,12 @@
 package org.xformers4j.io;
 
-import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -38,7 +33,7 @@ import org.xformers4j.tensor.Tensor;
  * checkpoint.restore(freshModel, freshOptimizer);     // same architecture, same optimiser kind
  * }</pre>
  *
- * <p>{@link #save} is atomic: it writes a temporary file in the target's directory, forces it to
+ * <p>{@link #save} is atomic ({@link AtomicFiles}): it writes a temporary file in the target's directory, forces it to
  * the device, then renames it over the target, so a reader finds either the previous checkpoint
  * or the complete new one, never a partial file, even if the write fails or the process dies.
  *
@@ -103,54 +98,45 @@ public final class Checkpoint {
         Map<String, Tensor> parameters = module.namedParameters();
         OptimizerState optimizerState = optimizer == null ? new OptimizerState(NO_OPTIMIZER, 0, 0f, Map.of())
                 : optimizer.state(parameters);
-        Path target = path.toAbsolutePath();
-        Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
-        try {
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                BufferedOutputStream file = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16);
-                CRC32 crc = new CRC32();
-                DataOutputStream out = new DataOutputStream(new CheckedOutputStream(file, crc));
-                out.write(MAGIC);
-                out.writeInt(VERSION);
-                out.writeLong(step);
-                out.writeInt(epoch);
-                out.writeInt(metadata.size());
-                for (Map.Entry<String, String> e : metadata.entrySet()) {
-                    writeString(out, e.getKey());
-                    writeString(out, e.getValue());
-                }
-                out.writeInt(parameters.size());
-                for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
-                    int[] shape = e.getValue().shape();
-                    writeString(out, e.getKey());
-                    out.writeInt(shape.length);
-                    for (int size : shape) {
-                        out.writeInt(size);
-                    }
-                    writeFloats(out, e.getValue().toFloatArray());
-                }
-                writeString(out, optimizerState.optimizer());
-                out.writeInt(optimizerState.stepCount());
-                out.writeFloat(optimizerState.learningRate());
-                out.writeInt(optimizerState.parameters().size());
-                for (Map.Entry<String, OptimizerState.Slot> e : optimizerState.parameters().entrySet()) {
-                    writeString(out, e.getKey());
-                    out.writeInt(e.getValue().step());
-                    out.writeInt(e.getValue().buffers().size());
-                    for (Map.Entry<String, float[]> buffer : e.getValue().buffers().entrySet()) {
-                        writeString(out, buffer.getKey());
-                        out.writeInt(buffer.getValue().length);
-                        writeFloats(out, buffer.getValue());
-                    }
-                }
-                new DataOutputStream(file).writeInt((int) crc.getValue());
-                file.flush();
-                channel.force(true);
+        AtomicFiles.write(path, file -> {
+            CRC32 crc = new CRC32();
+            DataOutputStream out = new DataOutputStream(new CheckedOutputStream(file, crc));
+            out.write(MAGIC);
+            out.writeInt(VERSION);
+            out.writeLong(step);
+            out.writeInt(epoch);
+            out.writeInt(metadata.size());
+            for (Map.Entry<String, String> e : metadata.entrySet()) {
+                writeString(out, e.getKey());
+                writeString(out, e.getValue());
             }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(temp);
-        }
+            out.writeInt(parameters.size());
+            for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
+                int[] shape = e.getValue().shape();
+                writeString(out, e.getKey());
+                out.writeInt(shape.length);
+                for (int size : shape) {
+                    out.writeInt(size);
+                }
+                writeFloats(out, e.getValue().toFloatArray());
+            }
+            writeString(out, optimizerState.optimizer());
+            out.writeInt(optimizerState.stepCount());
+            out.writeFloat(optimizerState.learningRate());
+            out.writeInt(optimizerState.parameters().size());
+            for (Map.Entry<String, OptimizerState.Slot> e : optimizerState.parameters().entrySet()) {
+                writeString(out, e.getKey());
+                out.writeInt(e.getValue().step());
+                out.writeInt(e.getValue().buffers().size());
+                for (Map.Entry<String, float[]> buffer : e.getValue().buffers().entrySet()) {
+                    writeString(out, buffer.getKey());
+                    out.writeInt(buffer.getValue().length);
+                    writeFloats(out, buffer.getValue());
+                }
+            }
+            out.flush();
+            new DataOutputStream(file).writeInt((int) crc.getValue());
+        });
     }
 
     private static void writeString(DataOutputStream out, String s) throws IOException {
