@@ -4,7 +4,7 @@
  * through {@link java.util.ServiceLoader} on a plain class path.
  */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package org.xformers4j.registry;
 
 import org.osgi.annotation.bundle.Export;

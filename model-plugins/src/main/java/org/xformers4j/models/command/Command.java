@@ -2,11 +2,11 @@ package org.xformers4j.models.command;
 
 import com.oracle.labs.mlrg.olcut.config.ConfigurationManager;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.xformers4j.models.lm.TextGenerator;
 import org.xformers4j.models.tribuo.ComponentResolver;
 import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.registry.ConfigFiles;
 import org.xformers4j.registry.HostCommand;
 
 /** A command of this bundle: a {@link HostCommand} that reports configuration and data errors with their causes. */
@@ -30,29 +30,33 @@ abstract class Command extends HostCommand {
 
     /**
      * The component {@code name} of the OLCUT configuration {@code file}, which must be a
-     * {@code type} ({@code what} describes it in errors). The components the configuration names
+     * {@code type} ({@code what} describes it in errors), opened through {@link ConfigFiles} (an
+     * untrusted file: no DTDs or external entities, no includes). The components the configuration names
      * (attention mechanisms, positional encodings) are found through the host's {@code registry},
      * handed to {@link ComponentResolver} first. OLCUT creates the classes the file names with
      * {@code Class.forName} from its own class loader, which inside the OSGi host is the Tribuo
      * bundle's: it imports every exported package dynamically, this bundle's included.
      */
     static <T> T configured(Path file, String name, Class<T> type, String what, ComponentRegistry registry) {
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("config " + file + ": no such file");
-        }
         ComponentResolver.use(registry);
-        try (ConfigurationManager manager = new ConfigurationManager(file.toString())) {
+        Object component;
+        try (ConfigurationManager manager = ConfigFiles.open(file)) {
             if (!manager.getComponentNames().contains(name)) {
                 throw new IllegalArgumentException("config " + file + ": no component named '" + name
                         + "' (components: " + String.join(", ", manager.getComponentNames()) + "); name it with --trainer");
             }
-            Object component = manager.lookup(name);
-            if (!type.isInstance(component)) {
-                throw new IllegalArgumentException("config " + file + ": component '" + name + "' is a "
-                        + component.getClass().getName() + ", not " + what);
+            try {
+                component = manager.lookup(name);
+            } catch (RuntimeException e) {
+                // OLCUT's PropertyException and whatever a component's postConfig throws, named with the file.
+                throw new IllegalArgumentException("config " + file + ": " + messages(e), e);
             }
-            return type.cast(component);
         }
+        if (!type.isInstance(component)) {
+            throw new IllegalArgumentException("config " + file + ": component '" + name + "' is a "
+                    + component.getClass().getName() + ", not " + what);
+        }
+        return type.cast(component);
     }
 
     /**
