@@ -1,6 +1,8 @@
 package org.xformers4j.cli;
 
 import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -53,8 +55,16 @@ final class BenchCommand implements Command {
         return target.run(args.subList(1, args.size()), out, err);
     }
 
+    /**
+     * {@code x} to 5 significant digits, in plain notation (a JSON number): a fixed number of
+     * decimals would print a small but real measurement as 0, as it did for tiny benchmarks on a
+     * loaded machine. A non-finite value prints as {@code null}.
+     */
     static String format(double x) {
-        return String.format(Locale.ROOT, "%.2f", x);
+        if (!Double.isFinite(x)) {
+            return "null";
+        }
+        return new BigDecimal(x).round(new MathContext(5)).stripTrailingZeros().toPlainString();
     }
 
     /** {@code bench gemm --size N --threads T [--runs R] [--json]}. */
@@ -162,14 +172,14 @@ final class BenchCommand implements Command {
                 out.println("{\"impl\":\"" + config.impl() + "\",\"batch\":" + config.batch() + ",\"heads\":"
                         + config.heads() + ",\"length\":" + config.length() + ",\"dim\":" + config.dim()
                         + ",\"backward\":" + config.backward() + ",\"causal\":" + config.causal()
-                        + ",\"ms\":" + String.format(Locale.ROOT, "%.3f", r.ms()) + ",\"gflops\":" + format(r.gflops())
+                        + ",\"ms\":" + format(r.ms()) + ",\"gflops\":" + format(r.gflops())
                         + ",\"peak_bytes\":" + r.peakBytes() + "}");
             } else {
                 out.println("attention " + config.impl() + ", batch " + config.batch() + ", heads " + config.heads()
                         + ", length " + config.length() + ", dim " + config.dim() + (config.causal() ? ", causal" : "")
                         + (config.backward() ? ", forward+backward" : ", forward") + ", median of " + config.runs()
                         + " runs after warm-up");
-                out.println("  time:       " + String.format(Locale.ROOT, "%.3f", r.ms()) + " ms");
+                out.println("  time:       " + format(r.ms()) + " ms");
                 out.println("  throughput: " + format(r.gflops()) + " GFLOP/s");
                 out.println("  peak extra: " + String.format(Locale.ROOT, "%.1f", r.peakBytes() / (1024.0 * 1024.0))
                         + " MiB (" + r.peakBytes() + " bytes)");

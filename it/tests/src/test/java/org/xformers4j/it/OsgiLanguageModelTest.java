@@ -50,7 +50,7 @@ class OsgiLanguageModelTest {
     private static final int STEPS = 10;
     private static final int EVALUATE_EVERY = 5;
     private static final int MAX_NEW_TOKENS = 5;
-    private static final Duration SERVICE_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration SERVICE_TIMEOUT = Duration.ofSeconds(60);
 
     /** Exit code, stdout and stderr of one command run. */
     record Outcome(int code, String out, String err) {

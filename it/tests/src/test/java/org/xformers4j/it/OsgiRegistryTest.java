@@ -80,7 +80,7 @@ class OsgiRegistryTest {
     @BeforeAll
     void startFramework() throws Exception {
         host = FelixHost.start(FelixHost.defaultBundlesDirectory());
-        registry = host.waitForService(REGISTRY, Duration.ofSeconds(10));
+        registry = host.waitForService(REGISTRY, Duration.ofSeconds(60));
     }
 
     @AfterAll
