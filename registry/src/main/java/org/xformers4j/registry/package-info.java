@@ -1,7 +1,8 @@
 /**
  * The component registry: every attention mechanism, positional encoding and decoding strategy the
  * running system can create, found through OSGi Declarative Services inside a framework and
- * through {@link java.util.ServiceLoader} on a plain class path.
+ * through {@link java.util.ServiceLoader} on a plain class path; the base of every host command;
+ * and {@link org.xformers4j.registry.ConfigFiles}, the one way to open a user's OLCUT configuration file.
  */
 @Export
 @Version("0.2.0")
