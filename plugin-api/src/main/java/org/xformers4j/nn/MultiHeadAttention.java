@@ -327,7 +327,8 @@ public final class MultiHeadAttention extends Module {
                                      int queryOffset) {
         Tensor bias = context.bias();
         if (biases) {
-            Tensor positionBias = positional.attentionBias(heads, queryLength, keyLength, queryOffset);
+            Tensor positionBias = positional.attentionBias(heads, queryLength, keyLength, queryOffset,
+                    context.causal());
             if (positionBias != null) {
                 bias = bias == null ? positionBias : bias.add(positionBias);
             }
