@@ -30,12 +30,12 @@ import org.xformers4j.tensor.Tensor;
 final class Chunking {
 
     /**
-     * Added to masked scores before the softmax: so low that exp underflows to exactly 0 next to
-     * any unmasked score, and half the float range, so that the sum with any finite score stays
-     * finite and a fully masked row stays finite (it is then zeroed). Adding a broadcast mask is a
-     * plain elementwise add, several times faster than a masked fill of the scores.
+     * Added to masked scores before the softmax: -∞, so that a masked key takes no weight whatever
+     * its bias (a finite stand-in would lose to a visible key's large negative bias), and a row
+     * with every key masked is all -∞, which the softmax turns into zeros. Adding a broadcast mask
+     * is a plain elementwise add, several times faster than a masked fill of the scores.
      */
-    private static final float MASKED_SCORE = -Float.MAX_VALUE / 2;
+    private static final float MASKED_SCORE = Float.NEGATIVE_INFINITY;
 
     private final int queryLength;
     private final int keyLength;
@@ -79,7 +79,7 @@ final class Chunking {
     /**
      * The banded attention: q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] → [B, H, Lq, Dv];
      * the context's key padding mask, additive bias (its band is gathered) and dropout apply as in
-     * {@link FullAttention}, and a query whose visible keys are all padded outputs zeros.
+     * {@link FullAttention}, and a query whose visible keys are all masked outputs zeros.
      */
     Tensor attend(Tensor q, Tensor k, Tensor v, AttentionContext context, float scale) {
         int batch = q.size(0);
@@ -101,12 +101,8 @@ final class Chunking {
         if (masked != null) {
             scores = scores.add(masked);
         }
+        // a query with every key masked (padding, a bias of -∞) has a row of -∞: zeros, zero gradient
         Tensor weights = scores.softmax(-1);
-        if (masked != null && context.keyPaddingMask() != null) {
-            // only padding can mask every key of a query (it always sees itself otherwise): such rows
-            // are uniform over masked keys; keeping only the unmasked weights zeroes them
-            weights = weights.mul(masked.eq(Tensor.zeros(masked.backend())));
-        }
         if (context.dropout() > 0f) {
             weights = Functional.dropout(weights, context.dropout(), true, context.rng());
         }

@@ -22,8 +22,11 @@ import org.xformers4j.tensor.Tensor;
  * padding mask, end-aligned causal mask, cross-attention, a bias that may require grad, dropout on
  * the weights), but the [queryLength, keyLength] score matrix is never materialised: keys are
  * visited block by block with an online softmax (a running maximum and sum per query), and the
- * backward pass recomputes each block of weights from the saved per-query log-sum-exp. Extra
- * memory is O(N·d) instead of O(N²); time stays O(N²·d).
+ * backward pass recomputes each block of weights from the saved per-query maximum and reciprocal
+ * sum, kept apart so that the weights stay exact however large the scores (a single float32
+ * log-sum-exp would lose the row sum near |score| = 1e8). Masking is by -∞ and a query with every
+ * key masked outputs zeros with zero gradients, as in {@link FullAttention}. Extra memory is
+ * O(N·d) instead of O(N²); time stays O(N²·d).
  *
  * <p>The forward and backward are one fused op ({@link CustomFunction}) on the compute backend's
  * {@link ComputeBackend#scaledDotProductAttention} kernels. Dropout draws one seed per call from
@@ -70,13 +73,14 @@ public final class FlashAttention extends SoftmaxAttention {
         return bias == null ? kernel.apply(query, key, value) : kernel.apply(query, key, value, bias);
     }
 
-    /** The fused op: forward saves the output and the log-sum-exp, backward recomputes the weights from them. */
+    /** The fused op: forward saves the output and the row statistics, backward recomputes the weights from them. */
     private static final class Kernel extends CustomFunction {
         private final AttentionProblem problem;
         private final Buffer keyPaddingMask;
         private Tensor[] inputs;
         private Tensor out;
-        private Buffer logSumExp;
+        /** [2, B, H, Lq]: each query's score maximum, then its reciprocal row sum. */
+        private Buffer rowStatistics;
 
         Kernel(AttentionProblem problem, Buffer keyPaddingMask) {
             this.problem = problem;
@@ -95,9 +99,9 @@ public final class FlashAttention extends SoftmaxAttention {
             ComputeBackend backend = in[0].backend();
             AttentionProblem p = problem;
             out = Tensor.zeros(backend, p.batch(), p.heads(), p.queryLength(), p.valueDim());
-            logSumExp = backend.allocate(p.batch() * p.heads() * p.queryLength());
+            rowStatistics = backend.allocate(2 * p.batch() * p.heads() * p.queryLength());
             backend.scaledDotProductAttention(p, in[0].buffer(), in[1].buffer(), in[2].buffer(), biasBuffer(),
-                    keyPaddingMask, out.buffer(), logSumExp);
+                    keyPaddingMask, out.buffer(), rowStatistics);
             return out;
         }
 
@@ -109,7 +113,7 @@ public final class FlashAttention extends SoftmaxAttention {
             Tensor dv = inputs[2].zerosLike();
             Tensor dBias = inputs.length > 3 && inputs[3].requiresGrad() ? inputs[3].zerosLike() : null;
             backend.scaledDotProductAttentionBackward(problem, inputs[0].buffer(), inputs[1].buffer(),
-                    inputs[2].buffer(), biasBuffer(), keyPaddingMask, out.buffer(), logSumExp, gradOut.buffer(),
+                    inputs[2].buffer(), biasBuffer(), keyPaddingMask, out.buffer(), rowStatistics, gradOut.buffer(),
                     dq.buffer(), dk.buffer(), dv.buffer(), dBias == null ? null : dBias.buffer());
             return inputs.length > 3 ? new Tensor[] {dq, dk, dv, dBias} : new Tensor[] {dq, dk, dv};
         }

@@ -1,7 +1,6 @@
 package org.xformers4j.attention;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
-import java.util.Arrays;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
@@ -19,9 +18,11 @@ import org.xformers4j.tensor.Tensor;
  * keys, values and a bias that requires grad (learned relative position biases).
  *
  * <p>Masked scores (padded keys, and with a causal context the keys after each query's
- * position) take no weight. A query whose keys are all masked has no distribution to average
- * over: its output row is zeros, and no gradient flows through it. This happens with a padding
- * mask that covers a whole row, and with a causal context that has more queries than keys
+ * position) are set to -∞ and take no weight, whatever the bias; a bias of -∞ masks its key the
+ * same way, and a finite bias is an ordinary score ({@link AttentionContext} defines this). A
+ * query whose keys are all masked has no distribution to average over: its output row is zeros,
+ * and no gradient flows through it. This happens with a padding mask that covers a whole row, a
+ * bias of -∞ on every key of a row, and a causal context that has more queries than keys
  * (queries are end-aligned, so the first {@code queryLength - keyLength} sit before key 0).
  *
  * <p>Time and memory are quadratic in the length: the [batch, heads, queryLength, keyLength]
@@ -33,13 +34,6 @@ import org.xformers4j.tensor.Tensor;
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = true,
         incrementalDecoding = true, exact = true, time = "O(N^2)", memory = "O(N^2)")
 public final class FullAttention extends SoftmaxAttention {
-
-    /**
-     * The score given to masked positions before the softmax: finite, so that a fully masked row
-     * stays finite (it is then zeroed), and so low that exp underflows to exactly 0 next to any
-     * unmasked score.
-     */
-    private static final float MASKED_SCORE = -Float.MAX_VALUE;
 
     /** For OLCUT. */
     private FullAttention() {
@@ -66,13 +60,11 @@ public final class FullAttention extends SoftmaxAttention {
         }
         Tensor masked = mask(context, query.backend(), batch, queryLength, keyLength);
         if (masked != null) {
-            scores = scores.maskedFill(masked, MASKED_SCORE);
+            // -∞, not a finite stand-in: no bias can lift a masked key above a visible one
+            scores = scores.maskedFill(masked, Float.NEGATIVE_INFINITY);
         }
+        // a row with every score -∞ (all keys masked) is zeros, with a zero gradient
         Tensor weights = scores.softmax(-1);
-        if (masked != null) {
-            // masked weights are already 0 except in fully masked rows, which the softmax made uniform
-            weights = weights.maskedFill(masked, 0f);
-        }
         if (context.dropout() > 0f) {
             weights = Functional.dropout(weights, context.dropout(), true, context.rng());
         }

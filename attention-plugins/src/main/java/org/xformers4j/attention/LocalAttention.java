@@ -25,8 +25,8 @@ import org.xformers4j.tensor.Tensor;
  *
  * <p>The key padding mask, an additive bias (of which only the entries inside the chunks are read,
  * and receive a gradient) and attention dropout apply as in {@link FullAttention}; a query whose
- * visible keys are all padded outputs zeros. The result equals full attention with every key
- * outside the query's chunk neighbourhood masked. Time and memory are
+ * visible keys are all masked (padded, or biased by -∞) outputs zeros. The result equals full
+ * attention with every key outside the query's chunk neighbourhood masked. Time and memory are
  * O(N·chunkLength·(1 + lookBackward + lookForward)): the scores are formed per chunk, never as an
  * N×N matrix.
  */

@@ -236,10 +236,8 @@ public final class LshAttention extends SoftmaxAttention {
         if (context.dropout() > 0f) {
             weights = Functional.dropout(weights, context.dropout(), true, context.rng());
         }
+        // a query that sees no key has a row of -∞: zero weights, so zero output
         Tensor out = weights.matmul(v);
-        if (chunks.visibleRows != null) {
-            out = out.mul(Tensor.of(query.backend(), chunks.visibleRows, chunkCount, chunks.chunkLength, 1));
-        }
 
         // back to positions: o [B, H, rounds, N, Dv], ℓ [B, H, rounds, N, 1]; merge the rounds
         Tensor perRound = out.reshape(slots, valueDim).indexSelect(0, chunks.unsortRows)

@@ -39,8 +39,12 @@ final class LshChunks {
      */
     static final float SELF_SCORE = -1e5f;
 
-    /** The score of a key a query may not see: exp underflows to exactly 0 next to any other score. */
-    static final float MASKED = -Float.MAX_VALUE;
+    /**
+     * The score of a key a query may not see: -∞, so it takes no weight, and a query that may see
+     * no key at all has a row of -∞, which the softmax turns into zeros (output zeros, as in full
+     * attention) and the log-sum-exp into -∞ (no weight in the merge of the rounds).
+     */
+    static final float MASKED = Float.NEGATIVE_INFINITY;
 
     /** Chunks per round. */
     final int count;
@@ -61,11 +65,6 @@ final class LshChunks {
      * [groups, count, chunkLength, window]; null when the key bias says everything.
      */
     final float[] pairMask;
-    /**
-     * 1 for query slots that see some key, 0 for those that see none (their output is zeroed, as in
-     * full attention), [groups, count·chunkLength]; null when every query sees at least itself.
-     */
-    final float[] visibleRows;
     /** Row of the [groups · count·chunkLength, ·] sorted output for each position, [groups, length]. */
     final int[] unsortRows;
 
@@ -89,7 +88,6 @@ final class LshChunks {
         this.keyRows = new int[groups * count * window];
         this.keyBias = new float[groups * count * window];
         this.pairMask = sameBucketOnly ? new float[groups * slots * window] : null;
-        this.visibleRows = padded == null ? null : new float[groups * slots];
         this.unsortRows = new int[groups * length];
 
         int[] sorted = new int[slots];      // position at each sorted slot, -1 for padding slots
@@ -107,7 +105,6 @@ final class LshChunks {
             }
             for (int j = 0; j < count; j++) {
                 int chunkRow = g * count + j;
-                boolean anyKey = false;
                 for (int w = 0; w < window; w++) {
                     int chunk = j - before + w / chunkLength;
                     int slot = chunk * chunkLength + w % chunkLength;
@@ -116,25 +113,16 @@ final class LshChunks {
                     keyRows[chunkRow * window + w] = bh * length + (inRound ? sorted[slot] : 0);
                     boolean visible = inRound && !(padded != null && padded[b * length + sorted[slot]]);
                     keyBias[chunkRow * window + w] = visible ? 0f : MASKED;
-                    anyKey |= visible;
                 }
-                for (int i = 0; i < chunkLength; i++) {
+                for (int i = 0; pairMask != null && i < chunkLength; i++) {
                     int t = j * chunkLength + i;
                     int row = g * slots + t;
-                    boolean visible = anyKey;
-                    if (pairMask != null) {
-                        visible = false;
-                        for (int w = 0; w < window; w++) {
-                            int slot = keyIndex[w];
-                            boolean masked = sorted[t] < 0 || keyBias[chunkRow * window + w] == MASKED
-                                    || sortedBucket[slot] != sortedBucket[t]
-                                    || causal && (sorted[slot] > sorted[t] || slot < t - selfOffset);
-                            pairMask[row * window + w] = masked ? 1f : 0f;
-                            visible |= !masked;
-                        }
-                    }
-                    if (visibleRows != null) {
-                        visibleRows[row] = visible ? 1f : 0f;
+                    for (int w = 0; w < window; w++) {
+                        int slot = keyIndex[w];
+                        boolean masked = sorted[t] < 0 || keyBias[chunkRow * window + w] == MASKED
+                                || sortedBucket[slot] != sortedBucket[t]
+                                || causal && (sorted[slot] > sorted[t] || slot < t - selfOffset);
+                        pairMask[row * window + w] = masked ? 1f : 0f;
                     }
                 }
             }

@@ -24,9 +24,9 @@ import org.xformers4j.tensor.Tensor;
  * (to its last with a causal context), with an exact band mask, so exactly the keys in each
  * query's window contribute. Time and memory are O(N·window), never N². The key padding mask, an
  * additive bias (only its band is read, and receives a gradient) and attention dropout apply as
- * in {@link FullAttention}; a query whose visible keys are all padded outputs zeros. The result
- * equals full attention with the keys outside the window masked, and full attention itself when
- * the window covers the sequence.
+ * in {@link FullAttention}; a query whose visible keys are all masked (padded, or biased by -∞)
+ * outputs zeros. The result equals full attention with the keys outside the window masked, and
+ * full attention itself when the window covers the sequence.
  */
 @ComponentInfo(name = "sliding-window",
         summary = "Softmax attention over the keys within a fixed window of positions around (or before) each query",

@@ -26,9 +26,14 @@ import org.xformers4j.tensor.Tensor;
  *
  * <p>The causal form is the paper's, for decoders: keys after the query are removed by the causal
  * mask, and the formula is kept there (a positive bias), so each row equals the official
- * implementation's {@code m_h · j} up to a per-row constant, which softmax ignores. The
- * bidirectional form, for encoders, penalises distance in both directions. Nothing is learned, and
- * the bias is defined for every distance, so the encoding extrapolates to any length.
+ * implementation's {@code m_h · j} up to a per-row constant, which softmax ignores. It is the
+ * default, and it is refused in a non-causal context (an encoder), where it would give every key
+ * after the query a bonus growing with its distance: a multi-head layer with a non-causal context
+ * gets an {@link IllegalArgumentException} naming {@code bidirectional=true}, the form for
+ * encoders, which penalises distance in both directions (Press et al. leave encoders open; this is
+ * the symmetric form used for bidirectional models such as MosaicBERT). On the keys a causal query
+ * sees the two forms are equal. Nothing is learned, and the bias is defined for every distance, so
+ * the encoding extrapolates to any length.
  *
  * <p>The values are computed on the host in double precision and rounded to float on the default
  * backend; the bias of the last call is kept, so the layers of one forward pass share it.
@@ -43,7 +48,8 @@ public final class AlibiPositionalBias implements PositionalEncoding {
     private static final String NAME = "alibi";
 
     @Config(description = "Penalise the distance in both directions, -slope·|query - key|, for encoders; "
-            + "false is the paper's causal form -slope·(query - key), for decoders.")
+            + "false is the paper's causal form -slope·(query - key), for decoders only (refused in a "
+            + "non-causal context).")
     private boolean bidirectional = false;
 
     /** One slope per head; null before {@link #initialize}. */
@@ -95,7 +101,24 @@ public final class AlibiPositionalBias implements PositionalEncoding {
         return out;
     }
 
-    /** The bias [1, heads, queryLength, keyLength] for queries at queryOffset … and keys at 0 …. */
+    /**
+     * The bias for a context that is {@code causal} or not: {@link #attentionBias(int, int, int, int)}.
+     *
+     * @throws IllegalArgumentException for the causal form (the default) in a non-causal context,
+     *                                  where it would reward the keys after each query
+     */
+    @Override
+    public Tensor attentionBias(int heads, int queryLength, int keyLength, int queryOffset, boolean causal) {
+        if (!causal && !bidirectional) {
+            throw new IllegalArgumentException(NAME + ": the causal form -slope·(query - key) (bidirectional=false, "
+                    + "the default, for decoders) gives each key after the query a bonus growing with its distance "
+                    + "in a non-causal context; set " + NAME + ".bidirectional=true for an encoder, or make the "
+                    + "attention causal");
+        }
+        return attentionBias(heads, queryLength, keyLength, queryOffset);
+    }
+
+    /** The bias [1, heads, queryLength, keyLength] for queries at queryOffset … and keys at 0 …, in the configured form. */
     @Override
     public Tensor attentionBias(int heads, int queryLength, int keyLength, int queryOffset) {
         RelativeBias.check(NAME, slopes == null ? 0 : slopes.length, heads, queryLength, keyLength, queryOffset);

@@ -10,9 +10,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.xformers4j.attention.FullAttention;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentKind;
 import org.xformers4j.component.Hyperparameter;
+import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.nn.MultiHeadAttention;
 import org.xformers4j.tensor.Tensor;
 
 class AlibiPositionalBiasTest {
@@ -119,8 +122,41 @@ class AlibiPositionalBiasTest {
 
     @Test
     void worksThroughMultiHeadAttentionWithFullAndFlash() {
-        BiasEndToEnd.check(alibi(false, 4), 4);
+        BiasEndToEnd.checkCausal(alibi(false, 4), 4);
         BiasEndToEnd.check(alibi(true, 2), 2);
+    }
+
+    @Test
+    void theCausalFormIsRefusedInANonCausalContextNamingTheFix() {
+        // the causal form -m·(i - j) gives key j > i the bonus m·(j - i): an encoder would favour the far future
+        MultiHeadAttention layer = new MultiHeadAttention(16, 4, new FullAttention(0f), alibi(false, 4), true,
+                new SplittableRandom(7));
+        Tensor x = Tensor.randn(new SplittableRandom(8), 2, 5, 16);
+        assertThatThrownBy(() -> layer.forward(x, AttentionContext.none()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("alibi: the causal form")
+                .hasMessageContaining("non-causal context")
+                .hasMessageContaining("alibi.bidirectional=true");
+        assertThat(layer.forward(x, AttentionContext.builder().causal(true).build()).shape())
+                .containsExactly(2, 5, 16);
+        assertThatThrownBy(() -> alibi(false, 4).attentionBias(4, 3, 3, 0, false))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bidirectional=true");
+    }
+
+    @Test
+    void bothFormsAttendAlikeInACausalContext() {
+        // they differ only on the keys after the query, which the causal mask removes
+        Tensor x = Tensor.randn(new SplittableRandom(9), 2, 6, 16);
+        AttentionContext causal = AttentionContext.builder().causal(true).build();
+        float[][] out = new float[2][];
+        for (int form = 0; form < 2; form++) {
+            MultiHeadAttention layer = new MultiHeadAttention(16, 4, new FullAttention(0f), alibi(form == 1, 4), true,
+                    new SplittableRandom(7));
+            out[form] = layer.forward(x, causal).toFloatArray();
+        }
+        for (int e = 0; e < out[0].length; e++) {
+            assertThat(out[1][e]).as("element %d", e).isCloseTo(out[0][e], within(1e-6f));
+        }
     }
 
     @Test
@@ -143,7 +179,8 @@ class AlibiPositionalBiasTest {
         assertThat(d.hyperparameters()).containsExactly(
                 new Hyperparameter("bidirectional", "boolean", "false",
                         "Penalise the distance in both directions, -slope·|query - key|, for encoders; "
-                                + "false is the paper's causal form -slope·(query - key), for decoders.",
+                                + "false is the paper's causal form -slope·(query - key), for decoders only (refused "
+                                + "in a non-causal context).",
                         false, "", List.of()));
         assertThat(d.capabilityMap()).containsOnly(entry("addsToEmbeddings", false), entry("attentionBias", true),
                 entry("extrapolates", true), entry("learnable", false), entry("maximumLength", false),

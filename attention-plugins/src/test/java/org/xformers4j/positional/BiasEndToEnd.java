@@ -32,9 +32,18 @@ final class BiasEndToEnd {
 
     /** {@code encoding} initialised with ({@value #MODEL_DIM}, heads); {@code heads} divides {@value #MODEL_DIM}. */
     static void check(PositionalEncoding encoding, int heads) {
+        check(encoding, heads, false, true);
+    }
+
+    /** {@link #check} for an encoding meant for causal attention only (decoders): no non-causal pass. */
+    static void checkCausal(PositionalEncoding encoding, int heads) {
+        check(encoding, heads, true);
+    }
+
+    private static void check(PositionalEncoding encoding, int heads, boolean... contexts) {
         Tensor x = Tensor.randn(new SplittableRandom(11), BATCH, LENGTH, MODEL_DIM);
         Tensor weights = Tensor.randn(new SplittableRandom(12), BATCH, LENGTH, MODEL_DIM);
-        for (boolean causal : new boolean[] {false, true}) {
+        for (boolean causal : contexts) {
             AttentionContext context = AttentionContext.builder().causal(causal).build();
             MultiHeadAttention full = layer(new FullAttention(0f), encoding, heads);
             MultiHeadAttention flash = layer(new FlashAttention(0f), encoding, heads);

@@ -96,7 +96,11 @@ public interface ComputeBackend {
      */
     void reduce(ReduceOp op, Buffer x, int outer, int n, int inner, Buffer out, Buffer indices);
 
-    /** Softmax (or log-softmax when {@code log}) of x along the middle dimension. */
+    /**
+     * Softmax (or log-softmax when {@code log}) of x along the middle dimension. A softmax line whose
+     * entries are all -∞ (an attention row with every key masked) has no distribution and gets zeros,
+     * not NaN; its gradient is then 0 as well.
+     */
     void softmax(Buffer x, int outer, int n, int inner, Buffer y, boolean log);
 
     /** Gradient of {@link #softmax} given its output y and the output gradient dy. */
@@ -149,13 +153,16 @@ public interface ComputeBackend {
      * <pre>
      *   s_ij  = scale · q_i · k_j + bias[b, h, i, j]       (masked: -∞)
      *   out_i = Σ_j dropout(softmax_j(s_i))_j · v_j
-     *   logSumExp_i = log Σ_j e^(s_ij)
+     *   rowMax_i = max_j s_ij,   rowSumInverse_i = 1 / Σ_j e^(s_ij - rowMax_i)
      * </pre>
      * where key j is masked for query i when {@code keyPaddingMask[b, j] != 0} or, in a causal
-     * problem, when j &gt; keyLength - queryLength + i. A query with every key masked gets a zero
-     * output row and logSumExp +∞. Dropout zeroes the weights {@link AttentionProblem#keeps} rejects
-     * and scales the rest by 1/(1 - p). The score matrix is never materialised: extra memory is
-     * O((queryLength + keyLength) · dim).
+     * problem, when j &gt; keyLength - queryLength + i; a bias of -∞ masks its key the same way. A
+     * query with every key masked (every s_ij = -∞) gets a zero output row, rowMax 0 and
+     * rowSumInverse 0, so that the backward recomputes zero weights for it. The maximum and the sum
+     * are kept apart rather than as one log-sum-exp {@code rowMax + ln sum}: near |s| = 1e8 float32
+     * values are 8 apart, and that sum would round the row sum away. Dropout zeroes the weights
+     * {@link AttentionProblem#keeps} rejects and scales the rest by 1/(1 - p). The score matrix is
+     * never materialised: extra memory is O((queryLength + keyLength) · dim).
      *
      * @param query          [batch, heads, queryLength, headDim]
      * @param key            [batch, heads, keyLength, headDim]
@@ -163,16 +170,17 @@ public interface ComputeBackend {
      * @param bias           {@link AttentionProblem#biasShape()}, or null without a bias
      * @param keyPaddingMask [batch, keyLength], non-zero where padded, or null
      * @param out            receives [batch, heads, queryLength, valueDim]
-     * @param logSumExp      receives [batch, heads, queryLength], what the backward needs
+     * @param rowStatistics  receives [2, batch, heads, queryLength]: rowMax, then rowSumInverse;
+     *                       what the backward needs
      */
     void scaledDotProductAttention(AttentionProblem problem, Buffer query, Buffer key, Buffer value, Buffer bias,
-                                   Buffer keyPaddingMask, Buffer out, Buffer logSumExp);
+                                   Buffer keyPaddingMask, Buffer out, Buffer rowStatistics);
 
     /**
      * Gradients of {@link #scaledDotProductAttention} given its inputs, its {@code out} and
-     * {@code logSumExp}, and the output gradient {@code gradOut} [batch, heads, queryLength,
-     * valueDim]. Recomputes the weights tile by tile from the log-sum-exp; with
-     * P = softmax weights, Z the dropout mask and D_i = Σ_e gradOut_ie · out_ie:
+     * {@code rowStatistics}, and the output gradient {@code gradOut} [batch, heads, queryLength,
+     * valueDim]. Recomputes the weights tile by tile, P_ij = e^(s_ij - rowMax_i) · rowSumInverse_i;
+     * with Z the dropout mask and D_i = Σ_e gradOut_ie · out_ie:
      * <pre>
      *   gradValue = (Z ∘ P / (1 - p))ᵀ gradOut
      *   dS        = P ∘ (Z ∘ (gradOut valueᵀ) / (1 - p) - D)
@@ -184,7 +192,7 @@ public interface ComputeBackend {
      * O((queryLength + keyLength) · dim).
      */
     void scaledDotProductAttentionBackward(AttentionProblem problem, Buffer query, Buffer key, Buffer value,
-                                           Buffer bias, Buffer keyPaddingMask, Buffer out, Buffer logSumExp,
+                                           Buffer bias, Buffer keyPaddingMask, Buffer out, Buffer rowStatistics,
                                            Buffer gradOut, Buffer gradQuery, Buffer gradKey, Buffer gradValue,
                                            Buffer gradBias);
 

@@ -272,8 +272,8 @@ public final class MultiHeadAttention extends Module {
                 scores = scores.add(effective.bias());
             }
             Tensor mask = maskedKeys(effective, batch, length, x);       // [B, 1, L, L] or null
-            return mask == null ? scores.softmax(-1)
-                    : scores.maskedFill(mask, -Float.MAX_VALUE).softmax(-1).maskedFill(mask, 0f);
+            // -∞ as the mechanisms mask (AttentionContext): a fully masked row is zeros
+            return (mask == null ? scores : scores.maskedFill(mask, Float.NEGATIVE_INFINITY)).softmax(-1);
         }
     }
 
@@ -327,7 +327,8 @@ public final class MultiHeadAttention extends Module {
                                      int queryOffset) {
         Tensor bias = context.bias();
         if (biases) {
-            Tensor positionBias = positional.attentionBias(heads, queryLength, keyLength, queryOffset);
+            Tensor positionBias = positional.attentionBias(heads, queryLength, keyLength, queryOffset,
+                    context.causal());
             if (positionBias != null) {
                 bias = bias == null ? positionBias : bias.add(positionBias);
             }

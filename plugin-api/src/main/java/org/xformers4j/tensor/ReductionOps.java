@@ -135,12 +135,12 @@ final class ReductionOps {
         return indices;
     }
 
-    // ---- logsumexp: dx = dy · e^(x - out) = dy · softmax(x) ----
+    // ---- logsumexp: dx = dy · e^(x - out) = dy · softmax(x); 0 along a line of -∞ (out = -∞) ----
 
     static Tensor logsumexp(Tensor x, int dim, boolean keepDim) {
         View v = new View("logsumexp", x, dim);
         Tensor out = reduce(ReduceOp.LOGSUMEXP, x, v, keepDim, null);
-        return Tensor.record(out, "logsumexp", g -> new Tensor[] {x.sub(v.kept(out)).exp().mul(v.kept(g))}, x);
+        return Tensor.record(out, "logsumexp", g -> new Tensor[] {x.softmax(dim).mul(v.kept(g))}, x);
     }
 
     // ---- softmax and log-softmax along a dimension; the backward uses the output only ----

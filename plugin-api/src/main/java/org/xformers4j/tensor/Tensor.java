@@ -476,11 +476,15 @@ public final class Tensor implements AutoCloseable {
         return ReductionOps.argmax(this, dim, keepDim);
     }
 
-    /** ln Σ exp along {@code dim}, computed stably. */
+    /** ln Σ exp along {@code dim}, computed stably; -∞ (with gradient 0) along a line of -∞. */
     public Tensor logsumexp(int dim, boolean keepDim) {
         return ReductionOps.logsumexp(this, dim, keepDim);
     }
 
+    /**
+     * Softmax along {@code dim}: e^(x - max) / Σ e^(x - max). A line whose entries are all -∞ (an
+     * attention row with every key masked) gets zeros and passes a zero gradient, rather than NaN.
+     */
     public Tensor softmax(int dim) {
         return ReductionOps.softmax(this, dim, false);
     }

@@ -97,4 +97,37 @@ class MultiHeadAttentionWeightsTest {
             }
         }
     }
+
+    @ParameterizedTest(name = "bias {0}")
+    @CsvSource({"-1e9", "-3.4028235e38"})
+    void aHugeNegativeBiasOnTheVisibleKeysLeavesTheMaskedKeysAtZero(float huge) {
+        // Hugging Face's additive padding mask on every key a query may see, 0 on padded and future keys
+        float[] bias = new float[BATCH * LENGTH * LENGTH];
+        for (int b = 0; b < BATCH; b++) {
+            for (int i = 0; i < LENGTH; i++) {
+                for (int j = 0; j < LENGTH; j++) {
+                    boolean masked = PADDING[b * LENGTH + j] != 0 || j > i;
+                    bias[(b * LENGTH + i) * LENGTH + j] = masked ? 0f : huge;
+                }
+            }
+        }
+        AttentionContext context = AttentionContext.builder().causal(true)
+                .keyPaddingMask(Tensor.of(PADDING, BATCH, LENGTH)).bias(Tensor.of(bias, BATCH, 1, LENGTH, LENGTH))
+                .build();
+        float[] w = layer(2, 1, false, 31).attentionWeights(Tensor.randn(new SplittableRandom(5), BATCH, LENGTH, DIM),
+                context).toFloatArray();
+        for (int row = 0; row < BATCH * 2 * LENGTH; row++) {
+            int b = row / (2 * LENGTH);
+            int i = row % LENGTH;
+            double sum = 0;
+            for (int j = 0; j < LENGTH; j++) {
+                float weight = w[row * LENGTH + j];
+                if (PADDING[b * LENGTH + j] != 0 || j > i) {
+                    assertThat(weight).as("weight of masked key %d for query %d, sample %d", j, i, b).isZero();
+                }
+                sum += weight;
+            }
+            assertThat(sum).as("row %d", row).isCloseTo(1.0, within(1e-5));
+        }
+    }
 }

@@ -248,6 +248,24 @@ class ReductionOpsTest {
         assertThat(y[0] + y[2]).isCloseTo(1f, within(1e-6f));
     }
 
+    @Test
+    void aLineOfMinusInfinityHasZeroSoftmaxAndZeroGradientsNotNaN() {
+        // row 0: every entry -∞ (an attention row with every key masked); row 1: ordinary
+        float inf = Float.NEGATIVE_INFINITY;
+        Tensor x = Tensor.of(new float[] {inf, inf, inf, 0f, 1f, 2f}, 2, 3).requiresGrad(true);
+        Tensor y = x.softmax(1);
+        Tensor lse = x.logsumexp(1, false);
+        assertThat(y.toFloatArray()).startsWith(0f, 0f, 0f);
+        assertThat(lse.toFloatArray()[0]).isEqualTo(inf);
+        y.mul(Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3)).sum().add(lse.mul(Tensor.of(new float[] {7, 8}, 2)).sum())
+                .backward();
+        float[] g = x.grad().toFloatArray();
+        assertThat(g).startsWith(0f, 0f, 0f);
+        for (float v : g) {
+            assertThat(v).isFinite();
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {0, 1, 2, -1})
     void cumsumWithReverseCumsumGradient(int dim) {

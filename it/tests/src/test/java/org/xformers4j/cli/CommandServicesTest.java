@@ -157,7 +157,7 @@ class CommandServicesTest {
                 "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias");
         assertThat(results).filteredOn(m -> m.get("component").equals("alibi")).extracting(m -> m.get("check"))
                 .containsExactly("pairs-with-every-mechanism", "extrapolates", "bias-shift-invariant",
-                        "incremental-decoding");
+                        "no-future-bonus", "incremental-decoding");
         assertThat(results).filteredOn(m -> List.of("greedy", "beam", "diverse-beam", "sample")
                 .contains(m.get("component"))).extracting(m -> m.get("component") + " " + m.get("check"))
                 .containsAll(Stream.of("greedy", "beam", "diverse-beam", "sample").flatMap(c ->

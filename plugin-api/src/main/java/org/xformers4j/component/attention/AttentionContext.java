@@ -18,6 +18,26 @@ import org.xformers4j.tensor.Tensor;
  *   <li>{@code dropout}: probability of dropping an attention weight, with {@code rng}; 0 in
  *       evaluation.</li>
  * </ul>
+ *
+ * <p><b>What masks a key.</b> Every mechanism masks by setting the score to -∞, so a masked key
+ * takes exactly no weight whatever else is added to its score:
+ * <ul>
+ *   <li>a key the padding mask marks, and with {@code causal} a key after the query's position, is
+ *       masked;</li>
+ *   <li>a bias entry of {@code Float.NEGATIVE_INFINITY} masks its key the same way (and so does a
+ *       sum of scores and bias that overflows to -∞);</li>
+ *   <li>a finite bias, however large and negative ({@code -1e9}, or {@code -Float.MAX_VALUE} =
+ *       {@code torch.finfo(torch.float32).min}, which Hugging Face models add to pad), is an
+ *       ordinary score: it never lifts a masked key above it, but a query whose visible keys all
+ *       carry it attends to them by the softmax of their float32 scores, in which the query-key
+ *       term below |bias|·2⁻²⁴ is lost: nearly uniformly. To mask keys through the bias, use -∞
+ *       (or the padding mask).</li>
+ * </ul>
+ * A query whose keys are all masked has no distribution to average over: its output row is zeros,
+ * and it passes zero (finite) gradients to the queries, keys, values and bias. The backward pass
+ * is exact for any finite score, also when a large bias puts the scores near ±1e8 and beyond.
+ * The conformance suite ({@code huge-negative-bias}, {@code fully-masked-rows},
+ * {@code large-score-gradients}) holds every mechanism to this.
  */
 public final class AttentionContext {
 
@@ -55,7 +75,10 @@ public final class AttentionContext {
         return causal;
     }
 
-    /** Additive score bias broadcastable to [batch, heads, queryLength, keyLength], or null. */
+    /**
+     * Additive score bias broadcastable to [batch, heads, queryLength, keyLength], or null; -∞
+     * masks a key, a finite value is a score (see the class comment).
+     */
     public Tensor bias() {
         return bias;
     }

@@ -19,10 +19,19 @@ import org.xformers4j.component.attention.AttentionCapabilities;
  *   <li>{@code gradient-inputs}: gradients of queries, keys, values and bias against finite
  *       differences (of the float64 reference in the exact configuration, else of the mechanism
  *       itself in float32).</li>
+ *   <li>{@code large-score-gradients} (additiveBias, with an exact configuration): the same against
+ *       float64 when a bias puts every score near -1e8, where one float32 log-sum-exp per query
+ *       loses the row sum.</li>
  *   <li>{@code gradient-parameters}: for a mechanism that is an {@link org.xformers4j.nn.Module}
  *       with parameters, their gradients against the mechanism's own finite differences.</li>
  *   <li>{@code causal-no-leakage} (causal): changing a token never changes an earlier output.</li>
  *   <li>{@code padding-ignored} (keyPaddingMask): padded keys and values have no influence.</li>
+ *   <li>{@code huge-negative-bias} (additiveBias): queries whose visible keys all carry a bias of
+ *       -1e9, -1e30, -Float.MAX_VALUE or -∞ (and 0 on the others) keep finite outputs and
+ *       gradients, put no weight on padded or causally later keys, and (exact configuration) match
+ *       the float64 reference of their float32 scores: a finite bias is a score, -∞ masks.</li>
+ *   <li>{@code fully-masked-rows} (keyPaddingMask or additiveBias): a query with every key masked
+ *       (all padded, or all biased by -∞) outputs zeros and passes zero, finite gradients.</li>
  *   <li>{@code batch-independent}: changing one batch element leaves the others' outputs alone.</li>
  *   <li>{@code incremental-decoding} (incrementalDecoding and causal): decoding token by token
  *       through {@link org.xformers4j.nn.MultiHeadAttention} with a {@link org.xformers4j.nn.KvCache}
@@ -51,7 +60,8 @@ public final class AttentionConformance {
     private static final Logger LOGGER = Logger.getLogger(AttentionConformance.class.getName());
 
     private static final List<AttentionCheck> CHECKS = List.of(new MatchesFull(), new InputGradients(),
-            new ParameterGradients(), new NoCausalLeakage(), new PaddingIgnored(), new BatchIndependence(),
+            new LargeScoreGradients(), new ParameterGradients(), new NoCausalLeakage(), new PaddingIgnored(),
+            new HugeNegativeBias(), new FullyMaskedRows(), new BatchIndependence(),
             new IncrementalDecoding(), new CachedGeneration(), new RejectsBadInput(), new Reproducible());
 
     private AttentionConformance() {

@@ -37,8 +37,31 @@ final class InputGradients implements AttentionCheck {
 
     @Override
     public Verdict run(Subject subject) {
-        boolean shared = subject.capabilities().sharedQueryKey();
-        Problem problem = Problem.random(Problem.Features.all(subject.capabilities(), true), shared, SEED + 1);
+        Problem problem = Problem.random(Problem.Features.all(subject.capabilities(), true),
+                subject.capabilities().sharedQueryKey(), SEED + 1);
+        Optional<Map<String, String>> exact = subject.exactOptions();
+        AttentionMechanism mechanism = exact.isPresent()
+                ? subject.create(exact.get(), Problem.HEADS, Problem.HEAD_DIM)
+                : subject.create(Problem.HEADS, Problem.HEAD_DIM);
+        GradientCheck.Result result = exact.isPresent()
+                ? againstReference(problem, mechanism, exact.get()).run()
+                : against(problem, mechanism, Optional.empty()).run();
+        return new Verdict(result.passed(), result.detail());
+    }
+
+    /**
+     * The check of the mechanism's gradients on {@code problem} against finite differences of
+     * {@link ReferenceAttention} in double precision; {@code options} (the mechanism's exact
+     * configuration) are named in the result.
+     */
+    static GradientCheck againstReference(Problem problem, AttentionMechanism mechanism, Map<String, String> options) {
+        return against(problem, mechanism, Optional.of(options));
+    }
+
+    /** With {@code exact} options: {@link #againstReference}; without: against the mechanism's own float32 outputs. */
+    private static GradientCheck against(Problem problem, AttentionMechanism mechanism,
+                                         Optional<Map<String, String>> exact) {
+        boolean shared = problem.sharedQueryKey;
         List<Tensor> inputs = new ArrayList<>();
         List<String> names = new ArrayList<>();
         add(inputs, names, "query", Tensor.of(problem.query, problem.queryShape()));
@@ -50,23 +73,18 @@ final class InputGradients implements AttentionCheck {
             add(inputs, names, "bias", Tensor.of(problem.bias, problem.biasShape()));
         }
         int v = shared ? 1 : 2;
-        Optional<Map<String, String>> exact = subject.exactOptions();
-        AttentionMechanism mechanism = exact.isPresent()
-                ? subject.create(exact.get(), Problem.HEADS, Problem.HEAD_DIM)
-                : subject.create(Problem.HEADS, Problem.HEAD_DIM);
         Function<Tensor[], Tensor> op = in -> mechanism.forward(in[0], shared ? in[0] : in[1], in[v],
                 problem.context(problem.bias == null ? null : in[v + 1]));
         Tensor[] leaves = inputs.toArray(Tensor[]::new);
         String what = "d/d " + String.join(", ", names) + " under " + problem.features.label() + " against ";
-        GradientCheck check = exact.isPresent()
-                ? GradientCheck.of(what + "float64 softmax attention" + (exact.get().isEmpty() ? "" : " with " + exact.get()),
-                        op, values -> ReferenceAttention.forward(problem, values[0], shared ? null : values[1],
-                                values[v], problem.bias == null ? null : values[v + 1]), leaves)
-                : GradientCheck.of(what + "its own float32 finite differences (step " + FLOAT32_STEP + ")", op,
-                        GradientCheck.float32Reference(op, leaves), leaves)
-                        .step(FLOAT32_STEP).gradTolerance(FLOAT32_TOLERANCE);
-        GradientCheck.Result result = check.run();
-        return new Verdict(result.passed(), result.detail());
+        if (exact.isEmpty()) {
+            return GradientCheck.of(what + "its own float32 finite differences (step " + FLOAT32_STEP + ")", op,
+                    GradientCheck.float32Reference(op, leaves), leaves)
+                    .step(FLOAT32_STEP).gradTolerance(FLOAT32_TOLERANCE);
+        }
+        return GradientCheck.of(what + "float64 softmax attention" + (exact.get().isEmpty() ? "" : " with " + exact.get()),
+                op, values -> ReferenceAttention.forward(problem, values[0], shared ? null : values[1],
+                        values[v], problem.bias == null ? null : values[v + 1]), leaves);
     }
 
     private static void add(List<Tensor> inputs, List<String> names, String name, Tensor tensor) {

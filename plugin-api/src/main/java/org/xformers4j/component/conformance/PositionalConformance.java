@@ -26,6 +26,9 @@ import org.xformers4j.component.positional.PositionalCapabilities;
  *       only on their relative position.</li>
  *   <li>{@code bias-shift-invariant} (attentionBias): the bias depends only on key − query, and a
  *       smaller problem's bias is the window of a larger one.</li>
+ *   <li>{@code no-future-bonus} (attentionBias, not learnable): in a non-causal context no key
+ *       after a query is biased above the query's own position, or the context is refused with an
+ *       {@link IllegalArgumentException}.</li>
  *   <li>{@code gradient-parameters} (learnable): the encoding is a module whose parameter
  *       gradients through its hooks match finite differences.</li>
  *   <li>{@code incremental-decoding} (any hook, and a mechanism that decodes incrementally and
@@ -47,7 +50,7 @@ public final class PositionalConformance {
     private static final Logger LOGGER = Logger.getLogger(PositionalConformance.class.getName());
 
     private static final List<PositionalCheck> CHECKS = List.of(new PairsWithEveryMechanism(), new Extrapolates(),
-            new RelativeOffset(), new BiasShiftInvariant(), new PositionalParameterGradients(),
+            new RelativeOffset(), new BiasShiftInvariant(), new NoFutureBonus(), new PositionalParameterGradients(),
             new PositionalIncrementalDecoding());
 
     private PositionalConformance() {

@@ -17,8 +17,9 @@ import org.xformers4j.tensor.Tensor;
  * value size 3 (different from the head size, which the interface allows).
  *
  * <p>The padding mask pads the last {@value #PADDED} keys of batch element 1 and nothing of batch
- * element 0, so every query keeps a key (also under a causal mask). With a shared query-key
- * projection the keys are the queries, as the multi-head layer passes them.
+ * element 0, so every query keeps a key (also under a causal mask); {@link #withPaddedKeys} pads
+ * more of them, all for fully masked rows. With a shared query-key projection the keys are the
+ * queries, as the multi-head layer passes them.
  */
 final class Problem {
 
@@ -29,6 +30,8 @@ final class Problem {
     static final int HEAD_DIM = 4;
     static final int VALUE_DIM = 3;
     static final int PADDED = 3;
+    /** Seed of the output-gradient weights of {@link #backward}. */
+    private static final long OUTPUT_GRADIENT_SEED = 777L;
 
     /** The context features of a problem; {@code cross} means fewer queries than keys. */
     record Features(boolean causal, boolean padded, boolean bias, boolean cross) {
@@ -84,10 +87,13 @@ final class Problem {
     final float[] value;
     /** [batch, heads, queryLength, keyLength], or null. */
     final float[] bias;
+    /** How many trailing keys of batch element 1 the padding mask pads (with the padded feature). */
+    final int paddedKeys;
 
     private Problem(Features features, boolean sharedQueryKey, float[] query, float[] key, float[] value,
-                    float[] bias) {
+                    float[] bias, int paddedKeys) {
         this.features = features;
+        this.paddedKeys = paddedKeys;
         this.sharedQueryKey = sharedQueryKey;
         this.queryLength = features.cross() ? CROSS_QUERY_LENGTH : LENGTH;
         this.query = query;
@@ -107,7 +113,39 @@ final class Problem {
                 normal(rng, BATCH * HEADS * queryLength * HEAD_DIM),
                 sharedQueryKey ? null : normal(rng, BATCH * HEADS * LENGTH * HEAD_DIM),
                 normal(rng, BATCH * HEADS * LENGTH * VALUE_DIM),
-                features.bias() ? normal(rng, BATCH * HEADS * queryLength * LENGTH) : null);
+                features.bias() ? normal(rng, BATCH * HEADS * queryLength * LENGTH) : null, PADDED);
+    }
+
+    /** This problem with the last {@code keys} keys of batch element 1 padded (all of them for fully masked rows). */
+    Problem withPaddedKeys(int keys) {
+        if (!features.padded() || keys < 0 || keys > keyLength) {
+            throw new IllegalArgumentException("cannot pad " + keys + " of " + keyLength + " keys under "
+                    + features.label());
+        }
+        return new Problem(features, sharedQueryKey, query, key, value, bias, keys);
+    }
+
+    /** This problem with its queries and keys multiplied by {@code factor}. */
+    Problem withQueriesAndKeysScaled(float factor) {
+        return new Problem(features, sharedQueryKey, scaled(query, factor), key == null ? null : scaled(key, factor),
+                value, bias, paddedKeys);
+    }
+
+    private static float[] scaled(float[] x, float factor) {
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = x[i] * factor;
+        }
+        return out;
+    }
+
+    /** This problem with {@code newBias} [batch, heads, queryLength, keyLength] as its bias. */
+    Problem withBias(float[] newBias) {
+        if (!features.bias() || newBias.length != bias.length) {
+            throw new IllegalArgumentException("a bias of " + newBias.length + " values does not fit "
+                    + features.label());
+        }
+        return new Problem(features, sharedQueryKey, query, key, value, newBias, paddedKeys);
     }
 
     /**
@@ -129,12 +167,26 @@ final class Problem {
             }
             fill(rng, v, ((batch * HEADS + h) * keyLength + position) * VALUE_DIM, VALUE_DIM);
         }
-        return new Problem(features, sharedQueryKey, q, k, v, bias);
+        return new Problem(features, sharedQueryKey, q, k, v, bias, paddedKeys);
     }
 
     /** Whether the key at {@code position} of batch element {@code batch} is padding. */
     boolean padded(int batch, int position) {
-        return features.padded() && batch == 1 && position >= keyLength - PADDED;
+        return features.padded() && batch == 1 && position >= keyLength - paddedKeys;
+    }
+
+    /**
+     * Whether query {@code query} of batch element {@code batch} may see key {@code key}: it is not
+     * padded and, with a causal context, not after the query's position
+     * {@code keyLength - queryLength + query} (queries aligned to the end of the keys).
+     */
+    boolean visible(int batch, int query, int key) {
+        return !padded(batch, key) && !(features.causal() && key > keyLength - queryLength + query);
+    }
+
+    /** Index of bias element (batch, head, query, key) in [batch, heads, queryLength, keyLength]. */
+    int biasIndex(int batch, int head, int query, int key) {
+        return ((batch * HEADS + head) * queryLength + query) * keyLength + key;
     }
 
     int[] queryShape() {
@@ -189,10 +241,64 @@ final class Problem {
         }
     }
 
+    /**
+     * The mechanism's output and the gradients of {@code Σ w · output} for fixed weights w drawn
+     * uniformly from [-1, 1), each [batch, heads, ...] like its input; {@code key} is null with a
+     * shared query-key projection (the query's gradient then holds both), {@code bias} without a bias.
+     */
+    record Backward(float[] output, float[] query, float[] key, float[] value, float[] bias) {
+
+        /** What is not finite, e.g. {@code "gradient of value element 7 is NaN"}, or null when everything is. */
+        String nonFinite() {
+            String[] names = {"output", "gradient of query", "gradient of key", "gradient of value",
+                    "gradient of bias"};
+            float[][] arrays = {output, query, key, value, bias};
+            for (int a = 0; a < arrays.length; a++) {
+                int e = arrays[a] == null ? -1 : Values.firstNonFinite(arrays[a], false);
+                if (e >= 0) {
+                    return names[a] + " element " + e + " is " + arrays[a][e];
+                }
+            }
+            return null;
+        }
+    }
+
+    /** Runs the mechanism forward and backward on this problem; see {@link Backward}. */
+    Backward backward(AttentionMechanism mechanism) {
+        Tensor q = Tensor.of(query, queryShape()).requiresGrad(true);
+        Tensor k = key == null ? q : Tensor.of(key, keyShape()).requiresGrad(true);
+        Tensor v = Tensor.of(value, valueShape()).requiresGrad(true);
+        Tensor b = bias == null ? null : Tensor.of(bias, biasShape()).requiresGrad(true);
+        Tensor out = mechanism.forward(q, k, v, context(b));
+        SplittableRandom rng = new SplittableRandom(OUTPUT_GRADIENT_SEED);
+        float[] weights = new float[out.numel()];
+        for (int e = 0; e < weights.length; e++) {
+            weights[e] = (float) rng.nextDouble(-1, 1);
+        }
+        out.backward(Tensor.of(weights, out.shape()));
+        return new Backward(out.toFloatArray(), gradient(q), key == null ? null : gradient(k), gradient(v),
+                b == null ? null : gradient(b));
+    }
+
+    /** The gradient of a leaf after backward; zeros when nothing reached it. */
+    private static float[] gradient(Tensor leaf) {
+        return leaf.grad() == null ? new float[leaf.numel()] : leaf.grad().toFloatArray();
+    }
+
     /** The float64 reference output of this problem; see {@link ReferenceAttention}. */
     double[] reference() {
         return ReferenceAttention.forward(this, toDouble(query), key == null ? null : toDouble(key), toDouble(value),
                 bias == null ? null : toDouble(bias));
+    }
+
+    /**
+     * The float64 reference output with every score rounded to float32 after the bias is added,
+     * as the mechanisms form them: next to a bias of -1e9 a query-key term below 32 vanishes; see
+     * {@link ReferenceAttention#forward(Problem, double[], double[], double[], double[], boolean)}.
+     */
+    double[] referenceOfFloat32Scores() {
+        return ReferenceAttention.forward(this, toDouble(query), key == null ? null : toDouble(key), toDouble(value),
+                bias == null ? null : toDouble(bias), true);
     }
 
     /** Which output rows a comparison covers: (batch element, query position). */

@@ -24,6 +24,19 @@ final class Values {
     }
 
     /**
+     * The largest {@code |actual - reference| / (1 + |reference|)} over the elements of an output
+     * and its float64 reference of equal length; infinite where {@code actual} is NaN or infinite.
+     */
+    static double maxRelativeError(float[] actual, double[] reference) {
+        double worst = 0;
+        for (int e = 0; e < actual.length; e++) {
+            double error = Math.abs(actual[e] - reference[e]) / (1 + Math.abs(reference[e]));
+            worst = Double.isFinite(error) ? Math.max(worst, error) : Double.POSITIVE_INFINITY;
+        }
+        return worst;
+    }
+
+    /**
      * The index of the first element that is NaN or infinite, or -1 when there is none; with
      * {@code negativeInfinityAllowed}, -∞ counts as finite (an attention bias masks with it).
      */

@@ -43,4 +43,15 @@ public interface PositionalEncoding extends Component {
     default Tensor attentionBias(int heads, int queryLength, int keyLength, int queryOffset) {
         return null;
     }
+
+    /**
+     * Hook 3 for an attention context that is {@code causal} or not; the multi-head layer calls
+     * this one. The default ignores the flag and returns
+     * {@link #attentionBias(int, int, int, int)}. An encoding whose bias fits only one kind of
+     * context overrides it and refuses the other with an {@link IllegalArgumentException} naming
+     * the option to change (ALiBi's causal form would reward keys after the query in an encoder).
+     */
+    default Tensor attentionBias(int heads, int queryLength, int keyLength, int queryOffset, boolean causal) {
+        return attentionBias(heads, queryLength, keyLength, queryOffset);
+    }
 }

@@ -1,6 +1,6 @@
 /** Positional encodings: the three hooks and the capability declaration. */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package org.xformers4j.component.positional;
 
 import org.osgi.annotation.bundle.Export;

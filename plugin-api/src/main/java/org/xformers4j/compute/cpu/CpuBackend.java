@@ -230,18 +230,18 @@ public final class CpuBackend implements ComputeBackend {
 
     @Override
     public void scaledDotProductAttention(AttentionProblem problem, Buffer query, Buffer key, Buffer value, Buffer bias,
-                                          Buffer keyPaddingMask, Buffer out, Buffer logSumExp) {
+                                          Buffer keyPaddingMask, Buffer out, Buffer rowStatistics) {
         attention.forward(problem, array(query), array(key), array(value), arrayOrNull(bias),
-                arrayOrNull(keyPaddingMask), array(out), array(logSumExp));
+                arrayOrNull(keyPaddingMask), array(out), array(rowStatistics));
     }
 
     @Override
     public void scaledDotProductAttentionBackward(AttentionProblem problem, Buffer query, Buffer key, Buffer value,
-                                                  Buffer bias, Buffer keyPaddingMask, Buffer out, Buffer logSumExp,
+                                                  Buffer bias, Buffer keyPaddingMask, Buffer out, Buffer rowStatistics,
                                                   Buffer gradOut, Buffer gradQuery, Buffer gradKey, Buffer gradValue,
                                                   Buffer gradBias) {
         attention.backward(problem, array(query), array(key), array(value), arrayOrNull(bias),
-                arrayOrNull(keyPaddingMask), array(out), array(logSumExp), array(gradOut), array(gradQuery),
+                arrayOrNull(keyPaddingMask), array(out), array(rowStatistics), array(gradOut), array(gradQuery),
                 array(gradKey), array(gradValue), arrayOrNull(gradBias));
     }
 

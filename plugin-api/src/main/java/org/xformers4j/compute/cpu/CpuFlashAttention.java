@@ -27,9 +27,11 @@ import org.xformers4j.compute.Buffer;
  *   Sᵀ = scale · K_j Q_iᵀ + bias, masked -∞          [Bc, Br]
  *   m' = max(m, colmax Sᵀ);  Pᵀ = e^(Sᵀ - m');  α = e^(m - m')
  *   l = α l + colsum Pᵀ;  Oᵀ = α Oᵀ + V_jᵀ dropout(Pᵀ)   [Dv, Br]
- *   finally O /= l;  L = m + log l                   (a row with every key masked: O = 0, L = +∞)
+ *   finally O /= l;  save m and 1/l                  (a row with every key masked: O = 0, m = 0, 1/l = 0)
  * </pre>
- * Backward, recomputing P = e^(S - L) from the saved log-sum-exp L, with D = rowsum(dO ∘ O):
+ * Backward, recomputing P = e^(S - m) · (1/l) from the saved row maximum and reciprocal row sum
+ * (kept apart: one float log-sum-exp m + ln l loses ln l once |m| is near 1e8), with
+ * D = rowsum(dO ∘ O):
  * <pre>
  *   dP = Z ∘ (dO_i V_jᵀ) / (1 - p);  dS = P ∘ (dP - D)
  *   pass 1, per (batch · head, key block) task over query blocks, tiles [Br, Bc]:
@@ -62,13 +64,13 @@ final class CpuFlashAttention {
     }
 
     void forward(AttentionProblem p, float[] q, float[] k, float[] v, float[] bias, float[] mask,
-                 float[] out, float[] logSumExp) {
-        // q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], out [B, H, Lq, Dv], logSumExp [B, H, Lq]
+                 float[] out, float[] rowStatistics) {
+        // q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], out [B, H, Lq, Dv], rowStatistics [2, B, H, Lq]
         int bh = p.batch() * p.heads();
         int queryBlocks = blocks(p.queryLength(), BLOCK_Q);
         try (Buffer keys = packKeys(k, p, p.headDim(), TileGemm.MR);
              Buffer valuesT = packDims(v, p, p.valueDim())) {
-            Tiles t = new Tiles(p, true, q, bias, mask, logSumExp, null, null,
+            Tiles t = new Tiles(p, true, q, bias, mask, rowStatistics, null, null,
                     CpuBackend.array(keys), null, CpuBackend.array(valuesT));
             parallel.forRange(bh * queryBlocks, 1, (from, to) -> {
                 Scratch s = t.scratch();
@@ -80,7 +82,8 @@ final class CpuFlashAttention {
     }
 
     void backward(AttentionProblem p, float[] q, float[] k, float[] v, float[] bias, float[] mask,
-                  float[] out, float[] logSumExp, float[] dOut, float[] dq, float[] dk, float[] dv, float[] dBias) {
+                  float[] out, float[] rowStatistics, float[] dOut, float[] dq, float[] dk, float[] dv,
+                  float[] dBias) {
         int bh = p.batch() * p.heads();
         int lq = p.queryLength();
         int dvDim = p.valueDim();
@@ -95,7 +98,7 @@ final class CpuFlashAttention {
             int nr = gemm.nr();
             try (Buffer keys = packKeys(k, p, p.headDim(), nr);
                  Buffer values = packKeys(v, p, dvDim, nr)) {
-                Tiles t = new Tiles(p, false, q, bias, mask, logSumExp, dOut, delta,
+                Tiles t = new Tiles(p, false, q, bias, mask, rowStatistics, dOut, delta,
                         CpuBackend.array(keys), CpuBackend.array(values), null);
                 int keyBlocks = blocks(p.keyLength(), BLOCK_K);
                 parallel.forRange(bh * keyBlocks, 1, (from, to) -> {
@@ -108,7 +111,7 @@ final class CpuFlashAttention {
             try (Buffer keys = packKeys(k, p, p.headDim(), TileGemm.MR);
                  Buffer values = packKeys(v, p, dvDim, TileGemm.MR);
                  Buffer keysT = packDims(k, p, p.headDim())) {
-                queryGradients(new Tiles(p, true, q, bias, mask, logSumExp, dOut, delta, CpuBackend.array(keys),
+                queryGradients(new Tiles(p, true, q, bias, mask, rowStatistics, dOut, delta, CpuBackend.array(keys),
                         CpuBackend.array(values), CpuBackend.array(keysT)), dq, dBias);
             }
         }
@@ -204,11 +207,12 @@ final class CpuFlashAttention {
         /** The transposed accumulated output: Oᵀ, dQᵀ [dim, BLOCK_Q] or dKᵀ, dVᵀ [dim, BLOCK_K]. */
         final float[] acc;
         final float[] acc2;
-        /** Per query of the block: running max, running sum, rescaling; log-sum-exp and D. */
+        /** Per query of the block: running max, running sum, rescaling; saved max, reciprocal sum and D. */
         final float[] m = new float[BLOCK_Q];
         final float[] l = new float[BLOCK_Q];
         final float[] alpha = new float[BLOCK_Q];
-        final float[] lse = new float[BLOCK_Q];
+        final float[] rowMax = new float[BLOCK_Q];
+        final float[] rowSumInverse = new float[BLOCK_Q];
         final float[] delta = new float[BLOCK_Q];
 
         Scratch(int d, int dv) {
@@ -242,7 +246,9 @@ final class CpuFlashAttention {
         final float[] bias;
         final int[] biasStrides;
         final float[] mask;
-        final float[] logSumExp;
+        /** Row maxima [B, H, Lq], then reciprocal row sums [B, H, Lq] from {@link #sumInverses} on. */
+        final float[] rowStatistics;
+        final int sumInverses;
         final float[] dOut;
         final float[] delta;
         /** K and V packed by {@link #packKeys}: left operands when transposed, right ones otherwise. */
@@ -251,7 +257,7 @@ final class CpuFlashAttention {
         /** Vᵀ (forward) or Kᵀ (pass 2) packed by {@link #packDims}. */
         final float[] dimsT;
 
-        Tiles(AttentionProblem p, boolean transposed, float[] q, float[] bias, float[] mask, float[] logSumExp,
+        Tiles(AttentionProblem p, boolean transposed, float[] q, float[] bias, float[] mask, float[] rowStatistics,
               float[] dOut, float[] delta, float[] keys, float[] values, float[] dimsT) {
             this.p = p;
             this.transposed = transposed;
@@ -267,7 +273,8 @@ final class CpuFlashAttention {
             this.bias = bias;
             this.biasStrides = bias == null ? null : p.biasStrides();
             this.mask = mask;
-            this.logSumExp = logSumExp;
+            this.rowStatistics = rowStatistics;
+            this.sumInverses = p.batch() * p.heads() * lq;
             this.dOut = dOut;
             this.delta = delta;
             this.keys = keys;
@@ -357,7 +364,7 @@ final class CpuFlashAttention {
             }
         }
 
-        /** Forward of one (batch · head, query block): out rows and their log-sum-exp. */
+        /** Forward of one (batch · head, query block): out rows, their score maximum and reciprocal sum. */
         void forwardBlock(int bh, int i0, Scratch t, float[] out) {
             int rows = Math.min(BLOCK_Q, lq - i0);
             int dvPad = TileGemm.roundUp(dv, TileGemm.MR);
@@ -386,7 +393,8 @@ final class CpuFlashAttention {
                 for (int e = 0; e < dv; e++) {
                     out[o + e] = t.acc[a + e * nr] * inv;
                 }
-                logSumExp[bh * lq + i0 + r] = l > 0f ? t.m[r] + (float) Math.log(l) : Float.POSITIVE_INFINITY;
+                rowStatistics[bh * lq + i0 + r] = l > 0f ? t.m[r] : 0f;
+                rowStatistics[sumInverses + bh * lq + i0 + r] = inv;
             }
         }
 
@@ -397,11 +405,12 @@ final class CpuFlashAttention {
         void weightsAndScoreGradients(int bh, int i0, int rows, int j0, int cols, Scratch t) {
             scores(bh, i0, rows, j0, cols, t);
             int stride = tileSliverStride();
-            // P = e^(S - L);  ds = dO_i V_jᵀ, the gradient of the dropped weights
+            // P = e^(S - m) / l;  ds = dO_i V_jᵀ, the gradient of the dropped weights
             if (transposed) {
-                gemm.expShifted(t.s, cols, rows, stride, t.lse, 0, false);
+                gemm.expShifted(t.s, cols, rows, stride, t.rowMax, 0, t.rowSumInverse, 0, false);
             } else {
-                gemm.expShifted(t.s, rows, cols, stride, logSumExp, bh * lq + i0, true);
+                gemm.expShifted(t.s, rows, cols, stride, rowStatistics, bh * lq + i0, rowStatistics,
+                        sumInverses + bh * lq + i0, true);
             }
             product(bh, rows, j0, cols, dv, 1f, t.outGrads, values, t.ds);
             if (p.dropout() > 0f) {
@@ -458,9 +467,11 @@ final class CpuFlashAttention {
             int dPad = TileGemm.roundUp(d, TileGemm.MR);
             packQuerySide(q, bh, i0, rows, d, t.queries);
             packQuerySide(dOut, bh, i0, rows, dv, t.outGrads);
-            Arrays.fill(t.lse, 0f);
+            Arrays.fill(t.rowMax, 0f);
+            Arrays.fill(t.rowSumInverse, 0f);
             Arrays.fill(t.delta, 0f);
-            System.arraycopy(logSumExp, bh * lq + i0, t.lse, 0, rows);
+            System.arraycopy(rowStatistics, bh * lq + i0, t.rowMax, 0, rows);
+            System.arraycopy(rowStatistics, sumInverses + bh * lq + i0, t.rowSumInverse, 0, rows);
             System.arraycopy(delta, bh * lq + i0, t.delta, 0, rows);
             Arrays.fill(t.acc, 0, dPad * BLOCK_Q, 0f);
             int keyEnd = keyEnd(i0 + rows);

@@ -145,6 +145,7 @@ final class CpuReductions {
     }
 
     // ---- softmax: y[o, r, j] = e^(x[o, r, j] - m) / Σ_r e^(x[o, r, j] - m), m = max_r x[o, r, j] ----
+    // (0 along a line whose entries are all -∞: masked attention rows with nothing left to see)
 
     void softmax(float[] x, int outer, int n, int inner, float[] y, boolean log) {
         if (n == 0) {
@@ -162,6 +163,11 @@ final class CpuReductions {
 
     private void softmaxRow(float[] x, int offset, int n, float[] y, boolean log) {
         float m = loops.max(x, offset, n);
+        if (!log && m == Float.NEGATIVE_INFINITY) {
+            // every entry -∞: no distribution, zeros (-∞ - -∞ would be NaN)
+            Arrays.fill(y, offset, offset + n, 0f);
+            return;
+        }
         if (log) {
             // log y = x - m - ln Σ e^(x - m)
             float lse = m + (float) Math.log(loops.expSum(x, offset, n, m, null));
@@ -177,6 +183,12 @@ final class CpuReductions {
         float[] m = new float[len];
         float[] s = new float[len];
         combineRows(BinaryOp.MAXIMUM, x, base, n, inner, j0, j1, m, 0);
+        if (!log) {
+            // a column of -∞ only: shift by 0, so that its entries are e^-∞ = 0 and its sum 0
+            for (int j = 0; j < len; j++) {
+                m[j] = m[j] == Float.NEGATIVE_INFINITY ? 0f : m[j];
+            }
+        }
         for (int r = 0; r < n; r++) {
             int row = base + r * inner + j0;
             loops.binary(BinaryOp.SUB, x, row, 1, m, 0, 1, y, row, len);
@@ -188,7 +200,9 @@ final class CpuReductions {
                 m[j] += (float) Math.log(s[j]);
             }
         } else {
-            loops.unary(UnaryOp.RDIV_SCALAR, 1f, s, s, 0, len);
+            for (int j = 0; j < len; j++) {
+                s[j] = s[j] > 0f ? 1f / s[j] : 0f;
+            }
         }
         for (int r = 0; r < n; r++) {
             int row = base + r * inner + j0;

@@ -76,11 +76,12 @@ final class ScalarTileGemm implements TileGemm {
 
     @Override
     public void expShifted(float[] s, int rows, int cols, int sliverStride, float[] shift, int shiftOffset,
-                           boolean perRow) {
+                           float[] factor, int factorOffset, boolean perRow) {
         for (int j = 0; j < cols; j++) {
             int col = j / NR * sliverStride + j % NR;
             for (int r = 0; r < rows; r++) {
-                s[col + r * NR] = (float) Math.exp(s[col + r * NR] - shift[shiftOffset + (perRow ? r : j)]);
+                int k = perRow ? r : j;
+                s[col + r * NR] = (float) Math.exp(s[col + r * NR] - shift[shiftOffset + k]) * factor[factorOffset + k];
             }
         }
     }

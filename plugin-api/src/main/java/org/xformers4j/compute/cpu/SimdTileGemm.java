@@ -93,13 +93,15 @@ public final class SimdTileGemm implements TileGemm {
 
     @Override
     public void expShifted(float[] s, int rows, int cols, int sliverStride, float[] shift, int shiftOffset,
-                           boolean perRow) {
+                           float[] factor, int factorOffset, boolean perRow) {
         for (int c0 = 0; c0 < cols; c0 += VL) {
             int col = c0 / NR * sliverStride + c0 % NR;
             FloatVector x = perRow ? ZERO : FloatVector.fromArray(S, shift, shiftOffset + c0);
+            FloatVector f = perRow ? ZERO : FloatVector.fromArray(S, factor, factorOffset + c0);
             for (int r = 0; r < rows; r++) {
                 FloatVector sh = perRow ? FloatVector.broadcast(S, shift[shiftOffset + r]) : x;
-                SimdLoops.exp(FloatVector.fromArray(S, s, col + r * NR).sub(sh)).intoArray(s, col + r * NR);
+                FloatVector fr = perRow ? FloatVector.broadcast(S, factor[factorOffset + r]) : f;
+                SimdLoops.exp(FloatVector.fromArray(S, s, col + r * NR).sub(sh)).mul(fr).intoArray(s, col + r * NR);
             }
         }
     }

@@ -82,10 +82,12 @@ interface TileGemm {
     void scaleColumns(float[] c, int rows, int cols, int sliverStride, float[] scale);
 
     /**
-     * s = e^(s - shift) for the sliver tile s [rows, cols], the shift taken from shift[r] when
-     * {@code perRow}, from shift[col] otherwise (whole slivers of columns).
+     * s = e^(s - shift) · factor for the sliver tile s [rows, cols], the shift and factor taken from
+     * shift[shiftOffset + r] and factor[factorOffset + r] when {@code perRow}, from index col
+     * otherwise (whole slivers of columns).
      */
-    void expShifted(float[] s, int rows, int cols, int sliverStride, float[] shift, int shiftOffset, boolean perRow);
+    void expShifted(float[] s, int rows, int cols, int sliverStride, float[] shift, int shiftOffset, float[] factor,
+                    int factorOffset, boolean perRow);
 
     /**
      * ds = p ∘ (ds - delta) for the sliver tiles ds and p [rows, cols], delta taken from delta[r]

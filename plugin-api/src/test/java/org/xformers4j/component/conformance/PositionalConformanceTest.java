@@ -133,6 +133,53 @@ class PositionalConformanceTest {
         }
     }
 
+    /** ALiBi's causal form -2^-(h+1)·(i - j), which favours keys after the query outside a causal mask; may refuse that. */
+    abstract static class OneSidedBias implements PositionalEncoding {
+        private final boolean refusesNonCausal;
+
+        OneSidedBias(boolean refusesNonCausal) {
+            this.refusesNonCausal = refusesNonCausal;
+        }
+
+        @Override
+        public Tensor attentionBias(int heads, int queryLength, int keyLength, int queryOffset) {
+            float[] b = new float[heads * queryLength * keyLength];
+            for (int h = 0; h < heads; h++) {
+                for (int i = 0; i < queryLength; i++) {
+                    for (int j = 0; j < keyLength; j++) {
+                        b[(h * queryLength + i) * keyLength + j] = (float) (-Math.pow(2, -(h + 1)) * (queryOffset + i - j));
+                    }
+                }
+            }
+            return Tensor.of(b, 1, heads, queryLength, keyLength);
+        }
+
+        @Override
+        public Tensor attentionBias(int heads, int queryLength, int keyLength, int queryOffset, boolean causal) {
+            if (refusesNonCausal && !causal) {
+                throw new IllegalArgumentException("test-refusing-bias: for causal attention only");
+            }
+            return attentionBias(heads, queryLength, keyLength, queryOffset);
+        }
+    }
+
+    @ComponentInfo(name = "test-one-sided-bias", summary = "Causal distance bias in any context", reference = "test double")
+    @PositionalCapabilities(attentionBias = true, learnable = false, extrapolates = true)
+    public static final class FutureBonusBias extends OneSidedBias {
+        private FutureBonusBias() {
+            super(false);
+        }
+    }
+
+    @ComponentInfo(name = "test-refusing-bias", summary = "Causal distance bias, causal contexts only",
+            reference = "test double")
+    @PositionalCapabilities(attentionBias = true, learnable = false, extrapolates = true)
+    public static final class RefusingBias extends OneSidedBias {
+        private RefusingBias() {
+            super(true);
+        }
+    }
+
     /** A learned scalar per head and clipped distance j - i in [-2, 2] (Shaw et al., 2018). */
     @ComponentInfo(name = "test-learned-bias", summary = "Learned bias per clipped distance", reference = "test double")
     @PositionalCapabilities(attentionBias = true, learnable = true, extrapolates = true)
@@ -251,7 +298,8 @@ class PositionalConformanceTest {
     @Test
     void checksRunInTheirDocumentedOrder() {
         assertThat(PositionalConformance.checkNames()).containsExactly("pairs-with-every-mechanism", "extrapolates",
-                "relative-offset", "bias-shift-invariant", "gradient-parameters", "incremental-decoding");
+                "relative-offset", "bias-shift-invariant", "no-future-bonus", "gradient-parameters",
+                "incremental-decoding");
     }
 
     @Test
@@ -282,7 +330,7 @@ class PositionalConformanceTest {
     void biasEncodingIsRefusedByAMechanismWithoutAdditiveBiasNamingBoth() {
         assertThat(outcomes(GoodBias.class)).containsExactly(Map.entry("pairs-with-every-mechanism", true),
                 Map.entry("extrapolates", true), Map.entry("bias-shift-invariant", true),
-                Map.entry("incremental-decoding", true));
+                Map.entry("no-future-bonus", true), Map.entry("incremental-decoding", true));
         assertThat(result(GoodBias.class, "pairs-with-every-mechanism").detail())
                 .contains("layer with test-softmax; refused at construction, naming both: leaky");
     }
@@ -291,7 +339,20 @@ class PositionalConformanceTest {
     void biasIgnoringTheQueryOffsetFailsShiftInvarianceAndIncrementalDecoding() {
         assertThat(outcomes(ForgetfulBias.class)).containsExactly(Map.entry("pairs-with-every-mechanism", true),
                 Map.entry("extrapolates", true), Map.entry("bias-shift-invariant", false),
-                Map.entry("incremental-decoding", false));
+                Map.entry("no-future-bonus", true), Map.entry("incremental-decoding", false));
+    }
+
+    @Test
+    void aBiasFavouringLaterKeysOutsideACausalMaskFailsUnlessItRefusesTheContext() {
+        CheckResult bonus = result(FutureBonusBias.class, "no-future-bonus");
+        assertThat(bonus.passed()).isFalse();
+        assertThat(bonus.detail()).contains("head 0 gives key 1 after query 0 the bias 0.5")
+                .contains("the future is favoured");
+        assertThat(outcomes(FutureBonusBias.class)).containsEntry("bias-shift-invariant", true)
+                .containsEntry("incremental-decoding", true);
+        CheckResult refused = result(RefusingBias.class, "no-future-bonus");
+        assertThat(refused.passed()).as(refused.detail()).isTrue();
+        assertThat(refused.detail()).contains("refuses a non-causal context: test-refusing-bias: for causal attention only");
     }
 
     @Test

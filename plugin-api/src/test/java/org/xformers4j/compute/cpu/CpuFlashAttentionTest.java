@@ -78,18 +78,18 @@ class CpuFlashAttentionTest {
         }
     }
 
-    /** Outputs of the kernel: out, logSumExp, dq, dk, dv, dBias. */
+    /** Outputs of the kernel: out, row statistics (maxima, then reciprocal sums), dq, dk, dv, dBias. */
     private static float[][] run(CpuFlashAttention kernel, AttentionProblem p, float[][] in) {
         int bh = p.batch() * p.heads();
         float[] out = new float[bh * p.queryLength() * p.valueDim()];
-        float[] lse = new float[bh * p.queryLength()];
-        kernel.forward(p, in[0], in[1], in[2], in[3], in[4], out, lse);
+        float[] stats = new float[2 * bh * p.queryLength()];
+        kernel.forward(p, in[0], in[1], in[2], in[3], in[4], out, stats);
         float[] dq = filled(in[0].length);
         float[] dk = filled(in[1].length);
         float[] dv = filled(in[2].length);
         float[] dBias = in[3] == null ? null : filled(in[3].length);
-        kernel.backward(p, in[0], in[1], in[2], in[3], in[4], out, lse, in[5], dq, dk, dv, dBias);
-        return new float[][] {out, lse, dq, dk, dv, dBias};
+        kernel.backward(p, in[0], in[1], in[2], in[3], in[4], out, stats, in[5], dq, dk, dv, dBias);
+        return new float[][] {out, stats, dq, dk, dv, dBias};
     }
 
     /** NaN-filled, so that an element the kernel forgets to write fails the comparison. */
@@ -140,21 +140,72 @@ class CpuFlashAttentionTest {
     }
 
     @Test
-    void fullyMaskedQueriesGetZerosAndInfiniteLogSumExp() {
-        Case c = Case.of("", 2, 1, 70, 5, 4, 3).causal().padding(Padding.LAST_ROW_ALL);
-        float[][] r = run(SIMD, c.p(), c.inputs(3));
-        // queries 0 .. 64 of batch row 0 sit before key 0; batch row 1 pads every key
-        for (int i = 0; i < 70; i++) {
-            boolean masked = i < 65;
-            assertThat(r[1][i]).as("logSumExp of query %d", i)
-                    .isEqualTo(masked ? Float.POSITIVE_INFINITY : r[1][i]).isNotNaN();
-            assertThat(r[1][70 + i]).isEqualTo(Float.POSITIVE_INFINITY);
+    void fullyMaskedQueriesGetZerosAndZeroStatistics() {
+        Case c = Case.of("", 2, 1, 70, 5, 4, 3).causal().padding(Padding.LAST_ROW_ALL).bias(2, 1, 70, 5);
+        float[][] in = c.inputs(3);
+        // a bias of -∞ masks like padding: query 69 of batch row 0 sees no key either
+        java.util.Arrays.fill(in[3], 69 * 5, 70 * 5, Float.NEGATIVE_INFINITY);
+        for (var kernel : List.of(SIMD, SCALAR)) {
+            float[][] r = run(kernel, c.p(), in);
+            // queries 0 .. 64 of batch row 0 sit before key 0; batch row 1 pads every key
+            int rows = 140;
+            for (int i = 0; i < rows; i++) {
+                boolean masked = i < 65 || i == 69 || i >= 70;
+                assertThat(r[1][i]).as("max of query %d", i).isFinite();
+                if (masked) {
+                    assertThat(r[1][i]).as("max of query %d", i).isZero();
+                    assertThat(r[1][rows + i]).as("1 / sum of query %d", i).isZero();
+                    for (int e = 0; e < 3; e++) {
+                        assertThat(r[0][i * 3 + e]).as("output of query %d", i).isZero();
+                    }
+                } else {
+                    assertThat(r[1][rows + i]).as("1 / sum of query %d", i).isBetween(0.2f, 1f);
+                }
+            }
+            for (int t = 2; t < r.length; t++) {
+                for (float x : r[t]) {
+                    assertThat(x).as("gradient %d", t).isFinite();
+                }
+            }
+            // batch row 1 and query 69 of row 0 pass no gradient to the queries or the bias
+            for (int e = 0; e < 4; e++) {
+                assertThat(r[2][69 * 4 + e]).isZero();
+                assertThat(r[2][(70 + 69) * 4 + e]).isZero();
+            }
+            for (int j = 0; j < 5; j++) {
+                assertThat(r[5][69 * 5 + j]).isZero();
+                assertThat(r[5][(70 + 3) * 5 + j]).isZero();
+            }
         }
-        for (int e = 0; e < 3; e++) {
-            assertThat(r[0][64 * 3 + e]).isZero();
-            assertThat(r[0][(70 + 69) * 3 + e]).isZero();
+    }
+
+    @Test
+    void backwardStaysExactWhenTheScoresAreHuge() {
+        // a bias near -1e8 (float32 values 8 apart there) with several keys sharing each row's maximum:
+        // one float log-sum-exp m + ln(sum) rounds to m there, and the weights it recomputes sum to more than 1
+        Case c = Case.of("", 2, 2, 67, 70, 8, 4).causal().bias(2, 2, 67, 70);
+        float[][] in = c.inputs(9);
+        SplittableRandom rng = new SplittableRandom(10);
+        for (int e = 0; e < in[3].length; e++) {
+            in[3][e] = -1e8f - 8f * rng.nextInt(2);
         }
-        assertThat(r[2]).doesNotContain(Float.NaN);
+        for (int t = 0; t < 2; t++) {
+            for (int e = 0; e < in[t].length; e++) {
+                in[t][e] *= 1e-3f;
+            }
+        }
+        AttentionProblem p = c.p();
+        double[] ref = AttentionReference.forward(p, d(in[0]), d(in[1]), d(in[2]), d(in[3]), in[4]);
+        AttentionReference.Gradients g = AttentionReference.backward(p, d(in[0]), d(in[1]), d(in[2]), d(in[3]),
+                in[4], d(in[5]));
+        for (var kernel : List.of(SIMD, SCALAR)) {
+            float[][] r = run(kernel, p, in);
+            assertClose("out", r[0], ref, 2e-5);
+            assertClose("dq", r[2], g.query(), 1e-4);
+            assertClose("dk", r[3], g.key(), 1e-4);
+            assertClose("dv", r[4], g.value(), 1e-4);
+            assertClose("dBias", r[5], g.bias(), 1e-4);
+        }
     }
 
     @Test
@@ -229,13 +280,13 @@ class CpuFlashAttentionTest {
     private static long peakExtraBytes(int n) {
         AttentionProblem p = new AttentionProblem(1, 2, n, n, 16, 16, 0.25f, true, null, 0f, 0L);
         int size = 2 * n * 16;
-        // q, k, v, out, dOut, dq, dk, dv and logSumExp, closed at the end so that no collection of
+        // q, k, v, out, dOut, dq, dk, dv and the row statistics, closed at the end so that no collection of
         // another test's buffers moves the count during the measurement
         Buffer[] b = new Buffer[9];
         for (int i = 0; i < 8; i++) {
             b[i] = BACKEND.allocate(size);
         }
-        b[8] = BACKEND.allocate(2 * n);
+        b[8] = BACKEND.allocate(2 * 2 * n);
         try {
             BACKEND.memory().resetPeak();
             long before = BACKEND.memory().currentBytes();

@@ -58,4 +58,42 @@ class CpuReductionsTest {
             assertThat(y[1]).containsExactly(y[0]);
         }
     }
+
+    @ParameterizedTest(name = "[{0}, {1}, {2}]")
+    @CsvSource({"3, 37, 1", "2, 9, 70"})
+    void softmaxOfALineOfMinusInfinityIsZerosWithZeroGradient(int outer, int n, int inner) {
+        SplittableRandom rng = new SplittableRandom(n);
+        float[] x = new float[outer * n * inner];
+        float[] dy = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            // outer block 1 all -∞ (fully masked attention rows), block 0 partly, the rest finite
+            int o = i / (n * inner);
+            boolean masked = o == 1 || o == 0 && i % 3 == 0;
+            x[i] = masked ? Float.NEGATIVE_INFINITY : (float) rng.nextGaussian();
+            dy[i] = (float) rng.nextGaussian();
+        }
+        for (CpuReductions kernels : new CpuReductions[] {new CpuReductions(ONE, ScalarLoops.INSTANCE),
+                new CpuReductions(ONE, SimdLoops.INSTANCE)}) {
+            float[] y = new float[x.length];
+            float[] dx = new float[x.length];
+            kernels.softmax(x, outer, n, inner, y, false);
+            kernels.softmaxBackward(y, dy, outer, n, inner, dx, false);
+            for (int i = 0; i < x.length; i++) {
+                if (x[i] == Float.NEGATIVE_INFINITY) {
+                    assertThat(y[i]).as("softmax element %d", i).isZero();
+                    assertThat(dx[i]).as("gradient element %d", i).isZero();
+                } else {
+                    assertThat(y[i]).as("softmax element %d", i).isPositive();
+                    assertThat(dx[i]).as("gradient element %d", i).isFinite();
+                }
+            }
+            for (int j = 0; j < inner; j++) {
+                double sum = 0;
+                for (int r = 0; r < n; r++) {
+                    sum += y[r * inner + j];
+                }
+                assertThat(sum).as("line %d of the partly masked block", j).isCloseTo(1.0, within(1e-5));
+            }
+        }
+    }
 }

@@ -117,12 +117,13 @@ class TileGemmTest {
             int cols = 2 * nr;
             int stride = rows * nr + 3;
             float[] shift = random(rng, cols + 1);
+            float[] factor = random(rng, cols + 2);
             for (boolean perRow : new boolean[] {true, false}) {
                 float[] x = random(rng, 2 * stride);
                 float[] ds = random(rng, 2 * stride);
                 float[] e = x.clone();
                 float[] g = ds.clone();
-                gemm.expShifted(e, rows, cols, stride, shift, 1, perRow);
+                gemm.expShifted(e, rows, cols, stride, shift, 1, factor, 2, perRow);
                 gemm.scoreGradient(g, x, rows, cols, stride, shift, 1, perRow);
                 float[] scale = shift.clone();
                 float[] scaled = x.clone();
@@ -131,7 +132,8 @@ class TileGemmTest {
                     for (int c = 0; c < cols; c++) {
                         int at = c / nr * stride + r * nr + c % nr;
                         float v = shift[1 + (perRow ? r : c)];
-                        assertThat((double) e[at]).isCloseTo(Math.exp(x[at] - v), within(1e-6 * Math.exp(x[at] - v)));
+                        double expected = Math.exp(x[at] - v) * factor[2 + (perRow ? r : c)];
+                        assertThat((double) e[at]).isCloseTo(expected, within(1e-6 * Math.abs(expected)));
                         assertThat(g[at]).isCloseTo(x[at] * (ds[at] - v), within(1e-6f));
                         assertThat(scaled[at]).isEqualTo(x[at] * scale[c]);
                     }
