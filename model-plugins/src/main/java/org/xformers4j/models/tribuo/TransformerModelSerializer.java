@@ -32,6 +32,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.security.MessageDigest;
@@ -184,6 +185,8 @@ final class TransformerModelSerializer {
         }
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(network))) {
             return read(carrier, in);
+        } catch (EOFException e) {
+            throw new IllegalStateException("TransformerModel: the network data end early (truncated)", e);
         } catch (IOException e) {
             throw new IllegalStateException("TransformerModel: malformed network data: " + e.getMessage(), e);
         }
