@@ -30,7 +30,8 @@ import java.util.function.Function;
  * input must have a column for every feature the model was trained on (missing ones are named
  * and nothing is predicted); columns the model does not know are ignored with a warning. The
  * model is loaded with {@link ModelFiles#load}, which names the file and what is wrong with it;
- * the input is read once, streaming, and predicted {@value #BATCH} rows at a time.
+ * the input is read once, streaming, and predicted {@value #BATCH} rows at a time, so a bad row
+ * ({@link LabelCsv}) stops the command with exit code 1 after the lines of the batches before it.
  */
 @Component(service = Function.class, property = {
         HostCommand.NAME_PROPERTY + "=predict",
