@@ -20,8 +20,10 @@ import java.nio.file.Path;
  * <p>Saving goes through {@link AtomicFiles}: a temporary file beside the target, forced to disk
  * and moved over it atomically (never truncated in place, as {@code serializeToFile} does), with
  * the permissions the umask gives any new file; temporary files of earlier crashed saves are
- * removed. A {@link TransformerModel}'s file carries a SHA-256 checksum of its content (see
- * {@link TransformerModelSerializer}), checked on every load.
+ * removed. Loading checks the model class the file names (a Tribuo {@link Model}, looked up
+ * without initialising it) before Tribuo instantiates anything, and a {@link TransformerModel}'s
+ * file carries a SHA-256 checksum of its content (see {@link TransformerModelSerializer}), checked
+ * on every load.
  */
 public final class ModelFiles {
 
@@ -92,11 +94,31 @@ public final class ModelFiles {
             throw new IllegalArgumentException("model " + file + ": not a Tribuo model file (it names no model class"
                     + " or holds no model data)");
         }
+        checkModelClass(file, proto.getClassName());
         try {
             return Model.deserialize(proto);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("model " + file + ": cannot be loaded as a " + proto.getClassName()
                     + ": " + modelMessage(e), e);
+        }
+    }
+
+    /**
+     * Refuses a file whose model class is not a Tribuo {@link Model} before Tribuo loads it, which
+     * it does initialising the class: the class is looked up without running its static
+     * initialiser, through the class loader Tribuo uses.
+     */
+    private static void checkModelClass(Path file, String className) {
+        Class<?> type;
+        try {
+            type = Class.forName(className, false, Model.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalArgumentException("model " + file + ": names the model class " + className
+                    + ", which is not available here", e);
+        }
+        if (!Model.class.isAssignableFrom(type)) {
+            throw new IllegalArgumentException("model " + file + ": names the class " + className
+                    + ", which is not a Tribuo model");
         }
     }
 

@@ -9,6 +9,7 @@ import org.tribuo.Prediction;
 import org.tribuo.classification.Label;
 import org.tribuo.classification.LabelFactory;
 import org.tribuo.impl.ArrayExample;
+import org.tribuo.protos.core.ModelProto;
 import org.tribuo.provenance.SimpleDataSourceProvenance;
 import org.xformers4j.io.FileMutations;
 
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -120,6 +122,41 @@ class ModelFilesTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("model " + flipped + ": cannot be loaded as a " + TransformerModel.class.getName())
                 .hasMessageContaining("SHA-256 checksum does not match");
+    }
+
+    @Test
+    void aFileNamingAClassThatIsNotAModelIsRefusedWithoutInitialisingIt() throws IOException {
+        byte[] valid = Files.readAllBytes(save());
+        Path other = Files.write(dir.resolve("other.tribuo"), ModelProto.parseFrom(valid).toBuilder()
+                .setClassName(StaticSideEffect.class.getName()).build().toByteArray());
+        Path missing = Files.write(dir.resolve("missing.tribuo"), ModelProto.parseFrom(valid).toBuilder()
+                .setClassName("org.example.NoSuchModel").build().toByteArray());
+
+        assertThatThrownBy(() -> ModelFiles.load(other))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("model " + other + ": names the class " + StaticSideEffect.class.getName()
+                        + ", which is not a Tribuo model");
+        assertThat(INITIALISED.get()).as("its static initialiser ran").isFalse();
+        assertThatThrownBy(() -> ModelFiles.load(missing))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("model " + missing + ": names the model class org.example.NoSuchModel, which is not "
+                        + "available here");
+    }
+
+    /** Set by {@link StaticSideEffect}'s static initialiser (reading a field of that class would run it). */
+    private static final AtomicBoolean INITIALISED = new AtomicBoolean();
+
+    /** A class whose static initialiser leaves a trace, which loading a model file must never run. */
+    static final class StaticSideEffect {
+        static {
+            INITIALISED.set(true);
+        }
+    }
+
+    private Path save() {
+        Path file = dir.resolve("model.tribuo");
+        ModelFiles.save(model, file);
+        return file;
     }
 
     /** How the loads of a set of mutated files ended. */
