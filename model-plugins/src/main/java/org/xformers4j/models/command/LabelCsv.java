@@ -4,28 +4,27 @@ import org.tribuo.Example;
 import org.tribuo.MutableDataset;
 import org.tribuo.classification.Label;
 import org.tribuo.classification.LabelFactory;
-import org.tribuo.data.csv.CSVIterator;
-import org.tribuo.data.csv.CSVLoader;
 import org.tribuo.datasource.ListDataSource;
 import org.tribuo.impl.ArrayExample;
 import org.tribuo.provenance.SimpleDataSourceProvenance;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 
 /**
- * Classification data in CSV files with a header line, read with Tribuo's {@link CSVLoader} (every
- * column but the label is a numeric feature named by its header), and checked so that bad data fails
- * with a message naming the file, the row and the column: a missing file, a file without examples,
- * a missing label column, a value that is not a number, a NaN or infinite feature (Tribuo's own
- * check rejects the whole example without saying where).
+ * Classification data in CSV files with a header line: every column but the label is a numeric
+ * feature named by its header. Each file is read once, streaming ({@link CsvTable}): the examples
+ * (Tribuo {@link ArrayExample}s) are built row by row into the dataset, and no row is kept
+ * besides. Bad data fail with a message naming the file, the row and the column: besides what
+ * {@link CsvTable} refuses, a missing label column, a file with no feature column, an empty label,
+ * a training file with a single class, and test labels the training data never had.
  */
 final class LabelCsv {
 
@@ -34,33 +33,77 @@ final class LabelCsv {
     private LabelCsv() {
     }
 
-    /** The labelled examples of {@code file}, the label in column {@code labelColumn}. */
-    static MutableDataset<Label> load(Path file, String labelColumn) {
-        List<String> columns = header(file);
-        if (!columns.contains(labelColumn)) {
-            throw new IllegalArgumentException(file + ": no label column '" + labelColumn + "' (columns: "
-                    + String.join(", ", columns) + "); name it with --label");
+    /** The labelled examples of the training file {@code file}, which must hold at least two classes. */
+    static MutableDataset<Label> training(Path file, String labelColumn) {
+        MutableDataset<Label> dataset = load(file, labelColumn);
+        Set<Label> classes = dataset.getOutputInfo().getDomain();
+        if (classes.size() < 2) {
+            throw new IllegalArgumentException(file + ": column '" + labelColumn + "' holds one class, '"
+                    + classes.iterator().next().getLabel() + "', in all " + dataset.size() + " rows; a classifier "
+                    + "needs at least two");
         }
-        features(file, columns, labelColumn);
-        try {
-            return new CSVLoader<>(LABELS).load(file, labelColumn);
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException(file + ": cannot read the examples: " + Command.messages(e), e);
+        return dataset;
+    }
+
+    /** The labelled examples of the test file {@code file}, whose labels must all be among {@code known}. */
+    static MutableDataset<Label> test(Path file, String labelColumn, Set<Label> known) {
+        MutableDataset<Label> dataset = load(file, labelColumn);
+        for (int i = 0; i < dataset.size(); i++) {                       // examples are in row order
+            Label label = dataset.getExample(i).getOutput();
+            if (!known.contains(label)) {
+                throw new IllegalArgumentException(file + " row " + (i + 1) + ", column '" + labelColumn
+                        + "': label '" + label.getLabel() + "' is not among the training labels "
+                        + known.stream().map(Label::getLabel).sorted().toList());
+            }
+        }
+        return dataset;
+    }
+
+    /** The labelled examples of {@code file}, the label in column {@code labelColumn}. */
+    private static MutableDataset<Label> load(Path file, String labelColumn) {
+        try (CsvTable table = CsvTable.open(file)) {
+            if (!table.columns().contains(labelColumn)) {
+                throw new IllegalArgumentException(file + ": no label column '" + labelColumn + "' (columns: "
+                        + String.join(", ", table.columns()) + "); name it with --label");
+            }
+            String[] features = features(table, labelColumn).toArray(String[]::new);
+            MutableDataset<Label> dataset = new MutableDataset<>(new SimpleDataSourceProvenance("CSV file " + file
+                    + ", label column '" + labelColumn + "'", LABELS), LABELS);
+            table.forEach(row -> dataset.add(new ArrayExample<>(new Label(row.text(labelColumn)), features,
+                    values(row, features))));
+            return dataset;
         }
     }
 
     /**
-     * The rows of {@code file} as examples with an unknown label, every column but
-     * {@code labelColumn} (which may be absent) a feature: the input of a prediction.
+     * The feature columns of {@code table}: every column but {@code labelColumn} (which may be
+     * absent), in order; there must be one.
      */
-    static List<Example<Label>> unlabelled(Path file, String labelColumn) {
-        List<String> columns = header(file);
-        String[] names = columns.stream().filter(column -> !column.equals(labelColumn)).toArray(String[]::new);
-        List<Example<Label>> out = new ArrayList<>();
-        for (double[] values : features(file, columns, labelColumn)) {
-            out.add(new ArrayExample<>(LABELS.getUnknownOutput(), names, values));
+    static List<String> features(CsvTable table, String labelColumn) {
+        List<String> features = table.columns().stream().filter(column -> !column.equals(labelColumn)).toList();
+        if (features.isEmpty()) {
+            throw new IllegalArgumentException(table.file() + ": no feature column besides the label column '"
+                    + labelColumn + "'");
         }
-        return out;
+        return features;
+    }
+
+    /**
+     * Hands each remaining row of {@code table} to {@code action} as an example with an unknown
+     * label, its features the columns {@code features}: the input of a prediction.
+     */
+    static void unlabelled(CsvTable table, List<String> features, Consumer<Example<Label>> action) {
+        String[] names = features.toArray(String[]::new);
+        table.forEach(row -> action.accept(new ArrayExample<>(LABELS.getUnknownOutput(), names, values(row, names))));
+    }
+
+    /** The values of {@code row} in the columns {@code names}, in order. */
+    private static double[] values(CsvTable.Row row, String[] names) {
+        double[] values = new double[names.length];
+        for (int j = 0; j < names.length; j++) {
+            values[j] = row.number(names[j]);
+        }
+        return values;
     }
 
     /** The training and test halves of a stratified split: per label, a shuffled {@code trainFraction}. */
@@ -95,61 +138,5 @@ final class LabelCsv {
     private static MutableDataset<Label> dataset(List<Example<Label>> examples, String description) {
         return new MutableDataset<>(new ListDataSource<>(examples, LABELS,
                 new SimpleDataSourceProvenance(description, LABELS)));
-    }
-
-    /** The column names of {@code file}'s header line, which must exist and be followed by a row. */
-    private static List<String> header(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(file + ": no such file");
-        }
-        List<String> fields;
-        boolean hasRow;
-        try (CSVIterator rows = new CSVIterator(file.toUri())) {
-            fields = rows.getFields();
-            hasRow = rows.hasNext();
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException(file + ": not CSV with a header line: " + Command.messages(e), e);
-        }
-        if (fields.isEmpty() || !hasRow) {
-            throw new IllegalArgumentException(file + ": empty, expected a header line and at least one row");
-        }
-        return fields;
-    }
-
-    /**
-     * Per row of {@code file}, the values of every column but {@code labelColumn}, in column order;
-     * each must be a finite number. Rows are counted from 1 after the header line.
-     */
-    private static List<double[]> features(Path file, List<String> columns, String labelColumn) {
-        List<Map<String, String>> rows = new ArrayList<>();
-        try (CSVIterator iterator = new CSVIterator(file.toUri())) {
-            iterator.forEachRemaining(row -> rows.add(row.getRowData()));
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException(file + ": cannot read the rows: " + Command.messages(e), e);
-        }
-        List<String> featureColumns = columns.stream().filter(column -> !column.equals(labelColumn)).toList();
-        List<double[]> out = new ArrayList<>();
-        for (Map<String, String> cells : rows) {
-            String where = file + " row " + (out.size() + 1);
-            double[] values = new double[featureColumns.size()];
-            for (int j = 0; j < values.length; j++) {
-                String column = featureColumns.get(j);
-                String cell = cells.get(column);
-                if (cell == null) {
-                    throw new IllegalArgumentException(where + ": no value for column '" + column + "'");
-                }
-                try {
-                    values[j] = Double.parseDouble(cell.trim());
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException(where + ", column '" + column + "': not a number: '" + cell + "'");
-                }
-                if (!Double.isFinite(values[j])) {
-                    throw new IllegalArgumentException(where + ", column '" + column + "': " + cell
-                            + " (features must be finite numbers)");
-                }
-            }
-            out.add(values);
-        }
-        return out;
     }
 }

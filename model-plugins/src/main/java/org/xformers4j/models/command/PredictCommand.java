@@ -8,16 +8,17 @@ import org.tribuo.Model;
 import org.tribuo.Prediction;
 import org.tribuo.classification.Label;
 import org.xformers4j.models.tribuo.ComponentResolver;
+import org.xformers4j.models.tribuo.ModelFiles;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
@@ -25,12 +26,20 @@ import java.util.function.Function;
  * by {@code train --save} (Tribuo's {@link Model#deserializeFromFile(Path)}) and prints one line per
  * row of the CSV file, after a header: {@code row,label,probability} (the row from 1 after the
  * header line, the predicted label and its score, a probability when the model produces them).
- * Every column but {@code COLUMN} (default {@code label}, ignored when present) is a feature.
+ * Every column but {@code COLUMN} (default {@code label}, ignored when present) is a feature. The
+ * input must have a column for every feature the model was trained on (missing ones are named
+ * and nothing is predicted); columns the model does not know are ignored with a warning. The
+ * model is loaded with {@link ModelFiles#load}, which names the file and what is wrong with it;
+ * the input is read once, streaming, and predicted {@value #BATCH} rows at a time, so a bad row
+ * ({@link LabelCsv}) stops the command with exit code 1 after the lines of the batches before it.
  */
 @Component(service = Function.class, property = {
         HostCommand.NAME_PROPERTY + "=predict",
         HostCommand.SUMMARY_PROPERTY + "=Predicts the label of each row of a CSV file with a saved classifier"})
 public final class PredictCommand extends Command {
+
+    /** Rows predicted per batch: the input is read and predicted streaming, a batch at a time. */
+    static final int BATCH = 1024;
 
     private final ComponentRegistry registry;
 
@@ -51,33 +60,72 @@ public final class PredictCommand extends Command {
         } catch (IllegalArgumentException e) {
             return usageError(err, "predict: " + e.getMessage());
         }
+        String label = arguments.get("--label", "label");
         Model<Label> model;
-        List<Example<Label>> rows;
         try {
             model = load(modelFile);
-            rows = LabelCsv.unlabelled(input, arguments.get("--label", "label"));
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             return failure(err, "predict: " + messages(e));
         }
-        List<Prediction<Label>> predictions = model.predict(rows);
-        out.println("row,label,probability");
-        for (int i = 0; i < predictions.size(); i++) {
-            Label predicted = predictions.get(i).getOutput();
-            out.printf(Locale.ROOT, "%d,%s,%.6f%n", i + 1, predicted.getLabel(), predicted.getScore());
+        try (CsvTable table = CsvTable.open(input)) {
+            List<String> features = LabelCsv.features(table, label);
+            checkFeatures(model, table, features, label, err);
+            out.println("row,label,probability");
+            long[] row = {0};
+            List<Example<Label>> batch = new ArrayList<>(BATCH);
+            LabelCsv.unlabelled(table, features, example -> {
+                batch.add(example);
+                if (batch.size() == BATCH) {
+                    row[0] = print(model.predict(batch), row[0], out);
+                    batch.clear();
+                }
+            });
+            print(model.predict(batch), row[0], out);
+        } catch (RuntimeException e) {
+            return failure(err, "predict: " + messages(e));
         }
         return OK;
+    }
+
+    /** Prints one line per prediction, numbering the rows after {@code row}; returns the last row's number. */
+    private static long print(List<Prediction<Label>> predictions, long row, PrintStream out) {
+        for (Prediction<Label> prediction : predictions) {
+            Label predicted = prediction.getOutput();
+            out.printf(Locale.ROOT, "%d,%s,%.6f%n", ++row, predicted.getLabel(), predicted.getScore());
+        }
+        return row;
+    }
+
+    /**
+     * Refuses input that lacks any of the model's features, naming them (a model fed zeros for
+     * them would still answer, confidently and wrongly), and warns about columns the model does
+     * not know, which it ignores.
+     */
+    private static void checkFeatures(Model<Label> model, CsvTable table, List<String> features, String label,
+                                      PrintStream err) {
+        Set<String> known = new TreeSet<>();
+        model.getFeatureIDMap().forEach(feature -> known.add(feature.getName()));
+        List<String> missing = known.stream().filter(name -> !features.contains(name)).toList();
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(table.file() + ": lacks " + missing.size() + " of the model's "
+                    + known.size() + " features: " + String.join(", ", missing) + " (the file's columns: "
+                    + String.join(", ", table.columns()) + "; the label column is '" + label + "', set with --label)");
+        }
+        List<String> unknown = features.stream().filter(name -> !known.contains(name)).toList();
+        if (!unknown.isEmpty()) {
+            err.println("predict: warning: " + table.file() + ": column" + (unknown.size() == 1 ? " " : "s ")
+                    + String.join(", ", unknown) + " " + (unknown.size() == 1 ? "is not a feature" : "are not features")
+                    + " of the model and " + (unknown.size() == 1 ? "is" : "are") + " ignored");
+        }
     }
 
     /**
      * The classifier in {@code file}. Models that create components while loading find them
      * through the host's registry, handed to {@link ComponentResolver} first.
      */
-    private Model<Label> load(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("model " + file + ": no such file");
-        }
+    private Model<Label> load(Path file) {
         ComponentResolver.use(registry);
-        Model<?> model = Model.deserializeFromFile(file);
+        Model<?> model = ModelFiles.load(file);
         if (!model.validate(Label.class)) {
             throw new IllegalArgumentException("model " + file + " predicts " + model.getOutputIDInfo().getDomain()
                     + ", not class labels");

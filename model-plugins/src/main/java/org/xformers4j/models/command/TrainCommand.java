@@ -9,10 +9,10 @@ import org.tribuo.Trainer;
 import org.tribuo.classification.Label;
 import org.tribuo.classification.evaluation.LabelEvaluation;
 import org.tribuo.classification.evaluation.LabelEvaluator;
+import org.xformers4j.models.tribuo.ModelFiles;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -26,8 +26,14 @@ import java.util.function.Function;
  * {@link LabelEvaluator} on the test file (or, without {@code --test}, on a stratified 20% of the
  * training file held out with seed 1) and prints the evaluation and the confusion matrix; with
  * {@code --json}, only {@code {"accuracy":…, "macro_f1":…, "train_seconds":…, "examples":…}}
- * (examples: the number of training examples). {@code --save} writes the model with
- * {@link Model#serializeToFile(Path)}, loadable by {@link PredictCommand}.
+ * (examples: the number of training examples). {@code --save} writes the model in Tribuo's format
+ * through {@link ModelFiles#save} (atomically: an existing model is replaced whole or not at all),
+ * loadable by {@link PredictCommand} and by Tribuo's {@link Model#deserializeFromFile(Path)}.
+ *
+ * <p>Whatever could fail after training is checked before it: the configuration, the directory
+ * of {@code --save} (it must exist and be writable), the training data and the test data (read
+ * and checked as {@link LabelCsv} describes; every test label must occur in the training data).
+ * The model is saved before it is evaluated.
  *
  * <p>The components the configuration names (attention mechanisms, positional encodings) are found
  * through the host's {@link ComponentRegistry}, handed to {@link ComponentResolver} first; an unknown
@@ -63,14 +69,19 @@ public final class TrainCommand extends Command {
             return usageError(err, "train: " + e.getMessage());
         }
         String label = arguments.get("--label", "label");
+        Path modelFile = arguments.has("--save") ? Path.of(arguments.required("--save")) : null;
         Trainer<Label> trainer;
         MutableDataset<Label> train;
         MutableDataset<Label> test;
         try {
+            // Everything that can fail after training is checked first, so no trained model is thrown away.
             trainer = trainer(config, arguments.get("--trainer", "trainer"));
-            train = LabelCsv.load(trainFile, label);
+            if (modelFile != null) {
+                ModelFiles.checkWritable(modelFile);
+            }
+            train = LabelCsv.training(trainFile, label);
             if (arguments.has("--test")) {
-                test = LabelCsv.load(Path.of(arguments.required("--test")), label);
+                test = LabelCsv.test(Path.of(arguments.required("--test")), label, train.getOutputInfo().getDomain());
             } else {
                 LabelCsv.Split split = LabelCsv.stratifiedSplit(train, TRAIN_FRACTION, SPLIT_SEED);
                 train = split.train();
@@ -88,6 +99,13 @@ public final class TrainCommand extends Command {
             return failure(err, "train: training failed: " + messages(e));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        if (modelFile != null) {
+            try {
+                ModelFiles.save(model, modelFile);
+            } catch (RuntimeException e) {
+                return failure(err, "train: " + messages(e));
+            }
+        }
         LabelEvaluation evaluation = new LabelEvaluator().evaluate(model, test);
 
         if (arguments.has("--json")) {
@@ -98,15 +116,7 @@ public final class TrainCommand extends Command {
                     test.size());
             out.println(evaluation);
             out.println(evaluation.getConfusionMatrix());
-        }
-        if (arguments.has("--save")) {
-            Path modelFile = Path.of(arguments.required("--save"));
-            try {
-                model.serializeToFile(modelFile);
-            } catch (IOException | RuntimeException e) {
-                return failure(err, "train: cannot save the model to " + modelFile + ": " + messages(e));
-            }
-            if (!arguments.has("--json")) {
+            if (modelFile != null) {
                 out.println("model saved to " + modelFile);
             }
         }

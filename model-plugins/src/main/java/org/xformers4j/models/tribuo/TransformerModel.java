@@ -103,7 +103,7 @@ public final class TransformerModel<T extends Output<T>> extends Model<T> {
     @Override
     protected List<Prediction<T>> innerPredict(Iterable<Example<T>> examples) {
         List<Prediction<T>> out = new ArrayList<>();
-        List<Example<T>> batch = new ArrayList<>(batchSize);
+        List<Example<T>> batch = new ArrayList<>();              // batchSize comes from the file: grow as needed
         for (Example<T> example : examples) {
             batch.add(example);
             if (batch.size() == batchSize) {

@@ -32,11 +32,15 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -50,8 +54,19 @@ import java.util.SplittableRandom;
  * message TransformerModelProto {
  *   tribuo.core.ModelDataProto metadata = 1; // Tribuo's ModelDataCarrier: name, provenance, feature and output domains
  *   bytes network = 2;                       // the blob below
+ *   bytes sha256 = 3;                        // SHA-256 of field 1's bytes, then field 2's
  * }
  * </pre>
+ * The checksum lives inside the model's own message rather than in a sidecar file or a wrapper
+ * around the file, so a {@code .tribuo} file stays a plain Tribuo {@link ModelProto}, loadable by
+ * {@link org.tribuo.Model#deserializeFromFile} and carried along by every Tribuo path that
+ * serializes the model (a file, a stream, a proto stored elsewhere), and every one of those paths
+ * checks it: a single flipped bit in the metadata or the weights is refused before anything is
+ * parsed, never loaded as a model that predicts differently. Bytes outside the checksummed fields
+ * (Tribuo's own envelope: version, class name, type URL) are each checked on their own. A file
+ * without the checksum (written before it existed) is refused too. The checksum guards against
+ * damage, not against a crafted file, which can carry a correct one: the parsing below trusts
+ * nothing it reads.
  * The network blob is big-endian ({@link DataOutputStream}; strings in modified UTF-8):
  * <pre>
  * magic "X4JTMDL\0", int format version (2)
@@ -66,11 +81,16 @@ import java.util.SplittableRandom;
  * int n, n × (UTF parameter name, int rank, rank × int size, size product × float value)
  * </pre>
  * The input encoder and output head objects are rebuilt with OLCUT from their configuration in the
- * trainer provenance (which Tribuo's metadata already carries); the encoder then reads its fitted
- * state, the head is fitted again to the output domain (heads depend on nothing else), and the
- * network is rebuilt from the blob's architecture and loaded with the saved parameters. Every
- * mismatch (magic, version, names, shapes, trailing bytes) is an {@link IllegalStateException}
- * naming it.
+ * trainer provenance (which Tribuo's metadata already carries), after their class names have been
+ * checked against the encoders and heads of this package (OLCUT would otherwise instantiate and
+ * configure whatever class the file names); the encoder then reads its fitted state, the head is
+ * fitted again to the output domain (heads depend on nothing else), and the network is rebuilt
+ * from the blob's architecture and loaded with the saved parameters. Before anything is allocated
+ * from the architecture, the parameters it needs at the least (per block, the query and output
+ * projections and the feed-forward sublayer) are checked against the bytes left for them, so a
+ * small file that claims a huge architecture is refused instead of exhausting the heap; every
+ * count read is bounded by the bytes that remain. Every mismatch (checksum, magic, version, class,
+ * names, shapes, trailing bytes) is an {@link IllegalStateException} naming it.
  */
 final class TransformerModelSerializer {
 
@@ -81,6 +101,15 @@ final class TransformerModelSerializer {
     private static final int FORMAT_VERSION = 2;
     private static final int METADATA_FIELD = 1;
     private static final int NETWORK_FIELD = 2;
+    private static final int CHECKSUM_FIELD = 3;
+
+    /**
+     * The classes the trainer provenance may name for each configured object OLCUT rebuilds: the
+     * input encoders and output heads of this package, checked before OLCUT instantiates anything.
+     */
+    private static final Map<String, List<Class<? extends Configurable>>> ALLOWED = Map.of(
+            "encoder", List.of(FeatureTokens.class, ImagePatches.class, TextTokens.class),
+            "head", List.of(LabelHead.class, RegressorHead.class, MultiLabelHead.class));
 
     private TransformerModelSerializer() {
     }
@@ -93,13 +122,15 @@ final class TransformerModelSerializer {
                 .build();
     }
 
-    /** The {@code TransformerModelProto} {@link Any} of {@code metadata} and {@code network}. */
+    /** The {@code TransformerModelProto} {@link Any} of {@code metadata} and {@code network}, with their checksum. */
     static Any pack(ModelDataProto metadata, byte[] network) {
         try {
+            byte[] metadataBytes = metadata.toByteArray();
             ByteString.Output bytes = ByteString.newOutput();
             CodedOutputStream out = CodedOutputStream.newInstance(bytes);
-            out.writeMessage(METADATA_FIELD, metadata);
+            out.writeByteArray(METADATA_FIELD, metadataBytes);
             out.writeByteArray(NETWORK_FIELD, network);
+            out.writeByteArray(CHECKSUM_FIELD, sha256(metadataBytes, network));
             out.flush();
             return Any.newBuilder().setTypeUrl(TYPE_URL).setValue(bytes.toByteString()).build();
         } catch (IOException e) {
@@ -117,16 +148,19 @@ final class TransformerModelSerializer {
             throw new IllegalStateException("TransformerModel: serialized data has type URL '" + message.getTypeUrl()
                     + "', expected '" + TYPE_URL + "'");
         }
-        ModelDataProto metadata = null;
+        byte[] metadataBytes = null;
         byte[] network = null;
+        byte[] checksum = null;
         try {
             CodedInputStream in = message.getValue().newCodedInput();
             for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
                 int field = WireFormat.getTagFieldNumber(tag);
                 if (field == METADATA_FIELD) {
-                    metadata = ModelDataProto.parseFrom(in.readBytes());
+                    metadataBytes = in.readByteArray();
                 } else if (field == NETWORK_FIELD) {
                     network = in.readByteArray();
+                } else if (field == CHECKSUM_FIELD) {
+                    checksum = in.readByteArray();
                 } else {
                     in.skipField(tag);
                 }
@@ -134,15 +168,38 @@ final class TransformerModelSerializer {
         } catch (IOException e) {
             throw new IllegalStateException("TransformerModel: malformed serialized data: " + e.getMessage(), e);
         }
-        if (metadata == null || network == null) {
-            throw new IllegalStateException("TransformerModel: serialized data lacks its "
-                    + (metadata == null ? "metadata (field 1)" : "network (field 2)"));
+        if (metadataBytes == null || network == null || checksum == null) {
+            throw new IllegalStateException("TransformerModel: serialized data lacks its " + (metadataBytes == null
+                    ? "metadata (field 1)" : network == null ? "network (field 2)"
+                    : "SHA-256 checksum (field 3); it is damaged or was written by an older xformers4j: train it again"));
         }
-        ModelDataCarrier carrier = ModelDataCarrier.deserialize(metadata);
+        if (!MessageDigest.isEqual(checksum, sha256(metadataBytes, network))) {
+            throw new IllegalStateException("TransformerModel: the SHA-256 checksum does not match the content: the "
+                    + "model data are damaged (a changed, lost or added byte)");
+        }
+        ModelDataCarrier carrier;
+        try {
+            carrier = ModelDataCarrier.deserialize(ModelDataProto.parseFrom(metadataBytes));
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalStateException("TransformerModel: malformed metadata: " + e.getMessage(), e);
+        }
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(network))) {
             return read(carrier, in);
+        } catch (EOFException e) {
+            throw new IllegalStateException("TransformerModel: the network data end early (truncated)", e);
         } catch (IOException e) {
             throw new IllegalStateException("TransformerModel: malformed network data: " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] sha256(byte[] metadata, byte[] network) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            digest.update(metadata);
+            digest.update(network);
+            return digest.digest();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e); // every JVM has it
         }
     }
 
@@ -255,6 +312,7 @@ final class TransformerModelSerializer {
         }
         int batchSize = in.readInt();
         int numOutputs = in.readInt();
+        requireParameterBytes(config, numOutputs, in.available());
 
         Map<String, Provenance> trainer = carrier.provenance().getTrainerProvenance().getConfiguredParameters();
         InputEncoder encoder = configured(InputEncoder.class, trainer, "encoder");
@@ -331,20 +389,62 @@ final class TransformerModelSerializer {
         return n;
     }
 
-    /** The encoder or head object configured in the trainer provenance's {@code field}, rebuilt by OLCUT. */
+    /**
+     * Refuses an architecture whose parameters cannot fit in the {@code bytes} left in the file,
+     * before anything is allocated from it: each block has at least the query and output
+     * projections (2 D²) and the feed-forward sublayer (2 D × hidden), besides the register
+     * tokens (R × D) and the output layer (D × K), each a 4-byte float. The network built is at
+     * most a few times this bound, which the exact shape check after loading then enforces.
+     */
+    private static void requireParameterBytes(EncoderConfig config, int numOutputs, int bytes) {
+        BlockConfig block = config.block();
+        double dim = block.modelDim();
+        double least = config.layers() * (2 * dim * dim + 2 * dim * block.hidden())
+                + config.numRegisterTokens() * dim + dim * Math.max(0, numOutputs);
+        if (least * Float.BYTES > bytes) {
+            throw new IllegalStateException(String.format(Locale.ROOT, "TransformerModel: the saved architecture "
+                    + "(modelDim %d, hidden %d, %d layers, %d register tokens, %d outputs) needs at least %.0f "
+                    + "parameters, but only %d bytes are left for them: the architecture does not match the saved "
+                    + "weights", block.modelDim(), block.hidden(), config.layers(), config.numRegisterTokens(),
+                    numOutputs, least, bytes));
+        }
+    }
+
+    /**
+     * The encoder or head object configured in the trainer provenance's {@code field}, rebuilt by
+     * OLCUT once every class its configuration names is one of {@link #ALLOWED}.
+     */
     private static <C extends Configurable> C configured(Class<C> type, Map<String, Provenance> trainer, String field) {
         if (!(trainer.get(field) instanceof ObjectProvenance provenance)) {
             throw new IllegalStateException("TransformerModel: the trainer provenance has no configured '" + field
                     + "', got " + trainer.get(field));
         }
-        List<ConfigurationData> data = ProvenanceUtil.extractConfiguration(provenance);
-        ConfigurationManager manager = new ConfigurationManager();
-        manager.addConfiguration(data);
-        Configurable component = manager.lookup(data.get(0).getName());
-        if (!type.isInstance(component)) {
-            throw new IllegalStateException("TransformerModel: the trainer provenance's '" + field + "' is a "
-                    + component.getClass().getName() + ", not a " + type.getSimpleName());
+        List<ConfigurationData> data;
+        try {
+            data = ProvenanceUtil.extractConfiguration(provenance);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("TransformerModel: the trainer provenance's '" + field
+                    + "' is not a configuration: " + e.getMessage(), e);
         }
-        return type.cast(component);
+        List<String> allowed = ALLOWED.get(field).stream().map(Class::getName).toList();
+        for (ConfigurationData component : data) {
+            if (!allowed.contains(component.getClassName())) {
+                throw new IllegalStateException("TransformerModel: the trainer provenance's '" + field + "' names "
+                        + "class " + component.getClassName() + ", which is not one of the " + type.getSimpleName()
+                        + "s a model can be loaded with (" + String.join(", ", allowed) + ")");
+            }
+        }
+        if (data.isEmpty()) {
+            throw new IllegalStateException("TransformerModel: the trainer provenance's '" + field
+                    + "' holds no configuration");
+        }
+        try {
+            ConfigurationManager manager = new ConfigurationManager();
+            manager.addConfiguration(data);
+            return type.cast(manager.lookup(data.get(0).getName()));
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("TransformerModel: the trainer provenance's '" + field
+                    + "' cannot be configured: " + e.getMessage(), e);
+        }
     }
 }

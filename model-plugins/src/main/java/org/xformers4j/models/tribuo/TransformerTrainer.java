@@ -26,6 +26,7 @@ import org.xformers4j.nn.ParameterState;
 import org.xformers4j.optim.AdamW;
 import org.xformers4j.optim.GradientClipping;
 import org.xformers4j.optim.LearningRateSchedule;
+import org.xformers4j.optim.NonFinite;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
 
@@ -39,6 +40,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.logging.Level;
@@ -79,9 +81,15 @@ import java.util.logging.Logger;
  * whenever the validation loss improves (followed by a checkpoint naming them), and are restored
  * into the model only after training ends, resumed or not.
  *
- * <p>A NaN or infinite training loss stops training with an {@link IllegalStateException} naming
- * the step and the loss before that step's update, so the last checkpoint on disk is the last good
- * state.
+ * <p>A NaN or infinite training loss, gradient (checked after {@code backward()}, before the
+ * update) or parameter (checked after the update) stops training with an {@link
+ * IllegalStateException} naming the step, the value or parameter, and the last checkpoint written.
+ * No checkpoint is ever written from non-finite weights, nor from weights that cannot be trained
+ * on: a checkpoint that falls due after a step is written only once the next step has computed a
+ * finite loss and finite gradients from its weights (before that step's update, so its content is
+ * exactly the state after the step it records), or when training ends. The checkpoint the error
+ * names therefore resumes, for example with a lower learning rate (which is not part of the run's
+ * identity).
  *
  * <p>Each call to {@link #train} draws its generator from a {@link SplittableRandom} seeded with
  * {@code seed} and split once per previous call (the invocation count), as Tribuo's SGD trainers
@@ -94,10 +102,10 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
 
     private static final Logger logger = Logger.getLogger(TransformerTrainer.class.getName());
 
-    /** The file in {@code checkpointDirectory} holding the latest checkpoint. */
     /** Training examples the model's top features are averaged over (rollout costs grow with the token count cubed). */
     private static final int TOP_FEATURE_SAMPLE = 1000;
 
+    /** The file in {@code checkpointDirectory} holding the latest checkpoint. */
     public static final String CHECKPOINT_FILE = "checkpoint.x4j";
 
     /** The file in {@code checkpointDirectory} holding the best weights so far, with validation. */
@@ -360,6 +368,9 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
         Map<String, ParameterState> best = progress.best();
         int epochsWithoutImprovement = progress.epochsWithoutImprovement();
         long savedStep = -1;                                    // the step of the last checkpoint this run wrote
+        Progress pending = null;                                // a checkpoint due, written once the next step proves it
+        Map<String, Tensor> parameters = network.namedParameters();
+        Path checkpointFile = checkpointDir == null ? null : checkpointDir.resolve(CHECKPOINT_FILE);
         for (int e = progress.epoch(); e <= epochs; e++) {
             int epoch = e;
             long start = System.nanoTime();
@@ -367,29 +378,41 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
             List<Example<T>> order = epochOrder(train, shuffleSeed, epoch);
             double lossSum = epoch == progress.epoch() ? progress.epochLossSum() : 0;
             for (int b = (int) (step - (long) (epoch - 1) * stepsPerEpoch); b < stepsPerEpoch; b++) {
+                String where = "at step " + (step + 1) + " (epoch " + epoch + ", batch " + (b + 1) + " of "
+                        + stepsPerEpoch + ")";
                 List<Example<T>> batch = batch(order, b);
                 Tensor loss = fitted.loss(network.forward(batch), batch);                  // logits [B, K] → scalar
                 float value = loss.item();
                 if (!Float.isFinite(value)) {
-                    throw new IllegalStateException("TransformerTrainer: training loss is " + value + " at step "
-                            + (step + 1) + " (epoch " + epoch + ", batch " + (b + 1) + " of " + stepsPerEpoch
-                            + "); lower learningRate (" + learningRate + "), set gradientClip or check the data"
-                            + (savedStep < 0 ? "" : "; the last good checkpoint, of step " + savedStep + ", is "
-                            + checkpointDir.resolve(CHECKPOINT_FILE)));
+                    throw diverged("training loss is " + value + " " + where, savedStep, checkpointFile);
+                }
+                loss.backward();
+                Optional<String> badGradient = NonFinite.gradient(parameters);
+                if (badGradient.isPresent()) {
+                    throw diverged("the gradient of '" + badGradient.get() + "' holds NaN or infinity " + where,
+                            savedStep, checkpointFile);
+                }
+                if (pending != null) {                 // its weights just gave a finite loss and finite gradients
+                    save(checkpointFile, network, optimizer, pending, runIdentity);
+                    savedStep = pending.step();
+                    pending = null;
                 }
                 lossSum += (double) value * batch.size();
-                loss.backward();
                 if (gradientClip > 0f) {
                     GradientClipping.clipGradNorm(network.parameters(), gradientClip);
                 }
                 schedule.applyTo(optimizer);
                 optimizer.step();
                 optimizer.zeroGrad();
+                Optional<String> badParameter = NonFinite.value(parameters);
+                if (badParameter.isPresent()) {
+                    throw diverged("parameter '" + badParameter.get() + "' became NaN or infinite in the update "
+                            + where, savedStep, checkpointFile);
+                }
                 step++;
-                if (checkpointDir != null && step % checkpointEvery == 0) {
-                    savedStep = step;
-                    save(checkpointDir.resolve(CHECKPOINT_FILE), network, optimizer, new Progress(step, epoch,
-                            lossSum, bestValidationLoss, bestStep, epochsWithoutImprovement, null), runIdentity);
+                if (checkpointFile != null && step % checkpointEvery == 0) {
+                    pending = new Progress(step, epoch, lossSum, bestValidationLoss, bestStep,
+                            epochsWithoutImprovement, null);
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
@@ -412,15 +435,19 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
                     // checkpoint never names best weights that are not on disk; written after
                     // validation, the checkpoint resumes at the start of the next epoch.
                     savedStep = step;
+                    pending = null;                    // superseded: the same weights, after validation
                     Progress now = new Progress(step, epoch + 1, 0, bestValidationLoss, bestStep, 0, null);
                     save(checkpointDir.resolve(BEST_FILE), network, optimizer, now, runIdentity);
-                    save(checkpointDir.resolve(CHECKPOINT_FILE), network, optimizer, now, runIdentity);
+                    save(checkpointFile, network, optimizer, now, runIdentity);
                 }
             } else if (++epochsWithoutImprovement >= patience) {
                 logger.info(() -> String.format("early stopping after epoch %d: no better validation loss in %d epochs",
                         epoch, patience));
                 break;
             }
+        }
+        if (pending != null) {                         // the last step's weights, checked finite after its update
+            save(checkpointFile, network, optimizer, pending, runIdentity);
         }
         if (best != null) {
             network.loadStateDict(best);
@@ -577,6 +604,16 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
                     META_TRAIN_EXAMPLES, Integer.toString(trainExamples),
                     META_STEPS_PER_EPOCH, Integer.toString(stepsPerEpoch));
         }
+    }
+
+    /**
+     * The error that stops a diverged run: what went wrong and where, the usual remedies, and the
+     * last checkpoint this run wrote ({@code savedStep} < 0 for none), which is good to resume from.
+     */
+    private IllegalStateException diverged(String problem, long savedStep, Path checkpointFile) {
+        return new IllegalStateException("TransformerTrainer: " + problem + "; lower learningRate (" + learningRate
+                + "), set gradientClip or check the data" + (savedStep < 0 ? "" : "; the last good checkpoint, of step "
+                + savedStep + ", is " + checkpointFile));
     }
 
     /** Writes a checkpoint atomically; an I/O failure stops training, naming the file. */

@@ -2,6 +2,7 @@ package org.xformers4j.models.command;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.xformers4j.models.tribuo.ModelFiles;
 import org.xformers4j.registry.ComponentRegistry;
 
 import java.io.ByteArrayOutputStream;
@@ -9,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -16,8 +18,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@code xformers4j train} on a plain class path (components from the standalone registry): the
- * shipped wine example end to end, and the exit codes and messages for bad configurations, bad
- * data and bad arguments.
+ * shipped wine example end to end, the checks made before training (test labels, the save path),
+ * the atomic save, and the exit codes and messages for bad configurations, bad data and bad
+ * arguments.
  */
 class TrainCommandTest {
 
@@ -105,6 +108,49 @@ class TrainCommandTest {
 
         assertThat(train("--config", WINE_CONFIG.toString(), "--train", nan.toString())).isEqualTo(1);
         assertThat(err()).contains("nan.csv row 2, column 'b': NaN");
+    }
+
+    @Test
+    void testLabelsUnseenInTrainingAndABadSavePathFailBeforeTraining() throws Exception {
+        List<String> wine = Files.readAllLines(WINE_DATA);
+        Path test = Files.write(dir.resolve("test.csv"), List.of(wine.get(0), wine.get(1), wine.get(2)
+                .replace("class_0", "class_9")));
+        Path nowhere = dir.resolve("no-such-dir").resolve("wine.tribuo");
+
+        assertThat(train("--config", WINE_CONFIG.toString(), "--train", WINE_DATA.toString(), "--test",
+                test.toString())).isEqualTo(1);
+        assertThat(train("--config", WINE_CONFIG.toString(), "--train", WINE_DATA.toString(), "--save",
+                nowhere.toString())).isEqualTo(1);
+
+        assertThat(out()).as("nothing was trained").isEmpty();
+        assertThat(err()).contains("train: " + test + " row 2, column 'label': label 'class_9' is not among the "
+                        + "training labels [class_0, class_1, class_2]")
+                .contains("train: model " + nowhere + ": the directory " + nowhere.getParent() + " does not exist")
+                .doesNotContain("\tat ");
+    }
+
+    @Test
+    void saveReplacesAnExistingModelWholeWithOrdinaryPermissions() throws Exception {
+        Path fast = config("<property name=\"epochs\" value=\"30\"/>", "<property name=\"epochs\" value=\"1\"/>");
+        Path model = Files.writeString(dir.resolve("wine.tribuo"), "an older model");
+        Path leftover = Files.writeString(dir.resolve(".wine.tribuo.1234.tmp"), "from a crashed save");
+        Path ordinary = Files.writeString(dir.resolve("ordinary.txt"), "any file");
+
+        assertThat(train("--config", fast.toString(), "--train", WINE_DATA.toString(), "--save", model.toString()))
+                .as(err()).isZero();
+
+        assertThat(out()).endsWith("model saved to " + model + "\n");
+        assertThat(ModelFiles.load(model).getFeatureIDMap().size()).isEqualTo(13);
+        assertThat(Files.getPosixFilePermissions(model)).isEqualTo(Files.getPosixFilePermissions(ordinary));
+        assertThat(leftover).doesNotExist();
+    }
+
+    @Test
+    void aSingleClassTrainingFileIsRefused() throws Exception {
+        Path one = Files.writeString(dir.resolve("one.csv"), "a,b,label\n1,2,x\n3,4,x\n");
+
+        assertThat(train("--config", WINE_CONFIG.toString(), "--train", one.toString())).isEqualTo(1);
+        assertThat(err()).contains(one + ": column 'label' holds one class, 'x', in all 2 rows");
     }
 
     @Test

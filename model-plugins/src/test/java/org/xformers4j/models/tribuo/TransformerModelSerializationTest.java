@@ -15,7 +15,11 @@ import org.tribuo.regression.RegressionFactory;
 import org.tribuo.regression.Regressor;
 import org.tribuo.util.tokens.impl.SplitCharactersTokenizer;
 
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,7 +33,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Tribuo protobuf round trips of {@link TransformerModel} through {@link Model#serializeToFile} and
- * {@link Model#deserializeFromFile}, for each input encoder, and corrupted files.
+ * {@link Model#deserializeFromFile}, for each input encoder; damaged files (refused by the checksum)
+ * and crafted ones (a correct checksum over bad content: refused by the checks behind it, never
+ * instantiating a class the file names or allocating what it claims).
  */
 class TransformerModelSerializationTest {
 
@@ -140,41 +146,124 @@ class TransformerModelSerializationTest {
     }
 
     @Test
-    void corruptedFilesFailWithAClearError(@TempDir Path dir) throws IOException {
+    void aFlippedBitAnywhereInTheModelDataIsRefusedByTheChecksum(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("model.tribuo");
         imageModel().serializeToFile(file);
         byte[] bytes = Files.readAllBytes(file);
         int magic = indexOf(bytes, "X4JTMDL".getBytes());
+        int weights = bytes.length - 100;                                     // among the last parameter's floats
+        int provenance = indexOf(bytes, "learningRate".getBytes());           // in the metadata's trainer provenance
         assertThat(magic).isPositive();
+        assertThat(provenance).isPositive();
 
-        // Tribuo's ProtoUtil wraps what deserializeFromProto throws: the model's own error is the root cause.
-        byte[] badMagic = bytes.clone();
-        badMagic[magic] = 'Y';
-        Path badMagicFile = Files.write(dir.resolve("bad-magic.tribuo"), badMagic);
-        assertThatThrownBy(() -> Model.deserializeFromFile(badMagicFile))
-                .rootCause().isInstanceOf(IllegalStateException.class).hasMessageContaining("does not start with the magic");
-
-        byte[] badVersion = bytes.clone();
-        badVersion[magic + 8 + 3] = 7;                                       // the int after the 8 magic bytes
-        Path badVersionFile = Files.write(dir.resolve("bad-version.tribuo"), badVersion);
-        assertThatThrownBy(() -> Model.deserializeFromFile(badVersionFile))
-                .rootCause().isInstanceOf(IllegalStateException.class).hasMessageContaining("network data format 7");
+        for (int position : new int[] {magic, weights, provenance}) {
+            byte[] flipped = bytes.clone();
+            flipped[position] ^= 1;
+            Path damaged = Files.write(dir.resolve("flipped-" + position + ".tribuo"), flipped);
+            // Tribuo's ProtoUtil wraps what deserializeFromProto throws: the model's own error is the root cause.
+            assertThatThrownBy(() -> Model.deserializeFromFile(damaged))
+                    .rootCause().isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("SHA-256 checksum does not match");
+        }
 
         Path truncated = Files.write(dir.resolve("truncated.tribuo"), Arrays.copyOf(bytes, bytes.length / 2));
         assertThatThrownBy(() -> Model.deserializeFromFile(truncated)).isInstanceOf(IOException.class);
     }
 
     @Test
+    void craftedNetworkDataWithACorrectChecksumFailsWithAClearError(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("model.tribuo");
+        imageModel().serializeToFile(file);
+        byte[] bytes = Files.readAllBytes(file);
+
+        Path badMagic = Files.write(dir.resolve("bad-magic.tribuo"), CraftedModels.withNetwork(bytes, network -> {
+            network[0] = 'Y';
+            return network;
+        }));
+        assertThatThrownBy(() -> Model.deserializeFromFile(badMagic))
+                .rootCause().isInstanceOf(IllegalStateException.class).hasMessageContaining("does not start with the magic");
+
+        Path badVersion = Files.write(dir.resolve("bad-version.tribuo"),
+                CraftedModels.withNetwork(bytes, network -> CraftedModels.withInt(network, 8, 7)));
+        assertThatThrownBy(() -> Model.deserializeFromFile(badVersion))
+                .rootCause().isInstanceOf(IllegalStateException.class).hasMessageContaining("network data format 7");
+    }
+
+    @Test
+    void aSmallFileClaimingAHugeArchitectureIsRefusedBeforeAllocating(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("model.tribuo");
+        imageModel().serializeToFile(file);                                   // modelDim 16, heads 2, hidden 64
+        byte[] bytes = Files.readAllBytes(file);
+
+        // modelDim 8192 with 8 heads and hidden 32768: 2 layers of about 0.7 G floats each.
+        Path huge = Files.write(dir.resolve("huge.tribuo"), CraftedModels.withNetwork(bytes, network -> {
+            int at = CraftedModels.architectureOffset(network);
+            CraftedModels.withInt(network, at, 8192);
+            CraftedModels.withInt(network, at + 4, 8);
+            return CraftedModels.withInt(network, at + 8, 32768);
+        }));
+        assertThat(Files.size(huge)).isLessThan(100_000);
+
+        assertThatThrownBy(() -> Model.deserializeFromFile(huge))
+                .rootCause().isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("modelDim 8192, hidden 32768, 2 layers")
+                .hasMessageContaining("does not match the saved weights");
+    }
+
+    @Test
+    void aProvenanceNamingAnotherClassIsRefusedBeforeOlcutInstantiatesIt(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("model.tribuo");
+        imageModel().serializeToFile(file);
+        byte[] bytes = Files.readAllBytes(file);
+        byte[] head = LabelHead.class.getName().getBytes(StandardCharsets.UTF_8);
+        byte[] other = Intruders.class.getName().getBytes(StandardCharsets.UTF_8);
+        assertThat(other).hasSameSizeAs(head);                                // keeps the protobuf lengths valid
+
+        Path crafted = Files.write(dir.resolve("crafted.tribuo"), CraftedModels.resealed(bytes, metadata -> {
+            for (int at = indexOf(metadata, head); at >= 0; at = indexOf(metadata, head)) {
+                System.arraycopy(other, 0, metadata, at, other.length);
+            }
+            return metadata;
+        }, network -> network));
+        Intruders.instances.set(0);
+
+        assertThatThrownBy(() -> Model.deserializeFromFile(crafted))
+                .rootCause().isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("names class " + Intruders.class.getName())
+                .hasMessageContaining(LabelHead.class.getName());
+        assertThat(Intruders.instances).hasValue(0);
+    }
+
+    @Test
+    void aHugeSavedBatchSizeAllocatesNothingUpFront(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("model.tribuo");
+        MutableDataset<Label> data = images();
+        TransformerModel<Label> model = imageModel();
+        model.serializeToFile(file);
+        // The blob's int batchSize follows the architecture (see TransformerModelSerializer).
+        Path crafted = Files.write(dir.resolve("batch.tribuo"), CraftedModels.withNetwork(Files.readAllBytes(file),
+                network -> CraftedModels.withInt(network, CraftedModels.batchSizeOffset(network), Integer.MAX_VALUE)));
+
+        Model<?> loaded = Model.deserializeFromFile(crafted);
+        @SuppressWarnings("unchecked")
+        List<Prediction<Label>> predictions = ((Model<Label>) loaded).predict(data);
+        assertThat(predictions).hasSameSizeAs(model.predict(data));
+    }
+
+    @Test
     void parametersThatDoNotFitTheArchitectureAreRejectedNamingTheParameter(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("model.tribuo");
         imageModel().serializeToFile(file);                                   // output.weight is [2, 16]
-        byte[] bytes = Files.readAllBytes(file);
         byte[] name = ("\0\15" + "output.weight").getBytes();                // writeUTF: 2-byte length, then the name
-        int rank = indexOf(bytes, name) + name.length;                        // then int rank, int sizes
-        assertThat(Arrays.copyOfRange(bytes, rank, rank + 12)).containsExactly(0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 16);
-        bytes[rank + 7] = 16;                                                 // [16, 2]: as many values
-        bytes[rank + 11] = 2;
-        Path swapped = Files.write(dir.resolve("swapped.tribuo"), bytes);
+        Path swapped = Files.write(dir.resolve("swapped.tribuo"),
+                CraftedModels.withNetwork(Files.readAllBytes(file), bytes -> {
+                    int rank = indexOf(bytes, name) + name.length;            // then int rank, int sizes
+                    assertThat(Arrays.copyOfRange(bytes, rank, rank + 12))
+                            .containsExactly(0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 16);
+                    bytes[rank + 7] = 16;                                     // [16, 2]: as many values
+                    bytes[rank + 11] = 2;
+                    return bytes;
+                }));
 
         assertThatThrownBy(() -> Model.deserializeFromFile(swapped))
                 .rootCause().isInstanceOf(IllegalArgumentException.class)
@@ -184,7 +273,7 @@ class TransformerModelSerializationTest {
                 .hasMessageContaining("'output.weight' has shape [16, 2]");
     }
 
-    private static int indexOf(byte[] haystack, byte[] needle) {
+    static int indexOf(byte[] haystack, byte[] needle) {
         outer:
         for (int i = 0; i + needle.length <= haystack.length; i++) {
             for (int j = 0; j < needle.length; j++) {

@@ -27,12 +27,14 @@ import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 /**
  * Checkpoints of {@link TransformerTrainer}: a run resumed from a mid-run checkpoint ends with the
  * same bytes on disk and the same predictions as an uninterrupted one (with dropout, and with early
- * stopping's best weights), a NaN loss stops training and leaves the last good checkpoint, and a
- * checkpoint from another configuration is refused. The data are 4 × 4 synthetic images.
+ * stopping's best weights), a NaN loss or a diverging learning rate stops training and leaves the
+ * last good checkpoint, which resumes, and a checkpoint from another configuration is refused. The
+ * data are 4 × 4 synthetic images.
  */
 class TransformerTrainerCheckpointTest {
 
@@ -118,10 +120,13 @@ class TransformerTrainerCheckpointTest {
                     Matcher m = Pattern.compile("at step (\\d+) \\(epoch 1, ").matcher(e.getMessage());
                     assertThat(m.find()).as(e.getMessage()).isTrue();
                     long failedStep = Long.parseLong(m.group(1));
-                    assertThat(failedStep).as("the poisoned example must not be in the first batch").isGreaterThan(1);
+                    assertThat(failedStep).as("the poisoned example must not be in the first two batches")
+                            .isGreaterThan(2);
+                    // The checkpoint of step failedStep - 1 was due, but is written only once the next
+                    // step's loss and gradients prove its weights: the last one written is of the step before.
                     Checkpoint last = Checkpoint.load(checkpoints.resolve(TransformerTrainer.CHECKPOINT_FILE));
-                    assertThat(last.step()).isEqualTo(failedStep - 1);
-                    assertThat(e.getMessage()).contains("the last good checkpoint, of step " + (failedStep - 1));
+                    assertThat(last.step()).isEqualTo(failedStep - 2);
+                    assertThat(e.getMessage()).contains("the last good checkpoint, of step " + (failedStep - 2));
                     for (ParameterState p : last.modelState().values()) {
                         for (float v : p.values()) {
                             assertThat(v).isFinite();
@@ -137,6 +142,38 @@ class TransformerTrainerCheckpointTest {
         TransformerModel<Label> resumed = trainer(dir.resolve("resumed"), 24,
                 checkpoints.resolve(TransformerTrainer.CHECKPOINT_FILE).toString()).train(clean);
         assertThat(scores(resumed, clean)).isEqualTo(scores(straight, clean));
+    }
+
+    @Test
+    void aHugeLearningRateStopsBeforeAnyNonFiniteWeightsAreCheckpointed() throws Exception {
+        MutableDataset<Label> data = images(48, -1);
+        Path checkpoints = dir.resolve("huge");
+        TransformerTrainer<Label> huge = builder(checkpoints, 1, "").learningRate(1e4f).warmupSteps(0).build();
+
+        Throwable failure = catchThrowable(() -> huge.train(data));
+
+        assertThat(failure).isInstanceOf(IllegalStateException.class)
+                .hasMessageMatching("(?s).*(gradient|parameter|loss).* (is|became) .*at step \\d+.*")
+                .hasMessageContaining("the last good checkpoint, of step ");
+        Matcher m = Pattern.compile("at step (\\d+) .*the last good checkpoint, of step (\\d+), is (.*)$")
+                .matcher(failure.getMessage());
+        assertThat(m.find()).as(failure.getMessage()).isTrue();
+        Path named = Path.of(m.group(3));
+        assertThat(named).isEqualTo(checkpoints.resolve(TransformerTrainer.CHECKPOINT_FILE));
+        Checkpoint last = Checkpoint.load(named);
+        assertThat(last.step()).isEqualTo(Long.parseLong(m.group(2))).isLessThan(Long.parseLong(m.group(1)));
+        for (Map.Entry<String, ParameterState> p : last.modelState().entrySet()) {
+            for (float v : p.getValue().values()) {
+                assertThat(v).as(p.getKey()).isFinite();
+            }
+        }
+        // The named checkpoint resumes: a trainer configured alike but with a sane learning rate
+        // (not part of the run's identity) continues from it to a model with finite scores.
+        TransformerModel<Label> resumed = builder(dir.resolve("resumed"), 1, named.toString()).learningRate(1e-2f)
+                .warmupSteps(0).build().train(data);
+        for (Map<String, Double> example : scores(resumed, data)) {
+            assertThat(example.values()).allSatisfy(score -> assertThat(score).isFinite());
+        }
     }
 
     @Test

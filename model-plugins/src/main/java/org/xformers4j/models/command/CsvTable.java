@@ -1,0 +1,213 @@
+package org.xformers4j.models.command;
+
+import org.tribuo.data.csv.CSVIterator;
+import org.tribuo.data.columnar.ColumnarIterator;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PushbackReader;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A CSV file with a header line, read once and streaming: Tribuo's {@link CSVIterator} (RFC 4180
+ * quoting) over strict UTF-8 text, one row at a time, so memory does not grow with the file. Every
+ * fault is an {@link IllegalArgumentException} naming the file, and the row (counted from 1 after
+ * the header line) and column where it has them: a missing or empty file, a header that names a
+ * column twice or not at all, bytes that are not UTF-8 (never replaced with U+FFFD), a row with
+ * more or fewer cells than the header, an empty text cell, a cell that is not a number or not a
+ * finite 32-bit float (the models compute in float: 1e39 would become infinity).
+ */
+final class CsvTable implements AutoCloseable {
+
+    /** Tribuo's message for a row whose cell count differs from the header's. */
+    private static final Pattern CELL_COUNT = Pattern.compile("headers has (\\d+) elements, current line has (\\d+)");
+
+    private final Path file;
+    private final StrictUtf8Reader text;
+    private final CSVIterator rows;
+    private final List<String> columns;
+    private long read;
+
+    private CsvTable(Path file, StrictUtf8Reader text, CSVIterator rows, List<String> columns) {
+        this.file = file;
+        this.text = text;
+        this.rows = rows;
+        this.columns = columns;
+    }
+
+    /** Opens {@code file} and reads its header line. */
+    static CsvTable open(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(file + ": no such file");
+        }
+        try {
+            return open(file, Files.newInputStream(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads the header line of the CSV text in {@code in}, which errors call {@code file}. */
+    static CsvTable open(Path file, InputStream in) {
+        StrictUtf8Reader text = new StrictUtf8Reader(in);
+        // Tribuo's byte-order-mark check reads one character and pushes it back even at the end of
+        // the input, where it pushes back (char) -1 as a header: an empty file must not reach it.
+        PushbackReader start = new PushbackReader(text);
+        try {
+            int first = start.read();
+            if (first < 0) {
+                closeQuietly(text);
+                throw new IllegalArgumentException(file + ": empty, expected a header line and at least one row");
+            }
+            start.unread(first);
+        } catch (IOException e) {
+            closeQuietly(text);
+            throw new IllegalArgumentException(file + ": the header line is " + e.getMessage(), e);
+        }
+        CSVIterator rows;
+        try {
+            rows = new CSVIterator(start, CSVIterator.SEPARATOR, CSVIterator.QUOTE, (List<String>) null);
+        } catch (RuntimeException e) {
+            closeQuietly(text);
+            throw new IllegalArgumentException(file + ": the header line " + (text.failure() != null
+                    ? "is " + text.failure().getMessage() : "cannot be read: " + e.getMessage()), e);
+        }
+        List<String> columns = rows.getFields();
+        if (columns == null || columns.isEmpty()) {
+            closeQuietly(text);
+            throw new IllegalArgumentException(file + ": empty, expected a header line and at least one row");
+        }
+        Map<String, Integer> seen = new HashMap<>();
+        for (int i = 0; i < columns.size(); i++) {
+            String name = columns.get(i);
+            if (name.isBlank()) {
+                closeQuietly(text);
+                throw new IllegalArgumentException(file + ": column " + (i + 1) + " of the header line has no name");
+            }
+            Integer first = seen.putIfAbsent(name, i + 1);
+            if (first != null) {
+                closeQuietly(text);
+                throw new IllegalArgumentException(file + ": the header line names column '" + name + "' twice, as "
+                        + "column " + first + " and column " + (i + 1));
+            }
+        }
+        return new CsvTable(file, text, rows, columns);
+    }
+
+    /** The column names of the header line, in order, each once. */
+    List<String> columns() {
+        return columns;
+    }
+
+    /** The file the errors name. */
+    Path file() {
+        return file;
+    }
+
+    /**
+     * Hands each remaining row to {@code action}, in order, reading the next one only after
+     * {@code action} returns; at least one row must be there.
+     */
+    void forEach(Consumer<Row> action) {
+        for (Row row = next(); row != null; row = next()) {
+            action.accept(row);
+        }
+        if (read == 0) {
+            throw new IllegalArgumentException(file + ": empty, expected a header line and at least one row");
+        }
+    }
+
+    /** The next row, or null at the end of the file. */
+    private Row next() {
+        ColumnarIterator.Row row;
+        try {
+            if (!rows.hasNext()) {
+                return null;
+            }
+            row = rows.next();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(file + " row " + (read + 1) + ": " + rowFault(e), e);
+        }
+        return new Row(++read, row.getRowData());
+    }
+
+    private String rowFault(RuntimeException e) {
+        if (text.failure() != null) {
+            return text.failure().getMessage();
+        }
+        Matcher cells = CELL_COUNT.matcher(String.valueOf(e.getMessage()));
+        if (cells.find()) {
+            return "it has " + cells.group(2) + " cells but the header line names " + cells.group(1) + " columns";
+        }
+        return "not a CSV row: " + Command.messages(e);
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(text);
+    }
+
+    private static void closeQuietly(StrictUtf8Reader text) {
+        try {
+            text.close();
+        } catch (IOException e) {
+            // reading is over; nothing was written
+        }
+    }
+
+    /** One row: its cells by column name. */
+    final class Row {
+        private final long number;
+        private final Map<String, String> cells;
+
+        private Row(long number, Map<String, String> cells) {
+            this.number = number;
+            this.cells = cells;
+        }
+
+        /** The row's number, from 1 after the header line. */
+        long number() {
+            return number;
+        }
+
+        /** The text of {@code column}, which must not be empty. */
+        String text(String column) {
+            String cell = cells.get(column);
+            if (cell == null || cell.isBlank()) {
+                throw fault(column, "empty");
+            }
+            return cell;
+        }
+
+        /** The number in {@code column}: a decimal that is finite as a 32-bit float. */
+        double number(String column) {
+            String cell = cells.get(column);
+            double value;
+            try {
+                value = Double.parseDouble(cell.trim());
+            } catch (NumberFormatException e) {
+                throw fault(column, "not a number: '" + cell + "'");
+            }
+            if (!Double.isFinite(value)) {
+                throw fault(column, cell + " (features must be finite numbers)");
+            }
+            if (Math.abs(value) > Float.MAX_VALUE) {
+                throw fault(column, cell + " is beyond the range of a 32-bit float (±" + Float.MAX_VALUE
+                        + "), which the models compute in");
+            }
+            return value;
+        }
+
+        private IllegalArgumentException fault(String column, String what) {
+            return new IllegalArgumentException(file + " row " + number + ", column '" + column + "': " + what);
+        }
+    }
+}
