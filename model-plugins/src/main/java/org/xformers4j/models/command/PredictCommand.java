@@ -8,7 +8,7 @@ import org.tribuo.Model;
 import org.tribuo.Prediction;
 import org.tribuo.classification.Label;
 import org.xformers4j.models.tribuo.ComponentResolver;
-import org.xformers4j.models.tribuo.ModelFiles;
+import org.xformers4j.models.tribuo.TribuoModelFiles;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 
@@ -29,7 +29,7 @@ import java.util.function.Function;
  * Every column but {@code COLUMN} (default {@code label}, ignored when present) is a feature. The
  * input must have a column for every feature the model was trained on (missing ones are named
  * and nothing is predicted); columns the model does not know are ignored with a warning. The
- * model is loaded with {@link ModelFiles#load}, which names the file and what is wrong with it;
+ * model is loaded with {@link TribuoModelFiles#load}, which names the file and what is wrong with it;
  * the input is read once, streaming, and predicted {@value #BATCH} rows at a time, so a bad row
  * ({@link LabelCsv}) stops the command with exit code 1 after the lines of the batches before it.
  */
@@ -125,7 +125,7 @@ public final class PredictCommand extends Command {
      */
     private Model<Label> load(Path file) {
         ComponentResolver.use(registry);
-        Model<?> model = ModelFiles.load(file);
+        Model<?> model = TribuoModelFiles.load(file);
         if (!model.validate(Label.class)) {
             throw new IllegalArgumentException("model " + file + " predicts " + model.getOutputIDInfo().getDomain()
                     + ", not class labels");

@@ -9,7 +9,7 @@ import org.tribuo.Trainer;
 import org.tribuo.classification.Label;
 import org.tribuo.classification.evaluation.LabelEvaluation;
 import org.tribuo.classification.evaluation.LabelEvaluator;
-import org.xformers4j.models.tribuo.ModelFiles;
+import org.xformers4j.models.tribuo.TribuoModelFiles;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 
@@ -27,7 +27,7 @@ import java.util.function.Function;
  * training file held out with seed 1) and prints the evaluation and the confusion matrix; with
  * {@code --json}, only {@code {"accuracy":…, "macro_f1":…, "train_seconds":…, "examples":…}}
  * (examples: the number of training examples). {@code --save} writes the model in Tribuo's format
- * through {@link ModelFiles#save} (atomically: an existing model is replaced whole or not at all),
+ * through {@link TribuoModelFiles#save} (atomically: an existing model is replaced whole or not at all),
  * loadable by {@link PredictCommand} and by Tribuo's {@link Model#deserializeFromFile(Path)}.
  *
  * <p>Whatever could fail after training is checked before it: the configuration, the directory
@@ -77,7 +77,7 @@ public final class TrainCommand extends Command {
             // Everything that can fail after training is checked first, so no trained model is thrown away.
             trainer = trainer(config, arguments.get("--trainer", "trainer"));
             if (modelFile != null) {
-                ModelFiles.checkWritable(modelFile);
+                TribuoModelFiles.checkWritable(modelFile);
             }
             train = LabelCsv.training(trainFile, label);
             if (arguments.has("--test")) {
@@ -101,7 +101,7 @@ public final class TrainCommand extends Command {
         double seconds = (System.nanoTime() - start) / 1e9;
         if (modelFile != null) {
             try {
-                ModelFiles.save(model, modelFile);
+                TribuoModelFiles.save(model, modelFile);
             } catch (RuntimeException e) {
                 return failure(err, "train: " + messages(e));
             }

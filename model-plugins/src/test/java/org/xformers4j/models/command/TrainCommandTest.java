@@ -2,7 +2,7 @@ package org.xformers4j.models.command;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.xformers4j.models.tribuo.ModelFiles;
+import org.xformers4j.models.tribuo.TribuoModelFiles;
 import org.xformers4j.registry.ComponentRegistry;
 
 import java.io.ByteArrayOutputStream;
@@ -140,7 +140,7 @@ class TrainCommandTest {
                 .as(err()).isZero();
 
         assertThat(out()).endsWith("model saved to " + model + "\n");
-        assertThat(ModelFiles.load(model).getFeatureIDMap().size()).isEqualTo(13);
+        assertThat(TribuoModelFiles.load(model).getFeatureIDMap().size()).isEqualTo(13);
         assertThat(Files.getPosixFilePermissions(model)).isEqualTo(Files.getPosixFilePermissions(ordinary));
         assertThat(leftover).doesNotExist();
     }

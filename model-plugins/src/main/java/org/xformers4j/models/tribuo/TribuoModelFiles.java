@@ -25,9 +25,9 @@ import java.nio.file.Path;
  * file carries a SHA-256 checksum of its content (see {@link TransformerModelSerializer}), checked
  * on every load.
  */
-public final class ModelFiles {
+public final class TribuoModelFiles {
 
-    private ModelFiles() {
+    private TribuoModelFiles() {
     }
 
     /**

@@ -32,7 +32,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 /**
- * {@link ModelFiles}: atomic saves with ordinary permissions, checks before training, clear errors
+ * {@link TribuoModelFiles}: atomic saves with ordinary permissions, checks before training, clear errors
  * naming the file for every bad file, and the mutation test of {@code .tribuo} loading: damaged
  * files (truncations, bit flips, lying lengths) and crafted ones (the same mutations of the network
  * data under a correct checksum) each end in a clear error or a correct load.
@@ -63,9 +63,9 @@ class ModelFilesTest {
     @Test
     void aSavedModelLoadsAndPredictsIdentically() {
         Path file = dir.resolve("model.tribuo");
-        ModelFiles.save(model, file);
+        TribuoModelFiles.save(model, file);
 
-        assertThat(scores(ModelFiles.load(file))).isEqualTo(scores(model));
+        assertThat(scores(TribuoModelFiles.load(file))).isEqualTo(scores(model));
     }
 
     @Test
@@ -74,9 +74,9 @@ class ModelFilesTest {
         Path leftover = Files.writeString(dir.resolve(".model.tribuo.0f3c.tmp"), "a crashed save");
         Path ordinary = Files.writeString(dir.resolve("ordinary.txt"), "written as any file is");
 
-        ModelFiles.save(model, file);
+        TribuoModelFiles.save(model, file);
 
-        assertThat(scores(ModelFiles.load(file))).isEqualTo(scores(model));
+        assertThat(scores(TribuoModelFiles.load(file))).isEqualTo(scores(model));
         assertThat(leftover).doesNotExist();
         assertThat(permissions(file)).isEqualTo(permissions(ordinary));
         try (Stream<Path> files = Files.list(dir)) {
@@ -89,13 +89,13 @@ class ModelFilesTest {
     void aSaveThatCannotHappenNamesTheFileAndKeepsItsCause() {
         Path file = dir.resolve("missing").resolve("model.tribuo");
 
-        assertThatThrownBy(() -> ModelFiles.save(model, file))
+        assertThatThrownBy(() -> TribuoModelFiles.save(model, file))
                 .isInstanceOf(UncheckedIOException.class)
                 .hasMessageContaining("model " + file + ": cannot be saved")
                 .hasCauseInstanceOf(IOException.class);
-        assertThatThrownBy(() -> ModelFiles.checkWritable(file))
+        assertThatThrownBy(() -> TribuoModelFiles.checkWritable(file))
                 .hasMessageContaining("model " + file + ": the directory " + dir.resolve("missing") + " does not exist");
-        assertThatThrownBy(() -> ModelFiles.checkWritable(dir))
+        assertThatThrownBy(() -> TribuoModelFiles.checkWritable(dir))
                 .hasMessageContaining("model " + dir + ": is a directory");
     }
 
@@ -104,21 +104,21 @@ class ModelFilesTest {
         Path empty = Files.write(dir.resolve("empty.tribuo"), new byte[0]);
         Path text = Files.writeString(dir.resolve("text.tribuo"), "label,a,b\nx,1,2\n");
         Path file = dir.resolve("model.tribuo");
-        ModelFiles.save(model, file);
+        TribuoModelFiles.save(model, file);
         byte[] bytes = Files.readAllBytes(file);
         bytes[bytes.length / 2] ^= 4;
         Path flipped = Files.write(dir.resolve("flipped.tribuo"), bytes);
 
-        assertThatThrownBy(() -> ModelFiles.load(dir.resolve("none.tribuo")))
+        assertThatThrownBy(() -> TribuoModelFiles.load(dir.resolve("none.tribuo")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("model " + dir.resolve("none.tribuo")
                         + ": no such file");
-        assertThatThrownBy(() -> ModelFiles.load(empty))
+        assertThatThrownBy(() -> TribuoModelFiles.load(empty))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("model " + empty + ": the file is empty (0 bytes), not a Tribuo model");
-        assertThatThrownBy(() -> ModelFiles.load(text))
+        assertThatThrownBy(() -> TribuoModelFiles.load(text))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("model " + text + ": not a Tribuo model file");
-        assertThatThrownBy(() -> ModelFiles.load(flipped))
+        assertThatThrownBy(() -> TribuoModelFiles.load(flipped))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("model " + flipped + ": cannot be loaded as a " + TransformerModel.class.getName())
                 .hasMessageContaining("SHA-256 checksum does not match");
@@ -132,12 +132,12 @@ class ModelFilesTest {
         Path missing = Files.write(dir.resolve("missing.tribuo"), ModelProto.parseFrom(valid).toBuilder()
                 .setClassName("org.example.NoSuchModel").build().toByteArray());
 
-        assertThatThrownBy(() -> ModelFiles.load(other))
+        assertThatThrownBy(() -> TribuoModelFiles.load(other))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("model " + other + ": names the class " + StaticSideEffect.class.getName()
                         + ", which is not a Tribuo model");
         assertThat(INITIALISED.get()).as("its static initialiser ran").isFalse();
-        assertThatThrownBy(() -> ModelFiles.load(missing))
+        assertThatThrownBy(() -> TribuoModelFiles.load(missing))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("model " + missing + ": names the model class org.example.NoSuchModel, which is not "
                         + "available here");
@@ -155,7 +155,7 @@ class ModelFilesTest {
 
     private Path save() {
         Path file = dir.resolve("model.tribuo");
-        ModelFiles.save(model, file);
+        TribuoModelFiles.save(model, file);
         return file;
     }
 
@@ -165,7 +165,7 @@ class ModelFilesTest {
     @Test
     void everyMutationOfATribuoFileEndsInAClearErrorOrACorrectLoad() throws IOException {
         Path original = dir.resolve("model.tribuo");
-        ModelFiles.save(model, original);
+        TribuoModelFiles.save(model, original);
         byte[] valid = Files.readAllBytes(original);
         List<Map<String, Double>> expected = scores(model);
 
@@ -202,7 +202,7 @@ class ModelFilesTest {
         Path file = Files.write(dir.resolve("mutated.tribuo"), mutation.bytes());
         Model<?> loaded;
         try {
-            loaded = ModelFiles.load(file);
+            loaded = TribuoModelFiles.load(file);
         } catch (IllegalArgumentException e) {
             assertThat(e.getMessage()).as(mutation.description()).startsWith("model " + file + ": ")
                     .doesNotEndWith(": ").doesNotEndWith(": null");
