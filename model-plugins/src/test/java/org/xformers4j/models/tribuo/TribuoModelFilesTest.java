@@ -37,7 +37,7 @@ import static org.assertj.core.api.Assertions.fail;
  * files (truncations, bit flips, lying lengths) and crafted ones (the same mutations of the network
  * data under a correct checksum) each end in a clear error or a correct load.
  */
-class ModelFilesTest {
+class TribuoModelFilesTest {
 
     private static final LabelFactory LABELS = new LabelFactory();
 
