@@ -285,6 +285,25 @@ class LanguageModelTrainerTest {
     }
 
     @Test
+    void aHugeLearningRateNeverOverwritesTheLastGoodCheckpointAndTheOneItNamesResumes(@TempDir Path dir) {
+        Path checkpoint = interruptedAtStep20(dir);
+        byte[] good = readAll(checkpoint);
+
+        assertThatThrownBy(() -> small().learningRate(1e30f).warmupSteps(0).gradientClip(0f)
+                .checkpointDirectory(dir.toString()).checkpointEvery(1).resumeFrom(checkpoint.toString()).build()
+                .train(TEXT, IGNORE))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("at step ")
+                .hasMessageEndingWith("the last good checkpoint, of step 20, is " + checkpoint);
+
+        assertThat(readAll(checkpoint)).as("no checkpoint of the diverged steps").containsExactly(good);
+        LanguageModelTrainer.Result<LanguageModel> resumed = small().resumeFrom(checkpoint.toString()).build()
+                .train(TEXT, IGNORE);
+        assertThat(resumed.curve()).extracting(TrainingLoop.Point::step).containsExactly(40L);
+        assertThat(resumed.curve().get(0).evaluation().loss()).isFinite();
+    }
+
+    @Test
     void aTextTooShortForOneWindowIsRefused() {
         assertThatThrownBy(() -> small().build().train("too short", IGNORE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("too short")
