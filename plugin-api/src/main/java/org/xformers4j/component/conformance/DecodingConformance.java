@@ -31,6 +31,11 @@ import org.xformers4j.component.decoding.DecodingCapabilities;
  *       several hypotheses, or one that declares {@link DecodingCapabilities#greedyWhen()}): with
  *       those options, the strategy returns greedy decoding's sequences (Hugging Face, "Text
  *       generation strategies": one beam, or sampling from the top-1 token, is greedy search).</li>
+ *   <li>{@code prompt-longer-than-context}: over a table that sees only its last tokens, as a trained
+ *       model sees only its context, prompts far longer than that give what the prompts cut to
+ *       those tokens give.</li>
+ *   <li>{@code huge-max-new-tokens}: maxNewTokens {@link Integer#MAX_VALUE} with the end token gives
+ *       what a small bound gives; nothing is sized by it.</li>
  * </ul>
  *
  * <p>A check that throws fails with the exception as its detail; the other checks still run. The
@@ -46,7 +51,7 @@ public final class DecodingConformance {
 
     private static final List<DecodingCheck> CHECKS = List.of(new RespectsMaxNewTokens(), new StopsAtEndToken(),
             new DeterministicForSeed(), new ValidOrigins(), new AppliesLogitsProcessors(), new ReturnsBestFirst(),
-            new EqualsGreedyWhenDegenerate());
+            new EqualsGreedyWhenDegenerate(), new PromptLongerThanContext(), new GrowsWithinMaxNewTokens());
 
     private DecodingConformance() {
     }
