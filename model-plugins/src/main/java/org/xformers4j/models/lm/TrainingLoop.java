@@ -275,7 +275,7 @@ public final class TrainingLoop {
             try {
                 Checkpoint.save(path, network, optimizer, step, 0, new TreeMap<>(task.identity()));
             } catch (IOException e) {
-                throw new UncheckedIOException("writing checkpoint " + path + " failed: " + e, e);
+                throw new UncheckedIOException("writing checkpoint " + path + " failed: " + FileErrors.describe(e), e);
             } catch (IllegalStateException e) {
                 throw diverged("the state could not be checkpointed (" + e.getMessage() + ")", step);
             }
@@ -313,7 +313,8 @@ public final class TrainingLoop {
         try {
             checkpoint = Checkpoint.load(path);
         } catch (IOException e) {
-            throw new UncheckedIOException("reading checkpoint resumeFrom = " + path + " failed", e);
+            throw new UncheckedIOException("reading checkpoint resumeFrom = " + path + " failed: " + FileErrors.describe(e),
+                    e);
         }
         identity.forEach((key, expected) -> {
             String found = checkpoint.metadata().get(key);
@@ -339,7 +340,8 @@ public final class TrainingLoop {
         try {
             return Files.createDirectories(directory);
         } catch (IOException e) {
-            throw new UncheckedIOException("checkpointDirectory = " + directory + " cannot be created", e);
+            throw new UncheckedIOException("checkpointDirectory = " + directory + " cannot be created: "
+                    + FileErrors.describe(e), e);
         }
     }
 }
