@@ -251,6 +251,16 @@ class LanguageModelTrainerTest {
     }
 
     @Test
+    void checkingTheWeightsBeforeEachCheckpointDrawsNoDropoutMaskAndChangesNothing(@TempDir Path dir) {
+        LanguageModelTrainer.Result<LanguageModel> straight = small().dropout(0.2f).attentionDropout(0.1f).build()
+                .train(TEXT, IGNORE);
+        LanguageModelTrainer.Result<LanguageModel> checkpointed = small().dropout(0.2f).attentionDropout(0.1f)
+                .checkpointDirectory(dir.toString()).checkpointEvery(7).build().train(TEXT, IGNORE);
+
+        assertThat(checkpointed.model().decoder().stateDict()).isEqualTo(straight.model().decoder().stateDict());
+    }
+
+    @Test
     void resumingWithAnotherArchitectureOrOtherDataIsRefusedNamingTheDifference(@TempDir Path dir) {
         Path checkpoint = interruptedAtStep20(dir);
         byte[] before = readAll(checkpoint);
