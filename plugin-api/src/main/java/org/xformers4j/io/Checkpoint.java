@@ -187,7 +187,9 @@ public final class Checkpoint {
      * Reads and checks the checkpoint at {@code path}.
      *
      * @throws IllegalArgumentException if the file is not a version-1 checkpoint, is truncated or
-     *                                  corrupted, or is inconsistent; the message names the entry
+     *                                  corrupted, is inconsistent (a count or size the remaining bytes
+     *                                  cannot hold, a duplicate name) or holds a NaN or an infinity; the
+     *                                  message names the file and the entry
      * @throws IOException              if the file cannot be read
      */
     public static Checkpoint load(Path path) throws IOException {
