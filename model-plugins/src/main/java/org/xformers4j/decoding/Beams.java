@@ -168,7 +168,9 @@ abstract class Beams implements DecodingStrategy {
             if (group.running.isEmpty()) {
                 return;
             }
-            Candidates candidates = new Candidates(2 * groupSize);
+            // at most 2·groupSize are kept, and there are no more than the running beams' continuations
+            int capacity = (int) Math.min(2L * groupSize, (long) group.running.size() * vocabularySize);
+            Candidates candidates = new Candidates(capacity);
             for (int b = 0; b < group.running.size(); b++) {
                 Beam beam = group.running.get(b);
                 double[] logProbabilities = logSoftmax(processed(beam, logits, step), group.prompt, step);
@@ -179,7 +181,7 @@ abstract class Beams implements DecodingStrategy {
                     }
                 }
             }
-            List<Beam> next = new ArrayList<>(groupSize);
+            List<Beam> next = new ArrayList<>(Math.min(groupSize, capacity));
             for (int rank = 0; rank < candidates.size && next.size() < groupSize; rank++) {
                 Beam parent = group.running.get(candidates.beams[rank]);
                 int[] sequence = Arrays.copyOf(parent.sequence, parent.sequence.length + 1);

@@ -31,7 +31,8 @@ import org.xformers4j.component.decoding.HiddenStateModel;
  *
  * <p><b>Model calls</b> (as Hugging Face's {@code _contrastive_search}). The model must be a
  * {@link HiddenStateModel}. {@link DecodingModel#start} gives the prompts' logits and hidden
- * states. Each step then {@link DecodingModel#advance advances} the model once for all active rows
+ * states (of the prompt tokens the model sees: a model with a limited context shows only the last
+ * ones of a longer prompt, and the penalty then compares with those). Each step then {@link DecodingModel#advance advances} the model once for all active rows
  * with one new row per candidate, row by row and candidates most probable first, reads the
  * candidates' hidden states from {@link HiddenStateModel#lastHiddenStates()}, and picks; the logits
  * of the chosen candidate's row are the next step's, and that row is the origin of the row's
@@ -144,11 +145,11 @@ public final class ContrastiveSearchDecoding implements DecodingStrategy {
         public float[] start(int[][] rows) {
             float[] logits = SingleHypothesisSearch.checkedLogits(model.start(rows), rows.length, vocabularySize, "start");
             int[] lengths = Arrays.stream(rows).mapToInt(row -> row.length).toArray();
-            float[][] states = hiddenStates(lengths, "start");
+            float[][] states = hiddenStates(lengths, false, "start");
             modelRows = new int[rows.length];
             for (int r = 0; r < rows.length; r++) {
                 List<double[]> prompt = new ArrayList<>();
-                for (int j = 0; j < rows[r].length; j++) {
+                for (int j = 0; j < states[r].length / hiddenSize; j++) {
                     prompt.add(unit(states[r], j));
                 }
                 history.add(prompt);
@@ -180,7 +181,7 @@ public final class ContrastiveSearchDecoding implements DecodingStrategy {
             }
             candidateLogits = SingleHypothesisSearch.checkedLogits(model.advance(tokens, origins), total,
                     vocabularySize, "advance");
-            float[][] states = hiddenStates(lengths, "advance");
+            float[][] states = hiddenStates(lengths, true, "advance");
             int[] chosen = new int[rows.length];
             chosenRows = new int[rows.length];
             for (int i = 0, first = 0; i < rows.length; first += candidates[i].length, i++) {
@@ -220,9 +221,10 @@ public final class ContrastiveSearchDecoding implements DecodingStrategy {
 
         /**
          * The model's latest hidden states, checked to hold {@code tokensFed[i]} finite states of
-         * {@code hiddenSize} for each row i.
+         * {@code hiddenSize} for each row i, or, unless {@code exact}, between 1 and that many (the
+         * last prompt tokens, which a model with a limited context sees).
          */
-        private float[][] hiddenStates(int[] tokensFed, String method) {
+        private float[][] hiddenStates(int[] tokensFed, boolean exact, String method) {
             float[][] states = model.lastHiddenStates();
             String after = "model.lastHiddenStates() after " + method;
             if (states == null || states.length != tokensFed.length) {
@@ -231,10 +233,14 @@ public final class ContrastiveSearchDecoding implements DecodingStrategy {
             }
             for (int i = 0; i < states.length; i++) {
                 int expected = tokensFed[i] * hiddenSize;
-                if (states[i] == null || states[i].length != expected) {
+                boolean fits = states[i] != null && (exact ? states[i].length == expected
+                        : states[i].length > 0 && states[i].length <= expected && states[i].length % hiddenSize == 0);
+                if (!fits) {
                     throw new IllegalStateException(after + " returned " + (states[i] == null ? "null"
-                            : states[i].length + " values") + " for row " + i + ", expected " + expected + " ("
-                            + tokensFed[i] + " tokens × hiddenSize " + hiddenSize + ")");
+                            : states[i].length + " values") + " for row " + i + ", expected "
+                            + (exact ? expected + " (" + tokensFed[i] + " tokens × hiddenSize " + hiddenSize + ")"
+                            : "k × hiddenSize " + hiddenSize + " for the prompt's last 1 ≤ k ≤ " + tokensFed[i]
+                            + " tokens"));
                 }
                 for (float value : states[i]) {
                     if (!Float.isFinite(value)) {

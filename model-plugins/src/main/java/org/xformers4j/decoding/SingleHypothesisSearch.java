@@ -196,16 +196,21 @@ final class SingleHypothesisSearch {
         return logits.toFloatArray();
     }
 
-    /** One row's sequence: the prompt followed by the tokens generated so far. */
+    /**
+     * One row's sequence: the prompt followed by the tokens generated so far, in an array that
+     * grows as they come (doubling), so a generous maxNewTokens costs nothing until it is used.
+     */
     private static final class Row {
-        private final int[] tokens;
+        private int[] tokens;
         private final int promptLength;
+        private final int maxNewTokens;
         private int generated;
         private double logProbability;
 
         Row(int[] prompt, int maxNewTokens) {
-            this.tokens = Arrays.copyOf(prompt, prompt.length + maxNewTokens);
+            this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(maxNewTokens, 16));
             this.promptLength = prompt.length;
+            this.maxNewTokens = maxNewTokens;
         }
 
         /** The prompt and the generated tokens, as processors and stopping criteria see them. */
@@ -232,13 +237,16 @@ final class SingleHypothesisSearch {
         /** Appends {@code token} and adds its log-softmax of the processed {@code logits}, whose largest is at {@code argmax}. */
         void append(int token, float[] logits, int argmax) {
             logProbability += logSoftmax(logits, logits[argmax], token);
+            if (promptLength + generated == tokens.length) {
+                tokens = Arrays.copyOf(tokens, tokens.length + Math.min(tokens.length, maxNewTokens - generated));
+            }
             tokens[promptLength + generated] = token;
             generated++;
         }
 
         /** Whether the row ends with {@code token}, the last one appended. */
         boolean isFinished(int token, GenerationConfig config) {
-            if (token == config.endToken() || generated == tokens.length - promptLength) {
+            if (token == config.endToken() || generated == maxNewTokens) {
                 return true;
             }
             int[] sequence = sequence();

@@ -81,6 +81,15 @@ class BeamSearchDecodingTest {
         assertThat(texts(out)).containsExactly("dog has <eos>");
     }
 
+    /** numBeams bounds the beams; nothing is sized by it before the beams exist (2^30 beams would be 32 GB). */
+    @Test
+    void aHugeNumberOfBeamsCostsOnlyTheBeamsThatExist() {
+        List<GeneratedSequence> out = new BeamSearchDecoding(1 << 30).generate(new TableLanguageModel(),
+                new int[][] {ids("The")}, UNTIL_EOS).get(0);
+
+        assertThat(texts(out)).containsExactly("dog has <eos>");
+    }
+
     @Test
     void oneBeamIsGreedyDecoding() {
         int[][] prompts = {ids("The"), ids("The dog"), ids("The nice"), ids("The car"), ids("dog")};

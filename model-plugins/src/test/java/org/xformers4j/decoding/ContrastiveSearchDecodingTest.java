@@ -181,8 +181,8 @@ class ContrastiveSearchDecodingTest {
 
         assertThatThrownBy(() -> new ContrastiveSearchDecoding(0.6, 4).generate(model, PROMPTS, untilEos))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessage("model.lastHiddenStates() after start returned 3 values for row 0, expected 2 "
-                        + "(1 tokens × hiddenSize 2)");
+                .hasMessage("model.lastHiddenStates() after start returned 3 values for row 0, expected k × "
+                        + "hiddenSize 2 for the prompt's last 1 ≤ k ≤ 1 tokens");
     }
 
     @Test

@@ -15,6 +15,7 @@ import java.util.zip.CRC32;
 import java.util.zip.CheckedOutputStream;
 import org.xformers4j.nn.Module;
 import org.xformers4j.nn.ParameterState;
+import org.xformers4j.optim.NonFinite;
 import org.xformers4j.optim.Optimizer;
 import org.xformers4j.optim.OptimizerState;
 import org.xformers4j.tensor.Tensor;
@@ -51,9 +52,14 @@ import org.xformers4j.tensor.Tensor;
  *                                 int b, then b × (string buffer, int length, length × float))
  *   checksum     int       CRC-32 of every byte before it
  * </pre>
- * {@link #load} checks the magic, the version, the checksum and every count and size against the
- * bytes present, and rejects duplicate names; {@link #restore} checks names and shapes against the
- * module and optimiser. Files are read whole, so they are limited to 2 GiB.
+ * {@link #load} checks the magic, the version and the checksum, bounds every count and size by the
+ * bytes that remain before allocating anything from it (so a small crafted file cannot claim a huge
+ * allocation), and rejects duplicate names and non-finite numbers; {@link #restore} checks names and
+ * shapes against the module and optimiser. Files are read whole, so they are limited to 2 GiB.
+ *
+ * <p>No checkpoint holds a NaN or an infinity: {@link #save} refuses non-finite parameters and
+ * optimiser buffers (an Adam second moment that overflowed, say) before it writes anything, so the
+ * previous file stays the last good one, and {@link #load} refuses a file holding one.
  */
 public final class Checkpoint {
 
@@ -87,6 +93,8 @@ public final class Checkpoint {
      * @param epoch    the current epoch, >= 0
      * @param metadata whatever else the trainer needs to continue identically (seed, batches drawn, …)
      * @throws IllegalArgumentException if a counter is negative or an optimiser parameter is not in the module
+     * @throws IllegalStateException    if a parameter or an optimiser buffer holds a NaN or an infinity, naming
+     *                                  it; nothing is written and the file at {@code path} is unchanged
      * @throws IOException              if writing fails; the file at {@code path} is then unchanged
      */
     public static void save(Path path, Module module, Optimizer optimizer, long step, int epoch,
@@ -98,6 +106,7 @@ public final class Checkpoint {
         Map<String, Tensor> parameters = module.namedParameters();
         OptimizerState optimizerState = optimizer == null ? new OptimizerState(NO_OPTIMIZER, 0, 0f, Map.of())
                 : optimizer.state(parameters);
+        requireFinite(path, parameters, optimizerState);
         AtomicFiles.write(path, file -> {
             CRC32 crc = new CRC32();
             DataOutputStream out = new DataOutputStream(new CheckedOutputStream(file, crc));
@@ -139,6 +148,29 @@ public final class Checkpoint {
         });
     }
 
+    /** Refuses to save a NaN or an infinity: a checkpoint must be one training can resume from. */
+    private static void requireFinite(Path path, Map<String, Tensor> parameters, OptimizerState optimizerState) {
+        String refused = "Checkpoint.save: refusing to write " + path + ": ";
+        NonFinite.value(parameters).ifPresent(name -> {
+            throw new IllegalStateException(refused + "parameter '" + name + "' holds NaN or infinite values");
+        });
+        optimizerState.parameters().forEach((name, slot) -> slot.buffers().forEach((buffer, values) -> {
+            if (!allFinite(values)) {
+                throw new IllegalStateException(refused + "optimizer buffer '" + buffer + "' of parameter '" + name
+                        + "' holds NaN or infinite values (" + optimizerState.optimizer() + "'s state overflowed)");
+            }
+        }));
+    }
+
+    private static boolean allFinite(float[] values) {
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static void writeString(DataOutputStream out, String s) throws IOException {
         byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
         out.writeInt(bytes.length);
@@ -155,7 +187,9 @@ public final class Checkpoint {
      * Reads and checks the checkpoint at {@code path}.
      *
      * @throws IllegalArgumentException if the file is not a version-1 checkpoint, is truncated or
-     *                                  corrupted, or is inconsistent; the message names the entry
+     *                                  corrupted, is inconsistent (a count or size the remaining bytes
+     *                                  cannot hold, a duplicate name) or holds a NaN or an infinity; the
+     *                                  message names the file and the entry
      * @throws IOException              if the file cannot be read
      */
     public static Checkpoint load(Path path) throws IOException {
@@ -189,37 +223,38 @@ public final class Checkpoint {
                 throw new IllegalArgumentException("negative step " + step + " or epoch " + epoch);
             }
             Map<String, String> metadata = new LinkedHashMap<>();
-            for (int i = 0, n = count(in, "metadata"); i < n; i++) {
+            for (int i = 0, n = count(in, "metadata", 2 * Integer.BYTES); i < n; i++) {
                 entry = "metadata entry " + i;
                 putUnique(metadata, readString(in), readString(in), "metadata");
             }
             Map<String, ParameterState> model = new LinkedHashMap<>();
-            for (int i = 0, n = count(in, "parameters"); i < n; i++) {
+            for (int i = 0, n = count(in, "parameters", 2 * Integer.BYTES); i < n; i++) {
                 entry = "parameter " + i;
                 String name = readString(in);
                 entry = "parameter '" + name + "'";
-                int[] shape = new int[count(in, "rank")];
+                int[] shape = new int[count(in, "rank", Integer.BYTES)];
                 long numel = 1;
                 for (int d = 0; d < shape.length; d++) {
-                    shape[d] = count(in, "size");
+                    shape[d] = count(in, "size", 0);
                     numel = Math.multiplyExact(numel, shape[d]);
                 }
-                putUnique(model, name, new ParameterState(shape, readFloats(in, numel)), "parameter");
+                putUnique(model, name, new ParameterState(shape, finite(readFloats(in, numel))), "parameter");
             }
             entry = "optimizer";
             String kind = readString(in);
             int stepCount = in.getInt();
             float learningRate = in.getFloat();
             Map<String, OptimizerState.Slot> slots = new LinkedHashMap<>();
-            for (int i = 0, n = count(in, "optimizer parameters"); i < n; i++) {
+            for (int i = 0, n = count(in, "optimizer parameters", 3 * Integer.BYTES); i < n; i++) {
                 entry = "optimizer parameter " + i;
                 String name = readString(in);
                 entry = "optimizer state of '" + name + "'";
                 int slotStep = in.getInt();
                 Map<String, float[]> buffers = new LinkedHashMap<>();
-                for (int b = 0, nb = count(in, "buffers"); b < nb; b++) {
+                for (int b = 0, nb = count(in, "buffers", 2 * Integer.BYTES); b < nb; b++) {
                     String buffer = readString(in);
-                    putUnique(buffers, buffer, readFloats(in, count(in, "length")), "buffer");
+                    entry = "optimizer buffer '" + buffer + "' of '" + name + "'";
+                    putUnique(buffers, buffer, finite(readFloats(in, count(in, "length", 0))), "buffer");
                 }
                 putUnique(slots, name, new OptimizerState.Slot(slotStep, buffers), "optimizer parameter");
             }
@@ -235,16 +270,32 @@ public final class Checkpoint {
         }
     }
 
-    private static int count(ByteBuffer in, String what) {
+    /**
+     * Reads a count of {@code what}, each of which takes at least {@code bytesEach} bytes of the
+     * file, and checks it against the bytes that remain, so nothing is allocated from a count the
+     * file cannot back.
+     */
+    private static int count(ByteBuffer in, String what, int bytesEach) {
         int n = in.getInt();
         if (n < 0) {
             throw new IllegalArgumentException("negative " + what + " count " + n);
         }
+        if ((long) n * bytesEach > in.remaining()) {
+            throw new IllegalArgumentException(what + " count " + n + " needs at least " + (long) n * bytesEach
+                    + " bytes, but only " + in.remaining() + " remain in the file");
+        }
         return n;
     }
 
+    private static float[] finite(float[] values) {
+        if (!allFinite(values)) {
+            throw new IllegalArgumentException("holds NaN or infinite values, which no checkpoint is written with");
+        }
+        return values;
+    }
+
     private static String readString(ByteBuffer in) {
-        byte[] bytes = new byte[checkRemaining(in, count(in, "string length"))];
+        byte[] bytes = new byte[checkRemaining(in, count(in, "string length", 1))];
         in.get(bytes);
         return new String(bytes, StandardCharsets.UTF_8);
     }

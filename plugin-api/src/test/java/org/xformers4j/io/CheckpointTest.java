@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -25,6 +26,7 @@ import org.xformers4j.nn.Module;
 import org.xformers4j.nn.ParameterState;
 import org.xformers4j.optim.AdamW;
 import org.xformers4j.optim.LearningRateSchedule;
+import org.xformers4j.optim.NonFinite;
 import org.xformers4j.optim.Optimizer;
 import org.xformers4j.optim.OptimizerState;
 import org.xformers4j.optim.Sgd;
@@ -370,5 +372,130 @@ class CheckpointTest {
         try (Stream<Path> files = Files.list(dir)) {
             assertThat(files).containsExactly(path);
         }
+    }
+
+    @Test
+    void saveRefusesANonFiniteParameterNamingItAndKeepsTheLastGoodFile() throws IOException {
+        TwoParameters model = new TwoParameters();
+        Sgd optimizer = new Sgd(model, 0.1f);
+        Path path = dir.resolve("latest.ckpt");
+        Checkpoint.save(path, model, optimizer, 5, 0, Map.of("batches", "5"));
+        byte[] good = Files.readAllBytes(path);
+
+        Map<String, ParameterState> diverged = new LinkedHashMap<>(model.stateDict());
+        diverged.put("tail", new ParameterState(new int[] {3}, new float[] {1f, Float.NaN, 2f}));
+        model.loadStateDict(diverged);
+
+        assertThatThrownBy(() -> Checkpoint.save(path, model, optimizer, 6, 0, Map.of("batches", "6")))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("Checkpoint.save: refusing to write " + path + ": parameter 'tail' holds NaN or infinite "
+                        + "values");
+        assertThat(Files.readAllBytes(path)).isEqualTo(good);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files).containsExactly(path);
+        }
+    }
+
+    @Test
+    void saveRefusesAnOptimizerBufferThatOverflowedWhileTheWeightsAreFinite() throws IOException {
+        Linear model = new Linear(4, 3, true, new SplittableRandom(1));
+        AdamW optimizer = new AdamW(model, 0.01f);
+        Path path = dir.resolve("latest.ckpt");
+        Checkpoint.save(path, model, optimizer, 0, 0, Map.of());
+        byte[] good = Files.readAllBytes(path);
+        // targets of 1e25: finite gradients of about 1e24, whose squares overflow Adam's second moment
+        Functional.mseLoss(model.forward(Tensor.ones(2, 4)), Tensor.full(1e25f, 2, 3)).backward();
+        optimizer.step();
+        assertThat(NonFinite.value(model.namedParameters())).isEmpty();
+
+        assertThatThrownBy(() -> Checkpoint.save(path, model, optimizer, 1, 0, Map.of()))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("refusing to write " + path)
+                .hasMessageContaining("optimizer buffer 'exp_avg_sq' of parameter 'weight' holds NaN or infinite values");
+        assertThat(Files.readAllBytes(path)).isEqualTo(good);
+    }
+
+    @Test
+    void aNonFiniteNumberInAFileIsRefusedEvenWithAValidChecksum() throws IOException {
+        Path path = savedLinear(3);
+        byte[] bytes = Files.readAllBytes(path);
+        int firstWeight = 8 + 4 + 8 + 4 + 4 + 4 + 4 + 6 + 4 + 2 * 4;
+        ByteBuffer.wrap(bytes).putFloat(firstWeight, Float.POSITIVE_INFINITY);
+        rewriteChecksum(bytes);
+        Files.write(path, bytes);
+
+        assertThatThrownBy(() -> Checkpoint.load(path))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(path + ": parameter 'weight': holds NaN or infinite values, which no checkpoint is written "
+                        + "with");
+    }
+
+    @Test
+    void aHugeRankIsRefusedBeforeAnythingIsAllocatedFromIt() throws IOException {
+        Path path = savedLinear(3);
+        byte[] bytes = Files.readAllBytes(path);
+        int rank = 8 + 4 + 8 + 4 + 4 + 4 + 4 + 6;
+        assertThat(ByteBuffer.wrap(bytes, rank, 4).getInt()).isEqualTo(2);
+        ByteBuffer.wrap(bytes).putInt(rank, Integer.MAX_VALUE);
+        rewriteChecksum(bytes);
+        Files.write(path, bytes);
+
+        assertThatThrownBy(() -> Checkpoint.load(path))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(path + ": parameter 'weight': rank count 2147483647 needs at least 8589934588 "
+                        + "bytes, but only ");
+    }
+
+    /**
+     * Every mutation of a valid checkpoint, as read from disk and again with its checksum made
+     * valid (so the parser's own bounds are exercised, not just the CRC), ends in an
+     * IllegalArgumentException naming the file or loads to exactly the saved state.
+     */
+    @Test
+    void mutatedCheckpointsAreRejectedClearlyOrLoadIdentically() throws IOException {
+        Path path = savedLinear(3);
+        byte[] valid = Files.readAllBytes(path);
+        Checkpoint original = Checkpoint.load(path);
+        int rejected = 0;
+        int identical = 0;
+        int changedValues = 0;
+        List<FileMutations.Mutation> mutations = FileMutations.all(valid, 200, 11);
+        for (FileMutations.Mutation mutation : mutations) {
+            for (boolean validChecksum : new boolean[] {false, true}) {
+                byte[] bytes = mutation.bytes().clone();
+                if (validChecksum && bytes.length >= 4) {
+                    rewriteChecksum(bytes);
+                }
+                Path file = dir.resolve("mutated.ckpt");
+                Files.write(file, bytes);
+                Checkpoint loaded;
+                try {
+                    loaded = Checkpoint.load(file);
+                } catch (IllegalArgumentException e) {
+                    assertThat(e.getMessage()).as(mutation.description()).startsWith(file.toString());
+                    rejected++;
+                    continue;
+                }
+                assertThat(validChecksum || Arrays.equals(bytes, valid)).as(mutation + " passed the checksum").isTrue();
+                if (sameState(loaded, original)) {
+                    identical++;
+                } else {
+                    // a valid checksum written over altered data: the format can only check structure
+                    assertThat(validChecksum).as(mutation.description()).isTrue();
+                    changedValues++;
+                }
+            }
+        }
+        System.out.printf("model.x4j (Checkpoint.load): %d inputs from %d mutations (each also with its CRC rewritten): "
+                + "%d rejected with a clear error, %d loaded identically, %d well-formed with a forged CRC%n",
+                2 * mutations.size(), mutations.size(), rejected, identical, changedValues);
+        assertThat(rejected).isGreaterThan(mutations.size());
+    }
+
+    private static boolean sameState(Checkpoint a, Checkpoint b) {
+        return a.step() == b.step() && a.epoch() == b.epoch() && a.metadata().equals(b.metadata())
+                && a.modelState().equals(b.modelState())
+                && a.optimizerState().optimizer().equals(b.optimizerState().optimizer())
+                && a.optimizerState().parameters().keySet().equals(b.optimizerState().parameters().keySet());
     }
 }

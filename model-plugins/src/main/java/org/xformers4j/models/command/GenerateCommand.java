@@ -152,7 +152,12 @@ public final class GenerateCommand extends Command {
         }
         List<StoppingCriterion> criteria = new ArrayList<>();
         if (arguments.has("--max-time")) {
-            criteria.add(new MaxTime(Duration.ofMillis((long) (number(arguments, "--max-time") * 1000))));
+            double seconds = number(arguments, "--max-time");
+            if (!(seconds > 0)) {
+                throw new IllegalArgumentException("--max-time must be a number of seconds > 0, got '"
+                        + arguments.required("--max-time") + "'");
+            }
+            criteria.add(new MaxTime(Duration.ofNanos((long) Math.ceil(seconds * 1e9))));
         }
         return GenerationConfig.builder()
                 .maxNewTokens(arguments.integer("--max-new-tokens", DEFAULT_MAX_NEW_TOKENS))
@@ -163,13 +168,19 @@ public final class GenerateCommand extends Command {
                 .build();
     }
 
+    /** The value of {@code option} as a finite number. */
     private static float number(Arguments arguments, String option) {
         String value = arguments.required(option);
+        float number;
         try {
-            return Float.parseFloat(value);
+            number = Float.parseFloat(value);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(option + " must be a number, got '" + value + "'");
         }
+        if (!Float.isFinite(number)) {
+            throw new IllegalArgumentException(option + " must be a finite number, got '" + value + "'");
+        }
+        return number;
     }
 
     /** {@code {"strategy":…, "sequences":[{"text":…, "score":…}, …]}}, escaped by Jackson. */

@@ -2,8 +2,6 @@ package org.xformers4j.models.command;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -14,6 +12,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.xformers4j.models.lm.LanguageModel;
 import org.xformers4j.models.lm.LanguageModelTrainer;
+import org.xformers4j.models.text.Utf8;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 
@@ -59,9 +58,9 @@ public final class LmCommand extends Command {
         try {
             trainer = configured(Path.of(arguments.required("--config")), arguments.get("--trainer", "trainer"),
                     LanguageModelTrainer.class, "a LanguageModelTrainer", registry);
-            text = Files.readString(textFile, StandardCharsets.UTF_8);
+            text = Utf8.read(textFile);
         } catch (IOException e) {
-            return failure(err, "lm train: cannot read the text " + textFile + ": " + messages(e));
+            return failure(err, "lm train: cannot read the text: " + messages(e));
         } catch (RuntimeException e) {
             return failure(err, "lm train: " + messages(e));
         }

@@ -34,6 +34,9 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
     /** The model kind written into a saved model. */
     static final String KIND = "causal-lm";
 
+    /** The decoder's parameters: one stack of blocks, the embedding table at the top level. */
+    private static final Layout LAYOUT = new Layout("tokenEmbedding", 1);
+
     private final TransformerDecoder decoder;
 
     /**
@@ -152,7 +155,7 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
 
     /** The language model whose weights file, {@code weights}, was read from {@code directory}. */
     static LanguageModel load(Path directory, Checkpoint weights) {
-        return fromCheckpoint(directory, weights, KIND, (spec, tokenizer) -> new LanguageModel(spec, tokenizer,
+        return fromCheckpoint(directory, weights, KIND, LAYOUT, (spec, tokenizer) -> new LanguageModel(spec, tokenizer,
                 spec.decoder(tokenizer.vocabularySize(), false, new SplittableRandom(0))));
     }
 

@@ -4,20 +4,35 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import org.xformers4j.io.AtomicFiles;
 import org.xformers4j.io.Checkpoint;
 import org.xformers4j.models.text.BytePairTokenizer;
 import org.xformers4j.models.text.ByteTokenizer;
 import org.xformers4j.models.text.Tokenizer;
 import org.xformers4j.nn.Module;
+import org.xformers4j.nn.ParameterState;
 
 /**
  * The directory a trained text model is saved in, laid out as a Hugging Face model directory:
  * {@value #WEIGHTS_FILE}, a {@link Checkpoint} holding the weights with the architecture, the
  * tokenizer's kind and the training provenance as text metadata, and for a byte-pair tokenizer its {@code vocab.json} and
  * {@code merges.txt}. Nothing is deserialised as Java objects; a file that is corrupt, truncated or
- * of another kind of model is refused with a message naming it, and each file is replaced atomically.
+ * of another kind of model is refused with a message naming it.
+ *
+ * <p>Consistency of the directory as a whole. Each file is replaced atomically ({@link
+ * org.xformers4j.io.AtomicFiles}), the tokenizer files first and {@value #WEIGHTS_FILE} last, and
+ * {@value #WEIGHTS_FILE} records the SHA-256 of each tokenizer file. A save interrupted between
+ * the files leaves new tokenizer files beside the previous weights, whose recorded checksums then
+ * differ: loading refuses such a directory naming the file, instead of generating with a tokenizer
+ * the weights were not trained with, and saving again repairs it. (A staging directory renamed
+ * over the old one would need the old directory deleted first, a window in which no model exists.)
  */
 final class ModelFiles {
 
@@ -28,6 +43,7 @@ final class ModelFiles {
     private static final String TOKENIZER = "tokenizer";
     private static final String SPECIAL = "tokenizer.special.";
     private static final String PROVENANCE = "provenance.";
+    private static final String CHECKSUM = "tokenizer.sha256.";
 
     private ModelFiles() {
     }
@@ -50,7 +66,10 @@ final class ModelFiles {
             all.put(KIND, kind);
             if (tokenizer instanceof BytePairTokenizer bpe) {
                 all.put(TOKENIZER, "bpe");
-                bpe.save(directory);
+                for (Map.Entry<String, byte[]> file : bpe.files().entrySet()) {
+                    AtomicFiles.write(directory.resolve(file.getKey()), file.getValue());
+                    all.put(CHECKSUM + file.getKey(), sha256(file.getValue()));
+                }
             } else if (tokenizer instanceof ByteTokenizer bytes) {
                 all.put(TOKENIZER, "byte");
                 bytes.specialTokens().forEach((token, id) -> all.put(SPECIAL + id, token));
@@ -60,7 +79,17 @@ final class ModelFiles {
             }
             Checkpoint.save(directory.resolve(WEIGHTS_FILE), network, null, 0, 0, all);
         } catch (IOException e) {
-            throw new UncheckedIOException("writing the model to " + directory + " failed", e);
+            throw new UncheckedIOException("writing the model to " + directory + " failed: " + FileErrors.describe(e),
+                    e);
+        }
+    }
+
+    /** The SHA-256 of {@code bytes}, in hex. */
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
         }
     }
 
@@ -89,7 +118,7 @@ final class ModelFiles {
         try {
             checkpoint = Checkpoint.load(file);
         } catch (IOException e) {
-            throw new UncheckedIOException("reading model " + file + " failed", e);
+            throw new UncheckedIOException("reading model " + file + " failed: " + FileErrors.describe(e), e);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("model " + file + " is not a valid model file: " + e.getMessage(), e);
         }
@@ -111,6 +140,38 @@ final class ModelFiles {
         network.eval();
     }
 
+    /**
+     * Checks, before anything is built from it, that the architecture {@code spec} (read from the
+     * metadata) fits the weights {@code checkpoint} actually holds, so that metadata claiming a huge
+     * model cannot make the loader allocate it: the token embedding table {@code embedding} must be
+     * [vocabularySize, modelDim], and the weights must hold at least the parameters of
+     * {@code stacks} × layers blocks (each block has at least the query and output projections,
+     * 2·modelDim², and the feed-forward, 2·modelDim·hidden).
+     *
+     * @throws IllegalArgumentException naming the directory, the entries and the numbers that do not fit
+     */
+    static void requireFits(Path directory, Checkpoint checkpoint, DecoderSpec spec, int vocabularySize,
+                            String embedding, int stacks) {
+        int modelDim = spec.block().modelDim();
+        ParameterState table = checkpoint.modelState().get(embedding);
+        int[] expected = {vocabularySize, modelDim};
+        String mismatch = "model " + directory + " does not match its architecture: ";
+        if (table == null || !Arrays.equals(table.shape(), expected)) {
+            throw new IllegalArgumentException(mismatch + "'" + embedding + "' must be " + Arrays.toString(expected)
+                    + " (the tokenizer's vocabulary × architecture.modelDim), but " + WEIGHTS_FILE + " holds "
+                    + (table == null ? "no such parameter" : Arrays.toString(table.shape())) + "; nothing was built");
+        }
+        double d = modelDim;
+        double needed = (double) vocabularySize * d
+                + (double) stacks * spec.layers() * (2 * d * d + 2 * d * spec.block().hidden());
+        long held = checkpoint.modelState().values().stream().mapToLong(state -> state.values().length).sum();
+        if (needed > held) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "%sarchitecture.modelDim = %d, hidden = %d "
+                    + "and layers = %d need at least %.0f parameters, but %s holds %d; nothing was built", mismatch,
+                    modelDim, spec.block().hidden(), spec.layers(), needed, WEIGHTS_FILE, held));
+        }
+    }
+
     /** How the model of {@code checkpoint} was trained, as saved; empty if it was not recorded. */
     static Map<String, String> provenance(Checkpoint checkpoint) {
         Map<String, String> out = new TreeMap<>();
@@ -122,25 +183,52 @@ final class ModelFiles {
         return out;
     }
 
-    /** The tokenizer saved with {@code checkpoint} in {@code directory}. */
+    /**
+     * The tokenizer saved with {@code checkpoint} in {@code directory}; a byte-pair tokenizer's files
+     * must have the checksums recorded in the checkpoint (a model saved before they were recorded has none).
+     *
+     * @throws IllegalArgumentException naming the file if a tokenizer file is missing, malformed or not the
+     *                                  one the weights were saved with
+     */
     static Tokenizer tokenizer(Path directory, Checkpoint checkpoint) {
         String kind = checkpoint.metadata().get(TOKENIZER);
         if ("bpe".equals(kind)) {
             try {
-                return BytePairTokenizer.load(directory);
+                byte[] vocab = matching(directory, checkpoint, BytePairTokenizer.VOCAB_FILE);
+                byte[] merges = matching(directory, checkpoint, BytePairTokenizer.MERGES_FILE);
+                return BytePairTokenizer.read(directory, vocab, merges);
             } catch (IOException e) {
-                throw new UncheckedIOException("reading the tokenizer of model " + directory + " failed", e);
+                throw new IllegalArgumentException("model " + directory + ": its tokenizer cannot be read: "
+                        + e.getMessage(), e);
             }
         }
         if ("byte".equals(kind)) {
             Map<Integer, String> special = new TreeMap<>();
             checkpoint.metadata().forEach((key, value) -> {
                 if (key.startsWith(SPECIAL)) {
-                    special.put(Integer.parseInt(key.substring(SPECIAL.length())), value);
+                    try {
+                        special.put(Integer.parseInt(key.substring(SPECIAL.length())), value);
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("model " + directory + ": metadata entry '" + key
+                                + "' does not end in a token id", e);
+                    }
                 }
             });
             return new ByteTokenizer(special.values().stream().toList());
         }
         throw new IllegalArgumentException("model " + directory + " names tokenizer '" + kind + "', expected byte or bpe");
+    }
+
+    /** The bytes of tokenizer file {@code name}, after checking them against the checksum {@code checkpoint} records. */
+    private static byte[] matching(Path directory, Checkpoint checkpoint, String name) throws IOException {
+        byte[] bytes = BytePairTokenizer.readFile(directory, name);
+        String recorded = checkpoint.metadata().get(CHECKSUM + name);
+        String found = sha256(bytes);
+        if (recorded != null && !recorded.equals(found)) {
+            throw new IllegalArgumentException("model " + directory + ": " + name + " is not the file its " + WEIGHTS_FILE
+                    + " was saved with (SHA-256 " + found + ", recorded " + recorded + "); the tokenizer files and the "
+                    + "weights come from different saves, e.g. a save that was interrupted: save the model again");
+        }
+        return bytes;
     }
 }

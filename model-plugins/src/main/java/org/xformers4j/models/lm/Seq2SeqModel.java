@@ -50,6 +50,9 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
     /** The special token that ends every source and every target. */
     public static final String END_TOKEN = "</s>";
 
+    /** The network's parameters: the encoder's and the decoder's stacks, the shared embedding table in the decoder. */
+    private static final Layout LAYOUT = new Layout("decoder.tokenEmbedding", 2);
+
     private final TransformerEncoder encoder;
     private final TransformerDecoder decoder;
     private final Network network;
@@ -274,7 +277,7 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
 
     /** The sequence-to-sequence model whose weights file, {@code weights}, was read from {@code directory}. */
     static Seq2SeqModel load(Path directory, Checkpoint weights) {
-        return fromCheckpoint(directory, weights, KIND,
+        return fromCheckpoint(directory, weights, KIND, LAYOUT,
                 (spec, tokenizer) -> new Seq2SeqModel(spec, tokenizer, new SplittableRandom(0)));
     }
 

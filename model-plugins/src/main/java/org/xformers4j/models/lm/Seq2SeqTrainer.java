@@ -2,8 +2,6 @@ package org.xformers4j.models.lm;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,6 +10,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.xformers4j.models.text.Tokenizer;
+import org.xformers4j.models.text.Utf8;
 
 /**
  * Trains an encoder-decoder {@link Seq2SeqModel} from scratch on (source, target) pairs (Vaswani et
@@ -136,14 +135,14 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
      * Reads pairs from a UTF-8 file of {@code source<TAB>target} lines; empty lines are skipped.
      *
      * @throws IllegalArgumentException naming the line (1-based) that has no tab or more than one
-     * @throws UncheckedIOException     if the file cannot be read
+     * @throws UncheckedIOException     if the file cannot be read or is not UTF-8, naming it and the first bad byte
      */
     public static List<Pair> readPairs(Path tsv) {
         List<String> lines;
         try {
-            lines = Files.readAllLines(tsv, StandardCharsets.UTF_8);
+            lines = Utf8.read(tsv).lines().toList();
         } catch (IOException e) {
-            throw new UncheckedIOException("reading pairs from " + tsv + " failed", e);
+            throw new UncheckedIOException("reading pairs from " + tsv + " failed: " + e.getMessage(), e);
         }
         List<Pair> pairs = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {

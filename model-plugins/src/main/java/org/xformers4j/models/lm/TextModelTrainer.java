@@ -5,11 +5,8 @@ import com.oracle.labs.mlrg.olcut.config.Configurable;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.OffsetDateTime;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -237,18 +234,8 @@ public abstract class TextModelTrainer implements Configurable {
         identity.put("run.batchSize", Integer.toString(batchSize));
         identity.put("run.seed", Long.toString(seed));
         identity.put("run.validationFraction", Float.toString(validationFraction));
-        identity.put("run.dataSha256", sha256(data));
+        identity.put("run.dataSha256", ModelFiles.sha256(data.getBytes(StandardCharsets.UTF_8)));
         return identity;
-    }
-
-    /** The SHA-256 of the data's UTF-8 bytes, in hex. */
-    private static String sha256(String data) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(data.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
     }
 
     /**

@@ -1,8 +1,10 @@
 package org.xformers4j.models.lm;
 
+import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.BiFunction;
+import java.util.function.Supplier;
 import org.xformers4j.io.Checkpoint;
 import org.xformers4j.models.text.Tokenizer;
 import org.xformers4j.nn.Module;
@@ -57,19 +59,45 @@ abstract class TrainedTextModel<M extends TrainedTextModel<M>> implements TextGe
     }
 
     /**
+     * Where a kind of model keeps what {@link ModelFiles#requireFits} checks before building one.
+     *
+     * @param embedding   the name of the token embedding table among the network's parameters
+     * @param blockStacks how many stacks of {@link DecoderSpec#layers()} blocks the network has
+     */
+    record Layout(String embedding, int blockStacks) {
+    }
+
+    /**
      * The model of {@code kind} whose weights file, {@code weights}, was read from {@code directory}:
-     * {@code build} makes an untrained model from the saved architecture and tokenizer, whose weights
-     * and provenance are then loaded.
+     * once the saved architecture has been checked to fit the weights ({@link ModelFiles#requireFits}),
+     * {@code build} makes an untrained model from it and the tokenizer, whose weights and provenance
+     * are then loaded.
      *
      * @throws IllegalArgumentException if the directory holds another kind of model, or one that does not match
      *                                  its architecture
      */
     static <M extends TrainedTextModel<M>> M fromCheckpoint(Path directory, Checkpoint weights, String kind,
-                                                            BiFunction<DecoderSpec, Tokenizer, M> build) {
+                                                            Layout layout, BiFunction<DecoderSpec, Tokenizer, M> build) {
         ModelFiles.requireKind(directory, weights, kind);
-        M model = build.apply(DecoderSpec.fromMetadata(weights.metadata()), ModelFiles.tokenizer(directory, weights));
+        DecoderSpec spec = naming(directory, () -> DecoderSpec.fromMetadata(weights.metadata()));
+        Tokenizer tokenizer = ModelFiles.tokenizer(directory, weights);
+        ModelFiles.requireFits(directory, weights, spec, tokenizer.vocabularySize(), layout.embedding(),
+                layout.blockStacks());
+        M model = naming(directory, () -> build.apply(spec, tokenizer));
         ModelFiles.restore(directory, weights, model.network());
         return model.withProvenance(ModelFiles.provenance(weights));
+    }
+
+    /**
+     * {@code step}'s result; a bad value it finds in the saved metadata (an architecture entry, a
+     * component's name or options) is reported as an {@link IllegalArgumentException} naming the model.
+     */
+    private static <T> T naming(Path directory, Supplier<T> step) {
+        try {
+            return step.get();
+        } catch (IllegalArgumentException | PropertyException e) {
+            throw new IllegalArgumentException("model " + directory + ": " + e.getMessage(), e);
+        }
     }
 
     @Override

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 import org.xformers4j.io.Checkpoint;
@@ -14,6 +15,7 @@ import org.xformers4j.nn.Module;
 import org.xformers4j.optim.AdamW;
 import org.xformers4j.optim.GradientClipping;
 import org.xformers4j.optim.LearningRateSchedule;
+import org.xformers4j.optim.NonFinite;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
 
@@ -21,7 +23,7 @@ import org.xformers4j.tensor.Tensor;
  * The step loop shared by the language-model and sequence-to-sequence trainers: AdamW (Loshchilov
  * and Hutter, 2019) with linear warm-up and cosine decay over {@link Settings#steps()}, optional
  * global gradient-norm clipping, evaluation every {@link Settings#evaluateEvery()} steps and at the
- * end, checkpoints and resume, a time budget and a guard against non-finite losses.
+ * end, checkpoints and resume, a time budget and a guard against divergence.
  *
  * <p>Each step's batch is a function of the step number alone ({@link Task#trainingBatch}), so a
  * run resumed from a checkpoint draws the batches it would have drawn; when training draws dropout
@@ -32,6 +34,14 @@ import org.xformers4j.tensor.Tensor;
  * {@link Task#identity() identity} as metadata; resuming from a checkpoint of another task or
  * architecture is refused naming the difference, and an unreadable or corrupt file fails without
  * touching anything else.
+ *
+ * <p>Divergence. No checkpoint is written from weights that are not known to be good, so that the
+ * last good checkpoint a diverged run names resumes: each step checks its loss, then its gradients
+ * after {@code backward()} and before the update, then the parameters after the update, and stops
+ * at the first NaN or infinity; a checkpoint of step s is written only once the weights have
+ * given a finite loss on step s + 1's batch (one forward pass without a graph per checkpoint),
+ * since finite but huge weights can still give a NaN loss at once; and {@link Checkpoint#save}
+ * refuses non-finite optimiser state.
  */
 public final class TrainingLoop {
 
@@ -148,8 +158,9 @@ public final class TrainingLoop {
      * steps (with an evaluation) and at the end, and returns the curve. The network is left in
      * evaluation mode.
      *
-     * @throws IllegalStateException if a training loss is NaN or infinite, naming the step and the last
-     *                               checkpoint written
+     * @throws IllegalStateException if a training loss, a gradient, a parameter, the optimiser's state or
+     *                               the final evaluation loss is NaN or infinite, naming it, the step and
+     *                               the last good checkpoint
      */
     public List<Point> run(Module network, Task task, Consumer<Point> progress) {
         AdamW optimizer = new AdamW(network, settings.learningRate(), 0.9f, 0.95f, 1e-8f, settings.weightDecay());
@@ -161,7 +172,8 @@ public final class TrainingLoop {
         }
         Path checkpoint = settings.checkpointDirectory() == null ? null
                 : createDirectory(settings.checkpointDirectory()).resolve(CHECKPOINT_FILE);
-        long savedStep = -1;
+        Guard guard = new Guard(step > 0 ? settings.resumeFrom() : null, step);
+        Map<String, Tensor> parameters = network.namedParameters();
         List<Point> curve = new ArrayList<>();
         long start = System.nanoTime();
         long intervalStart = start;
@@ -173,12 +185,14 @@ public final class TrainingLoop {
             Batch batch = task.trainingBatch(step + 1);
             float value = batch.loss().item();
             if (!Float.isFinite(value)) {
-                throw new IllegalStateException("training loss is " + value + " at step " + (step + 1)
-                        + "; lower learningRate (" + settings.learningRate() + "), set gradientClip or check the data"
-                        + (savedStep < 0 ? "" : "; the last good checkpoint, of step " + savedStep + ", is "
-                        + checkpoint));
+                throw guard.diverged("training loss is " + value, step + 1);
             }
             batch.loss().backward();
+            Optional<String> badGradient = NonFinite.gradient(parameters);
+            if (badGradient.isPresent()) {
+                throw guard.diverged("the gradient of parameter '" + badGradient.get() + "' holds NaN or infinite values",
+                        step + 1);
+            }
             if (settings.gradientClip() > 0f) {
                 GradientClipping.clipGradNorm(network.parameters(), settings.gradientClip());
             }
@@ -186,14 +200,18 @@ public final class TrainingLoop {
             optimizer.step();
             optimizer.zeroGrad();
             step++;
+            Optional<String> badParameter = NonFinite.value(parameters);
+            if (badParameter.isPresent()) {
+                throw guard.diverged("parameter '" + badParameter.get() + "' holds NaN or infinite values after the "
+                        + "update", step);
+            }
             lossSum += value;
             tokens += batch.tokens();
             batches++;
             boolean outOfTime = settings.maxSeconds() > 0 && (System.nanoTime() - start) / 1e9 >= settings.maxSeconds();
             boolean last = step == settings.steps() || outOfTime;
             if (checkpoint != null && (step % settings.checkpointEvery() == 0 || last)) {
-                save(checkpoint, network, optimizer, step, task.identity());
-                savedStep = step;
+                guard.save(checkpoint, network, optimizer, task, step);
             }
             if (step % settings.evaluateEvery() == 0 || last) {
                 long now = System.nanoTime();
@@ -214,6 +232,56 @@ public final class TrainingLoop {
         }
         network.eval();
         return curve;
+    }
+
+    /**
+     * The non-finite guard's memory: the last checkpoint known to be good (the one resumed from,
+     * then each one written), which a divergence names, and the writing of checkpoints, which
+     * refuses non-finite optimiser state as a divergence too.
+     */
+    private final class Guard {
+        private Path lastGood;
+        private long lastGoodStep;
+
+        Guard(Path resumedFrom, long resumedStep) {
+            this.lastGood = resumedFrom;
+            this.lastGoodStep = resumedStep;
+        }
+
+        /** The exception that stops a diverged run: what is not finite, at which step, and where to resume from. */
+        IllegalStateException diverged(String what, long step) {
+            return new IllegalStateException(what + " at step " + step + "; lower learningRate ("
+                    + settings.learningRate() + "), set gradientClip or check the data"
+                    + (lastGood == null ? "; no checkpoint was written" : "; the last good checkpoint, of step "
+                    + lastGoodStep + ", is " + lastGood));
+        }
+
+        /**
+         * Writes the checkpoint of {@code step} once the weights have given a finite loss on the
+         * next step's batch, run in evaluation mode without a graph (no dropout mask is drawn, so
+         * a resumed run still replays the same ones).
+         */
+        void save(Path path, Module network, AdamW optimizer, Task task, long step) {
+            float next;
+            network.eval();
+            try (GradMode.Scope ignored = GradMode.noGrad()) {
+                next = task.trainingBatch(step + 1).loss().item();
+            } finally {
+                network.train();
+            }
+            if (!Float.isFinite(next)) {
+                throw diverged("training loss is " + next, step + 1);
+            }
+            try {
+                Checkpoint.save(path, network, optimizer, step, 0, new TreeMap<>(task.identity()));
+            } catch (IOException e) {
+                throw new UncheckedIOException("writing checkpoint " + path + " failed: " + FileErrors.describe(e), e);
+            } catch (IllegalStateException e) {
+                throw diverged("the state could not be checkpointed (" + e.getMessage() + ")", step);
+            }
+            lastGood = path;
+            lastGoodStep = step;
+        }
     }
 
     /** Runs the forward passes of steps 1 … {@code steps} without a graph, advancing the dropout generators. */
@@ -245,7 +313,8 @@ public final class TrainingLoop {
         try {
             checkpoint = Checkpoint.load(path);
         } catch (IOException e) {
-            throw new UncheckedIOException("reading checkpoint resumeFrom = " + path + " failed", e);
+            throw new UncheckedIOException("reading checkpoint resumeFrom = " + path + " failed: " + FileErrors.describe(e),
+                    e);
         }
         identity.forEach((key, expected) -> {
             String found = checkpoint.metadata().get(key);
@@ -267,19 +336,12 @@ public final class TrainingLoop {
         return checkpoint.step();
     }
 
-    private static void save(Path path, Module network, AdamW optimizer, long step, Map<String, String> identity) {
-        try {
-            Checkpoint.save(path, network, optimizer, step, 0, new TreeMap<>(identity));
-        } catch (IOException e) {
-            throw new UncheckedIOException("writing checkpoint " + path + " failed", e);
-        }
-    }
-
     private static Path createDirectory(Path directory) {
         try {
             return Files.createDirectories(directory);
         } catch (IOException e) {
-            throw new UncheckedIOException("checkpointDirectory = " + directory + " cannot be created", e);
+            throw new UncheckedIOException("checkpointDirectory = " + directory + " cannot be created: "
+                    + FileErrors.describe(e), e);
         }
     }
 }

@@ -1,6 +1,10 @@
 package org.xformers4j.models.text;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -53,6 +57,42 @@ abstract class ByteLevelTokenizer implements Tokenizer {
             bytes.writeBytes(tokenBytes(id));
         }
         return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    /** Feeds each token's bytes to one UTF-8 decoder that keeps an incomplete character's bytes for the next. */
+    @Override
+    public IncrementalDecoder incrementalDecoder() {
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
+                .onUnmappableCharacter(CodingErrorAction.REPLACE);
+        return new IncrementalDecoder() {
+            /** Bytes fed but not yet decoded: at most the start of one character. */
+            private ByteBuffer pending = ByteBuffer.allocate(0);
+
+            @Override
+            public String next(int id) {
+                byte[] bytes = tokenBytes(id);
+                ByteBuffer in = ByteBuffer.allocate(pending.remaining() + bytes.length).put(pending).put(bytes).flip();
+                String text = decode(in, false);
+                pending = in;
+                return text;
+            }
+
+            @Override
+            public String finish() {
+                String text = decode(pending, true);
+                CharBuffer rest = CharBuffer.allocate(4);
+                utf8.flush(rest);
+                utf8.reset();
+                pending = ByteBuffer.allocate(0);
+                return text + rest.flip();
+            }
+
+            private String decode(ByteBuffer in, boolean endOfInput) {
+                CharBuffer out = CharBuffer.allocate(in.remaining() + 1);
+                utf8.decode(in, out, endOfInput);
+                return out.flip().toString();
+            }
+        };
     }
 
     @Override

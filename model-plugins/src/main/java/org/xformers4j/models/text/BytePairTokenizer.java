@@ -2,17 +2,15 @@ package org.xformers4j.models.text;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import java.io.BufferedReader;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.Writer;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -25,6 +23,7 @@ import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
+import org.xformers4j.io.AtomicFiles;
 
 /**
  * A byte-level byte-pair-encoding (BPE) tokenizer, as in GPT-2.
@@ -323,50 +322,48 @@ public final class BytePairTokenizer extends ByteLevelTokenizer {
 
     /**
      * Writes {@code vocab.json} and {@code merges.txt} into a directory, creating it if needed.
-     * Each file is written to a temporary file in the directory and then moved into place
-     * atomically, so a reader never sees a half-written file.
+     * Each file is replaced atomically ({@link AtomicFiles}), so a reader never sees a half-written
+     * file; a model directory that must keep the two consistent with other files records their
+     * checksums (see {@link #files()}).
      *
      * @param dir The directory.
      * @throws IOException If writing fails.
      */
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
+        for (Map.Entry<String, byte[]> file : files().entrySet()) {
+            AtomicFiles.write(dir.resolve(file.getKey()), file.getValue());
+        }
+    }
+
+    /**
+     * The files {@link #save} writes, by name: {@value #VOCAB_FILE} and {@value #MERGES_FILE},
+     * as UTF-8 bytes.
+     *
+     * @return An ordered map of file name to content.
+     */
+    public Map<String, byte[]> files() {
         Map<Integer, String> specialById = new HashMap<>();
         specialTokens().forEach((token, id) -> specialById.put(id, token));
-        writeAtomically(dir, VOCAB_FILE, writer -> {
-            try (JsonGenerator json = JSON.createGenerator(writer)) {
-                json.useDefaultPrettyPrinter();
-                json.writeStartObject();
-                for (int id = 0; id < vocabularySize(); id++) {
-                    json.writeNumberField(specialById.getOrDefault(id, printable(tokenBytes(id))), id);
-                }
-                json.writeEndObject();
+        StringWriter vocab = new StringWriter();
+        try (JsonGenerator json = JSON.createGenerator(vocab)) {
+            json.useDefaultPrettyPrinter();
+            json.writeStartObject();
+            for (int id = 0; id < vocabularySize(); id++) {
+                json.writeNumberField(specialById.getOrDefault(id, printable(tokenBytes(id))), id);
             }
-        });
-        writeAtomically(dir, MERGES_FILE, writer -> {
-            writer.write(MERGES_HEADER);
-            writer.write('\n');
-            for (String merge : merges()) {
-                writer.write(merge);
-                writer.write('\n');
-            }
-        });
-    }
-
-    private interface Content {
-        void write(Writer writer) throws IOException;
-    }
-
-    private static void writeAtomically(Path dir, String name, Content content) throws IOException {
-        Path temp = Files.createTempFile(dir, name, ".tmp");
-        try {
-            try (BufferedWriter writer = Files.newBufferedWriter(temp, StandardCharsets.UTF_8)) {
-                content.write(writer);
-            }
-            Files.move(temp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(temp);
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing JSON to memory failed", e);
         }
+        StringBuilder merges = new StringBuilder(MERGES_HEADER).append('\n');
+        for (String merge : merges()) {
+            merges.append(merge).append('\n');
+        }
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put(VOCAB_FILE, vocab.toString().getBytes(StandardCharsets.UTF_8));
+        files.put(MERGES_FILE, merges.toString().getBytes(StandardCharsets.UTF_8));
+        return files;
     }
 
     /**
@@ -376,16 +373,41 @@ public final class BytePairTokenizer extends ByteLevelTokenizer {
      *
      * @param dir The directory holding {@code vocab.json} and {@code merges.txt}.
      * @return The tokenizer.
-     * @throws IOException If a file cannot be read or is malformed; the message names the file
-     *     and line.
+     * @throws IOException If a file is missing, cannot be read or is malformed; the message names
+     *     the file and line.
      */
     public static BytePairTokenizer load(Path dir) throws IOException {
+        return read(dir, readFile(dir, VOCAB_FILE), readFile(dir, MERGES_FILE));
+    }
+
+    /**
+     * The bytes of the tokenizer file {@code name} ({@value #VOCAB_FILE} or {@value #MERGES_FILE})
+     * in {@code dir}.
+     *
+     * @throws IOException If it is missing or unreadable, saying which file a tokenizer needs.
+     */
+    public static byte[] readFile(Path dir, String name) throws IOException {
+        Path file = dir.resolve(name);
+        if (!Files.exists(file)) {
+            throw new IOException(dir + ": no " + name + " in it; a byte-pair tokenizer needs " + VOCAB_FILE + " and "
+                    + MERGES_FILE);
+        }
+        return Utf8.readBytes(file);
+    }
+
+    /**
+     * The tokenizer of the contents of {@value #VOCAB_FILE} and {@value #MERGES_FILE}, read from
+     * {@code dir}, checked as {@link #load} checks them.
+     *
+     * @throws IOException If a file is not UTF-8 or is malformed; the message names the file and line.
+     */
+    public static BytePairTokenizer read(Path dir, byte[] vocabBytes, byte[] mergesBytes) throws IOException {
         Path vocabFile = dir.resolve(VOCAB_FILE);
-        Map<String, Integer> vocab = readVocab(vocabFile);
+        Map<String, Integer> vocab = readVocab(vocabFile, Utf8.decode(vocabFile, vocabBytes));
         String[] byId = new String[vocab.size()];
         vocab.forEach((token, id) -> byId[id] = token);
         Path mergesFile = dir.resolve(MERGES_FILE);
-        List<String> lines = Files.readAllLines(mergesFile, StandardCharsets.UTF_8);
+        List<String> lines = Utf8.decode(mergesFile, mergesBytes).lines().toList();
         if (lines.isEmpty() || !lines.get(0).startsWith(MERGES_HEADER)) {
             throw malformed(mergesFile, 1, "expected the header \"" + MERGES_HEADER + "\"");
         }
@@ -441,10 +463,9 @@ public final class BytePairTokenizer extends ByteLevelTokenizer {
         return token.length() == 1 && CHAR_TO_BYTE.containsKey(token.charAt(0));
     }
 
-    private static Map<String, Integer> readVocab(Path file) throws IOException {
+    private static Map<String, Integer> readVocab(Path file, String text) throws IOException {
         Map<String, Integer> vocab = new HashMap<>();
-        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8);
-                JsonParser json = JSON.createParser(reader)) {
+        try (JsonParser json = JSON.createParser(text)) {
             if (json.nextToken() != JsonToken.START_OBJECT) {
                 throw malformed(file, json.currentLocation().getLineNr(), "expected a JSON object of token → id");
             }
@@ -460,8 +481,8 @@ public final class BytePairTokenizer extends ByteLevelTokenizer {
             if (json.currentToken() != JsonToken.END_OBJECT) {
                 throw malformed(file, json.currentLocation().getLineNr(), "expected a token or the end of the object");
             }
-        } catch (JsonParseException e) {
-            throw malformed(file, e.getLocation().getLineNr(), e.getOriginalMessage());
+        } catch (JsonProcessingException e) {
+            throw malformed(file, e.getLocation() == null ? 0 : e.getLocation().getLineNr(), e.getOriginalMessage());
         }
         boolean[] used = new boolean[vocab.size()];
         for (Map.Entry<String, Integer> entry : vocab.entrySet()) {

@@ -29,6 +29,40 @@ public interface Tokenizer {
     String decode(int[] ids);
 
     /**
+     * A decoder for one stream of token ids, such as a generation printed as it is produced: each
+     * token is decoded once, on arrival, so a stream of n tokens costs O(n), not the O(n²) of
+     * decoding the growing list again for every token.
+     *
+     * @return A new decoder with nothing fed to it.
+     */
+    IncrementalDecoder incrementalDecoder();
+
+    /**
+     * Decodes a stream of token ids piece by piece: the pieces returned by {@link #next} and then
+     * {@link #finish} concatenate to {@link Tokenizer#decode} of all the ids. A piece holds back
+     * the start of a character whose remaining bytes are still to come (a byte tokenizer emits "—"
+     * as three tokens), so no piece ends in a half character. Not thread-safe.
+     */
+    interface IncrementalDecoder {
+
+        /**
+         * Feeds the next id.
+         *
+         * @param id A token id in {@code [0, vocabularySize())}.
+         * @return The text that id completes, possibly empty.
+         * @throws IllegalArgumentException If the id is out of range.
+         */
+        String next(int id);
+
+        /**
+         * Ends the stream.
+         *
+         * @return Whatever was held back, an incomplete character at the end decoding as U+FFFD.
+         */
+        String finish();
+    }
+
+    /**
      * The number of distinct token ids, special tokens included.
      *
      * @return The vocabulary size.

@@ -8,7 +8,7 @@
  * {@code generate} command and users' own code encode and decode with them.
  */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package org.xformers4j.models.text;
 
 import org.osgi.annotation.bundle.Export;

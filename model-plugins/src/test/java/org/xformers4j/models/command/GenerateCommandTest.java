@@ -178,7 +178,28 @@ class GenerateCommandTest {
         assertThat(generate("--model", dir.resolve("nothing").toString(), "--prompt", "x", "--strategy", "greedy",
                 "--repetition-penalty", "-1")).isEqualTo(2);
         assertThat(err()).contains("repetition penalty must be > 0");
+        err.reset();
+        assertThat(generate("--model", dir.resolve("nothing").toString(), "--prompt", "x", "--strategy", "greedy",
+                "--max-time", "NaN")).isEqualTo(2);
+        assertThat(err()).contains("--max-time must be a finite number, got 'NaN'");
+        err.reset();
+        assertThat(generate("--model", dir.resolve("nothing").toString(), "--prompt", "x", "--strategy", "greedy",
+                "--max-time", "0")).isEqualTo(2);
+        assertThat(err()).contains("--max-time must be a number of seconds > 0, got '0'");
         assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
+    }
+
+    /**
+     * maxNewTokens is a bound: up to Integer.MAX_VALUE nothing is sized by it, and a stop string
+     * (the first character greedy decoding produces) ends the run after one token.
+     */
+    @Test
+    void aHugeMaxNewTokensIsABoundNotAnAllocation() throws IOException {
+        String first = json("the cat", "--strategy", "greedy", "--max-new-tokens", "1").texts().get(0);
+        for (String max : new String[] {"2147483647", "2000000000"}) {
+            Output output = json("the cat", "--strategy", "greedy", "--max-new-tokens", max, "--stop", first);
+            assertThat(output.texts()).containsExactly(first);
+        }
     }
 
     @Test

@@ -176,6 +176,13 @@ class LmCommandTest {
         assertThat(err()).contains("no component named 'lm'").contains("trainer");
         err.reset();
 
+        Path latin1 = Files.write(dir.resolve("latin1.txt"), "caf\u00e9 au lait\n".repeat(50)
+                .getBytes(StandardCharsets.ISO_8859_1));
+        assertThat(lm("train", "--config", good.toString(), "--text", latin1.toString())).isEqualTo(1);
+        assertThat(err()).contains("cannot read the text").contains(latin1 + " is not UTF-8 text: byte 0xE9 at offset "
+                + "3 (line 1, byte 4 of the line)").doesNotContain("Input length");
+        err.reset();
+
         Path tooShort = Files.writeString(dir.resolve("short.txt"), "too short");
         assertThat(lm("train", "--config", good.toString(), "--text", tooShort.toString())).isEqualTo(1);
         assertThat(err()).contains("training failed").contains("too short");

@@ -215,6 +215,17 @@ class Seq2SeqCommandTest {
     }
 
     @Test
+    void pairsThatAreNotUtf8FailNamingTheByte() throws IOException {
+        Path tsv = Files.write(dir.resolve("latin1.tsv"), "abc\tcba\ncaf\u00e9\t\u00e9fac\n"
+                .getBytes(StandardCharsets.ISO_8859_1));
+
+        assertThat(seq2seq("train", "--config", config().toString(), "--pairs", tsv.toString())).isEqualTo(1);
+
+        assertThat(err()).contains(tsv + " is not UTF-8 text: byte 0xE9 at offset 11 (line 2, byte 4 of the line)")
+                .doesNotContain("Input length");
+    }
+
+    @Test
     void missingFilesAndConfigurationsOfAnotherTrainerFailNamingThem() throws IOException {
         Path lm = Files.writeString(dir.resolve("lm.xml"), LmCommandTest.CONFIG.replace("ATTENTION", "flash"));
         Path pairs = pairs(words());

@@ -7,8 +7,10 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.xformers4j.models.text.ByteTokenizer;
+import org.xformers4j.models.text.Tokenizer;
 
 /** {@link TextStream}: multi-byte characters split over byte tokens are printed whole, once. */
 class TextStreamTest {
@@ -44,5 +46,65 @@ class TextStreamTest {
         assertThat(bytes.toString(StandardCharsets.UTF_8)).isEqualTo("a");
         stream.finish();
         assertThat(bytes.toString(StandardCharsets.UTF_8)).isEqualTo("a\uFFFD");
+    }
+
+    /** A byte tokenizer that counts the token ids it decodes, whichever way. */
+    private static final class CountingTokenizer implements Tokenizer {
+        private final ByteTokenizer bytes = new ByteTokenizer(List.of());
+        int idsDecoded;
+
+        @Override
+        public int[] encode(String text) {
+            return bytes.encode(text);
+        }
+
+        @Override
+        public String decode(int[] ids) {
+            idsDecoded += ids.length;
+            return bytes.decode(ids);
+        }
+
+        @Override
+        public IncrementalDecoder incrementalDecoder() {
+            IncrementalDecoder decoder = bytes.incrementalDecoder();
+            return new IncrementalDecoder() {
+                @Override
+                public String next(int id) {
+                    idsDecoded++;
+                    return decoder.next(id);
+                }
+
+                @Override
+                public String finish() {
+                    return decoder.finish();
+                }
+            };
+        }
+
+        @Override
+        public int vocabularySize() {
+            return bytes.vocabularySize();
+        }
+
+        @Override
+        public OptionalInt tokenId(String specialToken) {
+            return bytes.tokenId(specialToken);
+        }
+    }
+
+    @Test
+    void streamingDecodesEachTokenOnceWhateverTheLength() {
+        CountingTokenizer tokenizer = new CountingTokenizer();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        TextStream stream = new TextStream(tokenizer, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        String text = "Call me Ishmael—“some years ago”. ".repeat(40);
+        int[] tokens = tokenizer.encode(text);
+        for (int token : tokens) {
+            stream.onToken(0, token);
+        }
+        stream.finish();
+
+        assertThat(bytes.toString(StandardCharsets.UTF_8)).isEqualTo(text);
+        assertThat(tokenizer.idsDecoded).as("ids decoded for %d tokens", tokens.length).isEqualTo(tokens.length);
     }
 }

@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GeneratedSequence;
@@ -132,6 +134,32 @@ class DecoderSessionTest {
         }
         assertThatThrownBy(() -> new DecoderSession(decoder, true, null, -1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("window");
+    }
+
+    /**
+     * Every registered strategy, on a session whose window is shorter than a prompt, generates
+     * what it generates from the prompt cut to the window: the session shows the model (and a
+     * strategy reading hidden states, such as contrastive search) only the tokens it sees.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"greedy", "sample", "beam", "diverse-beam", "contrastive"})
+    void everyStrategyTakesAPromptLongerThanTheWindow(String name) {
+        int window = 3;
+        int[][] longPrompts = {{1, 2, 3, 4, 5, 6, 7}, {8, 9, 10, 1, 2}};
+        int[][] cutPrompts = {{5, 6, 7}, {10, 1, 2}};
+        GenerationConfig config = GenerationConfig.builder().maxNewTokens(2).seed(3).build();
+        for (boolean cached : new boolean[] {true, false}) {
+            DecodingStrategy strategy = REGISTRY.create(DecodingStrategy.class, name, Map.of());
+            List<List<GeneratedSequence>> whole = strategy.generate(new DecoderSession(decoder(), cached, null, window),
+                    longPrompts, config);
+            List<List<GeneratedSequence>> cut = strategy.generate(new DecoderSession(decoder(), cached, null, window),
+                    cutPrompts, config);
+            for (int p = 0; p < longPrompts.length; p++) {
+                assertThat(whole.get(p).get(0).tokens()).as("%s, cached %s, prompt %d", name, cached, p)
+                        .containsExactly(cut.get(p).get(0).tokens());
+                assertThat(whole.get(p).get(0).score()).isCloseTo(cut.get(p).get(0).score(), offset(1e-4));
+            }
+        }
     }
 
     @Test

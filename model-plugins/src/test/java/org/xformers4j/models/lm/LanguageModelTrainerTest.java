@@ -251,6 +251,16 @@ class LanguageModelTrainerTest {
     }
 
     @Test
+    void checkingTheWeightsBeforeEachCheckpointDrawsNoDropoutMaskAndChangesNothing(@TempDir Path dir) {
+        LanguageModelTrainer.Result<LanguageModel> straight = small().dropout(0.2f).attentionDropout(0.1f).build()
+                .train(TEXT, IGNORE);
+        LanguageModelTrainer.Result<LanguageModel> checkpointed = small().dropout(0.2f).attentionDropout(0.1f)
+                .checkpointDirectory(dir.toString()).checkpointEvery(7).build().train(TEXT, IGNORE);
+
+        assertThat(checkpointed.model().decoder().stateDict()).isEqualTo(straight.model().decoder().stateDict());
+    }
+
+    @Test
     void resumingWithAnotherArchitectureOrOtherDataIsRefusedNamingTheDifference(@TempDir Path dir) {
         Path checkpoint = interruptedAtStep20(dir);
         byte[] before = readAll(checkpoint);
@@ -282,6 +292,25 @@ class LanguageModelTrainerTest {
                 .train(TEXT, IGNORE))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("at step ")
                 .hasMessageContaining("learningRate").hasMessageNotContaining("at step 1;");
+    }
+
+    @Test
+    void aHugeLearningRateNeverOverwritesTheLastGoodCheckpointAndTheOneItNamesResumes(@TempDir Path dir) {
+        Path checkpoint = interruptedAtStep20(dir);
+        byte[] good = readAll(checkpoint);
+
+        assertThatThrownBy(() -> small().learningRate(1e30f).warmupSteps(0).gradientClip(0f)
+                .checkpointDirectory(dir.toString()).checkpointEvery(1).resumeFrom(checkpoint.toString()).build()
+                .train(TEXT, IGNORE))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("at step ")
+                .hasMessageEndingWith("the last good checkpoint, of step 20, is " + checkpoint);
+
+        assertThat(readAll(checkpoint)).as("no checkpoint of the diverged steps").containsExactly(good);
+        LanguageModelTrainer.Result<LanguageModel> resumed = small().resumeFrom(checkpoint.toString()).build()
+                .train(TEXT, IGNORE);
+        assertThat(resumed.curve()).extracting(TrainingLoop.Point::step).containsExactly(40L);
+        assertThat(resumed.curve().get(0).evaluation().loss()).isFinite();
     }
 
     @Test

@@ -157,6 +157,28 @@ class BytePairTokenizerTest {
         assertLoadFails(dir, "{\"a\": 0, \"b\": 1}", merges, "vocab.json", "no token for byte 0");
     }
 
+    @Test
+    void aMissingFileOrBytesThatAreNotUtf8AreNamedWithWhatIsWrong(@TempDir Path dir) throws IOException {
+        BytePairTokenizer.train(MOBY_DICK, 300, SPECIALS).save(dir);
+        Path merges = dir.resolve("merges.txt");
+        byte[] good = Files.readAllBytes(merges);
+        byte[] latin1 = "#version: 0.2\nth é\n".getBytes(StandardCharsets.ISO_8859_1);
+        Files.write(merges, latin1);
+        assertThatThrownBy(() -> BytePairTokenizer.load(dir)).isInstanceOf(IOException.class)
+                .hasMessage(merges + " is not UTF-8 text: byte 0xE9 at offset 17 (line 2, byte 4 of the line) is not "
+                        + "part of a valid UTF-8 character; save the file as UTF-8");
+
+        Files.write(merges, good);
+        Files.delete(dir.resolve("vocab.json"));
+        assertThatThrownBy(() -> BytePairTokenizer.load(dir)).isInstanceOf(IOException.class)
+                .hasMessage(dir + ": no vocab.json in it; a byte-pair tokenizer needs vocab.json and merges.txt");
+    }
+
+    @Test
+    void anIdTooLargeForAnIntIsRefusedNamingTheFile(@TempDir Path dir) throws IOException {
+        assertLoadFails(dir, "{\n\"a\": 99999999999\n}", "#version: 0.2\n", "vocab.json line 2", "");
+    }
+
     private static void assertLoadFails(Path dir, String vocab, String merges, String where, String what) throws IOException {
         write(dir, vocab, merges);
         assertThatThrownBy(() -> BytePairTokenizer.load(dir)).isInstanceOf(IOException.class)

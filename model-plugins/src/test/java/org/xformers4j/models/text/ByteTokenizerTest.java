@@ -3,11 +3,13 @@ package org.xformers4j.models.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class ByteTokenizerTest {
 
@@ -52,5 +54,29 @@ class ByteTokenizerTest {
                 .hasMessageContaining("<s>");
         assertThatThrownBy(() -> new ByteTokenizer(List.of(""))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("specialTokens");
+    }
+
+    /**
+     * The incremental decoder's pieces concatenate to decode() of the whole stream, for random byte
+     * streams full of broken UTF-8, and no piece but the last ends in a half character.
+     */
+    @Test
+    void incrementalDecodingEqualsDecodingTheWholeStream() {
+        ByteTokenizer tokenizer = new ByteTokenizer(List.of("<|endoftext|>"));
+        SplittableRandom random = new SplittableRandom(4);
+        int[] valid = tokenizer.encode("sea—“whale” 東京 🐋 <|endoftext|> end");
+        for (int trial = 0; trial < 200; trial++) {
+            int[] ids = trial % 2 == 0 ? random.ints(random.nextInt(1, 40), 0, tokenizer.vocabularySize()).toArray()
+                    : Arrays.copyOf(valid, random.nextInt(1, valid.length + 1));
+            Tokenizer.IncrementalDecoder decoder = tokenizer.incrementalDecoder();
+            StringBuilder text = new StringBuilder();
+            for (int id : ids) {
+                String piece = decoder.next(id);
+                assertThat(piece.isEmpty() || !Character.isHighSurrogate(piece.charAt(piece.length() - 1))).isTrue();
+                text.append(piece);
+            }
+            text.append(decoder.finish());
+            assertThat(text.toString()).as(Arrays.toString(ids)).isEqualTo(tokenizer.decode(ids));
+        }
     }
 }

@@ -8,7 +8,7 @@ import org.xformers4j.component.decoding.GenerationConfig;
 
 /**
  * One named check of the decoding conformance suite. Every check drives the strategy over a fresh
- * {@link NextTokenTable} with the prompts "The" and "The dog".
+ * {@link NextTokenTable}, with the prompts "The" and "The dog" unless it says otherwise.
  */
 interface DecodingCheck extends Check<DecodingSubject> {
 

@@ -14,7 +14,8 @@ import org.xformers4j.component.decoding.DecodingCapabilities;
  * invalid origins and tokens. It is written once and applied to every strategy, by each plugin
  * module's tests and by {@code xformers4j check}.
  *
- * <p>The checks, in order, on the prompts "The" and "The dog" with the strategy's defaults:
+ * <p>The checks, in order, on the prompts "The" and "The dog" (unless said otherwise) with the
+ * strategy's defaults:
  * <ul>
  *   <li>{@code respects-max-new-tokens}: without an end token, exactly maxNewTokens new tokens.</li>
  *   <li>{@code stops-at-end-token}: every sequence ends at its first end token.</li>
@@ -31,6 +32,11 @@ import org.xformers4j.component.decoding.DecodingCapabilities;
  *       several hypotheses, or one that declares {@link DecodingCapabilities#greedyWhen()}): with
  *       those options, the strategy returns greedy decoding's sequences (Hugging Face, "Text
  *       generation strategies": one beam, or sampling from the top-1 token, is greedy search).</li>
+ *   <li>{@code prompt-longer-than-context}: over a table that sees only the last two tokens of a
+ *       row, as a trained model sees only its context, prompts of 14 and 17 tokens give the
+ *       sequences and scores of those prompts cut to their last two tokens.</li>
+ *   <li>{@code huge-max-new-tokens}: maxNewTokens {@link Integer#MAX_VALUE} with the end token gives
+ *       what a small bound gives; nothing is sized by it.</li>
  * </ul>
  *
  * <p>A check that throws fails with the exception as its detail; the other checks still run. The
@@ -46,7 +52,7 @@ public final class DecodingConformance {
 
     private static final List<DecodingCheck> CHECKS = List.of(new RespectsMaxNewTokens(), new StopsAtEndToken(),
             new DeterministicForSeed(), new ValidOrigins(), new AppliesLogitsProcessors(), new ReturnsBestFirst(),
-            new EqualsGreedyWhenDegenerate());
+            new EqualsGreedyWhenDegenerate(), new PromptLongerThanContext(), new GrowsWithinMaxNewTokens());
 
     private DecodingConformance() {
     }

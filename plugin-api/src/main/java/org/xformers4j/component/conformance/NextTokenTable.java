@@ -29,6 +29,12 @@ import org.xformers4j.tensor.Tensor;
  * fixed pseudo-random vector of {@value #HIDDEN_SIZE} values uniform in [−1, 1) per token id
  * (drawn from a {@link SplittableRandom} seeded with the id), like an embedding table without
  * context. A repeated token thus has cosine similarity 1 with its earlier occurrences.
+ *
+ * <p>A table may have a limited context, as a trained model has ({@link #NextTokenTable(int)}): it
+ * then sees only the last {@code window} tokens of each row, keys its probabilities by them, and
+ * after {@link #start} shows the hidden states of those tokens only, as a model that cuts a
+ * longer prompt to its context does. A row thus gets the same logits as its last {@code window}
+ * tokens would alone.
  */
 final class NextTokenTable implements HiddenStateModel {
 
@@ -43,9 +49,20 @@ final class NextTokenTable implements HiddenStateModel {
 
     static final int HIDDEN_SIZE = 4;
 
+    private final int window;
     private List<int[]> rows = List.of();
     private float[][] lastHiddenStates;
     private final Set<List<Integer>> seen = new HashSet<>();
+
+    /** A table that sees whole rows. */
+    NextTokenTable() {
+        this(0);
+    }
+
+    /** A table that sees only the last {@code window} tokens of each row; 0 for whole rows. */
+    NextTokenTable(int window) {
+        this.window = window;
+    }
 
     /** Token ids of space-separated words. */
     static int[] ids(String words) {
@@ -100,7 +117,7 @@ final class NextTokenTable implements HiddenStateModel {
     @Override
     public Tensor start(int[][] prompts) {
         rows = Arrays.stream(prompts).map(int[]::clone).toList();
-        lastHiddenStates = rows.stream().map(NextTokenTable::hiddenStates).toArray(float[][]::new);
+        lastHiddenStates = rows.stream().map(row -> hiddenStates(visible(row))).toArray(float[][]::new);
         return logitsOfRows();
     }
 
@@ -130,14 +147,20 @@ final class NextTokenTable implements HiddenStateModel {
         return logitsOfRows();
     }
 
+    /** The tokens of {@code row} the table sees: its last {@code window} ones, or all of them. */
+    private int[] visible(int[] row) {
+        return window == 0 || row.length <= window ? row : Arrays.copyOfRange(row, row.length - window, row.length);
+    }
+
     private Tensor logitsOfRows() {
         int v = vocabularySize();
         float[] logits = new float[rows.size() * v];
         for (int r = 0; r < rows.size(); r++) {
             int[] row = rows.get(r);
             seen.add(Arrays.stream(row).boxed().toList());
+            int[] context = visible(row);
             for (int t = 0; t < v; t++) {
-                logits[r * v + t] = (float) Math.log(probability(row, t));
+                logits[r * v + t] = (float) Math.log(probability(context, t));
             }
         }
         return Tensor.of(logits, rows.size(), v);

@@ -14,8 +14,10 @@ public interface HiddenStateModel extends DecodingModel {
     /**
      * The final-layer hidden states of the tokens fed by the latest {@link #start} or
      * {@link #advance} call: one array per row of that call, in row order, holding
-     * [tokensFed, hiddenSize] row-major, that is the whole prompt after {@code start} and the one
-     * new token after {@code advance}. The arrays belong to the caller.
+     * [tokensFed, hiddenSize] row-major, that is the prompt after {@code start} and the one new
+     * token after {@code advance}. A model that sees a limited context and cuts a longer prompt to
+     * its last tokens shows the states of those tokens only, so after {@code start} a row may hold
+     * fewer states than its prompt has tokens (at least one). The arrays belong to the caller.
      *
      * @throws IllegalStateException before the first {@code start}
      */

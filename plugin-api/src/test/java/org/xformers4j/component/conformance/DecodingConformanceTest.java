@@ -23,6 +23,7 @@ import org.xformers4j.component.decoding.DecodingModel;
 import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GeneratedSequence;
 import org.xformers4j.component.decoding.GenerationConfig;
+import org.xformers4j.component.decoding.HiddenStateModel;
 import org.xformers4j.component.decoding.LogitsProcessor;
 import org.xformers4j.nn.TestSoftmaxAttention;
 
@@ -47,7 +48,11 @@ class DecodingConformanceTest {
         /** Returns, for several sequences, the runner-up path before the best one. */
         WORST_FIRST,
         /** Picks the second most probable token at the first step. */
-        RUNNER_UP
+        RUNNER_UP,
+        /** Sizes its row by the prompt's length + maxNewTokens. */
+        PRE_ALLOCATES,
+        /** Expects a hidden state for every prompt token, as if the model saw the whole prompt. */
+        WHOLE_PROMPT_STATES
     }
 
     /**
@@ -87,6 +92,13 @@ class DecodingConformanceTest {
         private static GeneratedSequence path(DecodingModel model, int[] prompt, GenerationConfig config, Fault fault,
                                               int firstRank) {
             float[] logits = model.start(new int[][] {prompt}).toFloatArray();
+            if (fault == Fault.WHOLE_PROMPT_STATES && model instanceof HiddenStateModel states
+                    && states.lastHiddenStates()[0].length != prompt.length * states.hiddenSize()) {
+                throw new IllegalStateException("expected a hidden state per prompt token");
+            }
+            if (fault == Fault.PRE_ALLOCATES) {
+                int[] unused = new int[prompt.length + config.maxNewTokens()];
+            }
             int[] row = prompt.clone();
             double logProbability = 0;
             int limit = fault == Fault.OVERRUNS ? config.maxNewTokens() + 1 : config.maxNewTokens();
@@ -223,6 +235,23 @@ class DecodingConformanceTest {
         List<CheckResult> results = run(Fault.RUNNER_UP);
         assertThat(failed(results)).contains("equals-greedy-when-degenerate");
         assertThat(detail(results, "equals-greedy-when-degenerate")).contains("greedy gives 'nice woman <eos>'");
+    }
+
+    @Test
+    void aStrategyThatAssumesTheModelSawTheWholePromptFails() {
+        List<CheckResult> results = run(Fault.WHOLE_PROMPT_STATES);
+        assertThat(failed(results)).containsExactly("prompt-longer-than-context");
+        assertThat(detail(results, "prompt-longer-than-context")).startsWith("prompts of 14 and 17 tokens for a model "
+                + "that sees 2 threw java.lang.IllegalStateException: expected a hidden state per prompt token; cut to "
+                + "their last 2 tokens they gave [[has <eos>], [woman <eos>]]");
+    }
+
+    @Test
+    void aStrategyThatSizesItsRowsByMaxNewTokensFails() {
+        List<CheckResult> results = run(Fault.PRE_ALLOCATES);
+        assertThat(failed(results)).containsExactly("huge-max-new-tokens");
+        assertThat(detail(results, "huge-max-new-tokens")).startsWith("maxNewTokens 2147483647 threw "
+                + "java.lang.NegativeArraySizeException");
     }
 
     @Test
