@@ -2,6 +2,7 @@ package org.xformers4j.nn;
 
 import java.util.Arrays;
 import java.util.random.RandomGenerator;
+import org.xformers4j.tensor.AllocationBudget;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -32,7 +33,7 @@ public final class Init {
         if (!(std >= 0) || Float.isInfinite(std)) {
             throw new IllegalArgumentException("Init.normal: std must be finite and >= 0, got " + std);
         }
-        float[] data = new float[count(shape)];
+        float[] data = new float[AllocationBudget.elements(shape)];
         for (int i = 0; i < data.length; i++) {
             data[i] = (float) (mean + std * rng.nextGaussian());
         }
@@ -82,16 +83,5 @@ public final class Init {
                     + " has zero fan-in and fan-out");
         }
         return sum;
-    }
-
-    private static int count(int[] shape) {
-        long n = 1;
-        for (int size : shape) {
-            if (size < 0) {
-                throw new IllegalArgumentException("Init: negative size in shape " + Arrays.toString(shape));
-            }
-            n *= size;
-        }
-        return Math.toIntExact(n);
     }
 }

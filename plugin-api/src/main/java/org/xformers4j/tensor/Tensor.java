@@ -42,7 +42,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A new tensor of zeros on {@code backend}. */
     public static Tensor zeros(ComputeBackend backend, int... shape) {
-        return new Tensor(backend.allocate(Shape.numel(shape)), shape);
+        return new Tensor(backend.allocate(AllocationBudget.elements(shape)), shape);
     }
 
     /** A new tensor of zeros on the default backend. */
@@ -93,7 +93,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Standard normal samples drawn from {@code rng} in row-major order. */
     public static Tensor randn(RandomGenerator rng, int... shape) {
-        float[] data = new float[Shape.numel(shape)];
+        float[] data = new float[AllocationBudget.elements(shape)];
         for (int i = 0; i < data.length; i++) {
             data[i] = (float) rng.nextGaussian();
         }
@@ -102,7 +102,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Uniform samples in [low, high) drawn from {@code rng} in row-major order. */
     public static Tensor rand(RandomGenerator rng, float low, float high, int... shape) {
-        float[] data = new float[Shape.numel(shape)];
+        float[] data = new float[AllocationBudget.elements(shape)];
         for (int i = 0; i < data.length; i++) {
             data[i] = low + (high - low) * rng.nextFloat();
         }

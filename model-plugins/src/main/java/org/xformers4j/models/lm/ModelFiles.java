@@ -164,12 +164,17 @@ final class ModelFiles {
         double d = modelDim;
         double needed = (double) vocabularySize * d
                 + (double) stacks * spec.layers() * (2 * d * d + 2 * d * spec.block().hidden());
-        long held = checkpoint.modelState().values().stream().mapToLong(state -> state.values().length).sum();
+        long held = storedElements(checkpoint);
         if (needed > held) {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "%sarchitecture.modelDim = %d, hidden = %d "
                     + "and layers = %d need at least %.0f parameters, but %s holds %d; nothing was built", mismatch,
                     modelDim, spec.block().hidden(), spec.layers(), needed, WEIGHTS_FILE, held));
         }
+    }
+
+    /** The number of weights (floats) {@code checkpoint} holds for its model. */
+    static long storedElements(Checkpoint checkpoint) {
+        return checkpoint.modelState().values().stream().mapToLong(state -> state.values().length).sum();
     }
 
     /** How the model of {@code checkpoint} was trained, as saved; empty if it was not recorded. */

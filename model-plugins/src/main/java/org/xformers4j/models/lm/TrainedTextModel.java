@@ -7,6 +7,7 @@ import java.util.function.BiFunction;
 import java.util.function.Supplier;
 import org.xformers4j.io.Checkpoint;
 import org.xformers4j.models.text.Tokenizer;
+import org.xformers4j.tensor.AllocationBudget;
 import org.xformers4j.nn.Module;
 
 /**
@@ -70,8 +71,10 @@ abstract class TrainedTextModel<M extends TrainedTextModel<M>> implements TextGe
     /**
      * The model of {@code kind} whose weights file, {@code weights}, was read from {@code directory}:
      * once the saved architecture has been checked to fit the weights ({@link ModelFiles#requireFits}),
-     * {@code build} makes an untrained model from it and the tokenizer, whose weights and provenance
-     * are then loaded.
+     * {@code build} makes an untrained model from it and the tokenizer, within an
+     * {@link AllocationBudget} of the weights the file holds (so component options in the metadata,
+     * such as a position table's length, cannot make it allocate more), and the weights and
+     * provenance are then loaded.
      *
      * @throws IllegalArgumentException if the directory holds another kind of model, or one that does not match
      *                                  its architecture
@@ -83,7 +86,11 @@ abstract class TrainedTextModel<M extends TrainedTextModel<M>> implements TextGe
         Tokenizer tokenizer = ModelFiles.tokenizer(directory, weights);
         ModelFiles.requireFits(directory, weights, spec, tokenizer.vocabularySize(), layout.embedding(),
                 layout.blockStacks());
-        M model = naming(directory, () -> build.apply(spec, tokenizer));
+        M model;
+        try (AllocationBudget budget = AllocationBudget.forStoredWeights(ModelFiles.storedElements(weights),
+                "the architecture in " + ModelFiles.WEIGHTS_FILE)) {
+            model = naming(directory, () -> build.apply(spec, tokenizer));
+        }
         ModelFiles.restore(directory, weights, model.network());
         return model.withProvenance(ModelFiles.provenance(weights));
     }

@@ -27,6 +27,7 @@ import org.xformers4j.models.nn.TransformerEncoder;
 import org.xformers4j.nn.FeedForward;
 import org.xformers4j.nn.Linear;
 import org.xformers4j.nn.ParameterState;
+import org.xformers4j.tensor.AllocationBudget;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -323,12 +324,16 @@ final class TransformerModelSerializer {
                     + "domain has " + carrier.outputDomain().size() + " and the head makes " + fitted.numOutputs());
         }
         SplittableRandom rng = new SplittableRandom(0); // initial weights, all overwritten by the saved ones
-        EncoderModule input = encoder.restore(carrier.featureDomain(), block.modelDim(), in, rng);
-        TransformerNetwork network = new TransformerNetwork(input,
-                new TransformerEncoder(config, () -> ComponentResolver.create(AttentionMechanism.class, attention,
-                        attentionOptions), ComponentResolver.create(PositionalEncoding.class, positional,
-                        positionalOptions), rng),
-                new Linear(block.modelDim(), numOutputs, true, rng));
+        TransformerNetwork network;
+        try (AllocationBudget budget = AllocationBudget.forStoredWeights(in.available() / Float.BYTES,
+                "TransformerModel: the saved architecture")) {
+            EncoderModule input = encoder.restore(carrier.featureDomain(), block.modelDim(), in, rng);
+            network = new TransformerNetwork(input,
+                    new TransformerEncoder(config, () -> ComponentResolver.create(AttentionMechanism.class, attention,
+                            attentionOptions), ComponentResolver.create(PositionalEncoding.class, positional,
+                            positionalOptions), rng),
+                    new Linear(block.modelDim(), numOutputs, true, rng));
+        }
 
         int features = count(in, "mean relevance entries");
         Map<String, Double> meanRelevance = new LinkedHashMap<>();

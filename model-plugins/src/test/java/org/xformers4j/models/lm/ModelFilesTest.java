@@ -127,6 +127,21 @@ class ModelFilesTest {
     }
 
     @Test
+    void componentOptionsClaimingAHugeTableAreRefusedBeforeItIsAllocated() throws IOException {
+        Path directory = dir.resolve("lm");
+        model(bpe(TEXT)).save(directory);
+        // a learned position table of 10^8 × 16 floats (6.4 GB) in a file of a few kilobytes
+        rewriteMetadata(directory, Map.of("architecture.positional", "learned",
+                "architecture.positionalOptions.maxLength", "100000000"));
+
+        assertThatThrownBy(() -> TextGenerator.load(directory))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("model " + directory + ": the architecture in model.x4j: building it would "
+                        + "allocate more than the")
+                .hasMessageContaining("[100000000, 16]");
+    }
+
+    @Test
     void metadataClaimingMoreLayersOrAWiderFeedForwardThanTheWeightsHoldIsRefused() throws IOException {
         Path directory = dir.resolve("lm");
         model(bpe(TEXT)).save(directory);

@@ -211,6 +211,40 @@ class TransformerModelSerializationTest {
     }
 
     @Test
+    void aSmallFileWhosePositionTableOptionIsHugeIsRefusedBeforeAllocating(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("model.tribuo");
+        imageModel().serializeToFile(file);                       // learned positions, maxLength "4", modelDim 16
+        byte[] bytes = Files.readAllBytes(file);
+        byte[] four = {0, 9, 'm', 'a', 'x', 'L', 'e', 'n', 'g', 't', 'h', 0, 1, '4'};
+        byte[] huge = {0, 9, 'm', 'a', 'x', 'L', 'e', 'n', 'g', 't', 'h', 0, 9, '1', '0', '0', '0', '0', '0', '0', '0', '0'};
+        // a learned position table of 10^8 × 16 floats (6.4 GB) in a file of a few kilobytes
+        Path crafted = Files.write(dir.resolve("huge.tribuo"), CraftedModels.withNetwork(bytes,
+                network -> splice(network, four, huge)));
+
+        assertThatThrownBy(() -> TribuoModelFiles.load(crafted))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("model " + crafted)
+                .hasMessageContaining("building it would allocate more than the")
+                .hasMessageContaining("[100000000, 16]");
+    }
+
+    /** {@code bytes} with the one occurrence of {@code from} replaced by {@code to}. */
+    private static byte[] splice(byte[] bytes, byte[] from, byte[] to) {
+        int at = -1;
+        for (int i = 0; i + from.length <= bytes.length && at < 0; i++) {
+            if (Arrays.equals(bytes, i, i + from.length, from, 0, from.length)) {
+                at = i;
+            }
+        }
+        assertThat(at).as("option found").isNotNegative();
+        byte[] out = new byte[bytes.length - from.length + to.length];
+        System.arraycopy(bytes, 0, out, 0, at);
+        System.arraycopy(to, 0, out, at, to.length);
+        System.arraycopy(bytes, at + from.length, out, at + to.length, bytes.length - at - from.length);
+        return out;
+    }
+
+    @Test
     void aProvenanceNamingAnotherClassIsRefusedBeforeOlcutInstantiatesIt(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("model.tribuo");
         imageModel().serializeToFile(file);
