@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import java.util.stream.Stream;
-import java.util.zip.CRC32;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -299,7 +298,7 @@ class CheckpointTest {
         int firstSize = 8 + 4 + 8 + 4 + 4 + 4 + 4 + 6 + 4;
         assertThat(ByteBuffer.wrap(bytes, firstSize, 4).getInt()).isEqualTo(3);
         ByteBuffer.wrap(bytes).putInt(firstSize, 1_000_000);
-        rewriteChecksum(bytes);
+        FileMutations.forgeTrailingCrc32(bytes);
         Files.write(path, bytes);
 
         assertThatThrownBy(() -> Checkpoint.load(path))
@@ -315,7 +314,7 @@ class CheckpointTest {
         byte[] bytes = Files.readAllBytes(path);
         int tail = new String(bytes, StandardCharsets.ISO_8859_1).indexOf("tail");
         System.arraycopy("head".getBytes(StandardCharsets.US_ASCII), 0, bytes, tail, 4);
-        rewriteChecksum(bytes);
+        FileMutations.forgeTrailingCrc32(bytes);
         Files.write(path, bytes);
 
         assertThatThrownBy(() -> Checkpoint.load(path))
@@ -323,11 +322,6 @@ class CheckpointTest {
                 .hasMessage(path + ": parameter 'head': duplicate parameter 'head'");
     }
 
-    private static void rewriteChecksum(byte[] bytes) {
-        CRC32 crc = new CRC32();
-        crc.update(bytes, 0, bytes.length - 4);
-        ByteBuffer.wrap(bytes).putInt(bytes.length - 4, (int) crc.getValue());
-    }
 
     /** Two parameters with names of equal length; closing the second makes saving fail half-way. */
     private static final class TwoParameters extends Module {
@@ -421,7 +415,7 @@ class CheckpointTest {
         byte[] bytes = Files.readAllBytes(path);
         int firstWeight = 8 + 4 + 8 + 4 + 4 + 4 + 4 + 6 + 4 + 2 * 4;
         ByteBuffer.wrap(bytes).putFloat(firstWeight, Float.POSITIVE_INFINITY);
-        rewriteChecksum(bytes);
+        FileMutations.forgeTrailingCrc32(bytes);
         Files.write(path, bytes);
 
         assertThatThrownBy(() -> Checkpoint.load(path))
@@ -437,7 +431,7 @@ class CheckpointTest {
         int rank = 8 + 4 + 8 + 4 + 4 + 4 + 4 + 6;
         assertThat(ByteBuffer.wrap(bytes, rank, 4).getInt()).isEqualTo(2);
         ByteBuffer.wrap(bytes).putInt(rank, Integer.MAX_VALUE);
-        rewriteChecksum(bytes);
+        FileMutations.forgeTrailingCrc32(bytes);
         Files.write(path, bytes);
 
         assertThatThrownBy(() -> Checkpoint.load(path))
@@ -464,7 +458,7 @@ class CheckpointTest {
             for (boolean validChecksum : new boolean[] {false, true}) {
                 byte[] bytes = mutation.bytes().clone();
                 if (validChecksum && bytes.length >= 4) {
-                    rewriteChecksum(bytes);
+                    FileMutations.forgeTrailingCrc32(bytes);
                 }
                 Path file = dir.resolve("mutated.ckpt");
                 Files.write(file, bytes);

@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.zip.CRC32;
 
 /**
  * Mutations of a valid file for the loaders' fuzz-style tests: every loader of an untrusted file
@@ -82,6 +83,17 @@ public final class FileMutations {
             }
         }
         return out;
+    }
+
+    /**
+     * Makes the trailing 4-byte big-endian CRC-32 of {@code bytes} (as {@code model.x4j} ends) that of
+     * the bytes before it, in place: a mutation that also forges the checksum, to reach the checks
+     * behind it.
+     */
+    public static void forgeTrailingCrc32(byte[] bytes) {
+        CRC32 crc = new CRC32();
+        crc.update(bytes, 0, bytes.length - 4);
+        ByteBuffer.wrap(bytes).putInt(bytes.length - 4, (int) crc.getValue());
     }
 
     /** Truncations, bit flips and lying lengths together: about {@code 3 × count} mutations. */

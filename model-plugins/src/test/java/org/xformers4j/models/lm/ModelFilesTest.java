@@ -4,14 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import java.util.zip.CRC32;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xformers4j.component.decoding.GenerationConfig;
@@ -160,12 +158,6 @@ class ModelFilesTest {
 
     // ------------------------------------------------------------------ mutated files
 
-    /** Makes the CRC-32 at the end of a checkpoint's bytes that of the bytes before it. */
-    private static void rewriteChecksum(byte[] bytes) {
-        CRC32 crc = new CRC32();
-        crc.update(bytes, 0, bytes.length - 4);
-        ByteBuffer.wrap(bytes).putInt(bytes.length - 4, (int) crc.getValue());
-    }
 
     /**
      * Every mutation of model.x4j, as is and with its checksum made valid, loaded as a whole model
@@ -189,7 +181,7 @@ class ModelFilesTest {
             for (boolean validChecksum : new boolean[] {false, true}) {
                 byte[] bytes = mutation.bytes().clone();
                 if (validChecksum && bytes.length >= 4) {
-                    rewriteChecksum(bytes);
+                    FileMutations.forgeTrailingCrc32(bytes);
                 }
                 Files.write(directory.resolve(ModelFiles.WEIGHTS_FILE), bytes);
                 TextGenerator loaded;
