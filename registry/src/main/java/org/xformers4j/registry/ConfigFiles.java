@@ -13,7 +13,7 @@ import org.xml.sax.Attributes;
 import org.xml.sax.Locator;
 import org.xml.sax.SAXException;
 import org.xml.sax.SAXParseException;
-import org.xml.sax.helpers.DefaultHandler;
+import org.xml.sax.ext.DefaultHandler2;
 
 /**
  * Opens an OLCUT XML configuration that a user handed over, treating it as untrusted: the way every
@@ -28,8 +28,8 @@ import org.xml.sax.helpers.DefaultHandler;
  * an {@link IllegalArgumentException} naming the file and the line when it
  * <ul>
  *   <li>is larger than {@link #MAX_BYTES} or not well-formed XML,</li>
- *   <li>has a document type declaration (no configuration needs one; this also stops entity
- *       expansion bombs),</li>
+ *   <li>has a document type declaration (no configuration needs one; refusing it as it starts
+ *       also stops entity expansion bombs; external entities and DTDs are disabled besides),</li>
  *   <li>has a {@code <file>} include or a {@code <serialized>} object.</li>
  * </ul>
  * Everything else OLCUT supports ({@code inherit}, property lists and maps, global properties)
@@ -75,7 +75,10 @@ public final class ConfigFiles {
                         + MAX_BYTES + " a configuration may have");
             }
             try (InputStream in = Files.newInputStream(file)) {
-                parser().parse(in, new Screen());
+                SAXParser parser = parser();
+                Screen screen = new Screen();
+                parser.setProperty("http://xml.org/sax/properties/lexical-handler", screen);
+                parser.parse(in, screen);
             }
         } catch (SAXParseException e) {
             throw new IllegalArgumentException("config " + file + " line " + e.getLineNumber() + ": " + e.getMessage(), e);
@@ -90,7 +93,6 @@ public final class ConfigFiles {
             factory.setNamespaceAware(false);
             factory.setXIncludeAware(false);
             factory.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
             factory.setFeature("http://xml.org/sax/features/external-general-entities", false);
             factory.setFeature("http://xml.org/sax/features/external-parameter-entities", false);
             factory.setFeature("http://apache.org/xml/features/nonvalidating/load-external-dtd", false);
@@ -100,14 +102,23 @@ public final class ConfigFiles {
         }
     }
 
-    /** Refuses the elements that make OLCUT read other files or deserialize objects. */
-    private static final class Screen extends DefaultHandler {
+    /**
+     * Refuses a document type declaration as soon as it starts (before its internal subset declares
+     * anything) and the elements that make OLCUT read other files or deserialize objects.
+     */
+    private static final class Screen extends DefaultHandler2 {
 
         private Locator locator;
 
         @Override
         public void setDocumentLocator(Locator locator) {
             this.locator = locator;
+        }
+
+        @Override
+        public void startDTD(String name, String publicId, String systemId) throws SAXException {
+            throw new SAXParseException("a <!DOCTYPE> is refused: a configuration needs none, and its entities "
+                    + "could read other files or addresses", locator);
         }
 
         @Override
