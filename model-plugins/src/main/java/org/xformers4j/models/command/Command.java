@@ -2,6 +2,7 @@ package org.xformers4j.models.command;
 
 import com.oracle.labs.mlrg.olcut.config.ConfigurationManager;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.xformers4j.models.lm.TextGenerator;
 import org.xformers4j.models.tribuo.ComponentResolver;
@@ -57,6 +58,31 @@ abstract class Command extends HostCommand {
                     + component.getClass().getName() + ", not " + what);
         }
         return type.cast(component);
+    }
+
+    /**
+     * Checks, before anything is trained, that the model directory of {@code --save}, when given,
+     * can be written: it is a directory or does not exist yet, and the nearest existing directory
+     * above it is writable. A bad path found only after training would throw the model away.
+     *
+     * @throws IllegalArgumentException naming the path and what is wrong with it
+     */
+    static void checkSaveDirectory(Arguments arguments) {
+        if (!arguments.has("--save")) {
+            return;
+        }
+        Path directory = Path.of(arguments.required("--save")).toAbsolutePath();
+        if (Files.exists(directory) && !Files.isDirectory(directory)) {
+            throw new IllegalArgumentException("--save " + directory + ": a file is in the way of the model directory");
+        }
+        Path existing = directory;
+        while (!Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (!Files.isDirectory(existing) || !Files.isWritable(existing)) {
+            throw new IllegalArgumentException("--save " + directory + ": cannot be written ("
+                    + existing + (Files.isDirectory(existing) ? " is not writable)" : " is not a directory)"));
+        }
     }
 
     /**

@@ -56,6 +56,7 @@ public final class LmCommand extends Command {
         String text;
         Path textFile = Path.of(arguments.required("--text"));
         try {
+            checkSaveDirectory(arguments);
             trainer = configured(Path.of(arguments.required("--config")), arguments.get("--trainer", "trainer"),
                     LanguageModelTrainer.class, "a LanguageModelTrainer", registry);
             text = Utf8.read(textFile);

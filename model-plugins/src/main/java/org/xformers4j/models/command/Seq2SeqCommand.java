@@ -57,6 +57,7 @@ public final class Seq2SeqCommand extends Command {
         List<Seq2SeqTrainer.Pair> pairs;
         Path pairsFile = Path.of(arguments.required("--pairs"));
         try {
+            checkSaveDirectory(arguments);
             trainer = configured(Path.of(arguments.required("--config")), arguments.get("--trainer", "trainer"),
                     Seq2SeqTrainer.class, "a Seq2SeqTrainer", registry);
             pairs = Seq2SeqTrainer.readPairs(pairsFile);

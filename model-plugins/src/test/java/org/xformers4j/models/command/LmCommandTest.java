@@ -138,6 +138,20 @@ class LmCommandTest {
     }
 
     @Test
+    void aSaveDirectoryThatCannotBeWrittenIsFoundBeforeTraining() throws IOException {
+        Path[] files = files(dir, "flash");
+        Path taken = Files.writeString(dir.resolve("taken"), "a file, not a directory");
+
+        for (Path save : new Path[] {taken, taken.resolve("model")}) {
+            assertThat(lm("train", "--config", files[0].toString(), "--text", files[1].toString(), "--save",
+                    save.toString())).isEqualTo(1);
+            assertThat(err()).contains("--save " + save.toAbsolutePath());
+            assertThat(out()).doesNotContain("training a language model");
+            err.reset();
+        }
+    }
+
+    @Test
     void usageErrorsNameTheProblem() {
         assertThat(lm()).isEqualTo(2);
         assertThat(err()).contains("expected the subcommand 'train'").contains("usage: xformers4j lm train");
