@@ -26,8 +26,9 @@ import org.xformers4j.tensor.Tensor;
  */
 abstract class Beams implements DecodingStrategy {
 
-    @Config(description = "Number of beams kept per prompt.")
-    @Range(min = 1)
+    @Config(description = "Number of beams kept per prompt (at most 1024: every beam is a row the model keeps a "
+            + "cache for).")
+    @Range(min = 1, max = 1024)
     protected int numBeams = 4;
 
     @Config(description = "Exponent of the length in score = sum of log-probabilities / generated length^lengthPenalty; "

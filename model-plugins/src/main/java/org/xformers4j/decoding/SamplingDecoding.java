@@ -120,6 +120,14 @@ public final class SamplingDecoding implements DecodingStrategy {
         postConfig();
     }
 
+    /**
+     * Rows sampled in one session at most: samples beyond it are drawn in further sessions, so the
+     * memory a call needs (a KV cache per row) is that of this many rows, whatever
+     * numReturnSequences asks for. Each row has its own generator, split from the seed in row
+     * order, so the samples do not depend on how the rows are grouped.
+     */
+    static final int ROWS_AT_ONCE = 64;
+
     @Override
     public void postConfig() {
         DecodingStrategy.super.postConfig();
@@ -144,15 +152,27 @@ public final class SamplingDecoding implements DecodingStrategy {
         Objects.requireNonNull(config, "config must not be null");
         SingleHypothesisSearch.validate(prompts, config, model.vocabularySize());
         int samples = config.numReturnSequences();
-        int[][] rows = new int[prompts.length * samples][];
-        SplittableRandom root = new SplittableRandom(config.seed());
-        SplittableRandom[] randoms = new SplittableRandom[rows.length];
-        for (int r = 0; r < rows.length; r++) {
-            rows[r] = prompts[r / samples];
-            randoms[r] = root.split();
+        long total = (long) prompts.length * samples;
+        if (total > GenerationConfig.MAX_RETURN_SEQUENCES) {
+            throw new IllegalArgumentException(prompts.length + " prompts × numReturnSequences " + samples + " = " + total
+                    + " samples, more than the " + GenerationConfig.MAX_RETURN_SEQUENCES + " one call may return");
         }
-        GeneratedSequence[] sequences = SingleHypothesisSearch.run(model, rows, config,
-                (logits, argmax, row) -> draw(logits, argmax, randoms[row]));
+        GeneratedSequence[] sequences = new GeneratedSequence[(int) total];
+        SplittableRandom root = new SplittableRandom(config.seed());
+        for (int from = 0; from < sequences.length; from += ROWS_AT_ONCE) {
+            int first = from;
+            int[][] rows = new int[Math.min(ROWS_AT_ONCE, sequences.length - first)][];
+            SplittableRandom[] randoms = new SplittableRandom[rows.length];
+            for (int r = 0; r < rows.length; r++) {
+                rows[r] = prompts[(first + r) / samples];
+                randoms[r] = root.split();
+            }
+            GenerationConfig chunk = config.toBuilder()
+                    .listener((row, token) -> config.listener().onToken(first + row, token)).build();
+            GeneratedSequence[] sampled = SingleHypothesisSearch.run(model, rows, chunk,
+                    (logits, argmax, row) -> draw(logits, argmax, randoms[row]));
+            System.arraycopy(sampled, 0, sequences, first, sampled.length);
+        }
         List<List<GeneratedSequence>> out = new ArrayList<>(prompts.length);
         for (int p = 0; p < prompts.length; p++) {
             List<GeneratedSequence> ofPrompt = new ArrayList<>(Arrays.asList(sequences).subList(p * samples, (p + 1) * samples));

@@ -81,13 +81,18 @@ class BeamSearchDecodingTest {
         assertThat(texts(out)).containsExactly("dog has <eos>");
     }
 
-    /** numBeams bounds the beams; nothing is sized by it before the beams exist (2^30 beams would be 32 GB). */
+    /**
+     * numBeams bounds the beams; nothing is sized by it before the beams exist, and beyond 1024 (each
+     * beam is a row with its own cache) it is refused rather than left to exhaust memory.
+     */
     @Test
-    void aHugeNumberOfBeamsCostsOnlyTheBeamsThatExist() {
-        List<GeneratedSequence> out = new BeamSearchDecoding(1 << 30).generate(new TableLanguageModel(),
+    void theLargestNumberOfBeamsCostsOnlyTheBeamsThatExistAndMoreIsRefused() {
+        List<GeneratedSequence> out = new BeamSearchDecoding(1024).generate(new TableLanguageModel(),
                 new int[][] {ids("The")}, UNTIL_EOS).get(0);
 
         assertThat(texts(out)).containsExactly("dog has <eos>");
+        assertThatThrownBy(() -> new BeamSearchDecoding(1 << 30)).isInstanceOf(PropertyException.class)
+                .hasMessageContaining("numBeams = 1073741824 is outside the valid range [1, 1024]");
     }
 
     @Test

@@ -11,6 +11,7 @@ import static org.xformers4j.decoding.TableLanguageModel.words;
 
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +23,10 @@ import org.xformers4j.component.ComponentKind;
 import org.xformers4j.component.ComponentProvider;
 import org.xformers4j.component.Hyperparameter;
 import org.xformers4j.component.decoding.DecodingCapabilities;
+import org.xformers4j.component.decoding.DecodingModel;
 import org.xformers4j.component.decoding.GeneratedSequence;
 import org.xformers4j.component.decoding.GenerationConfig;
+import org.xformers4j.tensor.Tensor;
 
 class SamplingDecodingTest {
 
@@ -55,6 +58,60 @@ class SamplingDecodingTest {
         GenerationConfig config = GenerationConfig.builder().endToken(EOS).seed(seed).build();
         return strategy.generate(new TableLanguageModel(), prompts, config).stream()
                 .map(sequences -> words(sequences.get(0).tokens())).toList();
+    }
+
+    @Test
+    void manySamplesAreDrawnInSessionsOfBoundedRowsWithoutChangingThem() {
+        int[][] prompts = {ids("The"), ids("The dog")};
+        int[] widest = new int[1];
+        List<int[]> heard = new ArrayList<>();
+        TableLanguageModel table = new TableLanguageModel();
+        DecodingModel counting = new DecodingModel() {
+            @Override
+            public int vocabularySize() {
+                return table.vocabularySize();
+            }
+
+            @Override
+            public Tensor start(int[][] rows) {
+                widest[0] = Math.max(widest[0], rows.length);
+                return table.start(rows);
+            }
+
+            @Override
+            public Tensor advance(int[] tokens, int[] origins) {
+                return table.advance(tokens, origins);
+            }
+        };
+        GenerationConfig many = GenerationConfig.builder().endToken(EOS).seed(3).numReturnSequences(100)
+                .listener((row, token) -> heard.add(new int[] {row, token})).build();
+        List<List<GeneratedSequence>> drawn = sample().generate(counting, prompts, many);
+
+        assertThat(widest[0]).isEqualTo(SamplingDecoding.ROWS_AT_ONCE);
+        assertThat(drawn).allSatisfy(samples -> assertThat(samples).hasSize(100));
+        assertThat(heard).extracting(event -> event[0]).contains(0, 199).allMatch(row -> row >= 0 && row < 200);
+        // rows take their generators from the seed in row order, so the first prompt's 100 samples
+        // contain the 40 a smaller call draws for it, whatever sessions the rows were grouped in
+        List<GeneratedSequence> fewer = sample().generate(new TableLanguageModel(), new int[][] {prompts[0]},
+                GenerationConfig.builder().endToken(EOS).seed(3).numReturnSequences(40).build()).get(0);
+        List<String> all = drawn.get(0).stream().map(g -> words(g.tokens())).toList();
+        Map<String, Long> available = all.stream().collect(Collectors.groupingBy(w -> w, Collectors.counting()));
+        for (GeneratedSequence sequence : fewer) {
+            assertThat(available.merge(words(sequence.tokens()), -1L, Long::sum)).isNotNegative();
+        }
+    }
+
+    @Test
+    void numReturnSequencesBeyondTheLimitIsRefusedBeforeAnythingIsAllocated() {
+        assertThatThrownBy(() -> GenerationConfig.builder().numReturnSequences(2_000_000_000))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2000000000")
+                .hasMessageContaining(String.valueOf(GenerationConfig.MAX_RETURN_SEQUENCES));
+        int[][] prompts = new int[3][];
+        Arrays.fill(prompts, ids("The"));
+        GenerationConfig most = GenerationConfig.builder().endToken(EOS).numReturnSequences(
+                GenerationConfig.MAX_RETURN_SEQUENCES).build();
+        assertThatThrownBy(() -> sample().generate(new TableLanguageModel(), prompts, most))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("3 prompts");
     }
 
     @Test

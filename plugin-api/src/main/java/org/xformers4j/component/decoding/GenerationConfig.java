@@ -11,6 +11,13 @@ public final class GenerationConfig {
     /** No end token. */
     public static final int NO_END_TOKEN = -1;
 
+    /**
+     * The most sequences one call may return, over all prompts: results are held in memory, so an
+     * argument such as {@code --num-return-sequences 2000000000} is refused rather than exhausting
+     * the heap. For more samples, call again with other seeds.
+     */
+    public static final int MAX_RETURN_SEQUENCES = 1 << 16;
+
     private final int maxNewTokens;
     private final int endToken;
     private final long seed;
@@ -116,8 +123,9 @@ public final class GenerationConfig {
         }
 
         public Builder numReturnSequences(int value) {
-            if (value < 1) {
-                throw new IllegalArgumentException("numReturnSequences must be >= 1, got " + value);
+            if (value < 1 || value > MAX_RETURN_SEQUENCES) {
+                throw new IllegalArgumentException("numReturnSequences must be in [1, " + MAX_RETURN_SEQUENCES
+                        + "], got " + value);
             }
             this.numReturnSequences = value;
             return this;
