@@ -9,13 +9,13 @@ import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.tensor.Tensor;
 
 /**
- * Hydra attention (Bolya et al., 2022, "Hydra Attention: Efficient Attention with Many Heads",
- * §3–4): linear attention with the cosine-similarity kernel and as many heads as features, so
+ * Hydra attention (Bolya et al., 2022, "Hydra Attention: Efficient Attention with Many Heads"):
+ * linear attention with the cosine-similarity kernel and as many heads as features, so
  * that each head holds one feature and attention becomes elementwise:
  *
  * <pre>
  *   φ(x) = x / ||x||₂                       (over the feature dimension of one token)
- *   out_i = φ(q_i) ⊙ Σ_j φ(k_j) ⊙ v_j        (eq. 9, non-causal)
+ *   out_i = φ(q_i) ⊙ Σ_j φ(k_j) ⊙ v_j        (non-causal)
  *   out_i = φ(q_i) ⊙ Σ_{j ≤ i} φ(k_j) ⊙ v_j   (causal)
  * </pre>
  *
@@ -47,9 +47,9 @@ import org.xformers4j.tensor.Tensor;
  *       {@link AttentionMechanism} interface allows): one feature per head is then impossible, and
  *       the features are split into the most heads that divide both evenly, g = gcd(D, Dv), each
  *       head holding D/g query/key features and Dv/g value features:
- *       {@code out_i[h] = φ(q_i)[h] · Σ_j φ(k_j)[h] ⊗ v_j[h]} — the paper's multi-head form of
- *       cosine-kernel linear attention (its eq. 6 with H = g heads and φ applied to the whole
- *       token first, as its code does). It is Hydra exactly when Dv = D (g = D), and its cost is
+ *       {@code out_i[h] = φ(q_i)[h] · Σ_j φ(k_j)[h] ⊗ v_j[h]} — multi-head linear attention with
+ *       the cosine kernel, which the paper starts from, with H = g heads (φ normalising the whole
+ *       token, as in Hydra, not each head). It is Hydra exactly when Dv = D (g = D), and its cost is
  *       O(N·D·Dv/g).</li>
  * </ul>
  * Attention dropout and an additive bias are refused with an {@link IllegalArgumentException}:

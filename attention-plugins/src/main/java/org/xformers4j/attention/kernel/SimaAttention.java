@@ -10,7 +10,7 @@ import org.xformers4j.tensor.Tensor;
 
 /**
  * SimA (Koohpayegani and Pirsiavash, 2024, "SimA: Simple Softmax-free Attention for Vision
- * Transformers", §3): the softmax is replaced by an ℓ1 normalisation of each channel of the
+ * Transformers"): the softmax is replaced by an ℓ1 normalisation of each channel of the
  * queries and of the keys across the tokens, and attention becomes two plain matrix products:
  *
  * <pre>
