@@ -1,0 +1,86 @@
+package org.xformers4j.models.command;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.xformers4j.registry.ComponentRegistry;
+
+/**
+ * Every configuration in {@code examples/} trains, through the command a user runs, on a slice of
+ * its data with its budget cut short (one epoch, a few steps), so that no example rots: a renamed
+ * property, a removed component or a bad value fails here. What each reaches with its full budget
+ * is measured by hand and recorded in examples/README.md.
+ */
+class ExamplesTest {
+
+    private static final Path EXAMPLES = Path.of("../examples");
+    private static final ComponentRegistry REGISTRY = ComponentRegistry.standalone();
+
+    /** The budget properties of the examples and the short values they get here. */
+    private static final Map<String, String> SHORT_BUDGET = Map.of("epochs", "1", "steps", "3", "warmupSteps", "1",
+            "evaluateEvery", "3", "evaluationWindows", "2", "maxMinutes", "1");
+
+    @TempDir
+    Path dir;
+
+    static Stream<Path> examples() throws IOException {
+        try (Stream<Path> files = Files.list(EXAMPLES)) {
+            List<Path> configs = files.filter(f -> f.toString().endsWith(".xml")).sorted().toList();
+            assertThat(configs).hasSizeGreaterThanOrEqualTo(4);
+            return configs.stream();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("examples")
+    void trainsWithAShortBudget(Path example) throws IOException {
+        String xml = Files.readString(example);
+        for (Map.Entry<String, String> budget : SHORT_BUDGET.entrySet()) {
+            xml = xml.replaceAll("(<property name=\"" + budget.getKey() + "\" value=\")[^\"]*(\")",
+                    "$1" + Matcher.quoteReplacement(budget.getValue()) + "$2");
+        }
+        Path config = Files.writeString(dir.resolve(example.getFileName()), xml);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
+        if (xml.contains("org.xformers4j.models.lm.LanguageModelTrainer")) {
+            Path text = Files.writeString(dir.resolve("text.txt"),
+                    Files.readString(EXAMPLES.resolve("data/moby-dick.txt")).substring(0, 20_000));
+            for (String trainer : componentNames(xml, "org.xformers4j.models.lm.LanguageModelTrainer")) {
+                int code = new LmCommand(REGISTRY).run(new String[] {"train", "--config", config.toString(),
+                        "--trainer", trainer, "--text", text.toString(), "--json"}, o, e);
+                assertThat(code).as(trainer + ": " + err).isZero();
+            }
+            assertThat(out.toString(StandardCharsets.UTF_8)).contains("\"validation_bpc\"");
+        } else {
+            String data = example.getFileName().toString().startsWith("wine") ? "data/wine.csv" : "data/digits.csv";
+            List<String> lines = Files.readAllLines(EXAMPLES.resolve(data));
+            Path slice = Files.write(dir.resolve("slice.csv"), lines.subList(0, Math.min(lines.size(), 301)));
+            int code = new TrainCommand(REGISTRY).run(new String[] {"--config", config.toString(), "--train",
+                    slice.toString(), "--json"}, o, e);
+            assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
+            assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("{\"accuracy\":");
+        }
+    }
+
+    /** The names of the components of {@code type}, and of those that inherit from one, in {@code xml}. */
+    private static List<String> componentNames(String xml, String type) {
+        Matcher typed = Pattern.compile("<component name=\"([^\"]+)\" (type=\"" + Pattern.quote(type)
+                + "\"|inherit=\"[^\"]+\")").matcher(xml);
+        return typed.results().map(m -> m.group(1)).toList();
+    }
+}
