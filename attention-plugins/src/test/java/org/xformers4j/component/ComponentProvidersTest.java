@@ -9,6 +9,7 @@ import org.xformers4j.attention.FullAttentionProvider;
 import org.xformers4j.attention.LocalAttentionProvider;
 import org.xformers4j.attention.LshAttentionProvider;
 import org.xformers4j.attention.SlidingWindowAttentionProvider;
+import org.xformers4j.attention.kernel.LinearAttentionProvider;
 import org.xformers4j.positional.AlibiPositionalBiasProvider;
 import org.xformers4j.positional.AxialPositionalEncodingProvider;
 import org.xformers4j.positional.DynamicPositionBiasProvider;
@@ -32,9 +33,9 @@ class ComponentProvidersTest {
                         AxialPositionalEncodingProvider.class, NoPositionalEncodingProvider.class,
                         RotaryPositionalEncodingProvider.class, XposPositionalEncodingProvider.class,
                         AlibiPositionalBiasProvider.class, T5RelativePositionBiasProvider.class,
-                        DynamicPositionBiasProvider.class);
+                        DynamicPositionBiasProvider.class, LinearAttentionProvider.class);
         assertThat(ServiceLoader.load(ComponentProvider.class).stream().map(p -> p.get().descriptor().name()))
                 .containsExactlyInAnyOrder("full", "flash", "local", "sliding-window", "lsh", "sinusoidal", "learned",
-                        "axial", "none", "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias");
+                        "axial", "none", "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias", "linear");
     }
 }
