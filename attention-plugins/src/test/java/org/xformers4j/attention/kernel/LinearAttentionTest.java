@@ -13,6 +13,7 @@ import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.conformance.AttentionConformance;
 import org.xformers4j.component.conformance.CheckResult;
 import org.xformers4j.compute.MemoryStats;
+import org.xformers4j.nn.MultiHeadAttention;
 import org.xformers4j.tensor.GradCheck;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
@@ -277,6 +278,34 @@ class LinearAttentionTest {
         assertThat(results).allSatisfy(r -> assertThat(r.passed()).as(r.check() + ": " + r.detail()).isTrue());
         assertThat(results).filteredOn(r -> r.check().equals("gradient-inputs")).singleElement()
                 .satisfies(r -> assertThat(r.detail()).contains("float64 kernel attention"));
+    }
+
+    @Test
+    void trainsInsideAMultiHeadAttentionLayerWithoutLeakingTheFuture() {
+        SplittableRandom rng = new SplittableRandom(40);
+        MultiHeadAttention layer = new MultiHeadAttention(16, 4, new LinearAttention(1e-6f), null, true, rng);
+        float[] x = Tensor.randn(rng, 2, 6, 16).toFloatArray();
+        AttentionContext causal = AttentionContext.builder().causal(true).build();
+        Tensor out = layer.forward(Tensor.of(x, 2, 6, 16), causal);
+        out.sum().backward();
+        for (Map.Entry<String, Tensor> p : layer.namedParameters().entrySet()) {
+            float[] g = p.getValue().grad().toFloatArray();
+            double norm = 0;
+            for (float e : g) {
+                assertThat(Float.isFinite(e)).as("gradient of %s is finite", p.getKey()).isTrue();
+                norm += Math.abs(e);
+            }
+            assertThat(norm).as("gradient of %s", p.getKey()).isPositive();
+        }
+        float[] changed = x.clone();
+        for (int c = 0; c < 16; c++) {
+            changed[5 * 16 + c] += 3f; // the last position of batch element 0
+        }
+        float[] before = out.toFloatArray();
+        float[] after = layer.forward(Tensor.of(changed, 2, 6, 16), causal).toFloatArray();
+        for (int e = 0; e < 5 * 16; e++) {
+            assertThat(after[e]).as("output element %d, before the changed position", e).isEqualTo(before[e]);
+        }
     }
 
     private static double[] toDouble(Tensor t) {

@@ -23,6 +23,7 @@ import org.xformers4j.attention.FullAttention;
 import org.xformers4j.attention.LocalAttention;
 import org.xformers4j.attention.LshAttention;
 import org.xformers4j.attention.SlidingWindowAttention;
+import org.xformers4j.attention.kernel.LinearAttention;
 import org.xformers4j.component.Component;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentProvider;
@@ -64,7 +65,7 @@ class OsgiRegistryTest {
             LshAttention.class, SinusoidalPositionalEncoding.class, LearnedPositionalEncoding.class,
             AxialPositionalEncoding.class, NoPositionalEncoding.class, RotaryPositionalEncoding.class,
             XposPositionalEncoding.class, AlibiPositionalBias.class, T5RelativePositionBias.class,
-            DynamicPositionBias.class);
+            DynamicPositionBias.class, LinearAttention.class);
 
     private static final List<Class<? extends Component>> PROJECT_COMPONENTS = Stream.concat(
             ATTENTION_BUNDLE_COMPONENTS.stream(), Stream.of(GreedyDecoding.class, BeamSearchDecoding.class,
