@@ -36,10 +36,10 @@ class AttentionConformanceTest {
     }
 
     @Test
-    void fullAttentionIsSubjectToEveryCheckButParameterGradients() {
+    void fullAttentionIsSubjectToEveryCheckButParameterGradientsAndTheKernelDefinition() {
         List<CheckResult> results = AttentionConformance.run(new FullAttentionProvider());
         assertThat(results).extracting(CheckResult::check).containsExactlyElementsOf(
-                AttentionConformance.checkNames().stream().filter(c -> !c.equals("gradient-parameters")).toList());
+                AttentionConformance.checkNames().stream().filter(c -> !c.equals("gradient-parameters") && !c.equals("matches-kernel-definition")).toList());
         assertThat(results).allSatisfy(r -> assertThat(r.component()).isEqualTo("full"));
     }
 }

@@ -42,7 +42,7 @@ class PositionalConformanceTest {
                 providers(ComponentKind.ATTENTION));
         assertThat(results).extracting(CheckResult::check).containsExactly("pairs-with-every-mechanism",
                 "extrapolates", "gradient-parameters", "incremental-decoding");
-        assertThat(results.get(0).detail()).contains("full", "flash", "local", "sliding-window", "lsh");
+        assertThat(results.get(0).detail()).contains("full", "flash", "local", "sliding-window", "lsh", "linear");
         assertThat(results.get(1).detail()).startsWith("accepts sequences of up to 512 positions and refuses 1024");
     }
 }

@@ -1,6 +1,9 @@
-/** Attention mechanisms: the interface, the context a mechanism receives, and its capability declaration. */
+/**
+ * Attention mechanisms: the interface, the context a mechanism receives, its capability
+ * declaration, and the feature map a kernel attention declares ({@link org.xformers4j.component.attention.KernelFeatureMap}).
+ */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package org.xformers4j.component.attention;
 
 import org.osgi.annotation.bundle.Export;

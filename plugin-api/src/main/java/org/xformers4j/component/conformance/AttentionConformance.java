@@ -16,8 +16,13 @@ import org.xformers4j.component.attention.AttentionCapabilities;
  *       each declared context feature and all together; for a mechanism that is not
  *       {@link AttentionCapabilities#exact() exact}, in the configuration of its
  *       {@link AttentionCapabilities#exactWhen() exactWhen} (skipped without one).</li>
+ *   <li>{@code matches-kernel-definition}: a kernel attention that declares its feature map
+ *       ({@link org.xformers4j.component.attention.KernelFeatureMap}) equals kernel attention with
+ *       that map computed in double precision on the explicit N×N kernel matrix, the masks applied
+ *       to the matrix, under plain, each declared context feature and all together.</li>
  *   <li>{@code gradient-inputs}: gradients of queries, keys, values and bias against finite
- *       differences (of the float64 reference in the exact configuration, else of the mechanism
+ *       differences (of the float64 reference in the exact configuration, of the float64 kernel
+ *       reference for a kernel attention that declares its feature map, else of the mechanism
  *       itself in float32).</li>
  *   <li>{@code large-score-gradients} (additiveBias, with an exact configuration): the same against
  *       float64 when a bias puts every score near -1e8, where one float32 log-sum-exp per query
@@ -59,7 +64,8 @@ public final class AttentionConformance {
 
     private static final Logger LOGGER = Logger.getLogger(AttentionConformance.class.getName());
 
-    private static final List<AttentionCheck> CHECKS = List.of(new MatchesFull(), new InputGradients(),
+    private static final List<AttentionCheck> CHECKS = List.of(new MatchesFull(), new MatchesKernelDefinition(),
+            new InputGradients(),
             new LargeScoreGradients(), new ParameterGradients(), new NoCausalLeakage(), new PaddingIgnored(),
             new HugeNegativeBias(), new FullyMaskedRows(), new BatchIndependence(),
             new IncrementalDecoding(), new CachedGeneration(), new RejectsBadInput(), new Reproducible());

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.KernelFeatureMap;
 import org.xformers4j.tensor.GradientCheck;
 import org.xformers4j.tensor.Tensor;
 
@@ -16,7 +17,9 @@ import org.xformers4j.tensor.Tensor;
  *
  * <p>A mechanism with an exact configuration is checked in it against {@link ReferenceAttention}
  * in double precision (step 1e-6, gradient tolerance 2e-3, the defaults of {@link GradientCheck}).
- * One without is checked in its default configuration against its own float32 outputs
+ * A kernel attention that declares its {@link KernelFeatureMap} is checked in its default
+ * configuration against {@link KernelReference} in double precision, with the same step and
+ * tolerance. Any other mechanism is checked in its default configuration against its own float32 outputs
  * ({@link GradientCheck#float32Reference}): step {@value #FLOAT32_STEP}, tolerance
  * {@value #FLOAT32_TOLERANCE}, since float32 rounding divided by twice the step is about 1e-5.
  */
@@ -45,6 +48,8 @@ final class InputGradients implements AttentionCheck {
                 : subject.create(Problem.HEADS, Problem.HEAD_DIM);
         GradientCheck.Result result = exact.isPresent()
                 ? againstReference(problem, mechanism, exact.get()).run()
+                : mechanism instanceof KernelFeatureMap map && problem.bias == null && !problem.sharedQueryKey
+                ? againstKernelReference(problem, mechanism, map).run()
                 : against(problem, mechanism, Optional.empty()).run();
         return new Verdict(result.passed(), result.detail());
     }
@@ -56,6 +61,21 @@ final class InputGradients implements AttentionCheck {
      */
     static GradientCheck againstReference(Problem problem, AttentionMechanism mechanism, Map<String, String> options) {
         return against(problem, mechanism, Optional.of(options));
+    }
+
+    /**
+     * The check of a kernel attention's gradients on {@code problem} (no bias, keys of their own)
+     * against finite differences of {@link KernelReference} in double precision with its own
+     * feature map.
+     */
+    static GradientCheck againstKernelReference(Problem problem, AttentionMechanism mechanism, KernelFeatureMap map) {
+        Tensor[] leaves = {Tensor.of(problem.query, problem.queryShape()).requiresGrad(true),
+                Tensor.of(problem.key, problem.keyShape()).requiresGrad(true),
+                Tensor.of(problem.value, problem.valueShape()).requiresGrad(true)};
+        Function<Tensor[], Tensor> op = in -> mechanism.forward(in[0], in[1], in[2], problem.context(null));
+        return GradientCheck.of("d/d query, key, value under " + problem.features.label()
+                        + " against float64 kernel attention with its own feature map", op,
+                values -> KernelReference.forward(problem, map, values[0], values[1], values[2]), leaves);
     }
 
     /** With {@code exact} options: {@link #againstReference}; without: against the mechanism's own float32 outputs. */

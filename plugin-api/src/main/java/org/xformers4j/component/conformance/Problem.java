@@ -291,6 +291,11 @@ final class Problem {
                 bias == null ? null : toDouble(bias));
     }
 
+    /** The float64 kernel-attention reference output of this problem under {@code map}; see {@link KernelReference}. */
+    double[] kernelReference(org.xformers4j.component.attention.KernelFeatureMap map) {
+        return KernelReference.forward(this, map, toDouble(query), key == null ? null : toDouble(key), toDouble(value));
+    }
+
     /**
      * The float64 reference output with every score rounded to float32 after the bias is added,
      * as the mechanisms form them: next to a bias of -1e9 a query-key term below 32 vanishes; see

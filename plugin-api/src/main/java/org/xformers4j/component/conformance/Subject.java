@@ -9,6 +9,7 @@ import org.xformers4j.component.ComponentKind;
 import org.xformers4j.component.ComponentProvider;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.KernelFeatureMap;
 import org.xformers4j.nn.Module;
 
 /**
@@ -61,6 +62,15 @@ final class Subject {
     /** Whether the mechanism with its default hyperparameters is a {@link Module} with parameters. */
     boolean hasParameters() {
         return create(Problem.HEADS, Problem.HEAD_DIM) instanceof Module m && !m.parameters().isEmpty();
+    }
+
+    /**
+     * The feature map of the mechanism with its default hyperparameters, initialised, when it is a
+     * kernel attention that declares one ({@link KernelFeatureMap}); empty otherwise.
+     */
+    Optional<KernelFeatureMap> featureMap() {
+        return create(Problem.HEADS, Problem.HEAD_DIM) instanceof KernelFeatureMap map
+                ? Optional.of(map) : Optional.empty();
     }
 
     /**

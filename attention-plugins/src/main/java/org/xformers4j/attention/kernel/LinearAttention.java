@@ -1,0 +1,163 @@
+package org.xformers4j.attention.kernel;
+
+import com.oracle.labs.mlrg.olcut.config.Config;
+import java.util.Arrays;
+import org.xformers4j.component.ComponentInfo;
+import org.xformers4j.component.Range;
+import org.xformers4j.component.attention.AttentionCapabilities;
+import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.KernelFeatureMap;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * Linear attention (Katharopoulos et al., 2020, "Transformers are RNNs: Fast Autoregressive
+ * Transformers with Linear Attention"): the softmax similarity is replaced by the kernel
+ * {@code φ(q)·φ(k)} with the feature map {@code φ(x) = elu(x) + 1} (§3.2.1, eq. 7), and the
+ * product is reassociated so that no [queryLength, keyLength] matrix is formed:
+ * <pre>
+ *   φq = elu(q) + 1 [B, H, Lq, D],  φk = (elu(k) + 1) with padded keys zeroed [B, H, Lk, D]
+ *   non-causal:  S = φkᵀ v [B, H, D, Dv],  z = Σ_j φk_j [B, H, 1, D]
+ *                out_i = φq_i S / (φq_i · z + eps)                       O(N·D·Dv) time
+ *   causal:      the same with S and z summed over the keys j &lt;= p(i) only, p(i) = Lk - Lq + i
+ *                (queries end-aligned as in {@link AttentionContext}), by the fused
+ *                {@link CausalLinearProduct}: O(D·Dv) running state per head, forward scan over
+ *                j = 0 .. Lk-1, backward scanning again and in reverse (the paper's Algorithm 1)
+ * </pre>
+ * Queries and keys are not scaled (the kernel has no temperature), as in the paper and in
+ * fast-transformers' {@code LinearAttention}.
+ *
+ * <p>Choices the paper leaves open:
+ * <ul>
+ *   <li>{@code eps} (default 1e-6, fast-transformers' value) is added to every denominator. φ is
+ *       positive, so the denominator is positive whenever the query sees a key; eps only matters
+ *       for a query whose keys are all padded, whose numerator and denominator are then exactly 0:
+ *       it outputs zeros and passes zero gradients to its query, keys and values.</li>
+ *   <li>φ is computed in float32 as {@code elu(x) + 1}; for x &lt; 0 that is 1 + (eˣ - 1), with an
+ *       absolute error of about 6e-8, so a feature of a very negative input (eˣ below 1e-7) may
+ *       round to 0.</li>
+ *   <li>A key padding mask zeroes the padded keys' features: they contribute nothing to S or z.</li>
+ *   <li>An additive bias has no scores to be added to and is rejected, as is attention dropout
+ *       (there are no attention weights to drop); both raise {@link IllegalArgumentException}.</li>
+ *   <li>Cross-attention (another key length) is supported without a causal context; with one,
+ *       there may be fewer queries than keys (end-aligned) but not more.</li>
+ *   <li>Incremental decoding is not declared yet: the mechanism computes correctly from a key and
+ *       value cache, but the recurrent-state decoding the paper describes (keeping S and z instead
+ *       of the cache, the "RNN view", §3.4) needs an extension of the cache SPI that a later change
+ *       adds.</li>
+ * </ul>
+ * Time O(N·D·Dv), extra memory O(N·D + D·Dv) per head, forward and backward.
+ */
+@ComponentInfo(name = "linear",
+        summary = "Kernel attention with the feature map elu(x)+1, linear in the length; causal by running sums",
+        reference = "Katharopoulos et al., 2020, Transformers are RNNs: Fast Autoregressive Transformers "
+                + "with Linear Attention")
+@AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
+        incrementalDecoding = false, exact = false, time = "O(N*d^2)", memory = "O(N*d + d^2)")
+public final class LinearAttention implements AttentionMechanism, KernelFeatureMap {
+
+    private static final String NAME = "linear";
+
+    @Config(description = "Added to every denominator φ(q)·Σφ(k), so that a query whose keys are all "
+            + "padded outputs zeros.")
+    @Range(min = 0, minInclusive = false, max = 1)
+    private float eps = 1e-6f;
+
+    /** For OLCUT. */
+    private LinearAttention() {
+    }
+
+    /** Linear attention with {@code eps} added to every denominator. */
+    public LinearAttention(float eps) {
+        this.eps = eps;
+        postConfig();
+    }
+
+    public float eps() {
+        return eps;
+    }
+
+    /** φ(x) = elu(x) + 1 = x + 1 for x &gt; 0, eˣ otherwise, in double precision; the same for every head. */
+    @Override
+    public double[] features(int head, double[] x) {
+        double[] out = new double[x.length];
+        for (int c = 0; c < x.length; c++) {
+            out[c] = x[c] > 0 ? x[c] + 1 : Math.exp(x[c]);
+        }
+        return out;
+    }
+
+    /** q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] → [B, H, Lq, Dv]. */
+    @Override
+    public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
+        check(query, key, value, context);
+        Tensor fq = featureMap(query);
+        Tensor fk = featureMap(key);
+        Tensor mask = context.keyPaddingMask();
+        if (mask != null) {
+            fk = fk.maskedFill(mask.reshape(key.size(0), 1, key.size(2), 1), 0f);
+        }
+        return context.causal() ? new CausalLinearProduct(eps).apply(fq, fk, value) : nonCausal(fq, fk, value);
+    }
+
+    /** φ(x) = elu(x) + 1, elementwise. */
+    private static Tensor featureMap(Tensor x) {
+        return x.elu(1f).add(1f);
+    }
+
+    /** out = φq (φkᵀ v) / (φq · Σ_j φk_j + eps), through the tensor ops and their autograd. */
+    private Tensor nonCausal(Tensor fq, Tensor fk, Tensor value) {
+        Tensor state = fk.matmul(value, true, false);
+        Tensor normaliser = fk.sum(2, true);
+        Tensor numerator = fq.matmul(state);
+        Tensor denominator = fq.mul(normaliser).sum(3, true).add(eps);
+        return numerator.div(denominator);
+    }
+
+    /** The shape and context checks, each failure an {@link IllegalArgumentException} naming the offending input. */
+    private static void check(Tensor query, Tensor key, Tensor value, AttentionContext context) {
+        if (query.dim() != 4 || key.dim() != 4 || value.dim() != 4) {
+            throw new IllegalArgumentException(NAME + ": query, key and value must be [batch, heads, length, "
+                    + "headDim], got query " + shape(query) + ", key " + shape(key) + ", value " + shape(value));
+        }
+        if (query.size(0) != key.size(0) || query.size(0) != value.size(0)
+                || query.size(1) != key.size(1) || query.size(1) != value.size(1)) {
+            throw new IllegalArgumentException(NAME + ": batch and heads of query " + shape(query) + ", key "
+                    + shape(key) + " and value " + shape(value) + " must match");
+        }
+        if (query.size(3) != key.size(3)) {
+            throw new IllegalArgumentException(NAME + ": query " + shape(query) + " and key " + shape(key)
+                    + " must have the same headDim");
+        }
+        if (key.size(2) != value.size(2)) {
+            throw new IllegalArgumentException(NAME + ": key " + shape(key) + " and value " + shape(value)
+                    + " must have the same length");
+        }
+        Tensor mask = context.keyPaddingMask();
+        if (mask != null && (mask.size(0) != key.size(0) || mask.size(1) != key.size(2))) {
+            throw new IllegalArgumentException(NAME + ": keyPaddingMask " + shape(mask)
+                    + " must be [batch, keyLength] = " + Arrays.toString(new int[] {key.size(0), key.size(2)}));
+        }
+        if (context.bias() != null) {
+            throw new IllegalArgumentException(NAME + ": an additive bias is not supported: kernel attention forms "
+                    + "no scores to add it to (got bias " + shape(context.bias()) + ")");
+        }
+        if (context.dropout() > 0f) {
+            throw new IllegalArgumentException(NAME + ": attention dropout " + context.dropout() + " is not "
+                    + "supported: kernel attention forms no attention weights to drop");
+        }
+        if (context.causal() && query.size(2) > key.size(2)) {
+            throw new IllegalArgumentException(NAME + ": with a causal context there may not be more queries than "
+                    + "keys, got query " + shape(query) + " and key " + shape(key));
+        }
+    }
+
+    private static String shape(Tensor t) {
+        return Arrays.toString(t.shape());
+    }
+
+    @Override
+    public String toString() {
+        return "LinearAttention(eps=" + eps + ")";
+    }
+}

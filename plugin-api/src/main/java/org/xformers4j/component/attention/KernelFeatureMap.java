@@ -1,0 +1,28 @@
+package org.xformers4j.component.attention;
+
+/**
+ * Implemented by a kernel attention mechanism (Katharopoulos et al., 2020, "Transformers are RNNs:
+ * Fast Autoregressive Transformers with Linear Attention", §3.2), one that replaces the softmax
+ * similarity by a feature-map kernel {@code sim(q, k) = φ(q)·φ(k)}:
+ * <pre>
+ *   out_i = Σ_j φ(q_i)·φ(k_j) v_j / Σ_j φ(q_i)·φ(k_j)
+ * </pre>
+ * over the keys j query i may see (not padded; with a causal context, at most its end-aligned
+ * position). Declaring the map lets the conformance suite check the mechanism against this
+ * definition, computed in double precision on the explicit N×N kernel matrix, instead of against
+ * softmax attention. A mechanism may add a small constant to the denominator (for a query whose
+ * keys are all masked, the sum is 0 and the output is 0); the suite's tolerances allow an
+ * {@code eps} of the order of 1e-6.
+ */
+public interface KernelFeatureMap {
+
+    /**
+     * φ of one query or key vector of head {@code head}, in double precision, as the mechanism
+     * (once {@link AttentionMechanism#initialize initialised}) applies it.
+     *
+     * @param head the head the vector belongs to (a map may differ per head; most ignore it)
+     * @param x    a vector of headDim elements; not modified
+     * @return the features, all of the same length for every input of a head
+     */
+    double[] features(int head, double[] x);
+}
