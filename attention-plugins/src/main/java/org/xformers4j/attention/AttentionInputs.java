@@ -9,13 +9,13 @@ import org.xformers4j.tensor.Tensor;
  * and values, of the key padding mask and of the bias, each failure an
  * {@link IllegalArgumentException} naming the mechanism and the offending shapes.
  */
-final class AttentionInputs {
+public final class AttentionInputs {
 
     private AttentionInputs() {
     }
 
     /** Checks that q, k and v are all [batch, heads, length, headDim]. */
-    static void checkRanks(String name, Tensor query, Tensor key, Tensor value) {
+    public static void checkRanks(String name, Tensor query, Tensor key, Tensor value) {
         if (query.dim() != 4 || key.dim() != 4 || value.dim() != 4) {
             throw new IllegalArgumentException(name + ": query, key and value must be [batch, heads, length, "
                     + "headDim], got query " + shape(query) + ", key " + shape(key) + ", value " + shape(value));
@@ -26,7 +26,7 @@ final class AttentionInputs {
      * Checks q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], the key padding mask [B, Lk] and
      * a bias that broadcasts to [B, H, Lq, Lk]; {@code name} starts every message.
      */
-    static void check(String name, Tensor query, Tensor key, Tensor value, AttentionContext context) {
+    public static void check(String name, Tensor query, Tensor key, Tensor value, AttentionContext context) {
         checkRanks(name, query, key, value);
         if (query.size(0) != key.size(0) || query.size(0) != value.size(0)
                 || query.size(1) != key.size(1) || query.size(1) != value.size(1)) {
@@ -43,7 +43,7 @@ final class AttentionInputs {
         }
         int[] scores = {query.size(0), query.size(1), query.size(2), key.size(2)};
         Tensor keyPaddingMask = context.keyPaddingMask();
-        if (keyPaddingMask != null && (keyPaddingMask.size(0) != scores[0] || keyPaddingMask.size(1) != scores[3])) {
+        if (keyPaddingMask != null && (keyPaddingMask.dim() != 2 || keyPaddingMask.size(0) != scores[0] || keyPaddingMask.size(1) != scores[3])) {
             throw new IllegalArgumentException(name + ": keyPaddingMask " + shape(keyPaddingMask)
                     + " must be [batch, keyLength] = " + Arrays.toString(new int[] {scores[0], scores[3]}));
         }

@@ -1,7 +1,6 @@
 package org.xformers4j.attention.kernel;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
-import java.util.Arrays;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
@@ -90,7 +89,7 @@ public final class LinearAttention implements AttentionMechanism, KernelFeatureM
     /** q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] → [B, H, Lq, Dv]. */
     @Override
     public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        check(query, key, value, context);
+        KernelChecks.check(NAME, query, key, value, context, null);
         Tensor fq = featureMap(query);
         Tensor fk = featureMap(key);
         Tensor mask = context.keyPaddingMask();
@@ -112,48 +111,6 @@ public final class LinearAttention implements AttentionMechanism, KernelFeatureM
         Tensor numerator = fq.matmul(state);
         Tensor denominator = fq.mul(normaliser).sum(3, true).add(eps);
         return numerator.div(denominator);
-    }
-
-    /** The shape and context checks, each failure an {@link IllegalArgumentException} naming the offending input. */
-    private static void check(Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        if (query.dim() != 4 || key.dim() != 4 || value.dim() != 4) {
-            throw new IllegalArgumentException(NAME + ": query, key and value must be [batch, heads, length, "
-                    + "headDim], got query " + shape(query) + ", key " + shape(key) + ", value " + shape(value));
-        }
-        if (query.size(0) != key.size(0) || query.size(0) != value.size(0)
-                || query.size(1) != key.size(1) || query.size(1) != value.size(1)) {
-            throw new IllegalArgumentException(NAME + ": batch and heads of query " + shape(query) + ", key "
-                    + shape(key) + " and value " + shape(value) + " must match");
-        }
-        if (query.size(3) != key.size(3)) {
-            throw new IllegalArgumentException(NAME + ": query " + shape(query) + " and key " + shape(key)
-                    + " must have the same headDim");
-        }
-        if (key.size(2) != value.size(2)) {
-            throw new IllegalArgumentException(NAME + ": key " + shape(key) + " and value " + shape(value)
-                    + " must have the same length");
-        }
-        Tensor mask = context.keyPaddingMask();
-        if (mask != null && (mask.size(0) != key.size(0) || mask.size(1) != key.size(2))) {
-            throw new IllegalArgumentException(NAME + ": keyPaddingMask " + shape(mask)
-                    + " must be [batch, keyLength] = " + Arrays.toString(new int[] {key.size(0), key.size(2)}));
-        }
-        if (context.bias() != null) {
-            throw new IllegalArgumentException(NAME + ": an additive bias is not supported: kernel attention forms "
-                    + "no scores to add it to (got bias " + shape(context.bias()) + ")");
-        }
-        if (context.dropout() > 0f) {
-            throw new IllegalArgumentException(NAME + ": attention dropout " + context.dropout() + " is not "
-                    + "supported: kernel attention forms no attention weights to drop");
-        }
-        if (context.causal() && query.size(2) > key.size(2)) {
-            throw new IllegalArgumentException(NAME + ": with a causal context there may not be more queries than "
-                    + "keys, got query " + shape(query) + " and key " + shape(key));
-        }
-    }
-
-    private static String shape(Tensor t) {
-        return Arrays.toString(t.shape());
     }
 
     @Override
