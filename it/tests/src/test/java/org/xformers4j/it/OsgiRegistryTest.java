@@ -26,6 +26,7 @@ import org.xformers4j.attention.SlidingWindowAttention;
 import org.xformers4j.attention.kernel.HydraAttention;
 import org.xformers4j.attention.kernel.LinearAttention;
 import org.xformers4j.attention.kernel.SimaAttention;
+import org.xformers4j.attention.lowrank.NystromAttention;
 import org.xformers4j.component.Component;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentProvider;
@@ -67,7 +68,8 @@ class OsgiRegistryTest {
             LshAttention.class, SinusoidalPositionalEncoding.class, LearnedPositionalEncoding.class,
             AxialPositionalEncoding.class, NoPositionalEncoding.class, RotaryPositionalEncoding.class,
             XposPositionalEncoding.class, AlibiPositionalBias.class, T5RelativePositionBias.class,
-            DynamicPositionBias.class, LinearAttention.class, HydraAttention.class, SimaAttention.class);
+            DynamicPositionBias.class, LinearAttention.class, HydraAttention.class, SimaAttention.class,
+            NystromAttention.class);
 
     private static final List<Class<? extends Component>> PROJECT_COMPONENTS = Stream.concat(
             ATTENTION_BUNDLE_COMPONENTS.stream(), Stream.of(GreedyDecoding.class, BeamSearchDecoding.class,
