@@ -129,7 +129,6 @@ public final class NystromAttention implements AttentionMechanism {
         }
         ComputeBackend backend = query.backend();
         int batch = query.size(0);
-        int heads = query.size(1);
         int lq = query.size(2);
         int lk = key.size(2);
         int d = query.size(3);
