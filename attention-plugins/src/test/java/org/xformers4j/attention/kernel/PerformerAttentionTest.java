@@ -311,6 +311,34 @@ class PerformerAttentionTest {
         assertThat(never.randomFeatures()).isDeepEqualTo(first);
     }
 
+    @Test
+    void aMultiHeadLayerSwitchesItBetweenTrainingAndEvaluationAndTrainsIt() {
+        SplittableRandom rng = new SplittableRandom(40);
+        PerformerAttention attention = new PerformerAttention(32, 2, 9, 1e-12f);
+        org.xformers4j.nn.MultiHeadAttention layer = new org.xformers4j.nn.MultiHeadAttention(16, 4, attention, null,
+                true, rng);
+        Tensor x = Tensor.randn(rng, 2, 6, 16);
+        AttentionContext causal = AttentionContext.builder().causal(true).build();
+        layer.forward(x, causal).sum().backward();
+        for (Map.Entry<String, Tensor> p : layer.namedParameters().entrySet()) {
+            double norm = 0;
+            for (float e : p.getValue().grad().toFloatArray()) {
+                assertThat(Float.isFinite(e)).as("gradient of %s is finite", p.getKey()).isTrue();
+                norm += Math.abs(e);
+            }
+            assertThat(norm).as("gradient of %s", p.getKey()).isPositive();
+        }
+        layer.forward(x, causal);
+        layer.forward(x, causal);
+        assertThat(attention.draws()).as("redrawn at the third training call").isEqualTo(2);
+        layer.eval();
+        assertThat(attention.isTraining()).isFalse();
+        for (int call = 0; call < 5; call++) {
+            layer.forward(x, causal);
+        }
+        assertThat(attention.draws()).isEqualTo(2);
+    }
+
     private static long allocatedBytes(int n, boolean causal) {
         SplittableRandom rng = new SplittableRandom(n);
         Tensor q = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
