@@ -15,8 +15,8 @@ import org.xformers4j.tensor.Tensor;
 /**
  * Performer attention with FAVOR+ (Choromanski et al., 2021, "Rethinking Attention with
  * Performers"): kernel attention whose feature map is the positive random-feature estimator of
- * the softmax kernel (§2.3, Lemma 1, eq. 7 with h(x) = exp(-|x|²/2) and f = exp), with orthogonal
- * random features (§2.4):
+ * the softmax kernel (positive random features, Lemma 1: h(x) = exp(-|x|²/2), f = exp), with
+ * orthogonal random features (the "+" of FAVOR+):
  * <pre>
  *   x' = x · d^(-1/4)                                   (so that φ(q)·φ(k) ≈ exp(q·k / sqrt(d)))
  *   φ(x)_i = exp(w_i · x' - |x'|² / 2) / sqrt(m),  i = 1 .. m,   W = [w_1 .. w_m] [m, d]
@@ -25,7 +25,7 @@ import org.xformers4j.tensor.Tensor;
  * </pre>
  * computed without the [Lq, Lk] matrix: non-causal as {@link LinearAttention} does
  * ({@code φkᵀ v} first), causal with the fused prefix-sum op {@link CausalLinearProduct}
- * (running sums over the keys, the paper's §2.5 "unidirectional" case). Time O(N·m·d), extra
+ * (running sums over the keys, the paper's prefix-sum unidirectional case). Time O(N·m·d), extra
  * memory O(N·m + m·d) per head.
  *
  * <p>The random matrix W is drawn as performer-pytorch's {@code gaussian_orthogonal_random_matrix}
