@@ -11,6 +11,7 @@ import org.xformers4j.attention.LshAttentionProvider;
 import org.xformers4j.attention.SlidingWindowAttentionProvider;
 import org.xformers4j.attention.kernel.HydraAttentionProvider;
 import org.xformers4j.attention.kernel.LinearAttentionProvider;
+import org.xformers4j.attention.kernel.PerformerAttentionProvider;
 import org.xformers4j.attention.kernel.SimaAttentionProvider;
 import org.xformers4j.attention.lowrank.NystromAttentionProvider;
 import org.xformers4j.positional.AlibiPositionalBiasProvider;
@@ -37,10 +38,10 @@ class ComponentProvidersTest {
                         RotaryPositionalEncodingProvider.class, XposPositionalEncodingProvider.class,
                         AlibiPositionalBiasProvider.class, T5RelativePositionBiasProvider.class,
                         DynamicPositionBiasProvider.class, LinearAttentionProvider.class, HydraAttentionProvider.class, SimaAttentionProvider.class,
-                        NystromAttentionProvider.class);
+                        PerformerAttentionProvider.class, NystromAttentionProvider.class);
         assertThat(ServiceLoader.load(ComponentProvider.class).stream().map(p -> p.get().descriptor().name()))
                 .containsExactlyInAnyOrder("full", "flash", "local", "sliding-window", "lsh", "sinusoidal", "learned",
                         "axial", "none", "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias", "linear", "hydra", "sima",
-                        "nystrom");
+                        "performer", "nystrom");
     }
 }

@@ -96,7 +96,7 @@ public final class LinearAttention implements AttentionMechanism, KernelFeatureM
         if (mask != null) {
             fk = fk.maskedFill(mask.reshape(key.size(0), 1, key.size(2), 1), 0f);
         }
-        return context.causal() ? new CausalLinearProduct(eps).apply(fq, fk, value) : nonCausal(fq, fk, value);
+        return context.causal() ? new CausalLinearProduct(eps).apply(fq, fk, value) : nonCausal(fq, fk, value, eps);
     }
 
     /** φ(x) = elu(x) + 1, elementwise. */
@@ -104,8 +104,15 @@ public final class LinearAttention implements AttentionMechanism, KernelFeatureM
         return x.elu(1f).add(1f);
     }
 
-    /** out = φq (φkᵀ v) / (φq · Σ_j φk_j + eps), through the tensor ops and their autograd. */
-    private Tensor nonCausal(Tensor fq, Tensor fk, Tensor value) {
+    /**
+     * The non-causal kernel-attention product on feature-mapped queries and keys (padded keys'
+     * features already zeroed): out = φq (φkᵀ v) / (φq · Σ_j φk_j + eps), through the tensor ops
+     * and their autograd, without a [Lq, Lk] matrix. Shared by the kernel attentions of this
+     * package that have no product of their own.
+     *
+     * @param fq [B, H, Lq, F], fk [B, H, Lk, F], value [B, H, Lk, Dv]; returns [B, H, Lq, Dv]
+     */
+    static Tensor nonCausal(Tensor fq, Tensor fk, Tensor value, float eps) {
         Tensor state = fk.matmul(value, true, false);
         Tensor normaliser = fk.sum(2, true);
         Tensor numerator = fq.matmul(state);

@@ -1,6 +1,7 @@
 /**
  * Kernel attention mechanisms, softmax-free and linear in the sequence length: {@code linear}
- * replaces the softmax similarity by a feature-map kernel {@code φ(q)·φ(k)}, {@code hydra} and
+ * replaces the softmax similarity by a feature-map kernel {@code φ(q)·φ(k)}, {@code performer} by
+ * random features whose kernel estimates the softmax one (FAVOR+), {@code hydra} and
  * {@code sima} by normalised queries and keys; and their provider services. Exported because OLCUT
  * creates the mechanisms by class name, as users name them in
  * configuration files.

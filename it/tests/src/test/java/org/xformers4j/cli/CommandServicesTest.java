@@ -149,12 +149,16 @@ class CommandServicesTest {
         List<Map<String, Object>> results = (List<Map<String, Object>>) ((Map<String, Object>) parseJson(r.out()))
                 .get("results");
         assertThat(results).extracting(m -> m.get("component")).contains("full", "flash", "local", "sliding-window",
-                "lsh", "linear", "hydra", "sima", "nystrom");
+                "lsh", "linear", "hydra", "sima", "performer", "nystrom");
         assertThat(results).allSatisfy(m -> assertThat(m.get("passed")).as(m.toString()).isEqualTo(true));
         assertThat(results).filteredOn(m -> m.get("component").equals("flash")).extracting(m -> m.get("check"))
                 .contains("matches-full", "gradient-inputs", "causal-no-leakage", "incremental-decoding");
         assertThat(results).filteredOn(m -> m.get("component").equals("linear")).extracting(m -> m.get("check"))
                 .contains("matches-kernel-definition", "gradient-inputs", "causal-no-leakage", "padding-ignored")
+                .doesNotContain("matches-full", "incremental-decoding");
+        assertThat(results).filteredOn(m -> m.get("component").equals("performer")).extracting(m -> m.get("check"))
+                .contains("matches-kernel-definition", "gradient-inputs", "causal-no-leakage", "padding-ignored",
+                        "reproducible")
                 .doesNotContain("matches-full", "incremental-decoding");
         assertThat(results).extracting(m -> m.get("component")).contains("sinusoidal", "learned", "axial", "none",
                 "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias");

@@ -25,6 +25,7 @@ import org.xformers4j.attention.LshAttention;
 import org.xformers4j.attention.SlidingWindowAttention;
 import org.xformers4j.attention.kernel.HydraAttention;
 import org.xformers4j.attention.kernel.LinearAttention;
+import org.xformers4j.attention.kernel.PerformerAttention;
 import org.xformers4j.attention.kernel.SimaAttention;
 import org.xformers4j.attention.lowrank.NystromAttention;
 import org.xformers4j.component.Component;
@@ -69,7 +70,7 @@ class OsgiRegistryTest {
             AxialPositionalEncoding.class, NoPositionalEncoding.class, RotaryPositionalEncoding.class,
             XposPositionalEncoding.class, AlibiPositionalBias.class, T5RelativePositionBias.class,
             DynamicPositionBias.class, LinearAttention.class, HydraAttention.class, SimaAttention.class,
-            NystromAttention.class);
+            PerformerAttention.class, NystromAttention.class);
 
     private static final List<Class<? extends Component>> PROJECT_COMPONENTS = Stream.concat(
             ATTENTION_BUNDLE_COMPONENTS.stream(), Stream.of(GreedyDecoding.class, BeamSearchDecoding.class,

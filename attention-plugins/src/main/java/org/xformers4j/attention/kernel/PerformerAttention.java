@@ -1,0 +1,342 @@
+package org.xformers4j.attention.kernel;
+
+import com.oracle.labs.mlrg.olcut.config.Config;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+import org.xformers4j.component.ComponentInfo;
+import org.xformers4j.component.Range;
+import org.xformers4j.component.attention.AttentionCapabilities;
+import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.KernelFeatureMap;
+import org.xformers4j.nn.Module;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * Performer attention with FAVOR+ (Choromanski et al., 2021, "Rethinking Attention with
+ * Performers"): kernel attention whose feature map is the positive random-feature estimator of
+ * the softmax kernel (positive random features, Lemma 1: h(x) = exp(-|x|²/2), f = exp), with
+ * orthogonal random features (the "+" of FAVOR+):
+ * <pre>
+ *   x' = x · d^(-1/4)                                   (so that φ(q)·φ(k) ≈ exp(q·k / sqrt(d)))
+ *   φ(x)_i = exp(w_i · x' - |x'|² / 2) / sqrt(m),  i = 1 .. m,   W = [w_1 .. w_m] [m, d]
+ *   E[φ(q)·φ(k)] = exp(q'·k') = exp(q·k / sqrt(d))       for w_i ~ N(0, I_d)
+ *   out_i = Σ_j φ(q_i)·φ(k_j) v_j / (Σ_j φ(q_i)·φ(k_j) + eps)     over the keys query i may see
+ * </pre>
+ * computed without the [Lq, Lk] matrix: non-causal as {@link LinearAttention} does
+ * ({@code φkᵀ v} first), causal with the fused prefix-sum op {@link CausalLinearProduct}
+ * (running sums over the keys, the paper's prefix-sum unidirectional case). Time O(N·m·d), extra
+ * memory O(N·m + m·d) per head.
+ *
+ * <p>The random matrix W is drawn as performer-pytorch's {@code gaussian_orthogonal_random_matrix}
+ * with scaling 0: ⌈m/d⌉ blocks of d orthonormal rows (Gram–Schmidt of a Gaussian d×d block; the
+ * last block truncated to the rows still needed), each row then rescaled to the norm of an
+ * independent Gaussian d-vector (a chi(d)-distributed length), so every row is marginally
+ * N(0, I_d) while rows within a block are exactly orthogonal. One W serves all heads (as in
+ * performer-pytorch), so {@link #features} ignores its head argument.
+ *
+ * <p>Choices the paper leaves open:
+ * <ul>
+ *   <li><b>Numerical stabiliser.</b> As in the authors' code and performer-pytorch, a constant is
+ *       subtracted from the exponents before exp: for queries the maximum over the m exponents of
+ *       each query row, for keys the maximum over every exponent of the (batch element, head)'s
+ *       keys that are not padded. Both are constants per query row and per (batch element,
+ *       head), so they multiply the numerator and denominator of each output row alike and
+ *       cancel: the output is the kernel attention of the unstabilised φ above, which
+ *       {@link #features} returns (that is what {@code matches-kernel-definition} compares with).
+ *       They are treated as constants (no gradient flows through them), which is exact because
+ *       they cancel. Exponents are at most 0 after the shift, so nothing overflows; the
+ *       difference to the unstabilised formula is only float32 rounding and the scale at which
+ *       {@code eps} acts (see below). With a causal context the key stabiliser still spans all
+ *       keys, as in the reference implementations: a later key can move earlier outputs only
+ *       through float32 rounding of the common factor and through eps, both far below the
+ *       conformance suite's 1e-6 ({@code causal-no-leakage} passes with its usual tolerance).</li>
+ *   <li>Unlike performer-pytorch, no constant is added to the features (its {@code eps = 1e-4}
+ *       inside φ), which would make φ no longer an unbiased estimator of the softmax kernel;
+ *       instead {@code eps} is added to the denominator, as in {@link LinearAttention}, where
+ *       it only matters for a query whose keys are all padded: it then outputs zeros with zero
+ *       gradients. It acts on the stabilised features, whose scale depends on the data (the
+ *       largest query and key feature is 1/sqrt(m), but a query's denominator may be orders of
+ *       magnitude smaller, especially for the first queries of a causal sequence), so its default
+ *       is 1e-12 rather than {@code linear}'s 1e-6 (with 1e-6, early causal rows were off by
+ *       ~1e-3): small enough never to distort a denominator that is not 0 nor, with a causal
+ *       context, to let a later key (which moves the key stabiliser) change earlier outputs
+ *       through it, yet a normal float32.</li>
+ *   <li><b>Redraws.</b> W is drawn when the mechanism is initialised, from a generator seeded with
+ *       {@code seed}. With {@code redrawEvery} = n &gt; 0, forward calls in training mode are
+ *       counted (one per training step and layer, since a layer calls its mechanism once per
+ *       forward) and W is redrawn from the same generator at the start of the (n+1)-th, (2n+1)-th,
+ *       ... training call, so each W serves exactly n training calls and the features of the
+ *       last call are those {@link #features} returns. Evaluation mode ({@link #eval()}) neither
+ *       counts nor redraws, and 0 never redraws. Two instances with the same seed draw the same
+ *       sequence of matrices, so runs are reproducible; W is not saved in a checkpoint, so a
+ *       resumed run starts the sequence again from the seed. Every layer with the same seed draws
+ *       the same W (as {@code lsh} does with its rotations).</li>
+ *   <li>A key padding mask zeroes the padded keys' features (their exponents are set to -∞).</li>
+ *   <li>An additive bias and attention dropout are rejected (no scores or weights are formed);
+ *       cross-attention is supported; with a causal context there may be fewer queries than keys
+ *       (end-aligned), not more. Incremental decoding is not declared (as for {@code linear}).</li>
+ * </ul>
+ */
+@ComponentInfo(name = "performer",
+        summary = "FAVOR+ kernel attention: positive orthogonal random features approximating softmax, "
+                + "linear in the length; causal by running sums",
+        reference = "Choromanski et al., 2021, Rethinking Attention with Performers")
+@AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
+        incrementalDecoding = false, exact = false, time = "O(N*m*d)", memory = "O(N*m + m*d)")
+public final class PerformerAttention extends Module implements AttentionMechanism, KernelFeatureMap {
+
+    private static final String NAME = "performer";
+
+    @Config(description = "Number m of random features; the approximation of softmax improves as it grows.")
+    @Range(min = 1)
+    private int features = 256;
+
+    @Config(description = "Training forward calls between redraws of the random features (0: never redraw).")
+    @Range(min = 0)
+    private int redrawEvery = 1000;
+
+    @Config(description = "Seed of the generator the random features are drawn from (at initialisation and "
+            + "at every redraw).")
+    private long seed = 20210309L;
+
+    @Config(description = "Added to every denominator φ(q)·Σφ(k), so that a query whose keys are all padded "
+            + "outputs zeros.")
+    @Range(min = 0, minInclusive = false, max = 1)
+    private float eps = 1e-12f;
+
+    private int headDim = -1;
+    private SplittableRandom generator;
+    /** [d, m], row-major: W transposed and scaled by d^(-1/4), rounded to float (what forward multiplies by). */
+    private float[] projection;
+    private int trainingCalls;
+    private int draws;
+
+    /** For OLCUT. */
+    private PerformerAttention() {
+    }
+
+    /** FAVOR+ with {@code features} random features, redrawn every {@code redrawEvery} training calls (0: never). */
+    public PerformerAttention(int features, int redrawEvery, long seed, float eps) {
+        this.features = features;
+        this.redrawEvery = redrawEvery;
+        this.seed = seed;
+        this.eps = eps;
+        postConfig();
+    }
+
+    public int features() {
+        return features;
+    }
+
+    public int redrawEvery() {
+        return redrawEvery;
+    }
+
+    public long seed() {
+        return seed;
+    }
+
+    public float eps() {
+        return eps;
+    }
+
+    /** How many random matrices have been drawn so far (1 after initialisation, one more per redraw). */
+    public int draws() {
+        return draws;
+    }
+
+    /** Draws the first W from a generator seeded with {@code seed}; {@code rng} is not used. */
+    @Override
+    public void initialize(int heads, int headDim, RandomGenerator rng) {
+        start(headDim);
+    }
+
+    private void start(int d) {
+        headDim = d;
+        generator = new SplittableRandom(seed);
+        trainingCalls = 0;
+        draws = 0;
+        draw();
+    }
+
+    /** W as double [m][d] (the rows w_i, before the d^(-1/4) input scaling), as forward uses it. */
+    public double[][] randomFeatures() {
+        requireInitialized();
+        double scale = Math.pow(headDim, 0.25);
+        double[][] w = new double[features][headDim];
+        for (int c = 0; c < headDim; c++) {
+            for (int i = 0; i < features; i++) {
+                w[i][c] = projection[c * features + i] * scale;
+            }
+        }
+        return w;
+    }
+
+    /** A fresh W: orthonormal Gaussian blocks with chi(d) row norms, stored as Wᵀ·d^(-1/4) [d, m]. */
+    private void draw() {
+        int d = headDim;
+        int m = features;
+        double[][] w = new double[m][];
+        for (int start = 0; start < m; start += d) {
+            double[][] block = orthonormalBlock(d);
+            for (int r = 0; r < d && start + r < m; r++) {
+                w[start + r] = block[r];
+            }
+        }
+        double inputScale = Math.pow(d, -0.25);
+        float[] p = new float[d * m];
+        for (int i = 0; i < m; i++) {
+            double norm = 0;
+            for (int c = 0; c < d; c++) {
+                double g = generator.nextGaussian();
+                norm += g * g;
+            }
+            norm = Math.sqrt(norm);
+            for (int c = 0; c < d; c++) {
+                p[c * m + i] = (float) (w[i][c] * norm * inputScale);
+            }
+        }
+        projection = p;
+        draws++;
+    }
+
+    /** d orthonormal rows: modified Gram–Schmidt of a d×d Gaussian matrix (redrawing a row that degenerates). */
+    private double[][] orthonormalBlock(int d) {
+        double[][] rows = new double[d][d];
+        for (int r = 0; r < d; r++) {
+            double norm;
+            do {
+                for (int c = 0; c < d; c++) {
+                    rows[r][c] = generator.nextGaussian();
+                }
+                for (int s = 0; s < r; s++) {
+                    double dot = 0;
+                    for (int c = 0; c < d; c++) {
+                        dot += rows[r][c] * rows[s][c];
+                    }
+                    for (int c = 0; c < d; c++) {
+                        rows[r][c] -= dot * rows[s][c];
+                    }
+                }
+                norm = 0;
+                for (int c = 0; c < d; c++) {
+                    norm += rows[r][c] * rows[r][c];
+                }
+                norm = Math.sqrt(norm);
+            } while (!(norm > 1e-6));
+            for (int c = 0; c < d; c++) {
+                rows[r][c] /= norm;
+            }
+        }
+        return rows;
+    }
+
+    /**
+     * φ(x)_i = exp(w_i·x' - |x'|²/2) / sqrt(m) with x' = x·d^(-1/4), unstabilised, in double
+     * precision with the current W (the one the last forward call used); the same for every head.
+     */
+    @Override
+    public double[] features(int head, double[] x) {
+        requireInitialized();
+        int d = headDim;
+        int m = features;
+        if (x.length != d) {
+            throw new IllegalArgumentException(NAME + ": a vector of " + x.length + " elements for head size " + d);
+        }
+        double squared = 0;
+        for (double e : x) {
+            squared += e * e;
+        }
+        double half = squared / Math.sqrt(d) / 2;
+        double[] out = new double[m];
+        for (int i = 0; i < m; i++) {
+            double dot = 0;
+            for (int c = 0; c < d; c++) {
+                dot += projection[c * m + i] * x[c];
+            }
+            out[i] = Math.exp(dot - half) / Math.sqrt(m);
+        }
+        return out;
+    }
+
+    private void requireInitialized() {
+        if (projection == null) {
+            throw new IllegalStateException(NAME + ": not initialised (no forward call or initialize yet)");
+        }
+    }
+
+    /** q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] → [B, H, Lq, Dv]. */
+    @Override
+    public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
+        KernelChecks.check(NAME, query, key, value, context, null);
+        int d = query.size(3);
+        if (projection == null) {
+            start(d); // used on its own, without a layer calling initialize
+        } else if (d != headDim) {
+            throw new IllegalArgumentException(NAME + ": initialised for head size " + headDim + ", got query "
+                    + KernelChecks.shape(query));
+        }
+        if (isTraining() && redrawEvery > 0) {
+            if (trainingCalls == redrawEvery) {
+                draw();
+                trainingCalls = 0;
+            }
+            trainingCalls++;
+        }
+        Tensor w = Tensor.of(query.backend(), projection, d, features);
+        Tensor fq = queryFeatures(exponents(query, w));
+        Tensor fk = keyFeatures(exponents(key, w), context.keyPaddingMask());
+        return context.causal() ? new CausalLinearProduct(eps).apply(fq, fk, value)
+                : LinearAttention.nonCausal(fq, fk, value, eps);
+    }
+
+    /** w_i·x' - |x'|²/2 for every vector of x [B, H, L, D]: [B, H, L, m]. */
+    private Tensor exponents(Tensor x, Tensor w) {
+        double d = x.size(3);
+        return x.matmul(w).sub(x.mul(x).sum(3, true).mul((float) (0.5 / Math.sqrt(d))));
+    }
+
+    /** exp(exponent - its row maximum) / sqrt(m). */
+    private Tensor queryFeatures(Tensor exponents) {
+        Tensor stabiliser = exponents.max(3, true).detach();
+        return exponents.sub(stabiliser).exp().mul((float) (1 / Math.sqrt(features)));
+    }
+
+    /** exp(exponent - the maximum over the (batch element, head)'s unpadded keys) / sqrt(m), padded keys 0. */
+    private Tensor keyFeatures(Tensor exponents, Tensor mask) {
+        int batch = exponents.size(0);
+        int heads = exponents.size(1);
+        int length = exponents.size(2);
+        int m = exponents.size(3);
+        float[] e = exponents.detach().toFloatArray();
+        float[] padded = mask == null ? null : mask.toFloatArray();
+        float[] stabiliser = new float[batch * heads];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < length; j++) {
+                    if (padded != null && padded[b * length + j] != 0f) {
+                        continue;
+                    }
+                    int offset = ((b * heads + h) * length + j) * m;
+                    for (int i = 0; i < m; i++) {
+                        max = Math.max(max, e[offset + i]);
+                    }
+                }
+                stabiliser[b * heads + h] = max == Float.NEGATIVE_INFINITY ? 0f : max;
+            }
+        }
+        Tensor shifted = exponents.sub(Tensor.of(exponents.backend(), stabiliser, batch, heads, 1, 1));
+        if (mask != null) {
+            shifted = shifted.maskedFill(mask.reshape(batch, 1, length, 1), Float.NEGATIVE_INFINITY);
+        }
+        return shifted.exp().mul((float) (1 / Math.sqrt(features)));
+    }
+
+    @Override
+    public String toString() {
+        return "PerformerAttention(features=" + features + ", redrawEvery=" + redrawEvery + ", seed=" + seed
+                + ", eps=" + eps + ")";
+    }
+}

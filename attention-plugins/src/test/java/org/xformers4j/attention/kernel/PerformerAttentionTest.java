@@ -1,0 +1,431 @@
+package org.xformers4j.attention.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.api.Test;
+import org.xformers4j.component.ComponentDescriptor;
+import org.xformers4j.component.attention.AttentionCapabilities;
+import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.conformance.AttentionConformance;
+import org.xformers4j.component.conformance.CheckResult;
+import org.xformers4j.compute.MemoryStats;
+import org.xformers4j.tensor.GradCheck;
+import org.xformers4j.tensor.GradMode;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * {@link PerformerAttention} against the FAVOR+ formula written out in double precision with the
+ * mechanism's own random matrix W (unstabilised φ, explicit N×N kernel matrix, masks applied to
+ * the matrix), its gradients against finite differences of that reference, the orthogonality of
+ * W's blocks, the approximation of softmax attention improving with the number of features, the
+ * redraw schedule, and its memory from the backend's allocation counter.
+ */
+class PerformerAttentionTest {
+
+    private static final int B = 2;
+    private static final int H = 3;
+    private static final int D = 5;
+    private static final int DV = 3;
+    private static final int M = 16;
+
+    /** φ(x)_i = exp(w_i·x/d^(1/4) - |x|²/(2 sqrt d)) / sqrt(m), in double precision. */
+    private static double[] phi(double[][] w, double[] x) {
+        int d = x.length;
+        double sq = 0;
+        for (double e : x) {
+            sq += e * e;
+        }
+        double[] out = new double[w.length];
+        for (int i = 0; i < w.length; i++) {
+            double dot = 0;
+            for (int c = 0; c < d; c++) {
+                dot += w[i][c] * x[c];
+            }
+            out[i] = Math.exp(dot / Math.pow(d, 0.25) - sq / Math.sqrt(d) / 2) / Math.sqrt(w.length);
+        }
+        return out;
+    }
+
+    /**
+     * Attention in double precision, [b, h, lq, dv]: with {@code w}, FAVOR+ kernel attention; with
+     * {@code w == null}, softmax attention exp(q·k/sqrt(d)) (the kernel FAVOR+ estimates).
+     */
+    private static double[] reference(double[][] w, double[] q, double[] k, double[] v, int b, int h, int lq, int lk,
+                                      int d, int dv, boolean causal, boolean[][] padded) {
+        double[] out = new double[b * h * lq * dv];
+        for (int bh = 0; bh < b * h; bh++) {
+            for (int i = 0; i < lq; i++) {
+                double[] qi = java.util.Arrays.copyOfRange(q, (bh * lq + i) * d, (bh * lq + i + 1) * d);
+                double[] fq = w == null ? null : phi(w, qi);
+                double[] weights = new double[lk];
+                double sum = 0;
+                for (int j = 0; j < lk; j++) {
+                    boolean visible = !(causal && j > lk - lq + i) && !(padded != null && padded[bh / h][j]);
+                    double[] kj = java.util.Arrays.copyOfRange(k, (bh * lk + j) * d, (bh * lk + j + 1) * d);
+                    double s = 0;
+                    if (w == null) {
+                        for (int c = 0; c < d; c++) {
+                            s += qi[c] * kj[c];
+                        }
+                        s = Math.exp(s / Math.sqrt(d));
+                    } else {
+                        double[] fk = phi(w, kj);
+                        for (int c = 0; c < fk.length; c++) {
+                            s += fq[c] * fk[c];
+                        }
+                    }
+                    weights[j] = visible ? s : 0;
+                    sum += weights[j];
+                }
+                for (int j = 0; j < lk && sum != 0; j++) {
+                    for (int e = 0; e < dv; e++) {
+                        out[(bh * lq + i) * dv + e] += weights[j] / sum * v[(bh * lk + j) * dv + e];
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static PerformerAttention performer(int features, int redrawEvery, long seed, int headDim) {
+        PerformerAttention p = new PerformerAttention(features, redrawEvery, seed, 1e-12f);
+        p.initialize(H, headDim, new SplittableRandom(0));
+        return p;
+    }
+
+    private static AttentionContext context(boolean causal, boolean[][] padded, int lk) {
+        AttentionContext.Builder b = AttentionContext.builder().causal(causal);
+        if (padded != null) {
+            float[] mask = new float[B * lk];
+            for (int i = 0; i < B; i++) {
+                for (int j = 0; j < lk; j++) {
+                    mask[i * lk + j] = padded[i][j] ? 1f : 0f;
+                }
+            }
+            b.keyPaddingMask(Tensor.of(mask, B, lk));
+        }
+        return b.build();
+    }
+
+    private static boolean[][] padLast(int lk, int n) {
+        boolean[][] padded = new boolean[B][lk];
+        for (int j = lk - n; j < lk; j++) {
+            padded[1][j] = true;
+        }
+        return padded;
+    }
+
+    private static void assertMatchesReference(int lq, int lk, boolean causal, boolean[][] padded, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        Tensor q = Tensor.randn(rng, B, H, lq, D);
+        Tensor k = Tensor.randn(rng, B, H, lk, D);
+        Tensor v = Tensor.randn(rng, B, H, lk, DV);
+        PerformerAttention attention = performer(M, 0, seed, D);
+        float[] actual;
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            actual = attention.forward(q, k, v, context(causal, padded, lk)).toFloatArray();
+        }
+        double[] expected = reference(attention.randomFeatures(), toDouble(q), toDouble(k), toDouble(v), B, H, lq, lk,
+                D, DV, causal, padded);
+        assertThat(actual).hasSize(expected.length);
+        for (int e = 0; e < actual.length; e++) {
+            assertThat((double) actual[e]).as("element %d", e).isCloseTo(expected[e],
+                    Offset.offset(2e-5 * (1 + Math.abs(expected[e]))));
+        }
+    }
+
+    @Test
+    void randomFeaturesAreOrthogonalWithinBlocksWithChiDistributedNorms() {
+        int d = 6;
+        int m = 15; // blocks of 6, 6 and 3 rows
+        double[][] w = performer(m, 0, 7, d).randomFeatures();
+        assertThat(w).hasNumberOfRows(m);
+        double smallestCrossBlock = Double.MAX_VALUE;
+        for (int i = 0; i < m; i++) {
+            for (int j = i + 1; j < m; j++) {
+                double cos = dot(w[i], w[j]) / Math.sqrt(dot(w[i], w[i]) * dot(w[j], w[j]));
+                if (i / d == j / d) {
+                    assertThat(cos).as("rows %d and %d of one block", i, j).isCloseTo(0, Offset.offset(1e-6));
+                } else {
+                    smallestCrossBlock = Math.min(smallestCrossBlock, 1 - Math.abs(cos));
+                }
+            }
+        }
+        assertThat(smallestCrossBlock).as("rows of different blocks are independent, not orthogonal").isLessThan(0.99);
+        // row norms are independent chi(d) lengths, not all 1 or all equal
+        double mean = 0;
+        for (double[] row : w) {
+            mean += Math.sqrt(dot(row, row)) / m;
+        }
+        assertThat(mean).isBetween(1.5, 3.5); // E chi(6) ≈ 2.35
+        assertThat(Math.sqrt(dot(w[0], w[0]))).isNotCloseTo(Math.sqrt(dot(w[1], w[1])), Offset.offset(1e-6));
+    }
+
+    @Test
+    void nonCausalEqualsTheFloat64FavorReference() {
+        assertMatchesReference(9, 9, false, null, 3);
+    }
+
+    @Test
+    void causalEqualsTheReferenceAlsoWithFewerQueriesThanKeys() {
+        assertMatchesReference(9, 9, true, null, 1);
+        assertMatchesReference(4, 9, true, null, 2);
+    }
+
+    @Test
+    void crossAttentionWithAnotherKeyLengthEqualsTheReference() {
+        assertMatchesReference(4, 11, false, null, 4);
+        assertMatchesReference(11, 4, false, null, 5);
+    }
+
+    @Test
+    void paddedKeysContributeNothingCausalOrNot() {
+        assertMatchesReference(9, 9, true, padLast(9, 3), 6);
+        assertMatchesReference(9, 9, false, padLast(9, 3), 7);
+        assertMatchesReference(4, 9, true, padLast(9, 2), 8);
+    }
+
+    @Test
+    void largeInputsDoNotOverflowThanksToTheStabiliser() {
+        SplittableRandom rng = new SplittableRandom(11);
+        Tensor q = Tensor.randn(rng, B, H, 6, D).mul(8f);
+        Tensor k = Tensor.randn(rng, B, H, 6, D).mul(8f);
+        Tensor v = Tensor.randn(rng, B, H, 6, DV);
+        for (boolean causal : new boolean[] {false, true}) {
+            float[] out = performer(M, 0, 1, D).forward(q, k, v, context(causal, null, 6)).toFloatArray();
+            for (float e : out) {
+                assertThat(Float.isFinite(e)).as("causal %s", causal).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void gradientsMatchFiniteDifferencesOfTheReference() {
+        for (boolean causal : new boolean[] {true, false}) {
+            int lq = causal ? 3 : 4;
+            int lk = 7;
+            boolean[][] padded = padLast(lk, 2);
+            SplittableRandom rng = new SplittableRandom(causal ? 12 : 13);
+            PerformerAttention attention = performer(M, 0, 5, D);
+            double[][] w = attention.randomFeatures();
+            AttentionContext context = context(causal, padded, lk);
+            GradCheck.of("performer " + (causal ? "causal" : "non-causal") + ", padded",
+                    in -> attention.forward(in[0], in[1], in[2], context),
+                    ref -> reference(w, ref[0], ref[1], ref[2], B, H, lq, lk, D, DV, causal, padded),
+                    GradCheck.input(rng, B, H, lq, D), GradCheck.input(rng, B, H, lk, D),
+                    GradCheck.input(rng, B, H, lk, DV)).check();
+        }
+    }
+
+    /**
+     * The mean absolute difference to softmax attention on a fixed problem (B=1, H=2, L=12, d=8,
+     * inputs of standard deviation 0.7), averaged over 6 seeds of W.
+     */
+    private static double softmaxError(int features) {
+        int h = 2;
+        int n = 12;
+        int d = 8;
+        SplittableRandom rng = new SplittableRandom(99);
+        Tensor q = Tensor.randn(rng, 1, h, n, d).mul(0.7f);
+        Tensor k = Tensor.randn(rng, 1, h, n, d).mul(0.7f);
+        Tensor v = Tensor.randn(rng, 1, h, n, d);
+        double[] softmax = reference(null, toDouble(q), toDouble(k), toDouble(v), 1, h, n, n, d, d, false, null);
+        double error = 0;
+        int seeds = 6;
+        for (long seed = 0; seed < seeds; seed++) {
+            PerformerAttention attention = new PerformerAttention(features, 0, 1000 + seed, 1e-12f);
+            attention.initialize(h, d, new SplittableRandom(0));
+            float[] out;
+            try (GradMode.Scope ignored = GradMode.noGrad()) {
+                out = attention.forward(q, k, v, AttentionContext.builder().build()).toFloatArray();
+            }
+            for (int e = 0; e < out.length; e++) {
+                error += Math.abs(out[e] - softmax[e]) / out.length / seeds;
+            }
+        }
+        return error;
+    }
+
+    @Test
+    void approximationOfSoftmaxAttentionImprovesAsFeaturesGrow() {
+        double e64 = softmaxError(64);
+        double e256 = softmaxError(256);
+        double e1024 = softmaxError(1024);
+        // the estimator's error shrinks like 1/sqrt(m): about halves per 4× features; require 0.8×
+        assertThat(e256).as("error with 256 features (64: %s)", e64).isLessThan(0.8 * e64);
+        assertThat(e1024).as("error with 1024 features (256: %s)", e256).isLessThan(0.8 * e256);
+        assertThat(e1024).isLessThan(0.05);
+        System.out.printf("performer: mean |error| against softmax with 64, 256, 1024 features: %.4f %.4f %.4f%n",
+                e64, e256, e1024);
+    }
+
+    @Test
+    void redrawsExactlyEveryRedrawEveryTrainingCallsAndNeverInEvaluation() {
+        PerformerAttention attention = performer(8, 3, 21, D);
+        PerformerAttention twin = performer(8, 3, 21, D);
+        SplittableRandom rng = new SplittableRandom(1);
+        Tensor q = Tensor.randn(rng, B, H, 4, D);
+        Tensor v = Tensor.randn(rng, B, H, 4, DV);
+        AttentionContext plain = AttentionContext.builder().build();
+        double[][] first = attention.randomFeatures();
+        assertThat(attention.draws()).isEqualTo(1);
+        List<double[][]> seen = new java.util.ArrayList<>();
+        seen.add(first);
+        for (int call = 1; call <= 9; call++) {
+            attention.forward(q, q, v, plain);
+            int expectedDraws = 1 + (call - 1) / 3;
+            assertThat(attention.draws()).as("draws after training call %d", call).isEqualTo(expectedDraws);
+            double[][] w = attention.randomFeatures();
+            if (expectedDraws > seen.size()) {
+                assertThat(java.util.Arrays.deepEquals(w, seen.get(seen.size() - 1))).as("redrawn at call %d", call).isFalse();
+                seen.add(w);
+            } else {
+                assertThat(w).isDeepEqualTo(seen.get(seen.size() - 1));
+            }
+        }
+        attention.eval();
+        for (int call = 0; call < 10; call++) {
+            attention.forward(q, q, v, plain);
+        }
+        assertThat(attention.draws()).as("evaluation mode never redraws").isEqualTo(3);
+        assertThat(attention.randomFeatures()).isDeepEqualTo(seen.get(2));
+        attention.train();
+        attention.forward(q, q, v, plain); // the 10th training call: the evaluation calls did not count
+        assertThat(attention.draws()).isEqualTo(4);
+        assertThat(java.util.Arrays.deepEquals(attention.randomFeatures(), seen.get(2))).isFalse();
+        // the same seed draws the same sequence of matrices
+        for (int call = 0; call < 9; call++) {
+            twin.forward(q, q, v, plain);
+        }
+        assertThat(twin.randomFeatures()).isDeepEqualTo(seen.get(2));
+        PerformerAttention never = performer(8, 0, 21, D);
+        for (int call = 0; call < 5; call++) {
+            never.forward(q, q, v, plain);
+        }
+        assertThat(never.draws()).isEqualTo(1);
+        assertThat(never.randomFeatures()).isDeepEqualTo(first);
+    }
+
+    @Test
+    void aMultiHeadLayerSwitchesItBetweenTrainingAndEvaluationAndTrainsIt() {
+        SplittableRandom rng = new SplittableRandom(40);
+        PerformerAttention attention = new PerformerAttention(32, 2, 9, 1e-12f);
+        org.xformers4j.nn.MultiHeadAttention layer = new org.xformers4j.nn.MultiHeadAttention(16, 4, attention, null,
+                true, rng);
+        Tensor x = Tensor.randn(rng, 2, 6, 16);
+        AttentionContext causal = AttentionContext.builder().causal(true).build();
+        layer.forward(x, causal).sum().backward();
+        for (Map.Entry<String, Tensor> p : layer.namedParameters().entrySet()) {
+            double norm = 0;
+            for (float e : p.getValue().grad().toFloatArray()) {
+                assertThat(Float.isFinite(e)).as("gradient of %s is finite", p.getKey()).isTrue();
+                norm += Math.abs(e);
+            }
+            assertThat(norm).as("gradient of %s", p.getKey()).isPositive();
+        }
+        layer.forward(x, causal);
+        layer.forward(x, causal);
+        assertThat(attention.draws()).as("redrawn at the third training call").isEqualTo(2);
+        layer.eval();
+        assertThat(attention.isTraining()).isFalse();
+        for (int call = 0; call < 5; call++) {
+            layer.forward(x, causal);
+        }
+        assertThat(attention.draws()).isEqualTo(2);
+    }
+
+    private static long allocatedBytes(int n, boolean causal) {
+        SplittableRandom rng = new SplittableRandom(n);
+        Tensor q = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
+        Tensor k = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
+        Tensor v = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
+        PerformerAttention attention = new PerformerAttention(64, 0, 1, 1e-12f);
+        attention.initialize(2, 64, new SplittableRandom(0));
+        MemoryStats memory = q.backend().memory();
+        memory.resetPeak();
+        attention.forward(q, k, v, AttentionContext.builder().causal(causal).build()).sum().backward();
+        return memory.allocatedBytesSinceReset();
+    }
+
+    @Test
+    void forwardAndBackwardNeverAllocateAnNxNBuffer() {
+        int n = 8192;
+        for (boolean causal : new boolean[] {true, false}) {
+            long bytes = allocatedBytes(n, causal);
+            long scores = 2L * n * n * Float.BYTES; // [H, N, N] kernel matrix
+            assertThat(bytes).as("bytes allocated at N = %d, causal %s", n, causal).isLessThan(scores / 2);
+            // (some 20 [H, N, m] and [H, N, D] tensors: exponents, features, copies and gradients) and linear in N
+            assertThat((double) allocatedBytes(2 * n, causal)).as("causal %s", causal)
+                    .isLessThanOrEqualTo(2.2 * bytes);
+        }
+    }
+
+    @Test
+    void rejectsABiasAndAttentionDropoutNamingThem() {
+        Tensor q = Tensor.zeros(1, 1, 4, D);
+        Tensor v = Tensor.zeros(1, 1, 4, DV);
+        PerformerAttention attention = performer(M, 0, 1, D);
+        assertThatThrownBy(() -> attention.forward(q, q, v, AttentionContext.builder()
+                .bias(Tensor.zeros(1, 1, 4, 4)).build()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("additive bias is not supported");
+        assertThatThrownBy(() -> attention.forward(q, q, v, AttentionContext.builder()
+                .dropout(0.1f, new SplittableRandom(1)).build()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("attention dropout");
+        assertThatThrownBy(() -> attention.forward(Tensor.zeros(1, 1, 4, D + 1), Tensor.zeros(1, 1, 4, D + 1), v,
+                AttentionContext.builder().build()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("head size");
+    }
+
+    @Test
+    void describesItselfAndValidatesItsOptions() {
+        ComponentDescriptor d = new PerformerAttentionProvider().descriptor();
+        assertThat(d.name()).isEqualTo("performer");
+        AttentionCapabilities c = d.capabilities(AttentionCapabilities.class);
+        assertThat(c.causal()).isTrue();
+        assertThat(c.crossAttention()).isTrue();
+        assertThat(c.keyPaddingMask()).isTrue();
+        assertThat(c.additiveBias()).isFalse();
+        assertThat(c.incrementalDecoding()).isFalse();
+        assertThat(c.exact()).isFalse();
+        PerformerAttention p = new PerformerAttentionProvider().create(
+                Map.of("features", "64", "redrawEvery", "0", "seed", "3"));
+        assertThat(p.features()).isEqualTo(64);
+        assertThat(p.redrawEvery()).isZero();
+        assertThat(p.seed()).isEqualTo(3L);
+        assertThatThrownBy(() -> new PerformerAttentionProvider().create(Map.of("features", "0")))
+                .hasMessageContaining("performer.features");
+        assertThatThrownBy(() -> new PerformerAttentionProvider().create(Map.of("redrawEvery", "-1")))
+                .hasMessageContaining("performer.redrawEvery");
+    }
+
+    @Test
+    void passesTheConformanceSuiteIncludingItsKernelDefinition() {
+        List<CheckResult> results = AttentionConformance.run(new PerformerAttentionProvider());
+        assertThat(results).extracting(CheckResult::check).contains("matches-kernel-definition", "gradient-inputs",
+                "causal-no-leakage", "padding-ignored", "fully-masked-rows", "batch-independent",
+                "rejects-bad-input", "reproducible").doesNotContain("matches-full");
+        assertThat(results).allSatisfy(r -> assertThat(r.passed()).as(r.check() + ": " + r.detail()).isTrue());
+    }
+
+    private static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+
+    private static double[] toDouble(Tensor t) {
+        float[] f = t.toFloatArray();
+        double[] out = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            out[i] = f[i];
+        }
+        return out;
+    }
+}
