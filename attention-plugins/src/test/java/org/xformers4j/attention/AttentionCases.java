@@ -16,7 +16,7 @@ import org.xformers4j.tensor.Tensor;
  * {@link AttentionProblem} the float64 {@link AttentionReference} computes, and the shape checks
  * every mechanism makes.
  */
-final class AttentionCases {
+public final class AttentionCases {
 
     private AttentionCases() {
     }
@@ -47,6 +47,29 @@ final class AttentionCases {
             }
         }
         return mask;
+    }
+
+    /** A context with causality and the keys {@code padded[b][j]} masked ({@code padded} may be null). */
+    public static AttentionContext paddedContext(boolean[][] padded, boolean causal) {
+        return context(causal, null, paddingMask(padded), padded == null ? 1 : padded[0].length).build();
+    }
+
+    /** [batch][keyLength] with the last {@code count} keys of the last batch element padded. */
+    public static boolean[][] padLast(int batch, int keyLength, int count) {
+        boolean[][] padded = new boolean[batch][keyLength];
+        for (int j = keyLength - count; j < keyLength; j++) {
+            padded[batch - 1][j] = true;
+        }
+        return padded;
+    }
+
+    /** {@code x} widened to double, for float64 references. */
+    public static double[] toDouble(float[] x) {
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = x[i];
+        }
+        return out;
     }
 
     /** A context builder with causality, {@code bias} (may be null) and the [B, Lk] {@code mask} (may be null). */

@@ -1,6 +1,9 @@
 package org.xformers4j.attention.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.xformers4j.attention.AttentionCases.paddedContext;
+import static org.xformers4j.attention.AttentionCases.padLast;
+import static org.xformers4j.attention.AttentionCases.toDouble;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
@@ -75,40 +78,9 @@ class HydraAttentionTest {
         return y == 0 ? x : gcd(y, x % y);
     }
 
-    private static double[] toDouble(float[] x) {
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = x[i];
-        }
-        return out;
-    }
 
-    private static Tensor mask(boolean[][] padded) {
-        float[] m = new float[padded.length * padded[0].length];
-        for (int n = 0; n < padded.length; n++) {
-            for (int j = 0; j < padded[0].length; j++) {
-                m[n * padded[0].length + j] = padded[n][j] ? 1f : 0f;
-            }
-        }
-        return Tensor.of(m, padded.length, padded[0].length);
-    }
 
-    private static AttentionContext context(boolean[][] padded, boolean causal) {
-        AttentionContext.Builder b = AttentionContext.builder().causal(causal);
-        if (padded != null) {
-            b.keyPaddingMask(mask(padded));
-        }
-        return b.build();
-    }
 
-    /** Last {@code count} keys of batch element 1 padded. */
-    private static boolean[][] padLast(int batch, int lk, int count) {
-        boolean[][] padded = new boolean[batch][lk];
-        for (int j = lk - count; j < lk; j++) {
-            padded[batch - 1][j] = true;
-        }
-        return padded;
-    }
 
     private static void assertMatchesReference(String what, int batch, int heads, int lq, int lk, int d, int dv,
                                                boolean[][] padded, boolean causal, long seed) {
@@ -116,7 +88,7 @@ class HydraAttentionTest {
         Tensor q = Tensor.randn(rng, batch, heads, lq, d);
         Tensor k = Tensor.randn(rng, batch, heads, lk, d);
         Tensor v = Tensor.randn(rng, batch, heads, lk, dv);
-        float[] actual = new HydraAttention(EPS).forward(q, k, v, context(padded, causal)).toFloatArray();
+        float[] actual = new HydraAttention(EPS).forward(q, k, v, paddedContext(padded, causal)).toFloatArray();
         double[] expected = reference(toDouble(q.toFloatArray()), toDouble(k.toFloatArray()),
                 toDouble(v.toFloatArray()), padded, causal, batch, heads, lq, lk, d, dv);
         assertThat(actual).hasSize(expected.length);
@@ -202,7 +174,7 @@ class HydraAttentionTest {
                 Tensor k = Tensor.randn(rng, batch, heads, length, dims[0]).requiresGrad(true);
                 Tensor v = Tensor.randn(rng, batch, heads, length, dims[1]).requiresGrad(true);
                 HydraAttention hydra = new HydraAttention(EPS);
-                AttentionContext context = context(padded, causal);
+                AttentionContext context = paddedContext(padded, causal);
                 GradientCheck.Result r = GradientCheck.of("hydra causal=" + causal + " dims=" + dims[0] + "," + dims[1],
                         in -> hydra.forward(in[0], in[1], in[2], context),
                         x -> reference(x[0], x[1], x[2], padded, causal, batch, heads, length, length, dims[0], dims[1]),
@@ -220,7 +192,7 @@ class HydraAttentionTest {
         Tensor v = Tensor.randn(rng, 2, 2, 6, 4);
         boolean[][] padded = {{true, true, true, true, true, true}, {false, false, false, true, true, true}};
         HydraAttention hydra = new HydraAttention(EPS);
-        float[] out = hydra.forward(q, k, v, context(padded, false)).toFloatArray();
+        float[] out = hydra.forward(q, k, v, paddedContext(padded, false)).toFloatArray();
         // change every padded key and value
         float[] k2 = k.toFloatArray();
         float[] v2 = v.toFloatArray();
@@ -236,7 +208,7 @@ class HydraAttentionTest {
                 }
             }
         }
-        float[] changed = hydra.forward(q, Tensor.of(k2, 2, 2, 6, 4), Tensor.of(v2, 2, 2, 6, 4), context(padded, false))
+        float[] changed = hydra.forward(q, Tensor.of(k2, 2, 2, 6, 4), Tensor.of(v2, 2, 2, 6, 4), paddedContext(padded, false))
                 .toFloatArray();
         for (int e = 0; e < out.length; e++) {
             assertThat(Math.abs(changed[e] - out[e])).as("element %d", e).isEqualTo(0f);

@@ -1,6 +1,8 @@
 package org.xformers4j.attention.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.xformers4j.attention.AttentionCases.paddedContext;
+import static org.xformers4j.attention.AttentionCases.padLast;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
@@ -63,28 +65,7 @@ class LinearAttentionTest {
         return x > 0 ? x + 1 : Math.exp(x);
     }
 
-    private static AttentionContext context(boolean causal, boolean[][] padded, int lk) {
-        AttentionContext.Builder b = AttentionContext.builder().causal(causal);
-        if (padded != null) {
-            float[] mask = new float[B * lk];
-            for (int i = 0; i < B; i++) {
-                for (int j = 0; j < lk; j++) {
-                    mask[i * lk + j] = padded[i][j] ? 1f : 0f;
-                }
-            }
-            b.keyPaddingMask(Tensor.of(mask, B, lk));
-        }
-        return b.build();
-    }
 
-    /** The last {@code n} keys of batch element 1 padded. */
-    private static boolean[][] padLast(int lk, int n) {
-        boolean[][] padded = new boolean[B][lk];
-        for (int j = lk - n; j < lk; j++) {
-            padded[1][j] = true;
-        }
-        return padded;
-    }
 
     private static void assertMatchesReference(int lq, int lk, boolean causal, boolean[][] padded, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
@@ -93,7 +74,7 @@ class LinearAttentionTest {
         Tensor v = Tensor.randn(rng, B, H, lk, DV);
         float[] actual;
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            actual = new LinearAttention(1e-6f).forward(q, k, v, context(causal, padded, lk)).toFloatArray();
+            actual = new LinearAttention(1e-6f).forward(q, k, v, paddedContext(padded, causal)).toFloatArray();
         }
         double[] expected = reference(toDouble(q), toDouble(k), toDouble(v), lq, lk, causal, padded);
         assertThat(actual).hasSize(expected.length);
@@ -126,9 +107,9 @@ class LinearAttentionTest {
 
     @Test
     void paddedKeysContributeNothingCausalOrNot() {
-        assertMatchesReference(9, 9, true, padLast(9, 3), 6);
-        assertMatchesReference(9, 9, false, padLast(9, 3), 7);
-        assertMatchesReference(4, 9, true, padLast(9, 2), 8);
+        assertMatchesReference(9, 9, true, padLast(B, 9, 3), 6);
+        assertMatchesReference(9, 9, false, padLast(B, 9, 3), 7);
+        assertMatchesReference(4, 9, true, padLast(B, 9, 2), 8);
     }
 
     @Test
@@ -140,7 +121,7 @@ class LinearAttentionTest {
         float[] v = Tensor.randn(rng, B, H, n, DV).toFloatArray();
         for (boolean causal : new boolean[] {false, true}) {
             LinearAttention attention = new LinearAttention(1e-6f);
-            AttentionContext context = context(causal, padLast(n, 2), n);
+            AttentionContext context = paddedContext(padLast(B, n, 2), causal);
             float[] before = attention.forward(Tensor.of(q, B, H, n, D), Tensor.of(k, B, H, n, D),
                     Tensor.of(v, B, H, n, DV), context).toFloatArray();
             float[] k2 = k.clone();
@@ -164,10 +145,10 @@ class LinearAttentionTest {
         for (int[] lengths : new int[][] {{8, 8}, {3, 8}}) {
             int lq = lengths[0];
             int lk = lengths[1];
-            boolean[][] padded = padLast(lk, 2);
+            boolean[][] padded = padLast(B, lk, 2);
             SplittableRandom rng = new SplittableRandom(10 + lq);
             LinearAttention attention = new LinearAttention(1e-6f);
-            AttentionContext context = context(true, padded, lk);
+            AttentionContext context = paddedContext(padded, true);
             GradCheck.of("linear causal, " + lq + " queries over " + lk + " keys, padded",
                     in -> attention.forward(in[0], in[1], in[2], context),
                     ref -> reference(ref[0], ref[1], ref[2], lq, lk, true, padded),
@@ -179,9 +160,9 @@ class LinearAttentionTest {
     @Test
     void nonCausalGradientsMatchFiniteDifferencesOfTheReference() {
         SplittableRandom rng = new SplittableRandom(20);
-        boolean[][] padded = padLast(6, 2);
+        boolean[][] padded = padLast(B, 6, 2);
         LinearAttention attention = new LinearAttention(1e-6f);
-        AttentionContext context = context(false, padded, 6);
+        AttentionContext context = paddedContext(padded, false);
         GradCheck.of("linear, 4 queries over 6 keys, padded", in -> attention.forward(in[0], in[1], in[2], context),
                 ref -> reference(ref[0], ref[1], ref[2], 4, 6, false, padded),
                 GradCheck.input(rng, B, H, 4, D), GradCheck.input(rng, B, H, 6, D),
@@ -195,7 +176,7 @@ class LinearAttentionTest {
         Tensor q = GradCheck.input(rng, B, H, n, D);
         Tensor k = GradCheck.input(rng, B, H, n, D);
         Tensor v = GradCheck.input(rng, B, H, n, DV);
-        Tensor out = new LinearAttention(1e-6f).forward(q, k, v, context(true, padLast(n, n), n));
+        Tensor out = new LinearAttention(1e-6f).forward(q, k, v, paddedContext(padLast(B, n, n), true));
         out.sum().backward();
         int half = H * n;
         float[] o = out.toFloatArray();

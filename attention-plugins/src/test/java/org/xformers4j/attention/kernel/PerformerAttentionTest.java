@@ -1,6 +1,8 @@
 package org.xformers4j.attention.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.xformers4j.attention.AttentionCases.paddedContext;
+import static org.xformers4j.attention.AttentionCases.padLast;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
@@ -98,27 +100,7 @@ class PerformerAttentionTest {
         return p;
     }
 
-    private static AttentionContext context(boolean causal, boolean[][] padded, int lk) {
-        AttentionContext.Builder b = AttentionContext.builder().causal(causal);
-        if (padded != null) {
-            float[] mask = new float[B * lk];
-            for (int i = 0; i < B; i++) {
-                for (int j = 0; j < lk; j++) {
-                    mask[i * lk + j] = padded[i][j] ? 1f : 0f;
-                }
-            }
-            b.keyPaddingMask(Tensor.of(mask, B, lk));
-        }
-        return b.build();
-    }
 
-    private static boolean[][] padLast(int lk, int n) {
-        boolean[][] padded = new boolean[B][lk];
-        for (int j = lk - n; j < lk; j++) {
-            padded[1][j] = true;
-        }
-        return padded;
-    }
 
     private static void assertMatchesReference(int lq, int lk, boolean causal, boolean[][] padded, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
@@ -128,7 +110,7 @@ class PerformerAttentionTest {
         PerformerAttention attention = performer(M, 0, seed, D);
         float[] actual;
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            actual = attention.forward(q, k, v, context(causal, padded, lk)).toFloatArray();
+            actual = attention.forward(q, k, v, paddedContext(padded, causal)).toFloatArray();
         }
         double[] expected = reference(attention.randomFeatures(), toDouble(q), toDouble(k), toDouble(v), B, H, lq, lk,
                 D, DV, causal, padded);
@@ -185,9 +167,9 @@ class PerformerAttentionTest {
 
     @Test
     void paddedKeysContributeNothingCausalOrNot() {
-        assertMatchesReference(9, 9, true, padLast(9, 3), 6);
-        assertMatchesReference(9, 9, false, padLast(9, 3), 7);
-        assertMatchesReference(4, 9, true, padLast(9, 2), 8);
+        assertMatchesReference(9, 9, true, padLast(B, 9, 3), 6);
+        assertMatchesReference(9, 9, false, padLast(B, 9, 3), 7);
+        assertMatchesReference(4, 9, true, padLast(B, 9, 2), 8);
     }
 
     @Test
@@ -197,7 +179,7 @@ class PerformerAttentionTest {
         Tensor k = Tensor.randn(rng, B, H, 6, D).mul(8f);
         Tensor v = Tensor.randn(rng, B, H, 6, DV);
         for (boolean causal : new boolean[] {false, true}) {
-            float[] out = performer(M, 0, 1, D).forward(q, k, v, context(causal, null, 6)).toFloatArray();
+            float[] out = performer(M, 0, 1, D).forward(q, k, v, paddedContext(null, causal)).toFloatArray();
             for (float e : out) {
                 assertThat(Float.isFinite(e)).as("causal %s", causal).isTrue();
             }
@@ -209,11 +191,11 @@ class PerformerAttentionTest {
         for (boolean causal : new boolean[] {true, false}) {
             int lq = causal ? 3 : 4;
             int lk = 7;
-            boolean[][] padded = padLast(lk, 2);
+            boolean[][] padded = padLast(B, lk, 2);
             SplittableRandom rng = new SplittableRandom(causal ? 12 : 13);
             PerformerAttention attention = performer(M, 0, 5, D);
             double[][] w = attention.randomFeatures();
-            AttentionContext context = context(causal, padded, lk);
+            AttentionContext context = paddedContext(padded, causal);
             GradCheck.of("performer " + (causal ? "causal" : "non-causal") + ", padded",
                     in -> attention.forward(in[0], in[1], in[2], context),
                     ref -> reference(w, ref[0], ref[1], ref[2], B, H, lq, lk, D, DV, causal, padded),

@@ -1,6 +1,9 @@
 package org.xformers4j.attention.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.xformers4j.attention.AttentionCases.paddedContext;
+import static org.xformers4j.attention.AttentionCases.padLast;
+import static org.xformers4j.attention.AttentionCases.toDouble;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
@@ -60,34 +63,8 @@ class SimaAttentionTest {
         return out;
     }
 
-    private static double[] toDouble(float[] x) {
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = x[i];
-        }
-        return out;
-    }
 
-    private static AttentionContext context(boolean[][] padded) {
-        if (padded == null) {
-            return AttentionContext.none();
-        }
-        float[] m = new float[padded.length * padded[0].length];
-        for (int n = 0; n < padded.length; n++) {
-            for (int j = 0; j < padded[0].length; j++) {
-                m[n * padded[0].length + j] = padded[n][j] ? 1f : 0f;
-            }
-        }
-        return AttentionContext.builder().keyPaddingMask(Tensor.of(m, padded.length, padded[0].length)).build();
-    }
 
-    private static boolean[][] padLast(int batch, int lk, int count) {
-        boolean[][] padded = new boolean[batch][lk];
-        for (int j = lk - count; j < lk; j++) {
-            padded[batch - 1][j] = true;
-        }
-        return padded;
-    }
 
     private static void assertMatchesReference(String what, SimaAttention sima, int batch, int heads, int lq, int lk,
                                                int d, int dv, boolean[][] padded, long seed) {
@@ -95,7 +72,7 @@ class SimaAttentionTest {
         Tensor q = Tensor.randn(rng, batch, heads, lq, d);
         Tensor k = Tensor.randn(rng, batch, heads, lk, d);
         Tensor v = Tensor.randn(rng, batch, heads, lk, dv);
-        float[] actual = sima.forward(q, k, v, context(padded)).toFloatArray();
+        float[] actual = sima.forward(q, k, v, paddedContext(padded, false)).toFloatArray();
         double[] expected = reference(toDouble(q.toFloatArray()), toDouble(k.toFloatArray()),
                 toDouble(v.toFloatArray()), padded, batch, heads, lq, lk, d, dv);
         assertThat(actual).hasSize(expected.length);
@@ -163,7 +140,7 @@ class SimaAttentionTest {
                 Tensor k = Tensor.randn(rng, batch, heads, lk, 4).requiresGrad(true);
                 Tensor v = Tensor.randn(rng, batch, heads, lk, 3).requiresGrad(true);
                 SimaAttention sima = new SimaAttention(EPS, order);
-                AttentionContext context = context(padded);
+                AttentionContext context = paddedContext(padded, false);
                 GradientCheck.Result r = GradientCheck.of("sima " + order + " Lq=" + lq + " Lk=" + lk,
                         in -> sima.forward(in[0], in[1], in[2], context),
                         x -> reference(x[0], x[1], x[2], padded, batch, heads, lq, lk, 4, 3), q, k, v).run();
@@ -182,7 +159,7 @@ class SimaAttentionTest {
         for (SimaAttention.Order order : new SimaAttention.Order[] {SimaAttention.Order.KV_FIRST,
                 SimaAttention.Order.QK_FIRST}) {
             SimaAttention sima = new SimaAttention(EPS, order);
-            float[] out = sima.forward(q, k, v, context(padded)).toFloatArray();
+            float[] out = sima.forward(q, k, v, paddedContext(padded, false)).toFloatArray();
             float[] k2 = k.toFloatArray();
             float[] v2 = v.toFloatArray();
             for (int n = 0; n < 2; n++) {
@@ -199,7 +176,7 @@ class SimaAttentionTest {
                     }
                 }
             }
-            float[] changed = sima.forward(q, Tensor.of(k2, 2, 2, 6, 4), Tensor.of(v2, 2, 2, 6, 3), context(padded))
+            float[] changed = sima.forward(q, Tensor.of(k2, 2, 2, 6, 4), Tensor.of(v2, 2, 2, 6, 3), paddedContext(padded, false))
                     .toFloatArray();
             for (int e = 0; e < out.length; e++) {
                 assertThat(Math.abs(changed[e] - out[e])).as("%s element %d", order, e).isEqualTo(0f);

@@ -1,6 +1,9 @@
 package org.xformers4j.attention.lowrank;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.xformers4j.attention.AttentionCases.paddedContext;
+import static org.xformers4j.attention.AttentionCases.padLast;
+import static org.xformers4j.attention.AttentionCases.toDouble;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
@@ -190,36 +193,8 @@ class NystromAttentionTest {
         return out;
     }
 
-    private static double[] toDouble(float[] x) {
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = x[i];
-        }
-        return out;
-    }
 
-    private static AttentionContext context(boolean[][] padded) {
-        AttentionContext.Builder b = AttentionContext.builder();
-        if (padded != null) {
-            float[] m = new float[padded.length * padded[0].length];
-            for (int n = 0; n < padded.length; n++) {
-                for (int j = 0; j < padded[0].length; j++) {
-                    m[n * padded[0].length + j] = padded[n][j] ? 1f : 0f;
-                }
-            }
-            b.keyPaddingMask(Tensor.of(m, padded.length, padded[0].length));
-        }
-        return b.build();
-    }
 
-    /** Last {@code count} keys of the last batch element padded. */
-    private static boolean[][] padLast(int batch, int lk, int count) {
-        boolean[][] padded = new boolean[batch][lk];
-        for (int j = lk - count; j < lk; j++) {
-            padded[batch - 1][j] = true;
-        }
-        return padded;
-    }
 
     private static void assertMatchesReference(String what, int lq, int lk, int d, int dv, int m, int iterations,
                                                boolean[][] padded, long seed) {
@@ -229,7 +204,7 @@ class NystromAttentionTest {
         Tensor q = Tensor.randn(rng, batch, heads, lq, d);
         Tensor k = Tensor.randn(rng, batch, heads, lk, d);
         Tensor v = Tensor.randn(rng, batch, heads, lk, dv);
-        float[] actual = new NystromAttention(m, iterations).forward(q, k, v, context(padded)).toFloatArray();
+        float[] actual = new NystromAttention(m, iterations).forward(q, k, v, paddedContext(padded, false)).toFloatArray();
         double[] expected = reference(toDouble(q.toFloatArray()), toDouble(k.toFloatArray()),
                 toDouble(v.toFloatArray()), padded, batch, heads, lq, lk, d, dv, m, iterations);
         assertThat(actual).hasSize(expected.length);
@@ -306,7 +281,7 @@ class NystromAttentionTest {
             Tensor k = Tensor.randn(rng, batch, heads, length, dims[0]).requiresGrad(true);
             Tensor v = Tensor.randn(rng, batch, heads, length, dims[1]).requiresGrad(true);
             NystromAttention nystrom = new NystromAttention(m, 6);
-            AttentionContext context = context(padded);
+            AttentionContext context = paddedContext(padded, false);
             GradientCheck.Result r = GradientCheck.of("nystrom dims=" + dims[0] + "," + dims[1],
                     in -> nystrom.forward(in[0], in[1], in[2], context),
                     x -> reference(x[0], x[1], x[2], padded, batch, heads, length, length, dims[0], dims[1], m, 6),
@@ -323,7 +298,7 @@ class NystromAttentionTest {
         Tensor v = Tensor.randn(rng, 2, 2, 7, 4);
         boolean[][] padded = {{true, true, true, true, true, true, true}, {false, false, true, false, true, true, true}};
         NystromAttention nystrom = new NystromAttention(3, 6);
-        float[] out = nystrom.forward(q, k, v, context(padded)).toFloatArray();
+        float[] out = nystrom.forward(q, k, v, paddedContext(padded, false)).toFloatArray();
         float[] k2 = k.toFloatArray();
         float[] v2 = v.toFloatArray();
         for (int n = 0; n < 2; n++) {
@@ -338,7 +313,7 @@ class NystromAttentionTest {
                 }
             }
         }
-        float[] changed = nystrom.forward(q, Tensor.of(k2, 2, 2, 7, 4), Tensor.of(v2, 2, 2, 7, 4), context(padded))
+        float[] changed = nystrom.forward(q, Tensor.of(k2, 2, 2, 7, 4), Tensor.of(v2, 2, 2, 7, 4), paddedContext(padded, false))
                 .toFloatArray();
         for (int e = 0; e < out.length; e++) {
             assertThat(changed[e]).as("element %d", e).isEqualTo(out[e]);
