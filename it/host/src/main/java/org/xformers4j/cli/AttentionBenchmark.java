@@ -24,8 +24,9 @@ import org.xformers4j.tensor.Tensor;
  * <p>FLOPs follow the FlashAttention-2 convention (Dao, 2023, "FlashAttention-2: Faster Attention
  * with Better Parallelism and Work Partitioning", §4.1): the forward pass counts
  * {@code 4·B·H·N²·D} (two N×N×D matrix products), the backward pass 2.5 times that, and a causal
- * mask halves both, whatever the mechanism actually computes; so GFLOP/s compare mechanisms on
- * the work full attention would do.
+ * mask halves both. That is the work of mechanisms that compute full attention (declared
+ * {@code exact}); for any other (windowed, hashed, kernel, low-rank) it is not the work done, so
+ * no GFLOP/s are reported for them (null): compare them by time and memory.
  */
 final class AttentionBenchmark {
 
@@ -42,10 +43,11 @@ final class AttentionBenchmark {
 
     /**
      * @param ms        median milliseconds per call
-     * @param gflops    {@link Config#flops()} / median seconds / 1e9
+     * @param gflops    {@link Config#flops()} / median seconds / 1e9 for a mechanism that computes full
+     *                  attention; null for any other
      * @param peakBytes the most bytes the backend held during one call beyond what it held before
      */
-    record Result(double ms, double gflops, long peakBytes) {
+    record Result(double ms, Double gflops, long peakBytes) {
     }
 
     /** Warm-up lasts at least this long (C2 must have compiled the kernels)... */
@@ -73,9 +75,10 @@ final class AttentionBenchmark {
         ComputeBackend backend = Backends.defaultBackend();
         int[] shape = {config.batch(), config.heads(), config.length(), config.dim()};
         Tensor q = Tensor.randn(rng, shape).requiresGrad(config.backward());
+        AttentionCapabilities capabilities = ComponentDescriptor.of(mechanism.getClass())
+                .capabilities(AttentionCapabilities.class);
         // a shared query-key mechanism (lsh) takes the queries as its keys
-        boolean sharedQueryKey = ComponentDescriptor.of(mechanism.getClass())
-                .capabilities(AttentionCapabilities.class).sharedQueryKey();
+        boolean sharedQueryKey = capabilities.sharedQueryKey();
         Tensor k = sharedQueryKey ? q : Tensor.randn(rng, shape).requiresGrad(config.backward());
         Tensor v = Tensor.randn(rng, shape).requiresGrad(config.backward());
         Tensor gradOutput = config.backward() ? Tensor.randn(rng, shape) : null;
@@ -116,9 +119,10 @@ final class AttentionBenchmark {
         long before = backend.memory().currentBytes();
         call.run();
         long peak = backend.memory().peakBytes() - before;
-        Result result = new Result(median * 1e3, config.flops() / median / 1e9, peak);
-        log.println(String.format(Locale.ROOT, "bench attention: %s median %.3f ms, %.2f GFLOP/s, peak %d extra bytes",
-                config.impl(), result.ms(), result.gflops(), result.peakBytes()));
+        Result result = new Result(median * 1e3, capabilities.exact() ? config.flops() / median / 1e9 : null, peak);
+        log.println(String.format(Locale.ROOT, "bench attention: %s median %.3f ms, %s GFLOP/s, peak %d extra bytes",
+                config.impl(), result.ms(), result.gflops() == null ? "no" : String.format(Locale.ROOT, "%.2f",
+                        result.gflops()), result.peakBytes()));
         return result;
     }
 

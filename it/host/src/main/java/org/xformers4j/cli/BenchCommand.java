@@ -150,7 +150,7 @@ final class BenchCommand implements Command {
                     + "  --causal     with a causal mask\n"
                     + "  --runs R     timed runs after warm-up; the median is reported (default 5)\n"
                     + "  --json       print one JSON object on stdout: {\"impl\":NAME,\"batch\":B,\"heads\":H,\"length\":N,\n"
-                    + "               \"dim\":D,\"backward\":b,\"causal\":c,\"ms\":x,\"gflops\":y,\"peak_bytes\":z}\n"
+                    + "               \"dim\":D,\"backward\":b,\"causal\":c,\"ms\":x,\"gflops\":y|null,\"peak_bytes\":z}\n"
                     + "GFLOP/s counts 4 B H N^2 D for the forward pass, 2.5 times that for the backward, halved when\n"
                     + "causal (FlashAttention-2). peak_bytes: the most tensor memory the backend held during one call\n"
                     + "beyond what it held before. Threads: -Dxformers4j.cpu.threads=T in XFORMERS4J_JAVA_OPTS.";
@@ -172,7 +172,7 @@ final class BenchCommand implements Command {
                 out.println("{\"impl\":\"" + config.impl() + "\",\"batch\":" + config.batch() + ",\"heads\":"
                         + config.heads() + ",\"length\":" + config.length() + ",\"dim\":" + config.dim()
                         + ",\"backward\":" + config.backward() + ",\"causal\":" + config.causal()
-                        + ",\"ms\":" + format(r.ms()) + ",\"gflops\":" + format(r.gflops())
+                        + ",\"ms\":" + format(r.ms()) + ",\"gflops\":" + (r.gflops() == null ? "null" : format(r.gflops()))
                         + ",\"peak_bytes\":" + r.peakBytes() + "}");
             } else {
                 out.println("attention " + config.impl() + ", batch " + config.batch() + ", heads " + config.heads()
@@ -180,7 +180,8 @@ final class BenchCommand implements Command {
                         + (config.backward() ? ", forward+backward" : ", forward") + ", median of " + config.runs()
                         + " runs after warm-up");
                 out.println("  time:       " + format(r.ms()) + " ms");
-                out.println("  throughput: " + format(r.gflops()) + " GFLOP/s");
+                out.println("  throughput: " + (r.gflops() == null ? "not reported (the mechanism does not compute "
+                        + "full attention, so FlashAttention-2's FLOP count is not its work)" : format(r.gflops()) + " GFLOP/s"));
                 out.println("  peak extra: " + String.format(Locale.ROOT, "%.1f", r.peakBytes() / (1024.0 * 1024.0))
                         + " MiB (" + r.peakBytes() + " bytes)");
             }

@@ -100,6 +100,18 @@ class MainTest {
     }
 
     @Test
+    void benchAttentionReportsNoFlopRateForAMechanismThatDoesNotComputeFullAttention() {
+        for (String impl : new String[] {"linear", "sliding-window"}) {
+            Outcome r = run("bench", "attention", "--impl", impl, "--heads", "1", "--length", "8", "--dim", "4",
+                    "--runs", "1", "--json");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.out().strip()).as(impl).contains("\"gflops\":null,").contains("\"ms\":");
+        }
+        Outcome text = run("bench", "attention", "--impl=linear", "--heads=1", "--length=8", "--dim=4", "--runs=1");
+        assertThat(text.out()).contains("  throughput: not reported").doesNotContain("GFLOP/s");
+    }
+
+    @Test
     void benchAttentionTextReportsTimeThroughputAndMemory() {
         Outcome r = run("bench", "attention", "--impl=full", "--heads=1", "--length=8", "--dim=4", "--runs=2",
                 "--backward", "--causal");
