@@ -63,6 +63,28 @@ public final class AttentionCases {
         return padded;
     }
 
+    /**
+     * A copy of {@code t} [B, H, L, F] in which every position {@code padded[b][j]} has
+     * {@code shift + f·perFeature} added to its feature f: what padded keys or values are changed by
+     * to show that they have no influence.
+     */
+    public static Tensor shiftPadded(Tensor t, boolean[][] padded, float shift, float perFeature) {
+        int[] shape = t.shape();
+        float[] data = t.toFloatArray();
+        for (int b = 0; b < shape[0]; b++) {
+            for (int h = 0; h < shape[1]; h++) {
+                for (int j = 0; j < shape[2]; j++) {
+                    if (padded[b][j]) {
+                        for (int f = 0; f < shape[3]; f++) {
+                            data[((b * shape[1] + h) * shape[2] + j) * shape[3] + f] += shift + f * perFeature;
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor.of(data, shape);
+    }
+
     /** {@code x} widened to double, for float64 references. */
     public static double[] toDouble(float[] x) {
         double[] out = new double[x.length];

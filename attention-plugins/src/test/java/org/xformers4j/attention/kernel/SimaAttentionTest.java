@@ -2,6 +2,7 @@ package org.xformers4j.attention.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.xformers4j.attention.AttentionCases.paddedContext;
+import static org.xformers4j.attention.AttentionCases.shiftPadded;
 import static org.xformers4j.attention.AttentionCases.padLast;
 import static org.xformers4j.attention.AttentionCases.toDouble;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -160,23 +161,9 @@ class SimaAttentionTest {
                 SimaAttention.Order.QK_FIRST}) {
             SimaAttention sima = new SimaAttention(EPS, order);
             float[] out = sima.forward(q, k, v, paddedContext(padded, false)).toFloatArray();
-            float[] k2 = k.toFloatArray();
-            float[] v2 = v.toFloatArray();
-            for (int n = 0; n < 2; n++) {
-                for (int h = 0; h < 2; h++) {
-                    for (int j = 0; j < 6; j++) {
-                        if (padded[n][j]) {
-                            for (int f = 0; f < 4; f++) {
-                                k2[((n * 2 + h) * 6 + j) * 4 + f] += 3f + f;
-                            }
-                            for (int f = 0; f < 3; f++) {
-                                v2[((n * 2 + h) * 6 + j) * 3 + f] -= 5f;
-                            }
-                        }
-                    }
-                }
-            }
-            float[] changed = sima.forward(q, Tensor.of(k2, 2, 2, 6, 4), Tensor.of(v2, 2, 2, 6, 3), paddedContext(padded, false))
+            Tensor k2 = shiftPadded(k, padded, 3f, 1f);
+            Tensor v2 = shiftPadded(v, padded, -5f, 0f);
+            float[] changed = sima.forward(q, k2, v2, paddedContext(padded, false))
                     .toFloatArray();
             for (int e = 0; e < out.length; e++) {
                 assertThat(Math.abs(changed[e] - out[e])).as("%s element %d", order, e).isEqualTo(0f);

@@ -28,29 +28,17 @@ final class MatchesFull implements AttentionCheck {
     public Verdict run(Subject subject) {
         Map<String, String> options = subject.exactOptions().orElseThrow();
         AttentionMechanism mechanism = subject.create(options, Problem.HEADS, Problem.HEAD_DIM);
-        double worst = 0;
-        String worstDetail = "";
-        StringBuilder labels = new StringBuilder();
+        WorstError errors = new WorstError();
         for (Problem.Features features : Problem.Features.variants(subject.capabilities())) {
             Problem problem = Problem.random(features, subject.capabilities().sharedQueryKey(), SEED);
             float[] actual = problem.forward(mechanism);
             double[] expected = problem.reference();
-            if (actual.length != expected.length) {
-                return Verdict.fail(features.label() + ": output has " + actual.length + " elements, expected "
-                        + expected.length + " ([batch, heads, queryLength, valueDim])");
+            Verdict wrongShape = errors.add(features.label(), actual, expected);
+            if (wrongShape != null) {
+                return wrongShape;
             }
-            for (int e = 0; e < actual.length; e++) {
-                double error = Math.abs(actual[e] - expected[e]) / (1 + Math.abs(expected[e]));
-                if (!(error <= worst)) {
-                    worst = Double.isNaN(error) ? Double.POSITIVE_INFINITY : error;
-                    worstDetail = features.label() + ": element " + e + " is " + actual[e] + ", reference " + expected[e];
-                }
-            }
-            labels.append(labels.isEmpty() ? "" : ", ").append(features.label());
         }
         String configuration = options.isEmpty() ? "" : " with " + options;
-        String detail = "max relative error " + Verdict.number(worst) + " (tolerance " + Verdict.number(TOLERANCE)
-                + ") against float64 softmax attention" + configuration + " over " + labels;
-        return worst <= TOLERANCE ? Verdict.pass(detail) : Verdict.fail(detail + "; worst " + worstDetail);
+        return errors.verdict(TOLERANCE, "float64 softmax attention" + configuration);
     }
 }

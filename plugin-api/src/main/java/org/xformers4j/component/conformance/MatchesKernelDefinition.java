@@ -28,9 +28,7 @@ final class MatchesKernelDefinition implements AttentionCheck {
     public Verdict run(Subject subject) {
         AttentionMechanism mechanism = subject.create(Problem.HEADS, Problem.HEAD_DIM);
         KernelFeatureMap map = (KernelFeatureMap) mechanism;
-        double worst = 0;
-        String worstDetail = "";
-        StringBuilder labels = new StringBuilder();
+        WorstError errors = new WorstError();
         for (Problem.Features features : Problem.Features.variants(subject.capabilities())) {
             if (features.bias()) {
                 features = new Problem.Features(features.causal(), features.padded(), false, features.cross());
@@ -38,21 +36,11 @@ final class MatchesKernelDefinition implements AttentionCheck {
             Problem problem = Problem.random(features, false, SEED + 13);
             float[] actual = problem.forward(mechanism);
             double[] expected = problem.kernelReference(map);
-            if (actual.length != expected.length) {
-                return Verdict.fail(features.label() + ": output has " + actual.length + " elements, expected "
-                        + expected.length + " ([batch, heads, queryLength, valueDim])");
+            Verdict wrongShape = errors.add(features.label(), actual, expected);
+            if (wrongShape != null) {
+                return wrongShape;
             }
-            for (int e = 0; e < actual.length; e++) {
-                double error = Math.abs(actual[e] - expected[e]) / (1 + Math.abs(expected[e]));
-                if (!(error <= worst)) {
-                    worst = Double.isNaN(error) ? Double.POSITIVE_INFINITY : error;
-                    worstDetail = features.label() + ": element " + e + " is " + actual[e] + ", reference " + expected[e];
-                }
-            }
-            labels.append(labels.isEmpty() ? "" : ", ").append(features.label());
         }
-        String detail = "max relative error " + Verdict.number(worst) + " (tolerance " + Verdict.number(TOLERANCE)
-                + ") against float64 kernel attention with its own feature map over " + labels;
-        return worst <= TOLERANCE ? Verdict.pass(detail) : Verdict.fail(detail + "; worst " + worstDetail);
+        return errors.verdict(TOLERANCE, "float64 kernel attention with its own feature map");
     }
 }
