@@ -1,9 +1,11 @@
 /**
  * Attention mechanisms: the interface, the context a mechanism receives, its capability
- * declaration, and the feature map a kernel attention declares ({@link org.xformers4j.component.attention.KernelFeatureMap}).
+ * declaration, the feature map a kernel attention declares ({@link org.xformers4j.component.attention.KernelFeatureMap}),
+ * and the hook through which a model builder places a mechanism in a stack of layers with shared
+ * parameters ({@link org.xformers4j.component.attention.StackAware}).
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package org.xformers4j.component.attention;
 
 import org.osgi.annotation.bundle.Export;
