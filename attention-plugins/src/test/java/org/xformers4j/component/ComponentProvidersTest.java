@@ -13,6 +13,7 @@ import org.xformers4j.attention.kernel.HydraAttentionProvider;
 import org.xformers4j.attention.kernel.LinearAttentionProvider;
 import org.xformers4j.attention.kernel.PerformerAttentionProvider;
 import org.xformers4j.attention.kernel.SimaAttentionProvider;
+import org.xformers4j.attention.lowrank.LinformerAttentionProvider;
 import org.xformers4j.attention.lowrank.NystromAttentionProvider;
 import org.xformers4j.positional.AlibiPositionalBiasProvider;
 import org.xformers4j.positional.AxialPositionalEncodingProvider;
@@ -38,10 +39,11 @@ class ComponentProvidersTest {
                         RotaryPositionalEncodingProvider.class, XposPositionalEncodingProvider.class,
                         AlibiPositionalBiasProvider.class, T5RelativePositionBiasProvider.class,
                         DynamicPositionBiasProvider.class, LinearAttentionProvider.class, HydraAttentionProvider.class, SimaAttentionProvider.class,
-                        PerformerAttentionProvider.class, NystromAttentionProvider.class);
+                        PerformerAttentionProvider.class, NystromAttentionProvider.class,
+                        LinformerAttentionProvider.class);
         assertThat(ServiceLoader.load(ComponentProvider.class).stream().map(p -> p.get().descriptor().name()))
                 .containsExactlyInAnyOrder("full", "flash", "local", "sliding-window", "lsh", "sinusoidal", "learned",
                         "axial", "none", "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias", "linear", "hydra", "sima",
-                        "performer", "nystrom");
+                        "performer", "nystrom", "linformer");
     }
 }

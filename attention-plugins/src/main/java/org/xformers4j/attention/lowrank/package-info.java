@@ -1,7 +1,8 @@
 /**
  * Low-rank approximations of softmax attention: {@code nystrom} approximates the softmax
- * attention matrix by the Nyström method over landmark queries and keys; and their provider
- * services. Exported because OLCUT creates the mechanisms by class name, as users name them in
+ * attention matrix by the Nyström method over landmark queries and keys, {@code linformer}
+ * projects the keys and values along the sequence to a fixed number of positions; and their
+ * provider services. Exported because OLCUT creates the mechanisms by class name, as users name them in
  * configuration files.
  */
 @Export
