@@ -6,8 +6,10 @@ import java.util.Set;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.StackAware;
 import org.xformers4j.component.positional.PositionalEncoding;
 import org.xformers4j.nn.Module;
+import org.xformers4j.nn.SharedParameters;
 
 /**
  * The N {@link TransformerBlock}s of an encoder or decoder, registered under the names 0 … N-1 as
@@ -15,6 +17,15 @@ import org.xformers4j.nn.Module;
  * suppliers, as mechanisms may hold per-layer state (LSH rotations, learned parameters), and block
  * l of N gets l/N of the configured stochastic depth rate (Huang et al., 2016, "Deep Networks with
  * Stochastic Depth", §4, linear decay). A pairing problem is reported naming the owner and the block.
+ *
+ * <p>Parameters shared across layers: the stack makes one {@link SharedParameters} store for its
+ * self-attention mechanisms, registered as {@code attentionShared}, and, when the blocks have
+ * cross-attention, another for the cross-attention mechanisms, {@code crossAttentionShared} (the two
+ * attend over different sequences, so they share nothing with each other). Each mechanism that is
+ * {@link StackAware} is placed at its block's index with its role's store before its block
+ * initialises it, so that, for example, Linformer's LAYERWISE projection is one parameter of the
+ * stack ({@code blocks.attentionShared.linformerProjection}), listed, saved and updated once, with the
+ * gradient of every block. A store nobody asks for holds nothing and adds no parameter name.
  */
 final class BlockStack extends Module {
 
@@ -33,11 +44,14 @@ final class BlockStack extends Module {
                Supplier<? extends AttentionMechanism> crossMechanisms, PositionalEncoding positional,
                RandomGenerator rng) {
         this.blocks = new TransformerBlock[layers];
+        SharedParameters shared = registerModule("attentionShared", new SharedParameters());
+        SharedParameters crossShared = crossMechanisms == null ? null
+                : registerModule("crossAttentionShared", new SharedParameters());
         Set<AttentionMechanism> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         for (int l = 0; l < layers; l++) {
-            AttentionMechanism mechanism = distinct(owner, mechanisms, seen, l, layers);
+            AttentionMechanism mechanism = place(distinct(owner, mechanisms, seen, l, layers), l, layers, shared);
             AttentionMechanism cross = crossMechanisms == null ? null
-                    : distinct(owner, crossMechanisms, seen, l, layers);
+                    : place(distinct(owner, crossMechanisms, seen, l, layers), l, layers, crossShared);
             float dropPath = block.dropPath() * (l + 1) / layers;
             try {
                 blocks[l] = registerModule(Integer.toString(l),
@@ -55,6 +69,15 @@ final class BlockStack extends Module {
             throw new IllegalArgumentException(owner + ": the mechanisms supplier must return a new attention "
                     + "mechanism for each of the " + layers + " blocks, got "
                     + (mechanism == null ? "null" : "the same instance again") + " for block " + block);
+        }
+        return mechanism;
+    }
+
+    /** {@code mechanism}, told its place when it is {@link StackAware}. */
+    private static AttentionMechanism place(AttentionMechanism mechanism, int layer, int layers,
+                                            SharedParameters shared) {
+        if (mechanism instanceof StackAware member) {
+            member.placeInStack(layer, layers, shared);
         }
         return mechanism;
     }

@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -103,6 +104,22 @@ class TransformerModelSerializationTest {
         TransformerModel<?> copy = roundTrip(imageModel(), data, dir.resolve("images.tribuo"));
         assertThat(copy.network().encoder().config().reversible()).isTrue();
         assertThat(copy.network().encoder().config().block().feedForwardChunkSize()).isEqualTo(7);
+    }
+
+    @Test
+    void linformerModelKeepsItsOneLayerwiseProjectionThroughAFile(@TempDir Path dir) throws IOException {
+        MutableDataset<Label> data = images();
+        // 4 patches and the CLS token: 5 positions
+        TransformerModel<Label> model = TransformerTrainer.builder(new ImagePatches(4, 4, 1, 2, 1f, "px"),
+                        new LabelHead())
+                .attention("linformer", Map.of("k", "3", "maxLength", "5", "sharing", "LAYERWISE"))
+                .positional("learned", Map.of("maxLength", "4"))
+                .modelDim(16).heads(2).layers(3).epochs(2).batchSize(32).learningRate(3e-3f).seed(1).build()
+                .train(data);
+        TransformerModel<?> copy = roundTrip(model, data, dir.resolve("linformer.tribuo"));
+        assertThat(copy.network().namedParameters().keySet())
+                .filteredOn(name -> name.toLowerCase(Locale.ROOT).endsWith("projection"))
+                .containsExactly("encoder.blocks.attentionShared.linformerProjection");
     }
 
     @Test
