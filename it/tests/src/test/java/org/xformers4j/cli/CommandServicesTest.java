@@ -149,7 +149,7 @@ class CommandServicesTest {
         List<Map<String, Object>> results = (List<Map<String, Object>>) ((Map<String, Object>) parseJson(r.out()))
                 .get("results");
         assertThat(results).extracting(m -> m.get("component")).contains("full", "flash", "local", "sliding-window",
-                "lsh", "linear", "hydra", "sima", "performer", "nystrom");
+                "lsh", "linear", "hydra", "sima", "performer", "nystrom", "linformer");
         assertThat(results).allSatisfy(m -> assertThat(m.get("passed")).as(m.toString()).isEqualTo(true));
         assertThat(results).filteredOn(m -> m.get("component").equals("flash")).extracting(m -> m.get("check"))
                 .contains("matches-full", "gradient-inputs", "causal-no-leakage", "incremental-decoding");
@@ -160,6 +160,9 @@ class CommandServicesTest {
                 .contains("matches-kernel-definition", "gradient-inputs", "causal-no-leakage", "padding-ignored",
                         "reproducible")
                 .doesNotContain("matches-full", "incremental-decoding");
+        assertThat(results).filteredOn(m -> m.get("component").equals("linformer")).extracting(m -> m.get("check"))
+                .contains("matches-full", "gradient-inputs", "gradient-parameters", "padding-ignored", "reproducible")
+                .doesNotContain("causal-no-leakage", "incremental-decoding");
         assertThat(results).extracting(m -> m.get("component")).contains("sinusoidal", "learned", "axial", "none",
                 "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias");
         assertThat(results).filteredOn(m -> m.get("component").equals("alibi")).extracting(m -> m.get("check"))
