@@ -8,6 +8,7 @@ import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.compute.AttentionProblem;
 import org.xformers4j.compute.AttentionReference;
+import org.xformers4j.compute.MemoryStats;
 import org.xformers4j.tensor.GradCheck;
 import org.xformers4j.tensor.Tensor;
 
@@ -117,6 +118,21 @@ public final class AttentionCases {
         }
         return new AttentionProblem(batch, heads, queryLength, keyLength, headDim, valueDim,
                 scale == 0f ? (float) (1 / Math.sqrt(headDim)) : scale, causal, shape, dropout, dropoutSeed);
+    }
+
+    /**
+     * Bytes the backend allocates for one forward and backward of {@code attention} on standard-normal
+     * q, k, v [1, 1, n, 8] (drawn from seed n), without a mask: what the memory tests compare across lengths.
+     */
+    public static long allocatedBytes(AttentionMechanism attention, int n) {
+        SplittableRandom rng = new SplittableRandom(n);
+        Tensor q = Tensor.randn(rng, 1, 1, n, 8).requiresGrad(true);
+        Tensor k = Tensor.randn(rng, 1, 1, n, 8).requiresGrad(true);
+        Tensor v = Tensor.randn(rng, 1, 1, n, 8).requiresGrad(true);
+        MemoryStats memory = q.backend().memory();
+        memory.resetPeak();
+        attention.forward(q, k, v, AttentionContext.none()).sum().backward();
+        return memory.allocatedBytesSinceReset();
     }
 
     /** A copy of [B, H, L, D] {@code t} with every element at sequence position {@code row} set to {@code value}. */

@@ -116,7 +116,7 @@ public final class LinformerAttention extends Module implements AttentionMechani
     private static final String NAME = "linformer";
 
     /** The key of the LAYERWISE projection in a stack's {@link SharedParameters}. */
-    static final String SHARED_KEY = "linformerProjection";
+    public static final String SHARED_KEY = "linformerProjection";
 
     /** How the projections E and F are made. */
     public enum Method {

@@ -1,6 +1,7 @@
 package org.xformers4j.attention.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.xformers4j.attention.AttentionCases.allocatedBytes;
 import static org.xformers4j.attention.AttentionCases.paddedContext;
 import static org.xformers4j.attention.AttentionCases.shiftPadded;
 import static org.xformers4j.attention.AttentionCases.padLast;
@@ -15,7 +16,6 @@ import org.junit.jupiter.api.Test;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
-import org.xformers4j.compute.MemoryStats;
 import org.xformers4j.tensor.GradientCheck;
 import org.xformers4j.tensor.Tensor;
 
@@ -185,18 +185,6 @@ class SimaAttentionTest {
                 .hasMessageContaining("leaking the future");
         assertThat(new SimaAttentionProvider().descriptor().capabilities(AttentionCapabilities.class).causal())
                 .isFalse();
-    }
-
-    /** Bytes the backend allocates for one forward and backward at length {@code n} (B=1, H=1, D=Dv=8). */
-    private static long allocatedBytes(SimaAttention sima, int n) {
-        SplittableRandom rng = new SplittableRandom(n);
-        Tensor q = Tensor.randn(rng, 1, 1, n, 8).requiresGrad(true);
-        Tensor k = Tensor.randn(rng, 1, 1, n, 8).requiresGrad(true);
-        Tensor v = Tensor.randn(rng, 1, 1, n, 8).requiresGrad(true);
-        MemoryStats memory = q.backend().memory();
-        memory.resetPeak();
-        sima.forward(q, k, v, AttentionContext.none()).sum().backward();
-        return memory.allocatedBytesSinceReset();
     }
 
     @Test

@@ -1,6 +1,7 @@
 package org.xformers4j.attention.lowrank;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.xformers4j.attention.AttentionCases.allocatedBytes;
 import static org.xformers4j.attention.AttentionCases.paddedContext;
 import static org.xformers4j.attention.AttentionCases.shiftPadded;
 import static org.xformers4j.attention.AttentionCases.padLast;
@@ -15,7 +16,6 @@ import org.junit.jupiter.api.Test;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
-import org.xformers4j.compute.MemoryStats;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.GradientCheck;
 import org.xformers4j.tensor.Tensor;
@@ -329,25 +329,13 @@ class NystromAttentionTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[1, 1, 4, 5]");
     }
 
-    /** Bytes the backend allocates for one forward and backward at length {@code n} (B=1, H=1, D=Dv=8, m=16). */
-    private static long allocatedBytes(int n) {
-        SplittableRandom rng = new SplittableRandom(n);
-        Tensor q = Tensor.randn(rng, 1, 1, n, 8).requiresGrad(true);
-        Tensor k = Tensor.randn(rng, 1, 1, n, 8).requiresGrad(true);
-        Tensor v = Tensor.randn(rng, 1, 1, n, 8).requiresGrad(true);
-        MemoryStats memory = q.backend().memory();
-        memory.resetPeak();
-        new NystromAttention(16, 6).forward(q, k, v, AttentionContext.none()).sum().backward();
-        return memory.allocatedBytesSinceReset();
-    }
-
     @Test
     void neverAllocatesAnNByNBufferAndGrowsLinearly() {
         int n = 2048;
-        long allocated = allocatedBytes(n);
+        long allocated = allocatedBytes(new NystromAttention(16, 6), n);
         // the largest buffers are [n, 16]: all of them together stay below a quarter of one n x n float buffer
         assertThat(allocated).as("bytes allocated by forward and backward").isLessThan((long) n * n * Float.BYTES / 4);
-        assertThat((double) allocatedBytes(4 * n) / allocated).as("growth from N to 4N").isLessThan(4.5);
+        assertThat((double) allocatedBytes(new NystromAttention(16, 6), 4 * n) / allocated).as("growth from N to 4N").isLessThan(4.5);
     }
 
     @Test
