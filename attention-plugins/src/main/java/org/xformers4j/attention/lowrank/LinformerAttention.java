@@ -74,7 +74,8 @@ import org.xformers4j.tensor.Tensor;
  * identity on their leading square (E[i][j] = 1 when i = j): each slot j &lt; L is key j itself,
  * the slots beyond the input are unreached and masked, so with k = n ≥ L it computes softmax
  * attention exactly; the capabilities' {@code exactWhen} declares that setting for the
- * conformance suite. Training then moves E and F away from the identity.
+ * conformance suite. Training then moves E and F away from the identity, except the columns of
+ * slots that no input reaches: masked, they get no gradient and stay zero (and masked).
  *
  * <p><b>Choices the paper leaves open.</b>
  * <ul>

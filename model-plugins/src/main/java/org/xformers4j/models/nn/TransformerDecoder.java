@@ -35,7 +35,9 @@ import org.xformers4j.tensor.Tensor;
  * declare incrementalDecoding ({@link #cachesKeysAndValues()}). Others recompute the prefix.
  *
  * <p>Parameter names: {@code tokenEmbedding}, {@code positional…}, {@code blocks.0.attention.query.weight},
- * …, {@code finalNorm.weight}, {@code output.weight}.
+ * …, {@code finalNorm.weight}, {@code output.weight}; parameters that mechanisms share across the blocks
+ * under {@code blocks.attentionShared} and {@code blocks.crossAttentionShared} (see
+ * {@link org.xformers4j.component.attention.StackAware}).
  */
 public final class TransformerDecoder extends Module {
 

@@ -41,7 +41,8 @@ import org.xformers4j.tensor.Tensor;
  * encoder is built: a positional encoding whose attention bias the mechanism cannot take raises
  * {@link IllegalArgumentException} naming both components. Parameter names follow the structure:
  * {@code clsToken}, {@code registerTokens}, {@code blocks.0.attention.query.weight}, …, {@code
- * finalNorm.weight}.
+ * finalNorm.weight}; parameters that the mechanisms share across the blocks under {@code
+ * blocks.attentionShared} (see {@link org.xformers4j.component.attention.StackAware}).
  *
  * <p>Reversible blocks ({@link EncoderConfig#reversible()}; Kitaev et al., 2020, "Reformer: The
  * Efficient Transformer", §3). The blocks run as a {@link ReversibleSequence} with F = the
