@@ -38,7 +38,7 @@ import org.xformers4j.tensor.Tensor;
         summary = "Exact softmax attention in tiles with an online softmax; memory linear in the length",
         reference = "Dao, 2023, FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = true,
-        incrementalDecoding = true, exact = true, time = "O(N^2)", memory = "O(N)")
+        incrementalDecoding = true, exact = true, time = "O(N^2)", memory = "O(N)", linearMemory = true)
 public final class FlashAttention extends SoftmaxAttention {
 
     private static final String NAME = "flash attention";

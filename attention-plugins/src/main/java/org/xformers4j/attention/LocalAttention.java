@@ -36,7 +36,7 @@ import org.xformers4j.tensor.Tensor;
 @AttentionCapabilities(causal = true, crossAttention = false, keyPaddingMask = true, additiveBias = true,
         incrementalDecoding = false, exact = false, exactWhen = "chunkLength=1000000",
         time = "O(N*chunkLength*(1+lookBackward+lookForward))",
-        memory = "O(N*chunkLength*(1+lookBackward+lookForward))")
+        memory = "O(N*chunkLength*(1+lookBackward+lookForward))", linearMemory = true)
 public final class LocalAttention extends SoftmaxAttention {
 
     private static final String NAME = "local";

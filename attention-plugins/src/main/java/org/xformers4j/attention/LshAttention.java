@@ -55,7 +55,7 @@ import org.xformers4j.tensor.Tensor;
 @AttentionCapabilities(causal = true, crossAttention = false, keyPaddingMask = true, additiveBias = false,
         incrementalDecoding = false, exact = false, sharedQueryKey = true,
         exactWhen = {"numHashes=1", "numBuckets=1", "chunkLength=1000000"},
-        time = "O(N·numHashes·chunkLength)", memory = "O(N·numHashes·chunkLength)")
+        time = "O(N·numHashes·chunkLength)", memory = "O(N·numHashes·chunkLength)", linearMemory = true)
 public final class LshAttention extends SoftmaxAttention {
 
     private static final String NAME = "lsh";

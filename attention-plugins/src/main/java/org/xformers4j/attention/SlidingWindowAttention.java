@@ -33,7 +33,8 @@ import org.xformers4j.tensor.Tensor;
         reference = "Beltagy et al., 2020, Longformer: The Long-Document Transformer; "
                 + "Jiang et al., 2023, Mistral 7B")
 @AttentionCapabilities(causal = true, crossAttention = false, keyPaddingMask = true, additiveBias = true,
-        incrementalDecoding = true, exact = false, exactWhen = "window=1000000", time = "O(N*window)", memory = "O(N*window)")
+        incrementalDecoding = true, exact = false, exactWhen = "window=1000000", time = "O(N*window)",
+        memory = "O(N*window)", linearMemory = true)
 public final class SlidingWindowAttention extends SoftmaxAttention {
 
     private static final String NAME = "sliding-window";

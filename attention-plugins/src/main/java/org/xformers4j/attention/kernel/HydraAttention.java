@@ -60,7 +60,7 @@ import org.xformers4j.tensor.Tensor;
                 + "the sum of L2-normalised keys times values, elementwise, in O(N*d)",
         reference = "Bolya et al., 2022, Hydra Attention: Efficient Attention with Many Heads")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = true, exact = false, time = "O(N*d)", memory = "O(N*d)")
+        incrementalDecoding = true, exact = false, time = "O(N*d)", memory = "O(N*d)", linearMemory = true)
 public final class HydraAttention implements AttentionMechanism {
 
     private static final String NAME = "hydra";

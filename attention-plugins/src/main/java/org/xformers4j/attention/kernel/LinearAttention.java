@@ -52,7 +52,7 @@ import org.xformers4j.tensor.Tensor;
         reference = "Katharopoulos et al., 2020, Transformers are RNNs: Fast Autoregressive Transformers "
                 + "with Linear Attention")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = false, exact = false, time = "O(N*d^2)", memory = "O(N*d + d^2)")
+        incrementalDecoding = false, exact = false, time = "O(N*d^2)", memory = "O(N*d + d^2)", linearMemory = true)
 public final class LinearAttention implements AttentionMechanism, KernelFeatureMap {
 
     private static final String NAME = "linear";

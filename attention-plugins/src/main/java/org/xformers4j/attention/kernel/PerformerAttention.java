@@ -77,13 +77,16 @@ import org.xformers4j.tensor.Tensor;
  *       cross-attention is supported; with a causal context there may be fewer queries than keys
  *       (end-aligned), not more. Incremental decoding is not declared (as for {@code linear}).</li>
  * </ul>
+ * The capabilities declare {@code convergesWith} 64, 256 and 1024 features, so the conformance
+ * suite's {@code approximates-full} shows the error against softmax attention falling as m grows.
  */
 @ComponentInfo(name = "performer",
         summary = "FAVOR+ kernel attention: positive orthogonal random features approximating softmax, "
                 + "linear in the length; causal by running sums",
         reference = "Choromanski et al., 2021, Rethinking Attention with Performers")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = false, exact = false, time = "O(N*m*d)", memory = "O(N*m + m*d)")
+        incrementalDecoding = false, exact = false, time = "O(N*m*d)", memory = "O(N*m + m*d)",
+        convergesWith = {"features=64", "features=256", "features=1024"}, linearMemory = true)
 public final class PerformerAttention extends Module implements AttentionMechanism, KernelFeatureMap {
 
     private static final String NAME = "performer";

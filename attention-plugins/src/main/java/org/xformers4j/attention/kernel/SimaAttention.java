@@ -56,7 +56,7 @@ import org.xformers4j.tensor.Tensor;
                 + "q(k^T v) or (q k^T)v, whichever is cheaper, linear in N",
         reference = "Koohpayegani and Pirsiavash, 2024, SimA: Simple Softmax-free Attention for Vision Transformers")
 @AttentionCapabilities(causal = false, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = false, exact = false, time = "O(N*d^2)", memory = "O(N*d)")
+        incrementalDecoding = false, exact = false, time = "O(N*d^2)", memory = "O(N*d)", linearMemory = true)
 public final class SimaAttention implements AttentionMechanism {
 
     private static final String NAME = "sima";

@@ -3,7 +3,7 @@
  * declaration, and the feature map a kernel attention declares ({@link org.xformers4j.component.attention.KernelFeatureMap}).
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package org.xformers4j.component.attention;
 
 import org.osgi.annotation.bundle.Export;
