@@ -23,7 +23,7 @@ import org.xformers4j.component.conformance.CheckResult;
  */
 class AttentionConformanceTest {
 
-    private static List<ComponentProvider<?>> attentionProviders() {
+    static List<ComponentProvider<?>> attentionProviders() {
         return ServiceLoader.load(ComponentProvider.class).stream()
                 .<ComponentProvider<?>>map(ServiceLoader.Provider::get)
                 .filter(p -> p.descriptor().kind() == ComponentKind.ATTENTION)

@@ -8,6 +8,7 @@ import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.compute.ComputeBackend;
 import org.xformers4j.tensor.Tensor;
 
@@ -72,6 +73,11 @@ import org.xformers4j.tensor.Tensor;
  *       they act on is never formed (the paper uses neither). The paper's optional depth-wise
  *       convolution skip on V is not implemented.</li>
  * </ul>
+ *
+ * <p>FLOPs: the kernels F, A and B and the products with V, (Lq + Lk + m)·m·(D + Dv)
+ * multiply-adds per batch element and head, and 4 m×m products per pseudo-inverse iteration:
+ * forward {@code 2·B·H·[(Lq + Lk + m)·m·(D + Dv) + 4·m³·pinvIterations]}, backward twice that
+ * (autograd through every product). Segment means and softmaxes are not counted.
  */
 @ComponentInfo(name = "nystrom",
         summary = "Nystrom approximation of softmax attention over m landmark queries and keys (segment means), "
@@ -80,7 +86,7 @@ import org.xformers4j.tensor.Tensor;
 @AttentionCapabilities(causal = false, crossAttention = true, keyPaddingMask = true, additiveBias = false,
         incrementalDecoding = false, exact = false, time = "O(N*m*d)", memory = "O(N*m)",
         convergesWith = {"landmarks=2", "landmarks=4", "landmarks=8, pinvIterations=30"}, linearMemory = true)
-public final class NystromAttention implements AttentionMechanism {
+public final class NystromAttention implements AttentionMechanism, FlopCount {
 
     private static final String NAME = "nystrom";
 
@@ -227,6 +233,13 @@ public final class NystromAttention implements AttentionMechanism {
             z = z.matmul(outer).mul(0.25f);
         }
         return z;
+    }
+
+    @Override
+    public double forwardFlops(Shape shape) {
+        double m = landmarks;
+        return 2 * shape.batchHeads() * (((double) shape.queryLength() + shape.keyLength() + m) * m
+                * (shape.headDim() + shape.valueDim()) + 4 * m * m * m * pinvIterations);
     }
 
     @Override

@@ -1,6 +1,7 @@
 /**
  * Attention mechanisms: the interface, the context a mechanism receives, its capability
- * declaration, and the feature map a kernel attention declares ({@link org.xformers4j.component.attention.KernelFeatureMap}).
+ * declaration, the feature map a kernel attention declares ({@link org.xformers4j.component.attention.KernelFeatureMap}),
+ * and the arithmetic a mechanism does ({@link org.xformers4j.component.attention.FlopCount}).
  */
 @Export
 @Version("0.3.0")
