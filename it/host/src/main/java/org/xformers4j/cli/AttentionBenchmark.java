@@ -9,6 +9,7 @@ import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.compute.Backends;
 import org.xformers4j.compute.ComputeBackend;
 import org.xformers4j.compute.MemoryStats;
@@ -21,30 +22,26 @@ import org.xformers4j.tensor.Tensor;
  * random queries, keys and values [batch, heads, length, dim] of the default backend: forward only,
  * or forward and backward.
  *
- * <p>FLOPs follow the FlashAttention-2 convention (Dao, 2023, "FlashAttention-2: Faster Attention
- * with Better Parallelism and Work Partitioning", §4.1): the forward pass counts
- * {@code 4·B·H·N²·D} (two N×N×D matrix products), the backward pass 2.5 times that, and a causal
- * mask halves both. That is the work of mechanisms that compute full attention (declared
- * {@code exact}); for any other (windowed, hashed, kernel, low-rank) it is not the work done, so
- * no GFLOP/s are reported for them (null): compare them by time and memory.
+ * <p>FLOPs are the mechanism's own count ({@link FlopCount}: FlashAttention-2's convention, 2 per
+ * multiply-add of the products the mechanism computes, each mechanism's formula in its javadoc),
+ * never the dense formula applied to a mechanism that does other work; a mechanism that does not
+ * count its FLOPs gets no GFLOP/s (null): compare it by time and memory.
  */
 final class AttentionBenchmark {
 
     /** What to run. */
     record Config(String impl, int batch, int heads, int length, int dim, boolean backward, boolean causal, int runs) {
 
-        /** FlashAttention-2 FLOPs of one call. */
-        double flops() {
-            double forward = 4.0 * batch * heads * (double) length * length * dim;
-            double total = backward ? forward * 3.5 : forward;
-            return causal ? total / 2 : total;
+        /** The sizes of one call, for a {@link FlopCount}. */
+        FlopCount.Shape shape() {
+            return FlopCount.Shape.self(batch, heads, length, dim, causal);
         }
     }
 
     /**
      * @param ms        median milliseconds per call
-     * @param gflops    {@link Config#flops()} / median seconds / 1e9 for a mechanism that computes full
-     *                  attention; null for any other
+     * @param gflops    the mechanism's FLOPs of one call ({@link #flops}) / median seconds / 1e9; null when
+     *                  it does not count them
      * @param peakBytes the most bytes the backend held during one call beyond what it held before
      */
     record Result(double ms, Double gflops, long peakBytes) {
@@ -119,11 +116,24 @@ final class AttentionBenchmark {
         long before = backend.memory().currentBytes();
         call.run();
         long peak = backend.memory().peakBytes() - before;
-        Result result = new Result(median * 1e3, capabilities.exact() ? config.flops() / median / 1e9 : null, peak);
+        Double flops = flops(mechanism, config);
+        Result result = new Result(median * 1e3, flops == null ? null : flops / median / 1e9, peak);
         log.println(String.format(Locale.ROOT, "bench attention: %s median %.3f ms, %s GFLOP/s, peak %d extra bytes",
                 config.impl(), result.ms(), result.gflops() == null ? "no" : String.format(Locale.ROOT, "%.2f",
                         result.gflops()), result.peakBytes()));
         return result;
+    }
+
+    /**
+     * FLOPs of one call of {@code mechanism} as {@code config} runs it, by the mechanism's own
+     * count: forward, plus backward with {@link Config#backward()}; null when it does not count them.
+     */
+    static Double flops(AttentionMechanism mechanism, Config config) {
+        if (!(mechanism instanceof FlopCount count)) {
+            return null;
+        }
+        FlopCount.Shape shape = config.shape();
+        return count.forwardFlops(shape) + (config.backward() ? count.backwardFlops(shape) : 0);
     }
 
     /**

@@ -15,7 +15,7 @@ final class BenchCommand implements Command {
     private final Map<String, Command> targets = new LinkedHashMap<>();
 
     BenchCommand() {
-        for (Command target : new Command[] {new GemmBench(), new AttentionBench()}) {
+        for (Command target : new Command[] {new GemmBench(), new AttentionBench(), new AttentionSweepCommand()}) {
             targets.put(target.name(), target);
         }
     }
@@ -27,14 +27,15 @@ final class BenchCommand implements Command {
 
     @Override
     public String summary() {
-        return "micro benchmarks (bench gemm: SGEMM kernels; bench attention: one attention mechanism)";
+        return "micro benchmarks (bench gemm: SGEMM kernels; bench attention: one attention mechanism; "
+                + "bench attention-sweep: mechanisms next to flash over doubling lengths)";
     }
 
     @Override
     public String usage() {
         StringBuilder sb = new StringBuilder("usage: xformers4j bench <target> [options]\n\ntargets:\n");
         for (Command c : targets.values()) {
-            sb.append(String.format("  %-8s %s%n", c.name(), c.summary()));
+            sb.append(String.format("  %-16s %s%n", c.name(), c.summary()));
         }
         for (Command c : targets.values()) {
             sb.append('\n').append(c.usage()).append('\n');
@@ -151,9 +152,10 @@ final class BenchCommand implements Command {
                     + "  --runs R     timed runs after warm-up; the median is reported (default 5)\n"
                     + "  --json       print one JSON object on stdout: {\"impl\":NAME,\"batch\":B,\"heads\":H,\"length\":N,\n"
                     + "               \"dim\":D,\"backward\":b,\"causal\":c,\"ms\":x,\"gflops\":y|null,\"peak_bytes\":z}\n"
-                    + "GFLOP/s counts 4 B H N^2 D for the forward pass, 2.5 times that for the backward, halved when\n"
-                    + "causal (FlashAttention-2). peak_bytes: the most tensor memory the backend held during one call\n"
-                    + "beyond what it held before. Threads: -Dxformers4j.cpu.threads=T in XFORMERS4J_JAVA_OPTS.";
+                    + "GFLOP/s by the mechanism's own FLOP count (its javadoc gives the formula; 4 B H N^2 D forward for\n"
+                    + "flash, as FlashAttention-2 counts), null for a mechanism that does not count its FLOPs.\n"
+                    + "peak_bytes: the most tensor memory the backend held during one call beyond what it held before.\n"
+                    + "Threads: -Dxformers4j.cpu.threads=T in XFORMERS4J_JAVA_OPTS.";
         }
 
         @Override
@@ -180,8 +182,8 @@ final class BenchCommand implements Command {
                         + (config.backward() ? ", forward+backward" : ", forward") + ", median of " + config.runs()
                         + " runs after warm-up");
                 out.println("  time:       " + format(r.ms()) + " ms");
-                out.println("  throughput: " + (r.gflops() == null ? "not reported (the mechanism does not compute "
-                        + "full attention, so FlashAttention-2's FLOP count is not its work)" : format(r.gflops()) + " GFLOP/s"));
+                out.println("  throughput: " + (r.gflops() == null ? "not reported (the mechanism does not count its "
+                        + "FLOPs)" : format(r.gflops()) + " GFLOP/s (by its own FLOP count)"));
                 out.println("  peak extra: " + String.format(Locale.ROOT, "%.1f", r.peakBytes() / (1024.0 * 1024.0))
                         + " MiB (" + r.peakBytes() + " bytes)");
             }

@@ -69,6 +69,12 @@ final class Options {
         return v.trim();
     }
 
+    /** The value of an option, trimmed, or {@code dflt} when absent. */
+    String value(String name, String dflt) {
+        String v = values.get(name);
+        return v == null ? dflt : v.trim();
+    }
+
     /** The value of a positive-integer option, or {@code dflt} when absent. */
     int positiveInt(String name, int dflt) throws UsageException {
         String v = values.get(name);
