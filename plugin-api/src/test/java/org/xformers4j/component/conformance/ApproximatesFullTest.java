@@ -3,13 +3,9 @@ package org.xformers4j.component.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
-import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
-import org.xformers4j.component.Component;
 import org.xformers4j.component.ComponentInfo;
-import org.xformers4j.component.ComponentProvider;
-import org.xformers4j.component.ConfigurableComponentProvider;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
@@ -118,45 +114,35 @@ class ApproximatesFullTest {
         }
     }
 
-    private static <T extends Component> ComponentProvider<T> provider(Class<T> type) {
-        return new ConfigurableComponentProvider<>(type) {
-        };
-    }
-
-    private static CheckResult approximatesFull(ComponentProvider<?> provider) {
-        List<CheckResult> results = AttentionConformance.run(provider);
-        return results.stream().filter(r -> r.check().equals("approximates-full")).findFirst().orElseThrow();
-    }
-
     @Test
     void anErrorThatFallsAlongTheSettingsToNearlyZeroPassesAndIsReported() {
-        CheckResult tempered = approximatesFull(provider(Tempered.class));
+        CheckResult tempered = SingleCheck.result("approximates-full", Tempered.class);
         assertThat(tempered.passed()).as(tempered.detail()).isTrue();
         assertThat(tempered.detail()).startsWith("mean relative error against float64 softmax attention: resolution=1 ")
                 .contains(", resolution=4 ", ", resolution=64 ").doesNotContain("seeds");
 
-        CheckResult converging = approximatesFull(provider(Converging.class));
+        CheckResult converging = SingleCheck.result("approximates-full", Converging.class);
         assertThat(converging.passed()).as(converging.detail()).isTrue();
         assertThat(converging.detail()).contains("(mean of " + ApproximatesFull.SEEDS + " seeds)");
     }
 
     @Test
     void anErrorThatDoesNotFallFails() {
-        CheckResult stuck = approximatesFull(provider(Stuck.class));
+        CheckResult stuck = SingleCheck.result("approximates-full", Stuck.class);
         assertThat(stuck.passed()).isFalse();
         assertThat(stuck.detail()).contains("resolution=64 is not below 0.8 times the error of resolution=4");
     }
 
     @Test
     void anErrorThatFallsButEndsAboveTheToleranceFails() {
-        CheckResult coarse = approximatesFull(provider(Coarse.class));
+        CheckResult coarse = SingleCheck.result("approximates-full", Coarse.class);
         assertThat(coarse.passed()).isFalse();
         assertThat(coarse.detail()).contains("the last is above 0.030");
     }
 
     @Test
     void aSettingThatIsNotNameEqualsValueFailsNamingIt() {
-        CheckResult malformed = approximatesFull(provider(Malformed.class));
+        CheckResult malformed = SingleCheck.result("approximates-full", Malformed.class);
         assertThat(malformed.passed()).isFalse();
         assertThat(malformed.detail()).contains("convergesWith entry 'resolution 4' is not name=value");
     }

@@ -2,12 +2,8 @@ package org.xformers4j.component.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.xformers4j.component.Component;
 import org.xformers4j.component.ComponentInfo;
-import org.xformers4j.component.ComponentProvider;
-import org.xformers4j.component.ConfigurableComponentProvider;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
@@ -63,19 +59,9 @@ class LinearMemoryTest {
         }
     }
 
-    private static <T extends Component> ComponentProvider<T> provider(Class<T> type) {
-        return new ConfigurableComponentProvider<>(type) {
-        };
-    }
-
-    private static CheckResult linearMemory(ComponentProvider<?> provider) {
-        List<CheckResult> results = AttentionConformance.run(provider);
-        return results.stream().filter(r -> r.check().equals("linear-memory")).findFirst().orElseThrow();
-    }
-
     @Test
     void buffersThatGrowWithTheLengthPass() {
-        CheckResult result = linearMemory(provider(MeanValue.class));
+        CheckResult result = SingleCheck.result("linear-memory", MeanValue.class);
         assertThat(result.passed()).as(result.detail()).isTrue();
         assertThat(result.detail()).startsWith("bytes allocated by forward + backward: N=1024 ").contains(", N=4096 ")
                 .doesNotContain("causal");
@@ -83,7 +69,7 @@ class LinearMemoryTest {
 
     @Test
     void anNxNScoreMatrixFailsWithItsGrowth() {
-        CheckResult result = linearMemory(provider(Quadratic.class));
+        CheckResult result = SingleCheck.result("linear-memory", Quadratic.class);
         assertThat(result.passed()).isFalse();
         // the scores, the weights and their gradients dominate: close to 16 times
         double growth = Double.parseDouble(result.detail().replaceAll(".* MiB, ([0-9.]+)x .*", "$1"));
@@ -92,7 +78,7 @@ class LinearMemoryTest {
 
     @Test
     void aCausalContextIsMeasuredAsWellWhenDeclared() {
-        CheckResult result = linearMemory(provider(QuadraticWhenCausal.class));
+        CheckResult result = SingleCheck.result("linear-memory", QuadraticWhenCausal.class);
         assertThat(result.passed()).isFalse();
         assertThat(result.detail()).matches("bytes allocated by forward \\+ backward: N=1024 .* MiB, [0-9.]+x; "
                 + "causal: N=1024 .* MiB, [0-9.]+x \\(at most 6x for 4x the length; quadratic is 16x\\)");
