@@ -76,6 +76,11 @@ final class Chunking {
         }
     }
 
+    /** Scores computed per batch element and head: every block's queries against its whole window, masked slots included. */
+    double scores() {
+        return (double) blocks * blockLength * windowLength;
+    }
+
     /**
      * The banded attention: q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] → [B, H, Lq, Dv];
      * the context's key padding mask, additive bias (its band is gathered) and dropout apply as in

@@ -33,12 +33,18 @@ import org.xformers4j.tensor.Tensor;
  * the context's generator; the kernel derives each weight's keep decision from it, so the
  * backward regenerates the forward's mask without storing it. The gradient of a bias that needs
  * one is summed into the bias's own (broadcast) shape.
+ *
+ * <p>FLOPs follow FlashAttention-2 (§4.1): forward {@code 2·B·H·S·(D + Dv)}, which is
+ * {@code 4·B·H·N²·D} for self-attention with D = Dv, and a backward of 2.5 times that (five
+ * products to the forward's two: it recomputes the scores). S is Lq·Lk, or with a causal context
+ * the pairs a query may see, Σᵢ min(Lk, Lk − Lq + i + 1) (about half: the kernels skip the tiles
+ * above the end-aligned diagonal; FlashAttention-2 counts exactly half).
  */
 @ComponentInfo(name = "flash",
         summary = "Exact softmax attention in tiles with an online softmax; memory linear in the length",
         reference = "Dao, 2023, FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = true,
-        incrementalDecoding = true, exact = true, time = "O(N^2)", memory = "O(N)")
+        incrementalDecoding = true, exact = true, time = "O(N^2)", memory = "O(N)", linearMemory = true)
 public final class FlashAttention extends SoftmaxAttention {
 
     private static final String NAME = "flash attention";
@@ -121,6 +127,23 @@ public final class FlashAttention extends SoftmaxAttention {
         private Buffer biasBuffer() {
             return inputs.length > 3 ? inputs[3].buffer() : null;
         }
+    }
+
+    /** Lq·Lk, or with a causal context the pairs a query may see: the tiles after them are skipped. */
+    @Override
+    protected double scores(int queryLength, int keyLength, boolean causal) {
+        if (!causal) {
+            return (double) queryLength * keyLength;
+        }
+        // the last min(Lq, Lk) queries see keys; the i-th of them from the end sees all but i of the keys
+        double seeing = Math.min(queryLength, keyLength);
+        return seeing * (seeing + 1) / 2 + seeing * (keyLength - seeing);
+    }
+
+    /** 2.5 times the forward: the backward recomputes the scores (FlashAttention-2, §4.1). */
+    @Override
+    public double backwardFlops(Shape shape) {
+        return 2.5 * forwardFlops(shape);
     }
 
     @Override

@@ -26,7 +26,8 @@ import org.xformers4j.tensor.Tensor;
  * (queries are end-aligned, so the first {@code queryLength - keyLength} sit before key 0).
  *
  * <p>Time and memory are quadratic in the length: the [batch, heads, queryLength, keyLength]
- * score matrix is materialised.
+ * score matrix is materialised. FLOPs ({@link SoftmaxAttention}): every one of the Lq·Lk scores
+ * is computed, a causal mask's included: forward {@code 2·B·H·Lq·Lk·(D + Dv)}, backward twice that.
  */
 @ComponentInfo(name = "full",
         summary = "Exact scaled dot-product softmax attention over every key",
@@ -97,6 +98,12 @@ public final class FullAttention extends SoftmaxAttention {
         }
         Tensor causal = Tensor.of(backend, future, 1, 1, queryLength, keyLength);
         return padded == null ? causal : padded.maximum(causal);
+    }
+
+    /** Lq·Lk: the whole matrix, masked scores included. */
+    @Override
+    protected double scores(int queryLength, int keyLength, boolean causal) {
+        return (double) queryLength * keyLength;
     }
 
     @Override

@@ -28,7 +28,9 @@ import org.xformers4j.tensor.Tensor;
  * visible keys are all masked (padded, or biased by -∞) outputs zeros. The result equals full
  * attention with every key outside the query's chunk neighbourhood masked. Time and memory are
  * O(N·chunkLength·(1 + lookBackward + lookForward)): the scores are formed per chunk, never as an
- * N×N matrix.
+ * N×N matrix. FLOPs ({@link SoftmaxAttention}) count those scores, S ≈ N·chunkLength·(1 +
+ * lookBackward + lookForward) (lookForward 0 when causal): forward {@code 2·B·H·S·(D + Dv)},
+ * backward twice that.
  */
 @ComponentInfo(name = "local",
         summary = "Softmax attention within chunks of the sequence and their neighbouring chunks",
@@ -36,7 +38,7 @@ import org.xformers4j.tensor.Tensor;
 @AttentionCapabilities(causal = true, crossAttention = false, keyPaddingMask = true, additiveBias = true,
         incrementalDecoding = false, exact = false, exactWhen = "chunkLength=1000000",
         time = "O(N*chunkLength*(1+lookBackward+lookForward))",
-        memory = "O(N*chunkLength*(1+lookBackward+lookForward))")
+        memory = "O(N*chunkLength*(1+lookBackward+lookForward))", linearMemory = true)
 public final class LocalAttention extends SoftmaxAttention {
 
     private static final String NAME = "local";
@@ -99,16 +101,26 @@ public final class LocalAttention extends SoftmaxAttention {
                     + " must be equal (local attention has no cross-attention), got query "
                     + AttentionInputs.shape(query) + " and key " + AttentionInputs.shape(key));
         }
+        float s = scoreScale(query.size(3));
+        return chunks(length, context.causal()).attend(query, key, value, context, s);
+    }
+
+    /** The chunks of a sequence of {@code length} positions and the keys each sees. */
+    private Chunking chunks(int length, boolean causal) {
         // a chunk longer than the sequence, or neighbours beyond its ends, add only missing keys: clamp them
         int chunk = Math.max(1, Math.min(chunkLength, length));
         int last = (length - 1) / chunk;
         int backward = Math.min(lookBackward, last);
-        int forward = context.causal() ? 0 : Math.min(lookForward, last);
+        int forward = causal ? 0 : Math.min(lookForward, last);
         // chunk m holds positions [m·c, (m+1)·c) and sees keys [(m - backward)·c, (m + 1 + forward)·c)
-        Chunking chunks = new Chunking(length, length, chunk, -backward * chunk, (1 + backward + forward) * chunk,
-                Integer.MIN_VALUE, context.causal() ? 0 : Integer.MAX_VALUE);
-        float s = scoreScale(query.size(3));
-        return chunks.attend(query, key, value, context, s);
+        return new Chunking(length, length, chunk, -backward * chunk, (1 + backward + forward) * chunk,
+                Integer.MIN_VALUE, causal ? 0 : Integer.MAX_VALUE);
+    }
+
+    /** Each chunk's queries against the keys of its chunk and neighbours, masked ones included. */
+    @Override
+    protected double scores(int queryLength, int keyLength, boolean causal) {
+        return chunks(queryLength, causal).scores();
     }
 
     @Override

@@ -48,6 +48,12 @@ import org.xformers4j.tensor.Tensor;
  * chunkLength keys per query, never N²; the sort is a counting sort on the host, O(N) per round.
  * No cross-attention, no additive bias and no incremental decoding: the hashing needs every key
  * and the same projection for queries and keys.
+ *
+ * <p>FLOPs: the hashing, {@code 2·B·H·N·D·numHashes·Σ(bucket factors)/2} (one rotation per round,
+ * forward only: the argmax passes no gradient), plus the chunked attention of every round
+ * ({@link SoftmaxAttention}): S = numHashes·⌈N/c⌉·c·window scores for chunks of c positions and
+ * windows of (chunksBefore + 1 + chunksAfter)·c keys, forward {@code 2·B·H·S·(D + Dv)}, backward
+ * twice that. The merge of the rounds is elementwise and not counted.
  */
 @ComponentInfo(name = "lsh",
         summary = "Reformer LSH attention: shared query-key, random-rotation hashing, chunked sorted buckets",
@@ -55,7 +61,7 @@ import org.xformers4j.tensor.Tensor;
 @AttentionCapabilities(causal = true, crossAttention = false, keyPaddingMask = true, additiveBias = false,
         incrementalDecoding = false, exact = false, sharedQueryKey = true,
         exactWhen = {"numHashes=1", "numBuckets=1", "chunkLength=1000000"},
-        time = "O(N·numHashes·chunkLength)", memory = "O(N·numHashes·chunkLength)")
+        time = "O(N·numHashes·chunkLength)", memory = "O(N·numHashes·chunkLength)", linearMemory = true)
 public final class LshAttention extends SoftmaxAttention {
 
     private static final String NAME = "lsh";
@@ -245,6 +251,27 @@ public final class LshAttention extends SoftmaxAttention {
         Tensor roundWeights = logSumExp.reshape(slots, 1).indexSelect(0, chunks.unsortRows)
                 .reshape(batch, heads, numHashes, length, 1).softmax(2);
         return perRound.mul(roundWeights).sum(2, false);
+    }
+
+    /** Every round's chunks against their windows, masked slots included. */
+    @Override
+    protected double scores(int queryLength, int keyLength, boolean causal) {
+        int c = LshChunks.chunkLength(this, queryLength);
+        double chunks = (queryLength + c - 1) / c;
+        return numHashes * chunks * c * LshChunks.window(this, c);
+    }
+
+    /** The chunked attention and the hashing rotations. */
+    @Override
+    public double forwardFlops(Shape shape) {
+        return super.forwardFlops(shape) + 2 * shape.batchHeads() * shape.queryLength() * shape.headDim() * numHashes
+                * LshHashing.columns(factors);
+    }
+
+    /** Twice the chunked attention's forward: the hashing passes no gradient. */
+    @Override
+    public double backwardFlops(Shape shape) {
+        return 2 * super.forwardFlops(shape);
     }
 
     private LshHashing hashing(int headDim) {

@@ -68,6 +68,16 @@ final class LshChunks {
     /** Row of the [groups · count·chunkLength, ·] sorted output for each position, [groups, length]. */
     final int[] unsortRows;
 
+    /** Positions per chunk for a sequence of {@code length}: a chunk longer than it holds it all. */
+    static int chunkLength(LshAttention lsh, int length) {
+        return Math.min(lsh.chunkLength(), Math.max(1, length));
+    }
+
+    /** Key slots per chunk: its own chunk and its chunksBefore and chunksAfter neighbours. */
+    static int window(LshAttention lsh, int chunkLength) {
+        return (lsh.chunksBefore() + 1 + lsh.chunksAfter()) * chunkLength;
+    }
+
     /**
      * @param buckets [batch·heads, rounds, length] from {@link LshHashing#buckets}
      * @param padded  [batch, length], true where the key is padding; null when nothing is padded
@@ -77,11 +87,10 @@ final class LshChunks {
         int before = lsh.chunksBefore();
         int numBuckets = lsh.numBuckets();
         boolean sameBucketOnly = causal || !lsh.attendAcrossBuckets();
-        // a chunk longer than the sequence holds it all: clamp so nothing is allocated for absent positions
-        this.chunkLength = Math.min(lsh.chunkLength(), Math.max(1, length));
+        this.chunkLength = chunkLength(lsh, length);
         this.selfOffset = before * chunkLength;
         this.count = (length + chunkLength - 1) / chunkLength;
-        this.window = (before + 1 + lsh.chunksAfter()) * chunkLength;
+        this.window = window(lsh, chunkLength);
         int slots = count * chunkLength;
         int groups = batch * heads * rounds;
         this.queryRows = new int[groups * slots];

@@ -34,16 +34,21 @@ final class LshHashing {
         this.headDim = headDim;
         this.rounds = rounds;
         this.factors = factors.clone();
-        int c = 0;
-        for (int f : factors) {
-            c += f / 2;
-        }
-        this.columns = c;
+        this.columns = columns(factors);
         this.rotations = new float[headDim * rounds * columns];
         SplittableRandom rng = new SplittableRandom(seed);
         for (int i = 0; i < rotations.length; i++) {
             rotations[i] = (float) rng.nextGaussian();
         }
+    }
+
+    /** Rotation columns per round for a bucket count factorised as {@code factors}: Σ factors[i] / 2. */
+    static int columns(int[] factors) {
+        int c = 0;
+        for (int f : factors) {
+            c += f / 2;
+        }
+        return c;
     }
 
     int headDim() {

@@ -26,14 +26,17 @@ import org.xformers4j.tensor.Tensor;
  * additive bias (only its band is read, and receives a gradient) and attention dropout apply as
  * in {@link FullAttention}; a query whose visible keys are all masked (padded, or biased by -∞)
  * outputs zeros. The result equals full attention with the keys outside the window masked, and
- * full attention itself when the window covers the sequence.
+ * full attention itself when the window covers the sequence. FLOPs ({@link SoftmaxAttention})
+ * count every score of the blocks, about 3·N·window (2·N·window causal): forward
+ * {@code 2·B·H·S·(D + Dv)}, backward twice that.
  */
 @ComponentInfo(name = "sliding-window",
         summary = "Softmax attention over the keys within a fixed window of positions around (or before) each query",
         reference = "Beltagy et al., 2020, Longformer: The Long-Document Transformer; "
                 + "Jiang et al., 2023, Mistral 7B")
 @AttentionCapabilities(causal = true, crossAttention = false, keyPaddingMask = true, additiveBias = true,
-        incrementalDecoding = true, exact = false, exactWhen = "window=1000000", time = "O(N*window)", memory = "O(N*window)")
+        incrementalDecoding = true, exact = false, exactWhen = "window=1000000", time = "O(N*window)",
+        memory = "O(N*window)", linearMemory = true)
 public final class SlidingWindowAttention extends SoftmaxAttention {
 
     private static final String NAME = "sliding-window";
@@ -79,15 +82,25 @@ public final class SlidingWindowAttention extends SoftmaxAttention {
                     + "decoding), got query " + AttentionInputs.shape(query) + " and key " + AttentionInputs.shape(key)
                     + (context.causal() ? "" : " without a causal context"));
         }
+        float s = scoreScale(query.size(3));
+        return blocks(queryLength, keyLength, context.causal()).attend(query, key, value, context, s);
+    }
+
+    /** The blocks of queries and their windows of keys for these lengths. */
+    private Chunking blocks(int queryLength, int keyLength, boolean causal) {
         // every key lies within keyLength - 1 positions of every query: a longer window changes nothing
         // (and clamped to keyLength, a covering window makes one block of all the queries)
         int w = Math.min(window, Math.max(keyLength, 1));
         int block = Math.max(1, Math.min(w, queryLength));
-        int after = context.causal() ? 0 : w;
+        int after = causal ? 0 : w;
         // a block of c queries sees keys from w before its first to w after its last (to its last if causal)
-        Chunking blocks = new Chunking(queryLength, keyLength, block, -w, block + w + after, -w, after);
-        float s = scoreScale(query.size(3));
-        return blocks.attend(query, key, value, context, s);
+        return new Chunking(queryLength, keyLength, block, -w, block + w + after, -w, after);
+    }
+
+    /** Each block of window queries against its 3·window keys (2·window when causal), clipped to the keys. */
+    @Override
+    protected double scores(int queryLength, int keyLength, boolean causal) {
+        return blocks(queryLength, keyLength, causal).scores();
     }
 
     @Override

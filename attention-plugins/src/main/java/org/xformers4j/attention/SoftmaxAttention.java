@@ -7,6 +7,7 @@ import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.nn.Init;
 import org.xformers4j.nn.Module;
 import org.xformers4j.tensor.Tensor;
@@ -32,8 +33,14 @@ import org.xformers4j.tensor.Tensor;
  *
  * <p>Parameters (memory slots, temperature) are created by {@link #initialize}, which the
  * multi-head layer calls with its head count and width.
+ *
+ * <p><b>FLOPs</b> ({@link FlopCount}): the two products of softmax attention, scores = q·kᵀ and
+ * out = weights·v, over the S query-key scores per batch element and head that the mechanism
+ * computes ({@link #scores}, with the {@code numMemoryKv} slots among the keys): forward
+ * {@code 2·B·H·S·(D + Dv)}, backward twice that (each product's two gradient products, through
+ * autograd). Query-key normalisation and the softmax are elementwise and not counted.
  */
-public abstract class SoftmaxAttention extends Module implements AttentionMechanism {
+public abstract class SoftmaxAttention extends Module implements AttentionMechanism, FlopCount {
 
     /** The options of this class a mechanism may not support. */
     protected enum Option {
@@ -91,6 +98,19 @@ public abstract class SoftmaxAttention extends Module implements AttentionMechan
 
     /** The core: attention over keys and values that already have one head per query head. */
     protected abstract Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context);
+
+    /**
+     * The query-key scores {@link #attend} computes per batch element and head for these lengths,
+     * masked ones included (a blocked mechanism computes and masks whole blocks), tiles a fused
+     * kernel skips excluded.
+     */
+    protected abstract double scores(int queryLength, int keyLength, boolean causal);
+
+    @Override
+    public double forwardFlops(Shape shape) {
+        return 2 * shape.batchHeads() * scores(shape.queryLength(), shape.keyLength() + numMemoryKv, shape.causal())
+                * (shape.headDim() + shape.valueDim());
+    }
 
     @Override
     public void postConfig() {

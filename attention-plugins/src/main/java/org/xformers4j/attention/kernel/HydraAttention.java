@@ -6,6 +6,7 @@ import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -54,14 +55,19 @@ import org.xformers4j.tensor.Tensor;
  * </ul>
  * Attention dropout and an additive bias are refused with an {@link IllegalArgumentException}:
  * there are no attention weights to drop and no scores to add a bias to.
+ *
+ * <p>FLOPs: the elementwise products that stand in for attention's matrix products, the state
+ * Σ φ(k) ⊗ v (D·Dv/g multiply-adds per key) and φ(q) times it (as many per query), g = gcd(D, Dv):
+ * forward {@code 2·B·H·(Lq + Lk)·D·Dv/g}, which is {@code 2·B·H·(Lq + Lk)·D} for Hydra proper
+ * (Dv = D), backward twice that; φ's normalisation is not counted.
  */
 @ComponentInfo(name = "hydra",
         summary = "Softmax-free attention with as many heads as features: L2-normalised queries times "
                 + "the sum of L2-normalised keys times values, elementwise, in O(N*d)",
         reference = "Bolya et al., 2022, Hydra Attention: Efficient Attention with Many Heads")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = true, exact = false, time = "O(N*d)", memory = "O(N*d)")
-public final class HydraAttention implements AttentionMechanism {
+        incrementalDecoding = true, exact = false, time = "O(N*d)", memory = "O(N*d)", linearMemory = true)
+public final class HydraAttention implements AttentionMechanism, FlopCount {
 
     private static final String NAME = "hydra";
 
@@ -130,6 +136,12 @@ public final class HydraAttention implements AttentionMechanism {
 
     private static int gcd(int x, int y) {
         return y == 0 ? x : gcd(y, x % y);
+    }
+
+    @Override
+    public double forwardFlops(Shape shape) {
+        return 2 * shape.batchHeads() * ((double) shape.queryLength() + shape.keyLength()) * shape.headDim()
+                * shape.valueDim() / gcd(shape.headDim(), shape.valueDim());
     }
 
     @Override

@@ -6,6 +6,7 @@ import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.component.attention.KernelFeatureMap;
 import org.xformers4j.tensor.Tensor;
 
@@ -45,15 +46,17 @@ import org.xformers4j.tensor.Tensor;
  *       of the cache, the "RNN view", §3.4) needs an extension of the cache SPI that a later change
  *       adds.</li>
  * </ul>
- * Time O(N·D·Dv), extra memory O(N·D + D·Dv) per head, forward and backward.
+ * Time O(N·D·Dv), extra memory O(N·D + D·Dv) per head, forward and backward. FLOPs: the kernel
+ * product with F = D features ({@link KernelFlops}), forward {@code 2·B·H·(Lq + Lk)·D·(Dv + 1)};
+ * the elementwise feature map is not counted.
  */
 @ComponentInfo(name = "linear",
         summary = "Kernel attention with the feature map elu(x)+1, linear in the length; causal by running sums",
         reference = "Katharopoulos et al., 2020, Transformers are RNNs: Fast Autoregressive Transformers "
                 + "with Linear Attention")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = false, exact = false, time = "O(N*d^2)", memory = "O(N*d + d^2)")
-public final class LinearAttention implements AttentionMechanism, KernelFeatureMap {
+        incrementalDecoding = false, exact = false, time = "O(N*d^2)", memory = "O(N*d + d^2)", linearMemory = true)
+public final class LinearAttention implements AttentionMechanism, KernelFeatureMap, FlopCount {
 
     private static final String NAME = "linear";
 
@@ -118,6 +121,16 @@ public final class LinearAttention implements AttentionMechanism, KernelFeatureM
         Tensor numerator = fq.matmul(state);
         Tensor denominator = fq.mul(normaliser).sum(3, true).add(eps);
         return numerator.div(denominator);
+    }
+
+    @Override
+    public double forwardFlops(Shape shape) {
+        return KernelFlops.forward(shape, shape.headDim());
+    }
+
+    @Override
+    public double backwardFlops(Shape shape) {
+        return KernelFlops.backward(shape, shape.headDim());
     }
 
     @Override

@@ -8,6 +8,7 @@ import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.component.attention.KernelFeatureMap;
 import org.xformers4j.nn.Module;
 import org.xformers4j.tensor.Tensor;
@@ -77,14 +78,21 @@ import org.xformers4j.tensor.Tensor;
  *       cross-attention is supported; with a causal context there may be fewer queries than keys
  *       (end-aligned), not more. Incremental decoding is not declared (as for {@code linear}).</li>
  * </ul>
+ * The capabilities declare {@code convergesWith} 64, 256 and 1024 features, so the conformance
+ * suite's {@code approximates-full} shows the error against softmax attention falling as m grows.
+ *
+ * <p>FLOPs: the projections x·W of queries and keys, {@code 2·B·H·(Lq + Lk)·D·m} forward and as
+ * much backward (W is a constant: only the inputs' gradient), plus the kernel product with F = m
+ * features ({@link KernelFlops}). Exponentials and stabilisers are elementwise and not counted.
  */
 @ComponentInfo(name = "performer",
         summary = "FAVOR+ kernel attention: positive orthogonal random features approximating softmax, "
                 + "linear in the length; causal by running sums",
         reference = "Choromanski et al., 2021, Rethinking Attention with Performers")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = false, exact = false, time = "O(N*m*d)", memory = "O(N*m + m*d)")
-public final class PerformerAttention extends Module implements AttentionMechanism, KernelFeatureMap {
+        incrementalDecoding = false, exact = false, time = "O(N*m*d)", memory = "O(N*m + m*d)",
+        convergesWith = {"features=64", "features=256", "features=1024"}, linearMemory = true)
+public final class PerformerAttention extends Module implements AttentionMechanism, KernelFeatureMap, FlopCount {
 
     private static final String NAME = "performer";
 
@@ -332,6 +340,22 @@ public final class PerformerAttention extends Module implements AttentionMechani
             shifted = shifted.maskedFill(mask.reshape(batch, 1, length, 1), Float.NEGATIVE_INFINITY);
         }
         return shifted.exp().mul((float) (1 / Math.sqrt(features)));
+    }
+
+    @Override
+    public double forwardFlops(Shape shape) {
+        return projectionFlops(shape) + KernelFlops.forward(shape, features);
+    }
+
+    @Override
+    public double backwardFlops(Shape shape) {
+        return projectionFlops(shape) + KernelFlops.backward(shape, features);
+    }
+
+    /** x·W for the queries and the keys: 2·B·H·(Lq + Lk)·D·m. */
+    private double projectionFlops(Shape shape) {
+        return 2 * shape.batchHeads() * ((double) shape.queryLength() + shape.keyLength()) * shape.headDim()
+                * features;
     }
 
     @Override

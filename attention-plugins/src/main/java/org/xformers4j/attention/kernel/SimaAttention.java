@@ -6,6 +6,7 @@ import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -31,7 +32,9 @@ import org.xformers4j.tensor.Tensor;
  * q̂k̂ᵀ first") with the costs counted exactly for queries, keys and values of different sizes,
  * keys-values first on a tie. So for sequences longer than the head size, as in any long input,
  * time is O(N·D·Dv) and no N×N buffer is formed; {@code KV_FIRST} and {@code QK_FIRST} force one
- * order.
+ * order. FLOPs are those of the order taken: forward {@code 2·B·H·(Lq + Lk)·D·Dv} keys-values
+ * first, {@code 2·B·H·Lq·Lk·(D + Dv)} otherwise, backward twice that; the ℓ1 normalisation is not
+ * counted.
  *
  * <p><b>Choices the paper leaves open.</b>
  * <ul>
@@ -56,8 +59,8 @@ import org.xformers4j.tensor.Tensor;
                 + "q(k^T v) or (q k^T)v, whichever is cheaper, linear in N",
         reference = "Koohpayegani and Pirsiavash, 2024, SimA: Simple Softmax-free Attention for Vision Transformers")
 @AttentionCapabilities(causal = false, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = false, exact = false, time = "O(N*d^2)", memory = "O(N*d)")
-public final class SimaAttention implements AttentionMechanism {
+        incrementalDecoding = false, exact = false, time = "O(N*d^2)", memory = "O(N*d)", linearMemory = true)
+public final class SimaAttention implements AttentionMechanism, FlopCount {
 
     private static final String NAME = "sima";
 
@@ -133,6 +136,15 @@ public final class SimaAttention implements AttentionMechanism {
     /** x [B, H, L, D] with each channel divided by its ℓ1 norm over the L tokens (plus eps). */
     private Tensor l1NormalizeOverTokens(Tensor x) {
         return x.div(x.abs().sum(2, true).add(eps));
+    }
+
+    @Override
+    public double forwardFlops(Shape shape) {
+        double lq = shape.queryLength();
+        double lk = shape.keyLength();
+        return 2 * shape.batchHeads() * (keysValuesFirst(shape.queryLength(), shape.keyLength(), shape.headDim(),
+                shape.valueDim()) ? (lq + lk) * shape.headDim() * shape.valueDim()
+                : lq * lk * (shape.headDim() + shape.valueDim()));
     }
 
     @Override

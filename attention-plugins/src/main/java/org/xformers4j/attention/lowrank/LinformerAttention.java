@@ -11,6 +11,7 @@ import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.component.attention.StackAware;
 import org.xformers4j.nn.Init;
 import org.xformers4j.nn.Module;
@@ -102,6 +103,12 @@ import org.xformers4j.tensor.Tensor;
  * {@code valueProjection} (NONE: [H, n, k] or [H, s·D, D]; HEADWISE: [n, k] or [s·D, D]),
  * {@code projection} (KV, and LAYERWISE outside a stack), or none of its own (LAYERWISE in a
  * stack: the stack's {@value #SHARED_KEY}).
+ *
+ * <p>FLOPs, with n the projected length (the key length, or {@code maxLength} with {@code PAD})
+ * and k_l this layer's k: the projections, n·k_l·(D + Dv) multiply-adds per batch element and head
+ * for a matrix, or ⌈n/s⌉·s·(D² + Dv²) for the convolution, plus the attention over the k_l slots,
+ * Lq·k_l·(D + Dv): forward {@code 2·B·H·(projections + Lq·k_l·(D + Dv))}, backward twice that
+ * (autograd through every product). Masks and the softmax are not counted.
  */
 @ComponentInfo(name = "linformer",
         summary = "Keys and values projected along the sequence from n to k positions (learned, convolution or "
@@ -111,8 +118,9 @@ import org.xformers4j.tensor.Tensor;
 @AttentionCapabilities(causal = false, crossAttention = true, keyPaddingMask = true, additiveBias = false,
         incrementalDecoding = false, exact = false,
         exactWhen = {"method=LEARNABLE", "init=IDENTITY", "k=16", "maxLength=16"},
-        length = AttentionCapabilities.LengthConstraint.MAXIMUM, time = "O(N*k*d)", memory = "O(N*k)")
-public final class LinformerAttention extends Module implements AttentionMechanism, StackAware {
+        length = AttentionCapabilities.LengthConstraint.MAXIMUM, lengthOption = "maxLength", time = "O(N*k*d)", memory = "O(N*k)",
+        linearMemory = true)
+public final class LinformerAttention extends Module implements AttentionMechanism, StackAware, FlopCount {
 
     private static final String NAME = "linformer";
 
@@ -429,6 +437,21 @@ public final class LinformerAttention extends Module implements AttentionMechani
             weights = Functional.dropout(weights, context.dropout(), true, context.rng());
         }
         return weights.matmul(projectedValues);
+    }
+
+    @Override
+    public double forwardFlops(Shape shape) {
+        double n = shortInput == ShortInput.PAD ? maxLength : shape.keyLength();
+        double kl = projectedLength();
+        double projections;
+        if (method == Method.CONVOLUTION) {
+            int stride = (maxLength + (int) kl - 1) / (int) kl;
+            double covered = Math.ceil(n / stride) * stride;
+            projections = covered * ((double) shape.headDim() * shape.headDim() + (double) shape.valueDim() * shape.valueDim());
+        } else {
+            projections = n * kl * (shape.headDim() + shape.valueDim());
+        }
+        return 2 * shape.batchHeads() * (projections + shape.queryLength() * kl * (shape.headDim() + shape.valueDim()));
     }
 
     @Override

@@ -8,6 +8,7 @@ import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.compute.ComputeBackend;
 import org.xformers4j.tensor.Tensor;
 
@@ -58,7 +59,10 @@ import org.xformers4j.tensor.Tensor;
  *   <li><b>Equals softmax attention</b> when every position is its own landmark (m ≥ L, segments of
  *       one position): then F = A = B = softmax(QKᵀ/√d) and out = A A⁺ A V = A V, up to the
  *       convergence of the iteration (which needs more than 6 iterations when A is ill-conditioned).
- *       The capabilities declare no {@code exactWhen}, since that setting depends on the length.</li>
+ *       The capabilities declare no {@code exactWhen}, since that setting depends on the length;
+ *       they declare {@code convergesWith} landmarks 2, 4 and 8 (the conformance suite's length,
+ *       with 30 iterations), so {@code approximates-full} shows the error falling to the
+ *       iteration's tolerance.</li>
  *   <li><b>Cross-attention</b> (Lq ≠ Lk) is supported: the query and key landmarks are means of
  *       their own sequences, each cut into m segments; the paper's derivation does not need Q and
  *       K to have the same length.</li>
@@ -69,14 +73,20 @@ import org.xformers4j.tensor.Tensor;
  *       they act on is never formed (the paper uses neither). The paper's optional depth-wise
  *       convolution skip on V is not implemented.</li>
  * </ul>
+ *
+ * <p>FLOPs: the kernels F, A and B and the products with V, (Lq + Lk + m)·m·(D + Dv)
+ * multiply-adds per batch element and head, and 4 m×m products per pseudo-inverse iteration:
+ * forward {@code 2·B·H·[(Lq + Lk + m)·m·(D + Dv) + 4·m³·pinvIterations]}, backward twice that
+ * (autograd through every product). Segment means and softmaxes are not counted.
  */
 @ComponentInfo(name = "nystrom",
         summary = "Nystrom approximation of softmax attention over m landmark queries and keys (segment means), "
                 + "with an iterative pseudo-inverse; linear in N",
         reference = "Xiong et al., 2021, Nystromformer: A Nystrom-Based Algorithm for Approximating Self-Attention")
 @AttentionCapabilities(causal = false, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = false, exact = false, time = "O(N*m*d)", memory = "O(N*m)")
-public final class NystromAttention implements AttentionMechanism {
+        incrementalDecoding = false, exact = false, time = "O(N*m*d)", memory = "O(N*m)",
+        convergesWith = {"landmarks=2", "landmarks=4", "landmarks=8, pinvIterations=30"}, linearMemory = true)
+public final class NystromAttention implements AttentionMechanism, FlopCount {
 
     private static final String NAME = "nystrom";
 
@@ -223,6 +233,13 @@ public final class NystromAttention implements AttentionMechanism {
             z = z.matmul(outer).mul(0.25f);
         }
         return z;
+    }
+
+    @Override
+    public double forwardFlops(Shape shape) {
+        double m = landmarks;
+        return 2 * shape.batchHeads() * (((double) shape.queryLength() + shape.keyLength() + m) * m
+                * (shape.headDim() + shape.valueDim()) + 4 * m * m * m * pinvIterations);
     }
 
     @Override

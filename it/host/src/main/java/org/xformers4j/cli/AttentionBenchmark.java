@@ -3,12 +3,14 @@ package org.xformers4j.cli;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.compute.Backends;
 import org.xformers4j.compute.ComputeBackend;
 import org.xformers4j.compute.MemoryStats;
@@ -21,30 +23,39 @@ import org.xformers4j.tensor.Tensor;
  * random queries, keys and values [batch, heads, length, dim] of the default backend: forward only,
  * or forward and backward.
  *
- * <p>FLOPs follow the FlashAttention-2 convention (Dao, 2023, "FlashAttention-2: Faster Attention
- * with Better Parallelism and Work Partitioning", §4.1): the forward pass counts
- * {@code 4·B·H·N²·D} (two N×N×D matrix products), the backward pass 2.5 times that, and a causal
- * mask halves both. That is the work of mechanisms that compute full attention (declared
- * {@code exact}); for any other (windowed, hashed, kernel, low-rank) it is not the work done, so
- * no GFLOP/s are reported for them (null): compare them by time and memory.
+ * <p>FLOPs are the mechanism's own count ({@link FlopCount}: FlashAttention-2's convention, 2 per
+ * multiply-add of the products the mechanism computes, each mechanism's formula in its javadoc),
+ * never the dense formula applied to a mechanism that does other work; a mechanism that does not
+ * count its FLOPs gets no GFLOP/s (null): compare it by time and memory.
  */
 final class AttentionBenchmark {
 
-    /** What to run. */
-    record Config(String impl, int batch, int heads, int length, int dim, boolean backward, boolean causal, int runs) {
+    /**
+     * What to run.
+     *
+     * @param options     the mechanism's hyperparameters beyond its defaults; a mechanism whose length is
+     *                    constrained gets its {@link AttentionCapabilities#lengthOption() length option} set to
+     *                    {@code length} unless given here
+     * @param warmupCalls calls before the timed ones (also lasting at least a second), 0 for none
+     */
+    record Config(String impl, Map<String, String> options, int batch, int heads, int length, int dim,
+                  boolean backward, boolean causal, int runs, int warmupCalls) {
 
-        /** FlashAttention-2 FLOPs of one call. */
-        double flops() {
-            double forward = 4.0 * batch * heads * (double) length * length * dim;
-            double total = backward ? forward * 3.5 : forward;
-            return causal ? total / 2 : total;
+        /** Defaults: no options, {@value #WARMUP_MIN_CALLS} warm-up calls. */
+        Config(String impl, int batch, int heads, int length, int dim, boolean backward, boolean causal, int runs) {
+            this(impl, Map.of(), batch, heads, length, dim, backward, causal, runs, WARMUP_MIN_CALLS);
+        }
+
+        /** The sizes of one call, for a {@link FlopCount}. */
+        FlopCount.Shape shape() {
+            return FlopCount.Shape.self(batch, heads, length, dim, causal);
         }
     }
 
     /**
      * @param ms        median milliseconds per call
-     * @param gflops    {@link Config#flops()} / median seconds / 1e9 for a mechanism that computes full
-     *                  attention; null for any other
+     * @param gflops    the mechanism's FLOPs of one call ({@link #flops}) / median seconds / 1e9; null when
+     *                  it does not count them
      * @param peakBytes the most bytes the backend held during one call beyond what it held before
      */
     record Result(double ms, Double gflops, long peakBytes) {
@@ -52,8 +63,8 @@ final class AttentionBenchmark {
 
     /** Warm-up lasts at least this long (C2 must have compiled the kernels)... */
     private static final long WARMUP_NANOS = 1_000_000_000L;
-    /** ...and at least this many calls. */
-    private static final int WARMUP_MIN_CALLS = 2;
+    /** ...and at least this many calls, unless told otherwise. */
+    static final int WARMUP_MIN_CALLS = 2;
     /** At most this many collections before measuring memory... */
     private static final int SETTLE_ROUNDS = 10;
     /** ...each followed by this pause for the cleaner. */
@@ -68,8 +79,9 @@ final class AttentionBenchmark {
      * @throws IllegalArgumentException for an unknown or non-attention component
      */
     static Result run(Config config, PrintStream log) {
-        AttentionMechanism mechanism = ComponentRegistry.standalone()
-                .create(AttentionMechanism.class, config.impl(), Map.of());
+        ComponentRegistry registry = ComponentRegistry.standalone();
+        AttentionMechanism mechanism = registry.create(AttentionMechanism.class, config.impl(),
+                options(config, registry.find(config.impl()).descriptor().capabilities(AttentionCapabilities.class)));
         SplittableRandom rng = new SplittableRandom(1234);
         mechanism.initialize(config.heads(), config.dim(), rng);
         ComputeBackend backend = Backends.defaultBackend();
@@ -99,31 +111,64 @@ final class AttentionBenchmark {
         log.println("bench attention: warming up " + config.impl() + " on " + backend.name() + " "
                 + Arrays.toString(shape) + (config.causal() ? ", causal" : "") + (config.backward() ? ", forward+backward" : ""));
         long start = System.nanoTime();
-        for (int calls = 0; calls < WARMUP_MIN_CALLS || System.nanoTime() - start < WARMUP_NANOS; calls++) {
+        for (int calls = 0; calls < config.warmupCalls()
+                || config.warmupCalls() > 0 && System.nanoTime() - start < WARMUP_NANOS; calls++) {
             call.run();
         }
         double[] seconds = new double[config.runs()];
+        long peak = 0;
         for (int r = 0; r < config.runs(); r++) {
+            // Memory of the last timed call, once the garbage of the earlier ones (released on the CPU
+            // only when collected) is gone, so that neither it nor its release during the call is counted.
+            boolean last = r == config.runs() - 1;
+            long before = 0;
+            if (last) {
+                settle(backend.memory());
+                backend.memory().resetPeak();
+                before = backend.memory().currentBytes();
+            }
             long t0 = System.nanoTime();
             call.run();
             seconds[r] = (System.nanoTime() - t0) / 1e9;
+            if (last) {
+                peak = backend.memory().peakBytes() - before;
+            }
         }
         Arrays.sort(seconds);
         int n = seconds.length;
         double median = n % 2 == 1 ? seconds[n / 2] : (seconds[n / 2 - 1] + seconds[n / 2]) / 2;
-
-        // Memory of one more call, once the garbage of the timed runs (released on the CPU only
-        // when collected) is gone, so that neither it nor its release during the call is counted.
-        settle(backend.memory());
-        backend.memory().resetPeak();
-        long before = backend.memory().currentBytes();
-        call.run();
-        long peak = backend.memory().peakBytes() - before;
-        Result result = new Result(median * 1e3, capabilities.exact() ? config.flops() / median / 1e9 : null, peak);
+        Double flops = flops(mechanism, config);
+        Result result = new Result(median * 1e3, flops == null ? null : flops / median / 1e9, peak);
         log.println(String.format(Locale.ROOT, "bench attention: %s median %.3f ms, %s GFLOP/s, peak %d extra bytes",
                 config.impl(), result.ms(), result.gflops() == null ? "no" : String.format(Locale.ROOT, "%.2f",
                         result.gflops()), result.peakBytes()));
         return result;
+    }
+
+    /**
+     * The hyperparameters {@code config} runs the mechanism with: its options, and the length
+     * option of a length-constrained mechanism set to the length when they do not set it.
+     */
+    static Map<String, String> options(Config config, AttentionCapabilities capabilities) {
+        String lengthOption = capabilities.lengthOption();
+        if (lengthOption.isEmpty() || config.options().containsKey(lengthOption)) {
+            return config.options();
+        }
+        Map<String, String> out = new LinkedHashMap<>(config.options());
+        out.put(lengthOption, Integer.toString(config.length()));
+        return out;
+    }
+
+    /**
+     * FLOPs of one call of {@code mechanism} as {@code config} runs it, by the mechanism's own
+     * count: forward, plus backward with {@link Config#backward()}; null when it does not count them.
+     */
+    static Double flops(AttentionMechanism mechanism, Config config) {
+        if (!(mechanism instanceof FlopCount count)) {
+            return null;
+        }
+        FlopCount.Shape shape = config.shape();
+        return count.forwardFlops(shape) + (config.backward() ? count.backwardFlops(shape) : 0);
     }
 
     /**

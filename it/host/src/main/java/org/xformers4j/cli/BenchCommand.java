@@ -15,7 +15,7 @@ final class BenchCommand implements Command {
     private final Map<String, Command> targets = new LinkedHashMap<>();
 
     BenchCommand() {
-        for (Command target : new Command[] {new GemmBench(), new AttentionBench()}) {
+        for (Command target : new Command[] {new GemmBench(), new AttentionBench(), new AttentionSweepCommand()}) {
             targets.put(target.name(), target);
         }
     }
@@ -27,14 +27,15 @@ final class BenchCommand implements Command {
 
     @Override
     public String summary() {
-        return "micro benchmarks (bench gemm: SGEMM kernels; bench attention: one attention mechanism)";
+        return "micro benchmarks (bench gemm: SGEMM kernels; bench attention: one attention mechanism; "
+                + "bench attention-sweep: mechanisms next to flash over doubling lengths)";
     }
 
     @Override
     public String usage() {
         StringBuilder sb = new StringBuilder("usage: xformers4j bench <target> [options]\n\ntargets:\n");
         for (Command c : targets.values()) {
-            sb.append(String.format("  %-8s %s%n", c.name(), c.summary()));
+            sb.append(String.format("  %-16s %s%n", c.name(), c.summary()));
         }
         for (Command c : targets.values()) {
             sb.append('\n').append(c.usage()).append('\n');
@@ -124,7 +125,7 @@ final class BenchCommand implements Command {
         }
     }
 
-    /** {@code bench attention --impl NAME [--batch B] [--heads H] [--length N] [--dim D] [--backward] [--causal] [--runs R] [--json]}. */
+    /** {@code bench attention --impl NAME [--option NAME=VALUE]... [--batch B] [--heads H] [--length N] [--dim D] [--backward] [--causal] [--runs R] [--warmup W] [--json]}. */
     static final class AttentionBench implements Command {
 
         @Override
@@ -139,9 +140,12 @@ final class BenchCommand implements Command {
 
         @Override
         public String usage() {
-            return "usage: xformers4j bench attention --impl NAME [--batch B] [--heads H] [--length N] [--dim D]\n"
-                    + "                                  [--backward] [--causal] [--runs R] [--json]\n"
+            return "usage: xformers4j bench attention --impl NAME [--option NAME=VALUE]... [--batch B] [--heads H]\n"
+                    + "                                  [--length N] [--dim D] [--backward] [--causal] [--runs R]\n"
+                    + "                                  [--warmup W] [--json]\n"
                     + "  --impl NAME  the attention component, e.g. full or flash (xformers4j info lists them)\n"
+                    + "  --option NAME=VALUE  one of its hyperparameters (xformers4j describe NAME lists them), repeatable;\n"
+                    + "               a mechanism whose length is bounded (linformer's maxLength) is built for --length\n"
                     + "  --batch B    batch size (default 1)\n"
                     + "  --heads H    heads (default 8)\n"
                     + "  --length N   sequence length of queries and keys (default 1024)\n"
@@ -149,20 +153,24 @@ final class BenchCommand implements Command {
                     + "  --backward   time forward and backward instead of forward only\n"
                     + "  --causal     with a causal mask\n"
                     + "  --runs R     timed runs after warm-up; the median is reported (default 5)\n"
+                    + "  --warmup W   untimed calls first, lasting at least a second (default 2; 0: none, for long runs)\n"
                     + "  --json       print one JSON object on stdout: {\"impl\":NAME,\"batch\":B,\"heads\":H,\"length\":N,\n"
                     + "               \"dim\":D,\"backward\":b,\"causal\":c,\"ms\":x,\"gflops\":y|null,\"peak_bytes\":z}\n"
-                    + "GFLOP/s counts 4 B H N^2 D for the forward pass, 2.5 times that for the backward, halved when\n"
-                    + "causal (FlashAttention-2). peak_bytes: the most tensor memory the backend held during one call\n"
-                    + "beyond what it held before. Threads: -Dxformers4j.cpu.threads=T in XFORMERS4J_JAVA_OPTS.";
+                    + "GFLOP/s by the mechanism's own FLOP count (its javadoc gives the formula; 4 B H N^2 D forward for\n"
+                    + "flash, as FlashAttention-2 counts), null for a mechanism that does not count its FLOPs.\n"
+                    + "peak_bytes: the most tensor memory the backend held during the last timed call beyond what it held\n"
+                    + "before.\n"
+                    + "Threads: -Dxformers4j.cpu.threads=T in XFORMERS4J_JAVA_OPTS.";
         }
 
         @Override
         public int run(List<String> args, PrintStream out, PrintStream err) throws UsageException {
-            Options o = Options.parse(args, Set.of("--impl", "--batch", "--heads", "--length", "--dim", "--runs"),
-                    Set.of("--backward", "--causal", "--json"), usage());
-            AttentionBenchmark.Config config = new AttentionBenchmark.Config(o.required("--impl"),
+            Options o = Options.parse(args, Set.of("--impl", "--batch", "--heads", "--length", "--dim", "--runs",
+                    "--warmup"), Set.of("--backward", "--causal", "--json"), Set.of("--option"), usage());
+            AttentionBenchmark.Config config = new AttentionBenchmark.Config(o.required("--impl"), o.pairs("--option"),
                     o.positiveInt("--batch", 1), o.positiveInt("--heads", 8), o.positiveInt("--length", 1024),
-                    o.positiveInt("--dim", 64), o.flag("--backward"), o.flag("--causal"), o.positiveInt("--runs", 5));
+                    o.positiveInt("--dim", 64), o.flag("--backward"), o.flag("--causal"), o.positiveInt("--runs", 5),
+                    o.nonNegativeInt("--warmup", AttentionBenchmark.WARMUP_MIN_CALLS));
             if ((long) config.batch() * config.heads() * config.length() * config.dim() > Integer.MAX_VALUE - 16) {
                 throw new UsageException("--batch x --heads x --length x --dim = " + (long) config.batch()
                         * config.heads() * config.length() * config.dim() + " elements does not fit a tensor", usage());
@@ -180,8 +188,8 @@ final class BenchCommand implements Command {
                         + (config.backward() ? ", forward+backward" : ", forward") + ", median of " + config.runs()
                         + " runs after warm-up");
                 out.println("  time:       " + format(r.ms()) + " ms");
-                out.println("  throughput: " + (r.gflops() == null ? "not reported (the mechanism does not compute "
-                        + "full attention, so FlashAttention-2's FLOP count is not its work)" : format(r.gflops()) + " GFLOP/s"));
+                out.println("  throughput: " + (r.gflops() == null ? "not reported (the mechanism does not count its "
+                        + "FLOPs)" : format(r.gflops()) + " GFLOP/s (by its own FLOP count)"));
                 out.println("  peak extra: " + String.format(Locale.ROOT, "%.1f", r.peakBytes() / (1024.0 * 1024.0))
                         + " MiB (" + r.peakBytes() + " bytes)");
             }

@@ -10,6 +10,7 @@ import java.util.Set;
 final class Options {
 
     private final Map<String, String> values = new LinkedHashMap<>();
+    private final Map<String, List<String>> repeated = new LinkedHashMap<>();
     private final List<String> flags = new ArrayList<>();
     private final String usage;
 
@@ -23,6 +24,15 @@ final class Options {
      */
     static Options parse(List<String> args, Set<String> withValue, Set<String> flagNames, String usage)
             throws UsageException {
+        return parse(args, withValue, flagNames, Set.of(), usage);
+    }
+
+    /**
+     * As {@link #parse(List, Set, Set, String)}, and {@code repeatable} options take a value each
+     * time they are given ({@link #all}).
+     */
+    static Options parse(List<String> args, Set<String> withValue, Set<String> flagNames, Set<String> repeatable,
+                         String usage) throws UsageException {
         Options o = new Options(usage);
         for (int i = 0; i < args.size(); i++) {
             String arg = args.get(i);
@@ -33,7 +43,7 @@ final class Options {
                 name = arg.substring(0, eq);
                 inline = arg.substring(eq + 1);
             }
-            if (withValue.contains(name)) {
+            if (withValue.contains(name) || repeatable.contains(name)) {
                 String value = inline;
                 if (value == null) {
                     if (i + 1 >= args.size()) {
@@ -41,10 +51,11 @@ final class Options {
                     }
                     value = args.get(++i);
                 }
-                if (o.values.containsKey(name)) {
+                if (repeatable.contains(name)) {
+                    o.repeated.computeIfAbsent(name, n -> new ArrayList<>()).add(value);
+                } else if (o.values.putIfAbsent(name, value) != null) {
                     throw new UsageException("option " + name + " given twice", usage);
                 }
-                o.values.put(name, value);
             } else if (flagNames.contains(name) && inline == null) {
                 o.flags.add(name);
             } else if (arg.startsWith("-")) {
@@ -60,6 +71,30 @@ final class Options {
         return flags.contains(name);
     }
 
+    /** Every value of a repeatable option, in order; empty when it was not given. */
+    List<String> all(String name) {
+        return repeated.getOrDefault(name, List.of());
+    }
+
+    /**
+     * The {@code NAME=VALUE} values of a repeatable option as a map.
+     *
+     * @throws UsageException for a value without a name or a name given twice
+     */
+    Map<String, String> pairs(String name) throws UsageException {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String pair : all(name)) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0) {
+                throw new UsageException("option " + name + " must be NAME=VALUE, got '" + pair + "'", usage);
+            }
+            if (out.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim()) != null) {
+                throw new UsageException("option " + name + " " + pair.substring(0, eq) + " given twice", usage);
+            }
+        }
+        return out;
+    }
+
     /** The value of an option that must be given. */
     String required(String name) throws UsageException {
         String v = values.get(name);
@@ -67,6 +102,26 @@ final class Options {
             throw new UsageException("option " + name + " is required", usage);
         }
         return v.trim();
+    }
+
+    /** The value of an option, trimmed, or {@code dflt} when absent. */
+    String value(String name, String dflt) {
+        String v = values.get(name);
+        return v == null ? dflt : v.trim();
+    }
+
+    /** The value of a non-negative integer option, or {@code dflt} when absent. */
+    int nonNegativeInt(String name, int dflt) throws UsageException {
+        String v = values.get(name);
+        try {
+            int x = v == null ? dflt : Integer.parseInt(v.trim());
+            if (x >= 0) {
+                return x;
+            }
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw new UsageException("option " + name + " must be a non-negative integer, got '" + v + "'", usage);
     }
 
     /** The value of a positive-integer option, or {@code dflt} when absent. */

@@ -1,16 +1,21 @@
 package org.xformers4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.withinPercentage;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.host.FelixHost;
+import org.xformers4j.registry.ComponentRegistry;
 
 class MainTest {
 
@@ -99,16 +104,27 @@ class MainTest {
         assertThat(r.err()).contains("bench attention: warming up full");
     }
 
+    /** The FLOPs of one forward call of {@code impl} by its own count, as the bench configures it. */
+    private static double forwardFlops(String impl, int heads, int length, int dim) {
+        AttentionMechanism mechanism = ComponentRegistry.standalone().create(AttentionMechanism.class, impl, Map.of());
+        return ((FlopCount) mechanism).forwardFlops(FlopCount.Shape.self(1, heads, length, dim, false));
+    }
+
     @Test
-    void benchAttentionReportsNoFlopRateForAMechanismThatDoesNotComputeFullAttention() {
+    void benchAttentionReportsGflopsByTheMechanismsOwnCount() {
         for (String impl : new String[] {"linear", "sliding-window"}) {
-            Outcome r = run("bench", "attention", "--impl", impl, "--heads", "1", "--length", "8", "--dim", "4",
+            Outcome r = run("bench", "attention", "--impl", impl, "--heads", "2", "--length", "64", "--dim", "8",
                     "--runs", "1", "--json");
             assertThat(r.code()).as(r.err()).isZero();
-            assertThat(r.out().strip()).as(impl).contains("\"gflops\":null,").contains("\"ms\":");
+            Matcher m = Pattern.compile(".*\"ms\":([0-9.]+),\"gflops\":([0-9.]+),.*").matcher(r.out().strip());
+            assertThat(m.matches()).as(r.out()).isTrue();
+            double ms = Double.parseDouble(m.group(1));
+            // both printed to 5 significant digits
+            assertThat(Double.parseDouble(m.group(2))).as(impl)
+                    .isCloseTo(forwardFlops(impl, 2, 64, 8) / ms / 1e6, withinPercentage(0.02));
         }
         Outcome text = run("bench", "attention", "--impl=linear", "--heads=1", "--length=8", "--dim=4", "--runs=1");
-        assertThat(text.out()).contains("  throughput: not reported").doesNotContain("GFLOP/s");
+        assertThat(text.out()).contains("GFLOP/s (by its own FLOP count)");
     }
 
     @Test
@@ -121,13 +137,85 @@ class MainTest {
     }
 
     @Test
-    void benchAttentionFlopsFollowTheFlashAttention2Convention() {
-        var forward = new AttentionBenchmark.Config("full", 1, 8, 2048, 64, false, false, 1);
-        assertThat(forward.flops()).isEqualTo(4.0 * 8 * 2048 * 2048 * 64);
-        assertThat(new AttentionBenchmark.Config("full", 1, 8, 2048, 64, true, false, 1).flops())
-                .isEqualTo(3.5 * forward.flops());
-        assertThat(new AttentionBenchmark.Config("full", 1, 8, 2048, 64, true, true, 1).flops())
-                .isEqualTo(1.75 * forward.flops());
+    void benchAttentionPassesOptionsAndBuildsALengthBoundMechanismForTheLength() {
+        // linformer's default maxLength is 128: the bench sets it to --length, and --option sets k
+        Outcome r = run("bench", "attention", "--impl", "linformer", "--option", "k=16", "--option",
+                "sharing=LAYERWISE", "--heads", "1", "--length", "256", "--dim", "4", "--runs", "1", "--warmup",
+                "0", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        Matcher m = Pattern.compile(".*\"ms\":([0-9.]+),\"gflops\":([0-9.]+),.*").matcher(r.out().strip());
+        assertThat(m.matches()).as(r.out()).isTrue();
+        AttentionMechanism k16 = ComponentRegistry.standalone().create(AttentionMechanism.class, "linformer",
+                Map.of("k", "16", "maxLength", "256"));
+        assertThat(Double.parseDouble(m.group(2))).isCloseTo(((FlopCount) k16).forwardFlops(
+                FlopCount.Shape.self(1, 1, 256, 4, false)) / Double.parseDouble(m.group(1)) / 1e6,
+                withinPercentage(0.02));
+        Outcome explicit = run("bench", "attention", "--impl", "linformer", "--option", "maxLength=64", "--length",
+                "256", "--heads", "1", "--dim", "4", "--runs", "1", "--warmup", "0");
+        assertThat(explicit.code()).isEqualTo(1);
+        assertThat(explicit.err()).contains("256").contains("maxLength 64");
+        Outcome malformed = run("bench", "attention", "--impl", "linformer", "--option", "k");
+        assertThat(malformed.code()).isEqualTo(2);
+        assertThat(malformed.err()).contains("option --option must be NAME=VALUE, got 'k'");
+        Outcome twice = run("bench", "attention", "--impl", "linformer", "--option", "k=4", "--option", "k=8");
+        assertThat(twice.code()).isEqualTo(2);
+        assertThat(twice.err()).contains("--option k given twice");
+        Outcome unknown = run("bench", "attention", "--impl", "linear", "--option", "window=3", "--length", "8");
+        assertThat(unknown.code()).isEqualTo(1);
+        assertThat(unknown.err()).contains("window");
+    }
+
+    @Test
+    void benchAttentionCountsForwardAndBackwardFlopsOrNoneForAMechanismThatDoesNotCountThem() {
+        AttentionMechanism flash = ComponentRegistry.standalone().create(AttentionMechanism.class, "flash", Map.of());
+        FlopCount count = (FlopCount) flash;
+        FlopCount.Shape shape = FlopCount.Shape.self(1, 8, 2048, 64, true);
+        assertThat(AttentionBenchmark.flops(flash, new AttentionBenchmark.Config("flash", 1, 8, 2048, 64, false, true,
+                1))).isEqualTo(count.forwardFlops(shape));
+        assertThat(AttentionBenchmark.flops(flash, new AttentionBenchmark.Config("flash", 1, 8, 2048, 64, true, true,
+                1))).isEqualTo(count.forwardFlops(shape) + count.backwardFlops(shape));
+        AttentionMechanism uncounted = (q, k, v, context) -> v;
+        assertThat(AttentionBenchmark.flops(uncounted, new AttentionBenchmark.Config("v", 1, 8, 2048, 64, true, true,
+                1))).isNull();
+    }
+
+    @Test
+    void benchAttentionSweepPrintsATablePerMaskWithTheCrossovers() {
+        Outcome r = run("bench", "attention-sweep", "--impl", "nystrom", "--from", "8", "--to", "16", "--heads", "1",
+                "--dim", "4", "--runs", "1", "--mask", "causal");
+        assertThat(r.code()).as(r.err()).isZero();
+        String out = r.out().replace(System.lineSeparator(), "\n");
+        assertThat(out).startsWith("attention sweep: batch 1, heads 1, dim 4, forward, lengths 8 to 16")
+                .contains("\ncausal\n  length  flash").contains("nystrom").contains("—, not causal")
+                .contains("crossover with flash (causal):\n  nystrom  not measured next to flash")
+                .doesNotContain("non-causal");
+        assertThat(r.err()).contains("bench attention: warming up flash").doesNotContain("warming up nystrom");
+        Outcome json = run("bench", "attention-sweep", "--impl=hydra", "--from=8", "--to=8", "--heads=1", "--dim=4",
+                "--runs=1", "--mask=none", "--json");
+        assertThat(json.code()).as(json.err()).isZero();
+        assertThat(json.out().lines().count()).isEqualTo(1);
+        assertThat(json.out()).startsWith("{\"batch\":1,\"heads\":1,\"dim\":4,\"backward\":false,\"runs\":1,")
+                .contains("{\"impl\":\"hydra\",\"causal\":false,\"length\":8,\"status\":\"measured\",\"ms\":")
+                .contains("\"crossovers\":[{\"impl\":\"hydra\",\"causal\":false,\"result\":");
+    }
+
+    @Test
+    void benchAttentionSweepRejectsBadArgumentsBeforeRunningAnything() {
+        Outcome r = run("bench", "attention-sweep", "--impl", "linear", "--mask", "sideways");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("option --mask must be none, causal or both, got 'sideways'");
+        r = run("bench", "attention-sweep", "--impl", "linear", "--from", "4096", "--to", "1024");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--to 1024 is shorter than --from 4096");
+        r = run("bench", "attention-sweep", "--impl", "linear,,performer");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("empty name");
+        r = run("bench", "attention-sweep", "--from", "8");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("option --impl is required").contains("usage: xformers4j bench attention-sweep");
+        r = run("bench", "attention-sweep", "--impl", "lineer", "--from", "8", "--to", "8");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("unknown component 'lineer'").doesNotContain("warming up");
     }
 
     @Test

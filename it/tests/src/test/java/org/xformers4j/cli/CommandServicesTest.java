@@ -158,7 +158,7 @@ class CommandServicesTest {
                 .doesNotContain("matches-full", "incremental-decoding");
         assertThat(results).filteredOn(m -> m.get("component").equals("performer")).extracting(m -> m.get("check"))
                 .contains("matches-kernel-definition", "gradient-inputs", "causal-no-leakage", "padding-ignored",
-                        "reproducible")
+                        "reproducible", "approximates-full", "linear-memory")
                 .doesNotContain("matches-full", "incremental-decoding");
         assertThat(results).filteredOn(m -> m.get("component").equals("linformer")).extracting(m -> m.get("check"))
                 .contains("matches-full", "gradient-inputs", "gradient-parameters", "padding-ignored", "reproducible")

@@ -57,6 +57,30 @@ public @interface AttentionCapabilities {
     String[] exactWhen() default {};
 
     /**
+     * For a mechanism that approximates softmax attention: settings under which it converges to
+     * it, in order of increasing fidelity, e.g. {@code {"features=64", "features=256",
+     * "features=1024"}} for random features or {@code {"landmarks=2", "landmarks=4",
+     * "landmarks=8, pinvIterations=30"}} for Nyström landmarks up to the suite's length. Each
+     * entry is one or more {@code name=value} pairs separated by commas, applied on top of the
+     * defaults, for the sequences the conformance suite uses (8 positions, head size 4). The
+     * suite's {@code approximates-full} check configures the mechanism with each in turn, compares
+     * it with a float64 reference of full attention, and requires the error to fall along the
+     * list and to end small (averaged over several seeds when the mechanism has a {@code seed}
+     * hyperparameter, since one random draw is noisy). Empty when the mechanism does not
+     * approximate softmax attention (a kernel attention with its own similarity) or is exact.
+     */
+    String[] convergesWith() default {};
+
+    /**
+     * The extra memory of a forward and backward pass grows linearly with the sequence length N
+     * for the default hyperparameters (a fixed window, chunk, number of features or landmarks),
+     * never with N². The suite's {@code linear-memory} check holds a mechanism that declares it
+     * to that, from the backend's allocation counter at N and 4N. {@link #memory()} states the
+     * order in words; this is the claim that is checked.
+     */
+    boolean linearMemory() default false;
+
+    /**
      * Needs queries and keys from one shared projection (Kitaev et al., 2020, "Reformer: The
      * Efficient Transformer"): the mechanism receives the same tensor as queries and keys.
      */
@@ -64,6 +88,15 @@ public @interface AttentionCapabilities {
 
     /** Sequence length constraint. */
     LengthConstraint length() default LengthConstraint.NONE;
+
+    /**
+     * For a mechanism whose {@link #length()} is constrained: the hyperparameter that sets the
+     * length, e.g. {@code "maxLength"} for Linformer's projections. A check or benchmark that runs
+     * the mechanism on longer sequences than its default allows ({@code linear-memory},
+     * {@code xformers4j bench attention}) sets it to the length it runs. Empty when the length is
+     * not constrained.
+     */
+    String lengthOption() default "";
 
     /** Time as a function of the sequence length N, e.g. {@code O(N^2)}. */
     String time();

@@ -1,6 +1,8 @@
 package org.xformers4j.component.conformance;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -89,13 +91,40 @@ final class Subject {
         }
         Map<String, String> options = new LinkedHashMap<>();
         for (String entry : capabilities.exactWhen()) {
-            int eq = entry.indexOf('=');
-            if (eq <= 0) {
-                throw new IllegalArgumentException(name() + ": @AttentionCapabilities exactWhen entry '" + entry
-                        + "' is not name=value");
-            }
-            options.put(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
+            putOption(options, entry, "exactWhen");
         }
         return Optional.of(options);
+    }
+
+    /**
+     * The settings of {@link AttentionCapabilities#convergesWith()}, in order, each as options.
+     *
+     * @throws IllegalArgumentException for an entry that is not comma-separated {@code name=value} pairs
+     */
+    List<Map<String, String>> convergenceSettings() {
+        List<Map<String, String>> settings = new ArrayList<>();
+        for (String entry : capabilities.convergesWith()) {
+            Map<String, String> options = new LinkedHashMap<>();
+            for (String pair : entry.split(",")) {
+                putOption(options, pair, "convergesWith");
+            }
+            settings.add(options);
+        }
+        return settings;
+    }
+
+    /** Whether the mechanism has a {@code seed} hyperparameter (random features, hashing rotations). */
+    boolean hasSeed() {
+        return provider.descriptor().hyperparameter("seed").isPresent();
+    }
+
+    /** Puts {@code name=value} into {@code options}; {@code member} names the capability it came from. */
+    private void putOption(Map<String, String> options, String entry, String member) {
+        int eq = entry.indexOf('=');
+        if (eq <= 0 || entry.substring(0, eq).isBlank()) {
+            throw new IllegalArgumentException(name() + ": @AttentionCapabilities " + member + " entry '" + entry
+                    + "' is not name=value");
+        }
+        options.put(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
     }
 }

@@ -35,12 +35,15 @@ class DescribeCommandTest {
                   NAME                 VALUE
                   additiveBias         false
                   causal               false
+                  convergesWith        []
                   crossAttention       false
                   exact                false
                   exactWhen            []
                   incrementalDecoding  false
                   keyPaddingMask       false
                   length               NONE
+                  lengthOption
+                  linearMemory         false
                   memory               O(1)
                   sharedQueryKey       false
                   time                 O(N)

@@ -1,0 +1,119 @@
+package org.xformers4j.cli;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.xformers4j.component.ComponentDescriptor;
+import org.xformers4j.component.attention.AttentionCapabilities;
+import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.registry.ComponentRegistry;
+
+/**
+ * {@code bench attention-sweep --impl A,B [...]}: the time and peak memory of each mechanism next
+ * to {@code flash} at lengths 1K … 64K, without and with a causal mask, and the length from which
+ * each is faster than {@code flash} ({@link AttentionSweep}, {@link Crossover}, {@link SweepReport}).
+ */
+final class AttentionSweepCommand implements Command {
+
+    /** The mechanism every other is compared with. */
+    static final String BASELINE = "flash";
+
+    @Override
+    public String name() {
+        return "attention-sweep";
+    }
+
+    @Override
+    public String summary() {
+        return "mechanisms next to flash over doubling lengths, with the crossover where each gets faster";
+    }
+
+    @Override
+    public String usage() {
+        return "usage: xformers4j bench attention-sweep --impl NAMES [--from N] [--to N] [--batch B] [--heads H]\n"
+                + "                                        [--dim D] [--mask none|causal|both] [--backward]\n"
+                + "                                        [--max-seconds S] [--runs R] [--json]\n"
+                + "  --impl NAMES     comma-separated attention components to compare with flash, e.g.\n"
+                + "                   linear,performer,nystrom (flash is always run, first)\n"
+                + "  --from N         shortest length (default 1024); lengths double from it\n"
+                + "  --to N           longest length (default 65536)\n"
+                + "  --batch B        batch size (default 1)\n"
+                + "  --heads H        heads (default 8)\n"
+                + "  --dim D          head size (default 64)\n"
+                + "  --mask M         none, causal or both (default both); a mechanism that refuses a causal\n"
+                + "                   mask shows '—, not causal'\n"
+                + "  --backward       time forward and backward instead of forward only\n"
+                + "  --max-seconds S  per-call budget (default 60): a mechanism whose median call at a length\n"
+                + "                   takes longer is not run at the longer ones ('—, over budget')\n"
+                + "  --runs R         timed runs per cell after warm-up; the median is reported (default 3)\n"
+                + "  --json           print one JSON object on stdout: {\"batch\":B,...,\"cells\":[{\"impl\":NAME,\n"
+                + "                   \"causal\":c,\"length\":N,\"status\":\"measured\"|\"over-budget\"|\"not-causal\"|\n"
+                + "                   \"failed\"|\"after-failure\",\"ms\":x|null,\"gflops\":y|null,\"peak_bytes\":z|null,\n"
+                + "                   \"detail\":s}],\"crossovers\":[{\"impl\":NAME,\"causal\":c,\"result\":\"crosses\"|\n"
+                + "                   \"faster-throughout\"|\"none\"|\"not-measured\",\"length\":x|null,\"slower_at\":N|null,\n"
+                + "                   \"faster_from\":N|null,\"longest_common\":N|null}]}\n"
+                + "Each cell is one 'bench attention' run. The crossover is the length from which the mechanism is\n"
+                + "faster than flash at every longer length measured, interpolated in log-log between the two\n"
+                + "measured lengths around it, from cells where both were measured only.";
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) throws UsageException {
+        Options o = Options.parse(args, Set.of("--impl", "--from", "--to", "--batch", "--heads", "--dim", "--mask",
+                "--max-seconds", "--runs"), Set.of("--backward", "--json"), usage());
+        List<String> impls = new ArrayList<>(List.of(BASELINE));
+        for (String impl : o.required("--impl").split(",")) {
+            String name = impl.trim();
+            if (name.isEmpty()) {
+                throw new UsageException("option --impl has an empty name in '" + o.required("--impl") + "'", usage());
+            }
+            if (!impls.contains(name)) {
+                impls.add(name);
+            }
+        }
+        int from = o.positiveInt("--from", 1024);
+        int to = o.positiveInt("--to", 65536);
+        if (to < from) {
+            throw new UsageException("option --to " + to + " is shorter than --from " + from, usage());
+        }
+        AttentionSweep.Plan plan = new AttentionSweep.Plan(impls, o.positiveInt("--batch", 1),
+                o.positiveInt("--heads", 8), o.positiveInt("--dim", 64), from, to, masks(o.value("--mask", "both")),
+                o.flag("--backward"), o.positiveInt("--runs", 3), o.positiveInt("--max-seconds", 60));
+        Map<String, Boolean> causal = causalSupport(impls);
+        List<AttentionSweep.Cell> cells = AttentionSweep.run(plan, causal::get,
+                config -> AttentionBenchmark.run(config, err));
+        out.print(o.flag("--json") ? SweepReport.json(plan, cells) + System.lineSeparator()
+                : SweepReport.text(plan, cells));
+        return 0;
+    }
+
+    private List<Boolean> masks(String mask) throws UsageException {
+        return switch (mask) {
+            case "none" -> List.of(false);
+            case "causal" -> List.of(true);
+            case "both" -> List.of(false, true);
+            default -> throw new UsageException("option --mask must be none, causal or both, got '" + mask + "'",
+                    usage());
+        };
+    }
+
+    /**
+     * Whether each mechanism honours a causal mask, from its capabilities; looking them up first
+     * also fails an unknown name before anything runs.
+     *
+     * @throws IllegalArgumentException for a name that is not an attention component
+     */
+    private static Map<String, Boolean> causalSupport(List<String> impls) {
+        Map<String, Boolean> out = new LinkedHashMap<>();
+        ComponentRegistry registry = ComponentRegistry.standalone();
+        for (String impl : impls) {
+            AttentionMechanism mechanism = registry.create(AttentionMechanism.class, impl, Map.of());
+            out.put(impl, ComponentDescriptor.of(mechanism.getClass()).capabilities(AttentionCapabilities.class)
+                    .causal());
+        }
+        return out;
+    }
+}
