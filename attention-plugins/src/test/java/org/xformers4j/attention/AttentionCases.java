@@ -1,13 +1,16 @@
 package org.xformers4j.attention;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.assertj.core.data.Offset;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.compute.AttentionProblem;
 import org.xformers4j.compute.AttentionReference;
+import org.xformers4j.compute.MemoryStats;
 import org.xformers4j.tensor.GradCheck;
 import org.xformers4j.tensor.Tensor;
 
@@ -83,6 +86,34 @@ public final class AttentionCases {
             }
         }
         return Tensor.of(data, shape);
+    }
+
+    /**
+     * Asserts that every element of {@code actual} is within {@code tolerance · (1 + |expected|)} of
+     * the float64 {@code expected}, naming the first that is not.
+     */
+    public static void assertElementsClose(float[] actual, double[] expected, double tolerance) {
+        assertThat(actual).hasSize(expected.length);
+        for (int e = 0; e < actual.length; e++) {
+            assertThat((double) actual[e]).as("element %d", e).isCloseTo(expected[e],
+                    Offset.offset(tolerance * (1 + Math.abs(expected[e]))));
+        }
+    }
+
+    /**
+     * Bytes the backend allocates for one forward and backward of {@code attention} at length n
+     * (B=1, H=2, D=Dv=64, standard-normal inputs), with every byte counted whether or not it was
+     * freed since: what the memory tests compare with the size of an N×N or N×D×D buffer.
+     */
+    public static long allocatedBytes(AttentionMechanism attention, int n, boolean causal) {
+        SplittableRandom rng = new SplittableRandom(n);
+        Tensor q = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
+        Tensor k = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
+        Tensor v = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
+        MemoryStats memory = q.backend().memory();
+        memory.resetPeak();
+        attention.forward(q, k, v, AttentionContext.builder().causal(causal).build()).sum().backward();
+        return memory.allocatedBytesSinceReset();
     }
 
     /** {@code x} widened to double, for float64 references. */

@@ -9,6 +9,7 @@ import org.xformers4j.attention.FullAttentionProvider;
 import org.xformers4j.attention.LocalAttentionProvider;
 import org.xformers4j.attention.LshAttentionProvider;
 import org.xformers4j.attention.SlidingWindowAttentionProvider;
+import org.xformers4j.attention.kernel.CosformerAttentionProvider;
 import org.xformers4j.attention.kernel.HydraAttentionProvider;
 import org.xformers4j.attention.kernel.LinearAttentionProvider;
 import org.xformers4j.attention.kernel.PerformerAttentionProvider;
@@ -38,10 +39,11 @@ class ComponentProvidersTest {
                         RotaryPositionalEncodingProvider.class, XposPositionalEncodingProvider.class,
                         AlibiPositionalBiasProvider.class, T5RelativePositionBiasProvider.class,
                         DynamicPositionBiasProvider.class, LinearAttentionProvider.class, HydraAttentionProvider.class, SimaAttentionProvider.class,
-                        PerformerAttentionProvider.class, NystromAttentionProvider.class);
+                        PerformerAttentionProvider.class, CosformerAttentionProvider.class,
+                        NystromAttentionProvider.class);
         assertThat(ServiceLoader.load(ComponentProvider.class).stream().map(p -> p.get().descriptor().name()))
                 .containsExactlyInAnyOrder("full", "flash", "local", "sliding-window", "lsh", "sinusoidal", "learned",
                         "axial", "none", "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias", "linear", "hydra", "sima",
-                        "performer", "nystrom");
+                        "performer", "cosformer", "nystrom");
     }
 }

@@ -23,6 +23,7 @@ import org.xformers4j.attention.FullAttention;
 import org.xformers4j.attention.LocalAttention;
 import org.xformers4j.attention.LshAttention;
 import org.xformers4j.attention.SlidingWindowAttention;
+import org.xformers4j.attention.kernel.CosformerAttention;
 import org.xformers4j.attention.kernel.HydraAttention;
 import org.xformers4j.attention.kernel.LinearAttention;
 import org.xformers4j.attention.kernel.PerformerAttention;
@@ -70,7 +71,7 @@ class OsgiRegistryTest {
             AxialPositionalEncoding.class, NoPositionalEncoding.class, RotaryPositionalEncoding.class,
             XposPositionalEncoding.class, AlibiPositionalBias.class, T5RelativePositionBias.class,
             DynamicPositionBias.class, LinearAttention.class, HydraAttention.class, SimaAttention.class,
-            PerformerAttention.class, NystromAttention.class);
+            PerformerAttention.class, CosformerAttention.class, NystromAttention.class);
 
     private static final List<Class<? extends Component>> PROJECT_COMPONENTS = Stream.concat(
             ATTENTION_BUNDLE_COMPONENTS.stream(), Stream.of(GreedyDecoding.class, BeamSearchDecoding.class,
