@@ -102,14 +102,15 @@ public final class AttentionCases {
 
     /**
      * Bytes the backend allocates for one forward and backward of {@code attention} at length n
-     * (B=1, H=2, D=Dv=64, standard-normal inputs), with every byte counted whether or not it was
-     * freed since: what the memory tests compare with the size of an N×N or N×D×D buffer.
+     * (B=1, H=2, D=Dv={@code headDim}, standard-normal inputs), with every byte counted whether or
+     * not it was freed since: what the memory tests compare with the size of an N×N or N×D×D
+     * buffer, or between lengths and head sizes.
      */
-    public static long allocatedBytes(AttentionMechanism attention, int n, boolean causal) {
+    public static long allocatedBytes(AttentionMechanism attention, int n, int headDim, boolean causal) {
         SplittableRandom rng = new SplittableRandom(n);
-        Tensor q = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
-        Tensor k = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
-        Tensor v = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
+        Tensor q = Tensor.randn(rng, 1, 2, n, headDim).requiresGrad(true);
+        Tensor k = Tensor.randn(rng, 1, 2, n, headDim).requiresGrad(true);
+        Tensor v = Tensor.randn(rng, 1, 2, n, headDim).requiresGrad(true);
         MemoryStats memory = q.backend().memory();
         memory.resetPeak();
         attention.forward(q, k, v, AttentionContext.builder().causal(causal).build()).sum().backward();

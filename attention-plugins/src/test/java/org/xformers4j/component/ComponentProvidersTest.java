@@ -13,6 +13,7 @@ import org.xformers4j.attention.kernel.CosformerAttentionProvider;
 import org.xformers4j.attention.kernel.HydraAttentionProvider;
 import org.xformers4j.attention.kernel.LinearAttentionProvider;
 import org.xformers4j.attention.kernel.PerformerAttentionProvider;
+import org.xformers4j.attention.kernel.ReluLinearAttentionProvider;
 import org.xformers4j.attention.kernel.SimaAttentionProvider;
 import org.xformers4j.attention.lowrank.NystromAttentionProvider;
 import org.xformers4j.positional.AlibiPositionalBiasProvider;
@@ -40,10 +41,10 @@ class ComponentProvidersTest {
                         AlibiPositionalBiasProvider.class, T5RelativePositionBiasProvider.class,
                         DynamicPositionBiasProvider.class, LinearAttentionProvider.class, HydraAttentionProvider.class, SimaAttentionProvider.class,
                         PerformerAttentionProvider.class, CosformerAttentionProvider.class,
-                        NystromAttentionProvider.class);
+                        ReluLinearAttentionProvider.class, NystromAttentionProvider.class);
         assertThat(ServiceLoader.load(ComponentProvider.class).stream().map(p -> p.get().descriptor().name()))
                 .containsExactlyInAnyOrder("full", "flash", "local", "sliding-window", "lsh", "sinusoidal", "learned",
                         "axial", "none", "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias", "linear", "hydra", "sima",
-                        "performer", "cosformer", "nystrom");
+                        "performer", "cosformer", "relu-linear", "nystrom");
     }
 }

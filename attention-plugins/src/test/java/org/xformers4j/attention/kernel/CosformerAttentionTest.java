@@ -235,8 +235,8 @@ class CosformerAttentionTest {
         int n = 8192;
         CosformerAttention attention = new CosformerAttention(n, 1e-12f);
         for (boolean causal : new boolean[] {true, false}) {
-            long half = allocatedBytes(attention, n / 2, causal);
-            long bytes = allocatedBytes(attention, n, causal);
+            long half = allocatedBytes(attention, n / 2, 64, causal);
+            long bytes = allocatedBytes(attention, n, 64, causal);
             long prefixStates = 2L * n * 128 * 64 * Float.BYTES; // [H, N, 2D, Dv] of running states
             long scores = 2L * n * n * Float.BYTES;              // [H, N, N] kernel matrix
             assertThat(bytes).as("bytes allocated by forward + backward at N = %d, causal %s", n, causal)

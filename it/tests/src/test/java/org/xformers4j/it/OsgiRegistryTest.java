@@ -27,6 +27,7 @@ import org.xformers4j.attention.kernel.CosformerAttention;
 import org.xformers4j.attention.kernel.HydraAttention;
 import org.xformers4j.attention.kernel.LinearAttention;
 import org.xformers4j.attention.kernel.PerformerAttention;
+import org.xformers4j.attention.kernel.ReluLinearAttention;
 import org.xformers4j.attention.kernel.SimaAttention;
 import org.xformers4j.attention.lowrank.NystromAttention;
 import org.xformers4j.component.Component;
@@ -71,7 +72,7 @@ class OsgiRegistryTest {
             AxialPositionalEncoding.class, NoPositionalEncoding.class, RotaryPositionalEncoding.class,
             XposPositionalEncoding.class, AlibiPositionalBias.class, T5RelativePositionBias.class,
             DynamicPositionBias.class, LinearAttention.class, HydraAttention.class, SimaAttention.class,
-            PerformerAttention.class, CosformerAttention.class, NystromAttention.class);
+            PerformerAttention.class, CosformerAttention.class, ReluLinearAttention.class, NystromAttention.class);
 
     private static final List<Class<? extends Component>> PROJECT_COMPONENTS = Stream.concat(
             ATTENTION_BUNDLE_COMPONENTS.stream(), Stream.of(GreedyDecoding.class, BeamSearchDecoding.class,
