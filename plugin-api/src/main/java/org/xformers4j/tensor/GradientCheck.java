@@ -24,7 +24,8 @@ import java.util.function.Function;
  * the step (a ReLU kink, or the jump of a ratio whose denominator vanishes) is recognised by its
  * one-sided differences {@code (f(x + h) - f(x)) / h} and {@code (f(x) - f(x - h)) / h}
  * disagreeing by more than the tolerance; it then also passes when the analytic gradient matches
- * one of them: the one of the side of x that holds no kink.
+ * the second-order one-sided difference {@code ±(-3 f(x) + 4 f(x ± h) - f(x ± 2h)) / 2h} of
+ * either side: the one of the side that holds no kink within 2h.
  *
  * <pre>{@code
  * GradientCheck.Result r = GradientCheck.of("exp", in -> in[0].exp(),
@@ -114,9 +115,9 @@ public final class GradientCheck {
 
     /**
      * Also accepts, where the one-sided differences disagree (a kink or a jump within the step),
-     * an analytic gradient that matches one of them, and counts such an element in the input's
-     * gradient scale by the smaller of the two; see the class comment. For float32 references,
-     * whose large step makes crossing a kink likely.
+     * an analytic gradient that matches the second-order one-sided difference of either side, and
+     * counts such an element in the input's gradient scale by the smaller of the two; see the
+     * class comment. For float32 references, whose large step makes crossing a kink likely.
      */
     public GradientCheck oneSidedAtKinks() {
         this.oneSidedAtKinks = true;
@@ -194,8 +195,8 @@ public final class GradientCheck {
                 }
                 if (ratio >= worst.ratio) {
                     worst.describe(ratio, "d/d input " + i + " element " + e + " is " + analytic[e]
-                            + ", finite difference of the reference " + d.central() + (d.kink()
-                            ? " (one-sided " + d.forward() + " and " + d.backward() + ": a kink within the step)" : ""));
+                            + ", finite difference of the reference " + d.central() + (d.kink() ? " (one-sided "
+                            + d.forward() + " and " + d.backward() + ": a kink within the step)" : ""));
                 }
             }
         }
@@ -206,7 +207,7 @@ public final class GradientCheck {
         return new Result(false, Double.POSITIVE_INFINITY, name + ": " + problem);
     }
 
-    /** |analytic - numeric| over the tolerance at {@code numeric} for an input of gradient scale {@code scale}; NaN is infinite. */
+    /** |analytic - numeric| over the tolerance at {@code numeric}, for an input of gradient scale {@code scale}; NaN: infinite. */
     private double errorRatio(double analytic, double numeric, double scale) {
         double tolerance = gradTolerance * (1 + Math.max(Math.abs(numeric), 0.1 * scale));
         double ratio = Math.abs(analytic - numeric) / tolerance;
@@ -214,8 +215,9 @@ public final class GradientCheck {
     }
 
     /**
-     * The finite differences of {@code Σ w·f} in one element: central, forward and backward, and
-     * whether (with {@link #oneSidedAtKinks()}) the one-sided ones disagree beyond the tolerance.
+     * The finite differences of {@code Σ w·f} in one element: central and, where (with
+     * {@link #oneSidedAtKinks()}) the first-order one-sided ones disagree beyond the tolerance
+     * ({@code kink}), the second-order one-sided ones, forward and backward (else 0).
      */
     private record Differences(double central, double forward, double backward, boolean kink) {
 
@@ -244,9 +246,22 @@ public final class GradientCheck {
         }
         double forward = up / step;
         double backward = down / step;
-        boolean kink = oneSidedAtKinks
-                && Math.abs(forward - backward) > gradTolerance * (1 + Math.min(Math.abs(forward), Math.abs(backward)));
-        return new Differences(sum / (2 * step), forward, backward, kink);
+        double agreement = gradTolerance * (1 + Math.min(Math.abs(forward), Math.abs(backward)));
+        if (!oneSidedAtKinks || Math.abs(forward - backward) <= agreement) {
+            return new Differences(sum / (2 * step), 0, 0, false);
+        }
+        // second order on each side: ±(-3 f(x) + 4 f(x ± h) - f(x ± 2h)) / 2h = (4 up - up2) / 2h, (4 down - down2) / 2h
+        plus[input][element] += step;
+        minus[input][element] -= step;
+        double[] fp2 = reference.apply(plus);
+        double[] fm2 = reference.apply(minus);
+        double up2 = 0;
+        double down2 = 0;
+        for (int j = 0; j < weights.length; j++) {
+            up2 += weights[j] * (fp2[j] - base[j]);
+            down2 += weights[j] * (base[j] - fm2[j]);
+        }
+        return new Differences(sum / (2 * step), (4 * up - up2) / (2 * step), (4 * down - down2) / (2 * step), true);
     }
 
     /** The largest error ratio seen so far and what it was. */

@@ -87,8 +87,8 @@ public final class ReluLinearAttention extends Module implements AttentionMechan
     /** The streams each scale convolves, in this order; the parameter names start with them. */
     private static final String[] STREAMS = {"query", "key", "value"};
 
-    @Config(description = "Kernel sizes K of the extra scales, odd, comma-separated: each adds a depth-wise KxK "
-            + "convolution of Q, K and V (along the sequence, its middle row).")
+    @Config(description = "Kernel sizes K of the extra scales, odd from 1 to 15, comma-separated: each adds a "
+            + "depth-wise KxK convolution of Q, K and V (along the sequence, its middle row).")
     private String kernelSizes = "3,5";
 
     @Config(description = "Added to every denominator, so that a query with no positive feature, or whose keys "
@@ -150,7 +150,7 @@ public final class ReluLinearAttention extends Module implements AttentionMechan
         return eps;
     }
 
-    /** {@link #initialize(int, int, int, RandomGenerator)} with values of {@code headDim} elements, as the multi-head layer has. */
+    /** {@link #initialize(int, int, int, RandomGenerator)} with values of headDim elements, as a multi-head layer has. */
     @Override
     public void initialize(int heads, int headDim, RandomGenerator rng) {
         initialize(heads, headDim, headDim, rng);

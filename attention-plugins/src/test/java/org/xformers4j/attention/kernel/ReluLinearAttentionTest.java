@@ -43,7 +43,7 @@ class ReluLinearAttentionTest {
     private static final int DV = 2;
     private static final int[] KERNELS = {3, 5};
 
-    /** A mechanism for H heads of size D and values of size DV, its parameters drawn from N(0, 0.5²) with {@code seed}. */
+    /** A mechanism for H heads of size D and values of size DV, its parameters from N(0, 0.5²) drawn with {@code seed}. */
     private static ReluLinearAttention mechanism(long seed) {
         ReluLinearAttention attention = new ReluLinearAttention(KERNELS, 1e-15f);
         attention.initialize(H, D, DV, new SplittableRandom(seed));

@@ -236,7 +236,7 @@ public final class TransformerEncoder extends Module {
     private record Input(Tensor sequence, AttentionContext context) {
     }
 
-    /** Checks the shapes, adds positions (hook 1), prepends the CLS and register tokens and shifts the grid past them. */
+    /** Checks the shapes, adds positions (hook 1), prepends the CLS and register tokens, shifts the grid past them. */
     private Input input(Tensor embeddings, Tensor keyPaddingMask, Grid grid) {
         if (embeddings == null || embeddings.dim() != 3 || embeddings.size(2) != modelDim) {
             throw new IllegalArgumentException("TransformerEncoder: embeddings must be [batch, length, modelDim = "
