@@ -234,34 +234,31 @@ public final class GradientCheck {
         minus[input][element] -= step;
         double[] fp = reference.apply(plus);
         double[] fm = reference.apply(minus);
-        double sum = 0;
-        double up = 0;
-        double down = 0;
-        for (int j = 0; j < weights.length; j++) {
-            sum += weights[j] * (fp[j] - fm[j]);
-            if (oneSidedAtKinks) {
-                up += weights[j] * (fp[j] - base[j]);
-                down += weights[j] * (base[j] - fm[j]);
-            }
+        double central = weightedDifference(weights, fp, fm) / (2 * step);
+        if (!oneSidedAtKinks) {
+            return new Differences(central, 0, 0, false);
         }
-        double forward = up / step;
-        double backward = down / step;
-        double agreement = gradTolerance * (1 + Math.min(Math.abs(forward), Math.abs(backward)));
-        if (!oneSidedAtKinks || Math.abs(forward - backward) <= agreement) {
-            return new Differences(sum / (2 * step), 0, 0, false);
+        double up = weightedDifference(weights, fp, base);
+        double down = weightedDifference(weights, base, fm);
+        double agreement = gradTolerance * (1 + Math.min(Math.abs(up), Math.abs(down)) / step);
+        if (Math.abs(up - down) / step <= agreement) {
+            return new Differences(central, 0, 0, false);
         }
         // second order on each side: ±(-3 f(x) + 4 f(x ± h) - f(x ± 2h)) / 2h = (4 up - up2) / 2h, (4 down - down2) / 2h
         plus[input][element] += step;
         minus[input][element] -= step;
-        double[] fp2 = reference.apply(plus);
-        double[] fm2 = reference.apply(minus);
-        double up2 = 0;
-        double down2 = 0;
+        double up2 = weightedDifference(weights, reference.apply(plus), base);
+        double down2 = weightedDifference(weights, base, reference.apply(minus));
+        return new Differences(central, (4 * up - up2) / (2 * step), (4 * down - down2) / (2 * step), true);
+    }
+
+    /** Σ_j w_j (a_j - b_j). */
+    private static double weightedDifference(double[] weights, double[] a, double[] b) {
+        double sum = 0;
         for (int j = 0; j < weights.length; j++) {
-            up2 += weights[j] * (fp2[j] - base[j]);
-            down2 += weights[j] * (base[j] - fm2[j]);
+            sum += weights[j] * (a[j] - b[j]);
         }
-        return new Differences(sum / (2 * step), (4 * up - up2) / (2 * step), (4 * down - down2) / (2 * step), true);
+        return sum;
     }
 
     /** The largest error ratio seen so far and what it was. */
