@@ -38,6 +38,7 @@ class DescribeCommandTest {
                   crossAttention       false
                   exact                false
                   exactWhen            []
+                  grid                 false
                   incrementalDecoding  false
                   keyPaddingMask       false
                   length               NONE
