@@ -44,8 +44,9 @@ import org.xformers4j.tensor.Tensor;
  * cell and convolves only with itself. Without a grid they run along the sequence with the
  * kernel's middle row (K taps): centred ({@code 'same'} zero padding) without a causal context,
  * left-padded with one (output n reads positions n-K+1..n only, so nothing leaks from the future).
- * The kernels are K×K in both cases so that one configuration serves both; along a sequence the
- * other rows are unused and get zero gradients. A grid with a causal context is refused.
+ * The kernels are K×K in both cases so that one configuration, and one checkpoint layout, serves
+ * both; along a sequence the other rows are unused: they get zero gradients (weight decay still
+ * shrinks them). A grid with a causal context is refused.
  *
  * <p><b>Choices the paper and the authors' code leave open, or that this SPI forces.</b>
  * <ul>
