@@ -1,9 +1,11 @@
 package org.xformers4j.attention;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.assertj.core.data.Offset;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.compute.AttentionProblem;
@@ -84,6 +86,35 @@ public final class AttentionCases {
             }
         }
         return Tensor.of(data, shape);
+    }
+
+    /**
+     * Asserts that every element of {@code actual} is within {@code tolerance · (1 + |expected|)} of
+     * the float64 {@code expected}, naming the first that is not.
+     */
+    public static void assertElementsClose(float[] actual, double[] expected, double tolerance) {
+        assertThat(actual).hasSize(expected.length);
+        for (int e = 0; e < actual.length; e++) {
+            assertThat((double) actual[e]).as("element %d", e).isCloseTo(expected[e],
+                    Offset.offset(tolerance * (1 + Math.abs(expected[e]))));
+        }
+    }
+
+    /**
+     * Bytes the backend allocates for one forward and backward of {@code attention} at length n
+     * (B=1, H=2, D=Dv={@code headDim}, standard-normal inputs), with every byte counted whether or
+     * not it was freed since: what the memory tests compare with the size of an N×N or N×D×D
+     * buffer, or between lengths and head sizes.
+     */
+    public static long allocatedBytes(AttentionMechanism attention, int n, int headDim, boolean causal) {
+        SplittableRandom rng = new SplittableRandom(n);
+        Tensor q = Tensor.randn(rng, 1, 2, n, headDim).requiresGrad(true);
+        Tensor k = Tensor.randn(rng, 1, 2, n, headDim).requiresGrad(true);
+        Tensor v = Tensor.randn(rng, 1, 2, n, headDim).requiresGrad(true);
+        MemoryStats memory = q.backend().memory();
+        memory.resetPeak();
+        attention.forward(q, k, v, AttentionContext.builder().causal(causal).build()).sum().backward();
+        return memory.allocatedBytesSinceReset();
     }
 
     /** {@code x} widened to double, for float64 references. */

@@ -9,9 +9,11 @@ import org.xformers4j.attention.FullAttentionProvider;
 import org.xformers4j.attention.LocalAttentionProvider;
 import org.xformers4j.attention.LshAttentionProvider;
 import org.xformers4j.attention.SlidingWindowAttentionProvider;
+import org.xformers4j.attention.kernel.CosformerAttentionProvider;
 import org.xformers4j.attention.kernel.HydraAttentionProvider;
 import org.xformers4j.attention.kernel.LinearAttentionProvider;
 import org.xformers4j.attention.kernel.PerformerAttentionProvider;
+import org.xformers4j.attention.kernel.ReluLinearAttentionProvider;
 import org.xformers4j.attention.kernel.SimaAttentionProvider;
 import org.xformers4j.attention.lowrank.LinformerAttentionProvider;
 import org.xformers4j.attention.lowrank.NystromAttentionProvider;
@@ -39,11 +41,12 @@ class ComponentProvidersTest {
                         RotaryPositionalEncodingProvider.class, XposPositionalEncodingProvider.class,
                         AlibiPositionalBiasProvider.class, T5RelativePositionBiasProvider.class,
                         DynamicPositionBiasProvider.class, LinearAttentionProvider.class, HydraAttentionProvider.class, SimaAttentionProvider.class,
-                        PerformerAttentionProvider.class, NystromAttentionProvider.class,
+                        PerformerAttentionProvider.class, CosformerAttentionProvider.class,
+                        ReluLinearAttentionProvider.class, NystromAttentionProvider.class,
                         LinformerAttentionProvider.class);
         assertThat(ServiceLoader.load(ComponentProvider.class).stream().map(p -> p.get().descriptor().name()))
                 .containsExactlyInAnyOrder("full", "flash", "local", "sliding-window", "lsh", "sinusoidal", "learned",
                         "axial", "none", "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias", "linear", "hydra", "sima",
-                        "performer", "nystrom", "linformer");
+                        "performer", "cosformer", "relu-linear", "nystrom", "linformer");
     }
 }

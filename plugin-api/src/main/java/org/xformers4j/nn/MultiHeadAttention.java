@@ -133,7 +133,7 @@ public final class MultiHeadAttention extends Module {
         if (positional instanceof Module m) {
             registerModule("positional", m);
         }
-        mechanism.initialize(heads, headDim, rng);
+        mechanism.initialize(heads, headDim, headDim, rng);
         if (mechanism instanceof Module m) {
             registerModule("mechanism", m);
         }
@@ -345,8 +345,7 @@ public final class MultiHeadAttention extends Module {
         }
         float dropout = isTraining() ? context.dropout() : 0f;
         return bias == context.bias() && dropout == context.dropout() ? context
-                : AttentionContext.builder().keyPaddingMask(mask).causal(context.causal()).bias(bias)
-                        .dropout(dropout, context.rng()).build();
+                : context.toBuilder().bias(bias).dropout(dropout, context.rng()).build();
     }
 
     /** The mechanism, the head merge and the output projection: q [B, H, Lq, D], k and v [B, Hkv, Lk, D]. */

@@ -149,7 +149,8 @@ class CommandServicesTest {
         List<Map<String, Object>> results = (List<Map<String, Object>>) ((Map<String, Object>) parseJson(r.out()))
                 .get("results");
         assertThat(results).extracting(m -> m.get("component")).contains("full", "flash", "local", "sliding-window",
-                "lsh", "linear", "hydra", "sima", "performer", "nystrom", "linformer");
+                "lsh", "linear", "hydra", "sima", "performer", "cosformer", "relu-linear",
+                "nystrom", "linformer");
         assertThat(results).allSatisfy(m -> assertThat(m.get("passed")).as(m.toString()).isEqualTo(true));
         assertThat(results).filteredOn(m -> m.get("component").equals("flash")).extracting(m -> m.get("check"))
                 .contains("matches-full", "gradient-inputs", "causal-no-leakage", "incremental-decoding");

@@ -23,9 +23,11 @@ import org.xformers4j.attention.FullAttention;
 import org.xformers4j.attention.LocalAttention;
 import org.xformers4j.attention.LshAttention;
 import org.xformers4j.attention.SlidingWindowAttention;
+import org.xformers4j.attention.kernel.CosformerAttention;
 import org.xformers4j.attention.kernel.HydraAttention;
 import org.xformers4j.attention.kernel.LinearAttention;
 import org.xformers4j.attention.kernel.PerformerAttention;
+import org.xformers4j.attention.kernel.ReluLinearAttention;
 import org.xformers4j.attention.kernel.SimaAttention;
 import org.xformers4j.attention.lowrank.LinformerAttention;
 import org.xformers4j.attention.lowrank.NystromAttention;
@@ -71,7 +73,8 @@ class OsgiRegistryTest {
             AxialPositionalEncoding.class, NoPositionalEncoding.class, RotaryPositionalEncoding.class,
             XposPositionalEncoding.class, AlibiPositionalBias.class, T5RelativePositionBias.class,
             DynamicPositionBias.class, LinearAttention.class, HydraAttention.class, SimaAttention.class,
-            PerformerAttention.class, NystromAttention.class, LinformerAttention.class);
+            PerformerAttention.class, CosformerAttention.class, ReluLinearAttention.class, NystromAttention.class,
+            LinformerAttention.class);
 
     private static final List<Class<? extends Component>> PROJECT_COMPONENTS = Stream.concat(
             ATTENTION_BUNDLE_COMPONENTS.stream(), Stream.of(GreedyDecoding.class, BeamSearchDecoding.class,

@@ -2,6 +2,7 @@ package org.xformers4j.models.nn;
 
 import java.util.Arrays;
 import java.util.List;
+import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -29,7 +30,18 @@ public final class AttentionRollout {
      * @return per example [length]
      */
     public static double[][] relevance(TransformerEncoder encoder, Tensor embeddings, Tensor keyPaddingMask) {
-        return relevance(encoder.attentionWeights(embeddings, keyPaddingMask), encoder.prefixLength(),
+        return relevance(encoder, embeddings, keyPaddingMask, null);
+    }
+
+    /**
+     * {@link #relevance(TransformerEncoder, Tensor, Tensor)} of tokens laid out as {@code grid}
+     * (image patches), as the encoder's forward sees them.
+     *
+     * @param grid the tokens' 2-D layout, or null for a sequence
+     */
+    public static double[][] relevance(TransformerEncoder encoder, Tensor embeddings, Tensor keyPaddingMask,
+                                       AttentionContext.Grid grid) {
+        return relevance(encoder.attentionWeights(embeddings, keyPaddingMask, grid), encoder.prefixLength(),
                 encoder.config().pooling(), keyPaddingMask);
     }
 

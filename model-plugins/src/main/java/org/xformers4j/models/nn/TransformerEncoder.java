@@ -7,6 +7,7 @@ import java.util.SplittableRandom;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.AttentionContext.Grid;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.positional.PositionalEncoding;
 import org.xformers4j.nn.Init;
@@ -34,7 +35,8 @@ import org.xformers4j.tensor.Tensor;
  * ALiBi, T5 buckets) are applied inside the attention to the whole sequence, so there the prefix
  * occupies relative positions 0 … P-1 and the tokens P … P+L-1. The encoding is shared by every
  * block and initialised once here with (modelDim, heads, rng); if it is a {@link Module} its
- * parameters are listed under {@code positional}.
+ * parameters are listed under {@code positional}. When the tokens are the cells of an image, their
+ * {@link Grid} goes to the attention mechanisms in the context, shifted past the prefix.
  *
  * <p>Each block gets its own attention mechanism from the supplier, as mechanisms may hold
  * per-layer state (LSH rotations, learned parameters). Every pairing problem is found when the
@@ -133,7 +135,18 @@ public final class TransformerEncoder extends Module {
      * @param keyPaddingMask [batch, length], non-zero at padded tokens, or null when nothing is padded
      */
     public Output forward(Tensor embeddings, Tensor keyPaddingMask) {
-        Input input = input(embeddings, keyPaddingMask);
+        return forward(embeddings, keyPaddingMask, null);
+    }
+
+    /**
+     * {@link #forward(Tensor, Tensor)} over tokens that are the cells of an image laid out as
+     * {@code grid} (within the L tokens); the mechanisms receive it shifted past the CLS and
+     * register tokens.
+     *
+     * @param grid the tokens' 2-D layout, or null for a sequence
+     */
+    public Output forward(Tensor embeddings, Tensor keyPaddingMask, Grid grid) {
+        Input input = input(embeddings, keyPaddingMask, grid);
         Tensor x = config.reversible() ? reversibleBlocks(input) : storedBlocks(input);
         if (finalNorm != null) {
             x = finalNorm.forward().apply(x);
@@ -178,12 +191,22 @@ public final class TransformerEncoder extends Module {
      * @return per block [batch, heads, prefixLength + length, prefixLength + length]
      */
     public List<Tensor> attentionWeights(Tensor embeddings, Tensor keyPaddingMask) {
+        return attentionWeights(embeddings, keyPaddingMask, null);
+    }
+
+    /**
+     * {@link #attentionWeights(Tensor, Tensor)} of tokens laid out as {@code grid}, which the blocks
+     * between the weights see as {@link #forward(Tensor, Tensor, Grid)} passes it.
+     *
+     * @param grid the tokens' 2-D layout, or null for a sequence
+     */
+    public List<Tensor> attentionWeights(Tensor embeddings, Tensor keyPaddingMask, Grid grid) {
         boolean training = isTraining();
         if (training) {
             eval();
         }
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            Input input = input(embeddings, keyPaddingMask);
+            Input input = input(embeddings, keyPaddingMask, grid);
             AttentionContext context = input.context();
             Tensor x1 = input.sequence();
             Tensor x2 = x1;                       // the attention's input stream; the ordinary stack has only this one
@@ -214,8 +237,8 @@ public final class TransformerEncoder extends Module {
     private record Input(Tensor sequence, AttentionContext context) {
     }
 
-    /** Checks the shapes, adds positions (hook 1) and prepends the CLS and register tokens. */
-    private Input input(Tensor embeddings, Tensor keyPaddingMask) {
+    /** Checks the shapes, adds positions (hook 1), prepends the CLS and register tokens, shifts the grid past them. */
+    private Input input(Tensor embeddings, Tensor keyPaddingMask, Grid grid) {
         if (embeddings == null || embeddings.dim() != 3 || embeddings.size(2) != modelDim) {
             throw new IllegalArgumentException("TransformerEncoder: embeddings must be [batch, length, modelDim = "
                     + modelDim + "], got shape " + (embeddings == null ? null : Arrays.toString(embeddings.shape())));
@@ -225,6 +248,10 @@ public final class TransformerEncoder extends Module {
         if (keyPaddingMask != null && !Arrays.equals(keyPaddingMask.shape(), new int[] {batch, length})) {
             throw new IllegalArgumentException("TransformerEncoder: keyPaddingMask must be [batch, length] = ["
                     + batch + ", " + length + "], got shape " + Arrays.toString(keyPaddingMask.shape()));
+        }
+        if (grid != null && grid.start() + grid.cells() > length) {
+            throw new IllegalArgumentException("TransformerEncoder: the grid " + grid + " does not fit in "
+                    + length + " tokens");
         }
         Tensor x = positional == null ? embeddings : positional.addToEmbeddings(embeddings, 0);
 
@@ -242,7 +269,8 @@ public final class TransformerEncoder extends Module {
             }
         }
         AttentionContext context = AttentionContext.builder().keyPaddingMask(mask)
-                .dropout(config.attentionDropout(), attentionRng).build();
+                .dropout(config.attentionDropout(), attentionRng).grid(grid == null ? null : grid.shifted(prefix))
+                .build();
         return new Input(x, context);
     }
 

@@ -4,6 +4,7 @@ import java.io.DataOutput;
 import java.io.IOException;
 import java.util.List;
 import org.tribuo.Example;
+import org.xformers4j.component.attention.AttentionContext.Grid;
 import org.xformers4j.nn.Module;
 import org.xformers4j.tensor.Tensor;
 
@@ -27,6 +28,16 @@ public abstract class EncoderModule extends Module {
 
     /** The token size D. */
     public abstract int modelDim();
+
+    /**
+     * The 2-D layout of the tokens {@link #forward} makes when they are the cells of an image
+     * (image patches, row-major from token 0), which the model passes to attention mechanisms that
+     * read it ({@link org.xformers4j.component.attention.AttentionCapabilities#grid()}); null, the
+     * default, when the tokens are a sequence.
+     */
+    public Grid grid() {
+        return null;
+    }
 
     /**
      * For each token {@link #forward} makes of {@code example}, in order, the names of the features

@@ -12,6 +12,7 @@ import java.util.random.RandomGenerator;
 import org.tribuo.Example;
 import org.tribuo.Feature;
 import org.tribuo.ImmutableFeatureMap;
+import org.xformers4j.component.attention.AttentionContext.Grid;
 import org.xformers4j.nn.Linear;
 import org.xformers4j.tensor.Tensor;
 
@@ -23,7 +24,10 @@ import org.xformers4j.tensor.Tensor;
  * channels last: pixel (r, c), channel k is position {@code (r · width + c) · channels + k}. The
  * image is cut into non-overlapping {@code patchSize × patchSize} patches, taken row-major; each is
  * flattened (rows, then columns, then channels), multiplied by {@code pixelScale} and projected to
- * D by one learned {@link Linear} layer. T = (height / patchSize) · (width / patchSize).
+ * D by one learned {@link Linear} layer. T = (height / patchSize) · (width / patchSize). The
+ * tokens are the cells of a (height / patchSize) × (width / patchSize) {@link Grid}, which the
+ * model passes to the attention mechanisms that read it (the 2-D convolutions of
+ * {@code relu-linear}).
  *
  * <p>Which feature is which position: with {@code featurePrefix} set, position i is the feature
  * named {@code featurePrefix + i} (so {@code p0 … p63} for the digits CSV with prefix {@code p});
@@ -209,6 +213,12 @@ public final class ImagePatches implements InputEncoder {
         @Override
         public int maxTokens() {
             return numPatches;
+        }
+
+        /** The patches' grid: height / patchSize rows of width / patchSize patches, from token 0. */
+        @Override
+        public Grid grid() {
+            return new Grid(0, height / patchSize, width / patchSize);
         }
 
         @Override

@@ -27,9 +27,13 @@ final class TransformerNetwork extends Module {
 
     /** The logits [B, K] of {@code batch}. */
     Tensor forward(List<? extends Example<?>> batch) {
+        return output.forward(encode(batch).pooled());                                   // [B, D] → [B, K]
+    }
+
+    /** The transformer encoder's output on {@code batch}'s tokens, with their padding mask and grid. */
+    TransformerEncoder.Output encode(List<? extends Example<?>> batch) {
         EncoderModule.Tokens tokens = input.forward(batch);                              // [B, T, D], [B, T]
-        TransformerEncoder.Output encoded = encoder.forward(tokens.embeddings(), tokens.paddingMask());
-        return output.forward(encoded.pooled());                                         // [B, D] → [B, K]
+        return encoder.forward(tokens.embeddings(), tokens.paddingMask(), input.grid());
     }
 
     /**
@@ -38,7 +42,7 @@ final class TransformerNetwork extends Module {
      */
     double[][] relevance(List<? extends Example<?>> batch) {
         EncoderModule.Tokens tokens = input.forward(batch);                              // [B, T, D], [B, T]
-        return AttentionRollout.relevance(encoder, tokens.embeddings(), tokens.paddingMask());
+        return AttentionRollout.relevance(encoder, tokens.embeddings(), tokens.paddingMask(), input.grid());
     }
 
     EncoderModule input() {

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.offset;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
@@ -12,6 +14,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.xformers4j.attention.FullAttention;
+import org.xformers4j.component.ComponentInfo;
+import org.xformers4j.component.attention.AttentionCapabilities;
+import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.AttentionContext.Grid;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.positional.PositionalEncoding;
 import org.xformers4j.registry.ComponentRegistry;
@@ -49,6 +55,44 @@ class TransformerEncoderTest {
     /** Sample 0 has its last two of five tokens padded, sample 1 none. */
     private static Tensor padding() {
         return Tensor.of(new float[] {0, 0, 0, 1, 1, 0, 0, 0, 0, 0}, 2, 5);
+    }
+
+    // ------------------------------------------------------------------ image grid
+
+    /** Full attention that records the grid of every context it is given. */
+    @ComponentInfo(name = "test-grid-recorder", summary = "Full attention recording its contexts' grids",
+            reference = "Vaswani et al., 2017, Attention Is All You Need")
+    @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = true,
+            incrementalDecoding = false, exact = true, grid = true, time = "O(N^2)", memory = "O(N^2)")
+    static final class GridRecorder implements AttentionMechanism {
+        final List<Grid> grids = new ArrayList<>();
+        private final FullAttention full = new FullAttention(0f);
+
+        @Override
+        public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
+            grids.add(context.grid());
+            return full.forward(query, key, value, context);
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"CLS, 0, 1", "MEAN, 2, 2", "CLS, 2, 3"})
+    void theTokensGridReachesEveryBlockShiftedPastThePrefix(TransformerEncoder.Pooling pooling, int registers,
+                                                           int prefix) {
+        List<GridRecorder> made = new ArrayList<>();
+        TransformerEncoder encoder = new TransformerEncoder(config(pooling, registers).attentionDropout(0.1f).build(),
+                () -> {
+                    GridRecorder m = new GridRecorder();
+                    made.add(m);
+                    return m;
+                }, null, new SplittableRandom(5));
+        encoder.eval(); // the layers drop the attention dropout: the context they rebuild keeps the grid
+        Tensor x = Tensor.randn(new SplittableRandom(6), 2, 6, DIM);
+        encoder.forward(x, null, new Grid(0, 2, 3));
+        encoder.forward(x, null);
+        assertThat(made).hasSize(2).allSatisfy(m -> assertThat(m.grids).containsExactly(new Grid(prefix, 2, 3), null));
+        assertThatThrownBy(() -> encoder.forward(x, null, new Grid(1, 2, 3)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not fit in 6 tokens");
     }
 
     // ------------------------------------------------------------------ shapes and pooling

@@ -16,6 +16,7 @@ import org.tribuo.classification.LabelFactory;
 import org.tribuo.impl.ArrayExample;
 import org.tribuo.provenance.SimpleDataSourceProvenance;
 import org.tribuo.util.tokens.impl.SplitCharactersTokenizer;
+import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.tensor.Tensor;
 
 class InputEncodersTest {
@@ -85,6 +86,7 @@ class InputEncodersTest {
         }
         assertThat(module.forward(examples).embeddings().shape()).containsExactly(1, 4, 3);
         assertThat(module.maxTokens()).isEqualTo(4);
+        assertThat(module.grid()).isEqualTo(new AttentionContext.Grid(0, 2, 2));
     }
 
     @Test

@@ -86,6 +86,13 @@ public @interface AttentionCapabilities {
      */
     boolean sharedQueryKey() default false;
 
+    /**
+     * Reads the 2-D layout of {@code AttentionContext.grid()} when the context has one (e.g.
+     * convolutions over an image-patch grid instead of along the sequence). Mechanisms that do not
+     * declare it compute the same with or without a grid.
+     */
+    boolean grid() default false;
+
     /** Sequence length constraint. */
     LengthConstraint length() default LengthConstraint.NONE;
 

@@ -17,6 +17,10 @@ import org.xformers4j.tensor.Tensor;
  *       [batch, heads, queryLength, keyLength]; may require grad (learned relative biases).</li>
  *   <li>{@code dropout}: probability of dropping an attention weight, with {@code rng}; 0 in
  *       evaluation.</li>
+ *   <li>{@code grid}: a 2-D layout of the key sequence (and, in self-attention, of the queries),
+ *       set by a model whose tokens are image patches; null for a plain sequence. Only mechanisms
+ *       that declare {@link AttentionCapabilities#grid()} read it (2-D depth-wise convolutions of
+ *       {@code relu-linear}); every other mechanism computes the same with or without it.</li>
  * </ul>
  *
  * <p><b>What masks a key.</b> Every mechanism masks by setting the score to -∞, so a masked key
@@ -48,6 +52,7 @@ public final class AttentionContext {
     private final Tensor bias;
     private final float dropout;
     private final RandomGenerator rng;
+    private final Grid grid;
 
     private AttentionContext(Builder b) {
         this.keyPaddingMask = b.keyPaddingMask;
@@ -55,6 +60,7 @@ public final class AttentionContext {
         this.bias = b.bias;
         this.dropout = b.dropout;
         this.rng = b.rng;
+        this.grid = b.grid;
     }
 
     /** No mask, not causal, no bias, no dropout. */
@@ -64,6 +70,18 @@ public final class AttentionContext {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** A builder holding every feature of this context, to change some of them. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.keyPaddingMask = keyPaddingMask;
+        b.causal = causal;
+        b.bias = bias;
+        b.dropout = dropout;
+        b.rng = rng;
+        b.grid = grid;
+        return b;
     }
 
     /** [batch, keyLength], non-zero where padded, or null. */
@@ -93,6 +111,46 @@ public final class AttentionContext {
         return rng;
     }
 
+    /** The 2-D layout of the key sequence, or null for a plain sequence; see {@link Grid}. */
+    public Grid grid() {
+        return grid;
+    }
+
+    /**
+     * Where the sequence is an image: the {@code rows · cols} key positions from {@code start} on
+     * are the cells of a {@code rows × cols} grid, row-major (position {@code start + r · cols + c}
+     * is row r, column c), as an image-patch encoder lays out its patches; positions before
+     * {@code start} or after the grid (a CLS token, register tokens) are not on it.
+     *
+     * @param start the key position of cell (0, 0), at least 0
+     * @param rows  at least 1
+     * @param cols  at least 1
+     */
+    public record Grid(int start, int rows, int cols) {
+
+        public Grid {
+            if (start < 0 || rows < 1 || cols < 1) {
+                throw new IllegalArgumentException("a grid needs start >= 0 and at least one row and column, got start "
+                        + start + ", " + rows + " x " + cols);
+            }
+        }
+
+        /** The number of cells, rows · cols. */
+        public int cells() {
+            return rows * cols;
+        }
+
+        /** This grid with {@code offset} more positions before it (tokens prepended to the sequence). */
+        public Grid shifted(int offset) {
+            return new Grid(start + offset, rows, cols);
+        }
+
+        @Override
+        public String toString() {
+            return rows + "x" + cols + " from position " + start;
+        }
+    }
+
     /** Builds an {@link AttentionContext}. */
     public static final class Builder {
         private Tensor keyPaddingMask;
@@ -100,6 +158,7 @@ public final class AttentionContext {
         private Tensor bias;
         private float dropout;
         private RandomGenerator rng;
+        private Grid grid;
 
         private Builder() {
         }
@@ -137,6 +196,12 @@ public final class AttentionContext {
             }
             this.dropout = p;
             this.rng = generator;
+            return this;
+        }
+
+        /** The 2-D layout of the key sequence ({@link Grid}); null for a plain sequence. */
+        public Builder grid(Grid value) {
+            this.grid = value;
             return this;
         }
 

@@ -27,6 +27,19 @@ public interface AttentionMechanism extends Component {
     }
 
     /**
+     * {@link #initialize(int, int, RandomGenerator)} for values of {@code valueDim} elements per
+     * head, which the interface allows to differ from {@code headDim} (the conformance suite uses
+     * another size; the multi-head layer passes {@code headDim}). A mechanism whose parameters act
+     * on the values (per-channel convolutions of V) overrides this one; the default ignores
+     * {@code valueDim}.
+     *
+     * @param valueDim size of each head's values
+     */
+    default void initialize(int heads, int headDim, int valueDim, RandomGenerator rng) {
+        initialize(heads, headDim, rng);
+    }
+
+    /**
      * The number of key and value heads the mechanism receives for {@code heads} query heads:
      * {@code heads} for multi-head attention, 1 for multi-query attention (Shazeer, 2019, "Fast
      * Transformer Decoding: One Write-Head is All You Need"), a divisor of {@code heads} for

@@ -12,7 +12,9 @@ package org.xformers4j.component.attention;
  * definition, computed in double precision on the explicit N×N kernel matrix, instead of against
  * softmax attention. A mechanism may add a small constant to the denominator (for a query whose
  * keys are all masked, the sum is 0 and the output is 0); the suite's tolerances allow an
- * {@code eps} of the order of 1e-6.
+ * {@code eps} of the order of 1e-6. A map may also depend on the vector's position
+ * ({@link #features(int, int, double[])}), as long as the kernel of a query and a key is the dot
+ * product of their features.
  */
 public interface KernelFeatureMap {
 
@@ -25,4 +27,22 @@ public interface KernelFeatureMap {
      * @return the features, all of the same length for every input of a head
      */
     double[] features(int head, double[] x);
+
+    /**
+     * φ of one query or key vector of head {@code head} at sequence position {@code position}, for
+     * a map that depends on where the vector sits (cosFormer's re-weighting, Qin et al., 2022). The
+     * position is the key position: key j sits at j, and query i of {@code queryLength} over
+     * {@code keyLength} keys at {@code keyLength - queryLength + i} (queries end-aligned, as in
+     * {@link AttentionContext}; negative when there are more queries than keys). The default
+     * ignores the position and returns {@link #features(int, double[])}; a map that depends on it
+     * overrides this method (and may refuse the positionless one).
+     *
+     * @param head     the head the vector belongs to
+     * @param position the vector's key position as above
+     * @param x        a vector of headDim elements; not modified
+     * @return the features, all of the same length for every input of a head
+     */
+    default double[] features(int head, int position, double[] x) {
+        return features(head, x);
+    }
 }

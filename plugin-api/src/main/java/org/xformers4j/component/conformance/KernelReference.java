@@ -7,11 +7,13 @@ import org.xformers4j.component.attention.KernelFeatureMap;
  * reference {@code matches-kernel-definition} and {@code gradient-inputs} compare a mechanism that
  * declares a {@link KernelFeatureMap} with.
  * <pre>
- *   A[b,h,i,j] = φ_h(q[b,h,i,:]) · φ_h(k[b,h,j,:])   if query i may see key j, else 0
+ *   A[b,h,i,j] = φ_h(q[b,h,i,:], p(i)) · φ_h(k[b,h,j,:], j)   if query i may see key j, else 0
  *   out[b,h,i,:] = Σ_j A[b,h,i,j] v[b,h,j,:] / Σ_j A[b,h,i,j]
  * </pre>
- * where query i may see key j when j is not padded and, with a causal context, j is at most its
- * position {@code keyLength - queryLength + i} (queries aligned to the end of the keys): the mask
+ * where p(i) = {@code keyLength - queryLength + i} is query i's position (queries aligned to the
+ * end of the keys; φ ignores it unless the map is positional, {@link
+ * KernelFeatureMap#features(int, int, double[])}), and query i may see key j when j is not padded
+ * and, with a causal context, j is at most p(i): the mask
  * is applied explicitly to the matrix, not through prefix sums. A query whose row sums to 0 (every
  * key masked) outputs zeros.
  */
@@ -42,11 +44,11 @@ final class KernelReference {
                 int bh = b * Problem.HEADS + h;
                 double[][] keyFeatures = new double[lk][];
                 for (int j = 0; j < lk; j++) {
-                    keyFeatures[j] = map.features(h, row(k, (bh * lk + j) * d, d));
+                    keyFeatures[j] = map.features(h, j, row(k, (bh * lk + j) * d, d));
                 }
                 double[][] matrix = new double[lq][lk];
                 for (int i = 0; i < lq; i++) {
-                    double[] queryFeatures = map.features(h, row(q, (bh * lq + i) * d, d));
+                    double[] queryFeatures = map.features(h, lk - lq + i, row(q, (bh * lq + i) * d, d));
                     for (int j = 0; j < lk; j++) {
                         matrix[i][j] = dot(queryFeatures, keyFeatures[j]);
                     }

@@ -49,10 +49,13 @@ final class Subject {
         return create(Map.of(), heads, headDim);
     }
 
-    /** The mechanism configured from {@code options}, initialised for {@code heads} heads of size {@code headDim}. */
+    /**
+     * The mechanism configured from {@code options}, initialised for {@code heads} heads of size
+     * {@code headDim} and values of the problems' size {@link Problem#VALUE_DIM}.
+     */
     AttentionMechanism create(Map<String, String> options, int heads, int headDim) {
         AttentionMechanism mechanism = configure(options);
-        mechanism.initialize(heads, headDim, new SplittableRandom(INITIALIZATION_SEED));
+        mechanism.initialize(heads, headDim, Problem.VALUE_DIM, new SplittableRandom(INITIALIZATION_SEED));
         return mechanism;
     }
 

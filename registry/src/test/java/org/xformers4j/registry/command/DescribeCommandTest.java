@@ -39,6 +39,7 @@ class DescribeCommandTest {
                   crossAttention       false
                   exact                false
                   exactWhen            []
+                  grid                 false
                   incrementalDecoding  false
                   keyPaddingMask       false
                   length               NONE
