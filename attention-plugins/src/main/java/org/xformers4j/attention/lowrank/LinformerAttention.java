@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 import org.xformers4j.attention.AttentionInputs;
+import org.xformers4j.attention.FlashAttention;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
@@ -17,7 +18,6 @@ import org.xformers4j.nn.Init;
 import org.xformers4j.nn.Module;
 import org.xformers4j.nn.SharedParameters;
 import org.xformers4j.tensor.AllocationBudget;
-import org.xformers4j.tensor.Functional;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -27,8 +27,10 @@ import org.xformers4j.tensor.Tensor;
  * <pre>
  *   head_i = softmax(Q_i (E_i K_i)ᵀ / √d) · (F_i V_i)         E_i, F_i: k×n
  * </pre>
- * with q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], out [B, H, Lq, Dv]. The largest buffers
- * are the [Lq, k] scores and the [n, k] projections: time O(N·k·d), memory O(N·k), no N×N buffer.
+ * with q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], out [B, H, Lq, Dv]. The attention over
+ * the k slots is {@link FlashAttention}'s fused kernel, so the [Lq, k] scores are never stored;
+ * the largest buffers are the inputs, the projected keys and values and the [n, k] projections:
+ * time O(N·k·d), memory O(N·d + n·k), no N×N buffer.
  *
  * <p>Everything linformer-pytorch offers, as hyperparameters:
  * <ul>
@@ -123,6 +125,13 @@ import org.xformers4j.tensor.Tensor;
 public final class LinformerAttention extends Module implements AttentionMechanism, StackAware, FlopCount {
 
     private static final String NAME = "linformer";
+
+    /**
+     * Softmax attention of the queries over the k slots, scaled by 1/√D: the fused kernel of
+     * {@link FlashAttention}, so the [Lq, k] scores are never stored (memory O(N·d), not O(N·k)).
+     * It has no parameters.
+     */
+    private final FlashAttention slotAttention = new FlashAttention(0f);
 
     /** The key of the LAYERWISE projection in a stack's {@link SharedParameters}. */
     public static final String SHARED_KEY = "linformerProjection";
@@ -430,13 +439,15 @@ public final class LinformerAttention extends Module implements AttentionMechani
         }
         Tensor projectedKeys = keyProjection.project(keys);                 // [B, H, k, D]
         Tensor projectedValues = valueProjection.project(values);           // [B, H, k, Dv]
-        float scale = (float) (1 / Math.sqrt(query.size(3)));
-        Tensor weights = query.mul(scale).matmul(projectedKeys, false, true)  // [B, H, Lq, k]
-                .maskedFill(keyProjection.unreached(real), Float.NEGATIVE_INFINITY).softmax(-1);
-        if (context.dropout() > 0f) {
-            weights = Functional.dropout(weights, context.dropout(), true, context.rng());
+        AttentionContext.Builder slots = AttentionContext.builder();
+        Tensor unreached = keyProjection.unreached(real);                   // [B, 1 or H, 1, k]
+        if (unreached.sum().item() > 0f) {
+            slots.bias(unreached.zerosLike().maskedFill(unreached, Float.NEGATIVE_INFINITY));
         }
-        return weights.matmul(projectedValues);
+        if (context.dropout() > 0f) {
+            slots.dropout(context.dropout(), context.rng());
+        }
+        return slotAttention.forward(query, projectedKeys, projectedValues, slots.build());
     }
 
     @Override

@@ -64,8 +64,8 @@ final class LinearMemory implements AttentionCheck {
     /** Bytes the backend allocates for one forward and backward of a fresh instance at {@code length}. */
     private static long allocatedBytes(Subject subject, int length, boolean causal) {
         String lengthOption = subject.capabilities().lengthOption();
-        AttentionMechanism mechanism = lengthOption.isEmpty() ? subject.create(HEADS, DIM)
-                : subject.create(Map.of(lengthOption, Integer.toString(length)), HEADS, DIM);
+        AttentionMechanism mechanism = subject.create(lengthOption.isEmpty() ? Map.of()
+                : Map.of(lengthOption, Integer.toString(length)), HEADS, DIM, DIM);
         SplittableRandom rng = new SplittableRandom(SEED + length);
         Tensor q = Tensor.randn(rng, 1, HEADS, length, DIM).requiresGrad(true);
         Tensor k = subject.capabilities().sharedQueryKey() ? q : Tensor.randn(rng, 1, HEADS, length, DIM)

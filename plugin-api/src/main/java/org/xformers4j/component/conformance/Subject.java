@@ -54,8 +54,16 @@ final class Subject {
      * {@code headDim} and values of the problems' size {@link Problem#VALUE_DIM}.
      */
     AttentionMechanism create(Map<String, String> options, int heads, int headDim) {
+        return create(options, heads, headDim, Problem.VALUE_DIM);
+    }
+
+    /**
+     * The mechanism configured from {@code options}, initialised for {@code heads} heads of size
+     * {@code headDim} and values of size {@code valueDim}.
+     */
+    AttentionMechanism create(Map<String, String> options, int heads, int headDim, int valueDim) {
         AttentionMechanism mechanism = configure(options);
-        mechanism.initialize(heads, headDim, Problem.VALUE_DIM, new SplittableRandom(INITIALIZATION_SEED));
+        mechanism.initialize(heads, headDim, valueDim, new SplittableRandom(INITIALIZATION_SEED));
         return mechanism;
     }
 
