@@ -1,5 +1,6 @@
 package org.xformers4j.attention.kernel;
 
+import java.util.List;
 import java.util.stream.IntStream;
 import org.xformers4j.tensor.CustomFunction;
 import org.xformers4j.tensor.Tensor;
@@ -11,8 +12,8 @@ import org.xformers4j.tensor.Tensor;
  * <pre>
  *   fq [B, H, Lq, D], fk [B, H, Lk, D], v [B, H, Lk, Dv]       (Lq &lt;= Lk, queries end-aligned)
  *   p(i)  = Lk - Lq + i                                          the key position of query i
- *   S_p   = Σ_{j &lt;= p} fk_j v_jᵀ      [D, Dv]                 running state, O(D·Dv) per head
- *   z_p   = Σ_{j &lt;= p} fk_j           [D]
+ *   S_p   = S_{-1} + Σ_{j &lt;= p} fk_j v_jᵀ   [D, Dv]            running state, O(D·Dv) per head
+ *   z_p   = z_{-1} + Σ_{j &lt;= p} fk_j        [D]                S_{-1} = 0, z_{-1} = 0 unless continued
  *   den_i = fq_i · z_{p(i)} + eps
  *   out_i = fq_iᵀ S_{p(i)} / den_i     [Dv]
  * </pre>
@@ -29,6 +30,11 @@ import org.xformers4j.tensor.Tensor;
  * a million positive terms would lose the last ones); inputs and outputs are float32. Batch
  * elements and heads are independent and run in parallel.
  *
+ * <p>The op may continue the running sums of earlier keys, {S_{-1}, z_{-1}} instead of zeros, for
+ * recurrent decoding (the paper's §3.4): they are constants (no gradient flows into them), and
+ * after the forward {@link #state()} holds S and z after the last key, rounded to float32, to
+ * continue from in the next step.
+ *
  * <p>The inputs are copied to the host (the CPU backend's arrays are host memory already) and the
  * output and gradients uploaded to the inputs' backend: besides those O(N·D) copies the op keeps
  * only each query's denominator ([B, H, Lq]) and references to its inputs and output for the
@@ -37,14 +43,38 @@ import org.xformers4j.tensor.Tensor;
 final class CausalLinearProduct extends CustomFunction {
 
     private final double eps;
+    /** [B·H·D·Dv] and [B·H·D]: the running sums of earlier keys, or null to start from zeros. */
+    private final float[] initialState;
+    private final float[] initialNormaliser;
     private Tensor[] inputs;
     private Tensor out;
     /** [B·H·Lq]: each query's denominator fq_i · z_{p(i)} + eps. */
     private float[] denominators;
+    /** {S [B, H, D, Dv], z [B, H, 1, D]} after the last key, once the forward ran. */
+    private List<Tensor> finalState;
 
     /** @param eps added to every denominator */
     CausalLinearProduct(double eps) {
+        this(eps, null);
+    }
+
+    /**
+     * @param eps   added to every denominator
+     * @param state {S [B, H, D, Dv], z [B, H, 1, D]}, the running sums of the keys before the first
+     *              one, as {@link #state()} returned them; null to start from zeros
+     */
+    CausalLinearProduct(double eps, List<Tensor> state) {
         this.eps = eps;
+        this.initialState = state == null ? null : state.get(0).toFloatArray();
+        this.initialNormaliser = state == null ? null : state.get(1).toFloatArray();
+    }
+
+    /** {S [B, H, D, Dv], z [B, H, 1, D]} after the last key, in float32: the state to continue from. */
+    List<Tensor> state() {
+        if (finalState == null) {
+            throw new IllegalStateException(name() + ": no state before the forward");
+        }
+        return finalState;
     }
 
     @Override
@@ -61,16 +91,26 @@ final class CausalLinearProduct extends CustomFunction {
         float[] fk = in[1].toFloatArray();
         float[] v = in[2].toFloatArray();
         float[] o = new float[n.heads * n.lq * n.dv];
+        float[] sEnd = new float[n.heads * n.d * n.dv];
+        float[] zEnd = new float[n.heads * n.d];
         denominators = new float[n.heads * n.lq];
-        IntStream.range(0, n.heads).parallel().forEach(bh -> forwardScan(n, bh, fq, fk, v, o));
-        out = Tensor.of(in[0].backend(), o, n.batch, n.h, n.lq, n.dv);
+        IntStream.range(0, n.heads).parallel().forEach(bh -> forwardScan(n, bh, fq, fk, v, o, sEnd, zEnd));
+        var backend = in[0].backend();
+        finalState = List.of(Tensor.of(backend, sEnd, n.batch, n.h, n.d, n.dv),
+                Tensor.of(backend, zEnd, n.batch, n.h, 1, n.d));
+        out = Tensor.of(backend, o, n.batch, n.h, n.lq, n.dv);
         return out;
     }
 
-    /** One head: keys j = 0 .. Lk-1 into S and z, emitting query i = j - (Lk - Lq) once j is its position. */
-    private void forwardScan(Sizes n, int bh, float[] fq, float[] fk, float[] v, float[] o) {
+    /**
+     * One head: keys j = 0 .. Lk-1 into S and z, emitting query i = j - (Lk - Lq) once j is its
+     * position; S and z after the last key go to {@code sEnd} and {@code zEnd}.
+     */
+    private void forwardScan(Sizes n, int bh, float[] fq, float[] fk, float[] v, float[] o, float[] sEnd,
+                             float[] zEnd) {
         double[] s = new double[n.d * n.dv];
         double[] z = new double[n.d];
+        start(n, bh, s, z);
         int offset = n.lk - n.lq;
         for (int j = 0; j < n.lk; j++) {
             accumulateKey(n, s, z, fk, (bh * n.lk + j) * n.d, v, (bh * n.lk + j) * n.dv);
@@ -78,6 +118,25 @@ final class CausalLinearProduct extends CustomFunction {
             if (i >= 0) {
                 emitQuery(n, s, z, fq, (bh * n.lq + i) * n.d, o, (bh * n.lq + i) * n.dv, bh * n.lq + i);
             }
+        }
+        for (int e = 0; e < s.length; e++) {
+            sEnd[bh * s.length + e] = (float) s[e];
+        }
+        for (int c = 0; c < z.length; c++) {
+            zEnd[bh * z.length + c] = (float) z[c];
+        }
+    }
+
+    /** S and z of one head before the first key: the initial state, or zeros. */
+    private void start(Sizes n, int bh, double[] s, double[] z) {
+        if (initialState == null) {
+            return;
+        }
+        for (int e = 0; e < s.length; e++) {
+            s[e] = initialState[bh * s.length + e];
+        }
+        for (int c = 0; c < z.length; c++) {
+            z[c] = initialNormaliser[bh * z.length + c];
         }
     }
 
@@ -147,10 +206,11 @@ final class CausalLinearProduct extends CustomFunction {
     }
 
     /** dfq_i = S_{p(i)} gn_i + gd_i z_{p(i)}, scanning the keys forward again. */
-    private static void queryGradientScan(Sizes n, int bh, float[] fq, float[] fk, float[] v, double[] gn,
-                                          double[] gd, float[] dfq) {
+    private void queryGradientScan(Sizes n, int bh, float[] fq, float[] fk, float[] v, double[] gn, double[] gd,
+                                   float[] dfq) {
         double[] s = new double[n.d * n.dv];
         double[] z = new double[n.d];
+        start(n, bh, s, z);
         int offset = n.lk - n.lq;
         for (int j = 0; j < n.lk; j++) {
             accumulateKey(n, s, z, fk, (bh * n.lk + j) * n.d, v, (bh * n.lk + j) * n.dv);

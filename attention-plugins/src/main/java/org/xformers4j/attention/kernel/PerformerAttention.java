@@ -1,14 +1,15 @@
 package org.xformers4j.attention.kernel;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
-import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.attention.KernelFeatureMap;
+import org.xformers4j.component.attention.RecurrentAttention;
 import org.xformers4j.nn.Module;
 import org.xformers4j.tensor.Tensor;
 
@@ -75,7 +76,17 @@ import org.xformers4j.tensor.Tensor;
  *   <li>A key padding mask zeroes the padded keys' features (their exponents are set to -∞).</li>
  *   <li>An additive bias and attention dropout are rejected (no scores or weights are formed);
  *       cross-attention is supported; with a causal context there may be fewer queries than keys
- *       (end-aligned), not more. Incremental decoding is not declared (as for {@code linear}).</li>
+ *       (end-aligned), not more.</li>
+ *   <li><b>Recurrent decoding</b> ({@link RecurrentAttention}, the paper's prefix sums kept as an
+ *       RNN state, as for {@code linear}): the state is {S [B, H, m, Dv], z [B, H, 1, m], M [B, H,
+ *       1, 1]}, O(m·Dv) per head whatever the number of positions. The key stabiliser above spans
+ *       every key, which a decoder cannot know in advance; a step instead uses M, the maximum
+ *       exponent of every unpadded key so far (a running maximum: -∞ before the first), and when a
+ *       new key raises it, rescales S and z by exp(M_old - M_new) ≤ 1 before adding the new keys'
+ *       features exp(exponent - M_new). The stabiliser still cancels, so a prompt and then single
+ *       tokens give the outputs of one causal pass to float32 rounding; exponents stay at most 0, so
+ *       nothing overflows, and the earlier sums shrink rather than grow. A step neither counts
+ *       towards nor triggers a redraw: the state holds features of the current W.</li>
  * </ul>
  */
 @ComponentInfo(name = "performer",
@@ -83,8 +94,8 @@ import org.xformers4j.tensor.Tensor;
                 + "linear in the length; causal by running sums",
         reference = "Choromanski et al., 2021, Rethinking Attention with Performers")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = false, exact = false, time = "O(N*m*d)", memory = "O(N*m + m*d)")
-public final class PerformerAttention extends Module implements AttentionMechanism, KernelFeatureMap {
+        incrementalDecoding = true, exact = false, time = "O(N*m*d)", memory = "O(N*m + m*d)")
+public final class PerformerAttention extends Module implements RecurrentAttention, KernelFeatureMap {
 
     private static final String NAME = "performer";
 
@@ -270,13 +281,7 @@ public final class PerformerAttention extends Module implements AttentionMechani
     @Override
     public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         KernelChecks.check(NAME, query, key, value, context, null);
-        int d = query.size(3);
-        if (projection == null) {
-            start(d); // used on its own, without a layer calling initialize
-        } else if (d != headDim) {
-            throw new IllegalArgumentException(NAME + ": initialised for head size " + headDim + ", got query "
-                    + KernelChecks.shape(query));
-        }
+        requireHeadSize(query);
         if (isTraining() && redrawEvery > 0) {
             if (trainingCalls == redrawEvery) {
                 draw();
@@ -284,11 +289,51 @@ public final class PerformerAttention extends Module implements AttentionMechani
             }
             trainingCalls++;
         }
-        Tensor w = Tensor.of(query.backend(), projection, d, features);
+        return attend(query, key, value, context, null).output();
+    }
+
+    /**
+     * The new positions continuing {S [B, H, m, Dv], z [B, H, 1, m], M [B, H, 1, 1]} (null before
+     * the first), with the running key stabiliser M described in the class comment.
+     */
+    @Override
+    public Step step(Tensor query, Tensor key, Tensor value, AttentionContext context, List<Tensor> state) {
+        int batch = query.size(0);
+        int heads = query.size(1);
+        requireHeadSize(query);
+        KernelChecks.checkStep(NAME, query, key, value, context, state,
+                new int[] {batch, heads, features, value.size(3)}, new int[] {batch, heads, 1, features},
+                new int[] {batch, heads, 1, 1});
+        return attend(query, key, value, context, state);
+    }
+
+    /** Starts the features for a mechanism used on its own (no layer called initialize), else checks the head size. */
+    private void requireHeadSize(Tensor query) {
+        int d = query.size(3);
+        if (projection == null) {
+            start(d);
+        } else if (d != headDim) {
+            throw new IllegalArgumentException(NAME + ": initialised for head size " + headDim + ", got query "
+                    + KernelChecks.shape(query));
+        }
+    }
+
+    /**
+     * The product of {@link #forward} continuing {@code state} (null: none): the key stabiliser is
+     * the running maximum over the state's keys and these, and the state is rescaled to it.
+     */
+    private Step attend(Tensor query, Tensor key, Tensor value, AttentionContext context, List<Tensor> state) {
+        Tensor w = Tensor.of(query.backend(), projection, headDim, features);
         Tensor fq = queryFeatures(exponents(query, w));
-        Tensor fk = keyFeatures(exponents(key, w), context.keyPaddingMask());
-        return context.causal() ? new CausalLinearProduct(eps).apply(fq, fk, value)
-                : LinearAttention.nonCausal(fq, fk, value, eps);
+        Tensor keyExponents = exponents(key, w);
+        Tensor mask = context.keyPaddingMask();
+        float[] before = state == null ? null : state.get(2).toFloatArray();
+        float[] after = keyMaxima(keyExponents, mask, before);
+        Tensor fk = keyFeatures(keyExponents, mask, after);
+        List<Tensor> sums = state == null ? null : rescaled(state, before, after);
+        Step step = LinearAttention.product(fq, fk, value, context.causal(), eps, sums);
+        Tensor maxima = Tensor.of(query.backend(), after, query.size(0), query.size(1), 1, 1);
+        return new Step(step.output(), List.of(step.state().get(0), step.state().get(1), maxima));
     }
 
     /** w_i·x' - |x'|²/2 for every vector of x [B, H, L, D]: [B, H, L, m]. */
@@ -303,18 +348,21 @@ public final class PerformerAttention extends Module implements AttentionMechani
         return exponents.sub(stabiliser).exp().mul((float) (1 / Math.sqrt(features)));
     }
 
-    /** exp(exponent - the maximum over the (batch element, head)'s unpadded keys) / sqrt(m), padded keys 0. */
-    private Tensor keyFeatures(Tensor exponents, Tensor mask) {
+    /**
+     * For every (batch element, head), the largest exponent of its unpadded keys in {@code
+     * exponents} [B, H, L, m] and of {@code previous} [B·H] (null: -∞), -∞ when there is none.
+     */
+    private static float[] keyMaxima(Tensor exponents, Tensor mask, float[] previous) {
         int batch = exponents.size(0);
         int heads = exponents.size(1);
         int length = exponents.size(2);
         int m = exponents.size(3);
         float[] e = exponents.detach().toFloatArray();
         float[] padded = mask == null ? null : mask.toFloatArray();
-        float[] stabiliser = new float[batch * heads];
+        float[] maxima = new float[batch * heads];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
-                float max = Float.NEGATIVE_INFINITY;
+                float max = previous == null ? Float.NEGATIVE_INFINITY : previous[b * heads + h];
                 for (int j = 0; j < length; j++) {
                     if (padded != null && padded[b * length + j] != 0f) {
                         continue;
@@ -324,14 +372,40 @@ public final class PerformerAttention extends Module implements AttentionMechani
                         max = Math.max(max, e[offset + i]);
                     }
                 }
-                stabiliser[b * heads + h] = max == Float.NEGATIVE_INFINITY ? 0f : max;
+                maxima[b * heads + h] = max;
             }
+        }
+        return maxima;
+    }
+
+    /** exp(exponent - the (batch element, head)'s maximum, 0 where it is -∞) / sqrt(m), padded keys 0. */
+    private Tensor keyFeatures(Tensor exponents, Tensor mask, float[] maxima) {
+        int batch = exponents.size(0);
+        int heads = exponents.size(1);
+        int length = exponents.size(2);
+        float[] stabiliser = new float[maxima.length];
+        for (int i = 0; i < maxima.length; i++) {
+            stabiliser[i] = maxima[i] == Float.NEGATIVE_INFINITY ? 0f : maxima[i];
         }
         Tensor shifted = exponents.sub(Tensor.of(exponents.backend(), stabiliser, batch, heads, 1, 1));
         if (mask != null) {
             shifted = shifted.maskedFill(mask.reshape(batch, 1, length, 1), Float.NEGATIVE_INFINITY);
         }
         return shifted.exp().mul((float) (1 / Math.sqrt(features)));
+    }
+
+    /**
+     * S and z of {@code state} for the stabiliser moved from {@code before} to {@code after} (each
+     * [B·H]): times exp(before - after), at most 1; a state without an unpadded key yet holds zeros.
+     */
+    private static List<Tensor> rescaled(List<Tensor> state, float[] before, float[] after) {
+        float[] factor = new float[before.length];
+        for (int i = 0; i < factor.length; i++) {
+            factor[i] = before[i] == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp((double) before[i] - after[i]);
+        }
+        Tensor s = state.get(0);
+        Tensor scale = Tensor.of(s.backend(), factor, s.size(0), s.size(1), 1, 1);
+        return List.of(s.mul(scale), state.get(1).mul(scale));
     }
 
     @Override

@@ -220,6 +220,14 @@ class LinearAttentionTest {
     }
 
     @Test
+    void aRecurrentStepContinuingAStateIsTheReferenceOverEveryKeyWithItsGradients() {
+        for (boolean causal : new boolean[] {true, false}) {
+            RecurrentSteps.checkContinuingAState("linear", new LinearAttention(1e-6f),
+                    LinearAttentionTest::reference, B, H, D, DV, causal, causal ? 50 : 51);
+        }
+    }
+
+    @Test
     void rejectsABiasAndAttentionDropoutNamingThem() {
         Tensor q = Tensor.zeros(1, 1, 4, D);
         Tensor v = Tensor.zeros(1, 1, 4, DV);
@@ -242,7 +250,7 @@ class LinearAttentionTest {
         AttentionCapabilities c = d.capabilities(AttentionCapabilities.class);
         assertThat(c.causal()).isTrue();
         assertThat(c.additiveBias()).isFalse();
-        assertThat(c.incrementalDecoding()).isFalse();
+        assertThat(c.incrementalDecoding()).isTrue();
         assertThat(c.exact()).isFalse();
         assertThat(new LinearAttentionProvider().create(Map.of("eps", "1e-4"))).extracting(LinearAttention::eps)
                 .isEqualTo(1e-4f);
@@ -255,7 +263,8 @@ class LinearAttentionTest {
         List<CheckResult> results = AttentionConformance.run(new LinearAttentionProvider());
         assertThat(results).extracting(CheckResult::check).contains("matches-kernel-definition", "gradient-inputs",
                 "causal-no-leakage", "padding-ignored", "fully-masked-rows", "batch-independent",
-                "rejects-bad-input", "reproducible").doesNotContain("matches-full");
+                "rejects-bad-input", "reproducible", "incremental-decoding", "cached-generation")
+                .doesNotContain("matches-full");
         assertThat(results).allSatisfy(r -> assertThat(r.passed()).as(r.check() + ": " + r.detail()).isTrue());
         assertThat(results).filteredOn(r -> r.check().equals("gradient-inputs")).singleElement()
                 .satisfies(r -> assertThat(r.detail()).contains("float64 kernel attention"));

@@ -348,6 +348,61 @@ class PerformerAttentionTest {
     }
 
     @Test
+    void aRecurrentStepContinuingAStateIsTheReferenceOverEveryKeyWithItsGradients() {
+        for (boolean causal : new boolean[] {true, false}) {
+            PerformerAttention attention = performer(M, 0, 9, D);
+            double[][] w = attention.randomFeatures();
+            RecurrentSteps.checkContinuingAState("performer", attention,
+                    (q, k, v, lq, lk, c, padded) -> reference(w, q, k, v, B, H, lq, lk, D, DV, c, padded),
+                    B, H, D, DV, causal, causal ? 60 : 61);
+        }
+    }
+
+    @Test
+    void tokenByTokenStepsMoveTheRunningStabiliserAsLargerKeysArriveAndMatchOneCausalPass() {
+        SplittableRandom rng = new SplittableRandom(62);
+        int n = 10;
+        float[] keys = Tensor.randn(rng, B, H, n, D).toFloatArray();
+        for (int e = 0; e < keys.length; e++) {
+            keys[e] *= 0.1f * (1 + e / D % n);     // key j of every head scaled by (j + 1) / 10: its largest
+                                                    // exponent max_i w_i·k' - |k'|²/2 mostly grows with j
+        }
+        Tensor q = Tensor.randn(rng, B, H, n, D).mul(3f);
+        Tensor k = Tensor.of(keys, B, H, n, D);
+        Tensor v = Tensor.randn(rng, B, H, n, DV);
+        PerformerAttention attention = performer(M, 0, 63, D);
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            AttentionContext causal = AttentionContext.builder().causal(true).build();
+            float[] whole = attention.forward(q, k, v, causal).toFloatArray();
+            List<Tensor> state = null;
+            float previousMaximum = Float.NEGATIVE_INFINITY;
+            int raised = 0;
+            for (int t = 0; t < n; t++) {
+                var step = attention.step(q.narrow(2, t, 1), k.narrow(2, t, 1), v.narrow(2, t, 1), causal, state);
+                state = step.state();
+                float maximum = state.get(2).get(0, 0, 0, 0);
+                assertThat(maximum).as("the running stabiliser never falls").isGreaterThanOrEqualTo(previousMaximum);
+                raised += maximum > previousMaximum ? 1 : 0;
+                previousMaximum = maximum;
+                float[] out = step.output().toFloatArray();
+                for (int bh = 0; bh < B * H; bh++) {
+                    for (int e = 0; e < DV; e++) {
+                        float expected = whole[(bh * n + t) * DV + e];
+                        assertThat(Float.isFinite(out[bh * DV + e])).isTrue();
+                        assertThat((double) out[bh * DV + e]).as("position %d, head %d", t, bh)
+                                .isCloseTo(expected, Offset.offset(1e-5 * (1 + Math.abs(expected))));
+                    }
+                }
+            }
+            assertThat(raised).as("steps that raised the stabiliser of head 0").isGreaterThan(1);
+            float[] s = state.get(0).toFloatArray();
+            for (float e : s) {
+                assertThat(Float.isFinite(e)).isTrue();
+            }
+        }
+    }
+
+    @Test
     void rejectsABiasAndAttentionDropoutNamingThem() {
         Tensor q = Tensor.zeros(1, 1, 4, D);
         Tensor v = Tensor.zeros(1, 1, 4, DV);
@@ -372,7 +427,7 @@ class PerformerAttentionTest {
         assertThat(c.crossAttention()).isTrue();
         assertThat(c.keyPaddingMask()).isTrue();
         assertThat(c.additiveBias()).isFalse();
-        assertThat(c.incrementalDecoding()).isFalse();
+        assertThat(c.incrementalDecoding()).isTrue();
         assertThat(c.exact()).isFalse();
         PerformerAttention p = new PerformerAttentionProvider().create(
                 Map.of("features", "64", "redrawEvery", "0", "seed", "3"));
@@ -390,7 +445,8 @@ class PerformerAttentionTest {
         List<CheckResult> results = AttentionConformance.run(new PerformerAttentionProvider());
         assertThat(results).extracting(CheckResult::check).contains("matches-kernel-definition", "gradient-inputs",
                 "causal-no-leakage", "padding-ignored", "fully-masked-rows", "batch-independent",
-                "rejects-bad-input", "reproducible").doesNotContain("matches-full");
+                "rejects-bad-input", "reproducible", "incremental-decoding", "cached-generation")
+                .doesNotContain("matches-full");
         assertThat(results).allSatisfy(r -> assertThat(r.passed()).as(r.check() + ": " + r.detail()).isTrue());
     }
 

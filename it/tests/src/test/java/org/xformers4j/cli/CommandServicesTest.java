@@ -154,12 +154,13 @@ class CommandServicesTest {
         assertThat(results).filteredOn(m -> m.get("component").equals("flash")).extracting(m -> m.get("check"))
                 .contains("matches-full", "gradient-inputs", "causal-no-leakage", "incremental-decoding");
         assertThat(results).filteredOn(m -> m.get("component").equals("linear")).extracting(m -> m.get("check"))
-                .contains("matches-kernel-definition", "gradient-inputs", "causal-no-leakage", "padding-ignored")
-                .doesNotContain("matches-full", "incremental-decoding");
+                .contains("matches-kernel-definition", "gradient-inputs", "causal-no-leakage", "padding-ignored",
+                        "incremental-decoding", "cached-generation")
+                .doesNotContain("matches-full");
         assertThat(results).filteredOn(m -> m.get("component").equals("performer")).extracting(m -> m.get("check"))
                 .contains("matches-kernel-definition", "gradient-inputs", "causal-no-leakage", "padding-ignored",
-                        "reproducible")
-                .doesNotContain("matches-full", "incremental-decoding");
+                        "reproducible", "incremental-decoding", "cached-generation")
+                .doesNotContain("matches-full");
         assertThat(results).extracting(m -> m.get("component")).contains("sinusoidal", "learned", "axial", "none",
                 "rotary", "xpos", "alibi", "t5-bias", "dynamic-bias");
         assertThat(results).filteredOn(m -> m.get("component").equals("alibi")).extracting(m -> m.get("check"))

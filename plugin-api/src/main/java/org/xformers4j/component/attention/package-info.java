@@ -1,9 +1,10 @@
 /**
  * Attention mechanisms: the interface, the context a mechanism receives, its capability
- * declaration, and the feature map a kernel attention declares ({@link org.xformers4j.component.attention.KernelFeatureMap}).
+ * declaration, the feature map a kernel attention declares ({@link org.xformers4j.component.attention.KernelFeatureMap})
+ * and the recurrent decoding of one that keeps a fixed-size state ({@link org.xformers4j.component.attention.RecurrentAttention}).
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package org.xformers4j.component.attention;
 
 import org.osgi.annotation.bundle.Export;
