@@ -24,10 +24,12 @@ import org.xformers4j.tensor.Tensor;
  *   E[φ(q)·φ(k)] = exp(q'·k') = exp(q·k / sqrt(d))       for w_i ~ N(0, I_d)
  *   out_i = Σ_j φ(q_i)·φ(k_j) v_j / (Σ_j φ(q_i)·φ(k_j) + eps)     over the keys query i may see
  * </pre>
- * computed without the [Lq, Lk] matrix: non-causal as {@link LinearAttention} does
- * ({@code φkᵀ v} first), causal with the fused prefix-sum op {@link CausalLinearProduct}
- * (running sums over the keys, the paper's prefix-sum unidirectional case). Time O(N·m·d), extra
- * memory O(N·m + m·d) per head.
+ * computed without the [Lq, Lk] matrix by the fused {@link KernelProduct} (running sums over the
+ * keys, the paper's prefix-sum unidirectional case when causal), which computes φ row by row
+ * inside its scans ({@link PositiveRandomFeatures}) and again in its backward rather than storing
+ * the [N, m] features, four times the size of the keys for m = 256 and d = 64. Time O(N·m·d);
+ * memory besides the output and the input gradients one float per query (and per key when
+ * causal) and O(m·Dv) per head.
  *
  * <p>The random matrix W is drawn as performer-pytorch's {@code gaussian_orthogonal_random_matrix}
  * with scaling 0: ⌈m/d⌉ blocks of d orthonormal rows (Gram–Schmidt of a Gaussian d×d block; the
@@ -40,18 +42,20 @@ import org.xformers4j.tensor.Tensor;
  * <ul>
  *   <li><b>Numerical stabiliser.</b> As in the authors' code and performer-pytorch, a constant is
  *       subtracted from the exponents before exp: for queries the maximum over the m exponents of
- *       each query row, for keys the maximum over every exponent of the (batch element, head)'s
- *       keys that are not padded. Both are constants per query row and per (batch element,
- *       head), so they multiply the numerator and denominator of each output row alike and
- *       cancel: the output is the kernel attention of the unstabilised φ above, which
- *       {@link #features} returns (that is what {@code matches-kernel-definition} compares with).
- *       They are treated as constants (no gradient flows through them), which is exact because
- *       they cancel. Exponents are at most 0 after the shift, so nothing overflows; the
- *       difference to the unstabilised formula is only float32 rounding and the scale at which
- *       {@code eps} acts (see below). With a causal context the key stabiliser still spans all
- *       keys, as in the reference implementations: a later key can move earlier outputs only
- *       through float32 rounding of the common factor and through eps, both far below the
- *       conformance suite's 1e-6 ({@code causal-no-leakage} passes with its usual tolerance).</li>
+ *       each query row; for keys, unlike them, not the maximum over every key of the (batch
+ *       element, head) but the running maximum over the unpadded keys seen so far, the sums of
+ *       earlier keys rescaled by exp(M_old - M_new) ≤ 1 when a key raises it (as online softmax
+ *       does; {@link KernelProduct}). Query i of a causal sequence thus sees a stabiliser that
+ *       depends only on the keys it may see, which a recurrent decoder needs (it cannot know
+ *       later keys) and which keeps later keys from moving earlier outputs even through rounding.
+ *       Both stabilisers are constants over what one output row sums, so they multiply its
+ *       numerator and denominator alike and cancel: the output is the kernel attention of the
+ *       unstabilised φ above, which {@link #features} returns (that is what
+ *       {@code matches-kernel-definition} compares with). They are treated as constants (no
+ *       gradient flows through them), which is exact because they cancel. Exponents are at most 0
+ *       after the shift and the kept sums are at most Σ|v|, so nothing overflows; the difference
+ *       to the unstabilised formula is only rounding and the scale at which {@code eps} acts (see
+ *       below). Exponents, features and sums are computed in double precision.</li>
  *   <li>Unlike performer-pytorch, no constant is added to the features (its {@code eps = 1e-4}
  *       inside φ), which would make φ no longer an unbiased estimator of the softmax kernel;
  *       instead {@code eps} is added to the denominator, as in {@link LinearAttention}, where
@@ -73,20 +77,18 @@ import org.xformers4j.tensor.Tensor;
  *       sequence of matrices, so runs are reproducible; W is not saved in a checkpoint, so a
  *       resumed run starts the sequence again from the seed. Every layer with the same seed draws
  *       the same W (as {@code lsh} does with its rotations).</li>
- *   <li>A key padding mask zeroes the padded keys' features (their exponents are set to -∞).</li>
+ *   <li>A key padding mask leaves the padded keys out of the sums (and out of the stabiliser).</li>
  *   <li>An additive bias and attention dropout are rejected (no scores or weights are formed);
  *       cross-attention is supported; with a causal context there may be fewer queries than keys
  *       (end-aligned), not more.</li>
  *   <li><b>Recurrent decoding</b> ({@link RecurrentAttention}, the paper's prefix sums kept as an
  *       RNN state, as for {@code linear}): the state is {S [B, H, m, Dv], z [B, H, 1, m], M [B, H,
- *       1, 1]}, O(m·Dv) per head whatever the number of positions. The key stabiliser above spans
- *       every key, which a decoder cannot know in advance; a step instead uses M, the maximum
- *       exponent of every unpadded key so far (a running maximum: -∞ before the first), and when a
- *       new key raises it, rescales S and z by exp(M_old - M_new) ≤ 1 before adding the new keys'
- *       features exp(exponent - M_new). The stabiliser still cancels, so a prompt and then single
- *       tokens give the outputs of one causal pass to float32 rounding; exponents stay at most 0, so
- *       nothing overflows, and the earlier sums shrink rather than grow. A step neither counts
- *       towards nor triggers a redraw: the state holds features of the current W.</li>
+ *       1, 1]}: the sums relative to the running key stabiliser M, and M itself (-∞ before the
+ *       first unpadded key), O(m·Dv) per head whatever the number of positions. A step continues
+ *       the running maximum and the rescaling exactly as one causal pass does, so a prompt and then
+ *       single tokens give its outputs to rounding (the state is kept in float32 between steps). A
+ *       step neither counts towards nor triggers a redraw: the state holds features of the
+ *       current W.</li>
  * </ul>
  */
 @ComponentInfo(name = "performer",
@@ -94,7 +96,7 @@ import org.xformers4j.tensor.Tensor;
                 + "linear in the length; causal by running sums",
         reference = "Choromanski et al., 2021, Rethinking Attention with Performers")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = true, exact = false, time = "O(N*m*d)", memory = "O(N*m + m*d)")
+        incrementalDecoding = true, exact = false, time = "O(N*m*d)", memory = "O(N*d + m*d)")
 public final class PerformerAttention extends Module implements RecurrentAttention, KernelFeatureMap {
 
     private static final String NAME = "performer";
@@ -250,25 +252,20 @@ public final class PerformerAttention extends Module implements RecurrentAttenti
     @Override
     public double[] features(int head, double[] x) {
         requireInitialized();
-        int d = headDim;
-        int m = features;
-        if (x.length != d) {
-            throw new IllegalArgumentException(NAME + ": a vector of " + x.length + " elements for head size " + d);
+        if (x.length != headDim) {
+            throw new IllegalArgumentException(NAME + ": a vector of " + x.length + " elements for head size " + headDim);
         }
-        double squared = 0;
-        for (double e : x) {
-            squared += e * e;
-        }
-        double half = squared / Math.sqrt(d) / 2;
-        double[] out = new double[m];
-        for (int i = 0; i < m; i++) {
-            double dot = 0;
-            for (int c = 0; c < d; c++) {
-                dot += projection[c * m + i] * x[c];
-            }
-            out[i] = Math.exp(dot - half) / Math.sqrt(m);
-        }
+        PositiveRandomFeatures map = featureMap();
+        double[] exponents = new double[features];
+        map.prepare(x, exponents);
+        double[] out = new double[features];
+        map.features(exponents, 0, out);
         return out;
+    }
+
+    /** φ with the current W, for the fused product. */
+    private PositiveRandomFeatures featureMap() {
+        return new PositiveRandomFeatures(projection, headDim, features);
     }
 
     private void requireInitialized() {
@@ -289,7 +286,7 @@ public final class PerformerAttention extends Module implements RecurrentAttenti
             }
             trainingCalls++;
         }
-        return attend(query, key, value, context, null).output();
+        return product(context, null).apply(query, key, value);
     }
 
     /**
@@ -304,7 +301,8 @@ public final class PerformerAttention extends Module implements RecurrentAttenti
         KernelChecks.checkStep(NAME, query, key, value, context, state,
                 new int[] {batch, heads, features, value.size(3)}, new int[] {batch, heads, 1, features},
                 new int[] {batch, heads, 1, 1});
-        return attend(query, key, value, context, state);
+        KernelProduct product = product(context, state);
+        return new Step(product.apply(query, key, value), product.state());
     }
 
     /** Starts the features for a mechanism used on its own (no layer called initialize), else checks the head size. */
@@ -318,94 +316,9 @@ public final class PerformerAttention extends Module implements RecurrentAttenti
         }
     }
 
-    /**
-     * The product of {@link #forward} continuing {@code state} (null: none): the key stabiliser is
-     * the running maximum over the state's keys and these, and the state is rescaled to it.
-     */
-    private Step attend(Tensor query, Tensor key, Tensor value, AttentionContext context, List<Tensor> state) {
-        Tensor w = Tensor.of(query.backend(), projection, headDim, features);
-        Tensor fq = queryFeatures(exponents(query, w));
-        Tensor keyExponents = exponents(key, w);
-        Tensor mask = context.keyPaddingMask();
-        float[] before = state == null ? null : state.get(2).toFloatArray();
-        float[] after = keyMaxima(keyExponents, mask, before);
-        Tensor fk = keyFeatures(keyExponents, mask, after);
-        List<Tensor> sums = state == null ? null : rescaled(state, before, after);
-        Step step = LinearAttention.product(fq, fk, value, context.causal(), eps, sums);
-        Tensor maxima = Tensor.of(query.backend(), after, query.size(0), query.size(1), 1, 1);
-        return new Step(step.output(), List.of(step.state().get(0), step.state().get(1), maxima));
-    }
-
-    /** w_i·x' - |x'|²/2 for every vector of x [B, H, L, D]: [B, H, L, m]. */
-    private Tensor exponents(Tensor x, Tensor w) {
-        double d = x.size(3);
-        return x.matmul(w).sub(x.mul(x).sum(3, true).mul((float) (0.5 / Math.sqrt(d))));
-    }
-
-    /** exp(exponent - its row maximum) / sqrt(m). */
-    private Tensor queryFeatures(Tensor exponents) {
-        Tensor stabiliser = exponents.max(3, true).detach();
-        return exponents.sub(stabiliser).exp().mul((float) (1 / Math.sqrt(features)));
-    }
-
-    /**
-     * For every (batch element, head), the largest exponent of its unpadded keys in {@code
-     * exponents} [B, H, L, m] and of {@code previous} [B·H] (null: -∞), -∞ when there is none.
-     */
-    private static float[] keyMaxima(Tensor exponents, Tensor mask, float[] previous) {
-        int batch = exponents.size(0);
-        int heads = exponents.size(1);
-        int length = exponents.size(2);
-        int m = exponents.size(3);
-        float[] e = exponents.detach().toFloatArray();
-        float[] padded = mask == null ? null : mask.toFloatArray();
-        float[] maxima = new float[batch * heads];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                float max = previous == null ? Float.NEGATIVE_INFINITY : previous[b * heads + h];
-                for (int j = 0; j < length; j++) {
-                    if (padded != null && padded[b * length + j] != 0f) {
-                        continue;
-                    }
-                    int offset = ((b * heads + h) * length + j) * m;
-                    for (int i = 0; i < m; i++) {
-                        max = Math.max(max, e[offset + i]);
-                    }
-                }
-                maxima[b * heads + h] = max;
-            }
-        }
-        return maxima;
-    }
-
-    /** exp(exponent - the (batch element, head)'s maximum, 0 where it is -∞) / sqrt(m), padded keys 0. */
-    private Tensor keyFeatures(Tensor exponents, Tensor mask, float[] maxima) {
-        int batch = exponents.size(0);
-        int heads = exponents.size(1);
-        int length = exponents.size(2);
-        float[] stabiliser = new float[maxima.length];
-        for (int i = 0; i < maxima.length; i++) {
-            stabiliser[i] = maxima[i] == Float.NEGATIVE_INFINITY ? 0f : maxima[i];
-        }
-        Tensor shifted = exponents.sub(Tensor.of(exponents.backend(), stabiliser, batch, heads, 1, 1));
-        if (mask != null) {
-            shifted = shifted.maskedFill(mask.reshape(batch, 1, length, 1), Float.NEGATIVE_INFINITY);
-        }
-        return shifted.exp().mul((float) (1 / Math.sqrt(features)));
-    }
-
-    /**
-     * S and z of {@code state} for the stabiliser moved from {@code before} to {@code after} (each
-     * [B·H]): times exp(before - after), at most 1; a state without an unpadded key yet holds zeros.
-     */
-    private static List<Tensor> rescaled(List<Tensor> state, float[] before, float[] after) {
-        float[] factor = new float[before.length];
-        for (int i = 0; i < factor.length; i++) {
-            factor[i] = before[i] == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp((double) before[i] - after[i]);
-        }
-        Tensor s = state.get(0);
-        Tensor scale = Tensor.of(s.backend(), factor, s.size(0), s.size(1), 1, 1);
-        return List.of(s.mul(scale), state.get(1).mul(scale));
+    /** The fused product of {@link #forward} and {@link #step}, continuing {@code state} (null: none). */
+    private KernelProduct product(AttentionContext context, List<Tensor> state) {
+        return new KernelProduct(featureMap(), context.causal(), eps, context.keyPaddingMask(), state);
     }
 
     @Override

@@ -1,0 +1,456 @@
+package org.xformers4j.attention.kernel;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.xformers4j.compute.ComputeBackend;
+import org.xformers4j.tensor.CustomFunction;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * Kernel attention (Katharopoulos et al., 2020, "Transformers are RNNs: Fast Autoregressive
+ * Transformers with Linear Attention", §3.2–3.4 and Algorithm 1; fast-transformers'
+ * {@code causal_product}) as one fused op with its own backward, on the raw queries, keys and
+ * values, the feature map φ ({@link FeatureMap}) applied one row at a time inside it:
+ * <pre>
+ *   q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv];   φ: a row of D → F features
+ *   causal:     p(i) = Lk - Lq + i (queries end-aligned),  the sums over the keys j &lt;= p(i)
+ *   non-causal: the sums over every key
+ *   S = S_0 + Σ_j φ(k_j) v_jᵀ   [F, Dv],   z = z_0 + Σ_j φ(k_j)   [F]   (S_0 = z_0 = 0 unless continued)
+ *   den_i = φ(q_i) · z + eps,   out_i = φ(q_i)ᵀ S / den_i
+ * </pre>
+ * Padded keys (the mask's non-zero entries) are left out of every sum. The keys are scanned once,
+ * j = 0 .. Lk-1, so that the state never exceeds S and z per head: no [Lk, F, Dv] tensor of prefix
+ * states, no [Lq, Lk] matrix, and no [L, F] tensor of features either, which matters when F is
+ * four times D (FAVOR+'s 256 features for heads of 64).
+ *
+ * <p><b>Stabiliser.</b> With an exponential map the state is kept as S·e^{-M} and z·e^{-M}, M
+ * the largest peak ({@link FeatureMap#prepare}) of the keys summed so far (a running maximum,
+ * starting from the continued state's): a key that raises M first rescales S and z by
+ * e^{M_old - M_new} ≤ 1, so every stored term is at most |v|, whatever the scale of the
+ * exponents. A query's features are shifted by its own peak. Both shifts are common to the
+ * numerator and the denominator of an output, so they cancel (but for {@code eps}, which is added
+ * to the shifted denominator) and take no gradient; in the causal case query i sees M_{p(i)},
+ * which depends only on the keys it may see. Maps that cannot overflow have peak 0 and M = 0.
+ *
+ * <p><b>Backward.</b> With the output gradient g_i, {@code gn_i = g_i / den_i} and
+ * {@code gd_i = -(g_i · out_i) / den_i}:
+ * <pre>
+ *   dφq_i = S gn_i + gd_i z                                   (the S, z query i saw)
+ *   R_j = Σ_{i sees j} φq_i gn_iᵀ e^{M_j - M_{p(i)}},  r_j = Σ_{i sees j} gd_i φq_i e^{M_j - M_{p(i)}}
+ *   dφk_j = R_j v_j + r_j,   dv_j = R_jᵀ φk_j                  (φk_j shifted by M_j)
+ *   dq_i, dk_j: dφ through the map ({@link FeatureMap#backward})
+ * </pre>
+ * Causal: a forward scan again for dφq (recomputing S, z and the rescalings), then a reverse scan
+ * for R and r, rescaled by e^{M_j - M_{j+1}} as it passes a key that had raised M. Non-causal: S
+ * and z are kept from the forward, R and r summed over every query. Features are recomputed in
+ * each scan instead of stored.
+ *
+ * <p>Precision: the running sums and every product are in double precision (a float32 sum of a
+ * million positive terms would lose the last ones); inputs, outputs and gradients are float32.
+ *
+ * <p>Memory: on the CPU backend the inputs, output and output gradient are read in place
+ * ({@link HostArrays}); besides the output and the three input gradients the op keeps each
+ * query's denominator ([B, H, Lq] floats), with a causal context each key's stabiliser
+ * ([B, H, Lk] floats), and O(F·Dv) per head. Batch elements and heads run in parallel.
+ *
+ * <p>After the forward, {@link #state()} gives {S·e^{-M} [B, H, F, Dv], z·e^{-M} [B, H, 1, F],
+ * M [B, H, 1, 1]} after the last key, in float32, to continue from: the recurrent state of
+ * incremental decoding (the paper's §3.4). A continued state is a constant: no gradient flows into
+ * it.
+ */
+class KernelProduct extends CustomFunction {
+
+    private final FeatureMap map;
+    private final boolean causal;
+    private final double eps;
+    /** [B·Lk], non-zero where the key is padded; null when none is. */
+    private final float[] padded;
+    /** {S·e^{-M}, z·e^{-M}, M} to continue from, or null. */
+    private final List<Tensor> initial;
+    private Tensor[] inputs;
+    private Tensor out;
+    private Sizes n;
+    /** [B·H·Lq]: each query's denominator. */
+    private float[] denominators;
+    /** Causal only, [B·H·Lk]: the stabiliser M_j after key j (-∞ before the first unpadded key). */
+    private float[] keyShifts;
+    /** Per head, after the last key: S·e^{-M} [F·Dv], z·e^{-M} [F] and M. */
+    private double[][] sums;
+    private double[][] normalisers;
+    private float[] shifts;
+
+    /**
+     * @param map            φ, applied to every query and key row
+     * @param causal         whether query i sees only the keys up to its end-aligned position
+     * @param eps            added to every denominator
+     * @param keyPaddingMask [B, Lk], non-zero where a key is padded, or null
+     * @param state          {S·e^{-M} [B, H, F, Dv], z·e^{-M} [B, H, 1, F], M [B, H, 1, 1]} of earlier
+     *                       keys as {@link #state()} returned it, or null to start from none
+     */
+    KernelProduct(FeatureMap map, boolean causal, double eps, Tensor keyPaddingMask, List<Tensor> state) {
+        this.map = map;
+        this.causal = causal;
+        this.eps = eps;
+        this.padded = keyPaddingMask == null ? null : HostArrays.read(keyPaddingMask);
+        this.initial = state;
+    }
+
+    @Override
+    protected String name() {
+        return "kernelProduct";
+    }
+
+    /**
+     * {S·e^{-M} [B, H, F, Dv], z·e^{-M} [B, H, 1, F], M [B, H, 1, 1]} after the last key, in
+     * float32: the state to continue from.
+     */
+    List<Tensor> state() {
+        if (sums == null) {
+            throw new IllegalStateException(name() + ": no state before the forward");
+        }
+        float[] s = new float[n.heads * n.f * n.dv];
+        float[] z = new float[n.heads * n.f];
+        for (int bh = 0; bh < n.heads; bh++) {
+            for (int e = 0; e < n.f * n.dv; e++) {
+                s[bh * n.f * n.dv + e] = (float) sums[bh][e];
+            }
+            for (int f = 0; f < n.f; f++) {
+                z[bh * n.f + f] = (float) normalisers[bh][f];
+            }
+        }
+        ComputeBackend backend = inputs[0].backend();
+        return List.of(Tensor.of(backend, s, n.batch, n.h, n.f, n.dv), Tensor.of(backend, z, n.batch, n.h, 1, n.f),
+                Tensor.of(backend, shifts.clone(), n.batch, n.h, 1, 1));
+    }
+
+    /** in: q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv]; out [B, H, Lq, Dv]. */
+    @Override
+    protected Tensor forward(Tensor... in) {
+        inputs = in;
+        n = new Sizes(in[0], in[1], in[2], map.size(in[0].size(3)));
+        float[] q = HostArrays.read(in[0]);
+        float[] k = HostArrays.read(in[1]);
+        float[] v = HostArrays.read(in[2]);
+        float[][] start = initial == null ? null : initial.stream().map(HostArrays::read).toArray(float[][]::new);
+        HostArrays.Output o = new HostArrays.Output(in[0].backend(), n.batch, n.h, n.lq, n.dv);
+        denominators = new float[n.heads * n.lq];
+        keyShifts = causal ? new float[n.heads * n.lk] : null;
+        sums = new double[n.heads][];
+        normalisers = new double[n.heads][];
+        shifts = new float[n.heads];
+        IntStream.range(0, n.heads).parallel().forEach(bh -> new Head(bh, q, k, v, start).forward(o.data()));
+        out = o.tensor();
+        return out;
+    }
+
+    @Override
+    protected Tensor[] backward(Tensor gradOut) {
+        float[] q = HostArrays.read(inputs[0]);
+        float[] k = HostArrays.read(inputs[1]);
+        float[] v = HostArrays.read(inputs[2]);
+        float[] o = HostArrays.read(out);
+        float[] g = HostArrays.read(gradOut);
+        float[][] start = initial == null ? null : initial.stream().map(HostArrays::read).toArray(float[][]::new);
+        ComputeBackend backend = inputs[0].backend();
+        HostArrays.Output dq = new HostArrays.Output(backend, inputs[0].shape());
+        HostArrays.Output dk = new HostArrays.Output(backend, inputs[1].shape());
+        HostArrays.Output dv = new HostArrays.Output(backend, inputs[2].shape());
+        IntStream.range(0, n.heads).parallel().forEach(bh -> new Head(bh, q, k, v, start)
+                .backward(o, g, dq.data(), dk.data(), dv.data()));
+        return new Tensor[] {dq.tensor(), dk.tensor(), dv.tensor()};
+    }
+
+    /** e^{from - to}, the factor that rescales sums kept relative to e^{from} to e^{to} (to ≥ from); 0 from -∞. */
+    private static double rescaling(double from, double to) {
+        return from == Double.NEGATIVE_INFINITY ? 0 : from == to ? 1 : Math.exp(from - to);
+    }
+
+    /**
+     * Σ x[xo + e]·y[yo + e] over e &lt; length, in four interleaved partial sums (independent
+     * additions the processor can overlap; the order differs from a plain loop only by rounding).
+     */
+    static double dot(double[] x, int xo, double[] y, int yo, int length) {
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int e = 0;
+        for (; e + 3 < length; e += 4) {
+            s0 += x[xo + e] * y[yo + e];
+            s1 += x[xo + e + 1] * y[yo + e + 1];
+            s2 += x[xo + e + 2] * y[yo + e + 2];
+            s3 += x[xo + e + 3] * y[yo + e + 3];
+        }
+        for (; e < length; e++) {
+            s0 += x[xo + e] * y[yo + e];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** y[yo ..] += a · x[xo .. xo + length). */
+    static void axpy(double a, double[] x, int xo, double[] y, int yo, int length) {
+        for (int e = 0; e < length; e++) {
+            y[yo + e] += a * x[xo + e];
+        }
+    }
+
+    /** One batch element and head: its running state, scratch rows, and the scans over its rows. */
+    private final class Head {
+
+        private final int bh;
+        private final int batch;
+        private final float[] q;
+        private final float[] k;
+        private final float[] v;
+        private final float[][] start;
+        /** S·e^{-M} [F·Dv] and z·e^{-M} [F] of the keys scanned so far (or, in the reverse scan, R and r). */
+        private double[] s;
+        private double[] z;
+        private double shift;
+        private final double[] pre;
+        private final double[] phi;
+        private final double[] dphi;
+        private final double[] row;
+        private final double[] dvj;
+        private final double[] x;
+        private final double[] dx;
+
+        Head(int bh, float[] q, float[] k, float[] v, float[][] start) {
+            this.bh = bh;
+            this.batch = bh / n.h;
+            this.q = q;
+            this.k = k;
+            this.v = v;
+            this.start = start;
+            this.pre = new double[n.f];
+            this.phi = new double[n.f];
+            this.dphi = new double[n.f];
+            this.row = new double[n.dv];
+            this.dvj = new double[n.dv];
+            this.x = new double[n.d];
+            this.dx = new double[n.d];
+        }
+
+        /** S, z and M before the first key: the continued state's, or none. */
+        private void begin() {
+            s = new double[n.f * n.dv];
+            z = new double[n.f];
+            shift = Double.NEGATIVE_INFINITY;
+            if (start != null) {
+                for (int e = 0; e < s.length; e++) {
+                    s[e] = start[0][bh * s.length + e];
+                }
+                for (int f = 0; f < n.f; f++) {
+                    z[f] = start[1][bh * n.f + f];
+                }
+                shift = start[2][bh];
+            }
+        }
+
+        private boolean isPadded(int j) {
+            return padded != null && padded[batch * n.lk + j] != 0f;
+        }
+
+        /** Adds key j (unless padded) to S and z, first rescaling them if its peak raises M; leaves φ(k_j)·e^{-M} in phi. */
+        private void addKey(int j) {
+            if (isPadded(j)) {
+                return;
+            }
+            float peak = (float) map.prepare(load(k, (bh * n.lk + j) * n.d), pre);
+            if (peak > shift) {
+                double factor = rescaling(shift, peak);
+                for (int e = 0; e < s.length; e++) {
+                    s[e] *= factor;
+                }
+                for (int f = 0; f < n.f; f++) {
+                    z[f] *= factor;
+                }
+                shift = peak;
+            }
+            map.features(pre, shift, phi);
+            loadValue(j);
+            for (int f = 0; f < n.f; f++) {
+                z[f] += phi[f];
+                axpy(phi[f], row, 0, s, f * n.dv, n.dv);
+            }
+        }
+
+        /** The row of D elements at {@code offset} of {@code data} as double, into x. */
+        private double[] load(float[] data, int offset) {
+            for (int c = 0; c < n.d; c++) {
+                x[c] = data[offset + c];
+            }
+            return x;
+        }
+
+        /** v_j as double into row. */
+        private void loadValue(int j) {
+            int vj = (bh * n.lk + j) * n.dv;
+            for (int e = 0; e < n.dv; e++) {
+                row[e] = v[vj + e];
+            }
+        }
+
+        /** φ(q_i) shifted by its own peak, into phi (what prepare wrote stays in pre). */
+        private void queryFeatures(int i) {
+            double peak = map.prepare(load(q, (bh * n.lq + i) * n.d), pre);
+            map.features(pre, peak, phi);
+        }
+
+        /** out_i = φq_iᵀ S / (φq_i · z + eps), keeping the denominator. */
+        private void emit(int i, float[] o) {
+            queryFeatures(i);
+            double den = eps + dot(phi, 0, z, 0, n.f);
+            Arrays.fill(row, 0);
+            for (int f = 0; f < n.f; f++) {
+                axpy(phi[f], s, f * n.dv, row, 0, n.dv);
+            }
+            int oi = (bh * n.lq + i) * n.dv;
+            for (int e = 0; e < n.dv; e++) {
+                o[oi + e] = (float) (row[e] / den);
+            }
+            denominators[bh * n.lq + i] = (float) den;
+        }
+
+        void forward(float[] o) {
+            begin();
+            if (causal) {
+                int offset = n.lk - n.lq;
+                for (int j = 0; j < n.lk; j++) {
+                    addKey(j);
+                    keyShifts[bh * n.lk + j] = (float) shift;
+                    if (j >= offset) {
+                        emit(j - offset, o);
+                    }
+                }
+            } else {
+                for (int j = 0; j < n.lk; j++) {
+                    addKey(j);
+                }
+                for (int i = 0; i < n.lq; i++) {
+                    emit(i, o);
+                }
+            }
+            sums[bh] = s;
+            normalisers[bh] = z;
+            shifts[bh] = (float) shift;
+        }
+
+        void backward(float[] o, float[] g, float[] dq, float[] dk, float[] dv) {
+            double[] gd = new double[n.lq];
+            double[] gn = new double[n.dv];
+            double[] r = new double[n.f * n.dv];
+            double[] rz = new double[n.f];
+            if (causal) {
+                begin();
+                int offset = n.lk - n.lq;
+                for (int j = 0; j < n.lk; j++) {
+                    addKey(j);
+                    if (j >= offset) {
+                        queryGradient(j - offset, o, g, gn, gd, dq);
+                    }
+                }
+                for (int j = n.lk - 1; j >= 0; j--) {
+                    if (j + 1 < n.lk) {
+                        double factor = rescaling(keyShifts[bh * n.lk + j], keyShifts[bh * n.lk + j + 1]);
+                        if (factor != 1) {
+                            for (int e = 0; e < r.length; e++) {
+                                r[e] *= factor;
+                            }
+                            for (int f = 0; f < n.f; f++) {
+                                rz[f] *= factor;
+                            }
+                        }
+                    }
+                    if (j >= offset) {
+                        scaledGradient(j - offset, g, gn);
+                        queryFeatures(j - offset);
+                        addQuery(gn, gd[j - offset], r, rz);
+                    }
+                    keyGradient(j, keyShifts[bh * n.lk + j], r, rz, dk, dv);
+                }
+            } else {
+                s = sums[bh];
+                z = normalisers[bh];
+                for (int i = 0; i < n.lq; i++) {
+                    queryGradient(i, o, g, gn, gd, dq);
+                    addQuery(gn, gd[i], r, rz);
+                }
+                for (int j = 0; j < n.lk; j++) {
+                    keyGradient(j, shifts[bh], r, rz, dk, dv);
+                }
+            }
+        }
+
+        /** gn = g_i / den_i into gn; returns den_i. */
+        private double scaledGradient(int i, float[] g, double[] gn) {
+            double den = denominators[bh * n.lq + i];
+            int gi = (bh * n.lq + i) * n.dv;
+            for (int e = 0; e < n.dv; e++) {
+                gn[e] = g[gi + e] / den;
+            }
+            return den;
+        }
+
+        /**
+         * dφq_i = S gn_i + gd_i z through the map into dq_i; keeps gd_i = -(g_i · out_i) / den_i and
+         * leaves gn_i in gn and φq_i in phi.
+         */
+        private void queryGradient(int i, float[] o, float[] g, double[] gn, double[] gd, float[] dq) {
+            double den = scaledGradient(i, g, gn);
+            int oi = (bh * n.lq + i) * n.dv;
+            double dot = 0;
+            for (int e = 0; e < n.dv; e++) {
+                dot += (double) g[oi + e] * o[oi + e];
+            }
+            gd[i] = -dot / den;
+            queryFeatures(i);
+            for (int f = 0; f < n.f; f++) {
+                dphi[f] = gd[i] * z[f] + dot(s, f * n.dv, gn, 0, n.dv);
+            }
+            map.backward(x, pre, phi, dphi, dx);
+            store(dx, dq, (bh * n.lq + i) * n.d, n.d);
+        }
+
+        /** R += φq_i gn_iᵀ and r += gd_i φq_i, with φq_i in phi and gn_i in gn. */
+        private void addQuery(double[] gn, double gdi, double[] r, double[] rz) {
+            for (int f = 0; f < n.f; f++) {
+                rz[f] += gdi * phi[f];
+                axpy(phi[f], gn, 0, r, f * n.dv, n.dv);
+            }
+        }
+
+        /** dφk_j = R v_j + r through the map into dk_j, and dv_j = Rᵀ φk_j, with φk_j shifted by {@code keyShift}. */
+        private void keyGradient(int j, double keyShift, double[] r, double[] rz, float[] dk, float[] dv) {
+            if (isPadded(j)) {
+                return;
+            }
+            map.prepare(load(k, (bh * n.lk + j) * n.d), pre);
+            map.features(pre, keyShift, phi);
+            loadValue(j);
+            Arrays.fill(dvj, 0);
+            for (int f = 0; f < n.f; f++) {
+                dphi[f] = rz[f] + dot(r, f * n.dv, row, 0, n.dv);
+                axpy(phi[f], r, f * n.dv, dvj, 0, n.dv);
+            }
+            store(dvj, dv, (bh * n.lk + j) * n.dv, n.dv);
+            map.backward(x, pre, phi, dphi, dx);
+            store(dx, dk, (bh * n.lk + j) * n.d, n.d);
+        }
+    }
+
+    /** to[at ..] = (float) from[0 .. length). */
+    private static void store(double[] from, float[] to, int at, int length) {
+        for (int e = 0; e < length; e++) {
+            to[at + e] = (float) from[e];
+        }
+    }
+
+    /** The sizes of one application; {@code heads} counts batch elements times heads, {@code f} features per row. */
+    private record Sizes(int batch, int h, int heads, int lq, int lk, int d, int dv, int f) {
+        Sizes(Tensor q, Tensor k, Tensor v, int features) {
+            this(q.size(0), q.size(1), q.size(0) * q.size(1), q.size(2), k.size(2), q.size(3), v.size(3), features);
+        }
+    }
+}
