@@ -45,11 +45,13 @@ enum ElementwiseFeatureMap implements FeatureMap {
         return headDim;
     }
 
-    /** Copies the row into {@code pre}; the peak is 0. */
+    /** Copies each row into its {@code pre}; the peaks are 0. */
     @Override
-    public double prepare(double[] x, double[] pre) {
-        System.arraycopy(x, 0, pre, 0, x.length);
-        return 0;
+    public void prepare(double[][] x, int rows, double[][] pre, double[] peaks) {
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(x[r], 0, pre[r], 0, x[r].length);
+            peaks[r] = 0;
+        }
     }
 
     /** φ of the row; the shift is always 0 for these maps and is ignored. */
@@ -59,9 +61,12 @@ enum ElementwiseFeatureMap implements FeatureMap {
     }
 
     @Override
-    public void backward(double[] x, double[] pre, double[] phi, double[] dphi, double[] dx) {
-        for (int c = 0; c < x.length; c++) {
-            dx[c] = dphi[c] * derivative(pre[c], phi[c]);
+    public void backward(double[][] x, double[][] pre, double[][] phi, double[][] dphi, double[][] dx, int from,
+                         int rows) {
+        for (int r = from; r < from + rows; r++) {
+            for (int c = 0; c < x[r].length; c++) {
+                dx[r][c] = dphi[r][c] * derivative(pre[r][c], phi[r][c]);
+            }
         }
     }
 }

@@ -3,7 +3,7 @@ package org.xformers4j.attention.kernel;
 /**
  * A kernel attention's feature map φ applied one row (one query or key vector) at a time, in
  * double precision, inside the fused {@link KernelProduct}, which never holds the features of more
- * than one row per head and recomputes them in the backward instead of storing them.
+ * than a block of rows per head and recomputes them in the backward instead of storing them.
  *
  * <p><b>Stabiliser.</b> An exponential map (φ_f(x) = exp(a_f(x)), as FAVOR+'s positive random
  * features) reports each row's peak, the largest exponent a_f(x); the product then computes
@@ -19,19 +19,22 @@ interface FeatureMap {
     int size(int headDim);
 
     /**
-     * Prepares the row {@code x} (headDim values): writes what {@link #features} and
-     * {@link #backward} need into {@code pre} ({@link #size} values) and returns the row's peak,
-     * the largest exponent for an exponential map, 0 for any other.
+     * Prepares the rows {@code x[0 .. rows)} (headDim values each): writes what {@link #features}
+     * and {@link #backward} need for row r into {@code pre[r]} ({@link #size} values) and its peak,
+     * the largest exponent for an exponential map, 0 for any other, into {@code peaks[r]}. Rows
+     * come a block at a time so that a map with a large parameter (a projection) reads it once per
+     * block rather than once per row.
      */
-    double prepare(double[] x, double[] pre);
+    void prepare(double[][] x, int rows, double[][] pre, double[] peaks);
 
     /** φ(x)·e^{-shift} from what {@link #prepare} wrote, into {@code phi}; {@code shift} is finite. */
     void features(double[] pre, double shift, double[] phi);
 
     /**
-     * The row's gradient {@code dx = (∂φ/∂x)ᵀ dphi} (d values into {@code dx}), given the row, what
-     * {@link #prepare} wrote, and its features {@code phi} at the shift {@code dphi} refers to (the
-     * shift treated as a constant). May overwrite {@code dphi}.
+     * The gradients of rows {@code from .. from + rows - 1}: {@code dx[r] = (∂φ/∂x)ᵀ dphi[r]}
+     * (headDim values), given each row {@code x[r]}, what {@link #prepare} wrote for it and its
+     * features {@code phi[r]} at the shift {@code dphi[r]} refers to (the shift treated as a
+     * constant). May overwrite {@code dphi}. A block at a time, as {@link #prepare}.
      */
-    void backward(double[] x, double[] pre, double[] phi, double[] dphi, double[] dx);
+    void backward(double[][] x, double[][] pre, double[][] phi, double[][] dphi, double[][] dx, int from, int rows);
 }

@@ -61,6 +61,9 @@ import org.xformers4j.tensor.Tensor;
  */
 class KernelProduct extends CustomFunction {
 
+    /** Rows the map prepares at once. */
+    private static final int BLOCK = 8;
+
     private final FeatureMap map;
     private final boolean causal;
     private final double eps;
@@ -195,41 +198,39 @@ class KernelProduct extends CustomFunction {
         }
     }
 
-    /** One batch element and head: its running state, scratch rows, and the scans over its rows. */
+    /**
+     * One batch element and head: its running state and the scans over its rows. Rows are handled
+     * in blocks of {@value #BLOCK} where nothing forbids it (the map's preparation and backward
+     * everywhere; the sums and products of the non-causal case), so that a row of S or R is used for
+     * a whole block while it is in the processor's cache; a causal scan takes its rows one at a time.
+     * Every block array is indexed by the rows' slots in their {@link Rows} block.
+     */
     private final class Head {
 
         private final int bh;
         private final int batch;
-        private final float[] q;
-        private final float[] k;
         private final float[] v;
         private final float[][] start;
-        /** S·e^{-M} [F·Dv] and z·e^{-M} [F] of the keys scanned so far (or, in the reverse scan, R and r). */
+        /** S·e^{-M} [F·Dv] and z·e^{-M} [F] of the keys scanned so far, and M. */
         private double[] s;
         private double[] z;
         private double shift;
-        private final double[] pre;
-        private final double[] phi;
-        private final double[] dphi;
-        private final double[] row;
-        private final double[] dvj;
-        private final double[] x;
-        private final double[] dx;
+        private final Rows queries;
+        private final Rows keys;
+        private final double[][] phi = new double[BLOCK][n.f];
+        private final double[][] dphi = new double[BLOCK][n.f];
+        private final double[][] values = new double[BLOCK][n.dv];
+        private final double[][] products = new double[BLOCK][n.dv];
+        private final double[][] dx = new double[BLOCK][n.d];
+        private final double[] weights = new double[BLOCK];
 
         Head(int bh, float[] q, float[] k, float[] v, float[][] start) {
             this.bh = bh;
             this.batch = bh / n.h;
-            this.q = q;
-            this.k = k;
             this.v = v;
             this.start = start;
-            this.pre = new double[n.f];
-            this.phi = new double[n.f];
-            this.dphi = new double[n.f];
-            this.row = new double[n.dv];
-            this.dvj = new double[n.dv];
-            this.x = new double[n.d];
-            this.dx = new double[n.d];
+            this.queries = new Rows(q, bh * n.lq, n.lq);
+            this.keys = new Rows(k, bh * n.lk, n.lk);
         }
 
         /** S, z and M before the first key: the continued state's, or none. */
@@ -252,84 +253,37 @@ class KernelProduct extends CustomFunction {
             return padded != null && padded[batch * n.lk + j] != 0f;
         }
 
-        /** Adds key j (unless padded) to S and z, first rescaling them if its peak raises M; leaves φ(k_j)·e^{-M} in phi. */
-        private void addKey(int j) {
-            if (isPadded(j)) {
-                return;
-            }
-            float peak = (float) map.prepare(load(k, (bh * n.lk + j) * n.d), pre);
-            if (peak > shift) {
-                double factor = rescaling(shift, peak);
-                for (int e = 0; e < s.length; e++) {
-                    s[e] *= factor;
-                }
-                for (int f = 0; f < n.f; f++) {
-                    z[f] *= factor;
-                }
-                shift = peak;
-            }
-            map.features(pre, shift, phi);
-            loadValue(j);
-            for (int f = 0; f < n.f; f++) {
-                z[f] += phi[f];
-                axpy(phi[f], row, 0, s, f * n.dv, n.dv);
-            }
-        }
-
-        /** The row of D elements at {@code offset} of {@code data} as double, into x. */
-        private double[] load(float[] data, int offset) {
-            for (int c = 0; c < n.d; c++) {
-                x[c] = data[offset + c];
-            }
-            return x;
-        }
-
-        /** v_j as double into row. */
-        private void loadValue(int j) {
-            int vj = (bh * n.lk + j) * n.dv;
-            for (int e = 0; e < n.dv; e++) {
-                row[e] = v[vj + e];
-            }
-        }
-
-        /** φ(q_i) shifted by its own peak, into phi (what prepare wrote stays in pre). */
-        private void queryFeatures(int i) {
-            double peak = map.prepare(load(q, (bh * n.lq + i) * n.d), pre);
-            map.features(pre, peak, phi);
-        }
-
-        /** out_i = φq_iᵀ S / (φq_i · z + eps), keeping the denominator. */
-        private void emit(int i, float[] o) {
-            queryFeatures(i);
-            double den = eps + dot(phi, 0, z, 0, n.f);
-            Arrays.fill(row, 0);
-            for (int f = 0; f < n.f; f++) {
-                axpy(phi[f], s, f * n.dv, row, 0, n.dv);
-            }
-            int oi = (bh * n.lq + i) * n.dv;
-            for (int e = 0; e < n.dv; e++) {
-                o[oi + e] = (float) (row[e] / den);
-            }
-            denominators[bh * n.lq + i] = (float) den;
-        }
-
         void forward(float[] o) {
             begin();
             if (causal) {
                 int offset = n.lk - n.lq;
                 for (int j = 0; j < n.lk; j++) {
-                    addKey(j);
+                    int slot = keys.slot(j, false);
+                    if (!isPadded(j)) {
+                        raiseShift(keys.peaks[slot]);
+                        keyFeatures(j, slot, shift);
+                        accumulate(s, z, null, values, slot, 1);
+                    }
                     keyShifts[bh * n.lk + j] = (float) shift;
                     if (j >= offset) {
-                        emit(j - offset, o);
+                        emit(j - offset, queries.slot(j - offset, false), 1, o);
                     }
                 }
             } else {
-                for (int j = 0; j < n.lk; j++) {
-                    addKey(j);
+                for (int j = 0; j < n.lk; j += BLOCK) {
+                    int count = keys.block(j);
+                    for (int r = 0; r < count; r++) {
+                        if (!isPadded(j + r)) {
+                            raiseShift(keys.peaks[r]);
+                        }
+                    }
+                    for (int r = 0; r < count; r++) {
+                        keyFeatures(j + r, r, shift);
+                    }
+                    accumulate(s, z, null, values, 0, count);
                 }
-                for (int i = 0; i < n.lq; i++) {
-                    emit(i, o);
+                for (int i = 0; i < n.lq; i += BLOCK) {
+                    emit(i, 0, queries.block(i), o);
                 }
             }
             sums[bh] = s;
@@ -339,104 +293,247 @@ class KernelProduct extends CustomFunction {
 
         void backward(float[] o, float[] g, float[] dq, float[] dk, float[] dv) {
             double[] gd = new double[n.lq];
-            double[] gn = new double[n.dv];
             double[] r = new double[n.f * n.dv];
             double[] rz = new double[n.f];
             if (causal) {
                 begin();
                 int offset = n.lk - n.lq;
                 for (int j = 0; j < n.lk; j++) {
-                    addKey(j);
+                    int slot = keys.slot(j, false);
+                    if (!isPadded(j)) {
+                        raiseShift(keys.peaks[slot]);
+                        keyFeatures(j, slot, shift);
+                        accumulate(s, z, null, values, slot, 1);
+                    }
                     if (j >= offset) {
-                        queryGradient(j - offset, o, g, gn, gd, dq);
+                        queryGradient(j - offset, queries.slot(j - offset, false), 1, o, g, gd, dq);
                     }
                 }
                 for (int j = n.lk - 1; j >= 0; j--) {
                     if (j + 1 < n.lk) {
                         double factor = rescaling(keyShifts[bh * n.lk + j], keyShifts[bh * n.lk + j + 1]);
                         if (factor != 1) {
-                            for (int e = 0; e < r.length; e++) {
-                                r[e] *= factor;
-                            }
-                            for (int f = 0; f < n.f; f++) {
-                                rz[f] *= factor;
-                            }
+                            scale(r, rz, factor);
                         }
                     }
                     if (j >= offset) {
-                        scaledGradient(j - offset, g, gn);
-                        queryFeatures(j - offset);
-                        addQuery(gn, gd[j - offset], r, rz);
+                        int slot = queries.slot(j - offset, true);
+                        queryFeatures(slot, 1);
+                        scaledGradients(j - offset, slot, 1, g);
+                        weights[slot] = gd[j - offset];
+                        accumulate(r, rz, weights, products, slot, 1);
                     }
-                    keyGradient(j, keyShifts[bh * n.lk + j], r, rz, dk, dv);
+                    keyGradient(j, keys.slot(j, true), 1, keyShifts[bh * n.lk + j], r, rz, dk, dv);
                 }
             } else {
                 s = sums[bh];
                 z = normalisers[bh];
-                for (int i = 0; i < n.lq; i++) {
-                    queryGradient(i, o, g, gn, gd, dq);
-                    addQuery(gn, gd[i], r, rz);
+                for (int i = 0; i < n.lq; i += BLOCK) {
+                    int count = queries.block(i);
+                    queryGradient(i, 0, count, o, g, gd, dq);
+                    accumulate(r, rz, weights, products, 0, count);   // products hold gn, weights gd
                 }
-                for (int j = 0; j < n.lk; j++) {
-                    keyGradient(j, shifts[bh], r, rz, dk, dv);
+                for (int j = 0; j < n.lk; j += BLOCK) {
+                    keyGradient(j, 0, keys.block(j), shifts[bh], r, rz, dk, dv);
                 }
             }
         }
 
-        /** gn = g_i / den_i into gn; returns den_i. */
-        private double scaledGradient(int i, float[] g, double[] gn) {
-            double den = denominators[bh * n.lq + i];
-            int gi = (bh * n.lq + i) * n.dv;
-            for (int e = 0; e < n.dv; e++) {
-                gn[e] = g[gi + e] / den;
+        /** M = max(M, peak), rescaling S and z by e^{M_old - M_new} when it rises. */
+        private void raiseShift(double peak) {
+            float raised = (float) peak;
+            if (raised > shift) {
+                scale(s, z, rescaling(shift, raised));
+                shift = raised;
             }
-            return den;
+        }
+
+        /** φ(k_j)·e^{-keyShift} into phi[slot] (zeros for a padded key) and v_j into values[slot]. */
+        private void keyFeatures(int j, int slot, double keyShift) {
+            if (isPadded(j)) {
+                Arrays.fill(phi[slot], 0);
+            } else {
+                map.features(keys.pre[slot], keyShift, phi[slot]);
+            }
+            int vj = (bh * n.lk + j) * n.dv;
+            for (int e = 0; e < n.dv; e++) {
+                values[slot][e] = v[vj + e];
+            }
+        }
+
+        /** φ(q) of the queries in slots from .. from + count - 1, each shifted by its own peak, into phi. */
+        private void queryFeatures(int from, int count) {
+            for (int r = from; r < from + count; r++) {
+                map.features(queries.pre[r], queries.peaks[r], phi[r]);
+            }
+        }
+
+        /** out_i = φq_iᵀ S / (φq_i · z + eps) for the queries i, i + 1, ... in slots from .. from + count - 1. */
+        private void emit(int i, int from, int count, float[] o) {
+            queryFeatures(from, count);
+            project(s, from, count);
+            for (int r = 0; r < count; r++) {
+                double den = eps + dot(phi[from + r], 0, z, 0, n.f);
+                int oi = (bh * n.lq + i + r) * n.dv;
+                for (int e = 0; e < n.dv; e++) {
+                    o[oi + e] = (float) (products[from + r][e] / den);
+                }
+                denominators[bh * n.lq + i + r] = (float) den;
+            }
+        }
+
+        /** gn = g / den of the queries i, i + 1, ... into products[from ..]. */
+        private void scaledGradients(int i, int from, int count, float[] g) {
+            for (int r = 0; r < count; r++) {
+                double den = denominators[bh * n.lq + i + r];
+                int gi = (bh * n.lq + i + r) * n.dv;
+                for (int e = 0; e < n.dv; e++) {
+                    products[from + r][e] = g[gi + e] / den;
+                }
+            }
         }
 
         /**
-         * dφq_i = S gn_i + gd_i z through the map into dq_i; keeps gd_i = -(g_i · out_i) / den_i and
-         * leaves gn_i in gn and φq_i in phi.
+         * For the queries i, i + 1, ... in slots from .. from + count - 1: gd = -(g · out) / den (into
+         * gd and weights), dφq = S gn + gd z through the map into dq; leaves φq in phi and gn in
+         * products.
          */
-        private void queryGradient(int i, float[] o, float[] g, double[] gn, double[] gd, float[] dq) {
-            double den = scaledGradient(i, g, gn);
-            int oi = (bh * n.lq + i) * n.dv;
-            double dot = 0;
-            for (int e = 0; e < n.dv; e++) {
-                dot += (double) g[oi + e] * o[oi + e];
+        private void queryGradient(int i, int from, int count, float[] o, float[] g, double[] gd, float[] dq) {
+            queryFeatures(from, count);
+            scaledGradients(i, from, count, g);
+            for (int r = 0; r < count; r++) {
+                int oi = (bh * n.lq + i + r) * n.dv;
+                double dot = 0;
+                for (int e = 0; e < n.dv; e++) {
+                    dot += (double) g[oi + e] * o[oi + e];
+                }
+                gd[i + r] = -dot / denominators[bh * n.lq + i + r];
+                weights[from + r] = gd[i + r];
             }
-            gd[i] = -dot / den;
-            queryFeatures(i);
-            for (int f = 0; f < n.f; f++) {
-                dphi[f] = gd[i] * z[f] + dot(s, f * n.dv, gn, 0, n.dv);
-            }
-            map.backward(x, pre, phi, dphi, dx);
-            store(dx, dq, (bh * n.lq + i) * n.d, n.d);
-        }
-
-        /** R += φq_i gn_iᵀ and r += gd_i φq_i, with φq_i in phi and gn_i in gn. */
-        private void addQuery(double[] gn, double gdi, double[] r, double[] rz) {
-            for (int f = 0; f < n.f; f++) {
-                rz[f] += gdi * phi[f];
-                axpy(phi[f], gn, 0, r, f * n.dv, n.dv);
+            contract(s, z, weights, products, from, count);
+            map.backward(queries.x, queries.pre, phi, dphi, dx, from, count);
+            for (int r = 0; r < count; r++) {
+                store(dx[from + r], dq, (bh * n.lq + i + r) * n.d, n.d);
             }
         }
 
-        /** dφk_j = R v_j + r through the map into dk_j, and dv_j = Rᵀ φk_j, with φk_j shifted by {@code keyShift}. */
-        private void keyGradient(int j, double keyShift, double[] r, double[] rz, float[] dk, float[] dv) {
-            if (isPadded(j)) {
-                return;
+        /**
+         * For the keys j, j + 1, ... in slots from .. from + count - 1, with φk shifted by
+         * {@code keyShift}: dφk = R v + r through the map into dk, and dv = Rᵀ φk (padded keys: 0).
+         */
+        private void keyGradient(int j, int from, int count, double keyShift, double[] r, double[] rz, float[] dk,
+                                 float[] dv) {
+            for (int c = 0; c < count; c++) {
+                keyFeatures(j + c, from + c, keyShift);
+                weights[from + c] = 1;
             }
-            map.prepare(load(k, (bh * n.lk + j) * n.d), pre);
-            map.features(pre, keyShift, phi);
-            loadValue(j);
-            Arrays.fill(dvj, 0);
+            contract(r, rz, weights, values, from, count);
+            project(r, from, count);
+            map.backward(keys.x, keys.pre, phi, dphi, dx, from, count);
+            for (int c = 0; c < count; c++) {
+                if (!isPadded(j + c)) {
+                    store(products[from + c], dv, (bh * n.lk + j + c) * n.dv, n.dv);
+                    store(dx[from + c], dk, (bh * n.lk + j + c) * n.d, n.d);
+                }
+            }
+        }
+
+        /**
+         * sum += Σ_r phi[r] rows[r]ᵀ [F·Dv] and total += Σ_r w_r phi[r] [F] over the slots from ..
+         * from + count - 1 ({@code w} null: weights 1), a row of sum at a time for the whole block.
+         */
+        private void accumulate(double[] sum, double[] total, double[] w, double[][] rows, int from, int count) {
             for (int f = 0; f < n.f; f++) {
-                dphi[f] = rz[f] + dot(r, f * n.dv, row, 0, n.dv);
-                axpy(phi[f], r, f * n.dv, dvj, 0, n.dv);
+                for (int r = from; r < from + count; r++) {
+                    total[f] += (w == null ? 1 : w[r]) * phi[r][f];
+                    axpy(phi[r][f], rows[r], 0, sum, f * n.dv, n.dv);
+                }
             }
-            store(dvj, dv, (bh * n.lk + j) * n.dv, n.dv);
-            map.backward(x, pre, phi, dphi, dx);
-            store(dx, dk, (bh * n.lk + j) * n.d, n.d);
+        }
+
+        /** products[r] = phi[r]ᵀ sum [Dv] over the slots from .. from + count - 1. */
+        private void project(double[] sum, int from, int count) {
+            for (int r = from; r < from + count; r++) {
+                Arrays.fill(products[r], 0);
+            }
+            for (int f = 0; f < n.f; f++) {
+                for (int r = from; r < from + count; r++) {
+                    axpy(phi[r][f], sum, f * n.dv, products[r], 0, n.dv);
+                }
+            }
+        }
+
+        /** dphi[r][f] = w_r · total[f] + sum[f, ·] · rows[r] over the slots from .. from + count - 1. */
+        private void contract(double[] sum, double[] total, double[] w, double[][] rows, int from, int count) {
+            for (int f = 0; f < n.f; f++) {
+                for (int r = from; r < from + count; r++) {
+                    dphi[r][f] = w[r] * total[f] + dot(sum, f * n.dv, rows[r], 0, n.dv);
+                }
+            }
+        }
+    }
+
+    /** sum *= factor and total *= factor. */
+    private static void scale(double[] sum, double[] total, double factor) {
+        for (int e = 0; e < sum.length; e++) {
+            sum[e] *= factor;
+        }
+        for (int f = 0; f < total.length; f++) {
+            total[f] *= factor;
+        }
+    }
+
+    /**
+     * The query or key rows of one head, prepared by the map {@value #BLOCK} at a time: the rows as
+     * double, what the map prepared and their peaks, for the scans to take one by one.
+     */
+    private final class Rows {
+
+        private final float[] data;
+        private final int base;
+        private final int length;
+        private final double[][] x = new double[BLOCK][n.d];
+        private final double[][] pre = new double[BLOCK][n.f];
+        private final double[] peaks = new double[BLOCK];
+        private int first;
+        private int count;
+
+        /** Rows {@code base .. base + length - 1} of {@code data}, [·, D] row-major. */
+        Rows(float[] data, int base, int length) {
+            this.data = data;
+            this.base = base;
+            this.length = length;
+        }
+
+        /** Prepares the rows from j on as a block (j in slot 0) and returns how many it holds. */
+        int block(int j) {
+            if (first != j || count == 0) {
+                prepare(j, false);
+            }
+            return count;
+        }
+
+        /**
+         * The slot of row j, preparing the block that holds it when it is not the current one: j
+         * and the rows after it, or, {@code reverse}, the rows before it and j.
+         */
+        int slot(int j, boolean reverse) {
+            if (j < first || j >= first + count) {
+                prepare(j, reverse);
+            }
+            return j - first;
+        }
+
+        private void prepare(int j, boolean reverse) {
+            first = reverse ? Math.max(0, j - BLOCK + 1) : j;
+            count = Math.min(BLOCK, length - first);
+            for (int r = 0; r < count; r++) {
+                int offset = (base + first + r) * n.d;
+                for (int c = 0; c < n.d; c++) {
+                    x[r][c] = data[offset + c];
+                }
+            }
+            map.prepare(x, count, pre, peaks);
         }
     }
 

@@ -256,10 +256,10 @@ public final class PerformerAttention extends Module implements RecurrentAttenti
             throw new IllegalArgumentException(NAME + ": a vector of " + x.length + " elements for head size " + headDim);
         }
         PositiveRandomFeatures map = featureMap();
-        double[] exponents = new double[features];
-        map.prepare(x, exponents);
+        double[][] exponents = new double[1][features];
+        map.prepare(new double[][] {x}, 1, exponents, new double[1]);
         double[] out = new double[features];
-        map.features(exponents, 0, out);
+        map.features(exponents[0], 0, out);
         return out;
     }
 

@@ -17,18 +17,18 @@ final class PositiveRandomFeatures implements FeatureMap {
 
     /** [d, m], row-major: W transposed and scaled by d^(-1/4); and its transpose [m, d], W·d^(-1/4). */
     private final double[] projection;
-    private final double[] rows;
+    private final double[] transposed;
     private final int d;
     private final int m;
 
     /** @param projection W transposed and scaled by d^(-1/4), [d, m] row-major, as the mechanism keeps it */
     PositiveRandomFeatures(float[] projection, int d, int m) {
         this.projection = new double[d * m];
-        this.rows = new double[m * d];
+        this.transposed = new double[m * d];
         for (int c = 0; c < d; c++) {
             for (int i = 0; i < m; i++) {
                 this.projection[c * m + i] = projection[c * m + i];
-                this.rows[i * d + c] = projection[c * m + i];
+                this.transposed[i * d + c] = projection[c * m + i];
             }
         }
         this.d = d;
@@ -40,22 +40,26 @@ final class PositiveRandomFeatures implements FeatureMap {
         return m;
     }
 
-    /** The exponents a_i(x) into {@code pre}; returns the largest. */
+    /** The exponents a_i(x) of each row into its {@code pre}, and the largest into its peak. */
     @Override
-    public double prepare(double[] x, double[] pre) {
-        Arrays.fill(pre, 0, m, 0);
-        double squared = 0;
-        for (int c = 0; c < d; c++) {
-            squared += x[c] * x[c];
-            KernelProduct.axpy(x[c], projection, c * m, pre, 0, m);
+    public void prepare(double[][] x, int rows, double[][] pre, double[] peaks) {
+        for (int r = 0; r < rows; r++) {
+            Arrays.fill(pre[r], 0, m, 0);
         }
-        double half = squared / Math.sqrt(d) / 2;
-        double peak = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < m; i++) {
-            pre[i] -= half;
-            peak = Math.max(peak, pre[i]);
+        for (int c = 0; c < d; c++) {                   // row c of the projection, read once for the block
+            for (int r = 0; r < rows; r++) {
+                KernelProduct.axpy(x[r][c], projection, c * m, pre[r], 0, m);
+            }
         }
-        return peak;
+        for (int r = 0; r < rows; r++) {
+            double half = KernelProduct.dot(x[r], 0, x[r], 0, d) / Math.sqrt(d) / 2;
+            double peak = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < m; i++) {
+                pre[r][i] -= half;
+                peak = Math.max(peak, pre[r][i]);
+            }
+            peaks[r] = peak;
+        }
     }
 
     @Override
@@ -66,20 +70,28 @@ final class PositiveRandomFeatures implements FeatureMap {
         }
     }
 
-    /** dx = Σ_i (dphi_i · phi_i) ∂a_i/∂x: the projection of the exponents' gradient, minus x/sqrt(d) times its sum. */
+    /**
+     * dx = Σ_i (dphi_i · phi_i) ∂a_i/∂x for each row: the projection of the exponents' gradient,
+     * minus x/sqrt(d) times its sum.
+     */
     @Override
-    public void backward(double[] x, double[] pre, double[] phi, double[] dphi, double[] dx) {
-        double sum = 0;
-        for (int i = 0; i < m; i++) {
-            dphi[i] *= phi[i];                                   // now the exponents' gradient
-            sum += dphi[i];
+    public void backward(double[][] x, double[][] pre, double[][] phi, double[][] dphi, double[][] dx, int from,
+                         int count) {
+        for (int r = from; r < from + count; r++) {
+            double sum = 0;
+            for (int i = 0; i < m; i++) {
+                dphi[r][i] *= phi[r][i];                         // now the exponents' gradient
+                sum += dphi[r][i];
+            }
+            double norm = sum / Math.sqrt(d);
+            for (int c = 0; c < d; c++) {
+                dx[r][c] = -x[r][c] * norm;
+            }
         }
-        double norm = sum / Math.sqrt(d);
-        for (int c = 0; c < d; c++) {
-            dx[c] = -x[c] * norm;
-        }
-        for (int i = 0; i < m; i++) {
-            KernelProduct.axpy(dphi[i], rows, i * d, dx, 0, d);
+        for (int i = 0; i < m; i++) {                            // row i of the projection, read once for the block
+            for (int r = from; r < from + count; r++) {
+                KernelProduct.axpy(dphi[r][i], transposed, i * d, dx[r], 0, d);
+            }
         }
     }
 }

@@ -57,11 +57,13 @@ class KernelProductTest {
     void causalProductOnGivenFeaturesHasTheValuesAndGradientsOfTheReference() {
         check(true, 6, 6, 1);
         check(true, 3, 6, 2);
+        check(true, 10, 13, 5);
     }
 
     @Test
     void nonCausalProductOnGivenFeaturesHasTheValuesAndGradientsOfTheReference() {
         check(false, 5, 7, 3);
         check(false, 7, 4, 4);
+        check(false, 11, 19, 6);   // blocks of 8 rows: two of queries, three of keys
     }
 }
