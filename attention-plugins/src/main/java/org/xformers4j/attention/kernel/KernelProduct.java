@@ -11,7 +11,7 @@ import org.xformers4j.tensor.Tensor;
  * Kernel attention (Katharopoulos et al., 2020, "Transformers are RNNs: Fast Autoregressive
  * Transformers with Linear Attention", §3.2–3.4 and Algorithm 1; fast-transformers'
  * {@code causal_product}) as one fused op with its own backward, on the raw queries, keys and
- * values, the feature map φ ({@link FeatureMap}) applied one row at a time inside it:
+ * values, the feature map φ ({@link FeatureMap}) applied to a few rows at a time inside it:
  * <pre>
  *   q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv];   φ: a row of D → F features
  *   causal:     p(i) = Lk - Lq + i (queries end-aligned),  the sums over the keys j &lt;= p(i)
@@ -22,11 +22,13 @@ import org.xformers4j.tensor.Tensor;
  * Padded keys (the mask's non-zero entries) are left out of every sum. The keys are scanned once,
  * j = 0 .. Lk-1, so that the state never exceeds S and z per head: no [Lk, F, Dv] tensor of prefix
  * states, no [Lq, Lk] matrix, and no [L, F] tensor of features either, which matters when F is
- * four times D (FAVOR+'s 256 features for heads of 64).
+ * four times D (FAVOR+'s 256 features for heads of 64): φ is computed for a block of
+ * {@value #BLOCK} rows when they are needed, and again in the backward.
  *
  * <p><b>Stabiliser.</b> With an exponential map the state is kept as S·e^{-M} and z·e^{-M}, M
  * the largest peak ({@link FeatureMap#prepare}) of the keys summed so far (a running maximum,
- * starting from the continued state's): a key that raises M first rescales S and z by
+ * starting from the continued state's; without a causal context, raised a block of keys at a
+ * time): a key that raises M first rescales S and z by
  * e^{M_old - M_new} ≤ 1, so every stored term is at most |v|, whatever the scale of the
  * exponents. A query's features are shifted by its own peak. Both shifts are common to the
  * numerator and the denominator of an output, so they cancel (but for {@code eps}, which is added
@@ -52,7 +54,8 @@ import org.xformers4j.tensor.Tensor;
  * <p>Memory: on the CPU backend the inputs, output and output gradient are read in place
  * ({@link HostArrays}); besides the output and the three input gradients the op keeps each
  * query's denominator ([B, H, Lq] floats), with a causal context each key's stabiliser
- * ([B, H, Lk] floats), and O(F·Dv) per head. Batch elements and heads run in parallel.
+ * ([B, H, Lk] floats), in the backward one double per query of a head being processed, and
+ * O(F·Dv) per head. Batch elements and heads run in parallel.
  *
  * <p>After the forward, {@link #state()} gives {S·e^{-M} [B, H, F, Dv], z·e^{-M} [B, H, 1, F],
  * M [B, H, 1, 1]} after the last key, in float32, to continue from: the recurrent state of

@@ -64,9 +64,8 @@ import org.xformers4j.tensor.Tensor;
  *       largest query and key feature is 1/sqrt(m), but a query's denominator may be orders of
  *       magnitude smaller, especially for the first queries of a causal sequence), so its default
  *       is 1e-12 rather than {@code linear}'s 1e-6 (with 1e-6, early causal rows were off by
- *       ~1e-3): small enough never to distort a denominator that is not 0 nor, with a causal
- *       context, to let a later key (which moves the key stabiliser) change earlier outputs
- *       through it, yet a normal float32.</li>
+ *       ~1e-3): small enough never to distort a denominator that is not 0, yet a normal
+ *       float32.</li>
  *   <li><b>Redraws.</b> W is drawn when the mechanism is initialised, from a generator seeded with
  *       {@code seed}. With {@code redrawEvery} = n &gt; 0, forward calls in training mode are
  *       counted (one per training step and layer, since a layer calls its mechanism once per
