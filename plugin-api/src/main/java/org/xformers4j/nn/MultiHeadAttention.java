@@ -6,6 +6,7 @@ import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.RecurrentAttention;
 import org.xformers4j.component.positional.PositionalCapabilities;
 import org.xformers4j.component.positional.PositionalEncoding;
 import org.xformers4j.tensor.GradMode;
@@ -18,8 +19,9 @@ import org.xformers4j.tensor.Tensor;
  *   MultiHead(X_q, X_kv) = Concat(head_1, …, head_h) W_O
  *   head_i = Mechanism(X_q W_Q,i, X_kv W_K,i, X_kv W_V,i)
  * </pre>
- * The layer owns the projections, the head split and merge, the positional hooks and the KV
- * cache; the mechanism computes the per-head attention. Parameters are the {@link Linear} layers
+ * The layer owns the projections, the head split and merge, the positional hooks and the
+ * decoding cache ({@link KvCache}: keys and values, or the recurrent state of a mechanism that
+ * implements {@link RecurrentAttention}); the mechanism computes the per-head attention. Parameters are the {@link Linear} layers
  * {@code query}, {@code key}, {@code value} and {@code output}, each [outFeatures, modelDim];
  * a mechanism or positional encoding that is a {@link Module} is registered as the submodule
  * {@code mechanism} or {@code positional}.
@@ -171,11 +173,21 @@ public final class MultiHeadAttention extends Module {
 
     /**
      * One step of incremental self-attention decoding: projects the new tokens, rotates their
-     * queries and keys at their absolute positions (from {@code cache.length()}), appends their
-     * keys and values to {@code cache}, and attends from the new queries over every cached
-     * position. With a causal context the queries are aligned to the end of the keys, so feeding
-     * a sequence in pieces gives the outputs of one causal {@link #forward(Tensor, AttentionContext)}
-     * over the whole of it.
+     * queries and keys at their absolute positions (from {@code cache.length()}), and attends from
+     * the new queries over every cached position and the new ones. With a causal context the
+     * queries are aligned to the end of the keys, so feeding a sequence in pieces gives the outputs
+     * of one causal {@link #forward(Tensor, AttentionContext)} over the whole of it.
+     *
+     * <p>What the cache keeps depends on the mechanism. By default the new keys and values are
+     * appended to it and the mechanism attends over all of them. A mechanism that implements
+     * {@link RecurrentAttention} instead continues the recurrent state the cache holds with the new
+     * positions ({@link RecurrentAttention#step}) and the cache keeps the new state, whose size
+     * does not grow with the positions (the "RNN view" of kernel attention). Its key padding mask
+     * spans the cached and new positions as usual, but the state left a padded key out when the key
+     * was added, so the mask's columns of cached positions must mark as many keys of each row as
+     * they did then (checked per row); an additive bias (from the context or a positional
+     * encoding's hook 3) cannot apply to positions whose scores were never kept, and is refused
+     * with {@link IllegalArgumentException}.
      *
      * @param query   the new tokens [batch, newLength, modelDim]
      * @param context as for {@link #forward(Tensor, Tensor, AttentionContext)}, with keys spanning
@@ -192,9 +204,31 @@ public final class MultiHeadAttention extends Module {
         }
         int past = cache.length();
         AttentionContext effective = prepare(context, query.size(0), query.size(1), past + query.size(1), past);
+        if (mechanism instanceof RecurrentAttention recurrent) {
+            return attendRecurrent(recurrent, query, effective, cache);
+        }
         Tensor[] qkv = project(query, query, past);
         Tensor[] all = cache.append(qkv[1], qkv[2]);
         return attend(qkv[0], all[0], all[1], effective);
+    }
+
+    /** The recurrent path of {@link #forward(Tensor, AttentionContext, KvCache)}: one step of the mechanism's state. */
+    private Tensor attendRecurrent(RecurrentAttention recurrent, Tensor query, AttentionContext context, KvCache cache) {
+        if (context.bias() != null) {
+            throw new IllegalArgumentException(prefix() + "decodes with a recurrent state, which keeps no scores of "
+                    + "the cached positions to add a bias to; decode without a bias");
+        }
+        int batch = query.size(0);
+        int newLength = query.size(1);
+        int past = cache.length();
+        Tensor newMask = cache.newKeyPaddingMask(context.keyPaddingMask(), batch, newLength);
+        Tensor[] qkv = project(query, query, past);
+        AttentionContext stepContext = AttentionContext.builder().causal(context.causal()).keyPaddingMask(newMask)
+                .dropout(context.dropout(), context.rng()).build();
+        RecurrentAttention.Step step = recurrent.step(qkv[0], qkv[1], qkv[2], stepContext, cache.state());
+        Tensor out = merge(step.output(), batch, newLength);
+        cache.advance(step.state(), newLength, newMask);
+        return out;
     }
 
     /**
@@ -217,6 +251,10 @@ public final class MultiHeadAttention extends Module {
         require(capabilities.crossAttention(), "cross-attention (keyValue is not the query)", "crossAttention");
         if (cache == null) {
             throw new IllegalArgumentException(prefix() + "needs a KvCache for cached cross-attention, got null");
+        }
+        if (cache.state() != null) {
+            throw new IllegalArgumentException(prefix() + "cached cross-attention keeps the memory's keys and values, "
+                    + "but got " + cache + "; was the cache filled by a self-attention layer?");
         }
         if (keyValue.size(0) != query.size(0) || cache.length() > 0 && (cache.keys().size(0) != query.size(0)
                 || cache.length() != keyValue.size(1))) {
@@ -350,9 +388,11 @@ public final class MultiHeadAttention extends Module {
 
     /** The mechanism, the head merge and the output projection: q [B, H, Lq, D], k and v [B, Hkv, Lk, D]. */
     private Tensor attend(Tensor q, Tensor k, Tensor v, AttentionContext context) {
-        int batch = q.size(0);
-        int queryLength = q.size(2);
-        Tensor out = mechanism.forward(q, k, v, context);
+        return merge(mechanism.forward(q, k, v, context), q.size(0), q.size(2));
+    }
+
+    /** The head merge and the output projection of the mechanism's output [B, H, Lq, D]: [B, Lq, modelDim]. */
+    private Tensor merge(Tensor out, int batch, int queryLength) {
         int[] expected = {batch, heads, queryLength, headDim};
         if (!Arrays.equals(out.shape(), expected)) {
             throw new IllegalStateException(prefix() + "returned " + Arrays.toString(out.shape()) + " instead of "

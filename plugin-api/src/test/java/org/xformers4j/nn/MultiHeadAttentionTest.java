@@ -64,7 +64,7 @@ class MultiHeadAttentionTest {
         }
 
         /** x [B, H, L, D] at positions offset…: x cos + rotateHalf(x) sin, rotateHalf([x1, x2]) = [-x2, x1]. */
-        private static Tensor rotate(Tensor x, int offset) {
+        static Tensor rotate(Tensor x, int offset) {
             int length = x.size(2);
             int d = x.size(3);
             float[] cos = new float[length * d];
@@ -351,7 +351,7 @@ class MultiHeadAttentionTest {
     // ------------------------------------------------------------------ incremental decoding
 
     /** Outputs of feeding {@code x} [B, L, DIM] in pieces of {@code chunks} with a cache, concatenated. */
-    private static Tensor decode(MultiHeadAttention mha, Tensor x, Tensor padding, KvCache cache, int... chunks) {
+    static Tensor decode(MultiHeadAttention mha, Tensor x, Tensor padding, KvCache cache, int... chunks) {
         List<Tensor> outputs = new ArrayList<>();
         int position = cache.length();
         for (int chunk : chunks) {
@@ -363,7 +363,7 @@ class MultiHeadAttentionTest {
         return Tensor.concat(1, outputs.toArray(new Tensor[0]));
     }
 
-    private static void assertClose(Tensor actual, Tensor expected, double tolerance) {
+    static void assertClose(Tensor actual, Tensor expected, double tolerance) {
         assertThat(actual.shape()).containsExactly(expected.shape());
         float[] a = actual.toFloatArray();
         float[] e = expected.toFloatArray();

@@ -1,12 +1,14 @@
 package org.xformers4j.attention.kernel;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
+import java.util.List;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.attention.FlopCount;
+import org.xformers4j.component.attention.RecurrentAttention;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -41,7 +43,10 @@ import org.xformers4j.tensor.Tensor;
  *   <li>Causal use (the paper is about non-causal vision models): the sum runs over the keys up
  *       to the query's position, a prefix sum, which keeps O(N·D). With fewer queries than keys
  *       the queries are end-aligned as in {@link AttentionContext}, so incremental decoding with a
- *       key/value cache computes what one pass over the whole sequence does.</li>
+ *       key/value cache computes what one pass over the whole sequence does. Decoding keeps
+ *       instead only the running sum {@code Σ_j φ(k_j) ⊙ v_j} as a recurrent state
+ *       ({@link RecurrentAttention}): D numbers per head (D·Dv/g with other value sizes), whatever
+ *       the number of positions.</li>
  *   <li>Padding: a key the padding mask marks has its φ(k) set to zero, so it and its value
  *       contribute nothing to any sum; a query whose keys are all padded outputs zeros.</li>
  *   <li>Values of another size than the keys ({@code valueDim ≠ headDim}, which the
@@ -67,7 +72,7 @@ import org.xformers4j.tensor.Tensor;
         reference = "Bolya et al., 2022, Hydra Attention: Efficient Attention with Many Heads")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
         incrementalDecoding = true, exact = false, time = "O(N*d)", memory = "O(N*d)", linearMemory = true)
-public final class HydraAttention implements AttentionMechanism, FlopCount {
+public final class HydraAttention implements RecurrentAttention, FlopCount {
 
     private static final String NAME = "hydra";
 
@@ -94,6 +99,27 @@ public final class HydraAttention implements AttentionMechanism, FlopCount {
     @Override
     public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         KernelChecks.check(NAME, query, key, value, context, null);
+        return attend(query, key, value, context, null).output();
+    }
+
+    /**
+     * The new positions continuing the state {Σ φ(k_j) ⊙ v_j} (null before the first): [B, H, 1, D]
+     * when Dv = D, otherwise [B, H, 1, g, D/g, Dv/g] (the per-head outer products of the class
+     * comment).
+     */
+    @Override
+    public Step step(Tensor query, Tensor key, Tensor value, AttentionContext context, List<Tensor> state) {
+        int d = query.size(3);
+        int dv = value.size(3);
+        int g = gcd(d, dv);
+        int[] shape = d == dv ? new int[] {query.size(0), query.size(1), 1, d}
+                : new int[] {query.size(0), query.size(1), 1, g, d / g, dv / g};
+        KernelChecks.checkStep(NAME, query, key, value, context, state, shape);
+        return attend(query, key, value, context, state);
+    }
+
+    /** The attention of {@link #forward} with the sums starting from {@code state} (null: zero), and the sum after the last key. */
+    private Step attend(Tensor query, Tensor key, Tensor value, AttentionContext context, List<Tensor> state) {
         int batch = query.size(0);
         int heads = query.size(1);
         int queryLength = query.size(2);
@@ -107,21 +133,23 @@ public final class HydraAttention implements AttentionMechanism, FlopCount {
             Tensor keep = mask.eq(mask.zerosLike()).reshape(batch, 1, keyLength, 1);
             k = k.mul(keep);
         }
-        boolean causal = context.causal();
-        if (d == dv) {
-            // the paper's Hydra: one feature per head, everything elementwise
-            Tensor kv = k.mul(value);
-            Tensor state = causal ? endAligned(kv.cumsum(2), queryLength) : kv.sum(2, true);
-            return q.mul(state);
-        }
         int g = gcd(d, dv);
         int a = d / g;
         int b = dv / g;
-        Tensor kv = k.reshape(batch, heads, keyLength, g, a).unsqueeze(5)
+        // the paper's Hydra (Dv = D): one feature per head, everything elementwise; otherwise per-head outer products
+        Tensor kv = d == dv ? k.mul(value) : k.reshape(batch, heads, keyLength, g, a).unsqueeze(5)
                 .mul(value.reshape(batch, heads, keyLength, g, b).unsqueeze(4));
-        Tensor state = causal ? endAligned(kv.cumsum(2), queryLength) : kv.sum(2, true);
-        return q.reshape(batch, heads, queryLength, g, a).unsqueeze(5).mul(state).sum(4, false)
-                .reshape(batch, heads, queryLength, dv);
+        Tensor sums = context.causal() ? kv.cumsum(2) : kv.sum(2, true);
+        if (state != null) {
+            sums = sums.add(state.get(0));
+        }
+        Tensor last = context.causal() ? sums.narrow(2, keyLength - 1, 1) : sums;
+        if (context.causal()) {
+            sums = endAligned(sums, queryLength);
+        }
+        Tensor out = d == dv ? q.mul(sums) : q.reshape(batch, heads, queryLength, g, a).unsqueeze(5).mul(sums)
+                .sum(4, false).reshape(batch, heads, queryLength, dv);
+        return new Step(out, List.of(last));
     }
 
     /** The prefix sums of the last {@code queryLength} key positions, where the end-aligned queries sit. */

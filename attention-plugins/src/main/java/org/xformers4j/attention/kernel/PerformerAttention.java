@@ -1,15 +1,16 @@
 package org.xformers4j.attention.kernel;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
-import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.component.attention.KernelFeatureMap;
+import org.xformers4j.component.attention.RecurrentAttention;
 import org.xformers4j.nn.Module;
 import org.xformers4j.tensor.Tensor;
 
@@ -24,10 +25,12 @@ import org.xformers4j.tensor.Tensor;
  *   E[φ(q)·φ(k)] = exp(q'·k') = exp(q·k / sqrt(d))       for w_i ~ N(0, I_d)
  *   out_i = Σ_j φ(q_i)·φ(k_j) v_j / (Σ_j φ(q_i)·φ(k_j) + eps)     over the keys query i may see
  * </pre>
- * computed without the [Lq, Lk] matrix: non-causal as {@link LinearAttention} does
- * ({@code φkᵀ v} first), causal with the fused prefix-sum op {@link CausalLinearProduct}
- * (running sums over the keys, the paper's prefix-sum unidirectional case). Time O(N·m·d), extra
- * memory O(N·m + m·d) per head.
+ * computed without the [Lq, Lk] matrix by the fused {@link KernelProduct} (running sums over the
+ * keys, the paper's prefix-sum unidirectional case when causal), which computes φ row by row
+ * inside its scans ({@link PositiveRandomFeatures}) and again in its backward rather than storing
+ * the [N, m] features, four times the size of the keys for m = 256 and d = 64. Time O(N·m·d);
+ * memory besides the output and the input gradients one float per query (and per key when
+ * causal) and O(m·Dv) per head.
  *
  * <p>The random matrix W is drawn as performer-pytorch's {@code gaussian_orthogonal_random_matrix}
  * with scaling 0: ⌈m/d⌉ blocks of d orthonormal rows (Gram–Schmidt of a Gaussian d×d block; the
@@ -40,18 +43,20 @@ import org.xformers4j.tensor.Tensor;
  * <ul>
  *   <li><b>Numerical stabiliser.</b> As in the authors' code and performer-pytorch, a constant is
  *       subtracted from the exponents before exp: for queries the maximum over the m exponents of
- *       each query row, for keys the maximum over every exponent of the (batch element, head)'s
- *       keys that are not padded. Both are constants per query row and per (batch element,
- *       head), so they multiply the numerator and denominator of each output row alike and
- *       cancel: the output is the kernel attention of the unstabilised φ above, which
- *       {@link #features} returns (that is what {@code matches-kernel-definition} compares with).
- *       They are treated as constants (no gradient flows through them), which is exact because
- *       they cancel. Exponents are at most 0 after the shift, so nothing overflows; the
- *       difference to the unstabilised formula is only float32 rounding and the scale at which
- *       {@code eps} acts (see below). With a causal context the key stabiliser still spans all
- *       keys, as in the reference implementations: a later key can move earlier outputs only
- *       through float32 rounding of the common factor and through eps, both far below the
- *       conformance suite's 1e-6 ({@code causal-no-leakage} passes with its usual tolerance).</li>
+ *       each query row; for keys, unlike them, not the maximum over every key of the (batch
+ *       element, head) but the running maximum over the unpadded keys seen so far, the sums of
+ *       earlier keys rescaled by exp(M_old - M_new) ≤ 1 when a key raises it (as online softmax
+ *       does; {@link KernelProduct}). Query i of a causal sequence thus sees a stabiliser that
+ *       depends only on the keys it may see, which a recurrent decoder needs (it cannot know
+ *       later keys) and which keeps later keys from moving earlier outputs even through rounding.
+ *       Both stabilisers are constants over what one output row sums, so they multiply its
+ *       numerator and denominator alike and cancel: the output is the kernel attention of the
+ *       unstabilised φ above, which {@link #features} returns (that is what
+ *       {@code matches-kernel-definition} compares with). They are treated as constants (no
+ *       gradient flows through them), which is exact because they cancel. Exponents are at most 0
+ *       after the shift and the kept sums are at most Σ|v|, so nothing overflows; the difference
+ *       to the unstabilised formula is only rounding and the scale at which {@code eps} acts (see
+ *       below). Exponents, features and sums are computed in double precision.</li>
  *   <li>Unlike performer-pytorch, no constant is added to the features (its {@code eps = 1e-4}
  *       inside φ), which would make φ no longer an unbiased estimator of the softmax kernel;
  *       instead {@code eps} is added to the denominator, as in {@link LinearAttention}, where
@@ -60,9 +65,8 @@ import org.xformers4j.tensor.Tensor;
  *       largest query and key feature is 1/sqrt(m), but a query's denominator may be orders of
  *       magnitude smaller, especially for the first queries of a causal sequence), so its default
  *       is 1e-12 rather than {@code linear}'s 1e-6 (with 1e-6, early causal rows were off by
- *       ~1e-3): small enough never to distort a denominator that is not 0 nor, with a causal
- *       context, to let a later key (which moves the key stabiliser) change earlier outputs
- *       through it, yet a normal float32.</li>
+ *       ~1e-3): small enough never to distort a denominator that is not 0, yet a normal
+ *       float32.</li>
  *   <li><b>Redraws.</b> W is drawn when the mechanism is initialised, from a generator seeded with
  *       {@code seed}. With {@code redrawEvery} = n &gt; 0, forward calls in training mode are
  *       counted (one per training step and layer, since a layer calls its mechanism once per
@@ -73,10 +77,18 @@ import org.xformers4j.tensor.Tensor;
  *       sequence of matrices, so runs are reproducible; W is not saved in a checkpoint, so a
  *       resumed run starts the sequence again from the seed. Every layer with the same seed draws
  *       the same W (as {@code lsh} does with its rotations).</li>
- *   <li>A key padding mask zeroes the padded keys' features (their exponents are set to -∞).</li>
+ *   <li>A key padding mask leaves the padded keys out of the sums (and out of the stabiliser).</li>
  *   <li>An additive bias and attention dropout are rejected (no scores or weights are formed);
  *       cross-attention is supported; with a causal context there may be fewer queries than keys
- *       (end-aligned), not more. Incremental decoding is not declared (as for {@code linear}).</li>
+ *       (end-aligned), not more.</li>
+ *   <li><b>Recurrent decoding</b> ({@link RecurrentAttention}, the paper's prefix sums kept as an
+ *       RNN state, as for {@code linear}): the state is {S [B, H, m, Dv], z [B, H, 1, m], M [B, H,
+ *       1, 1]}: the sums relative to the running key stabiliser M, and M itself (-∞ before the
+ *       first unpadded key), O(m·Dv) per head whatever the number of positions. A step continues
+ *       the running maximum and the rescaling exactly as one causal pass does, so a prompt and then
+ *       single tokens give its outputs to rounding (the state is kept in float32 between steps). A
+ *       step neither counts towards nor triggers a redraw: the state holds features of the
+ *       current W.</li>
  * </ul>
  * The capabilities declare {@code convergesWith} 64, 256 and 1024 features, so the conformance
  * suite's {@code approximates-full} shows the error against softmax attention falling as m grows.
@@ -90,9 +102,9 @@ import org.xformers4j.tensor.Tensor;
                 + "linear in the length; causal by running sums",
         reference = "Choromanski et al., 2021, Rethinking Attention with Performers")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = false, exact = false, time = "O(N*m*d)", memory = "O(N*m + m*d)",
+        incrementalDecoding = true, exact = false, time = "O(N*m*d)", memory = "O(N*d + m*d)",
         convergesWith = {"features=64", "features=256", "features=1024"}, linearMemory = true)
-public final class PerformerAttention extends Module implements AttentionMechanism, KernelFeatureMap, FlopCount {
+public final class PerformerAttention extends Module implements RecurrentAttention, KernelFeatureMap, FlopCount {
 
     private static final String NAME = "performer";
 
@@ -247,25 +259,20 @@ public final class PerformerAttention extends Module implements AttentionMechani
     @Override
     public double[] features(int head, double[] x) {
         requireInitialized();
-        int d = headDim;
-        int m = features;
-        if (x.length != d) {
-            throw new IllegalArgumentException(NAME + ": a vector of " + x.length + " elements for head size " + d);
+        if (x.length != headDim) {
+            throw new IllegalArgumentException(NAME + ": a vector of " + x.length + " elements for head size " + headDim);
         }
-        double squared = 0;
-        for (double e : x) {
-            squared += e * e;
-        }
-        double half = squared / Math.sqrt(d) / 2;
-        double[] out = new double[m];
-        for (int i = 0; i < m; i++) {
-            double dot = 0;
-            for (int c = 0; c < d; c++) {
-                dot += projection[c * m + i] * x[c];
-            }
-            out[i] = Math.exp(dot - half) / Math.sqrt(m);
-        }
+        PositiveRandomFeatures map = featureMap();
+        double[][] exponents = new double[1][features];
+        map.prepare(new double[][] {x}, 1, exponents, new double[1]);
+        double[] out = new double[features];
+        map.features(exponents[0], 0, out);
         return out;
+    }
+
+    /** φ with the current W, for the fused product. */
+    private PositiveRandomFeatures featureMap() {
+        return new PositiveRandomFeatures(projection, headDim, features);
     }
 
     private void requireInitialized() {
@@ -278,13 +285,7 @@ public final class PerformerAttention extends Module implements AttentionMechani
     @Override
     public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         KernelChecks.check(NAME, query, key, value, context, null);
-        int d = query.size(3);
-        if (projection == null) {
-            start(d); // used on its own, without a layer calling initialize
-        } else if (d != headDim) {
-            throw new IllegalArgumentException(NAME + ": initialised for head size " + headDim + ", got query "
-                    + KernelChecks.shape(query));
-        }
+        requireHeadSize(query);
         if (isTraining() && redrawEvery > 0) {
             if (trainingCalls == redrawEvery) {
                 draw();
@@ -292,54 +293,39 @@ public final class PerformerAttention extends Module implements AttentionMechani
             }
             trainingCalls++;
         }
-        Tensor w = Tensor.of(query.backend(), projection, d, features);
-        Tensor fq = queryFeatures(exponents(query, w));
-        Tensor fk = keyFeatures(exponents(key, w), context.keyPaddingMask());
-        return context.causal() ? new CausalLinearProduct(eps).apply(fq, fk, value)
-                : LinearAttention.nonCausal(fq, fk, value, eps);
+        return product(context, null).apply(query, key, value);
     }
 
-    /** w_i·x' - |x'|²/2 for every vector of x [B, H, L, D]: [B, H, L, m]. */
-    private Tensor exponents(Tensor x, Tensor w) {
-        double d = x.size(3);
-        return x.matmul(w).sub(x.mul(x).sum(3, true).mul((float) (0.5 / Math.sqrt(d))));
+    /**
+     * The new positions continuing {S [B, H, m, Dv], z [B, H, 1, m], M [B, H, 1, 1]} (null before
+     * the first), with the running key stabiliser M described in the class comment.
+     */
+    @Override
+    public Step step(Tensor query, Tensor key, Tensor value, AttentionContext context, List<Tensor> state) {
+        int batch = query.size(0);
+        int heads = query.size(1);
+        requireHeadSize(query);
+        KernelChecks.checkStep(NAME, query, key, value, context, state,
+                new int[] {batch, heads, features, value.size(3)}, new int[] {batch, heads, 1, features},
+                new int[] {batch, heads, 1, 1});
+        KernelProduct product = product(context, state);
+        return new Step(product.apply(query, key, value), product.state());
     }
 
-    /** exp(exponent - its row maximum) / sqrt(m). */
-    private Tensor queryFeatures(Tensor exponents) {
-        Tensor stabiliser = exponents.max(3, true).detach();
-        return exponents.sub(stabiliser).exp().mul((float) (1 / Math.sqrt(features)));
-    }
-
-    /** exp(exponent - the maximum over the (batch element, head)'s unpadded keys) / sqrt(m), padded keys 0. */
-    private Tensor keyFeatures(Tensor exponents, Tensor mask) {
-        int batch = exponents.size(0);
-        int heads = exponents.size(1);
-        int length = exponents.size(2);
-        int m = exponents.size(3);
-        float[] e = exponents.detach().toFloatArray();
-        float[] padded = mask == null ? null : mask.toFloatArray();
-        float[] stabiliser = new float[batch * heads];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < length; j++) {
-                    if (padded != null && padded[b * length + j] != 0f) {
-                        continue;
-                    }
-                    int offset = ((b * heads + h) * length + j) * m;
-                    for (int i = 0; i < m; i++) {
-                        max = Math.max(max, e[offset + i]);
-                    }
-                }
-                stabiliser[b * heads + h] = max == Float.NEGATIVE_INFINITY ? 0f : max;
-            }
+    /** Starts the features for a mechanism used on its own (no layer called initialize), else checks the head size. */
+    private void requireHeadSize(Tensor query) {
+        int d = query.size(3);
+        if (projection == null) {
+            start(d);
+        } else if (d != headDim) {
+            throw new IllegalArgumentException(NAME + ": initialised for head size " + headDim + ", got query "
+                    + KernelChecks.shape(query));
         }
-        Tensor shifted = exponents.sub(Tensor.of(exponents.backend(), stabiliser, batch, heads, 1, 1));
-        if (mask != null) {
-            shifted = shifted.maskedFill(mask.reshape(batch, 1, length, 1), Float.NEGATIVE_INFINITY);
-        }
-        return shifted.exp().mul((float) (1 / Math.sqrt(features)));
+    }
+
+    /** The fused product of {@link #forward} and {@link #step}, continuing {@code state} (null: none). */
+    private KernelProduct product(AttentionContext context, List<Tensor> state) {
+        return new KernelProduct(featureMap(), context.causal(), eps, context.keyPaddingMask(), state);
     }
 
     @Override

@@ -100,6 +100,17 @@ class HydraAttentionTest {
     }
 
     @Test
+    void aRecurrentStepContinuingAStateIsTheReferenceOverEveryKeyWithItsGradients() {
+        for (int[] dims : new int[][] {{4, 4}, {4, 6}}) {
+            for (boolean causal : new boolean[] {true, false}) {
+                RecurrentSteps.checkContinuingAState("hydra d=" + dims[0] + " dv=" + dims[1], new HydraAttention(EPS),
+                        (q, k, v, lq, lk, c, padded) -> reference(q, k, v, padded, c, 2, 3, lq, lk, dims[0], dims[1]),
+                        2, 3, dims[0], dims[1], causal, 70 + dims[1]);
+            }
+        }
+    }
+
+    @Test
     void forwardEqualsTheFloat64ReferenceOfThePaperEquations() {
         long seed = 1;
         for (int length : new int[] {1, 2, 7, 16, 33}) {

@@ -15,7 +15,6 @@ import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.conformance.AttentionConformance;
 import org.xformers4j.component.conformance.CheckResult;
-import org.xformers4j.compute.MemoryStats;
 import org.xformers4j.tensor.GradCheck;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
@@ -189,8 +188,8 @@ class PerformerAttentionTest {
     @Test
     void gradientsMatchFiniteDifferencesOfTheReference() {
         for (boolean causal : new boolean[] {true, false}) {
-            int lq = causal ? 3 : 4;
-            int lk = 7;
+            int lq = causal ? 3 : 10;
+            int lk = causal ? 7 : 17;            // non-causal: keys and queries span several blocks of rows
             boolean[][] padded = padLast(B, lk, 2);
             SplittableRandom rng = new SplittableRandom(causal ? 12 : 13);
             PerformerAttention attention = performer(M, 0, 5, D);
@@ -321,30 +320,108 @@ class PerformerAttentionTest {
         assertThat(attention.draws()).isEqualTo(2);
     }
 
-    private static long allocatedBytes(int n, boolean causal) {
-        SplittableRandom rng = new SplittableRandom(n);
-        Tensor q = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
-        Tensor k = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
-        Tensor v = Tensor.randn(rng, 1, 2, n, 64).requiresGrad(true);
-        PerformerAttention attention = new PerformerAttention(64, 0, 1, 1e-12f);
-        attention.initialize(2, 64, new SplittableRandom(0));
-        MemoryStats memory = q.backend().memory();
-        memory.resetPeak();
-        attention.forward(q, k, v, AttentionContext.builder().causal(causal).build()).sum().backward();
-        return memory.allocatedBytesSinceReset();
+    /**
+     * With the default 256 features for heads of 64, the features of the keys alone would be four
+     * [H, N, D] tensors: the fused product computes them row by row and allocates, besides the
+     * output and the input gradients (and the autograd's copies of them, 7 tensors in all), less
+     * than 1/16 of a tensor, causal or not, at N and at 2N. Computing the features as tensors
+     * allocated some 57 (causal) and 101 (non-causal) [H, N, D] tensors.
+     */
+    @Test
+    void forwardAndBackwardAllocateOnlyTheOutputAndTheGradientsNeverTheFeatures() {
+        for (boolean causal : new boolean[] {true, false}) {
+            for (int n : new int[] {512, 1024}) {
+                PerformerAttention attention = new PerformerAttention(256, 0, 1, 1e-12f);
+                attention.initialize(KernelMemory.H, KernelMemory.D, new SplittableRandom(0));
+                assertThat(KernelMemory.tensorsAllocated(attention, n, causal))
+                        .as("[H, N, D] tensors allocated at N = %d, causal %s", n, causal).isLessThan(7 + 1.0 / 16);
+            }
+        }
     }
 
     @Test
-    void forwardAndBackwardNeverAllocateAnNxNBuffer() {
-        int n = 8192;
+    void aRecurrentStepContinuingAStateIsTheReferenceOverEveryKeyWithItsGradients() {
         for (boolean causal : new boolean[] {true, false}) {
-            long bytes = allocatedBytes(n, causal);
-            long scores = 2L * n * n * Float.BYTES; // [H, N, N] kernel matrix
-            assertThat(bytes).as("bytes allocated at N = %d, causal %s", n, causal).isLessThan(scores / 2);
-            // (some 20 [H, N, m] and [H, N, D] tensors: exponents, features, copies and gradients) and linear in N
-            assertThat((double) allocatedBytes(2 * n, causal)).as("causal %s", causal)
-                    .isLessThanOrEqualTo(2.2 * bytes);
+            PerformerAttention attention = performer(M, 0, 9, D);
+            double[][] w = attention.randomFeatures();
+            RecurrentSteps.checkContinuingAState("performer", attention,
+                    (q, k, v, lq, lk, c, padded) -> reference(w, q, k, v, B, H, lq, lk, D, DV, c, padded),
+                    B, H, D, DV, causal, causal ? 60 : 61);
         }
+    }
+
+    @Test
+    void tokenByTokenStepsMoveTheRunningStabiliserAsLargerKeysArriveAndMatchOneCausalPass() {
+        SplittableRandom rng = new SplittableRandom(62);
+        int n = 10;
+        float[] keys = Tensor.randn(rng, B, H, n, D).toFloatArray();
+        for (int e = 0; e < keys.length; e++) {
+            keys[e] *= 0.1f * (1 + e / D % n);     // key j of every head scaled by (j + 1) / 10: its largest
+                                                    // exponent max_i w_i·k' - |k'|²/2 mostly grows with j
+        }
+        Tensor q = Tensor.randn(rng, B, H, n, D).mul(3f);
+        Tensor k = Tensor.of(keys, B, H, n, D);
+        Tensor v = Tensor.randn(rng, B, H, n, DV);
+        PerformerAttention attention = performer(M, 0, 63, D);
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            AttentionContext causal = AttentionContext.builder().causal(true).build();
+            float[] whole = attention.forward(q, k, v, causal).toFloatArray();
+            List<Tensor> state = null;
+            float previousMaximum = Float.NEGATIVE_INFINITY;
+            int raised = 0;
+            for (int t = 0; t < n; t++) {
+                var step = attention.step(q.narrow(2, t, 1), k.narrow(2, t, 1), v.narrow(2, t, 1), causal, state);
+                state = step.state();
+                float maximum = state.get(2).get(0, 0, 0, 0);
+                assertThat(maximum).as("the running stabiliser never falls").isGreaterThanOrEqualTo(previousMaximum);
+                raised += maximum > previousMaximum ? 1 : 0;
+                previousMaximum = maximum;
+                float[] out = step.output().toFloatArray();
+                for (int bh = 0; bh < B * H; bh++) {
+                    for (int e = 0; e < DV; e++) {
+                        float expected = whole[(bh * n + t) * DV + e];
+                        assertThat(Float.isFinite(out[bh * DV + e])).isTrue();
+                        assertThat((double) out[bh * DV + e]).as("position %d, head %d", t, bh)
+                                .isCloseTo(expected, Offset.offset(1e-5 * (1 + Math.abs(expected))));
+                    }
+                }
+            }
+            assertThat(raised).as("steps that raised the stabiliser of head 0").isGreaterThan(1);
+            float[] s = state.get(0).toFloatArray();
+            for (float e : s) {
+                assertThat(Float.isFinite(e)).isTrue();
+            }
+        }
+    }
+
+    /**
+     * Keys scaled up along the sequence raise the running stabiliser at most positions, so the
+     * backward's reverse scan rescales its sums as it passes them: the gradients must still be those
+     * of the unstabilised kernel attention.
+     */
+    @Test
+    void gradientsStayThoseOfTheReferenceWhenLaterKeysRaiseTheStabiliser() {
+        int n = 7;
+        float[] scale = new float[n];
+        for (int j = 0; j < n; j++) {
+            scale[j] = 0.3f * (j + 1);
+        }
+        Tensor scales = Tensor.of(scale, 1, 1, n, 1);
+        SplittableRandom rng = new SplittableRandom(64);
+        PerformerAttention attention = performer(M, 0, 65, D);
+        double[][] w = attention.randomFeatures();
+        AttentionContext causal = AttentionContext.builder().causal(true).build();
+        GradCheck.of("performer causal, keys growing along the sequence",
+                in -> attention.forward(in[0], in[1].mul(scales), in[2], causal),
+                ref -> {
+                    double[] k = ref[1].clone();
+                    for (int e = 0; e < k.length; e++) {
+                        k[e] *= scale[e / D % n];
+                    }
+                    return reference(w, ref[0], k, ref[2], B, H, n, n, D, DV, true, null);
+                },
+                GradCheck.input(rng, B, H, n, D), GradCheck.input(rng, B, H, n, D), GradCheck.input(rng, B, H, n, DV))
+                .check();
     }
 
     @Test
@@ -372,7 +449,7 @@ class PerformerAttentionTest {
         assertThat(c.crossAttention()).isTrue();
         assertThat(c.keyPaddingMask()).isTrue();
         assertThat(c.additiveBias()).isFalse();
-        assertThat(c.incrementalDecoding()).isFalse();
+        assertThat(c.incrementalDecoding()).isTrue();
         assertThat(c.exact()).isFalse();
         PerformerAttention p = new PerformerAttentionProvider().create(
                 Map.of("features", "64", "redrawEvery", "0", "seed", "3"));
@@ -390,7 +467,8 @@ class PerformerAttentionTest {
         List<CheckResult> results = AttentionConformance.run(new PerformerAttentionProvider());
         assertThat(results).extracting(CheckResult::check).contains("matches-kernel-definition", "gradient-inputs",
                 "causal-no-leakage", "padding-ignored", "fully-masked-rows", "batch-independent",
-                "rejects-bad-input", "reproducible").doesNotContain("matches-full");
+                "rejects-bad-input", "reproducible", "incremental-decoding", "cached-generation")
+                .doesNotContain("matches-full");
         assertThat(results).allSatisfy(r -> assertThat(r.passed()).as(r.check() + ": " + r.detail()).isTrue());
     }
 

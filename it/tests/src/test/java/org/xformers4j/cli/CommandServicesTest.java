@@ -155,12 +155,13 @@ class CommandServicesTest {
         assertThat(results).filteredOn(m -> m.get("component").equals("flash")).extracting(m -> m.get("check"))
                 .contains("matches-full", "gradient-inputs", "causal-no-leakage", "incremental-decoding");
         assertThat(results).filteredOn(m -> m.get("component").equals("linear")).extracting(m -> m.get("check"))
-                .contains("matches-kernel-definition", "gradient-inputs", "causal-no-leakage", "padding-ignored")
-                .doesNotContain("matches-full", "incremental-decoding");
+                .contains("matches-kernel-definition", "gradient-inputs", "causal-no-leakage", "padding-ignored",
+                        "incremental-decoding", "cached-generation")
+                .doesNotContain("matches-full");
         assertThat(results).filteredOn(m -> m.get("component").equals("performer")).extracting(m -> m.get("check"))
                 .contains("matches-kernel-definition", "gradient-inputs", "causal-no-leakage", "padding-ignored",
-                        "reproducible", "approximates-full", "linear-memory")
-                .doesNotContain("matches-full", "incremental-decoding");
+                        "reproducible", "approximates-full", "linear-memory", "incremental-decoding", "cached-generation")
+                .doesNotContain("matches-full");
         assertThat(results).filteredOn(m -> m.get("component").equals("linformer")).extracting(m -> m.get("check"))
                 .contains("matches-full", "gradient-inputs", "gradient-parameters", "padding-ignored", "reproducible")
                 .doesNotContain("causal-no-leakage", "incremental-decoding");

@@ -19,7 +19,8 @@ import org.xformers4j.tensor.Tensor;
  * <p>Rows of equal length run as one batch, a <em>group</em>: after {@link #start} the prompts of
  * each length form a group, and as every row grows by one token per step, the rows descending
  * from a group stay together (beams of one prompt always share a group). With caching, each group
- * keeps one {@link KvCache} per block, reordered by the origins of its rows as beam search needs
+ * keeps one {@link KvCache} per block (keys and values, or the recurrent state of a kernel
+ * attention), reordered by the origins of its rows as beam search needs
  * ({@link KvCache#reorder}), and feeds only the new token; without, or for a decoder whose
  * mechanisms cannot decode incrementally, every step recomputes each group's whole sequences.
  * Both give the same logits to float32 rounding. For an encoder-decoder model every row carries

@@ -32,7 +32,10 @@ import org.xformers4j.tensor.Tensor;
  * <p>Incremental decoding. {@link #states} takes the positions it embeds from {@code offset}, and
  * with one {@link KvCache} per block ({@link #newCaches()}) feeds only new tokens: a prompt and then
  * one token at a time give the states of one pass over the whole sequence, for mechanisms that
- * declare incrementalDecoding ({@link #cachesKeysAndValues()}). Others recompute the prefix.
+ * declare incrementalDecoding ({@link #cachesKeysAndValues()}). Others recompute the prefix. A cache
+ * holds the keys and values of every position, or, for a mechanism that decodes as a recurrent
+ * network (the kernel attentions, {@code RecurrentAttention}), a state of one size however long the
+ * sequence grows.
  *
  * <p>Parameter names: {@code tokenEmbedding}, {@code positional…}, {@code blocks.0.attention.query.weight},
  * …, {@code finalNorm.weight}, {@code output.weight}; parameters that mechanisms share across the blocks

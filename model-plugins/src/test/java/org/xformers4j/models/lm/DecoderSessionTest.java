@@ -41,10 +41,15 @@ class DecoderSessionTest {
 
     /** Two flash-attention blocks with rotary positions and weights large enough for peaked distributions. */
     private static TransformerDecoder decoder() {
+        return decoder("flash");
+    }
+
+    /** {@link #decoder()} with the attention mechanism {@code attention} (with its default options). */
+    private static TransformerDecoder decoder(String attention) {
         DecoderConfig config = new DecoderConfig(BlockConfig.builder(DIM, 2).hidden(32).build(), 2, VOCABULARY, true,
                 false, 0f);
         TransformerDecoder decoder = new TransformerDecoder(config,
-                () -> REGISTRY.create(AttentionMechanism.class, "flash", Map.of()), null,
+                () -> REGISTRY.create(AttentionMechanism.class, attention, Map.of()), null,
                 REGISTRY.create(PositionalEncoding.class, "rotary", Map.of()), new SplittableRandom(1));
         SplittableRandom rng = new SplittableRandom(2);
         Map<String, ParameterState> state = new LinkedHashMap<>();
@@ -179,8 +184,13 @@ class DecoderSessionTest {
     }
 
     private static List<List<GeneratedSequence>> generate(DecodingStrategy strategy, boolean cached, int sequences) {
+        return generate("flash", strategy, cached, sequences);
+    }
+
+    private static List<List<GeneratedSequence>> generate(String attention, DecodingStrategy strategy, boolean cached,
+                                                          int sequences) {
         GenerationConfig config = GenerationConfig.builder().maxNewTokens(6).numReturnSequences(sequences).build();
-        return strategy.generate(new DecoderSession(decoder(), cached, null), PROMPTS, config);
+        return strategy.generate(new DecoderSession(decoder(attention), cached, null), PROMPTS, config);
     }
 
     private static void assertSameGenerations(List<List<GeneratedSequence>> cached,
@@ -199,15 +209,20 @@ class DecoderSessionTest {
         }
     }
 
-    @Test
-    void greedyGenerationWithCachesEqualsRecomputingThePrefix() {
-        assertSameGenerations(generate(new GreedyDecoding(), true, 1), generate(new GreedyDecoding(), false, 1), 1);
+    /** Softmax attention caches keys and values; the kernel attentions keep a recurrent state instead. */
+    @ParameterizedTest
+    @ValueSource(strings = {"flash", "linear", "performer", "hydra"})
+    void greedyGenerationWithCachesEqualsRecomputingThePrefix(String attention) {
+        assertThat(decoder(attention).cachesKeysAndValues()).isTrue();
+        assertSameGenerations(generate(attention, new GreedyDecoding(), true, 1),
+                generate(attention, new GreedyDecoding(), false, 1), 1);
     }
 
-    @Test
-    void beamSearchWithReorderedCachesEqualsRecomputingThePrefix() {
-        List<List<GeneratedSequence>> cached = generate(new BeamSearchDecoding(3), true, 3);
-        assertSameGenerations(cached, generate(new BeamSearchDecoding(3), false, 3), 3);
+    @ParameterizedTest
+    @ValueSource(strings = {"flash", "linear", "performer", "hydra"})
+    void beamSearchWithReorderedCachesEqualsRecomputingThePrefix(String attention) {
+        List<List<GeneratedSequence>> cached = generate(attention, new BeamSearchDecoding(3), true, 3);
+        assertSameGenerations(cached, generate(attention, new BeamSearchDecoding(3), false, 3), 3);
         // The beams differ, so the caches were really reordered among distinct hypotheses.
         assertThat(cached.get(1).stream().map(s -> Arrays.toString(s.tokens())).distinct()).hasSize(3);
     }

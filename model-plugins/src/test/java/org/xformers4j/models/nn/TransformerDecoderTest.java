@@ -145,7 +145,10 @@ class TransformerDecoderTest {
     @CsvSource(delimiter = '|', value = {
             "flash          | rotary  | ",
             "full           | alibi   | ",
-            "sliding-window | learned | window=3"})
+            "sliding-window | learned | window=3",
+            "linear         | rotary  | ",
+            "performer      | rotary  | features=16",
+            "hydra          | learned | "})
     void aPromptThenSingleTokensThroughCachesGiveTheStatesOfOnePass(String attention, String positional,
                                                                       String option) {
         Map<String, String> options = option == null ? Map.of()
@@ -163,10 +166,14 @@ class TransformerDecoderTest {
             int prompt = 3;
             int[][] head = {Arrays.copyOf(tokens[0], prompt), Arrays.copyOf(tokens[1], prompt)};
             place(decoder.states(head, 0, caches, null).toFloatArray(), incremental, 0, prompt);
+            boolean recurrent = !List.of("flash", "full", "sliding-window").contains(attention);
+            assertThat(caches[0].state() != null).as("a recurrent state instead of keys and values").isEqualTo(recurrent);
+            long bytes = caches[0].bytes();
             for (int i = prompt; i < 7; i++) {
                 assertThat(caches[0].length()).isEqualTo(i);
                 place(decoder.states(new int[][] {{tokens[0][i]}, {tokens[1][i]}}, i, caches, null).toFloatArray(),
                         incremental, i, 1);
+                assertThat(caches[0].bytes() == bytes).as("cache size unchanged by position %d", i).isEqualTo(recurrent);
             }
         }
         for (int i = 0; i < full.length; i++) {

@@ -38,7 +38,10 @@ public @interface AttentionCapabilities {
     /** Adds an additive bias to the scores, with a gradient when the bias requires one. */
     boolean additiveBias();
 
-    /** Supports incremental decoding with a key/value cache. */
+    /**
+     * Supports incremental decoding with a cache: of keys and values, or of a recurrent state when
+     * the mechanism implements {@link RecurrentAttention}.
+     */
     boolean incrementalDecoding();
 
     /** Computes softmax attention exactly (to float rounding) rather than approximating it. */
