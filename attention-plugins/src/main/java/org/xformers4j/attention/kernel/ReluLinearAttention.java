@@ -4,6 +4,8 @@ import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.util.Arrays;
 import java.util.random.RandomGenerator;
+import org.xformers4j.attention.ConvolutionTaps;
+import org.xformers4j.attention.DepthwiseConvolution;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
@@ -232,7 +234,9 @@ public final class ReluLinearAttention extends Module implements AttentionMechan
                     : ConvolutionTaps.grid(k, length, grid);
             Tensor[] scaled = new Tensor[STREAMS.length];
             for (int i = 0; i < STREAMS.length; i++) {
-                Tensor kernel = depthwise[s][i].reshape(heads, qkv[i].size(3), k * k);
+                int channels = qkv[i].size(3);
+                Tensor kernel = grid == null ? depthwise[s][i].narrow(2, k / 2, 1).reshape(heads, channels, k)
+                        : depthwise[s][i].reshape(heads, channels, k * k);
                 Tensor convolved = new DepthwiseConvolution(taps).apply(qkv[i], kernel);
                 scaled[i] = convolved.matmul(pointwise[s][i]);           // [B, H, N, C] × [H, C, C]
             }

@@ -1,8 +1,12 @@
 package org.xformers4j.attention.lowrank;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
+import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.util.Arrays;
+import java.util.random.RandomGenerator;
 import org.xformers4j.attention.AttentionInputs;
+import org.xformers4j.attention.ConvolutionTaps;
+import org.xformers4j.attention.DepthwiseConvolution;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
@@ -10,6 +14,8 @@ import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.compute.ComputeBackend;
+import org.xformers4j.nn.Init;
+import org.xformers4j.nn.Module;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -22,6 +28,7 @@ import org.xformers4j.tensor.Tensor;
  *   A = softmax(Q̃ K̃ᵀ / √d)      [m, m]
  *   B = softmax(Q̃ Kᵀ / √d)      [m, Lk]
  *   out = F · A⁺ · (B · V)       [Lq, Dv]   (paper, eq. 14)
+ *   out += conv_h(V)                        (optional skip, convKernel = K &gt; 0)
  * </pre>
  *
  * with q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], out [B, H, Lq, Dv], each batch element
@@ -70,8 +77,16 @@ import org.xformers4j.tensor.Tensor;
  *       mixes all landmarks, so an output would depend on later positions whatever mask were put
  *       on the kernels.</li>
  *   <li>An additive bias and attention dropout are refused: the [Lq, Lk] attention matrix that
- *       they act on is never formed (the paper uses neither). The paper's optional depth-wise
- *       convolution skip on V is not implemented.</li>
+ *       they act on is never formed (the paper uses neither).</li>
+ *   <li><b>The convolution skip on V</b> (the authors' code; off by default, {@code convKernel}
+ *       = 0, so that the mechanism is the paper's approximation of softmax attention): with
+ *       {@code convKernel} = K (odd) the output gains a depth-wise convolution of the values
+ *       along the sequence, one centred kernel of K taps per head shared by its channels, zero
+ *       padding at both ends, no bias, as the authors' {@code Conv2d(heads, heads, (K, 1),
+ *       groups = heads)} (their configurations use K = 33 or 65). Padded keys' values are zeroed
+ *       before it, as the authors multiply V by the mask. Its kernels [H, 1, K] are drawn as
+ *       PyTorch's Conv2d draws them, U(-1/√K, 1/√K). It needs queries and values from one
+ *       sequence, so cross-attention with it is refused.</li>
  * </ul>
  *
  * <p>FLOPs: the kernels F, A and B and the products with V, (Lq + Lk + m)·m·(D + Dv)
@@ -86,7 +101,7 @@ import org.xformers4j.tensor.Tensor;
 @AttentionCapabilities(causal = false, crossAttention = true, keyPaddingMask = true, additiveBias = false,
         incrementalDecoding = false, exact = false, time = "O(N*m*d)", memory = "O(N*m)",
         convergesWith = {"landmarks=2", "landmarks=4", "landmarks=8, pinvIterations=30"}, linearMemory = true)
-public final class NystromAttention implements AttentionMechanism, FlopCount {
+public final class NystromAttention extends Module implements AttentionMechanism, FlopCount {
 
     private static final String NAME = "nystrom";
 
@@ -99,15 +114,59 @@ public final class NystromAttention implements AttentionMechanism, FlopCount {
     @Range(min = 1)
     private int pinvIterations = 6;
 
+    @Config(description = "Kernel size K (odd) of the optional depth-wise convolution of the values along the "
+            + "sequence, added to the output as a skip (the authors' code); 0 turns it off.")
+    @Range(min = 0, max = 255)
+    private int convKernel = 0;
+
+    private int heads = -1;
+    /** [H, 1, K]: each head's kernel of the convolution skip, null without it. */
+    private Tensor convolution;
+
     /** For OLCUT. */
     private NystromAttention() {
     }
 
-    /** Nyström attention with {@code landmarks} landmarks and {@code pinvIterations} pseudo-inverse iterations. */
-    public NystromAttention(int landmarks, int pinvIterations) {
+    /**
+     * Nyström attention with {@code landmarks} landmarks, {@code pinvIterations} pseudo-inverse
+     * iterations and a convolution skip on V of {@code convKernel} taps (0: none).
+     */
+    public NystromAttention(int landmarks, int pinvIterations, int convKernel) {
         this.landmarks = landmarks;
         this.pinvIterations = pinvIterations;
+        this.convKernel = convKernel;
         postConfig();
+    }
+
+    @Override
+    public void postConfig() {
+        AttentionMechanism.super.postConfig();
+        if (convKernel % 2 == 0 && convKernel != 0) {
+            throw new PropertyException(NAME, "convKernel", NAME + ".convKernel = " + convKernel
+                    + " must be odd (the convolution is centred on each position) or 0 for none");
+        }
+    }
+
+    /** Creates the convolution skip's kernels for {@code heads} heads, when it has one; a second call with the same heads does nothing. */
+    @Override
+    public void initialize(int heads, int headDim, RandomGenerator rng) {
+        if (this.heads != -1) {
+            if (heads != this.heads) {
+                throw new IllegalStateException(NAME + ": initialised for " + this.heads + " heads, asked for "
+                        + heads);
+            }
+            return;
+        }
+        this.heads = heads;
+        if (convKernel > 0) {
+            float bound = (float) (1 / Math.sqrt(convKernel));
+            convolution = registerParameter("valueConvolution", Init.uniform(rng, -bound, bound, heads, 1,
+                    convKernel));
+        }
+    }
+
+    public int convKernel() {
+        return convKernel;
     }
 
     public int landmarks() {
@@ -131,6 +190,12 @@ public final class NystromAttention implements AttentionMechanism, FlopCount {
             throw new IllegalArgumentException(NAME + ": attention dropout " + context.dropout() + " is not "
                     + "supported: the attention weights are never formed (set attentionDropout to 0; residual "
                     + "dropout still applies)");
+        }
+        if (convKernel > 0 && query.size(2) != key.size(2)) {
+            throw new IllegalArgumentException(NAME + ": the convolution skip (convKernel = " + convKernel + ") adds "
+                    + "each position's neighbouring values to its output, so queries and keys must be one sequence "
+                    + "(got " + query.size(2) + " queries and " + key.size(2) + " keys); set convKernel to 0 for "
+                    + "cross-attention");
         }
         if (context.causal()) {
             throw new IllegalArgumentException(NAME + ": a causal context is not supported: each landmark is the "
@@ -182,7 +247,24 @@ public final class NystromAttention implements AttentionMechanism, FlopCount {
         Tensor b = bScores.maskedFill(bMask, Float.NEGATIVE_INFINITY).softmax(-1);
 
         Tensor z = pinv(a, keyCount.sum(2, false).eq(zero).reshape(batch, 1, 1, 1));
-        return f.matmul(z.matmul(b.matmul(value)));
+        Tensor out = f.matmul(z.matmul(b.matmul(value)));
+        return convKernel == 0 ? out : out.add(convolutionSkip(value, context));
+    }
+
+    /** The depth-wise convolution of the values along the sequence, padded keys' values zeroed first. */
+    private Tensor convolutionSkip(Tensor value, AttentionContext context) {
+        if (convolution == null) {
+            throw new IllegalStateException(NAME + ": not initialised (a multi-head layer calls initialize; the "
+                    + "convolution skip has kernels)");
+        }
+        if (value.size(1) != heads) {
+            throw new IllegalArgumentException(NAME + ": initialised for " + heads + " heads, got value "
+                    + Arrays.toString(value.shape()));
+        }
+        Tensor mask = context.keyPaddingMask();
+        Tensor values = mask == null ? value : value.maskedFill(mask.reshape(value.size(0), 1, value.size(2), 1), 0f);
+        ConvolutionTaps taps = ConvolutionTaps.sequence(convKernel, value.size(2), false);
+        return new DepthwiseConvolution(taps).apply(values, convolution);
     }
 
     /** Positions per segment for a length: ⌈length / m⌉. */
@@ -244,6 +326,7 @@ public final class NystromAttention implements AttentionMechanism, FlopCount {
 
     @Override
     public String toString() {
-        return "NystromAttention(landmarks=" + landmarks + ", pinvIterations=" + pinvIterations + ")";
+        return "NystromAttention(landmarks=" + landmarks + ", pinvIterations=" + pinvIterations + ", convKernel="
+                + convKernel + ")";
     }
 }

@@ -1,51 +1,53 @@
-package org.xformers4j.attention.kernel;
+package org.xformers4j.attention;
 
 import org.xformers4j.component.attention.AttentionContext.Grid;
 
 /**
- * Where each output position of a depth-wise convolution with a K×K kernel (K odd) reads its
- * input: for each tap t used, the kernel entry {@code weight[t]} (row-major in the K×K kernel)
- * and, for each output position n, the input position {@code source[t][n]}, or -1 where the
- * convolution reads zero padding. The layouts:
+ * The layout of a {@link DepthwiseConvolution} with a kernel of width K (K odd): for each tap t,
+ * the kernel entry {@code weight[t]} it multiplies by and, for each output position n, the input
+ * position {@code source[t][n]}, or -1 where the convolution reads zero padding. The layouts:
  * <ul>
- *   <li>{@link #sequence}: along the sequence with the kernel's middle row, K taps: centred
+ *   <li>{@link #sequence}: along the sequence with a kernel of K entries, one tap each: centred
  *       ({@code 'same'} zero padding, output n reads n - (K-1)/2 .. n + (K-1)/2) or causal (left
  *       padding, output n reads n - K + 1 .. n, never a later position);</li>
- *   <li>{@link #grid}: over a {@link Grid} of image patches with the whole kernel, K² taps centred
- *       on the cell ('same' zero padding at the image's borders); a position off the grid (a CLS
- *       or register token) is an image of one cell: it reads only itself, through the centre
- *       tap.</li>
+ *   <li>{@link #grid}: over a {@link Grid} of image patches with a K×K kernel (K² entries,
+ *       row-major), K² taps centred on the cell ('same' zero padding at the image's borders); a
+ *       position off the grid (a CLS or register token) is an image of one cell: it reads only
+ *       itself, through the centre tap.</li>
  * </ul>
  */
-final class ConvolutionTaps {
+public final class ConvolutionTaps {
 
     final int kernel;
     final int length;
-    /** [taps]: the K×K kernel entry each tap multiplies by. */
+    /** The number of kernel entries the taps index: K along a sequence, K² over a grid. */
+    final int entries;
+    /** [taps]: the kernel entry each tap multiplies by. */
     final int[] weight;
     /** [taps][length]: the input position each output position reads through the tap, -1 for padding. */
     final int[][] source;
 
-    private ConvolutionTaps(int kernel, int length, int[] weight, int[][] source) {
+    private ConvolutionTaps(int kernel, int length, int entries, int[] weight, int[][] source) {
         this.kernel = kernel;
         this.length = length;
+        this.entries = entries;
         this.weight = weight;
         this.source = source;
     }
 
-    /** Along a sequence of {@code length} positions with the middle row of a K×K kernel, centred or causal. */
-    static ConvolutionTaps sequence(int kernel, int length, boolean causal) {
+    /** Along a sequence of {@code length} positions with a kernel of {@code kernel} entries, centred or causal. */
+    public static ConvolutionTaps sequence(int kernel, int length, boolean causal) {
         int[] weight = new int[kernel];
         int[][] source = new int[kernel][length];
         for (int t = 0; t < kernel; t++) {
-            weight[t] = kernel / 2 * kernel + t;
+            weight[t] = t;
             int offset = causal ? t - (kernel - 1) : t - kernel / 2;
             for (int n = 0; n < length; n++) {
                 int s = n + offset;
                 source[t][n] = s >= 0 && s < length ? s : -1;
             }
         }
-        return new ConvolutionTaps(kernel, length, weight, source);
+        return new ConvolutionTaps(kernel, length, kernel, weight, source);
     }
 
     /**
@@ -53,7 +55,7 @@ final class ConvolutionTaps {
      *
      * @throws IllegalArgumentException when the grid does not fit in the sequence
      */
-    static ConvolutionTaps grid(int kernel, int length, Grid grid) {
+    public static ConvolutionTaps grid(int kernel, int length, Grid grid) {
         if (grid.start() + grid.cells() > length) {
             throw new IllegalArgumentException("the grid " + grid + " does not fit in a sequence of " + length
                     + " positions");
@@ -79,6 +81,6 @@ final class ConvolutionTaps {
                 }
             }
         }
-        return new ConvolutionTaps(kernel, length, weight, source);
+        return new ConvolutionTaps(kernel, length, taps, weight, source);
     }
 }
