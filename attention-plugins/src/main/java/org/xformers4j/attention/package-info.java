@@ -3,7 +3,7 @@
  * mechanisms by class name, as users name them in configuration files.
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package org.xformers4j.attention;
 
 import org.osgi.annotation.bundle.Export;
