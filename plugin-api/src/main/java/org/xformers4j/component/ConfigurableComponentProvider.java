@@ -56,11 +56,24 @@ public abstract class ConfigurableComponentProvider<T extends Component> impleme
                 throw new PropertyException(descriptor.name(), h.name(), descriptor.name() + "." + h.name() + " = "
                         + option.getValue() + " is not a boolean (true or false)");
             }
-            properties.put(option.getKey(), new SimpleProperty(option.getValue()));
+            properties.put(option.getKey(), new SimpleProperty(h.choices().isEmpty() ? option.getValue()
+                    : choice(h, option.getValue())));
         }
         ConfigurationManager configuration = new ConfigurationManager();
         configuration.addConfiguration(new ConfigurationData(descriptor.name(), type.getName(), properties));
         return create(configuration, descriptor.name());
+    }
+
+    /**
+     * The enum constant of {@code h} that {@code value} names, ignoring case and reading '-' as '_'
+     * (so {@code no-params} and {@code NO_PARAMS} are the same choice, as papers and the Python
+     * libraries spell them in lower case).
+     */
+    private String choice(Hyperparameter h, String value) {
+        String wanted = value.trim().replace('-', '_');
+        return h.choices().stream().filter(c -> c.equalsIgnoreCase(wanted)).findFirst().orElseThrow(() ->
+                new PropertyException(descriptor.name(), h.name(), descriptor.name() + "." + h.name() + " = " + value
+                        + " is not one of " + String.join(" | ", h.choices()) + " (case is ignored)"));
     }
 
     @Override

@@ -47,8 +47,40 @@ final class MatmulOps {
 
     /** dA for C = op(A) op(B): stored like A, so (dC op(B)^T), transposed back when A was. */
     private static Tensor gradLeft(Tensor g, Tensor b, boolean ta, boolean tb, int[] aShape) {
+        if (aShape.length == 2 && b.dim() > 2) {
+            return singleMatrixGradLeft(g, b, ta, tb, aShape);
+        }
         Tensor d = ta ? product(b, tb, g, true) : product(g, false, b, !tb);
         return Broadcast.sumTo(d, aShape);
+    }
+
+    /**
+     * dA for one matrix A against a batch of B (Linformer's projection E·K_i): the items'
+     * gradients G_i op(B_i)ᵀ (stored transposed when A is) summed into dA one GEMM at a time
+     * (beta = 1), so no [batch, ..] buffer of per-item gradients is formed: at a million keys and
+     * k = 256 that buffer is 1 GiB per batch item and head.
+     */
+    private static Tensor singleMatrixGradLeft(Tensor g, Tensor b, boolean ta, boolean tb, int[] aShape) {
+        int m = g.size(-2);
+        int n = g.size(-1);
+        int inner = ta ? aShape[0] : aShape[1];
+        int bSize = b.size(-2) * b.size(-1);
+        int count = b.numel() / bSize;
+        ComputeBackend backend = g.backend();
+        Tensor out = Tensor.zeros(backend, aShape);
+        for (int i = 0; i < count; i++) {
+            int[] gOffset = {i * m * n};
+            int[] bOffset = {i * bSize};
+            float beta = i == 0 ? 0f : 1f;
+            if (ta) {   // dA [inner, m] += op(B_i) G_iᵀ
+                backend.gemm(1, tb, true, inner, m, n, 1f, b.buffer(), bOffset, b.size(-1), g.buffer(), gOffset, n,
+                        beta, out.buffer(), new int[] {0}, m);
+            } else {    // dA [m, inner] += G_i op(B_i)ᵀ
+                backend.gemm(1, false, !tb, m, inner, n, 1f, g.buffer(), gOffset, n, b.buffer(), bOffset, b.size(-1),
+                        beta, out.buffer(), new int[] {0}, inner);
+            }
+        }
+        return out;
     }
 
     /** dB for C = op(A) op(B), stored like B; folds A's batch into rows when B is a single matrix. */

@@ -71,6 +71,14 @@ class ConfigurableComponentProviderTest {
     }
 
     @Test
+    void enumChoicesIgnoreCaseAndReadHyphensAsUnderscoresAndAWrongOneListsThem() {
+        assertThat(provider.create(Map.of("rounding", "floor")).rounding()).isEqualTo(ScaledIdentityAttention.Rounding.FLOOR);
+        assertThat(provider.create(Map.of("rounding", " Floor ")).rounding()).isEqualTo(ScaledIdentityAttention.Rounding.FLOOR);
+        assertThatThrownBy(() -> provider.create(Map.of("rounding", "ceil"))).isInstanceOf(PropertyException.class)
+                .hasMessageContaining("scaled-identity.rounding = ceil is not one of NONE | FLOOR");
+    }
+
+    @Test
     void unparsableValueIsAPropertyError() {
         assertThatThrownBy(() -> provider.create(Map.of("factor", "lots")))
                 .isInstanceOf(PropertyException.class).hasMessageContaining("factor");

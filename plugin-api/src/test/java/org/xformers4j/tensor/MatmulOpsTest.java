@@ -8,6 +8,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.xformers4j.compute.MemoryStats;
 import org.xformers4j.compute.cpu.CpuBackend;
 import org.xformers4j.compute.cpu.Parallel;
 import org.xformers4j.compute.cpu.Sgemm;
@@ -68,7 +69,11 @@ class MatmulOpsTest {
         "'2,3,4', '2,4,5', false, false",
         "'3,4', '2,4,5', false, false",
         "'2,1,3,4', '3,4,5', false, false",
-        "'2,1,4,3', '1,3,5,4', true, true"
+        "'2,1,4,3', '1,3,5,4', true, true",
+        "'3,4', '2,3,4,5', false, false",
+        "'4,3', '2,3,4,5', true, false",
+        "'3,4', '2,3,5,4', false, true",
+        "'4,3', '3,5,4', true, true"
     })
     void matchesFloat64ReferenceWithGradients(String aShape, String bShape, boolean ta, boolean tb) {
         int[] as = parse(aShape);
@@ -114,6 +119,21 @@ class MatmulOpsTest {
         float[] r1 = Tensor.of(one, a, 3, 67, 129).matmul(Tensor.of(one, b, 129, 71)).toFloatArray();
         float[] r2 = Tensor.of(two, a, 3, 67, 129).matmul(Tensor.of(two, b, 129, 71)).toFloatArray();
         assertThat(r2).containsExactly(r1);
+    }
+
+    @Test
+    void theGradientOfOneLeftMatrixAgainstABatchFormsNoBufferPerItem() {
+        // E [64, 512] · K [8, 512, 4]: a buffer of the 8 items' gradients would be 8 · 64 · 512 floats
+        Tensor e = GradCheck.input(rng, 64, 512);
+        Tensor k = Tensor.randn(rng, 8, 512, 4);
+        Tensor out = e.matmul(k);
+        MemoryStats memory = e.backend().memory();
+        memory.resetPeak();
+        out.sum().backward();
+        long perItemBuffer = 8L * 64 * 512 * Float.BYTES;
+        assertThat(memory.allocatedBytesSinceReset()).as("bytes the backward allocates")
+                .isLessThan(perItemBuffer / 2);
+        assertThat(e.grad().shape()).containsExactly(64, 512);
     }
 
     private static int[] parse(String shape) {

@@ -447,6 +447,14 @@ class LinformerAttentionTest {
                 .hasMessageContaining("k");
     }
 
+    @Test
+    void takesThePapersLowerCaseSpellingOfItsChoices() {
+        LinformerAttention attention = new LinformerAttentionProvider().create(Map.of("method", "no-params",
+                "sharing", "kv", "shortInput", "pad"));
+        assertThat(attention.method()).isEqualTo(Method.NO_PARAMS);
+        assertThat(attention.sharing()).isEqualTo(Sharing.KV);
+    }
+
     // ------------------------------------------------------------------ parameters, sharing, layers
 
     @Test

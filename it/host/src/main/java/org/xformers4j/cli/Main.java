@@ -1,5 +1,6 @@
 package org.xformers4j.cli;
 
+import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Arrays;
@@ -71,7 +72,7 @@ public final class Main {
             err.println("xformers4j " + name + ": " + e.getMessage());
             err.println(e.usage());
             return 2;
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | PropertyException e) {
             err.println("xformers4j " + name + ": " + e.getMessage());
             return 1;
         } catch (Exception e) {

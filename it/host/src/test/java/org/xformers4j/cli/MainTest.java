@@ -162,7 +162,11 @@ class MainTest {
         assertThat(twice.err()).contains("--option k given twice");
         Outcome unknown = run("bench", "attention", "--impl", "linear", "--option", "window=3", "--length", "8");
         assertThat(unknown.code()).isEqualTo(1);
-        assertThat(unknown.err()).contains("window");
+        assertThat(unknown.err()).contains("window").doesNotContain("\tat ");
+        Outcome badChoice = run("bench", "attention", "--impl", "linformer", "--option", "sharing=kw", "--length", "8");
+        assertThat(badChoice.code()).isEqualTo(1);
+        assertThat(badChoice.err()).contains("linformer.sharing = kw is not one of NONE | HEADWISE | KV | LAYERWISE")
+                .doesNotContain("\tat ");
     }
 
     @Test
