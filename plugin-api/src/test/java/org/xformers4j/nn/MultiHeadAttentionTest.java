@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 import org.xformers4j.component.ComponentInfo;
@@ -224,8 +225,18 @@ class MultiHeadAttentionTest {
         }
     }
 
-    /** GradCheck of the layer against the reference, on the inputs and every parameter. */
+    /** GradCheck of the layer's self- or cross-attention, as the case says, against the reference. */
     private static void checkAgainstReference(String name, MultiHeadAttention mha, Case c, SplittableRandom rng) {
+        checkAgainstReference(name, mha, c, rng, (in, context) -> c.cross() ? mha.crossAttention(in[0], in[1], context)
+                : mha.selfAttention(in[0], context));
+    }
+
+    /**
+     * GradCheck of {@code call} against the reference, on the inputs and every parameter: {@code call}
+     * gets the inputs (the query sequence, then the memory in a cross case) and the case's context.
+     */
+    private static void checkAgainstReference(String name, MultiHeadAttention mha, Case c, SplittableRandom rng,
+                                              BiFunction<Tensor[], AttentionContext, Tensor> call) {
         NnReference.randomize(mha, rng, 0.5f);
         Tensor query = GradCheck.input(rng, c.batch(), c.queryLength(), DIM);
         Tensor keyValue = c.cross() ? GradCheck.input(rng, c.batch(), c.keyLength(), DIM) : query;
@@ -233,8 +244,7 @@ class MultiHeadAttentionTest {
                 .keyPaddingMask(c.padding() == null ? null : Tensor.of(c.padding(), c.batch(), c.keyLength())).build();
         List<Tensor> inputs = new ArrayList<>(c.cross() ? List.of(query, keyValue) : List.of(query));
         inputs.addAll(mha.parameters());
-        GradCheck.of(name, in -> c.cross() ? mha.crossAttention(in[0], in[1], context)
-                        : mha.selfAttention(in[0], context), c::reference, inputs.toArray(new Tensor[0])).check();
+        GradCheck.of(name, in -> call.apply(in, context), c::reference, inputs.toArray(new Tensor[0])).check();
     }
 
     private static Case selfCase(MultiHeadAttention mha, int length, boolean causal, float[] padding, boolean positional) {
@@ -322,6 +332,30 @@ class MultiHeadAttentionTest {
         positional.calls.clear();
         mha.selfAttention(Tensor.randn(rng, 1, 3, DIM), AttentionContext.none());
         assertThat(positional.calls).containsExactlyInAnyOrder("rotate 0 0", "bias 2 3 3 0");
+    }
+
+    @Test
+    void sharedQueryKeyCrossAttentionOfTheQueryItselfProjectsTheKeysApart() {
+        SplittableRandom rng = new SplittableRandom(20);
+        SharedQueryKey mechanism = new SharedQueryKey();
+        RotaryAlibi positional = new RotaryAlibi();
+        MultiHeadAttention mha = new MultiHeadAttention(DIM, 2, mechanism, positional, true, rng);
+        // the memory is the query tensor itself: still cross-attention, whose keys are the shared
+        // projection of the memory, computed and rotated apart from the queries, to the same values
+        checkAgainstReference("causal shared query-key cross-attention of the query itself", mha,
+                selfCase(mha, 4, true, null, true), rng, (in, context) -> mha.crossAttention(in[0], in[0], context));
+        assertThat(mechanism.sameTensor).isNotEmpty().containsOnly(false);
+
+        Tensor x = Tensor.randn(rng, 2, 3, DIM);
+        mechanism.sameTensor.clear();
+        positional.calls.clear();
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            Tensor cross = mha.crossAttention(x, x, AttentionContext.none());
+            Tensor self = mha.selfAttention(x, AttentionContext.none());
+            assertClose(cross, self, 1e-6);
+        }
+        assertThat(mechanism.sameTensor).containsExactly(false, true);
+        assertThat(positional.calls).containsExactly("bias 2 3 3 0", "rotate 0 0", "bias 2 3 3 0", "rotate 0 0");
     }
 
     @Test
@@ -518,6 +552,21 @@ class MultiHeadAttentionTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'test-limited'").hasMessageContaining("additiveBias")
                 .hasMessageContaining("'test-rotary-alibi'");
+    }
+
+    @Test
+    void crossAttentionIsChosenByTheOperationNotByTheTensor() {
+        SplittableRandom rng = new SplittableRandom(21);
+        MultiHeadAttention mha = new MultiHeadAttention(DIM, 2, new Limited(), null, true, rng);
+        Tensor x = Tensor.randn(rng, 1, 3, DIM);
+        assertThat(mha.selfAttention(x, AttentionContext.none()).shape()).containsExactly(1, 3, DIM);
+        assertThatThrownBy(() -> mha.crossAttention(x, x, AttentionContext.none()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("MultiHeadAttention: attention mechanism 'test-limited' does not support cross-attention "
+                        + "(capability crossAttention is false)");
+        assertThatThrownBy(() -> mha.crossAttentionStep(x, x, AttentionContext.none(), new KvCache()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'test-limited'").hasMessageContaining("capability crossAttention is false");
     }
 
     @Test
