@@ -132,7 +132,8 @@ class SoftmaxAttentionOptionsTest {
         MultiHeadAttention layer = new MultiHeadAttention(16, 4, grouped, null, true, rng);
         assertThat(layer.namedParameters().get("key.weight").shape()).containsExactly(8, 16);
         assertThat(layer.namedParameters()).containsKey("mechanism.memoryKeys");
-        assertThat(layer.forward(Tensor.randn(rng, 2, 5, 16), AttentionContext.none()).shape()).containsExactly(2, 5, 16);
+        assertThat(layer.selfAttention(Tensor.randn(rng, 2, 5, 16), AttentionContext.none()).shape())
+                .containsExactly(2, 5, 16);
         assertThatThrownBy(() -> create("full", Map.of("kvHeads", "3")).initialize(4, 8, rng))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kvHeads 3 must divide the 4 heads");
     }

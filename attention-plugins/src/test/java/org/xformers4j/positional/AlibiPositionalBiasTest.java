@@ -132,12 +132,12 @@ class AlibiPositionalBiasTest {
         MultiHeadAttention layer = new MultiHeadAttention(16, 4, new FullAttention(0f), alibi(false, 4), true,
                 new SplittableRandom(7));
         Tensor x = Tensor.randn(new SplittableRandom(8), 2, 5, 16);
-        assertThatThrownBy(() -> layer.forward(x, AttentionContext.none()))
+        assertThatThrownBy(() -> layer.selfAttention(x, AttentionContext.none()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("alibi: the causal form")
                 .hasMessageContaining("non-causal context")
                 .hasMessageContaining("alibi.bidirectional=true");
-        assertThat(layer.forward(x, AttentionContext.builder().causal(true).build()).shape())
+        assertThat(layer.selfAttention(x, AttentionContext.builder().causal(true).build()).shape())
                 .containsExactly(2, 5, 16);
         assertThatThrownBy(() -> alibi(false, 4).attentionBias(4, 3, 3, 0, false))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bidirectional=true");
@@ -152,7 +152,7 @@ class AlibiPositionalBiasTest {
         for (int form = 0; form < 2; form++) {
             MultiHeadAttention layer = new MultiHeadAttention(16, 4, new FullAttention(0f), alibi(form == 1, 4), true,
                     new SplittableRandom(7));
-            out[form] = layer.forward(x, causal).toFloatArray();
+            out[form] = layer.selfAttention(x, causal).toFloatArray();
         }
         for (int e = 0; e < out[0].length; e++) {
             assertThat(out[1][e]).as("element %d", e).isCloseTo(out[0][e], within(1e-6f));

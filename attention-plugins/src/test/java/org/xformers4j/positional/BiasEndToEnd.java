@@ -48,10 +48,10 @@ final class BiasEndToEnd {
             MultiHeadAttention full = layer(new FullAttention(0f), encoding, heads);
             MultiHeadAttention flash = layer(new FlashAttention(0f), encoding, heads);
 
-            Tensor fullOut = full.forward(x, context);
+            Tensor fullOut = full.selfAttention(x, context);
             assertThat(fullOut.shape()).containsExactly(BATCH, LENGTH, MODEL_DIM);
             List<float[]> fullGrads = encodingGradients(encoding, fullOut, weights);
-            Tensor flashOut = flash.forward(x, context);
+            Tensor flashOut = flash.selfAttention(x, context);
             List<float[]> flashGrads = encodingGradients(encoding, flashOut, weights);
             assertClose(flashOut.toFloatArray(), fullOut.toFloatArray(), "flash vs full output, causal " + causal);
             for (int p = 0; p < fullGrads.size(); p++) {
@@ -62,11 +62,11 @@ final class BiasEndToEnd {
         // causal decoding in pieces of 3, 1 and 3 tokens: queries at offsets 0, 3 and 4
         MultiHeadAttention full = layer(new FullAttention(0f), encoding, heads);
         AttentionContext causal = AttentionContext.builder().causal(true).build();
-        float[] whole = full.forward(x, causal).toFloatArray();
+        float[] whole = full.selfAttention(x, causal).toFloatArray();
         KvCache cache = new KvCache();
         int start = 0;
         for (int piece : new int[] {3, 1, 3}) {
-            float[] step = full.forward(x.narrow(1, start, piece), causal, cache).toFloatArray();
+            float[] step = full.selfAttentionStep(x.narrow(1, start, piece), causal, cache).toFloatArray();
             for (int b = 0; b < BATCH; b++) {
                 for (int e = 0; e < piece * MODEL_DIM; e++) {
                     assertThat(step[(b * piece) * MODEL_DIM + e]).as("batch %d, position %d of the piece from %d", b,

@@ -127,13 +127,13 @@ class RotaryPositionalEncodingTest {
         Tensor x = Tensor.randn(rng, 2, 7, dim);
         AttentionContext causal = AttentionContext.builder().causal(true).build();
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            double[] full = toDouble(mha.forward(x, causal));
+            double[] full = toDouble(mha.selfAttention(x, causal));
             for (int[] chunks : new int[][] {{1, 1, 1, 1, 1, 1, 1}, {3, 4}, {2, 1, 4}}) {
                 KvCache cache = new KvCache();
                 Tensor[] outputs = new Tensor[chunks.length];
                 int position = 0;
                 for (int c = 0; c < chunks.length; c++) {
-                    outputs[c] = mha.forward(x.narrow(1, position, chunks[c]), causal, cache);
+                    outputs[c] = mha.selfAttentionStep(x.narrow(1, position, chunks[c]), causal, cache);
                     position += chunks[c];
                 }
                 assertClose("decoding in chunks " + Arrays.toString(chunks), Tensor.concat(1, outputs), full, 1e-5);

@@ -2,7 +2,6 @@ package org.xformers4j.nn;
 
 import java.util.Arrays;
 import java.util.List;
-import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.RecurrentAttention;
 import org.xformers4j.tensor.Tensor;
 
@@ -26,9 +25,9 @@ import org.xformers4j.tensor.Tensor;
  *       change shape from one step to the next is refused: it would grow with the sequence.</li>
  * </ul>
  * Either way the cache is detached: no gradient flows into earlier steps through it. A model keeps
- * one cache per attention layer; {@link MultiHeadAttention#forward(Tensor, AttentionContext, KvCache)}
- * fills it. A new cache is empty; its batch size and layout are fixed by the first step and changed
- * only by {@link #reorder}.
+ * one cache per attention layer; {@link MultiHeadAttention#selfAttentionStep} fills it, or for a
+ * cross-attention layer {@link MultiHeadAttention#crossAttentionStep}. A new cache is empty; its
+ * batch size and layout are fixed by the first step and changed only by {@link #reorder}.
  */
 public final class KvCache {
 

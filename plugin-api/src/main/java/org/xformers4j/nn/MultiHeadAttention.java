@@ -26,6 +26,11 @@ import org.xformers4j.tensor.Tensor;
  * a mechanism or positional encoding that is a {@link Module} is registered as the submodule
  * {@code mechanism} or {@code positional}.
  *
+ * <p>The layer has four operations: {@link #selfAttention} and {@link #crossAttention}, and for
+ * incremental decoding with a cache {@link #selfAttentionStep} and {@link #crossAttentionStep}.
+ * Which operation is called decides between self- and cross-attention, never whether two
+ * arguments are the same tensor.
+ *
  * <p>What the mechanism declares in its {@link AttentionCapabilities} shapes the layer:
  * <ul>
  *   <li>{@code sharedQueryKey}: one projection {@code queryKey} produces both the queries and
@@ -142,32 +147,38 @@ public final class MultiHeadAttention extends Module {
         this.outputProjection = registerModule("output", new Linear(modelDim, modelDim, bias, rng));
     }
 
-    /** Self-attention of {@code x} [batch, length, modelDim]; see {@link #forward(Tensor, Tensor, AttentionContext)}. */
-    public Tensor forward(Tensor x, AttentionContext context) {
-        return forward(x, x, context);
+    /**
+     * Self-attention of {@code x}: its queries, keys and values all come from {@code x}.
+     *
+     * @param x       [batch, length, modelDim]
+     * @param context mask, causal flag, bias [.., length, length] and dropout
+     * @return [batch, length, modelDim]
+     */
+    public Tensor selfAttention(Tensor x, AttentionContext context) {
+        checkInput("x", x);
+        return uncached(x, x, true, context);
     }
 
     /**
-     * Attention of {@code query} over {@code keyValue}: self-attention when they are the same
-     * tensor, cross-attention otherwise.
+     * Cross-attention of {@code query} over {@code memory} (an encoder's output, say): the queries
+     * come from {@code query}, the keys and values from {@code memory}. It needs a mechanism that
+     * declares {@code crossAttention}, whatever tensor {@code memory} is: given {@code query}
+     * itself it is still cross-attention, with the keys projected apart from the queries.
      *
-     * @param query    [batch, queryLength, modelDim]
-     * @param keyValue [batch, keyLength, modelDim], {@code query} itself for self-attention
-     * @param context  mask, causal flag, bias [.., queryLength, keyLength] and dropout
+     * @param query   [batch, queryLength, modelDim]
+     * @param memory  [batch, keyLength, modelDim]
+     * @param context mask, causal flag, bias [.., queryLength, keyLength] and dropout
      * @return [batch, queryLength, modelDim]
      */
-    public Tensor forward(Tensor query, Tensor keyValue, AttentionContext context) {
-        checkInput("query", query);
-        checkInput("keyValue", keyValue);
-        if (keyValue.size(0) != query.size(0)) {
-            throw new IllegalArgumentException(prefix() + "query " + Arrays.toString(query.shape()) + " and keyValue "
-                    + Arrays.toString(keyValue.shape()) + " have different batch sizes");
-        }
-        if (keyValue != query) {
-            require(capabilities.crossAttention(), "cross-attention (keyValue is not the query)", "crossAttention");
-        }
+    public Tensor crossAttention(Tensor query, Tensor memory, AttentionContext context) {
+        checkCross(query, memory);
+        return uncached(query, memory, false, context);
+    }
+
+    /** Self- or cross-attention without a cache, after the checks of the inputs. */
+    private Tensor uncached(Tensor query, Tensor keyValue, boolean self, AttentionContext context) {
         AttentionContext effective = prepare(context, query.size(0), query.size(1), keyValue.size(1), 0);
-        Tensor[] qkv = project(query, keyValue, 0);
+        Tensor[] qkv = project(query, keyValue, self, 0);
         return attend(qkv[0], qkv[1], qkv[2], effective);
     }
 
@@ -176,7 +187,7 @@ public final class MultiHeadAttention extends Module {
      * queries and keys at their absolute positions (from {@code cache.length()}), and attends from
      * the new queries over every cached position and the new ones. With a causal context the
      * queries are aligned to the end of the keys, so feeding a sequence in pieces gives the outputs
-     * of one causal {@link #forward(Tensor, AttentionContext)} over the whole of it.
+     * of one causal {@link #selfAttention(Tensor, AttentionContext)} over the whole of it.
      *
      * <p>What the cache keeps depends on the mechanism. By default the new keys and values are
      * appended to it and the mechanism attends over all of them. A mechanism that implements
@@ -189,30 +200,31 @@ public final class MultiHeadAttention extends Module {
      * encoding's hook 3) cannot apply to positions whose scores were never kept, and is refused
      * with {@link IllegalArgumentException}.
      *
-     * @param query   the new tokens [batch, newLength, modelDim]
-     * @param context as for {@link #forward(Tensor, Tensor, AttentionContext)}, with keys spanning
-     *                the cached and new positions: a key padding mask is [batch, cache.length() +
-     *                newLength], a bias broadcastable to [batch, heads, newLength, cache.length() + newLength]
-     * @param cache   this layer's cache, extended in place
+     * @param newTokens the new tokens [batch, newLength, modelDim]
+     * @param context   as for {@link #selfAttention(Tensor, AttentionContext)}, with keys spanning
+     *                  the cached and new positions: a key padding mask is [batch, cache.length() +
+     *                  newLength], a bias broadcastable to [batch, heads, newLength, cache.length() + newLength]
+     * @param cache     this layer's cache, extended in place
      * @return [batch, newLength, modelDim]
      */
-    public Tensor forward(Tensor query, AttentionContext context, KvCache cache) {
+    public Tensor selfAttentionStep(Tensor newTokens, AttentionContext context, KvCache cache) {
         require(capabilities.incrementalDecoding(), "incremental decoding with a KV cache", "incrementalDecoding");
-        checkInput("query", query);
+        checkInput("newTokens", newTokens);
         if (cache == null) {
             throw new IllegalArgumentException(prefix() + "needs a KvCache for incremental decoding, got null");
         }
         int past = cache.length();
-        AttentionContext effective = prepare(context, query.size(0), query.size(1), past + query.size(1), past);
+        AttentionContext effective = prepare(context, newTokens.size(0), newTokens.size(1),
+                past + newTokens.size(1), past);
         if (mechanism instanceof RecurrentAttention recurrent) {
-            return attendRecurrent(recurrent, query, effective, cache);
+            return attendRecurrent(recurrent, newTokens, effective, cache);
         }
-        Tensor[] qkv = project(query, query, past);
+        Tensor[] qkv = project(newTokens, newTokens, true, past);
         Tensor[] all = cache.append(qkv[1], qkv[2]);
         return attend(qkv[0], all[0], all[1], effective);
     }
 
-    /** The recurrent path of {@link #forward(Tensor, AttentionContext, KvCache)}: one step of the mechanism's state. */
+    /** The recurrent path of {@link #selfAttentionStep}: one step of the mechanism's state. */
     private Tensor attendRecurrent(RecurrentAttention recurrent, Tensor query, AttentionContext context, KvCache cache) {
         if (context.bias() != null) {
             throw new IllegalArgumentException(prefix() + "decodes with a recurrent state, which keeps no scores of "
@@ -222,7 +234,7 @@ public final class MultiHeadAttention extends Module {
         int newLength = query.size(1);
         int past = cache.length();
         Tensor newMask = cache.newKeyPaddingMask(context.keyPaddingMask(), batch, newLength);
-        Tensor[] qkv = project(query, query, past);
+        Tensor[] qkv = project(query, query, true, past);
         AttentionContext stepContext = AttentionContext.builder().causal(context.causal()).keyPaddingMask(newMask)
                 .dropout(context.dropout(), context.rng()).build();
         RecurrentAttention.Step step = recurrent.step(qkv[0], qkv[1], qkv[2], stepContext, cache.state());
@@ -233,22 +245,21 @@ public final class MultiHeadAttention extends Module {
 
     /**
      * Cross-attention during incremental decoding, with the keys and values of the unchanging
-     * {@code keyValue} (an encoder's output) projected once: a call with an empty {@code cache}
+     * {@code memory} (an encoder's output) projected once: a call with an empty {@code cache}
      * projects them and keeps them there, and later calls attend over the cached ones without
-     * projecting {@code keyValue} again. Reorder the cache with the rows of the batch
+     * projecting {@code memory} again. Reorder the cache with the rows of the batch
      * ({@link KvCache#reorder}) as beam search reorders hypotheses, and the memory with it. Gives the
-     * outputs of {@link #forward(Tensor, Tensor, AttentionContext)}.
+     * outputs of {@link #crossAttention(Tensor, Tensor, AttentionContext)}, and needs the same
+     * capability.
      *
-     * @param query    the new positions [batch, queryLength, modelDim]
-     * @param keyValue the memory [batch, keyLength, modelDim], its rows in the order of the cache's
-     * @param context  as for {@link #forward(Tensor, Tensor, AttentionContext)}
-     * @param cache    this layer's cross-attention cache, filled by the first call
+     * @param query   the new positions [batch, queryLength, modelDim]
+     * @param memory  the memory [batch, keyLength, modelDim], its rows in the order of the cache's
+     * @param context as for {@link #crossAttention(Tensor, Tensor, AttentionContext)}
+     * @param cache   this layer's cross-attention cache, filled by the first call
      * @return [batch, queryLength, modelDim]
      */
-    public Tensor forward(Tensor query, Tensor keyValue, AttentionContext context, KvCache cache) {
-        checkInput("query", query);
-        checkInput("keyValue", keyValue);
-        require(capabilities.crossAttention(), "cross-attention (keyValue is not the query)", "crossAttention");
+    public Tensor crossAttentionStep(Tensor query, Tensor memory, AttentionContext context, KvCache cache) {
+        checkCross(query, memory);
         if (cache == null) {
             throw new IllegalArgumentException(prefix() + "needs a KvCache for cached cross-attention, got null");
         }
@@ -256,23 +267,33 @@ public final class MultiHeadAttention extends Module {
             throw new IllegalArgumentException(prefix() + "cached cross-attention keeps the memory's keys and values, "
                     + "but got " + cache + "; was the cache filled by a self-attention layer?");
         }
-        if (keyValue.size(0) != query.size(0) || cache.length() > 0 && (cache.keys().size(0) != query.size(0)
-                || cache.length() != keyValue.size(1))) {
-            throw new IllegalArgumentException(prefix() + "query " + Arrays.toString(query.shape()) + ", keyValue "
-                    + Arrays.toString(keyValue.shape()) + " and the cross-attention " + cache + " must agree in batch "
+        if (cache.length() > 0 && (cache.keys().size(0) != query.size(0) || cache.length() != memory.size(1))) {
+            throw new IllegalArgumentException(prefix() + "query " + Arrays.toString(query.shape()) + ", memory "
+                    + Arrays.toString(memory.shape()) + " and the cross-attention " + cache + " must agree in batch "
                     + "and key length; was the cache reordered with the rows?");
         }
         if (rotates) {
             throw new IllegalArgumentException(prefix() + "cached cross-attention needs a layer whose positional "
                     + "encoding does not rotate queries and keys");
         }
-        AttentionContext effective = prepare(context, query.size(0), query.size(1), keyValue.size(1), 0);
+        AttentionContext effective = prepare(context, query.size(0), query.size(1), memory.size(1), 0);
         if (cache.length() == 0) {
-            Tensor[] qkv = project(query, keyValue, 0);
+            Tensor[] qkv = project(query, memory, false, 0);
             cache.append(qkv[1], qkv[2]);
             return attend(qkv[0], qkv[1], qkv[2], effective);
         }
         return attend(split(queryProjection.forward(query), heads), cache.keys(), cache.values(), effective);
+    }
+
+    /** The shapes and the capability of cross-attention of {@code query} over {@code memory}. */
+    private void checkCross(Tensor query, Tensor memory) {
+        checkInput("query", query);
+        checkInput("memory", memory);
+        if (memory.size(0) != query.size(0)) {
+            throw new IllegalArgumentException(prefix() + "query " + Arrays.toString(query.shape()) + " and memory "
+                    + Arrays.toString(memory.shape()) + " have different batch sizes");
+        }
+        require(capabilities.crossAttention(), "cross-attention", "crossAttention");
     }
 
     /**
@@ -287,7 +308,7 @@ public final class MultiHeadAttention extends Module {
      * for their group. Attention dropout is not applied and no graph is recorded.
      *
      * @param x       [batch, length, modelDim]
-     * @param context key padding mask [batch, length], causal flag and bias, as for {@link #forward(Tensor, AttentionContext)}
+     * @param context key padding mask [batch, length], causal flag and bias, as for {@link #selfAttention}
      * @return [batch, heads, length, length], each row summing to 1 over the keys it may attend to
      */
     public Tensor attentionWeights(Tensor x, AttentionContext context) {
@@ -296,7 +317,7 @@ public final class MultiHeadAttention extends Module {
         int length = x.size(1);
         try (GradMode.Scope ignored = GradMode.noGrad()) {
             AttentionContext effective = prepare(context, batch, length, length, 0);
-            Tensor[] qkv = project(x, x, 0);
+            Tensor[] qkv = project(x, x, true, 0);
             Tensor k = qkv[1];
             if (keyValueHeads != heads) {
                 int[] shared = new int[heads];                         // query head h reads key head h / group
@@ -337,15 +358,19 @@ public final class MultiHeadAttention extends Module {
 
     /**
      * The projections, the head split and hook 2: {q [B, H, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv,
-     * Lk, D]}, queries and keys rotated at positions from {@code offset}. With a shared query-key
-     * projection and self-attention, k is the tensor q, rotated once as the queries.
+     * Lk, D]}, queries and keys rotated at positions from {@code offset}. {@code self} says whether
+     * {@code keyValue} is the query's own sequence (self-attention, {@code keyValue} is then {@code
+     * query}) or a memory (cross-attention); it is never inferred from the tensors. With a shared
+     * query-key projection and self-attention, k is the tensor q, rotated once as the queries; in
+     * cross-attention the shared projection is applied to the memory apart.
      */
-    private Tensor[] project(Tensor query, Tensor keyValue, int offset) {
+    private Tensor[] project(Tensor query, Tensor keyValue, boolean self, int offset) {
+        boolean keysAreQueries = self && keyProjection == null;
         Tensor q = split(queryProjection.forward(query), heads);
-        Tensor k = keyProjection != null ? split(keyProjection.forward(keyValue), keyValueHeads)
-                : keyValue == query ? q : split(queryProjection.forward(keyValue), heads);
+        Tensor k = keysAreQueries ? q : split((keyProjection != null ? keyProjection : queryProjection)
+                .forward(keyValue), keyValueHeads);
         Tensor v = split(valueProjection.forward(keyValue), keyValueHeads);
-        if (rotates && k == q) {
+        if (rotates && keysAreQueries) {
             q = positional.rotateQueryKey(q, q, offset, offset)[0];
             k = q;
         } else if (rotates) {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 import org.xformers4j.component.ComponentInfo;
@@ -224,8 +225,18 @@ class MultiHeadAttentionTest {
         }
     }
 
-    /** GradCheck of the layer against the reference, on the inputs and every parameter. */
+    /** GradCheck of the layer's self- or cross-attention, as the case says, against the reference. */
     private static void checkAgainstReference(String name, MultiHeadAttention mha, Case c, SplittableRandom rng) {
+        checkAgainstReference(name, mha, c, rng, (in, context) -> c.cross() ? mha.crossAttention(in[0], in[1], context)
+                : mha.selfAttention(in[0], context));
+    }
+
+    /**
+     * GradCheck of {@code call} against the reference, on the inputs and every parameter: {@code call}
+     * gets the inputs (the query sequence, then the memory in a cross case) and the case's context.
+     */
+    private static void checkAgainstReference(String name, MultiHeadAttention mha, Case c, SplittableRandom rng,
+                                              BiFunction<Tensor[], AttentionContext, Tensor> call) {
         NnReference.randomize(mha, rng, 0.5f);
         Tensor query = GradCheck.input(rng, c.batch(), c.queryLength(), DIM);
         Tensor keyValue = c.cross() ? GradCheck.input(rng, c.batch(), c.keyLength(), DIM) : query;
@@ -233,8 +244,7 @@ class MultiHeadAttentionTest {
                 .keyPaddingMask(c.padding() == null ? null : Tensor.of(c.padding(), c.batch(), c.keyLength())).build();
         List<Tensor> inputs = new ArrayList<>(c.cross() ? List.of(query, keyValue) : List.of(query));
         inputs.addAll(mha.parameters());
-        GradCheck.of(name, in -> mha.forward(in[0], c.cross() ? in[1] : in[0], context), c::reference,
-                inputs.toArray(new Tensor[0])).check();
+        GradCheck.of(name, in -> call.apply(in, context), c::reference, inputs.toArray(new Tensor[0])).check();
     }
 
     private static Case selfCase(MultiHeadAttention mha, int length, boolean causal, float[] padding, boolean positional) {
@@ -291,7 +301,7 @@ class MultiHeadAttentionTest {
 
         KvCache cache = new KvCache();
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            mha.forward(Tensor.randn(rng, 2, 3, DIM), AttentionContext.builder().causal(true).build(), cache);
+            mha.selfAttentionStep(Tensor.randn(rng, 2, 3, DIM), AttentionContext.builder().causal(true).build(), cache);
         }
         assertThat(cache.keys().shape()).containsExactly(2, 2, 3, 2);
         assertThat(cache.values().shape()).containsExactly(2, 2, 3, 2);
@@ -320,8 +330,32 @@ class MultiHeadAttentionTest {
                 selfCase(mha, 4, false, padding, true), rng);
         assertThat(mechanism.sameTensor).containsOnly(true);
         positional.calls.clear();
-        mha.forward(Tensor.randn(rng, 1, 3, DIM), AttentionContext.none());
+        mha.selfAttention(Tensor.randn(rng, 1, 3, DIM), AttentionContext.none());
         assertThat(positional.calls).containsExactlyInAnyOrder("rotate 0 0", "bias 2 3 3 0");
+    }
+
+    @Test
+    void sharedQueryKeyCrossAttentionOfTheQueryItselfProjectsTheKeysApart() {
+        SplittableRandom rng = new SplittableRandom(20);
+        SharedQueryKey mechanism = new SharedQueryKey();
+        RotaryAlibi positional = new RotaryAlibi();
+        MultiHeadAttention mha = new MultiHeadAttention(DIM, 2, mechanism, positional, true, rng);
+        // the memory is the query tensor itself: still cross-attention, whose keys are the shared
+        // projection of the memory, computed and rotated apart from the queries, to the same values
+        checkAgainstReference("causal shared query-key cross-attention of the query itself", mha,
+                selfCase(mha, 4, true, null, true), rng, (in, context) -> mha.crossAttention(in[0], in[0], context));
+        assertThat(mechanism.sameTensor).isNotEmpty().containsOnly(false);
+
+        Tensor x = Tensor.randn(rng, 2, 3, DIM);
+        mechanism.sameTensor.clear();
+        positional.calls.clear();
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            Tensor cross = mha.crossAttention(x, x, AttentionContext.none());
+            Tensor self = mha.selfAttention(x, AttentionContext.none());
+            assertClose(cross, self, 1e-6);
+        }
+        assertThat(mechanism.sameTensor).containsExactly(false, true);
+        assertThat(positional.calls).containsExactly("bias 2 3 3 0", "rotate 0 0", "bias 2 3 3 0", "rotate 0 0");
     }
 
     @Test
@@ -331,7 +365,7 @@ class MultiHeadAttentionTest {
         MultiHeadAttention mha = new MultiHeadAttention(DIM, 4, mechanism, null, false, rng);
         assertThat(mechanism.initialized).isEqualTo("4 2");
         assertThat(mha.namedParameters()).containsKey("mechanism.temperature");
-        mha.forward(Tensor.randn(rng, 2, 3, DIM), AttentionContext.none()).sum().backward();
+        mha.selfAttention(Tensor.randn(rng, 2, 3, DIM), AttentionContext.none()).sum().backward();
         assertThat(mechanism.temperature.grad()).isNotNull();
         assertThat(mechanism.temperature.grad().abs().sum().item()).isPositive();
     }
@@ -341,11 +375,11 @@ class MultiHeadAttentionTest {
         SplittableRandom rng = new SplittableRandom(8);
         MultiHeadAttention mha = new MultiHeadAttention(DIM, 2, new TestSoftmaxAttention(), null, true, rng);
         Tensor x = Tensor.randn(rng, 2, 5, DIM);
-        float[] plain = mha.forward(x, AttentionContext.none()).toFloatArray();
+        float[] plain = mha.selfAttention(x, AttentionContext.none()).toFloatArray();
         AttentionContext dropout = AttentionContext.builder().dropout(0.5f, new SplittableRandom(9)).build();
-        assertThat(mha.forward(x, dropout).toFloatArray()).isNotEqualTo(plain);
+        assertThat(mha.selfAttention(x, dropout).toFloatArray()).isNotEqualTo(plain);
         mha.eval();
-        assertThat(mha.forward(x, dropout).toFloatArray()).containsExactly(plain);
+        assertThat(mha.selfAttention(x, dropout).toFloatArray()).containsExactly(plain);
     }
 
     // ------------------------------------------------------------------ incremental decoding
@@ -357,7 +391,7 @@ class MultiHeadAttentionTest {
         for (int chunk : chunks) {
             AttentionContext context = AttentionContext.builder().causal(true)
                     .keyPaddingMask(padding == null ? null : padding.slice(1, 0, position + chunk)).build();
-            outputs.add(mha.forward(x.narrow(1, position, chunk), context, cache));
+            outputs.add(mha.selfAttentionStep(x.narrow(1, position, chunk), context, cache));
             position += chunk;
         }
         return Tensor.concat(1, outputs.toArray(new Tensor[0]));
@@ -382,7 +416,7 @@ class MultiHeadAttentionTest {
         // row 1 is left-padded by two positions, as a shorter prompt in a batch
         Tensor padding = Tensor.of(new float[] {0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0}, 2, 7);
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            Tensor full = mha.forward(x, AttentionContext.builder().causal(true).keyPaddingMask(padding).build());
+            Tensor full = mha.selfAttention(x, AttentionContext.builder().causal(true).keyPaddingMask(padding).build());
             assertClose(decode(mha, x, padding, new KvCache(), 1, 1, 1, 1, 1, 1, 1), full, 1e-5);
             assertClose(decode(mha, x, padding, new KvCache(), 2, 3, 2), full, 1e-5);
             assertClose(decode(mha, x, padding, new KvCache(), 3, 1, 3), full, 1e-5);
@@ -396,8 +430,9 @@ class MultiHeadAttentionTest {
         KvCache cache = new KvCache();
         assertThat(cache.length()).isZero();
         assertThat(cache.keys()).isNull();
-        Tensor out = mha.forward(Tensor.randn(rng, 2, 3, DIM), AttentionContext.builder().causal(true).build(), cache);
-        mha.forward(Tensor.randn(rng, 2, 2, DIM), AttentionContext.builder().causal(true).build(), cache);
+        Tensor out = mha.selfAttentionStep(Tensor.randn(rng, 2, 3, DIM), AttentionContext.builder().causal(true).build(),
+                cache);
+        mha.selfAttentionStep(Tensor.randn(rng, 2, 2, DIM), AttentionContext.builder().causal(true).build(), cache);
         assertThat(out.requiresGrad()).isTrue();
         assertThat(cache.length()).isEqualTo(5);
         assertThat(cache.keys().shape()).containsExactly(2, 2, 5, 4);
@@ -419,12 +454,12 @@ class MultiHeadAttentionTest {
             assertThat(cache.keys().shape()).containsExactly(3, 2, 3, 4);
             Tensor beams = x.indexSelect(0, origins);
             Tensor continued = decode(mha, beams, null, cache, 1, 1);
-            Tensor full = mha.forward(beams, AttentionContext.builder().causal(true).build());
+            Tensor full = mha.selfAttention(beams, AttentionContext.builder().causal(true).build());
             assertClose(continued, full.narrow(1, 3, 2), 1e-5);
         }
         assertThatThrownBy(() -> {
             KvCache cache = new KvCache();
-            mha.forward(x, AttentionContext.none(), cache);
+            mha.selfAttentionStep(x, AttentionContext.none(), cache);
             cache.reorder(new int[] {0, 2});
         }).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("origins[1] = 2");
         KvCache empty = new KvCache();
@@ -444,10 +479,12 @@ class MultiHeadAttentionTest {
         Tensor next = Tensor.randn(rng, 2, 1, DIM);
         try (GradMode.Scope ignored = GradMode.noGrad()) {
             KvCache cache = new KvCache();
-            assertClose(mha.forward(first, memory, context, cache), mha.forward(first, memory, context), 1e-6);
+            assertClose(mha.crossAttentionStep(first, memory, context, cache), mha.crossAttention(first, memory, context),
+                    1e-6);
             assertThat(cache.keys().shape()).containsExactly(2, 2, 4, 4);
             Tensor keys = cache.keys();
-            assertClose(mha.forward(next, memory, context, cache), mha.forward(next, memory, context), 1e-6);
+            assertClose(mha.crossAttentionStep(next, memory, context, cache), mha.crossAttention(next, memory, context),
+                    1e-6);
             assertThat(cache.keys()).isSameAs(keys);                   // projected once, not again
 
             int[] origins = {1, 1, 0};
@@ -456,14 +493,14 @@ class MultiHeadAttentionTest {
             AttentionContext reordered = AttentionContext.builder().keyPaddingMask(padding.indexSelect(0, origins))
                     .build();
             Tensor memoryRows = memory.indexSelect(0, origins);
-            assertClose(mha.forward(beams, memoryRows, reordered, cache), mha.forward(beams, memoryRows, reordered),
-                    1e-6);
-            assertThatThrownBy(() -> mha.forward(next, memory, context, cache))
+            assertClose(mha.crossAttentionStep(beams, memoryRows, reordered, cache),
+                    mha.crossAttention(beams, memoryRows, reordered), 1e-6);
+            assertThatThrownBy(() -> mha.crossAttentionStep(next, memory, context, cache))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("reordered with the rows");
         }
         MultiHeadAttention rotating = new MultiHeadAttention(DIM, 2, new TestSoftmaxAttention(), new RotaryAlibi(),
                 true, rng);
-        assertThatThrownBy(() -> rotating.forward(next, memory, context, new KvCache()))
+        assertThatThrownBy(() -> rotating.crossAttentionStep(next, memory, context, new KvCache()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not rotate");
     }
 
@@ -472,11 +509,11 @@ class MultiHeadAttentionTest {
         SplittableRandom rng = new SplittableRandom(13);
         RotaryAlibi positional = new RotaryAlibi();
         MultiHeadAttention mha = new MultiHeadAttention(DIM, 2, new TestSoftmaxAttention(), positional, true, rng);
-        mha.forward(Tensor.randn(rng, 1, 4, DIM), AttentionContext.none());
+        mha.selfAttention(Tensor.randn(rng, 1, 4, DIM), AttentionContext.none());
         assertThat(positional.calls).containsExactlyInAnyOrder("rotate 0 0", "bias 2 4 4 0");
         positional.calls.clear();
 
-        mha.forward(Tensor.randn(rng, 1, 3, DIM), Tensor.randn(rng, 1, 6, DIM), AttentionContext.none());
+        mha.crossAttention(Tensor.randn(rng, 1, 3, DIM), Tensor.randn(rng, 1, 6, DIM), AttentionContext.none());
         assertThat(positional.calls).containsExactlyInAnyOrder("rotate 0 0", "bias 2 3 6 0");
         positional.calls.clear();
 
@@ -493,27 +530,43 @@ class MultiHeadAttentionTest {
         SplittableRandom rng = new SplittableRandom(14);
         MultiHeadAttention mha = new MultiHeadAttention(DIM, 2, new Limited(), null, true, rng);
         Tensor x = Tensor.randn(rng, 1, 3, DIM);
-        assertThat(mha.forward(x, AttentionContext.none()).shape()).containsExactly(1, 3, DIM);
-        assertThatThrownBy(() -> mha.forward(x, Tensor.randn(rng, 1, 4, DIM), AttentionContext.none()))
+        assertThat(mha.selfAttention(x, AttentionContext.none()).shape()).containsExactly(1, 3, DIM);
+        assertThatThrownBy(() -> mha.crossAttention(x, Tensor.randn(rng, 1, 4, DIM), AttentionContext.none()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'test-limited'").hasMessageContaining("cross-attention")
                 .hasMessageContaining("crossAttention");
-        assertThatThrownBy(() -> mha.forward(x, AttentionContext.builder().causal(true).build()))
+        assertThatThrownBy(() -> mha.selfAttention(x, AttentionContext.builder().causal(true).build()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'test-limited'").hasMessageContaining("capability causal is false");
-        assertThatThrownBy(() -> mha.forward(x, AttentionContext.builder().keyPaddingMask(Tensor.zeros(1, 3)).build()))
+        assertThatThrownBy(() -> mha.selfAttention(x,
+                        AttentionContext.builder().keyPaddingMask(Tensor.zeros(1, 3)).build()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'test-limited'").hasMessageContaining("capability keyPaddingMask is false");
-        assertThatThrownBy(() -> mha.forward(x, AttentionContext.builder().bias(Tensor.zeros(1, 1, 3, 3)).build()))
+        assertThatThrownBy(() -> mha.selfAttention(x, AttentionContext.builder().bias(Tensor.zeros(1, 1, 3, 3)).build()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'test-limited'").hasMessageContaining("capability additiveBias is false");
-        assertThatThrownBy(() -> mha.forward(x, AttentionContext.none(), new KvCache()))
+        assertThatThrownBy(() -> mha.selfAttentionStep(x, AttentionContext.none(), new KvCache()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'test-limited'").hasMessageContaining("capability incrementalDecoding is false");
         assertThatThrownBy(() -> new MultiHeadAttention(DIM, 2, new Limited(), new RotaryAlibi(), true, rng))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'test-limited'").hasMessageContaining("additiveBias")
                 .hasMessageContaining("'test-rotary-alibi'");
+    }
+
+    @Test
+    void crossAttentionIsChosenByTheOperationNotByTheTensor() {
+        SplittableRandom rng = new SplittableRandom(21);
+        MultiHeadAttention mha = new MultiHeadAttention(DIM, 2, new Limited(), null, true, rng);
+        Tensor x = Tensor.randn(rng, 1, 3, DIM);
+        assertThat(mha.selfAttention(x, AttentionContext.none()).shape()).containsExactly(1, 3, DIM);
+        assertThatThrownBy(() -> mha.crossAttention(x, x, AttentionContext.none()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("MultiHeadAttention: attention mechanism 'test-limited' does not support cross-attention "
+                        + "(capability crossAttention is false)");
+        assertThatThrownBy(() -> mha.crossAttentionStep(x, x, AttentionContext.none(), new KvCache()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'test-limited'").hasMessageContaining("capability crossAttention is false");
     }
 
     @Test
@@ -532,8 +585,8 @@ class MultiHeadAttentionTest {
         MultiHeadAttention with = new MultiHeadAttention(DIM, 2, new Limited(), new AddOne(), true,
                 new SplittableRandom(19));
         MultiHeadAttention without = new MultiHeadAttention(DIM, 2, new Limited(), null, true, new SplittableRandom(19));
-        assertThat(with.forward(x, AttentionContext.none()).toFloatArray())
-                .containsExactly(without.forward(x, AttentionContext.none()).toFloatArray());
+        assertThat(with.selfAttention(x, AttentionContext.none()).toFloatArray())
+                .containsExactly(without.selfAttention(x, AttentionContext.none()).toFloatArray());
     }
 
     @Test
@@ -545,20 +598,21 @@ class MultiHeadAttentionTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("keyValueHeads 4 for 9 heads must be a positive divisor");
         MultiHeadAttention mha = new MultiHeadAttention(DIM, 2, new TestSoftmaxAttention(), null, true, rng);
-        assertThatThrownBy(() -> mha.forward(Tensor.randn(rng, 1, 3, DIM + 1), AttentionContext.none()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("query must be [batch, length, modelDim = 8]")
+        assertThatThrownBy(() -> mha.selfAttention(Tensor.randn(rng, 1, 3, DIM + 1), AttentionContext.none()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("x must be [batch, length, modelDim = 8]")
                 .hasMessageContaining("[1, 3, 9]");
-        assertThatThrownBy(() -> mha.forward(Tensor.randn(rng, 1, 3, DIM), Tensor.randn(rng, 2, 3, DIM),
+        assertThatThrownBy(() -> mha.crossAttention(Tensor.randn(rng, 1, 3, DIM), Tensor.randn(rng, 2, 3, DIM),
                 AttentionContext.none())).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("different batch sizes");
         KvCache cache = new KvCache();
-        mha.forward(Tensor.randn(rng, 1, 3, DIM), AttentionContext.none(), cache);
-        assertThatThrownBy(() -> mha.forward(Tensor.randn(rng, 1, 1, DIM),
+        mha.selfAttentionStep(Tensor.randn(rng, 1, 3, DIM), AttentionContext.none(), cache);
+        assertThatThrownBy(() -> mha.selfAttentionStep(Tensor.randn(rng, 1, 1, DIM),
                 AttentionContext.builder().keyPaddingMask(Tensor.zeros(1, 1)).build(), cache))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyPaddingMask [1, 1]")
                 .hasMessageContaining("[1, 4], covering the 3 cached positions");
         assertThat(cache.length()).as("a rejected step caches nothing").isEqualTo(3);
-        assertThatThrownBy(() -> mha.forward(Tensor.randn(rng, 2, 1, DIM), AttentionContext.none(), cache))
+        assertThatThrownBy(() -> mha.selfAttentionStep(Tensor.randn(rng, 2, 1, DIM), AttentionContext.none(), cache))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("do not continue the cached keys");
     }
 }

@@ -61,7 +61,7 @@ class MultiHeadAttentionWeightsTest {
         Tensor merged = weights.matmul(v).transpose(1, 2).reshape(BATCH, LENGTH, DIM);   // [B, L, DIM]
         float[] expected;
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            expected = mha.forward(x, context).toFloatArray();
+            expected = mha.selfAttention(x, context).toFloatArray();
         }
         float[] actual = project(parameters, "output", merged).toFloatArray();
         for (int i = 0; i < expected.length; i++) {

@@ -57,7 +57,7 @@ class RecurrentDecodingTest {
         // row 1 is left-padded by two positions, as a shorter prompt in a batch
         Tensor padding = Tensor.of(new float[] {0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0}, 2, 7);
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            Tensor full = mha.forward(x, AttentionContext.builder().causal(true).keyPaddingMask(padding).build());
+            Tensor full = mha.selfAttention(x, AttentionContext.builder().causal(true).keyPaddingMask(padding).build());
             for (int[] chunks : new int[][] {{1, 1, 1, 1, 1, 1, 1}, {2, 3, 2}, {3, 1, 3}}) {
                 KvCache cache = new KvCache();
                 rotary.calls.clear();
@@ -80,9 +80,9 @@ class RecurrentDecodingTest {
         Tensor x = Tensor.randn(new SplittableRandom(4), 2, 5, DIM);
         try (GradMode.Scope ignored = GradMode.noGrad()) {
             KvCache cache = new KvCache();
-            mha.forward(x.narrow(1, 0, 3), AttentionContext.none(), cache);
-            Tensor continued = mha.forward(x.narrow(1, 3, 2), AttentionContext.none(), cache);
-            assertClose(continued, mha.forward(x, AttentionContext.none()).narrow(1, 3, 2), 1e-5);
+            mha.selfAttentionStep(x.narrow(1, 0, 3), AttentionContext.none(), cache);
+            Tensor continued = mha.selfAttentionStep(x.narrow(1, 3, 2), AttentionContext.none(), cache);
+            assertClose(continued, mha.selfAttention(x, AttentionContext.none()).narrow(1, 3, 2), 1e-5);
         }
     }
 
@@ -92,22 +92,22 @@ class RecurrentDecodingTest {
         SplittableRandom rng = new SplittableRandom(6);
         KvCache cache = new KvCache();
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            mha.forward(Tensor.randn(rng, 3, 4, DIM), CAUSAL, cache);
+            mha.selfAttentionStep(Tensor.randn(rng, 3, 4, DIM), CAUSAL, cache);
             long afterPrompt = cache.bytes();
             // S [3, H, D, D] and z [3, H, 1, D] of the test mechanism, D = DIM / HEADS
             int d = DIM / HEADS;
             assertThat(afterPrompt).isEqualTo(3L * HEADS * (d * d + d) * Float.BYTES);
             for (int step = 0; step < 40; step++) {
-                mha.forward(Tensor.randn(rng, 3, 1, DIM), CAUSAL, cache);
+                mha.selfAttentionStep(Tensor.randn(rng, 3, 1, DIM), CAUSAL, cache);
             }
             assertThat(cache.length()).isEqualTo(44);
             assertThat(cache.bytes()).as("bytes after 40 more positions").isEqualTo(afterPrompt);
         }
         KvCache keysAndValues = new KvCache();
         MultiHeadAttention softmax = new MultiHeadAttention(DIM, HEADS, new TestSoftmaxAttention(), null, true, rng);
-        softmax.forward(Tensor.randn(rng, 3, 4, DIM), CAUSAL, keysAndValues);
+        softmax.selfAttentionStep(Tensor.randn(rng, 3, 4, DIM), CAUSAL, keysAndValues);
         long four = keysAndValues.bytes();
-        softmax.forward(Tensor.randn(rng, 3, 4, DIM), CAUSAL, keysAndValues);
+        softmax.selfAttentionStep(Tensor.randn(rng, 3, 4, DIM), CAUSAL, keysAndValues);
         assertThat(keysAndValues.bytes()).as("a cache of keys and values grows").isEqualTo(2 * four);
     }
 
@@ -116,9 +116,9 @@ class RecurrentDecodingTest {
         MultiHeadAttention mha = layer(null, 7);
         SplittableRandom rng = new SplittableRandom(8);
         KvCache cache = new KvCache();
-        mha.forward(Tensor.randn(rng, 1, 3, DIM), CAUSAL, cache);
+        mha.selfAttentionStep(Tensor.randn(rng, 1, 3, DIM), CAUSAL, cache);
         Tensor x = Tensor.randn(rng, 1, 2, DIM).requiresGrad(true);
-        mha.forward(x, CAUSAL, cache).sum().backward();
+        mha.selfAttentionStep(x, CAUSAL, cache).sum().backward();
         assertThat(cache.state()).allSatisfy(t -> assertThat(t.requiresGrad()).isFalse());
         double norm = 0;
         for (float g : x.grad().toFloatArray()) {
@@ -138,10 +138,10 @@ class RecurrentDecodingTest {
             cache.reorder(origins);
             assertThat(cache.state().get(0).size(0)).isEqualTo(3);
             Tensor beams = x.indexSelect(0, origins);
-            assertClose(decode(mha, beams, null, cache, 1, 1), mha.forward(beams, CAUSAL).narrow(1, 3, 2), 1e-5);
+            assertClose(decode(mha, beams, null, cache, 1, 1), mha.selfAttention(beams, CAUSAL).narrow(1, 3, 2), 1e-5);
         }
         KvCache cache = new KvCache();
-        mha.forward(x, CAUSAL, cache);
+        mha.selfAttentionStep(x, CAUSAL, cache);
         assertThatThrownBy(() -> cache.reorder(new int[] {0, 2})).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("origins[1] = 2").hasMessageContaining("batch of 2");
     }
@@ -155,15 +155,15 @@ class RecurrentDecodingTest {
         KvCache cache = new KvCache();
         decode(mha, x, padding, cache, 3);
         Tensor next = x.narrow(1, 3, 1);
-        assertThatThrownBy(() -> mha.forward(next, CAUSAL, cache)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> mha.selfAttentionStep(next, CAUSAL, cache)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("marks 0 of the 3 cached positions of row 1")
                 .hasMessageContaining("left out 1 padded keys");
         Tensor moved = Tensor.of(new float[] {1, 0, 0, 0, 1, 0, 0, 0}, 2, 4);        // row 0's key 0 padded now
-        assertThatThrownBy(() -> mha.forward(next, AttentionContext.builder().causal(true).keyPaddingMask(moved)
+        assertThatThrownBy(() -> mha.selfAttentionStep(next, AttentionContext.builder().causal(true).keyPaddingMask(moved)
                 .build(), cache)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("marks 1 of the 3 cached positions of row 0");
         assertThat(cache.length()).as("a rejected step changes nothing").isEqualTo(3);
-        mha.forward(next, AttentionContext.builder().causal(true).keyPaddingMask(padding).build(), cache);
+        mha.selfAttentionStep(next, AttentionContext.builder().causal(true).keyPaddingMask(padding).build(), cache);
         assertThat(cache.length()).isEqualTo(4);
     }
 
@@ -192,14 +192,14 @@ class RecurrentDecodingTest {
         MultiHeadAttention mha = layer(null, 15);
         SplittableRandom rng = new SplittableRandom(16);
         KvCache cache = new KvCache();
-        mha.forward(Tensor.randn(rng, 1, 2, DIM), CAUSAL, cache);
+        mha.selfAttentionStep(Tensor.randn(rng, 1, 2, DIM), CAUSAL, cache);
         AttentionContext biased = AttentionContext.builder().causal(true).bias(Tensor.zeros(1, 1, 1, 3)).build();
-        assertThatThrownBy(() -> mha.forward(Tensor.randn(rng, 1, 1, DIM), biased, cache))
+        assertThatThrownBy(() -> mha.selfAttentionStep(Tensor.randn(rng, 1, 1, DIM), biased, cache))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'test-linear'")
                 .hasMessageContaining("recurrent state").hasMessageContaining("bias");
         MultiHeadAttention alibi = new MultiHeadAttention(DIM, HEADS, new TestLinearAttention(),
                 new MultiHeadAttentionTest.RotaryAlibi(), true, rng);
-        assertThatThrownBy(() -> alibi.forward(Tensor.randn(rng, 1, 2, DIM), CAUSAL, new KvCache()))
+        assertThatThrownBy(() -> alibi.selfAttentionStep(Tensor.randn(rng, 1, 2, DIM), CAUSAL, new KvCache()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no scores");
         assertThat(cache.length()).isEqualTo(2);
     }
@@ -210,19 +210,19 @@ class RecurrentDecodingTest {
         MultiHeadAttention recurrent = layer(null, 18);
         MultiHeadAttention softmax = new MultiHeadAttention(DIM, HEADS, new TestSoftmaxAttention(), null, true, rng);
         KvCache state = new KvCache();
-        recurrent.forward(Tensor.randn(rng, 2, 3, DIM), CAUSAL, state);
-        assertThatThrownBy(() -> softmax.forward(Tensor.randn(rng, 2, 1, DIM), CAUSAL, state))
+        recurrent.selfAttentionStep(Tensor.randn(rng, 2, 3, DIM), CAUSAL, state);
+        assertThatThrownBy(() -> softmax.selfAttentionStep(Tensor.randn(rng, 2, 1, DIM), CAUSAL, state))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("holds the recurrent state of 3 positions").hasMessageContaining("another layer");
-        assertThatThrownBy(() -> recurrent.forward(Tensor.randn(rng, 3, 1, DIM), CAUSAL, state))
+        assertThatThrownBy(() -> recurrent.selfAttentionStep(Tensor.randn(rng, 3, 1, DIM), CAUSAL, state))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("batch 3")
                 .hasMessageContaining("batch 2").hasMessageContaining("reordered");
-        assertThatThrownBy(() -> recurrent.forward(Tensor.randn(rng, 2, 1, DIM), Tensor.randn(rng, 2, 4, DIM),
+        assertThatThrownBy(() -> recurrent.crossAttentionStep(Tensor.randn(rng, 2, 1, DIM), Tensor.randn(rng, 2, 4, DIM),
                 AttentionContext.none(), state)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("cached cross-attention");
         KvCache keysAndValues = new KvCache();
-        softmax.forward(Tensor.randn(rng, 2, 3, DIM), CAUSAL, keysAndValues);
-        assertThatThrownBy(() -> recurrent.forward(Tensor.randn(rng, 2, 1, DIM), CAUSAL, keysAndValues))
+        softmax.selfAttentionStep(Tensor.randn(rng, 2, 3, DIM), CAUSAL, keysAndValues);
+        assertThatThrownBy(() -> recurrent.selfAttentionStep(Tensor.randn(rng, 2, 1, DIM), CAUSAL, keysAndValues))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("holds the keys and values of 3 positions").hasMessageContaining("another layer");
         assertThat(state.length()).isEqualTo(3);

@@ -264,7 +264,7 @@ class LinearAttentionTest {
         MultiHeadAttention layer = new MultiHeadAttention(16, 4, new LinearAttention(1e-6f), null, true, rng);
         float[] x = Tensor.randn(rng, 2, 6, 16).toFloatArray();
         AttentionContext causal = AttentionContext.builder().causal(true).build();
-        Tensor out = layer.forward(Tensor.of(x, 2, 6, 16), causal);
+        Tensor out = layer.selfAttention(Tensor.of(x, 2, 6, 16), causal);
         out.sum().backward();
         for (Map.Entry<String, Tensor> p : layer.namedParameters().entrySet()) {
             float[] g = p.getValue().grad().toFloatArray();
@@ -280,7 +280,7 @@ class LinearAttentionTest {
             changed[5 * 16 + c] += 3f; // the last position of batch element 0
         }
         float[] before = out.toFloatArray();
-        float[] after = layer.forward(Tensor.of(changed, 2, 6, 16), causal).toFloatArray();
+        float[] after = layer.selfAttention(Tensor.of(changed, 2, 6, 16), causal).toFloatArray();
         for (int e = 0; e < 5 * 16; e++) {
             assertThat(after[e]).as("output element %d, before the changed position", e).isEqualTo(before[e]);
         }

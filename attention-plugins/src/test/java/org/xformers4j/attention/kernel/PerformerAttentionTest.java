@@ -300,7 +300,7 @@ class PerformerAttentionTest {
                 true, rng);
         Tensor x = Tensor.randn(rng, 2, 6, 16);
         AttentionContext causal = AttentionContext.builder().causal(true).build();
-        layer.forward(x, causal).sum().backward();
+        layer.selfAttention(x, causal).sum().backward();
         for (Map.Entry<String, Tensor> p : layer.namedParameters().entrySet()) {
             double norm = 0;
             for (float e : p.getValue().grad().toFloatArray()) {
@@ -309,13 +309,13 @@ class PerformerAttentionTest {
             }
             assertThat(norm).as("gradient of %s", p.getKey()).isPositive();
         }
-        layer.forward(x, causal);
-        layer.forward(x, causal);
+        layer.selfAttention(x, causal);
+        layer.selfAttention(x, causal);
         assertThat(attention.draws()).as("redrawn at the third training call").isEqualTo(2);
         layer.eval();
         assertThat(attention.isTraining()).isFalse();
         for (int call = 0; call < 5; call++) {
-            layer.forward(x, causal);
+            layer.selfAttention(x, causal);
         }
         assertThat(attention.draws()).isEqualTo(2);
     }

@@ -30,8 +30,8 @@ public abstract class ReversibleBlock extends Module {
 
     /**
      * A block whose F and G are {@code fForward} and {@code gForward}, reading the parameters of
-     * {@code f} and {@code g}, registered as submodules {@code f} and {@code g}; for example
-     * {@code ReversibleBlock.of(attention, x -> attention.forward(x, x, x, null), ffn, ffn::forward)}.
+     * {@code f} and {@code g}, registered as submodules {@code f} and {@code g}; for example {@code
+     * ReversibleBlock.of(attention, x -> attention.selfAttention(x, context), ffn, ffn::forward)}.
      */
     public static ReversibleBlock of(Module f, UnaryOperator<Tensor> fForward, Module g, UnaryOperator<Tensor> gForward) {
         return new ReversibleBlock() {

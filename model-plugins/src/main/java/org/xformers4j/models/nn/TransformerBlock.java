@@ -160,7 +160,7 @@ public final class TransformerBlock extends Module {
      *
      * @param x       [batch, length, modelDim], the new positions
      * @param context the self-attention's context; with a cache its key padding mask and bias span the
-     *                cached and new positions, as for {@link MultiHeadAttention#forward(Tensor,
+     *                cached and new positions, as for {@link MultiHeadAttention#selfAttentionStep(Tensor,
      *                AttentionContext, KvCache)}
      * @param cache   this block's self-attention cache, extended in place, or null to attend only within {@code x}
      * @param memory  the encoder's output, required exactly when the block has cross-attention
@@ -173,7 +173,7 @@ public final class TransformerBlock extends Module {
     /**
      * {@link #forward(Tensor, AttentionContext, KvCache, Memory)} with the cross-attention's keys and
      * values of the memory projected once and kept in {@code memoryCache} (see {@link
-     * MultiHeadAttention#forward(Tensor, Tensor, AttentionContext, KvCache)}), for incremental decoding.
+     * MultiHeadAttention#crossAttentionStep(Tensor, Tensor, AttentionContext, KvCache)}), for incremental decoding.
      *
      * @param memoryCache this block's cross-attention cache, or null to project the memory on every call
      */
@@ -184,11 +184,11 @@ public final class TransformerBlock extends Module {
                     + "takes no memory"));
         }
         Tensor h = sublayer(x, attentionNorm, attentionOutputNorm, in -> cache == null
-                ? attention.forward(in, context) : attention.forward(in, context, cache));
+                ? attention.selfAttention(in, context) : attention.selfAttentionStep(in, context, cache));
         if (memory != null) {
             h = sublayer(h, crossAttentionNorm, crossAttentionOutputNorm,
-                    in -> memoryCache == null ? crossAttention.forward(in, memory.states(), memory.context())
-                            : crossAttention.forward(in, memory.states(), memory.context(), memoryCache));
+                    in -> memoryCache == null ? crossAttention.crossAttention(in, memory.states(), memory.context())
+                            : crossAttention.crossAttentionStep(in, memory.states(), memory.context(), memoryCache));
         }
         return sublayer(h, feedForwardNorm, feedForwardOutputNorm, this::feedForward);
     }
@@ -208,7 +208,7 @@ public final class TransformerBlock extends Module {
 
             @Override
             protected Tensor f(Tensor x) {
-                return attention.forward(attentionNorm.apply(x), context);
+                return attention.selfAttention(attentionNorm.apply(x), context);
             }
 
             @Override

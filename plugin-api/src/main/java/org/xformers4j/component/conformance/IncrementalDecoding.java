@@ -59,12 +59,12 @@ final class IncrementalDecoding implements AttentionCheck {
         AttentionContext causal = AttentionContext.builder().causal(true).build();
         int length = x.size(1);
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            float[] whole = layer.forward(embed.apply(x, 0), causal).toFloatArray();
+            float[] whole = layer.selfAttention(embed.apply(x, 0), causal).toFloatArray();
             KvCache cache = new KvCache();
             List<Tensor> steps = new ArrayList<>();
-            steps.add(layer.forward(embed.apply(x.narrow(1, 0, PROMPT), 0), causal, cache));
+            steps.add(layer.selfAttentionStep(embed.apply(x.narrow(1, 0, PROMPT), 0), causal, cache));
             for (int t = PROMPT; t < length; t++) {
-                steps.add(layer.forward(embed.apply(x.narrow(1, t, 1), t), causal, cache));
+                steps.add(layer.selfAttentionStep(embed.apply(x.narrow(1, t, 1), t), causal, cache));
             }
             float[] incremental = Tensor.concat(1, steps.toArray(Tensor[]::new)).toFloatArray();
             return Values.maxRelativeError(whole, incremental);

@@ -73,7 +73,7 @@ final class PairsWithEveryMechanism implements PositionalCheck {
             float[] out;
             int[] shape;
             try (GradMode.Scope ignored = GradMode.noGrad()) {
-                Tensor y = layer.forward(subject.embed(encoding, tokens, 0), context);
+                Tensor y = layer.selfAttention(subject.embed(encoding, tokens, 0), context);
                 out = y.toFloatArray();
                 shape = y.shape();
             } catch (RuntimeException e) {

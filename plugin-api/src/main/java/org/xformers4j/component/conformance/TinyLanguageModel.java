@@ -86,8 +86,8 @@ final class TinyLanguageModel extends Module {
             for (int layer = 0; layer < LAYERS; layer++) {
                 Tensor normed = norms.get(layer).forward(x);
                 MultiHeadAttention attention = attentions.get(layer);
-                x = x.add(caches == null ? attention.forward(normed, CAUSAL)
-                        : attention.forward(normed, CAUSAL, caches.get(layer)));
+                x = x.add(caches == null ? attention.selfAttention(normed, CAUSAL)
+                        : attention.selfAttentionStep(normed, CAUSAL, caches.get(layer)));
             }
             return logits.forward(finalNorm.forward(x.narrow(1, length - 1, 1))).toFloatArray();
         }
