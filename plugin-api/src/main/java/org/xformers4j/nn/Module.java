@@ -23,6 +23,13 @@ import org.xformers4j.tensor.Tensor;
  *
  * <p>A module is in training mode when created; {@link #eval()} and {@link #train()} switch the
  * whole tree (dropout reads the mode).
+ *
+ * <p>Backend. A module creates its parameters (and any fixed table) on
+ * {@link org.xformers4j.compute.Backends#defaultBackend()} when it is constructed: to build one on
+ * another backend, construct it inside {@link org.xformers4j.compute.Backends#use}. Every tensor it
+ * creates afterwards, in a forward pass or a decoding step, comes from the backend of its inputs
+ * or parameters, never from the default; {@link #loadStateDict} writes in place, so loaded weights
+ * stay where the parameters are.
  */
 public abstract class Module {
 
