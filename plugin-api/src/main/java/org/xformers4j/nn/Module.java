@@ -9,7 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.xformers4j.compute.Buffer;
+import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -199,11 +199,9 @@ public abstract class Module {
             throw new IllegalArgumentException(getClass().getSimpleName() + ".loadStateDict: " + String.join("; ", problems)
                     + "; nothing was loaded");
         }
-        for (Map.Entry<String, Tensor> e : params.entrySet()) {
-            Tensor target = e.getValue();
-            int n = target.numel();
-            try (Buffer source = target.backend().upload(state.get(e.getKey()).values())) {
-                target.backend().copyStrided(new int[] {n}, source, 0, new int[] {1}, target.buffer(), 0, new int[] {1});
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            for (Map.Entry<String, Tensor> e : params.entrySet()) {
+                e.getValue().copyFrom(state.get(e.getKey()).values());
             }
         }
     }
