@@ -35,8 +35,10 @@ import org.xformers4j.tensor.Tensor;
  * sees the two forms are equal. Nothing is learned, and the bias is defined for every distance, so
  * the encoding extrapolates to any length.
  *
- * <p>The values are computed on the host in double precision and rounded to float on the default
- * backend; the bias of the last call is kept, so the layers of one forward pass share it.
+ * <p>The values are computed on the host in double precision and rounded to float on the backend
+ * that was the default when the encoding was {@linkplain #initialize initialised}, with the model
+ * that owns it (the hook has no input tensor to follow); the bias of the last call is kept, so
+ * the layers of one forward pass share it.
  */
 @ComponentInfo(name = "alibi",
         summary = "Fixed per-head linear penalties on the query-key distance, added to the attention scores",
@@ -55,10 +57,13 @@ public final class AlibiPositionalBias implements PositionalEncoding {
     /** One slope per head; null before {@link #initialize}. */
     private double[] slopes;
 
+    /** Where the model was built, and so where the bias goes; null before {@link #initialize}. */
+    private ComputeBackend backend;
+
     /** The bias last handed out, reused while callers ask for the same window. */
     private volatile Bias cached;
 
-    private record Bias(int queryLength, int keyLength, int queryOffset, ComputeBackend backend, Tensor values) {
+    private record Bias(int queryLength, int keyLength, int queryOffset, Tensor values) {
     }
 
     /** For OLCUT. */
@@ -75,6 +80,7 @@ public final class AlibiPositionalBias implements PositionalEncoding {
     @Override
     public void initialize(int modelDim, int heads, RandomGenerator rng) {
         this.slopes = slopes(RelativeBias.heads(NAME, heads));
+        this.backend = Backends.defaultBackend();
         this.cached = null;
     }
 
@@ -122,11 +128,10 @@ public final class AlibiPositionalBias implements PositionalEncoding {
     @Override
     public Tensor attentionBias(int heads, int queryLength, int keyLength, int queryOffset) {
         RelativeBias.check(NAME, slopes == null ? 0 : slopes.length, heads, queryLength, keyLength, queryOffset);
-        ComputeBackend backend = Backends.defaultBackend();
         Bias last = cached;
         if (last == null || last.queryLength != queryLength || last.keyLength != keyLength
-                || last.queryOffset != queryOffset || last.backend != backend) {
-            last = new Bias(queryLength, keyLength, queryOffset, backend,
+                || last.queryOffset != queryOffset) {
+            last = new Bias(queryLength, keyLength, queryOffset,
                     Tensor.of(backend, table(queryLength, keyLength, queryOffset), 1, heads, queryLength, keyLength));
             cached = last;
         }

@@ -7,8 +7,9 @@ import org.xformers4j.tensor.Tensor;
 
 /**
  * Parameter initialisers, as {@code torch.nn.init}, drawing from a caller-supplied seeded
- * generator in row-major order so that a seed fixes the result. Tensors are created on the
- * default backend.
+ * generator in row-major order so that a seed fixes the result. Tensors are created on
+ * {@link org.xformers4j.compute.Backends#defaultBackend()}, so a layer built inside
+ * {@link org.xformers4j.compute.Backends#use} has its parameters on that scope's backend.
  *
  * <p>Fan-in and fan-out follow PyTorch: for a weight of shape [out, in, k...] the fan-in is
  * in·Πk and the fan-out out·Πk, so a {@link Linear} weight [out, in] has fan-in {@code in}.

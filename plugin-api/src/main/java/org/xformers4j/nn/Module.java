@@ -9,7 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.xformers4j.compute.Buffer;
+import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -23,6 +23,13 @@ import org.xformers4j.tensor.Tensor;
  *
  * <p>A module is in training mode when created; {@link #eval()} and {@link #train()} switch the
  * whole tree (dropout reads the mode).
+ *
+ * <p>Backend. A module creates its parameters (and any fixed table) on
+ * {@link org.xformers4j.compute.Backends#defaultBackend()} when it is constructed: to build one on
+ * another backend, construct it inside {@link org.xformers4j.compute.Backends#use}. Every tensor it
+ * creates afterwards, in a forward pass or a decoding step, comes from the backend of its inputs
+ * or parameters, never from the default; {@link #loadStateDict} writes in place, so loaded weights
+ * stay where the parameters are.
  */
 public abstract class Module {
 
@@ -192,11 +199,9 @@ public abstract class Module {
             throw new IllegalArgumentException(getClass().getSimpleName() + ".loadStateDict: " + String.join("; ", problems)
                     + "; nothing was loaded");
         }
-        for (Map.Entry<String, Tensor> e : params.entrySet()) {
-            Tensor target = e.getValue();
-            int n = target.numel();
-            try (Buffer source = target.backend().upload(state.get(e.getKey()).values())) {
-                target.backend().copyStrided(new int[] {n}, source, 0, new int[] {1}, target.buffer(), 0, new int[] {1});
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            for (Map.Entry<String, Tensor> e : params.entrySet()) {
+                e.getValue().copyFrom(state.get(e.getKey()).values());
             }
         }
     }

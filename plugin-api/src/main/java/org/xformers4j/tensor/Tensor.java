@@ -16,8 +16,14 @@ import org.xformers4j.compute.UnaryOp;
  * <p>An op on tensors of which one {@link #requiresGrad() requires grad} records a node in the
  * graph (unless {@link GradMode#noGrad()} is active); {@link #backward()} walks the graph in
  * reverse topological order and accumulates gradients into the {@link #grad()} of leaf tensors.
- * Tensors are immutable values as far as ops go; only optimisers and {@link #zeroGrad()} write in
- * place. Method names follow PyTorch's.
+ * Tensors are immutable values as far as ops go; only optimisers, {@link #copyFrom} and
+ * {@link #zeroGrad()} write in place. Method names follow PyTorch's.
+ *
+ * <p>Factories come in two forms: with a {@link ComputeBackend} first ({@code Tensor.of(backend,
+ * data, 2, 3)}), and without, on {@link Backends#defaultBackend()} (the process-wide default, or
+ * the backend of the calling thread's {@link Backends#use} scope). Code that works on given
+ * tensors creates its own on their backend ({@code Tensor.zeros(x.backend(), ...)},
+ * {@link #zerosLike()}), so it runs wherever its inputs live.
  */
 public final class Tensor implements AutoCloseable {
 
@@ -62,7 +68,14 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
-    /** A tensor holding a copy of {@code data}, row-major, on {@code backend}. */
+    /**
+     * A tensor of {@code shape} holding a copy of {@code data} in row-major order (the last index
+     * varies fastest), on {@code backend}: {@code Tensor.of(backend, new float[] {1, 2, 3, 4, 5, 6}, 2, 3)}
+     * is [[1, 2, 3], [4, 5, 6]]. No shape at all makes a 0-dimensional tensor of one value. Later
+     * changes to {@code data} do not reach the tensor.
+     *
+     * @throws IllegalArgumentException if {@code data} does not have exactly as many values as the shape needs
+     */
     public static Tensor of(ComputeBackend backend, float[] data, int... shape) {
         int n = Shape.numel(shape);
         if (data.length != n) {
@@ -72,7 +85,7 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(backend.upload(data), shape);
     }
 
-    /** A tensor holding a copy of {@code data}, row-major, on the default backend. */
+    /** {@link #of(ComputeBackend, float[], int...)} on the {@link Backends#defaultBackend() default backend}. */
     public static Tensor of(float[] data, int... shape) {
         return of(Backends.defaultBackend(), data, shape);
     }
@@ -203,9 +216,30 @@ public final class Tensor implements AutoCloseable {
         return node == null ? null : node.op;
     }
 
-    /** The accumulated gradient of a leaf, or null before the first backward pass. */
+    /**
+     * The accumulated gradient of a leaf, or null when no gradient has reached it (before the
+     * first backward pass, after {@link #zeroGrad()}, or when it took no part in the loss); see
+     * {@link #gradOrZeros()}.
+     */
     public Tensor grad() {
         return grad;
+    }
+
+    /**
+     * The accumulated gradient of this leaf, or, when no gradient has reached it (where
+     * {@link #grad()} is null), a new tensor of zeros of this shape on this backend: the gradient
+     * as it reads mathematically, for code that sums, compares or logs gradients without a null
+     * check. The zeros are not stored: writing to them does not change the gradient.
+     *
+     * @throws IllegalStateException for a tensor computed by an op, which never keeps a gradient
+     *                               (only leaves do), so that zeros would be a wrong answer
+     */
+    public Tensor gradOrZeros() {
+        if (node != null) {
+            throw new IllegalStateException("gradOrZeros: this tensor was computed by " + node.op + " and keeps no "
+                    + "gradient; only leaf tensors (parameters, inputs marked requiresGrad) accumulate one");
+        }
+        return grad != null ? grad : zerosLike();
     }
 
     /** Forgets the accumulated gradient. */
@@ -272,6 +306,75 @@ public final class Tensor implements AutoCloseable {
         result.node = new Node(op, inputs.clone(), backward);
         result.requiresGrad = true;
         return result;
+    }
+
+    /**
+     * Overwrites this tensor's elements, in place, with {@code data} in row-major order, and
+     * returns this tensor (as {@code torch.Tensor.copy_}).
+     *
+     * <p>Autograd: only a leaf can be written, and a leaf that {@link #requiresGrad() requires grad}
+     * (a parameter) only with recording off ({@link GradMode#noGrad()}), as PyTorch requires; its
+     * accumulated gradient is kept. A graph recorded before the copy that saved this tensor reads
+     * the new values in its backward pass, so copy between training steps, not between a forward
+     * pass and its {@link #backward()}. Tensors sharing this one's data ({@link #detach()}) see the
+     * new values.
+     *
+     * @throws IllegalArgumentException if {@code data} does not hold exactly {@link #numel()} values
+     * @throws IllegalStateException    if this tensor was computed by an op, or requires grad while recording is on
+     */
+    public Tensor copyFrom(float[] data) {
+        if (data == null || data.length != numel) {
+            throw new IllegalArgumentException("copyFrom: " + (data == null ? "null" : data.length + " values")
+                    + " for a tensor of shape " + Shape.str(shape) + " (" + numel + " elements)");
+        }
+        checkWritable();
+        try (Buffer source = backend().upload(data)) {
+            copyContiguous(source);
+        }
+        return this;
+    }
+
+    /**
+     * Overwrites this tensor's elements, in place, with those of {@code source}, which must have
+     * this tensor's shape (no broadcasting) and may live on another backend; returns this tensor.
+     * Nothing is recorded: no gradient flows from this tensor to {@code source}. The rules for
+     * autograd are those of {@link #copyFrom(float[])}.
+     *
+     * @throws IllegalArgumentException if the shapes differ
+     * @throws IllegalStateException    if this tensor was computed by an op, or requires grad while recording is on
+     */
+    public Tensor copyFrom(Tensor source) {
+        if (source == null || !Arrays.equals(source.shape, shape)) {
+            throw new IllegalArgumentException("copyFrom: a tensor of shape " + (source == null ? "null"
+                    : Shape.str(source.shape)) + " into one of shape " + Shape.str(shape) + "; the shapes must be equal");
+        }
+        if (source.backend() != backend()) {
+            return copyFrom(source.toFloatArray());
+        }
+        checkWritable();
+        if (source.buffer != buffer) {
+            copyContiguous(source.buffer);
+        }
+        return this;
+    }
+
+    private void checkWritable() {
+        if (node != null) {
+            throw new IllegalStateException("copyFrom: this tensor was computed by " + node.op + " and the graph may "
+                    + "have saved it for the backward pass; copy into a leaf tensor instead");
+        }
+        if (requiresGrad && GradMode.isEnabled()) {
+            throw new IllegalStateException("copyFrom: this leaf requires grad; write to it only with recording off, "
+                    + "inside GradMode.noGrad() (as loading weights does)");
+        }
+    }
+
+    /** Copies the first {@link #numel} elements of {@code source}, on this backend, into this tensor's buffer. */
+    private void copyContiguous(Buffer source) {
+        if (numel == 0) {
+            return;
+        }
+        backend().copyStrided(new int[] {numel}, source, 0, new int[] {1}, buffer, 0, new int[] {1});
     }
 
     /** Releases the data now (device memory is freed at once); the tensor is unusable afterwards. */

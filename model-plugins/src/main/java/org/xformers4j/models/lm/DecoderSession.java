@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.xformers4j.component.decoding.HiddenStateModel;
+import org.xformers4j.compute.ComputeBackend;
 import org.xformers4j.models.nn.TransformerBlock;
 import org.xformers4j.models.nn.TransformerDecoder;
 import org.xformers4j.nn.KvCache;
@@ -36,7 +37,8 @@ import org.xformers4j.tensor.Tensor;
  * step recomputes the current context. Both see the same tokens at the same positions. A window of
  * 0 never cuts.
  *
- * <p>The decoder is put in evaluation mode and no graph is recorded. The hidden states offered
+ * <p>The decoder is put in evaluation mode and no graph is recorded. The logits live on the
+ * decoder's backend. The hidden states offered
  * to contrastive search ({@link HiddenStateModel}) are the decoder's final (normalised) states.
  * Not thread-safe: one session serves one generation.
  */
@@ -188,6 +190,7 @@ public final class DecoderSession implements HiddenStateModel {
         float[][] states = new float[rows][];
         int[] groupOf = new int[rows];
         int[] index = new int[rows];
+        ComputeBackend backend = null;                                      // the decoder's
         try (GradMode.Scope ignored = GradMode.noGrad()) {
             for (int g = 0; g < next.size(); g++) {
                 Group group = next.get(g);
@@ -204,6 +207,7 @@ public final class DecoderSession implements HiddenStateModel {
                         .toArray(int[][]::new);
                 Tensor h = decoder.states(fed, incremental ? length - 1 - start : 0, group.caches(), group.memory(),
                         group.memoryCaches());
+                backend = h.backend();
                 int fedLength = h.size(1);
                 Tensor last = h.narrow(1, fedLength - 1, 1);                          // [n, 1, D]
                 float[] rowLogits = decoder.logits(last).toFloatArray();               // [n, 1, V]
@@ -223,7 +227,7 @@ public final class DecoderSession implements HiddenStateModel {
         this.groupOfRow = groupOf;
         this.indexInGroup = index;
         this.lastStates = states;
-        return Tensor.of(logits, rows, vocabulary);
+        return Tensor.of(backend, logits, rows, vocabulary);
     }
 
     private static void reorder(KvCache[] caches, int[] origins) {

@@ -184,8 +184,9 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
             Arrays.fill(mask, b * length + sources[b].length, (b + 1) * length, 1f);
             anyPadding |= sources[b].length < length;
         }
-        Tensor keyPaddingMask = anyPadding ? Tensor.of(mask, sources.length, length) : null;
-        Tensor states = encoder.forward(decoder.embed(padded), keyPaddingMask).tokens();
+        Tensor embedded = decoder.embed(padded);
+        Tensor keyPaddingMask = anyPadding ? Tensor.of(embedded.backend(), mask, sources.length, length) : null;
+        Tensor states = encoder.forward(embedded, keyPaddingMask).tokens();
         return new TransformerBlock.Memory(states, AttentionContext.builder().keyPaddingMask(keyPaddingMask)
                 .dropout(spec().attentionDropout(), crossAttentionRng).build());
     }

@@ -144,7 +144,7 @@ public final class FeatureTokens implements InputEncoder {
                     }
                 }
             }
-            return Tensor.of(x, batch.size(), numFeatures);
+            return Tensor.of(weight.backend(), x, batch.size(), numFeatures);
         }
 
         @Override

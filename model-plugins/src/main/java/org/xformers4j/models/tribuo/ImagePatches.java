@@ -184,7 +184,7 @@ public final class ImagePatches implements InputEncoder {
                     }
                 }
             }
-            return Tensor.of(x, batch.size(), numPatches, patchDim);
+            return Tensor.of(projection.weight().backend(), x, batch.size(), numPatches, patchDim);
         }
 
         @Override

@@ -68,7 +68,8 @@ public final class MultiLabelHead implements OutputHead<MultiLabel> {
                     targets[b * k + j] = y.contains(names[j]) ? 1f : 0f;
                 }
             }
-            return Functional.binaryCrossEntropyWithLogits(logits, Tensor.of(targets, batch.size(), k));
+            return Functional.binaryCrossEntropyWithLogits(logits,
+                    Tensor.of(logits.backend(), targets, batch.size(), k));
         }
 
         @Override

@@ -81,7 +81,7 @@ public final class RegressorHead implements OutputHead<Regressor> {
                     targets[b * k + j] = (float) ((value - mean[j]) / std[j]);
                 }
             }
-            return Functional.mseLoss(logits, Tensor.of(targets, batch.size(), k));
+            return Functional.mseLoss(logits, Tensor.of(logits.backend(), targets, batch.size(), k));
         }
 
         @Override

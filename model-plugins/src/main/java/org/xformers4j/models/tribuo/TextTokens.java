@@ -171,8 +171,8 @@ public final class TextTokens implements InputEncoder {
             for (int i = 0; i < ids.length; i++) {
                 padding[i] = ids[i] == PAD ? 1f : 0f;
             }
-            return new Tokens(embedding.forward(ids, batch.size(), length), // [B, T, D]
-                    Tensor.of(padding, batch.size(), length));              // [B, T]
+            Tensor embedded = embedding.forward(ids, batch.size(), length);              // [B, T, D]
+            return new Tokens(embedded, Tensor.of(embedded.backend(), padding, batch.size(), length)); // [B, T]
         }
 
         /** One token per word read (the first {@code maxLength}); an empty text is one token made of nothing. */

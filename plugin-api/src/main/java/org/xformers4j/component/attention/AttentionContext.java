@@ -9,7 +9,8 @@ import org.xformers4j.tensor.Tensor;
  *
  * <ul>
  *   <li>{@code keyPaddingMask}: [batch, keyLength], non-zero where the key is padding and must be
- *       ignored (PyTorch's {@code key_padding_mask} convention); null when nothing is padded.</li>
+ *       ignored, zero where it is attended to; null when nothing is padded (see <b>Mask
+ *       conventions</b> below).</li>
  *   <li>{@code causal}: query i may attend only to keys at positions &lt;= its own. With fewer
  *       queries than keys (incremental decoding) queries are aligned to the end: query i sits at
  *       key position {@code keyLength - queryLength + i}.</li>
@@ -37,7 +38,20 @@ import org.xformers4j.tensor.Tensor;
  *       term below |bias|·2⁻²⁴ is lost: nearly uniformly. To mask keys through the bias, use -∞
  *       (or the padding mask).</li>
  * </ul>
- * A query whose keys are all masked has no distribution to average over: its output row is zeros,
+ * <p><b>Mask conventions.</b> Ours is PyTorch's and the opposite of Hugging Face's:
+ * <table>
+ *   <caption>Key padding masks</caption>
+ *   <tr><th>where</th><th>name</th><th>padding (ignored)</th><th>token (attended)</th></tr>
+ *   <tr><td>xformers4j</td><td>{@code keyPaddingMask}</td><td>non-zero (1)</td><td>0</td></tr>
+ *   <tr><td>PyTorch {@code nn.MultiheadAttention}</td><td>{@code key_padding_mask}</td><td>{@code True}</td>
+ *       <td>{@code False}</td></tr>
+ *   <tr><td>Hugging Face transformers</td><td>{@code attention_mask}</td><td>0</td><td>1</td></tr>
+ * </table>
+ * A PyTorch mask carries over as is ({@code True} → 1). A Hugging Face {@code attention_mask} of
+ * 0s and 1s converts in one line, {@code Tensor keyPaddingMask = attentionMask.rsub(1f);}
+ * (1 - mask); passed unconverted it would mask every real token and attend only to the padding.
+ *
+ * <p>A query whose keys are all masked has no distribution to average over: its output row is zeros,
  * and it passes zero (finite) gradients to the queries, keys, values and bias. The backward pass
  * is exact for any finite score, also when a large bias puts the scores near ±1e8 and beyond.
  * The conformance suite ({@code huge-negative-bias}, {@code fully-masked-rows},
@@ -84,7 +98,10 @@ public final class AttentionContext {
         return b;
     }
 
-    /** [batch, keyLength], non-zero where padded, or null. */
+    /**
+     * [batch, keyLength], non-zero where the key is padding (ignored), 0 where it is attended to,
+     * or null; the inverse of a Hugging Face {@code attention_mask} (see the class comment).
+     */
     public Tensor keyPaddingMask() {
         return keyPaddingMask;
     }
@@ -163,6 +180,11 @@ public final class AttentionContext {
         private Builder() {
         }
 
+        /**
+         * The key padding mask, [batch, keyLength]: non-zero marks padding to ignore (PyTorch's
+         * {@code key_padding_mask}); from a Hugging Face {@code attention_mask} (1 = attend) pass
+         * {@code attentionMask.rsub(1f)}. Null for none.
+         */
         public Builder keyPaddingMask(Tensor mask) {
             if (mask != null && mask.dim() != 2) {
                 throw new IllegalArgumentException("keyPaddingMask must be [batch, keyLength], got shape "
