@@ -1,7 +1,6 @@
 package org.xformers4j.attention.kernel;
 
 import org.xformers4j.compute.ComputeBackend;
-import org.xformers4j.compute.cpu.CpuBuffer;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -16,7 +15,7 @@ final class HostArrays {
 
     /** The elements of {@code t}, row-major, to read only: its own array on the CPU backend, else a copy. */
     static float[] read(Tensor t) {
-        return t.buffer() instanceof CpuBuffer cpu ? cpu.array() : t.toFloatArray();
+        return t.buffer().hostArray().orElseGet(t::toFloatArray);
     }
 
     /**
@@ -35,8 +34,9 @@ final class HostArrays {
             this.backend = backend;
             this.shape = shape.clone();
             Tensor zeros = Tensor.zeros(backend, shape);
-            this.tensor = zeros.buffer() instanceof CpuBuffer ? zeros : null;
-            this.data = tensor != null ? read(tensor) : new float[zeros.numel()];
+            float[] host = zeros.buffer().hostArray().orElse(null);
+            this.tensor = host != null ? zeros : null;
+            this.data = host != null ? host : new float[zeros.numel()];
         }
 
         /** The elements to write, row-major. */

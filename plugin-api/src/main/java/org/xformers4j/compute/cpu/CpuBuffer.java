@@ -1,5 +1,6 @@
 package org.xformers4j.compute.cpu;
 
+import java.util.Optional;
 import org.xformers4j.compute.Buffer;
 import org.xformers4j.compute.ComputeBackend;
 
@@ -25,6 +26,11 @@ public final class CpuBuffer implements Buffer {
             throw new IllegalStateException("buffer of " + length + " floats was used after close()");
         }
         return a;
+    }
+
+    @Override
+    public Optional<float[]> hostArray() {
+        return Optional.of(array());
     }
 
     @Override
