@@ -1,6 +1,8 @@
 package org.xformers4j.attention.kernel;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
+import java.util.Arrays;
+import java.util.List;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
@@ -9,6 +11,7 @@ import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.component.attention.KernelFeatureMap;
+import org.xformers4j.component.attention.RecurrentAttention;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -66,19 +69,25 @@ import org.xformers4j.tensor.Tensor;
  *   <li>A key padding mask zeroes the padded keys' features: they contribute nothing.</li>
  *   <li>An additive bias and attention dropout are rejected (no scores or weights are formed);
  *       cross-attention is supported; with a causal context there may be fewer queries than keys
- *       (end-aligned), not more. Incremental decoding is not declared (as for {@code linear}):
- *       the recurrent state of the two streams needs the cache SPI's extension for kernel
- *       attentions.</li>
+ *       (end-aligned), not more.</li>
  * </ul>
+ *
+ * <p><b>Incremental decoding</b> ({@link RecurrentAttention}, the paper's linear-time
+ * autoregressive form): the state is the running sums of both streams over the keys so far,
+ * {S [B, H, 2D, Dv], z [B, H, 1, 2D], M [B, H, 1, 1]} as {@link LinearAttention} keeps them, and
+ * the number of positions before the step [B, 1], from which the new positions' angles follow.
+ * A step costs O(D·Dv) per new position and head, whatever the number before it, and continues
+ * exactly what {@link #forward} computes over the whole sequence; the positions, cached ones
+ * included, may not pass M.
  */
 @ComponentInfo(name = "cosformer",
         summary = "ReLU kernel attention re-weighted by cos(pi/2*(i-j)/M), split into cos and sin streams; "
                 + "linear in the length, causal by running sums",
         reference = "Qin et al., 2022, cosFormer: Rethinking Softmax in Attention")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = false, exact = false, length = LengthConstraint.MAXIMUM, lengthOption = "maxLength",
+        incrementalDecoding = true, exact = false, length = LengthConstraint.MAXIMUM, lengthOption = "maxLength",
         time = "O(N*d^2)", memory = "O(N*d + d^2)", linearMemory = true)
-public final class CosformerAttention implements AttentionMechanism, KernelFeatureMap, FlopCount {
+public final class CosformerAttention implements RecurrentAttention, KernelFeatureMap, FlopCount {
 
     private static final String NAME = "cosformer";
 
@@ -146,21 +155,68 @@ public final class CosformerAttention implements AttentionMechanism, KernelFeatu
         KernelChecks.check(NAME, query, key, value, context, null);
         int queryLength = query.size(2);
         int keyLength = key.size(2);
-        if (Math.max(queryLength, keyLength) > maxLength) {
+        checkSpan(query, key, Math.max(queryLength, keyLength));
+        Tensor fq = reweighted(query.relu(), keyLength - queryLength);
+        Tensor fk = reweighted(keyFeatures(key, context), 0);
+        return context.causal() ? new CausalLinearProduct(eps).apply(fq, fk, value)
+                : LinearAttention.nonCausal(fq, fk, value, eps);
+    }
+
+    /**
+     * The new positions continuing {S [B, H, 2D, Dv], z [B, H, 1, 2D], M [B, H, 1, 1], positions
+     * before the step [B, 1]} (null before the first): the new keys and queries at the positions
+     * after the earlier ones, their sums starting from the state.
+     */
+    @Override
+    public Step step(Tensor query, Tensor key, Tensor value, AttentionContext context, List<Tensor> state) {
+        int batch = query.size(0);
+        int heads = query.size(1);
+        int features = 2 * query.size(3);
+        KernelChecks.checkStep(NAME, query, key, value, context, state,
+                new int[] {batch, heads, features, value.size(3)}, new int[] {batch, heads, 1, features},
+                new int[] {batch, heads, 1, 1}, new int[] {batch, 1});
+        int past = state == null ? 0 : earlierPositions(state.get(3));
+        int length = key.size(2);
+        checkSpan(query, key, past + length);
+        Tensor fq = reweighted(query.relu(), past);
+        Tensor fk = reweighted(keyFeatures(key, context), past);
+        KernelProduct product = new KernelProduct(ElementwiseFeatureMap.IDENTITY, context.causal(), eps, null,
+                state == null ? null : state.subList(0, 3));
+        Tensor out = product.apply(fq, fk, value);
+        float[] positions = new float[batch];
+        Arrays.fill(positions, past + length);
+        List<Tensor> sums = product.state();
+        return new Step(out, List.of(sums.get(0), sums.get(1), sums.get(2),
+                Tensor.of(query.backend(), positions, batch, 1)));
+    }
+
+    /** The positions a state summarises, the same for every row of the batch. */
+    private static int earlierPositions(Tensor positions) {
+        float[] rows = positions.toFloatArray();
+        for (float row : rows) {
+            if (row != rows[0] || row < 0 || row != Math.rint(row)) {
+                throw new IllegalArgumentException(NAME + ": the recurrent state counts " + Arrays.toString(rows)
+                        + " earlier positions; every row must count the same whole number");
+            }
+        }
+        return (int) rows[0];
+    }
+
+    /** Refuses inputs spanning more than M positions. */
+    private void checkSpan(Tensor query, Tensor key, int span) {
+        if (span > maxLength) {
             throw new IllegalArgumentException(NAME + ": query " + KernelChecks.shape(query) + " and key "
-                    + KernelChecks.shape(key) + " span " + Math.max(queryLength, keyLength) + " positions, more than "
+                    + KernelChecks.shape(key) + " span " + span + " positions, more than "
                     + "maxLength = " + maxLength + " (the M of cos(pi/2*(i-j)/M), which is positive only for "
                     + "|i-j| < M); set maxLength to at least the longest sequence, cached keys included");
         }
+    }
+
+    /** relu(k), zero for padded keys. */
+    private static Tensor keyFeatures(Tensor key, AttentionContext context) {
         Tensor fk = key.relu();
         Tensor mask = context.keyPaddingMask();
-        if (mask != null) {
-            fk = fk.maskedFill(mask.reshape(key.size(0), 1, keyLength, 1), 0f);
-        }
-        Tensor fq = reweighted(query.relu(), keyLength - queryLength);
-        fk = reweighted(fk, 0);
-        return context.causal() ? new CausalLinearProduct(eps).apply(fq, fk, value)
-                : LinearAttention.nonCausal(fq, fk, value, eps);
+        return mask == null ? fk : fk.maskedFill(mask.reshape(key.size(0), 1, key.size(2), 1), 0f);
     }
 
     /**

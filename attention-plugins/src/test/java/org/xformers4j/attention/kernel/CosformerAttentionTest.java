@@ -9,8 +9,6 @@ import static org.xformers4j.attention.AttentionCases.paddedContext;
 import static org.xformers4j.attention.AttentionCases.shiftPadded;
 import static org.xformers4j.attention.AttentionCases.toDouble;
 
-import com.oracle.labs.mlrg.olcut.config.ConfigurationManager;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -18,6 +16,7 @@ import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentProvider;
+import org.xformers4j.component.ProviderWithDefaults;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.conformance.AttentionConformance;
@@ -248,6 +247,33 @@ class CosformerAttentionTest {
     }
 
     @Test
+    void aRecurrentStepContinuingAStateIsTheReferenceOverEveryKeyWithItsGradients() {
+        int m = 9;   // the two steps' 7 positions, with strong re-weighting
+        for (boolean causal : new boolean[] {true, false}) {
+            RecurrentSteps.checkContinuingAState("cosformer", new CosformerAttention(m, 1e-12f),
+                    (q, k, v, lq, lk, c, padded) -> reference(q, k, v, lq, lk, m, c, padded), B, H, D, DV, causal,
+                    causal ? 60 : 61);
+        }
+    }
+
+    @Test
+    void aRecurrentStepCountsItsPositionsAndRefusesToPassM() {
+        CosformerAttention attention = new CosformerAttention(5, 1e-12f);
+        SplittableRandom rng = new SplittableRandom(70);
+        AttentionContext causal = AttentionContext.builder().causal(true).build();
+        List<Tensor> state = attention.step(Tensor.randn(rng, 1, 1, 3, D), Tensor.randn(rng, 1, 1, 3, D),
+                Tensor.randn(rng, 1, 1, 3, DV), causal, null).state();
+        assertThat(state.get(3).toFloatArray()).containsExactly(3f);
+        Tensor two = Tensor.randn(rng, 1, 1, 2, D);
+        assertThat(attention.step(two, two, Tensor.randn(rng, 1, 1, 2, DV), causal, state).state().get(3)
+                .toFloatArray()).containsExactly(5f);
+        Tensor three = Tensor.randn(rng, 1, 1, 3, D);
+        assertThatThrownBy(() -> attention.step(three, three, Tensor.randn(rng, 1, 1, 3, DV), causal, state))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("span 6 positions")
+                .hasMessageContaining("maxLength = 5");
+    }
+
+    @Test
     void describesItselfAndValidatesItsOptions() {
         ComponentDescriptor d = new CosformerAttentionProvider().descriptor();
         assertThat(d.name()).isEqualTo("cosformer");
@@ -266,38 +292,10 @@ class CosformerAttentionTest {
                 .hasMessageContaining("cosformer.eps");
     }
 
-    /** The cosformer provider with {@code maxLength} as its default, for the conformance suite. */
-    private static ComponentProvider<CosformerAttention> withMaxLength(int maxLength) {
-        CosformerAttentionProvider provider = new CosformerAttentionProvider();
-        return new ComponentProvider<>() {
-            @Override
-            public ComponentDescriptor descriptor() {
-                return provider.descriptor();
-            }
-
-            @Override
-            public Class<CosformerAttention> type() {
-                return provider.type();
-            }
-
-            @Override
-            public CosformerAttention create(Map<String, String> options) {
-                Map<String, String> merged = new HashMap<>(Map.of("maxLength", String.valueOf(maxLength)));
-                merged.putAll(options);
-                return provider.create(merged);
-            }
-
-            @Override
-            public CosformerAttention create(ConfigurationManager configuration, String instanceName) {
-                return provider.create(configuration, instanceName);
-            }
-        };
-    }
-
     @Test
     void passesTheConformanceSuiteAgainstItsOwnPositionalKernelDefinition() {
         // M = 8, the suite's sequence length: weights from cos 0 = 1 down to cos(7π/16) ≈ 0.2
-        for (ComponentProvider<?> provider : List.of(new CosformerAttentionProvider(), withMaxLength(8))) {
+        for (ComponentProvider<?> provider : List.of(new CosformerAttentionProvider(), ProviderWithDefaults.of(new CosformerAttentionProvider(), Map.of("maxLength", "8")))) {
             List<CheckResult> results = AttentionConformance.run(provider);
             assertThat(results).extracting(CheckResult::check).contains("matches-kernel-definition",
                     "gradient-inputs", "causal-no-leakage", "padding-ignored", "fully-masked-rows",

@@ -10,15 +10,14 @@ import static org.xformers4j.attention.AttentionCases.toDouble;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import com.oracle.labs.mlrg.olcut.config.ConfigurationManager;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentProvider;
+import org.xformers4j.component.ProviderWithDefaults;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.conformance.AttentionConformance;
@@ -386,30 +385,8 @@ class NystromAttentionTest {
 
     @Test
     void withTheConvolutionSkipItPassesTheConformanceChecksOnOneSequence() {
-        NystromAttentionProvider nystrom = new NystromAttentionProvider();
-        ComponentProvider<NystromAttention> withSkip = new ComponentProvider<>() {
-            @Override
-            public ComponentDescriptor descriptor() {
-                return nystrom.descriptor();
-            }
-
-            @Override
-            public Class<NystromAttention> type() {
-                return nystrom.type();
-            }
-
-            @Override
-            public NystromAttention create(Map<String, String> options) {
-                Map<String, String> merged = new HashMap<>(options);
-                merged.putIfAbsent("convKernel", "3");
-                return nystrom.create(merged);
-            }
-
-            @Override
-            public NystromAttention create(ConfigurationManager configuration, String instanceName) {
-                throw new UnsupportedOperationException("options only");
-            }
-        };
+        ComponentProvider<NystromAttention> withSkip = ProviderWithDefaults.of(new NystromAttentionProvider(),
+                Map.of("convKernel", "3"));
         // the class declares cross-attention, which the skip refuses; those checks fail with the refusal
         // (the gradients are checked above, on one sequence), every other one must pass
         List<CheckResult> results = AttentionConformance.run(withSkip);

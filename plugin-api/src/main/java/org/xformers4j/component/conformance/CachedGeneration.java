@@ -37,7 +37,11 @@ final class CachedGeneration implements AttentionCheck {
 
     @Override
     public Verdict run(Subject subject) {
-        TinyLanguageModel model = new TinyLanguageModel(() -> subject.configure(Map.of()), Problem.HEADS,
+        // a mechanism with a bounded length is built for the whole generation
+        String lengthOption = subject.capabilities().lengthOption();
+        Map<String, String> options = lengthOption.isEmpty() ? Map.of()
+                : Map.of(lengthOption, Integer.toString(PROMPT_LENGTH + NEW_TOKENS));
+        TinyLanguageModel model = new TinyLanguageModel(() -> subject.configure(options), Problem.HEADS,
                 Problem.HEAD_DIM, SEED + 8);
         List<KvCache> caches = model.newCaches();
         int[][] sequences = PROMPTS.clone();

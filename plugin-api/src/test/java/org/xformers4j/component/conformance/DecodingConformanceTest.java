@@ -4,19 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
-import com.oracle.labs.mlrg.olcut.config.ConfigurationManager;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.xformers4j.component.Component;
-import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.ComponentProvider;
+import org.xformers4j.component.ProviderWithDefaults;
 import org.xformers4j.component.ConfigurableComponentProvider;
 import org.xformers4j.component.decoding.DecodingCapabilities;
 import org.xformers4j.component.decoding.DecodingModel;
@@ -151,29 +149,7 @@ class DecodingConformanceTest {
     /** Runs the suite on {@link Argmax} configured with {@code fault} on top of the suite's options. */
     private static List<CheckResult> run(Fault fault) {
         ComponentProvider<Argmax> argmax = provider(Argmax.class);
-        ComponentProvider<Argmax> faulty = new ComponentProvider<>() {
-            @Override
-            public ComponentDescriptor descriptor() {
-                return argmax.descriptor();
-            }
-
-            @Override
-            public Class<Argmax> type() {
-                return Argmax.class;
-            }
-
-            @Override
-            public Argmax create(Map<String, String> options) {
-                Map<String, String> all = new HashMap<>(options);
-                all.put("fault", fault.name());
-                return argmax.create(all);
-            }
-
-            @Override
-            public Argmax create(ConfigurationManager configuration, String instanceName) {
-                return argmax.create(configuration, instanceName);
-            }
-        };
+        ComponentProvider<Argmax> faulty = ProviderWithDefaults.of(argmax, Map.of("fault", fault.name()));
         return DecodingConformance.run(faulty);
     }
 
