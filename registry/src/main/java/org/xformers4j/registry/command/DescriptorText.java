@@ -1,5 +1,6 @@
 package org.xformers4j.registry.command;
 
+import java.util.List;
 import java.util.Map;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.Hyperparameter;
@@ -31,10 +32,17 @@ final class DescriptorText {
         out.append("\nCapabilities:\n");
         TextTable table = new TextTable("NAME", "VALUE");
         for (Map.Entry<String, Object> capability : d.capabilityMap().entrySet()) {
-            table.row(capability.getKey(), String.valueOf(capability.getValue()));
+            table.row(capability.getKey(), text(capability.getValue()));
         }
         out.append(table.render());
         return out.toString();
+    }
+
+    /** A capability's value; a list's entries are separated by "; ", since an entry may hold ", ". */
+    private static String text(Object value) {
+        return value instanceof List<?> list
+                ? "[" + String.join("; ", list.stream().map(String::valueOf).toList()) + "]"
+                : String.valueOf(value);
     }
 
     private static String defaultValue(Hyperparameter h) {
