@@ -3,6 +3,9 @@ package org.xformers4j.train;
 import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.Configurable;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
+import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
+import com.oracle.labs.mlrg.olcut.provenance.Provenancable;
+import com.oracle.labs.mlrg.olcut.provenance.impl.ConfiguredObjectProvenanceImpl;
 import org.xformers4j.component.Hyperparameters;
 import org.xformers4j.component.Range;
 import org.xformers4j.nn.Module;
@@ -30,7 +33,7 @@ import org.xformers4j.optim.Sgd;
  * </component>
  * }</pre>
  */
-public final class Optimization implements Configurable {
+public final class Optimization implements Configurable, Provenancable<ConfiguredObjectProvenance> {
 
     /** The update rule. */
     public enum Algorithm {
@@ -69,7 +72,7 @@ public final class Optimization implements Configurable {
     private Algorithm algorithm = Algorithm.ADAMW;
 
     @Config(description = "Peak learning rate, reached after the warm-up.")
-    @Range(min = 0, minInclusive = false, max = 10)
+    @Range(min = 0, minInclusive = false, max = Float.MAX_VALUE)
     private float learningRate = 1e-3f;
 
     @Config(description = "Adam's decay rate of the first moment.")
@@ -184,6 +187,12 @@ public final class Optimization implements Configurable {
     /** The peak learning rate. */
     public float learningRate() {
         return learningRate;
+    }
+
+    /** Its configuration, for the provenance of the models it trains (Tribuo's and OLCUT's record of a run). */
+    @Override
+    public ConfiguredObjectProvenance getProvenance() {
+        return new ConfiguredObjectProvenanceImpl(this, "Optimization");
     }
 
     @Override

@@ -3,6 +3,9 @@ package org.xformers4j.train;
 import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.Configurable;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
+import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
+import com.oracle.labs.mlrg.olcut.provenance.Provenancable;
+import com.oracle.labs.mlrg.olcut.provenance.impl.ConfiguredObjectProvenanceImpl;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import org.xformers4j.component.Hyperparameters;
@@ -22,7 +25,7 @@ import org.xformers4j.component.Range;
  * </component>
  * }</pre>
  */
-public final class RunSettings implements Configurable {
+public final class RunSettings implements Configurable, Provenancable<ConfiguredObjectProvenance> {
 
     @Config(description = "Items (examples, windows) per optimiser step.")
     @Range(min = 1, max = Integer.MAX_VALUE)
@@ -130,6 +133,12 @@ public final class RunSettings implements Configurable {
     /** The checkpoint to resume from, or null to start afresh. */
     public Path resumeFrom() {
         return resumeFrom.isEmpty() ? null : Path.of(resumeFrom);
+    }
+
+    /** Its configuration, for the provenance of the models it trains (Tribuo's and OLCUT's record of a run). */
+    @Override
+    public ConfiguredObjectProvenance getProvenance() {
+        return new ConfiguredObjectProvenanceImpl(this, "RunSettings");
     }
 
     @Override

@@ -202,6 +202,9 @@ public final class TrainingLoop {
         long items = 0;
         for (int part = 0; part < parts; part++) {
             TrainingTask.Batch batch = task.batch(step, part, parts);
+            if (batch == null) {
+                continue;                                               // an empty part of a short batch
+            }
             float loss = batch.loss().item();
             all.forEach(listener -> listener.onLoss(state, step, loss));
             (parts == 1 ? batch.loss() : batch.loss().mul((float) batch.count())).backward();

@@ -31,7 +31,8 @@ public interface TrainingTask {
     /**
      * Part {@code part} (0-based) of the {@code parts} micro-batches of step {@code step} (1-based). The
      * parts together are the step's batch; with one part it is the whole batch. A function of its
-     * arguments alone.
+     * arguments alone; null for an empty part (a batch, such as the last of an epoch, with fewer items
+     * than parts).
      */
     Batch batch(long step, int part, int parts);
 

@@ -4,7 +4,6 @@ import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.Configurable;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.HashMap;
 import java.util.List;
@@ -20,7 +19,14 @@ import org.xformers4j.models.text.BytePairTokenizer;
 import org.xformers4j.models.text.ByteTokenizer;
 import org.xformers4j.models.text.Tokenizer;
 import org.xformers4j.models.tribuo.ConfigFields;
+import org.xformers4j.component.Hyperparameters;
+import org.xformers4j.component.Range;
 import org.xformers4j.nn.FeedForward;
+import org.xformers4j.train.Evaluation;
+import org.xformers4j.train.Optimization;
+import org.xformers4j.train.Point;
+import org.xformers4j.train.RunSettings;
+import org.xformers4j.train.TrainingLoop;
 
 /**
  * The hyperparameters shared by the trainers of text models ({@link LanguageModelTrainer},
@@ -37,8 +43,11 @@ public abstract class TextModelTrainer implements Configurable {
      * @param curve the learning curve, one point per evaluation
      * @param <M>   the kind of model
      */
-    public record Result<M extends TextGenerator>(M model, List<TrainingLoop.Point> curve) {
+    public record Result<M extends TextGenerator>(M model, List<Point> curve) {
     }
+
+    /** The name of the held-out bits per character in an {@link Evaluation}'s metrics. */
+    public static final String BITS_PER_CHARACTER = "bitsPerCharacter";
 
     /** Tokenizers a trainer can build from the training text. */
     public enum TokenizerKind {
@@ -100,47 +109,35 @@ public abstract class TextModelTrainer implements Configurable {
     @Config(description = "Tokens per training window: the context the model learns to use.")
     protected int contextLength = 128;
 
-    @Config(description = "Windows (sequences) per optimiser step.")
-    protected int batchSize = 32;
-
-    @Config(description = "Optimiser steps; the cosine learning-rate schedule spans them.")
+    @Config(description = "Optimiser steps; the learning-rate schedule spans them.")
+    @Range(min = 1, max = Integer.MAX_VALUE)
     protected int steps = 2000;
 
-    @Config(description = "Stop training after this many minutes even if steps remain; 0 for no limit.")
-    protected double maxMinutes = 0;
-
-    @Config(description = "Peak learning rate of AdamW, reached after the warm-up.")
-    protected float learningRate = 2e-3f;
-
-    @Config(description = "AdamW's decoupled weight decay (biases, norms and embeddings are not decayed).")
-    protected float weightDecay = 0.1f;
-
-    @Config(description = "Steps of linear learning-rate warm-up before the cosine decay.")
-    protected int warmupSteps = 100;
-
-    @Config(description = "Largest global gradient norm; gradients above it are rescaled. 0 for no clipping.")
-    protected float gradientClip = 1f;
-
-    @Config(description = "Fraction of the data held out for validation, in (0, 1).")
-    protected float validationFraction = 0.1f;
-
     @Config(description = "Optimiser steps between validations (and progress lines).")
+    @Range(min = 1, max = Integer.MAX_VALUE)
     protected int evaluateEvery = 100;
 
     @Config(description = "Most validation windows evaluated each time (0 for the whole validation data).")
+    @Range(min = 0, max = Integer.MAX_VALUE)
     protected int evaluationWindows = 0;
 
-    @Config(description = "Seed of every random choice: weights, batches, dropout.")
-    protected long seed = 1;
+    @Config(description = "The optimiser, learning-rate schedule and clipping (org.xformers4j.train.Optimization); "
+            + "by default AdamW at 2e-3 with betas (0.9, 0.95), weight decay 0.1, 100 warm-up steps, cosine decay "
+            + "to 0.1·lr and clipping at norm 1, as nanoGPT.")
+    protected Optimization optimization = optimizationDefaults().build();
 
-    @Config(description = "Directory for the checkpoint " + TrainingLoop.CHECKPOINT_FILE + "; empty for none.")
-    protected String checkpointDirectory = "";
+    @Config(description = "Batch size (windows per step), micro-batches, seed, held-out fraction, early stopping, "
+            + "time budget and checkpoints (org.xformers4j.train.RunSettings).")
+    protected RunSettings run = RunSettings.builder().build();
 
-    @Config(description = "Optimiser steps between checkpoints.")
-    protected int checkpointEvery = 500;
-
-    @Config(description = "Checkpoint file to resume from, written by a run with the same configuration and data.")
-    protected String resumeFrom = "";
+    /**
+     * The text trainers' optimisation defaults, as nanoGPT's: AdamW at 2e-3 with betas (0.9, 0.95), weight
+     * decay 0.1, 100 warm-up steps, cosine decay to 0.1·lr, clipping at norm 1; a builder to change some.
+     */
+    public static Optimization.Builder optimizationDefaults() {
+        return Optimization.builder().learningRate(2e-3f).betas(0.9f, 0.95f).weightDecay(0.1f).warmupSteps(100)
+                .finalLearningRateFraction(0.1f).gradientClip(1f);
+    }
 
     /** Checks every field, naming the bad one and its value, and resolves the components once. */
     @Override
@@ -149,25 +146,21 @@ public abstract class TextModelTrainer implements Configurable {
         ConfigFields.positive("heads", heads);
         ConfigFields.positive("layers", layers);
         ConfigFields.positive("contextLength", contextLength);
-        ConfigFields.positive("batchSize", batchSize);
-        ConfigFields.positive("steps", steps);
-        ConfigFields.positive("evaluateEvery", evaluateEvery);
-        ConfigFields.positive("checkpointEvery", checkpointEvery);
+        Hyperparameters.validate(this);
         if (modelDim % heads != 0) {
             throw new PropertyException("", "heads", "heads = " + heads + " must divide modelDim = " + modelDim);
         }
         if (hidden < 0) {
             throw new PropertyException("", "hidden", "hidden must be >= 0 (0 for 4 * modelDim), got " + hidden);
         }
-        if (evaluationWindows < 0) {
-            throw new PropertyException("", "evaluationWindows", "evaluationWindows must be >= 0 (0 for all), got "
-                    + evaluationWindows);
-        }
         ConfigFields.probability("dropout", dropout);
         ConfigFields.probability("attentionDropout", attentionDropout);
-        if (!(validationFraction > 0f && validationFraction < 1f)) {
-            throw new PropertyException("", "validationFraction", "validationFraction must be in (0, 1), got "
-                    + validationFraction);
+        if (optimization == null || run == null) {
+            throw new PropertyException("", "optimization/run", "must not be null, got " + optimization + ", " + run);
+        }
+        if (run.validationFraction() == 0f) {
+            throw new PropertyException("", "run", "run.validationFraction must be > 0: a text model is validated on "
+                    + "held-out text");
         }
         if (tokenizer == null || activation == null || norm == null || normPlacement == null) {
             throw new PropertyException("", "tokenizer/activation/norm/normPlacement", "must not be null, got "
@@ -179,15 +172,12 @@ public abstract class TextModelTrainer implements Configurable {
                     + vocabularySize);
         }
         try {
-            settings();
+            loop();
         } catch (IllegalArgumentException e) {
-            String field = e.getMessage().substring(0, Math.max(0, e.getMessage().indexOf(' ')));
-            throw new PropertyException(e, "", field, e.getMessage());
+            throw new PropertyException(e, "", "optimization", e.getMessage());
         }
         ConfigFields.component(AttentionMechanism.class, "attention", attention, attentionOptions);
         ConfigFields.component(PositionalEncoding.class, "positional", positional, positionalOptions);
-        ConfigFields.path("checkpointDirectory", checkpointDirectory);
-        ConfigFields.path("resumeFrom", resumeFrom);
     }
 
     /** The special tokens the trained model's tokenizer has (the sequence-to-sequence trainer's start and end). */
@@ -220,20 +210,27 @@ public abstract class TextModelTrainer implements Configurable {
                 tiedEmbeddings, attentionDropout, contextLength);
     }
 
-    /** The training loop's settings these fields describe. */
-    protected TrainingLoop.Settings settings() {
-        return new TrainingLoop.Settings(steps, maxMinutes * 60, learningRate, weightDecay, warmupSteps, gradientClip,
-                evaluateEvery, checkpointDirectory.isEmpty() ? null : Path.of(checkpointDirectory), checkpointEvery,
-                resumeFrom.isEmpty() ? null : Path.of(resumeFrom));
+    /** The training loop these fields describe. */
+    protected TrainingLoop loop() {
+        return new TrainingLoop(optimization, run, steps, evaluateEvery);
+    }
+
+    /**
+     * The windows of micro-batch {@code part} of {@code parts} among a step's {@code run.batchSize()}:
+     * [part·B/parts, (part + 1)·B/parts).
+     */
+    protected int[] partRange(int part, int parts) {
+        return new int[] {part * run.batchSize() / parts, (part + 1) * run.batchSize() / parts};
     }
 
     /** What a checkpoint must match to be resumed: the architecture, batch shape and seed, and the data. */
     protected Map<String, String> identity(String data) {
         Map<String, String> identity = new TreeMap<>(spec().toMetadata());
         identity.put("run.tokenizer", tokenizer + (tokenizer == TokenizerKind.BPE ? " " + vocabularySize : ""));
-        identity.put("run.batchSize", Integer.toString(batchSize));
-        identity.put("run.seed", Long.toString(seed));
-        identity.put("run.validationFraction", Float.toString(validationFraction));
+        identity.put("run.batchSize", Integer.toString(run.batchSize()));
+        identity.put("run.gradientAccumulation", Integer.toString(run.gradientAccumulation()));
+        identity.put("run.seed", Long.toString(run.seed()));
+        identity.put("run.validationFraction", Float.toString(run.validationFraction()));
         identity.put("run.dataSha256", ModelFiles.sha256(data.getBytes(StandardCharsets.UTF_8)));
         return identity;
     }
@@ -244,21 +241,17 @@ public abstract class TextModelTrainer implements Configurable {
      * the run reached: steps, final training and validation loss, validation bits per character,
      * training seconds, the date and the Java version.
      */
-    protected Map<String, String> provenance(Map<String, String> identity, List<TrainingLoop.Point> curve) {
+    protected Map<String, String> provenance(Map<String, String> identity, List<Point> curve) {
         Map<String, String> out = new TreeMap<>(identity);
         out.put("trainer", getClass().getName());
         out.put("run.steps", Integer.toString(steps));
-        out.put("run.maxMinutes", Double.toString(maxMinutes));
-        out.put("run.learningRate", Float.toString(learningRate));
-        out.put("run.weightDecay", Float.toString(weightDecay));
-        out.put("run.warmupSteps", Integer.toString(warmupSteps));
-        out.put("run.gradientClip", Float.toString(gradientClip));
-        out.put("run.resumeFrom", resumeFrom);
-        TrainingLoop.Point last = curve.get(curve.size() - 1);
+        out.put("run.optimization", optimization.toString());
+        out.put("run.settings", run.toString());
+        Point last = curve.get(curve.size() - 1);
         out.put("result.steps", Long.toString(last.step()));
         out.put("result.trainLoss", Double.toString(last.trainLoss()));
         out.put("result.validationLoss", Double.toString(last.evaluation().loss()));
-        out.put("result.validationBitsPerCharacter", Double.toString(last.evaluation().bitsPerCharacter()));
+        out.put("result.validationBitsPerCharacter", Double.toString(last.evaluation().metric(BITS_PER_CHARACTER)));
         out.put("result.trainSeconds", Double.toString(last.seconds()));
         out.put("trainedAt", OffsetDateTime.now().toString());
         out.put("javaVersion", System.getProperty("java.version"));
@@ -361,8 +354,14 @@ public abstract class TextModelTrainer implements Configurable {
             return self();
         }
 
-        public B batchSize(int value) {
-            trainer.batchSize = value;
+
+        public B optimization(Optimization value) {
+            trainer.optimization = value;
+            return self();
+        }
+
+        public B run(RunSettings value) {
+            trainer.run = value;
             return self();
         }
 
@@ -371,35 +370,11 @@ public abstract class TextModelTrainer implements Configurable {
             return self();
         }
 
-        public B maxMinutes(double value) {
-            trainer.maxMinutes = value;
-            return self();
-        }
 
-        public B learningRate(float value) {
-            trainer.learningRate = value;
-            return self();
-        }
 
-        public B weightDecay(float value) {
-            trainer.weightDecay = value;
-            return self();
-        }
 
-        public B warmupSteps(int value) {
-            trainer.warmupSteps = value;
-            return self();
-        }
 
-        public B gradientClip(float value) {
-            trainer.gradientClip = value;
-            return self();
-        }
 
-        public B validationFraction(float value) {
-            trainer.validationFraction = value;
-            return self();
-        }
 
         public B evaluateEvery(int value) {
             trainer.evaluateEvery = value;
@@ -411,25 +386,9 @@ public abstract class TextModelTrainer implements Configurable {
             return self();
         }
 
-        public B seed(long value) {
-            trainer.seed = value;
-            return self();
-        }
 
-        public B checkpointDirectory(String value) {
-            trainer.checkpointDirectory = value;
-            return self();
-        }
 
-        public B checkpointEvery(int value) {
-            trainer.checkpointEvery = value;
-            return self();
-        }
 
-        public B resumeFrom(String value) {
-            trainer.resumeFrom = value;
-            return self();
-        }
 
         /** The trainer, after {@link TextModelTrainer#postConfig()} has checked every field. */
         public T build() {

@@ -170,7 +170,8 @@ class BackendNeutralityTest {
         TransformerModel<Regressor> model;
         try (Backends.Scope ignored = Backends.use(second)) {
             model = TransformerTrainer.builder(new FeatureTokens(), new RegressorHead()).modelDim(DIM).heads(2)
-                    .layers(1).epochs(1).seed(1).build().train(data);
+                    .layers(1).epochs(1)
+                .run(TransformerTrainer.runDefaults().seed(1).build()).build().train(data);
         }
         try (DefaultBackendGuard guard = DefaultBackendGuard.install()) {
             assertThat(model.predict(examples)).hasSize(examples.size());

@@ -32,7 +32,8 @@ class ImageGridTest {
         TransformerModel<Label> model = TransformerTrainer.builder(new ImagePatches(8, 8, 1, 2, 1f / 16, "p"),
                         new LabelHead())
                 .attention("relu-linear", Map.of()).positional("learned", Map.of("maxLength", "16"))
-                .modelDim(16).heads(2).layers(1).epochs(1).batchSize(32).seed(1).build().train(digits);
+                .modelDim(16).heads(2).layers(1).epochs(1)
+                .run(TransformerTrainer.runDefaults().batchSize(32).seed(1).build()).build().train(digits);
         TransformerNetwork network = model.network();
         assertThat(network.input().grid()).isEqualTo(new Grid(0, 4, 4));
         List<Example<Label>> batch = digits.getData().subList(0, 8);

@@ -57,7 +57,8 @@ class TribuoModelFilesTest {
             data.add(new ArrayExample<>(new Label(x[0] + x[1] > 1 ? "high" : "low"), names, x));
         }
         model = TransformerTrainer.builder(new FeatureTokens(), new LabelHead()).modelDim(8).heads(2).layers(1)
-                .epochs(2).batchSize(8).seed(1).build().train(data);
+                .epochs(2)
+                .run(TransformerTrainer.runDefaults().batchSize(8).seed(1).build()).build().train(data);
     }
 
     @Test
