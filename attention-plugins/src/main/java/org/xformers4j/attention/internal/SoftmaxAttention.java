@@ -1,4 +1,4 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.internal;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
