@@ -2,7 +2,6 @@ package org.xformers4j.attention.exact;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
 import org.xformers4j.attention.internal.AttentionInputs;
-import org.xformers4j.attention.internal.SoftmaxAttention;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;

@@ -1,4 +1,4 @@
-package org.xformers4j.attention.internal;
+package org.xformers4j.attention.exact;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.xformers4j.attention.exact.FlashAttentionProvider;
-import org.xformers4j.attention.exact.FullAttention;
 import org.xformers4j.attention.exact.FullAttentionProvider;
 import org.xformers4j.attention.hashing.LshAttentionProvider;
 import org.xformers4j.attention.local.LocalAttentionProvider;
