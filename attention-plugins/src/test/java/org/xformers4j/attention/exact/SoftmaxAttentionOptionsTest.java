@@ -1,4 +1,4 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.exact;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,6 +7,11 @@ import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.xformers4j.attention.exact.FlashAttentionProvider;
+import org.xformers4j.attention.exact.FullAttentionProvider;
+import org.xformers4j.attention.hashing.LshAttentionProvider;
+import org.xformers4j.attention.local.LocalAttentionProvider;
+import org.xformers4j.attention.local.SlidingWindowAttentionProvider;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.nn.MultiHeadAttention;
 import org.xformers4j.tensor.GradCheck;

@@ -1,4 +1,4 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.hashing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -14,6 +14,7 @@ import java.util.SplittableRandom;
 import java.util.function.IntPredicate;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
+import org.xformers4j.attention.exact.FullAttention;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.tensor.GradCheck;

@@ -1,4 +1,4 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.hashing;
 
 import java.util.SplittableRandom;
 import org.xformers4j.tensor.GradMode;

@@ -1,4 +1,4 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -6,6 +6,8 @@ import static org.xformers4j.attention.AttentionCases.withRowReplaced;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.xformers4j.attention.AttentionCases;
+import org.xformers4j.attention.exact.FullAttention;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.compute.AttentionProblem;

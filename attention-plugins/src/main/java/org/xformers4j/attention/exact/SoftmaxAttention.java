@@ -1,5 +1,6 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.exact;
 
+import org.xformers4j.attention.internal.AttentionInputs;
 import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.util.random.RandomGenerator;

@@ -1,4 +1,4 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.exact;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.xformers4j.attention.AttentionCases;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentKind;
 import org.xformers4j.component.attention.AttentionContext;

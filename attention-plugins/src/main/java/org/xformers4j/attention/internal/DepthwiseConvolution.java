@@ -1,4 +1,4 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.internal;
 
 import java.util.Arrays;
 import java.util.stream.IntStream;

@@ -1,4 +1,4 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.internal;
 
 import org.xformers4j.component.attention.AttentionContext.Grid;
 

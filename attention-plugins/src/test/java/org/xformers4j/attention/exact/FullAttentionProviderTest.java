@@ -1,4 +1,4 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.exact;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,5 +1,6 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.local;
 
+import org.xformers4j.attention.exact.FullAttention;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.tensor.Functional;
 import org.xformers4j.tensor.Tensor;

@@ -1,7 +1,10 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.hashing;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
+import org.xformers4j.attention.exact.FullAttention;
+import org.xformers4j.attention.internal.AttentionInputs;
+import org.xformers4j.attention.exact.SoftmaxAttention;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;

@@ -1,6 +1,9 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.local;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
+import org.xformers4j.attention.exact.FullAttention;
+import org.xformers4j.attention.internal.AttentionInputs;
+import org.xformers4j.attention.exact.SoftmaxAttention;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;

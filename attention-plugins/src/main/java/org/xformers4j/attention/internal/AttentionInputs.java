@@ -1,4 +1,4 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.internal;
 
 import java.util.Arrays;
 import org.xformers4j.component.attention.AttentionContext;
@@ -70,7 +70,7 @@ public final class AttentionInputs {
     }
 
     /** The shape of {@code t} as {@code [2, 3, 4]}, for messages. */
-    static String shape(Tensor t) {
+    public static String shape(Tensor t) {
         return Arrays.toString(t.shape());
     }
 }

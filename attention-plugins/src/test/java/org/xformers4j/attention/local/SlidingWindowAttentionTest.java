@@ -1,4 +1,4 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -9,6 +9,7 @@ import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.xformers4j.attention.exact.FullAttention;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.tensor.Tensor;

@@ -1,4 +1,4 @@
-package org.xformers4j.attention;
+package org.xformers4j.attention.exact;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,6 +7,7 @@ import static org.xformers4j.attention.AttentionCases.withRowReplaced;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.xformers4j.attention.AttentionCases;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.compute.AttentionProblem;
 import org.xformers4j.compute.AttentionReference;
