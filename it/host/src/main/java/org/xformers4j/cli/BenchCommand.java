@@ -7,7 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
+import org.xformers4j.registry.CommandLine;
+import org.xformers4j.registry.UsageException;
 
 /** {@code xformers4j bench <target> ...}: micro benchmarks of the GEMM kernels and of attention mechanisms. */
 final class BenchCommand implements Command {
@@ -43,15 +44,22 @@ final class BenchCommand implements Command {
         return sb.toString().stripTrailing();
     }
 
+    /** The usage of the target {@code args} name, or of every target. */
+    @Override
+    public String usageFor(List<String> args) {
+        Command target = args.isEmpty() ? null : targets.get(args.get(0));
+        return target == null ? usage() : target.usage();
+    }
+
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
         if (args.isEmpty()) {
-            throw new UsageException("missing benchmark target (one of " + String.join(", ", targets.keySet()) + ")", usage());
+            throw new UsageException("missing benchmark target (one of " + String.join(", ", targets.keySet()) + ")");
         }
         Command target = targets.get(args.get(0));
         if (target == null) {
             throw new UsageException("unknown benchmark target '" + args.get(0) + "' (one of "
-                    + String.join(", ", targets.keySet()) + ")", usage());
+                    + String.join(", ", targets.keySet()) + ")");
         }
         return target.run(args.subList(1, args.size()), out, err);
     }
@@ -70,6 +78,9 @@ final class BenchCommand implements Command {
 
     /** {@code bench gemm --size N --threads T [--runs R] [--json]}. */
     static final class GemmBench implements Command {
+
+        private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+                .values("--size", "--threads", "--runs").flags("--json");
 
         @Override
         public String name() {
@@ -94,14 +105,14 @@ final class BenchCommand implements Command {
         }
 
         @Override
-        public int run(List<String> args, PrintStream out, PrintStream err) throws UsageException {
-            Options o = Options.parse(args, Set.of("--size", "--threads", "--runs"), Set.of("--json"), usage());
-            int size = o.positiveInt("--size", 1024);
-            int threads = o.positiveInt("--threads", Runtime.getRuntime().availableProcessors());
-            int runs = o.positiveInt("--runs", 10);
-            boolean json = o.flag("--json");
+        public int run(List<String> args, PrintStream out, PrintStream err) {
+            CommandLine line = SYNTAX.parse(args);
+            int size = line.positiveInteger("--size", 1024);
+            int threads = line.positiveInteger("--threads", Runtime.getRuntime().availableProcessors());
+            int runs = line.positiveInteger("--runs", 10);
+            boolean json = line.flag("--json");
             if ((long) size * size > Integer.MAX_VALUE - 16) {
-                throw new UsageException("option --size " + size + " is too large (N*N must fit a Java array)", usage());
+                throw new UsageException("--size " + size + " is too large (N*N must fit a Java array)");
             }
             GemmBenchmark.Result r = GemmBenchmark.run(size, threads, runs, err);
             if (json) {
@@ -127,6 +138,10 @@ final class BenchCommand implements Command {
 
     /** {@code bench attention --impl NAME [--option NAME=VALUE]... [--batch B] [--heads H] [--length N] [--dim D] [--backward] [--causal] [--runs R] [--warmup W] [--json]}. */
     static final class AttentionBench implements Command {
+
+        private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+                .values("--impl", "--batch", "--heads", "--length", "--dim", "--runs", "--warmup")
+                .flags("--backward", "--causal", "--json").repeatable("--option");
 
         @Override
         public String name() {
@@ -164,19 +179,23 @@ final class BenchCommand implements Command {
         }
 
         @Override
-        public int run(List<String> args, PrintStream out, PrintStream err) throws UsageException {
-            Options o = Options.parse(args, Set.of("--impl", "--batch", "--heads", "--length", "--dim", "--runs",
-                    "--warmup"), Set.of("--backward", "--causal", "--json"), Set.of("--option"), usage());
-            AttentionBenchmark.Config config = new AttentionBenchmark.Config(o.required("--impl"), o.pairs("--option"),
-                    o.positiveInt("--batch", 1), o.positiveInt("--heads", 8), o.positiveInt("--length", 1024),
-                    o.positiveInt("--dim", 64), o.flag("--backward"), o.flag("--causal"), o.positiveInt("--runs", 5),
-                    o.nonNegativeInt("--warmup", AttentionBenchmark.WARMUP_MIN_CALLS));
+        public int run(List<String> args, PrintStream out, PrintStream err) {
+            CommandLine line = SYNTAX.parse(args);
+            String impl = line.required("--impl").strip();
+            if (impl.isEmpty()) {
+                throw new UsageException("--impl is required");
+            }
+            AttentionBenchmark.Config config = new AttentionBenchmark.Config(impl, line.pairs("--option"),
+                    line.positiveInteger("--batch", 1), line.positiveInteger("--heads", 8),
+                    line.positiveInteger("--length", 1024), line.positiveInteger("--dim", 64), line.flag("--backward"),
+                    line.flag("--causal"), line.positiveInteger("--runs", 5),
+                    line.nonNegativeInteger("--warmup", AttentionBenchmark.WARMUP_MIN_CALLS));
             if ((long) config.batch() * config.heads() * config.length() * config.dim() > Integer.MAX_VALUE - 16) {
                 throw new UsageException("--batch x --heads x --length x --dim = " + (long) config.batch()
-                        * config.heads() * config.length() * config.dim() + " elements does not fit a tensor", usage());
+                        * config.heads() * config.length() * config.dim() + " elements does not fit a tensor");
             }
             AttentionBenchmark.Result r = AttentionBenchmark.run(config, err);
-            if (o.flag("--json")) {
+            if (line.flag("--json")) {
                 out.println("{\"impl\":\"" + config.impl() + "\",\"batch\":" + config.batch() + ",\"heads\":"
                         + config.heads() + ",\"length\":" + config.length() + ",\"dim\":" + config.dim()
                         + ",\"backward\":" + config.backward() + ",\"causal\":" + config.causal()
