@@ -2,25 +2,20 @@ package org.xformers4j.cli;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import org.xformers4j.component.ComponentDescriptor;
-import org.xformers4j.component.attention.AttentionCapabilities;
-import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.bench.AttentionSweep;
+import org.xformers4j.bench.SweepReport;
 import org.xformers4j.registry.CommandLine;
-import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.UsageException;
 
 /**
  * {@code bench attention-sweep --impl A,B [...]}: the time and peak memory of each mechanism next
  * to {@code flash} at lengths 1K … 64K, without and with a causal mask, and the length from which
- * each is faster than {@code flash} ({@link AttentionSweep}, {@link Crossover}, {@link SweepReport}).
+ * each is faster than {@code flash}. The command reads its options into an {@link AttentionSweep.Plan}
+ * and prints the {@link SweepReport}; {@code it/bench} runs the sweep ({@link AttentionSweep}) and
+ * finds the crossovers ({@link org.xformers4j.bench.Crossover}).
  */
 final class AttentionSweepCommand implements Command {
-
-    /** The mechanism every other is compared with. */
-    static final String BASELINE = "flash";
 
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
             .values("--impl", "--from", "--to", "--batch", "--heads", "--dim", "--mask", "--max-seconds", "--runs")
@@ -69,7 +64,7 @@ final class AttentionSweepCommand implements Command {
     public int run(List<String> args, PrintStream out, PrintStream err) {
         CommandLine line = SYNTAX.parse(args);
         String names = line.required("--impl");
-        List<String> impls = new ArrayList<>(List.of(BASELINE));
+        List<String> impls = new ArrayList<>(List.of(AttentionSweep.BASELINE));
         for (String impl : names.split(",")) {
             String name = impl.trim();
             if (name.isEmpty()) {
@@ -88,9 +83,7 @@ final class AttentionSweepCommand implements Command {
                 line.positiveInteger("--heads", 8), line.positiveInteger("--dim", 64), from, to,
                 masks(line.value("--mask", "both").strip()), line.flag("--backward"), line.positiveInteger("--runs", 3),
                 line.positiveInteger("--max-seconds", 60));
-        Map<String, Boolean> causal = causalSupport(impls);
-        List<AttentionSweep.Cell> cells = AttentionSweep.run(plan, causal::get,
-                config -> AttentionBenchmark.run(config, err));
+        List<AttentionSweep.Cell> cells = AttentionSweep.run(plan, err);
         out.print(line.flag("--json") ? SweepReport.json(plan, cells) + System.lineSeparator()
                 : SweepReport.text(plan, cells));
         return 0;
@@ -103,22 +96,5 @@ final class AttentionSweepCommand implements Command {
             case "both" -> List.of(false, true);
             default -> throw new UsageException("--mask must be none, causal or both, got '" + mask + "'");
         };
-    }
-
-    /**
-     * Whether each mechanism honours a causal mask, from its capabilities; looking them up first
-     * also fails an unknown name before anything runs.
-     *
-     * @throws IllegalArgumentException for a name that is not an attention component
-     */
-    private static Map<String, Boolean> causalSupport(List<String> impls) {
-        Map<String, Boolean> out = new LinkedHashMap<>();
-        ComponentRegistry registry = ComponentRegistry.standalone();
-        for (String impl : impls) {
-            AttentionMechanism mechanism = registry.create(AttentionMechanism.class, impl, Map.of());
-            out.put(impl, ComponentDescriptor.of(mechanism.getClass()).capabilities(AttentionCapabilities.class)
-                    .causal());
-        }
-        return out;
     }
 }

@@ -171,20 +171,6 @@ class MainTest {
     }
 
     @Test
-    void benchAttentionCountsForwardAndBackwardFlopsOrNoneForAMechanismThatDoesNotCountThem() {
-        AttentionMechanism flash = ComponentRegistry.standalone().create(AttentionMechanism.class, "flash", Map.of());
-        FlopCount count = (FlopCount) flash;
-        FlopCount.Shape shape = FlopCount.Shape.self(1, 8, 2048, 64, true);
-        assertThat(AttentionBenchmark.flops(flash, new AttentionBenchmark.Config("flash", 1, 8, 2048, 64, false, true,
-                1))).isEqualTo(count.forwardFlops(shape));
-        assertThat(AttentionBenchmark.flops(flash, new AttentionBenchmark.Config("flash", 1, 8, 2048, 64, true, true,
-                1))).isEqualTo(count.forwardFlops(shape) + count.backwardFlops(shape));
-        AttentionMechanism uncounted = (q, k, v, context) -> v;
-        assertThat(AttentionBenchmark.flops(uncounted, new AttentionBenchmark.Config("v", 1, 8, 2048, 64, true, true,
-                1))).isNull();
-    }
-
-    @Test
     void benchAttentionSweepPrintsATablePerMaskWithTheCrossovers() {
         Outcome r = run("bench", "attention-sweep", "--impl", "nystrom", "--from", "8", "--to", "16", "--heads", "1",
                 "--dim", "4", "--runs", "1", "--mask", "causal");
