@@ -1,9 +1,16 @@
-package org.xformers4j.cli;
+package org.xformers4j.bench;
 
+import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import org.xformers4j.component.ComponentDescriptor;
+import org.xformers4j.component.attention.AttentionCapabilities;
+import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.registry.ComponentRegistry;
 
 /**
  * The cells of {@code bench attention-sweep}: every requested mechanism, {@code flash} first, at
@@ -13,10 +20,13 @@ import java.util.function.Predicate;
  * a few cores), nor after a run that failed (out of memory, a tensor too large); a mechanism that
  * refuses a causal mask is not run with one.
  */
-final class AttentionSweep {
+public final class AttentionSweep {
+
+    /** The mechanism every other is compared with. */
+    public static final String BASELINE = "flash";
 
     /** What became of one cell. */
-    enum Status {
+    public enum Status {
         /** Run and measured. */
         MEASURED,
         /** Not run: a shorter length took longer than the budget. */
@@ -35,10 +45,11 @@ final class AttentionSweep {
      * @param result the measurement when {@link Status#MEASURED}, else null
      * @param detail what went wrong when {@link Status#FAILED}, else empty
      */
-    record Cell(String impl, boolean causal, int length, Status status, AttentionBenchmark.Result result,
+    public record Cell(String impl, boolean causal, int length, Status status, AttentionBenchmark.Result result,
                 String detail) {
 
-        boolean measured() {
+        /** Whether the cell was run and measured. */
+        public boolean measured() {
             return status == Status.MEASURED;
         }
     }
@@ -50,11 +61,11 @@ final class AttentionSweep {
      * @param masks      {@code false} for no mask, {@code true} for causal, in the order to run
      * @param maxSeconds the per-call budget: a mechanism slower than this is not run at longer lengths
      */
-    record Plan(List<String> impls, int batch, int heads, int dim, int from, int to, List<Boolean> masks,
+    public record Plan(List<String> impls, int batch, int heads, int dim, int from, int to, List<Boolean> masks,
                 boolean backward, int runs, double maxSeconds) {
 
         /** {@code from}, doubled while at most {@code to}. */
-        List<Integer> lengths() {
+        public List<Integer> lengths() {
             List<Integer> out = new ArrayList<>();
             for (long n = from; n <= to; n *= 2) {
                 out.add((int) n);
@@ -62,12 +73,41 @@ final class AttentionSweep {
             return out;
         }
 
-        AttentionBenchmark.Config config(String impl, int length, boolean causal) {
+        /** The benchmark of one cell. */
+        public AttentionBenchmark.Config config(String impl, int length, boolean causal) {
             return new AttentionBenchmark.Config(impl, batch, heads, length, dim, backward, causal, runs);
         }
     }
 
     private AttentionSweep() {
+    }
+
+    /**
+     * Runs the plan: looks up which mechanisms honour a causal mask (failing an unknown name before
+     * anything runs), then runs each cell with {@link AttentionBenchmark#run}, logging to {@code log}.
+     *
+     * @return every cell, by mask, then mechanism, then length
+     * @throws IllegalArgumentException for a name that is not an attention component
+     */
+    public static List<Cell> run(Plan plan, PrintStream log) {
+        Map<String, Boolean> causal = causalSupport(plan.impls());
+        return run(plan, causal::get, config -> AttentionBenchmark.run(config, log));
+    }
+
+    /**
+     * Whether each mechanism honours a causal mask, from its capabilities.
+     *
+     * @throws IllegalArgumentException for a name that is not an attention component
+     */
+    public static Map<String, Boolean> causalSupport(List<String> impls) {
+        Map<String, Boolean> out = new LinkedHashMap<>();
+        ComponentRegistry registry = ComponentRegistry.standalone();
+        for (String impl : impls) {
+            AttentionMechanism mechanism = registry.create(AttentionMechanism.class, impl, Map.of());
+            out.put(impl, ComponentDescriptor.of(mechanism.getClass()).capabilities(AttentionCapabilities.class)
+                    .causal());
+        }
+        return out;
     }
 
     /**
@@ -77,7 +117,7 @@ final class AttentionSweep {
      * @param bench          runs one cell (throws when the mechanism fails at that size)
      * @return every cell, by mask, then mechanism, then length
      */
-    static List<Cell> run(Plan plan, Predicate<String> supportsCausal,
+    public static List<Cell> run(Plan plan, Predicate<String> supportsCausal,
                           Function<AttentionBenchmark.Config, AttentionBenchmark.Result> bench) {
         List<Cell> cells = new ArrayList<>();
         for (boolean causal : plan.masks()) {

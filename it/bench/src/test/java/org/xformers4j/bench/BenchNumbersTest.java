@@ -1,4 +1,4 @@
-package org.xformers4j.cli;
+package org.xformers4j.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,16 +13,16 @@ class BenchNumbersTest {
 
     @Test
     void smallMeasurementsStayPositiveAndLargeOnesKeepFiveSignificantDigits() {
-        assertThat(BenchCommand.format(0.0041234567)).isEqualTo("0.0041235");
-        assertThat(BenchCommand.format(3.2e-9)).isEqualTo("0.0000000032");
-        assertThat(BenchCommand.format(401.674)).isEqualTo("401.67");
-        assertThat(BenchCommand.format(123456.7)).isEqualTo("123460");
-        assertThat(BenchCommand.format(2.0)).isEqualTo("2");
+        assertThat(BenchNumbers.format(0.0041234567)).isEqualTo("0.0041235");
+        assertThat(BenchNumbers.format(3.2e-9)).isEqualTo("0.0000000032");
+        assertThat(BenchNumbers.format(401.674)).isEqualTo("401.67");
+        assertThat(BenchNumbers.format(123456.7)).isEqualTo("123460");
+        assertThat(BenchNumbers.format(2.0)).isEqualTo("2");
     }
 
     @Test
     void aNonFiniteMeasurementIsJsonNull() {
-        assertThat(BenchCommand.format(Double.POSITIVE_INFINITY)).isEqualTo("null");
-        assertThat(BenchCommand.format(Double.NaN)).isEqualTo("null");
+        assertThat(BenchNumbers.format(Double.POSITIVE_INFINITY)).isEqualTo("null");
+        assertThat(BenchNumbers.format(Double.NaN)).isEqualTo("null");
     }
 }

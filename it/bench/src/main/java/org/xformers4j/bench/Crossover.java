@@ -1,4 +1,4 @@
-package org.xformers4j.cli;
+package org.xformers4j.bench;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -21,10 +21,10 @@ import java.util.Locale;
  * @param above    the next common length, from which it was faster ({@link Kind#CROSSES}), else 0
  * @param longest  the longest length both were measured at, 0 when none
  */
-record Crossover(String impl, boolean causal, Kind kind, double length, int below, int above, int longest) {
+public record Crossover(String impl, boolean causal, Kind kind, double length, int below, int above, int longest) {
 
     /** What the common measurements show. */
-    enum Kind {
+    public enum Kind {
         /** Slower, then faster from a length between two measured ones on. */
         CROSSES,
         /** Faster at every common length. */
@@ -39,7 +39,7 @@ record Crossover(String impl, boolean causal, Kind kind, double length, int belo
      * The crossover of {@code impl} under {@code causal} against {@code flash}, from the measured
      * cells among {@code cells} (the others are ignored).
      */
-    static Crossover of(String impl, boolean causal, List<AttentionSweep.Cell> cells) {
+    public static Crossover of(String impl, boolean causal, List<AttentionSweep.Cell> cells) {
         List<Integer> lengths = new ArrayList<>();
         List<Double> ratios = new ArrayList<>();
         for (AttentionSweep.Cell cell : cells) {
@@ -78,7 +78,7 @@ record Crossover(String impl, boolean causal, Kind kind, double length, int belo
     /** The measured flash cell at {@code length} under {@code causal}, or null. */
     private static AttentionSweep.Cell find(List<AttentionSweep.Cell> cells, int length, boolean causal) {
         for (AttentionSweep.Cell cell : cells) {
-            if (cell.impl().equals(AttentionSweepCommand.BASELINE) && cell.causal() == causal
+            if (cell.impl().equals(AttentionSweep.BASELINE) && cell.causal() == causal
                     && cell.length() == length && cell.measured()) {
                 return cell;
             }
@@ -87,12 +87,12 @@ record Crossover(String impl, boolean causal, Kind kind, double length, int belo
     }
 
     /** One line: e.g. {@code ≈ 2896 (slower at 2048, faster from 4096 on)} or {@code none up to 8192}. */
-    String describe() {
+    public String describe() {
         return switch (kind) {
             case CROSSES -> String.format(Locale.ROOT, "≈ %.0f (slower at %d, faster from %d on)", length, below, above);
             case FASTER_THROUGHOUT -> "faster at every length measured, from " + (int) length;
             case NONE -> "none up to " + longest;
-            case NOT_MEASURED -> "not measured next to " + AttentionSweepCommand.BASELINE;
+            case NOT_MEASURED -> "not measured next to " + AttentionSweep.BASELINE;
         };
     }
 }

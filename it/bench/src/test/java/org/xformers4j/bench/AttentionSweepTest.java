@@ -1,4 +1,4 @@
-package org.xformers4j.cli;
+package org.xformers4j.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -8,8 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
-import org.xformers4j.cli.AttentionSweep.Cell;
-import org.xformers4j.cli.AttentionSweep.Status;
+import org.xformers4j.bench.AttentionSweep.Cell;
+import org.xformers4j.bench.AttentionSweep.Status;
 
 /**
  * The sweep's budget, failure and mask rules, its crossovers and its output, on made-up

@@ -1,4 +1,4 @@
-package org.xformers4j.cli;
+package org.xformers4j.bench;
 
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -28,7 +28,7 @@ import org.xformers4j.tensor.Tensor;
  * never the dense formula applied to a mechanism that does other work; a mechanism that does not
  * count its FLOPs gets no GFLOP/s (null): compare it by time and memory.
  */
-final class AttentionBenchmark {
+public final class AttentionBenchmark {
 
     /**
      * What to run.
@@ -38,16 +38,16 @@ final class AttentionBenchmark {
      *                    {@code length} unless given here
      * @param warmupCalls calls before the timed ones (also lasting at least a second), 0 for none
      */
-    record Config(String impl, Map<String, String> options, int batch, int heads, int length, int dim,
+    public record Config(String impl, Map<String, String> options, int batch, int heads, int length, int dim,
                   boolean backward, boolean causal, int runs, int warmupCalls) {
 
         /** Defaults: no options, {@value #WARMUP_MIN_CALLS} warm-up calls. */
-        Config(String impl, int batch, int heads, int length, int dim, boolean backward, boolean causal, int runs) {
+        public Config(String impl, int batch, int heads, int length, int dim, boolean backward, boolean causal, int runs) {
             this(impl, Map.of(), batch, heads, length, dim, backward, causal, runs, WARMUP_MIN_CALLS);
         }
 
         /** The sizes of one call, for a {@link FlopCount}. */
-        FlopCount.Shape shape() {
+        public FlopCount.Shape shape() {
             return FlopCount.Shape.self(batch, heads, length, dim, causal);
         }
     }
@@ -58,13 +58,13 @@ final class AttentionBenchmark {
      *                  it does not count them
      * @param peakBytes the most bytes the backend held during one call beyond what it held before
      */
-    record Result(double ms, Double gflops, long peakBytes) {
+    public record Result(double ms, Double gflops, long peakBytes) {
     }
 
     /** Warm-up lasts at least this long (C2 must have compiled the kernels)... */
     private static final long WARMUP_NANOS = 1_000_000_000L;
     /** ...and at least this many calls, unless told otherwise. */
-    static final int WARMUP_MIN_CALLS = 2;
+    public static final int WARMUP_MIN_CALLS = 2;
     /** At most this many collections before measuring memory... */
     private static final int SETTLE_ROUNDS = 10;
     /** ...each followed by this pause for the cleaner. */
@@ -78,7 +78,7 @@ final class AttentionBenchmark {
      *
      * @throws IllegalArgumentException for an unknown or non-attention component
      */
-    static Result run(Config config, PrintStream log) {
+    public static Result run(Config config, PrintStream log) {
         ComponentRegistry registry = ComponentRegistry.standalone();
         AttentionMechanism mechanism = registry.create(AttentionMechanism.class, config.impl(),
                 options(config, registry.find(config.impl()).descriptor().capabilities(AttentionCapabilities.class)));
@@ -149,7 +149,7 @@ final class AttentionBenchmark {
      * The hyperparameters {@code config} runs the mechanism with: its options, and the length
      * option of a length-constrained mechanism set to the length when they do not set it.
      */
-    static Map<String, String> options(Config config, AttentionCapabilities capabilities) {
+    public static Map<String, String> options(Config config, AttentionCapabilities capabilities) {
         String lengthOption = capabilities.lengthOption();
         if (lengthOption.isEmpty() || config.options().containsKey(lengthOption)) {
             return config.options();
@@ -163,12 +163,38 @@ final class AttentionBenchmark {
      * FLOPs of one call of {@code mechanism} as {@code config} runs it, by the mechanism's own
      * count: forward, plus backward with {@link Config#backward()}; null when it does not count them.
      */
-    static Double flops(AttentionMechanism mechanism, Config config) {
+    public static Double flops(AttentionMechanism mechanism, Config config) {
         if (!(mechanism instanceof FlopCount count)) {
             return null;
         }
         FlopCount.Shape shape = config.shape();
         return count.forwardFlops(shape) + (config.backward() ? count.backwardFlops(shape) : 0);
+    }
+
+    /**
+     * {@code {"impl":NAME,"batch":B,"heads":H,"length":N,"dim":D,"backward":b,"causal":c,"ms":x,
+     * "gflops":y|null,"peak_bytes":z}}, numbers by {@link BenchNumbers#format}.
+     */
+    public static String json(Config config, Result result) {
+        return "{\"impl\":\"" + config.impl() + "\",\"batch\":" + config.batch() + ",\"heads\":" + config.heads()
+                + ",\"length\":" + config.length() + ",\"dim\":" + config.dim() + ",\"backward\":" + config.backward()
+                + ",\"causal\":" + config.causal() + ",\"ms\":" + BenchNumbers.format(result.ms()) + ",\"gflops\":"
+                + (result.gflops() == null ? "null" : BenchNumbers.format(result.gflops()))
+                + ",\"peak_bytes\":" + result.peakBytes() + "}";
+    }
+
+    /** What was run, then the time, throughput and peak memory, one per line. */
+    public static String text(Config config, Result result) {
+        String nl = System.lineSeparator();
+        return "attention " + config.impl() + ", batch " + config.batch() + ", heads " + config.heads() + ", length "
+                + config.length() + ", dim " + config.dim() + (config.causal() ? ", causal" : "")
+                + (config.backward() ? ", forward+backward" : ", forward") + ", median of " + config.runs()
+                + " runs after warm-up" + nl
+                + "  time:       " + BenchNumbers.format(result.ms()) + " ms" + nl
+                + "  throughput: " + (result.gflops() == null ? "not reported (the mechanism does not count its FLOPs)"
+                        : BenchNumbers.format(result.gflops()) + " GFLOP/s (by its own FLOP count)") + nl
+                + "  peak extra: " + String.format(Locale.ROOT, "%.1f", result.peakBytes() / (1024.0 * 1024.0))
+                + " MiB (" + result.peakBytes() + " bytes)" + nl;
     }
 
     /**

@@ -1,4 +1,4 @@
-package org.xformers4j.cli;
+package org.xformers4j.bench;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -6,7 +6,7 @@ import java.util.Locale;
 import java.util.StringJoiner;
 
 /** The output of {@code bench attention-sweep}: a table per mask with the crossovers, or one JSON object. */
-final class SweepReport {
+public final class SweepReport {
 
     private SweepReport() {
     }
@@ -15,12 +15,12 @@ final class SweepReport {
      * Per mask, a row per length with each mechanism's milliseconds per call and peak extra MiB
      * (or why it was not measured), then each mechanism's crossover with {@code flash}.
      */
-    static String text(AttentionSweep.Plan plan, List<AttentionSweep.Cell> cells) {
+    public static String text(AttentionSweep.Plan plan, List<AttentionSweep.Cell> cells) {
         StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
                 "attention sweep: batch %d, heads %d, dim %d, %s, lengths %d to %d, median of %d run(s), at most %s s "
                         + "per call%n(ms per call / peak extra MiB)%n", plan.batch(), plan.heads(), plan.dim(),
                 plan.backward() ? "forward+backward" : "forward", plan.from(), plan.to(), plan.runs(),
-                BenchCommand.format(plan.maxSeconds())));
+                BenchNumbers.format(plan.maxSeconds())));
         for (boolean causal : plan.masks()) {
             String mask = causal ? "causal" : "non-causal";
             List<List<String>> rows = new ArrayList<>();
@@ -38,7 +38,7 @@ final class SweepReport {
             out.append(System.lineSeparator()).append(mask).append(System.lineSeparator()).append(table(rows));
             List<String> others = plan.impls().subList(1, plan.impls().size());
             if (!others.isEmpty()) {
-                out.append("crossover with ").append(AttentionSweepCommand.BASELINE).append(" (").append(mask)
+                out.append("crossover with ").append(AttentionSweep.BASELINE).append(" (").append(mask)
                         .append("):").append(System.lineSeparator());
                 int width = others.stream().mapToInt(String::length).max().orElse(0);
                 for (String impl : others) {
@@ -53,7 +53,7 @@ final class SweepReport {
     /** {@code 12.345 / 4.0}, or a dash and why the cell was not measured. */
     static String cellText(AttentionSweep.Cell cell) {
         return switch (cell.status()) {
-            case MEASURED -> BenchCommand.format(cell.result().ms()) + " / "
+            case MEASURED -> BenchNumbers.format(cell.result().ms()) + " / "
                     + String.format(Locale.ROOT, "%.1f", cell.result().peakBytes() / (1024.0 * 1024.0));
             case OVER_BUDGET -> "—, over budget";
             case NOT_CAUSAL -> "—, not causal";
@@ -92,14 +92,14 @@ final class SweepReport {
      * unless measured) and every crossover ({@code length} null unless it crosses or is faster
      * throughout).
      */
-    static String json(AttentionSweep.Plan plan, List<AttentionSweep.Cell> cells) {
+    public static String json(AttentionSweep.Plan plan, List<AttentionSweep.Cell> cells) {
         StringJoiner cellJson = new StringJoiner(",", "[", "]");
         for (AttentionSweep.Cell c : cells) {
             AttentionBenchmark.Result r = c.result();
             cellJson.add("{\"impl\":" + string(c.impl()) + ",\"causal\":" + c.causal() + ",\"length\":" + c.length()
                     + ",\"status\":" + string(c.status().name().toLowerCase(Locale.ROOT).replace('_', '-'))
-                    + ",\"ms\":" + (r == null ? "null" : BenchCommand.format(r.ms()))
-                    + ",\"gflops\":" + (r == null || r.gflops() == null ? "null" : BenchCommand.format(r.gflops()))
+                    + ",\"ms\":" + (r == null ? "null" : BenchNumbers.format(r.ms()))
+                    + ",\"gflops\":" + (r == null || r.gflops() == null ? "null" : BenchNumbers.format(r.gflops()))
                     + ",\"peak_bytes\":" + (r == null ? "null" : Long.toString(r.peakBytes()))
                     + ",\"detail\":" + string(c.detail()) + "}");
         }
@@ -109,7 +109,7 @@ final class SweepReport {
                 Crossover x = Crossover.of(impl, causal, cells);
                 crossovers.add("{\"impl\":" + string(impl) + ",\"causal\":" + causal + ",\"result\":"
                         + string(x.kind().name().toLowerCase(Locale.ROOT).replace('_', '-'))
-                        + ",\"length\":" + BenchCommand.format(x.length())
+                        + ",\"length\":" + BenchNumbers.format(x.length())
                         + ",\"slower_at\":" + (x.below() == 0 ? "null" : x.below())
                         + ",\"faster_from\":" + (x.above() == 0 ? "null" : x.above())
                         + ",\"longest_common\":" + (x.longest() == 0 ? "null" : x.longest()) + "}");
@@ -117,7 +117,7 @@ final class SweepReport {
         }
         return "{\"batch\":" + plan.batch() + ",\"heads\":" + plan.heads() + ",\"dim\":" + plan.dim()
                 + ",\"backward\":" + plan.backward() + ",\"runs\":" + plan.runs() + ",\"max_seconds\":"
-                + BenchCommand.format(plan.maxSeconds()) + ",\"cells\":" + cellJson + ",\"crossovers\":" + crossovers
+                + BenchNumbers.format(plan.maxSeconds()) + ",\"cells\":" + cellJson + ",\"crossovers\":" + crossovers
                 + "}";
     }
 
