@@ -1,10 +1,18 @@
 /**
- * Attention mechanisms and their provider services. Exported because OLCUT creates the
- * mechanisms by class name, as users name them in configuration files.
+ * Attention mechanisms, one sub-package per family, each mechanism with its generated provider
+ * service: {@link org.xformers4j.attention.exact} (exact softmax attention: {@code full},
+ * {@code flash}), {@link org.xformers4j.attention.local} (softmax attention within a band of
+ * positions: {@code local}, {@code sliding-window}), {@link org.xformers4j.attention.hashing}
+ * (softmax attention within hash buckets: {@code lsh}), {@link org.xformers4j.attention.lowrank}
+ * (low-rank approximations: {@code nystrom}, {@code linformer}) and
+ * {@link org.xformers4j.attention.kernel} (softmax-free kernel attentions: {@code linear},
+ * {@code performer}, {@code cosformer}, {@code hydra}, {@code sima}, {@code relu-linear}). The
+ * family packages are exported, because OLCUT creates the mechanisms by class name, as users name
+ * them in configuration files. {@code attention.sparse} (fixed sparsity patterns) will join them
+ * with its first mechanism.
+ *
+ * <p>What more than one family uses (the softmax options base class, the input checks, the
+ * depth-wise convolution) is in {@code org.xformers4j.attention.internal}, which is not exported.
+ * This package itself holds no classes and is not exported.
  */
-@Export
-@Version("0.3.0")
 package org.xformers4j.attention;
-
-import org.osgi.annotation.bundle.Export;
-import org.osgi.annotation.versioning.Version;

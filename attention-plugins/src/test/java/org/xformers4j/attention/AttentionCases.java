@@ -28,8 +28,8 @@ public final class AttentionCases {
      * q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] and, with a {@code biasShape}, the bias:
      * standard normal leaves that require grad.
      */
-    static Tensor[] inputs(long seed, int batch, int heads, int queryLength, int keyLength, int headDim,
-                           int valueDim, int[] biasShape) {
+    public static Tensor[] inputs(long seed, int batch, int heads, int queryLength, int keyLength, int headDim,
+                                  int valueDim, int[] biasShape) {
         SplittableRandom rng = new SplittableRandom(seed);
         Tensor q = GradCheck.input(rng, batch, heads, queryLength, headDim);
         Tensor k = GradCheck.input(rng, batch, heads, keyLength, headDim);
@@ -38,7 +38,7 @@ public final class AttentionCases {
     }
 
     /** The [B, Lk] key padding mask, 1 where {@code padded[b][j]}; null for null. */
-    static float[] paddingMask(boolean[][] padded) {
+    public static float[] paddingMask(boolean[][] padded) {
         if (padded == null) {
             return null;
         }
@@ -127,7 +127,7 @@ public final class AttentionCases {
     }
 
     /** A context builder with causality, {@code bias} (may be null) and the [B, Lk] {@code mask} (may be null). */
-    static AttentionContext.Builder context(boolean causal, Tensor bias, float[] mask, int keyLength) {
+    public static AttentionContext.Builder context(boolean causal, Tensor bias, float[] mask, int keyLength) {
         AttentionContext.Builder b = AttentionContext.builder().causal(causal).bias(bias);
         if (mask != null) {
             b.keyPaddingMask(Tensor.of(mask, mask.length / keyLength, keyLength));
@@ -140,8 +140,9 @@ public final class AttentionCases {
      * shape (rank 1 to 4, or null) aligned to the end of [B, H, Lq, Lk], dropout drawn from
      * {@code dropoutSeed}.
      */
-    static AttentionProblem problem(int batch, int heads, int queryLength, int keyLength, int headDim, int valueDim,
-                                    float scale, boolean causal, int[] biasShape, float dropout, long dropoutSeed) {
+    public static AttentionProblem problem(int batch, int heads, int queryLength, int keyLength, int headDim,
+                                           int valueDim, float scale, boolean causal, int[] biasShape,
+                                           float dropout, long dropoutSeed) {
         int[] shape = null;
         if (biasShape != null) {
             shape = new int[] {1, 1, 1, 1};
@@ -167,7 +168,7 @@ public final class AttentionCases {
     }
 
     /** A copy of [B, H, L, D] {@code t} with every element at sequence position {@code row} set to {@code value}. */
-    static Tensor withRowReplaced(Tensor t, int row, float value) {
+    public static Tensor withRowReplaced(Tensor t, int row, float value) {
         float[] data = t.toFloatArray();
         int length = t.size(2);
         int width = t.size(3);
@@ -182,7 +183,7 @@ public final class AttentionCases {
      * k [2, 3, 5, 8], v [2, 3, 5, 6] a key of another headDim, a bias that does not broadcast to the
      * scores and a key padding mask of the wrong length, naming the shapes.
      */
-    static void assertRejectsMismatchedShapes(AttentionMechanism attention, String name) {
+    public static void assertRejectsMismatchedShapes(AttentionMechanism attention, String name) {
         Tensor q = Tensor.zeros(2, 3, 4, 8);
         Tensor k = Tensor.zeros(2, 3, 5, 8);
         Tensor v = Tensor.zeros(2, 3, 5, 6);

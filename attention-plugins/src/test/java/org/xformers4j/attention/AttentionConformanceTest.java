@@ -10,6 +10,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.xformers4j.attention.exact.FullAttentionProvider;
 import org.xformers4j.component.ComponentKind;
 import org.xformers4j.component.ComponentProvider;
 import org.xformers4j.component.attention.AttentionCapabilities;

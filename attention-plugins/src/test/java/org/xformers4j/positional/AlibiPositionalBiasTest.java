@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
-import org.xformers4j.attention.FullAttention;
+import org.xformers4j.attention.exact.FullAttention;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentKind;
 import org.xformers4j.component.Hyperparameter;

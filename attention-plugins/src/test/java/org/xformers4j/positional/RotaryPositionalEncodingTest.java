@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
-import org.xformers4j.attention.FullAttentionProvider;
+import org.xformers4j.attention.exact.FullAttentionProvider;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentKind;
 import org.xformers4j.component.Hyperparameter;

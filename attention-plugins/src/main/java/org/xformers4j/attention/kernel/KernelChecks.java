@@ -2,7 +2,7 @@ package org.xformers4j.attention.kernel;
 
 import java.util.Arrays;
 import java.util.List;
-import org.xformers4j.attention.AttentionInputs;
+import org.xformers4j.attention.internal.AttentionInputs;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.tensor.Tensor;
 

@@ -2,24 +2,24 @@ package org.xformers4j.cli;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import org.xformers4j.component.ComponentDescriptor;
-import org.xformers4j.component.attention.AttentionCapabilities;
-import org.xformers4j.component.attention.AttentionMechanism;
-import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.bench.AttentionSweep;
+import org.xformers4j.bench.SweepReport;
+import org.xformers4j.registry.CommandLine;
+import org.xformers4j.registry.UsageException;
 
 /**
  * {@code bench attention-sweep --impl A,B [...]}: the time and peak memory of each mechanism next
  * to {@code flash} at lengths 1K … 64K, without and with a causal mask, and the length from which
- * each is faster than {@code flash} ({@link AttentionSweep}, {@link Crossover}, {@link SweepReport}).
+ * each is faster than {@code flash}. The command reads its options into an {@link AttentionSweep.Plan}
+ * and prints the {@link SweepReport}; {@code it/bench} runs the sweep ({@link AttentionSweep}) and
+ * finds the crossovers ({@link org.xformers4j.bench.Crossover}).
  */
 final class AttentionSweepCommand implements Command {
 
-    /** The mechanism every other is compared with. */
-    static final String BASELINE = "flash";
+    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+            .values("--impl", "--from", "--to", "--batch", "--heads", "--dim", "--mask", "--max-seconds", "--runs")
+            .flags("--backward", "--json");
 
     @Override
     public String name() {
@@ -61,59 +61,40 @@ final class AttentionSweepCommand implements Command {
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) throws UsageException {
-        Options o = Options.parse(args, Set.of("--impl", "--from", "--to", "--batch", "--heads", "--dim", "--mask",
-                "--max-seconds", "--runs"), Set.of("--backward", "--json"), usage());
-        List<String> impls = new ArrayList<>(List.of(BASELINE));
-        for (String impl : o.required("--impl").split(",")) {
+    public int run(List<String> args, PrintStream out, PrintStream err) {
+        CommandLine line = SYNTAX.parse(args);
+        String names = line.required("--impl");
+        List<String> impls = new ArrayList<>(List.of(AttentionSweep.BASELINE));
+        for (String impl : names.split(",")) {
             String name = impl.trim();
             if (name.isEmpty()) {
-                throw new UsageException("option --impl has an empty name in '" + o.required("--impl") + "'", usage());
+                throw new UsageException("--impl has an empty name in '" + names + "'");
             }
             if (!impls.contains(name)) {
                 impls.add(name);
             }
         }
-        int from = o.positiveInt("--from", 1024);
-        int to = o.positiveInt("--to", 65536);
+        int from = line.positiveInteger("--from", 1024);
+        int to = line.positiveInteger("--to", 65536);
         if (to < from) {
-            throw new UsageException("option --to " + to + " is shorter than --from " + from, usage());
+            throw new UsageException("--to " + to + " is shorter than --from " + from);
         }
-        AttentionSweep.Plan plan = new AttentionSweep.Plan(impls, o.positiveInt("--batch", 1),
-                o.positiveInt("--heads", 8), o.positiveInt("--dim", 64), from, to, masks(o.value("--mask", "both")),
-                o.flag("--backward"), o.positiveInt("--runs", 3), o.positiveInt("--max-seconds", 60));
-        Map<String, Boolean> causal = causalSupport(impls);
-        List<AttentionSweep.Cell> cells = AttentionSweep.run(plan, causal::get,
-                config -> AttentionBenchmark.run(config, err));
-        out.print(o.flag("--json") ? SweepReport.json(plan, cells) + System.lineSeparator()
+        AttentionSweep.Plan plan = new AttentionSweep.Plan(impls, line.positiveInteger("--batch", 1),
+                line.positiveInteger("--heads", 8), line.positiveInteger("--dim", 64), from, to,
+                masks(line.value("--mask", "both").strip()), line.flag("--backward"), line.positiveInteger("--runs", 3),
+                line.positiveInteger("--max-seconds", 60));
+        List<AttentionSweep.Cell> cells = AttentionSweep.run(plan, err);
+        out.print(line.flag("--json") ? SweepReport.json(plan, cells) + System.lineSeparator()
                 : SweepReport.text(plan, cells));
         return 0;
     }
 
-    private List<Boolean> masks(String mask) throws UsageException {
+    private static List<Boolean> masks(String mask) {
         return switch (mask) {
             case "none" -> List.of(false);
             case "causal" -> List.of(true);
             case "both" -> List.of(false, true);
-            default -> throw new UsageException("option --mask must be none, causal or both, got '" + mask + "'",
-                    usage());
+            default -> throw new UsageException("--mask must be none, causal or both, got '" + mask + "'");
         };
-    }
-
-    /**
-     * Whether each mechanism honours a causal mask, from its capabilities; looking them up first
-     * also fails an unknown name before anything runs.
-     *
-     * @throws IllegalArgumentException for a name that is not an attention component
-     */
-    private static Map<String, Boolean> causalSupport(List<String> impls) {
-        Map<String, Boolean> out = new LinkedHashMap<>();
-        ComponentRegistry registry = ComponentRegistry.standalone();
-        for (String impl : impls) {
-            AttentionMechanism mechanism = registry.create(AttentionMechanism.class, impl, Map.of());
-            out.put(impl, ComponentDescriptor.of(mechanism.getClass()).capabilities(AttentionCapabilities.class)
-                    .causal());
-        }
-        return out;
     }
 }

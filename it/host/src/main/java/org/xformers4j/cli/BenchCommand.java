@@ -1,15 +1,19 @@
 package org.xformers4j.cli;
 
 import java.io.PrintStream;
-import java.math.BigDecimal;
-import java.math.MathContext;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
+import org.xformers4j.bench.AttentionBenchmark;
+import org.xformers4j.bench.GemmBenchmark;
+import org.xformers4j.registry.CommandLine;
+import org.xformers4j.registry.UsageException;
 
-/** {@code xformers4j bench <target> ...}: micro benchmarks of the GEMM kernels and of attention mechanisms. */
+/**
+ * {@code xformers4j bench <target> ...}: micro benchmarks of the GEMM kernels and of attention
+ * mechanisms. The command reads its options and prints; what it runs is in {@code it/bench}
+ * ({@link GemmBenchmark#run}, {@link AttentionBenchmark#run}, {@link org.xformers4j.bench.AttentionSweep}).
+ */
 final class BenchCommand implements Command {
 
     private final Map<String, Command> targets = new LinkedHashMap<>();
@@ -43,33 +47,31 @@ final class BenchCommand implements Command {
         return sb.toString().stripTrailing();
     }
 
+    /** The usage of the target {@code args} name, or of every target. */
+    @Override
+    public String usageFor(List<String> args) {
+        Command target = args.isEmpty() ? null : targets.get(args.get(0));
+        return target == null ? usage() : target.usage();
+    }
+
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
         if (args.isEmpty()) {
-            throw new UsageException("missing benchmark target (one of " + String.join(", ", targets.keySet()) + ")", usage());
+            throw new UsageException("missing benchmark target (one of " + String.join(", ", targets.keySet()) + ")");
         }
         Command target = targets.get(args.get(0));
         if (target == null) {
             throw new UsageException("unknown benchmark target '" + args.get(0) + "' (one of "
-                    + String.join(", ", targets.keySet()) + ")", usage());
+                    + String.join(", ", targets.keySet()) + ")");
         }
         return target.run(args.subList(1, args.size()), out, err);
     }
 
-    /**
-     * {@code x} to 5 significant digits, in plain notation (a JSON number): a fixed number of
-     * decimals would print a small but real measurement as 0, as it did for tiny benchmarks on a
-     * loaded machine. A non-finite value prints as {@code null}.
-     */
-    static String format(double x) {
-        if (!Double.isFinite(x)) {
-            return "null";
-        }
-        return new BigDecimal(x).round(new MathContext(5)).stripTrailingZeros().toPlainString();
-    }
-
     /** {@code bench gemm --size N --threads T [--runs R] [--json]}. */
     static final class GemmBench implements Command {
+
+        private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+                .values("--size", "--threads", "--runs").flags("--json");
 
         @Override
         public String name() {
@@ -94,39 +96,27 @@ final class BenchCommand implements Command {
         }
 
         @Override
-        public int run(List<String> args, PrintStream out, PrintStream err) throws UsageException {
-            Options o = Options.parse(args, Set.of("--size", "--threads", "--runs"), Set.of("--json"), usage());
-            int size = o.positiveInt("--size", 1024);
-            int threads = o.positiveInt("--threads", Runtime.getRuntime().availableProcessors());
-            int runs = o.positiveInt("--runs", 10);
-            boolean json = o.flag("--json");
+        public int run(List<String> args, PrintStream out, PrintStream err) {
+            CommandLine line = SYNTAX.parse(args);
+            int size = line.positiveInteger("--size", 1024);
+            int threads = line.positiveInteger("--threads", Runtime.getRuntime().availableProcessors());
+            int runs = line.positiveInteger("--runs", 10);
+            boolean json = line.flag("--json");
             if ((long) size * size > Integer.MAX_VALUE - 16) {
-                throw new UsageException("option --size " + size + " is too large (N*N must fit a Java array)", usage());
+                throw new UsageException("--size " + size + " is too large (N*N must fit a Java array)");
             }
-            GemmBenchmark.Result r = GemmBenchmark.run(size, threads, runs, err);
-            if (json) {
-                out.println("{\"size\":" + size + ",\"threads\":" + threads
-                        + ",\"simd_gflops\":" + (r.simdGflops() == null ? "null" : format(r.simdGflops()))
-                        + ",\"scalar_gflops\":" + format(r.scalarGflops()) + "}");
-            } else {
-                out.println("gemm " + size + "x" + size + "x" + size + " float32, " + threads + " thread(s), median of "
-                        + runs + " runs after warm-up");
-                if (r.simdGflops() == null) {
-                    out.println("  simd:   unavailable (start the JVM with --add-modules jdk.incubator.vector)");
-                } else {
-                    out.println("  simd:   " + format(r.simdGflops()) + " GFLOP/s");
-                }
-                out.println("  scalar: " + format(r.scalarGflops()) + " GFLOP/s");
-                if (r.simdGflops() != null) {
-                    out.println("  simd / scalar: " + String.format(Locale.ROOT, "%.1fx", r.simdGflops() / r.scalarGflops()));
-                }
-            }
+            GemmBenchmark.Result result = GemmBenchmark.run(size, threads, runs, err);
+            out.print(json ? result.json() + System.lineSeparator() : result.text());
             return 0;
         }
     }
 
     /** {@code bench attention --impl NAME [--option NAME=VALUE]... [--batch B] [--heads H] [--length N] [--dim D] [--backward] [--causal] [--runs R] [--warmup W] [--json]}. */
     static final class AttentionBench implements Command {
+
+        private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+                .values("--impl", "--batch", "--heads", "--length", "--dim", "--runs", "--warmup")
+                .flags("--backward", "--causal", "--json").repeatable("--option");
 
         @Override
         public String name() {
@@ -164,35 +154,24 @@ final class BenchCommand implements Command {
         }
 
         @Override
-        public int run(List<String> args, PrintStream out, PrintStream err) throws UsageException {
-            Options o = Options.parse(args, Set.of("--impl", "--batch", "--heads", "--length", "--dim", "--runs",
-                    "--warmup"), Set.of("--backward", "--causal", "--json"), Set.of("--option"), usage());
-            AttentionBenchmark.Config config = new AttentionBenchmark.Config(o.required("--impl"), o.pairs("--option"),
-                    o.positiveInt("--batch", 1), o.positiveInt("--heads", 8), o.positiveInt("--length", 1024),
-                    o.positiveInt("--dim", 64), o.flag("--backward"), o.flag("--causal"), o.positiveInt("--runs", 5),
-                    o.nonNegativeInt("--warmup", AttentionBenchmark.WARMUP_MIN_CALLS));
+        public int run(List<String> args, PrintStream out, PrintStream err) {
+            CommandLine line = SYNTAX.parse(args);
+            String impl = line.required("--impl").strip();
+            if (impl.isEmpty()) {
+                throw new UsageException("--impl is required");
+            }
+            AttentionBenchmark.Config config = new AttentionBenchmark.Config(impl, line.pairs("--option"),
+                    line.positiveInteger("--batch", 1), line.positiveInteger("--heads", 8),
+                    line.positiveInteger("--length", 1024), line.positiveInteger("--dim", 64), line.flag("--backward"),
+                    line.flag("--causal"), line.positiveInteger("--runs", 5),
+                    line.nonNegativeInteger("--warmup", AttentionBenchmark.WARMUP_MIN_CALLS));
             if ((long) config.batch() * config.heads() * config.length() * config.dim() > Integer.MAX_VALUE - 16) {
                 throw new UsageException("--batch x --heads x --length x --dim = " + (long) config.batch()
-                        * config.heads() * config.length() * config.dim() + " elements does not fit a tensor", usage());
+                        * config.heads() * config.length() * config.dim() + " elements does not fit a tensor");
             }
-            AttentionBenchmark.Result r = AttentionBenchmark.run(config, err);
-            if (o.flag("--json")) {
-                out.println("{\"impl\":\"" + config.impl() + "\",\"batch\":" + config.batch() + ",\"heads\":"
-                        + config.heads() + ",\"length\":" + config.length() + ",\"dim\":" + config.dim()
-                        + ",\"backward\":" + config.backward() + ",\"causal\":" + config.causal()
-                        + ",\"ms\":" + format(r.ms()) + ",\"gflops\":" + (r.gflops() == null ? "null" : format(r.gflops()))
-                        + ",\"peak_bytes\":" + r.peakBytes() + "}");
-            } else {
-                out.println("attention " + config.impl() + ", batch " + config.batch() + ", heads " + config.heads()
-                        + ", length " + config.length() + ", dim " + config.dim() + (config.causal() ? ", causal" : "")
-                        + (config.backward() ? ", forward+backward" : ", forward") + ", median of " + config.runs()
-                        + " runs after warm-up");
-                out.println("  time:       " + format(r.ms()) + " ms");
-                out.println("  throughput: " + (r.gflops() == null ? "not reported (the mechanism does not count its "
-                        + "FLOPs)" : format(r.gflops()) + " GFLOP/s (by its own FLOP count)"));
-                out.println("  peak extra: " + String.format(Locale.ROOT, "%.1f", r.peakBytes() / (1024.0 * 1024.0))
-                        + " MiB (" + r.peakBytes() + " bytes)");
-            }
+            AttentionBenchmark.Result result = AttentionBenchmark.run(config, err);
+            out.print(line.flag("--json") ? AttentionBenchmark.json(config, result) + System.lineSeparator()
+                    : AttentionBenchmark.text(config, result));
             return 0;
         }
     }

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 import org.xformers4j.host.FelixHost;
+import org.xformers4j.registry.UsageException;
 
 /**
  * The {@code xformers4j} command: {@code xformers4j <command> [args]}.
@@ -70,7 +71,7 @@ public final class Main {
             return command.run(rest, out, err);
         } catch (UsageException e) {
             err.println("xformers4j " + name + ": " + e.getMessage());
-            err.println(e.usage());
+            err.println(command.usageFor(rest));
             return 2;
         } catch (IllegalArgumentException | PropertyException e) {
             err.println("xformers4j " + name + ": " + e.getMessage());

@@ -61,17 +61,17 @@ abstract class Command extends HostCommand {
     }
 
     /**
-     * Checks, before anything is trained, that the model directory of {@code --save}, when given,
-     * can be written: it is a directory or does not exist yet, and the nearest existing directory
-     * above it is writable. A bad path found only after training would throw the model away.
+     * Checks, before anything is trained, that the model directory of {@code --save}, when given
+     * (not null), can be written: it is a directory or does not exist yet, and the nearest existing
+     * directory above it is writable. A bad path found only after training would throw the model away.
      *
      * @throws IllegalArgumentException naming the path and what is wrong with it
      */
-    static void checkSaveDirectory(Arguments arguments) {
-        if (!arguments.has("--save")) {
+    static void checkSaveDirectory(Path save) {
+        if (save == null) {
             return;
         }
-        Path directory = Path.of(arguments.required("--save")).toAbsolutePath();
+        Path directory = save.toAbsolutePath();
         if (Files.exists(directory) && !Files.isDirectory(directory)) {
             throw new IllegalArgumentException("--save " + directory + ": a file is in the way of the model directory");
         }
@@ -86,16 +86,16 @@ abstract class Command extends HostCommand {
     }
 
     /**
-     * Saves a trained model into the directory of {@code --save}, when given, and says so.
+     * Saves a trained model into {@code directory}, the directory of {@code --save} when given
+     * (else null: nothing to do), and says so.
      *
      * @return {@link #OK}, or {@link #FAILURE} after reporting why the model could not be saved
      */
-    static int saveIfAsked(String command, Arguments arguments, TextGenerator model, TrainingReport report,
+    static int saveIfAsked(String command, Path directory, TextGenerator model, TrainingReport report,
                            PrintStream err) {
-        if (!arguments.has("--save")) {
+        if (directory == null) {
             return OK;
         }
-        Path directory = Path.of(arguments.required("--save"));
         try {
             model.save(directory);
         } catch (RuntimeException e) {

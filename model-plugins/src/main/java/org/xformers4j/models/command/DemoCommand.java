@@ -8,15 +8,16 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.function.Function;
 import java.util.function.IntSupplier;
 import java.util.stream.Stream;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
+import org.xformers4j.registry.UsageException;
 
 /**
  * {@code xformers4j demo [--examples DIR]}: the tour of the product on the shipped examples, saying
@@ -35,6 +36,8 @@ public final class DemoCommand extends Command {
     /** The prompt every strategy continues. */
     static final String PROMPT = "The whale ";
 
+    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax().values("--examples");
+
     private final ComponentRegistry registry;
     private final Function<String[], Integer> info;
 
@@ -50,8 +53,8 @@ public final class DemoCommand extends Command {
     public int run(String[] args, PrintStream out, PrintStream err) {
         Path examples;
         try {
-            examples = Path.of(Arguments.parse(args, Set.of("--examples"), Set.of()).get("--examples", "examples"));
-        } catch (IllegalArgumentException e) {
+            examples = SYNTAX.parse(args).path("--examples", Path.of("examples"));
+        } catch (UsageException e) {
             return usageError(err, "demo: " + e.getMessage());
         }
         if (!Files.isRegularFile(examples.resolve("char-lm.xml"))) {

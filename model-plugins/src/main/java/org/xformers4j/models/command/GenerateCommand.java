@@ -9,11 +9,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Function;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -31,8 +29,10 @@ import org.xformers4j.decoding.processing.StopSequences;
 import org.xformers4j.models.lm.LanguageModel;
 import org.xformers4j.models.lm.TextGenerator;
 import org.xformers4j.models.tribuo.ComponentResolver;
+import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
+import org.xformers4j.registry.UsageException;
 
 /**
  * {@code xformers4j generate --model MODEL --prompt TEXT --strategy NAME [--option key=value …]
@@ -53,6 +53,11 @@ public final class GenerateCommand extends Command {
 
     private static final int DEFAULT_MAX_NEW_TOKENS = 100;
 
+    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+            .values("--model", "--prompt", "--strategy", "--max-new-tokens", "--num-return-sequences", "--seed",
+                    "--repetition-penalty", "--no-repeat-ngram", "--max-time")
+            .flags("--json").repeatable("--option", "--stop");
+
     private final ComponentRegistry registry;
 
     @Activate
@@ -62,32 +67,32 @@ public final class GenerateCommand extends Command {
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
-        Arguments arguments;
+        CommandLine line;
+        Path modelDirectory;
+        String prompt;
+        String strategyName;
         Map<String, String> options;
         GenerationConfig limits;
         try {
-            arguments = Arguments.parse(args, Set.of("--model", "--prompt", "--strategy", "--max-new-tokens",
-                    "--num-return-sequences", "--seed", "--repetition-penalty", "--no-repeat-ngram", "--max-time"),
-                    Set.of("--json"), Set.of("--option", "--stop"));
-            arguments.required("--model");
-            arguments.required("--prompt");
-            arguments.required("--strategy");
-            options = options(arguments.all("--option"));
-            limits = limits(arguments);
+            line = SYNTAX.parse(args);
+            modelDirectory = line.path("--model");
+            prompt = line.required("--prompt");
+            strategyName = line.required("--strategy");
+            options = line.pairs("--option");
+            limits = limits(line);
         } catch (IllegalArgumentException e) {
+            // the parser's UsageException, and the checks of the logits processors and GenerationConfig
             return usageError(err, "generate: " + e.getMessage());
         }
-        String strategyName = arguments.required("--strategy");
-        String prompt = arguments.required("--prompt");
-        boolean json = arguments.has("--json");
+        boolean json = line.flag("--json");
         List<TextGenerator.Generation> generations;
         TextStream stream = null;
         try {
             ComponentResolver.use(registry);
-            TextGenerator model = TextGenerator.load(Path.of(arguments.required("--model")));
+            TextGenerator model = TextGenerator.load(modelDirectory);
             DecodingStrategy strategy = registry.create(DecodingStrategy.class, strategyName, options);
             GenerationConfig.Builder config = limits.toBuilder();
-            List<String> stops = arguments.all("--stop");
+            List<String> stops = line.all("--stop");
             if (!stops.isEmpty()) {
                 List<StoppingCriterion> criteria = new ArrayList<>(limits.stoppingCriteria());
                 criteria.add(new StopSequences(stops.stream().map(t -> model.tokenizer().encode(t)).toList()));
@@ -122,63 +127,42 @@ public final class GenerateCommand extends Command {
         return OK;
     }
 
-    /** {@code key=value} strings as a map, rejecting a malformed or repeated one. */
-    static Map<String, String> options(List<String> pairs) {
-        Map<String, String> options = new LinkedHashMap<>();
-        for (String pair : pairs) {
-            int eq = pair.indexOf('=');
-            if (eq <= 0) {
-                throw new IllegalArgumentException("--option must be key=value, got '" + pair + "'");
-            }
-            if (options.put(pair.substring(0, eq), pair.substring(eq + 1)) != null) {
-                throw new IllegalArgumentException("--option " + pair.substring(0, eq) + " given twice");
-            }
-        }
-        return options;
-    }
-
     /**
      * The length, seed, logits processors and time limit of the command line, checked before
      * anything is loaded so that a malformed or out-of-range value is a usage error; stop strings
      * need the model's tokenizer and are added later.
      */
-    private static GenerationConfig limits(Arguments arguments) {
+    private static GenerationConfig limits(CommandLine line) {
         List<LogitsProcessor> processors = new ArrayList<>();
-        if (arguments.has("--repetition-penalty")) {
-            processors.add(new RepetitionPenalty(number(arguments, "--repetition-penalty")));
+        if (line.has("--repetition-penalty")) {
+            processors.add(new RepetitionPenalty(finiteFloat(line, "--repetition-penalty")));
         }
-        if (arguments.has("--no-repeat-ngram")) {
-            processors.add(new NoRepeatNGram(arguments.integer("--no-repeat-ngram", 0)));
+        if (line.has("--no-repeat-ngram")) {
+            processors.add(new NoRepeatNGram(line.integer("--no-repeat-ngram", 0)));
         }
         List<StoppingCriterion> criteria = new ArrayList<>();
-        if (arguments.has("--max-time")) {
-            double seconds = number(arguments, "--max-time");
+        if (line.has("--max-time")) {
+            double seconds = finiteFloat(line, "--max-time");
             if (!(seconds > 0)) {
-                throw new IllegalArgumentException("--max-time must be a number of seconds > 0, got '"
-                        + arguments.required("--max-time") + "'");
+                throw new UsageException("--max-time must be a number of seconds > 0, got '"
+                        + line.required("--max-time") + "'");
             }
             criteria.add(new MaxTime(Duration.ofNanos((long) Math.ceil(seconds * 1e9))));
         }
         return GenerationConfig.builder()
-                .maxNewTokens(arguments.integer("--max-new-tokens", DEFAULT_MAX_NEW_TOKENS))
-                .numReturnSequences(arguments.integer("--num-return-sequences", 1))
-                .seed(arguments.integer("--seed", 0))
+                .maxNewTokens(line.integer("--max-new-tokens", DEFAULT_MAX_NEW_TOKENS))
+                .numReturnSequences(line.integer("--num-return-sequences", 1))
+                .seed(line.integer("--seed", 0))
                 .logitsProcessors(processors)
                 .stoppingCriteria(criteria)
                 .build();
     }
 
-    /** The value of {@code option} as a finite number. */
-    private static float number(Arguments arguments, String option) {
-        String value = arguments.required(option);
-        float number;
-        try {
-            number = Float.parseFloat(value);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + " must be a number, got '" + value + "'");
-        }
+    /** The value of {@code option}, which is given, as a number finite in float32 (1e39 is not). */
+    private static float finiteFloat(CommandLine line, String option) {
+        float number = (float) line.number(option, Double.NaN);
         if (!Float.isFinite(number)) {
-            throw new IllegalArgumentException(option + " must be a finite number, got '" + value + "'");
+            throw new UsageException(option + " must be a finite number, got '" + line.required(option) + "'");
         }
         return number;
     }

@@ -5,7 +5,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.Set;
 import java.util.function.Function;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -13,8 +12,10 @@ import org.osgi.service.component.annotations.Reference;
 import org.xformers4j.models.lm.LanguageModel;
 import org.xformers4j.models.lm.LanguageModelTrainer;
 import org.xformers4j.models.text.Utf8;
+import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
+import org.xformers4j.registry.UsageException;
 
 /**
  * {@code xformers4j lm train --config FILE --text FILE [--trainer NAME] [--save MODEL] [--json]}:
@@ -30,6 +31,9 @@ import org.xformers4j.registry.HostCommand;
         HostCommand.SUMMARY_PROPERTY + "=Trains a language model configured in an OLCUT XML file on a text file (lm train)"})
 public final class LmCommand extends Command {
 
+    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+            .values("--config", "--text", "--trainer", "--save").flags("--json");
+
     private final ComponentRegistry registry;
 
     @Activate
@@ -42,22 +46,24 @@ public final class LmCommand extends Command {
         if (args.length == 0 || !args[0].equals("train")) {
             return usageError(err, "lm: expected the subcommand 'train'" + (args.length == 0 ? "" : ", got '" + args[0] + "'"));
         }
-        Arguments arguments;
+        CommandLine line;
+        Path config;
+        Path textFile;
+        Path save;
         try {
-            arguments = Arguments.parse(Arrays.copyOfRange(args, 1, args.length),
-                    Set.of("--config", "--text", "--trainer", "--save"), Set.of("--json"));
-            arguments.required("--config");
-            arguments.required("--text");
-        } catch (IllegalArgumentException e) {
+            line = SYNTAX.parse(Arrays.asList(args).subList(1, args.length));
+            config = line.path("--config");
+            textFile = line.path("--text");
+            save = line.path("--save", null);
+        } catch (UsageException e) {
             return usageError(err, "lm train: " + e.getMessage());
         }
-        TrainingReport report = new TrainingReport(out, arguments.has("--json"));
+        TrainingReport report = new TrainingReport(out, line.flag("--json"));
         LanguageModelTrainer trainer;
         String text;
-        Path textFile = Path.of(arguments.required("--text"));
         try {
-            checkSaveDirectory(arguments);
-            trainer = configured(Path.of(arguments.required("--config")), arguments.get("--trainer", "trainer"),
+            checkSaveDirectory(save);
+            trainer = configured(config, line.value("--trainer", "trainer"),
                     LanguageModelTrainer.class, "a LanguageModelTrainer", registry);
             text = Utf8.read(textFile);
         } catch (IOException e) {
@@ -74,7 +80,7 @@ public final class LmCommand extends Command {
             return failure(err, "lm train: training failed: " + messages(e));
         }
         report.summary(result.curve());
-        return saveIfAsked("lm train", arguments, result.model(), report, err);
+        return saveIfAsked("lm train", save, result.model(), report, err);
     }
 
     @Override

@@ -9,8 +9,10 @@ import org.tribuo.Prediction;
 import org.tribuo.classification.Label;
 import org.xformers4j.models.tribuo.ComponentResolver;
 import org.xformers4j.models.tribuo.TribuoModelFiles;
+import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
+import org.xformers4j.registry.UsageException;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -41,6 +43,8 @@ public final class PredictCommand extends Command {
     /** Rows predicted per batch: the input is read and predicted streaming, a batch at a time. */
     static final int BATCH = 1024;
 
+    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax().values("--model", "--input", "--label");
+
     private final ComponentRegistry registry;
 
     @Activate
@@ -50,17 +54,17 @@ public final class PredictCommand extends Command {
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
-        Arguments arguments;
+        CommandLine line;
         Path modelFile;
         Path input;
         try {
-            arguments = Arguments.parse(args, Set.of("--model", "--input", "--label"), Set.of());
-            modelFile = Path.of(arguments.required("--model"));
-            input = Path.of(arguments.required("--input"));
-        } catch (IllegalArgumentException e) {
+            line = SYNTAX.parse(args);
+            modelFile = line.path("--model");
+            input = line.path("--input");
+        } catch (UsageException e) {
             return usageError(err, "predict: " + e.getMessage());
         }
-        String label = arguments.get("--label", "label");
+        String label = line.value("--label", "label");
         Model<Label> model;
         try {
             model = load(modelFile);

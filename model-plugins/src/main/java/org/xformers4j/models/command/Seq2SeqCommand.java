@@ -5,15 +5,16 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.function.Function;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.xformers4j.models.lm.Seq2SeqModel;
 import org.xformers4j.models.lm.Seq2SeqTrainer;
+import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
+import org.xformers4j.registry.UsageException;
 
 /**
  * {@code xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL] [--json]}:
@@ -30,6 +31,9 @@ import org.xformers4j.registry.HostCommand;
                 + "source-target pairs (seq2seq train)"})
 public final class Seq2SeqCommand extends Command {
 
+    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+            .values("--config", "--pairs", "--trainer", "--save").flags("--json");
+
     private final ComponentRegistry registry;
 
     @Activate
@@ -43,22 +47,24 @@ public final class Seq2SeqCommand extends Command {
             return usageError(err, "seq2seq: expected the subcommand 'train'"
                     + (args.length == 0 ? "" : ", got '" + args[0] + "'"));
         }
-        Arguments arguments;
+        CommandLine line;
+        Path config;
+        Path pairsFile;
+        Path save;
         try {
-            arguments = Arguments.parse(Arrays.copyOfRange(args, 1, args.length),
-                    Set.of("--config", "--pairs", "--trainer", "--save"), Set.of("--json"));
-            arguments.required("--config");
-            arguments.required("--pairs");
-        } catch (IllegalArgumentException e) {
+            line = SYNTAX.parse(Arrays.asList(args).subList(1, args.length));
+            config = line.path("--config");
+            pairsFile = line.path("--pairs");
+            save = line.path("--save", null);
+        } catch (UsageException e) {
             return usageError(err, "seq2seq train: " + e.getMessage());
         }
-        TrainingReport report = new TrainingReport(out, arguments.has("--json"));
+        TrainingReport report = new TrainingReport(out, line.flag("--json"));
         Seq2SeqTrainer trainer;
         List<Seq2SeqTrainer.Pair> pairs;
-        Path pairsFile = Path.of(arguments.required("--pairs"));
         try {
-            checkSaveDirectory(arguments);
-            trainer = configured(Path.of(arguments.required("--config")), arguments.get("--trainer", "trainer"),
+            checkSaveDirectory(save);
+            trainer = configured(config, line.value("--trainer", "trainer"),
                     Seq2SeqTrainer.class, "a Seq2SeqTrainer", registry);
             pairs = Seq2SeqTrainer.readPairs(pairsFile);
         } catch (RuntimeException e) {
@@ -73,7 +79,7 @@ public final class Seq2SeqCommand extends Command {
             return failure(err, "seq2seq train: training failed: " + messages(e));
         }
         report.summary(result.curve());
-        return saveIfAsked("seq2seq train", arguments, result.model(), report, err);
+        return saveIfAsked("seq2seq train", save, result.model(), report, err);
     }
 
     @Override

@@ -10,13 +10,14 @@ import org.tribuo.classification.Label;
 import org.tribuo.classification.evaluation.LabelEvaluation;
 import org.tribuo.classification.evaluation.LabelEvaluator;
 import org.xformers4j.models.tribuo.TribuoModelFiles;
+import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
+import org.xformers4j.registry.UsageException;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -45,6 +46,9 @@ import java.util.function.Function;
 public final class TrainCommand extends Command {
 
     /** Seed and training fraction of the split used when no test file is given. */
+    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+            .values("--config", "--train", "--test", "--label", "--save", "--trainer").flags("--json");
+
     static final long SPLIT_SEED = 1;
     static final double TRAIN_FRACTION = 0.8;
 
@@ -57,31 +61,33 @@ public final class TrainCommand extends Command {
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
-        Arguments arguments;
+        CommandLine line;
         Path config;
         Path trainFile;
+        Path testFile;
+        Path modelFile;
         try {
-            arguments = Arguments.parse(args, Set.of("--config", "--train", "--test", "--label", "--save", "--trainer"),
-                    Set.of("--json"));
-            config = Path.of(arguments.required("--config"));
-            trainFile = Path.of(arguments.required("--train"));
-        } catch (IllegalArgumentException e) {
+            line = SYNTAX.parse(args);
+            config = line.path("--config");
+            trainFile = line.path("--train");
+            testFile = line.path("--test", null);
+            modelFile = line.path("--save", null);
+        } catch (UsageException e) {
             return usageError(err, "train: " + e.getMessage());
         }
-        String label = arguments.get("--label", "label");
-        Path modelFile = arguments.has("--save") ? Path.of(arguments.required("--save")) : null;
+        String label = line.value("--label", "label");
         Trainer<Label> trainer;
         MutableDataset<Label> train;
         MutableDataset<Label> test;
         try {
             // Everything that can fail after training is checked first, so no trained model is thrown away.
-            trainer = trainer(config, arguments.get("--trainer", "trainer"));
+            trainer = trainer(config, line.value("--trainer", "trainer"));
             if (modelFile != null) {
                 TribuoModelFiles.checkWritable(modelFile);
             }
             train = LabelCsv.training(trainFile, label);
-            if (arguments.has("--test")) {
-                test = LabelCsv.test(Path.of(arguments.required("--test")), label, train.getOutputInfo().getDomain());
+            if (testFile != null) {
+                test = LabelCsv.test(testFile, label, train.getOutputInfo().getDomain());
             } else {
                 LabelCsv.Split split = LabelCsv.stratifiedSplit(train, TRAIN_FRACTION, SPLIT_SEED);
                 train = split.train();
@@ -108,7 +114,7 @@ public final class TrainCommand extends Command {
         }
         LabelEvaluation evaluation = new LabelEvaluator().evaluate(model, test);
 
-        if (arguments.has("--json")) {
+        if (line.flag("--json")) {
             out.printf(Locale.ROOT, "{\"accuracy\":%.6f, \"macro_f1\":%.6f, \"train_seconds\":%.3f, \"examples\":%d}%n",
                     evaluation.accuracy(), evaluation.macroAveragedF1(), seconds, train.size());
         } else {

@@ -157,7 +157,7 @@ class GenerateCommandTest {
         err.reset();
         assertThat(generate("--model", model.toString(), "--prompt", "x", "--strategy", "beam", "--option", "x"))
                 .isEqualTo(2);
-        assertThat(err()).contains("--option must be key=value").contains("'x'");
+        assertThat(err()).contains("--option must be NAME=VALUE").contains("'x'");
         err.reset();
         assertThat(generate("--model", model.toString(), "--prompt", "x", "--strategy", "greedy", "--top", "3"))
                 .isEqualTo(2);

@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.xformers4j.attention.FullAttention;
+import org.xformers4j.attention.exact.FullAttention;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.nn.FeedForward;
 import org.xformers4j.nn.Module;

@@ -13,8 +13,10 @@ import org.xformers4j.component.conformance.AttentionConformance;
 import org.xformers4j.component.conformance.CheckResult;
 import org.xformers4j.component.conformance.DecodingConformance;
 import org.xformers4j.component.conformance.PositionalConformance;
+import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
+import org.xformers4j.registry.UsageException;
 
 /**
  * {@code xformers4j check [NAME…] [--json]}: runs the conformance suites on the installed attention
@@ -32,6 +34,8 @@ import org.xformers4j.registry.HostCommand;
         HostCommand.SUMMARY_PROPERTY + "=Runs the conformance suites on the installed attention, positional and decoding components"})
 public final class CheckCommand extends HostCommand {
 
+    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax().flags("--json").operands(Integer.MAX_VALUE);
+
     private final ComponentRegistry registry;
 
     @Activate
@@ -41,17 +45,14 @@ public final class CheckCommand extends HostCommand {
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
-        boolean json = false;
-        List<String> names = new ArrayList<>();
-        for (String arg : args) {
-            if (arg.equals("--json")) {
-                json = true;
-            } else if (arg.startsWith("-")) {
-                return usageError(err, "check: unexpected argument '" + arg + "'");
-            } else {
-                names.add(arg);
-            }
+        CommandLine line;
+        try {
+            line = SYNTAX.parse(args);
+        } catch (UsageException e) {
+            return usageError(err, "check: " + e.getMessage());
         }
+        boolean json = line.flag("--json");
+        List<String> names = line.operands();
         List<ComponentProvider<?>> subjects = new ArrayList<>();
         if (names.isEmpty()) {
             subjects.addAll(registry.providers(ComponentKind.ATTENTION));

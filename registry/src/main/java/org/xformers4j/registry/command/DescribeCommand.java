@@ -6,8 +6,10 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.xformers4j.component.ComponentDescriptor;
+import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
+import org.xformers4j.registry.UsageException;
 
 /**
  * {@code xformers4j describe NAME [--json]}: one component's full descriptor (kind, summary,
@@ -19,6 +21,8 @@ import org.xformers4j.registry.HostCommand;
         HostCommand.SUMMARY_PROPERTY + "=Shows one component's hyperparameters and capabilities"})
 public final class DescribeCommand extends HostCommand {
 
+    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax().flags("--json").operands(1);
+
     private final ComponentRegistry registry;
 
     @Activate
@@ -28,23 +32,19 @@ public final class DescribeCommand extends HostCommand {
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
-        boolean json = false;
-        String name = null;
-        for (String arg : args) {
-            if (arg.equals("--json")) {
-                json = true;
-            } else if (arg.startsWith("-") || name != null) {
-                return usageError(err, "describe: unexpected argument '" + arg + "'");
-            } else {
-                name = arg;
-            }
+        CommandLine line;
+        try {
+            line = SYNTAX.parse(args);
+        } catch (UsageException e) {
+            return usageError(err, "describe: " + e.getMessage());
         }
-        if (name == null) {
+        boolean json = line.flag("--json");
+        if (line.operands().isEmpty()) {
             return usageError(err, "describe: which component? Name one; `xformers4j info` lists them.");
         }
         ComponentDescriptor descriptor;
         try {
-            descriptor = registry.find(name).descriptor();
+            descriptor = registry.find(line.operands().get(0)).descriptor();
         } catch (IllegalArgumentException e) {
             err.println("describe: " + e.getMessage());
             return FAILURE;

@@ -8,8 +8,10 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentProvider;
+import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
+import org.xformers4j.registry.UsageException;
 
 /**
  * {@code xformers4j info [--json]}: the compute backends (available or not, and why) and the
@@ -21,6 +23,8 @@ import org.xformers4j.registry.HostCommand;
         HostCommand.SUMMARY_PROPERTY + "=Lists the compute backends and the components of each kind"})
 public final class InfoCommand extends HostCommand {
 
+    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax().flags("--json");
+
     private final ComponentRegistry registry;
 
     @Activate
@@ -30,12 +34,11 @@ public final class InfoCommand extends HostCommand {
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
-        boolean json = false;
-        for (String arg : args) {
-            if (!arg.equals("--json")) {
-                return usageError(err, "info: unexpected argument '" + arg + "'");
-            }
-            json = true;
+        boolean json;
+        try {
+            json = SYNTAX.parse(args).flag("--json");
+        } catch (UsageException e) {
+            return usageError(err, "info: " + e.getMessage());
         }
         List<BackendStatus> backends = registry.backends().stream().map(BackendStatus::of).toList();
         List<ComponentDescriptor> components = registry.providers().stream().map(ComponentProvider::descriptor).toList();

@@ -1,0 +1,154 @@
+package org.xformers4j.attention.exact;
+
+import com.oracle.labs.mlrg.olcut.config.Config;
+import org.xformers4j.attention.internal.AttentionInputs;
+import org.xformers4j.component.ComponentInfo;
+import org.xformers4j.component.Range;
+import org.xformers4j.component.attention.AttentionCapabilities;
+import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.compute.AttentionProblem;
+import org.xformers4j.compute.Buffer;
+import org.xformers4j.compute.ComputeBackend;
+import org.xformers4j.tensor.CustomFunction;
+import org.xformers4j.tensor.Tensor;
+
+/**
+ * Exact scaled dot-product attention computed in tiles, FlashAttention-2 (Dao, 2023,
+ * "FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning"; Dao et al.,
+ * 2022, "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness"):
+ * <pre>
+ *   Attention(Q, K, V) = softmax(Q Kᵀ · scale + bias + mask) V
+ * </pre>
+ * the same function as {@link FullAttention}, to float rounding, with the same features (key
+ * padding mask, end-aligned causal mask, cross-attention, a bias that may require grad, dropout on
+ * the weights), but the [queryLength, keyLength] score matrix is never materialised: keys are
+ * visited block by block with an online softmax (a running maximum and sum per query), and the
+ * backward pass recomputes each block of weights from the saved per-query maximum and reciprocal
+ * sum, kept apart so that the weights stay exact however large the scores (a single float32
+ * log-sum-exp would lose the row sum near |score| = 1e8). Masking is by -∞ and a query with every
+ * key masked outputs zeros with zero gradients, as in {@link FullAttention}. Extra memory is
+ * O(N·d) instead of O(N²); time stays O(N²·d).
+ *
+ * <p>The forward and backward are one fused op ({@link CustomFunction}) on the compute backend's
+ * {@link ComputeBackend#scaledDotProductAttention} kernels. Dropout draws one seed per call from
+ * the context's generator; the kernel derives each weight's keep decision from it, so the
+ * backward regenerates the forward's mask without storing it. The gradient of a bias that needs
+ * one is summed into the bias's own (broadcast) shape.
+ *
+ * <p>FLOPs follow FlashAttention-2 (§4.1): forward {@code 2·B·H·S·(D + Dv)}, which is
+ * {@code 4·B·H·N²·D} for self-attention with D = Dv, and a backward of 2.5 times that (five
+ * products to the forward's two: it recomputes the scores). S is Lq·Lk, or with a causal context
+ * the pairs a query may see, Σᵢ min(Lk, Lk − Lq + i + 1) (about half: the kernels skip the tiles
+ * above the end-aligned diagonal; FlashAttention-2 counts exactly half).
+ */
+@ComponentInfo(name = "flash",
+        summary = "Exact softmax attention in tiles with an online softmax; memory linear in the length",
+        reference = "Dao, 2023, FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning")
+@AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = true,
+        incrementalDecoding = true, exact = true, time = "O(N^2)", memory = "O(N)", linearMemory = true)
+public final class FlashAttention extends SoftmaxAttention {
+
+    private static final String NAME = "flash attention";
+
+    /** For OLCUT. */
+    private FlashAttention() {
+    }
+
+    /** Attention scaled by {@code scale}, or by 1/sqrt(headDim) when it is 0. */
+    public FlashAttention(float scale) {
+        super(scale);
+        postConfig();
+    }
+
+    /** The attention itself, on checked inputs. */
+    @Override
+    protected Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
+        AttentionInputs.check(NAME, query, key, value, context);
+        float s = scoreScale(query.size(3));
+        Tensor bias = context.bias();
+        int[] biasShape = null;
+        if (bias != null) {
+            // left-pad to [batch, heads, queryLength, keyLength] rank; the data is already laid out that way
+            biasShape = new int[] {1, 1, 1, 1};
+            System.arraycopy(bias.shape(), 0, biasShape, 4 - bias.dim(), bias.dim());
+        }
+        long seed = context.dropout() > 0f ? context.rng().nextLong() : 0L;
+        AttentionProblem problem = new AttentionProblem(query.size(0), query.size(1), query.size(2), key.size(2),
+                query.size(3), value.size(3), s, context.causal(), biasShape, context.dropout(), seed);
+        Tensor mask = context.keyPaddingMask();
+        Kernel kernel = new Kernel(problem, mask == null ? null : mask.buffer());
+        return bias == null ? kernel.apply(query, key, value) : kernel.apply(query, key, value, bias);
+    }
+
+    /** The fused op: forward saves the output and the row statistics, backward recomputes the weights from them. */
+    private static final class Kernel extends CustomFunction {
+        private final AttentionProblem problem;
+        private final Buffer keyPaddingMask;
+        private Tensor[] inputs;
+        private Tensor out;
+        /** [2, B, H, Lq]: each query's score maximum, then its reciprocal row sum. */
+        private Buffer rowStatistics;
+
+        Kernel(AttentionProblem problem, Buffer keyPaddingMask) {
+            this.problem = problem;
+            this.keyPaddingMask = keyPaddingMask;
+        }
+
+        @Override
+        protected String name() {
+            return "flashAttention";
+        }
+
+        @Override
+        protected Tensor forward(Tensor... in) {
+            // in: query [B, H, Lq, D], key [B, H, Lk, D], value [B, H, Lk, Dv], optional bias
+            inputs = in;
+            ComputeBackend backend = in[0].backend();
+            AttentionProblem p = problem;
+            out = Tensor.zeros(backend, p.batch(), p.heads(), p.queryLength(), p.valueDim());
+            rowStatistics = backend.allocate(2 * p.batch() * p.heads() * p.queryLength());
+            backend.scaledDotProductAttention(p, in[0].buffer(), in[1].buffer(), in[2].buffer(), biasBuffer(),
+                    keyPaddingMask, out.buffer(), rowStatistics);
+            return out;
+        }
+
+        @Override
+        protected Tensor[] backward(Tensor gradOut) {
+            ComputeBackend backend = out.backend();
+            Tensor dq = inputs[0].zerosLike();
+            Tensor dk = inputs[1].zerosLike();
+            Tensor dv = inputs[2].zerosLike();
+            Tensor dBias = inputs.length > 3 && inputs[3].requiresGrad() ? inputs[3].zerosLike() : null;
+            backend.scaledDotProductAttentionBackward(problem, inputs[0].buffer(), inputs[1].buffer(),
+                    inputs[2].buffer(), biasBuffer(), keyPaddingMask, out.buffer(), rowStatistics, gradOut.buffer(),
+                    dq.buffer(), dk.buffer(), dv.buffer(), dBias == null ? null : dBias.buffer());
+            return inputs.length > 3 ? new Tensor[] {dq, dk, dv, dBias} : new Tensor[] {dq, dk, dv};
+        }
+
+        private Buffer biasBuffer() {
+            return inputs.length > 3 ? inputs[3].buffer() : null;
+        }
+    }
+
+    /** Lq·Lk, or with a causal context the pairs a query may see: the tiles after them are skipped. */
+    @Override
+    protected double scores(int queryLength, int keyLength, boolean causal) {
+        if (!causal) {
+            return (double) queryLength * keyLength;
+        }
+        // the last min(Lq, Lk) queries see keys; the i-th of them from the end sees all but i of the keys
+        double seeing = Math.min(queryLength, keyLength);
+        return seeing * (seeing + 1) / 2 + seeing * (keyLength - seeing);
+    }
+
+    /** 2.5 times the forward: the backward recomputes the scores (FlashAttention-2, §4.1). */
+    @Override
+    public double backwardFlops(Shape shape) {
+        return 2.5 * forwardFlops(shape);
+    }
+
+    @Override
+    public String toString() {
+        return "FlashAttention(scale=" + (scale() == 0f ? "1/sqrt(headDim)" : scale()) + ")";
+    }
+}
