@@ -351,6 +351,28 @@ class LanguageModelTrainerTest {
     }
 
     @Test
+    void earlyStoppingEndsWithTheWeightsOfTheBestHeldOutLoss() {
+        LanguageModelTrainer.Result<LanguageModel> result = small(smallRun().patience(1))
+                .optimization(smallOptimization().learningRate(0.03f).build()).evaluateEvery(4).steps(60).build()
+                .train(TEXT, IGNORE);
+        double best = result.curve().stream().mapToDouble(p -> p.evaluation().loss()).min().orElseThrow();
+        int split = TEXT.offsetByCodePoints(0, (int) (TEXT.codePointCount(0, TEXT.length()) * 0.9));
+        Evaluation now;
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            now = result.model().evaluate(TEXT.substring(split), 2);
+        }
+        assertThat(now.loss()).isEqualTo(best);
+    }
+
+    @Test
+    void theTimeBudgetStopsTheRunWithItsLastPoint() {
+        LanguageModelTrainer.Result<LanguageModel> result = small(smallRun().maxMinutes(1e-7)).build()
+                .train(TEXT, IGNORE);
+        assertThat(result.curve()).extracting(Point::step).as("a step takes more than 6 µs").containsExactly(1L);
+        assertThat(result.model().provenance()).containsEntry("result.steps", "1");
+    }
+
+    @Test
     void aTextTooShortForOneWindowIsRefused() {
         assertThatThrownBy(() -> small().build().train("too short", IGNORE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("too short")

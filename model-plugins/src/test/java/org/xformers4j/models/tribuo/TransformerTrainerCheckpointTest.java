@@ -118,6 +118,37 @@ class TransformerTrainerCheckpointTest {
     }
 
     @Test
+    void theTimeBudgetStopsTrainingWithALastCheckpoint() throws Exception {
+        Path checkpoints = dir.resolve("budget");
+        List<String> lines = new ArrayList<>();
+        Logger log = Logger.getLogger(TransformerTrainer.class.getName());
+        Handler progress = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                lines.add(record.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        log.addHandler(progress);
+        try {
+            builder(checkpoints, 100, "").run(run(checkpoints, 100, "").maxMinutes(1e-7).build()).build()
+                    .train(images(48, -1));
+        } finally {
+            log.removeHandler(progress);
+        }
+        assertThat(lines).as("one point, after the first step (which takes more than 6 µs)").hasSize(1);
+        assertThat(lines.get(0)).startsWith("epoch 1/4: loss ");
+        assertThat(Checkpoint.load(checkpoints.resolve(TrainingLoop.CHECKPOINT_FILE)).step()).isEqualTo(1);
+    }
+
+    @Test
     void nonFiniteLossStopsTrainingAndKeepsTheLastGoodCheckpoint() throws Exception {
         int poisoned = 40;
         Path checkpoints = dir.resolve("nan");
@@ -193,12 +224,13 @@ class TransformerTrainerCheckpointTest {
         trainer(first, 6, "").train(data);
         String checkpoint = first.resolve(TrainingLoop.CHECKPOINT_FILE).toString();
 
-        TransformerTrainer<Label> wider = builder(dir.resolve("wider"), 6, checkpoint).modelDim(16).build();
+        // one more epoch than the run that wrote the checkpoint, which ended at its last step
+        TransformerTrainer<Label> wider = builder(dir.resolve("wider"), 6, checkpoint).modelDim(16).epochs(5).build();
         assertThatThrownBy(() -> wider.train(data))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("does not match this architecture");
         TransformerTrainer<Label> reseeded = builder(dir.resolve("reseeded"), 6, checkpoint)
-                .run(run(dir.resolve("reseeded"), 6, checkpoint).seed(2).build()).build();
+                .run(run(dir.resolve("reseeded"), 6, checkpoint).seed(2).build()).epochs(5).build();
         assertThatThrownBy(() -> reseeded.train(data))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("trainer.seed = 1 but this run has trainer.seed = 2");
