@@ -5,7 +5,7 @@
  * and {@link org.xformers4j.registry.ConfigFiles}, the one way to open a user's OLCUT configuration file.
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package org.xformers4j.registry;
 
 import org.osgi.annotation.bundle.Export;
