@@ -186,6 +186,9 @@ public final class Hyperparameters {
                 configurable.postConfig();
             } catch (PropertyException e) {
                 String key = prefix + e.getProperty();
+                if (!scalars.containsKey(key) && !maps.containsKey(key + ".")) {
+                    throw new IllegalArgumentException(e.getMsg(), e);
+                }
                 String value = entries.containsKey(key) ? " = '" + entries.get(key) + "'" : "";
                 throw new IllegalArgumentException("'" + key + "'" + value + ": " + e.getMsg(), e);
             } catch (java.io.IOException e) {
