@@ -30,7 +30,6 @@ import org.xformers4j.decoding.processing.RepetitionPenalty;
 import org.xformers4j.decoding.processing.StopSequences;
 import org.xformers4j.models.lm.LanguageModel;
 import org.xformers4j.models.lm.TextGenerator;
-import org.xformers4j.models.tribuo.ComponentResolver;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 
@@ -83,8 +82,7 @@ public final class GenerateCommand extends Command {
         List<TextGenerator.Generation> generations;
         TextStream stream = null;
         try {
-            ComponentResolver.use(registry);
-            TextGenerator model = TextGenerator.load(Path.of(arguments.required("--model")));
+            TextGenerator model = TextGenerator.load(Path.of(arguments.required("--model")), registry);
             DecodingStrategy strategy = registry.create(DecodingStrategy.class, strategyName, options);
             GenerationConfig.Builder config = limits.toBuilder();
             List<String> stops = arguments.all("--stop");
