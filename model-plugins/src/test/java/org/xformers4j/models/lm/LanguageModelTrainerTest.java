@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xformers4j.component.decoding.GenerationConfig;
 import org.xformers4j.decoding.GreedyDecoding;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.text.BytePairTokenizer;
 import org.xformers4j.models.text.ByteTokenizer;
 import org.xformers4j.tensor.GradMode;
@@ -42,17 +43,26 @@ class LanguageModelTrainerTest {
 
     private static LanguageModelTrainer.Result<LanguageModel> trained;
 
+    /** Two blocks of width 32, flash attention, rotary positions. */
+    private static final Architecture TINY = Architecture.builder().attention("flash", Map.of())
+            .positional("rotary", Map.of()).modelDim(32).heads(4).layers(2).build();
+
+    /** One block of width 16, for the checkpoint tests. */
+    private static final Architecture SMALL = TINY.toBuilder().modelDim(16).heads(2).layers(1).build();
+
+    /** {@link #SMALL} with residual and attention dropout. */
+    private static final Architecture SMALL_WITH_DROPOUT = SMALL.toBuilder().dropout(0.2f).attentionDropout(0.1f)
+            .build();
+
     private static LanguageModelTrainer.Builder tiny() {
-        return LanguageModelTrainer.builder().modelDim(32).heads(4).layers(2).contextLength(32).batchSize(8)
-                .attention("flash", Map.of()).positional("rotary", Map.of()).learningRate(5e-3f).warmupSteps(10)
-                .weightDecay(0f).evaluateEvery(10).seed(3);
+        return LanguageModelTrainer.builder().architecture(TINY).contextLength(32).batchSize(8).learningRate(5e-3f)
+                .warmupSteps(10).weightDecay(0f).evaluateEvery(10).seed(3);
     }
 
     /** A smaller, faster model for the checkpoint tests. */
     private static LanguageModelTrainer.Builder small() {
-        return LanguageModelTrainer.builder().modelDim(16).heads(2).layers(1).contextLength(16).batchSize(4)
-                .attention("flash", Map.of()).positional("rotary", Map.of()).warmupSteps(5).evaluateEvery(20)
-                .evaluationWindows(2).steps(40).seed(5);
+        return LanguageModelTrainer.builder().architecture(SMALL).contextLength(16).batchSize(4).warmupSteps(5)
+                .evaluateEvery(20).evaluationWindows(2).steps(40).seed(5);
     }
 
     @BeforeAll
@@ -104,7 +114,8 @@ class LanguageModelTrainerTest {
 
         LanguageModel loaded = LanguageModel.load(model);
         assertThat(loaded.tokenizer()).isInstanceOf(ByteTokenizer.class);
-        assertThat(loaded.spec()).isEqualTo(trained.model().spec());
+        assertThat(loaded.architecture()).isEqualTo(trained.model().architecture());
+        assertThat(loaded.contextLength()).isEqualTo(32);
         int[][] tokens = {trained.model().tokenizer().encode("the cat sat on")};
         try (GradMode.Scope ignored = GradMode.noGrad()) {
             assertThat(loaded.decoder().forward(tokens, null).toFloatArray())
@@ -127,10 +138,11 @@ class LanguageModelTrainerTest {
                 .containsEntry("result.steps", "150")
                 .containsEntry("result.validationBitsPerCharacter",
                         Double.toString(last.evaluation().bitsPerCharacter()))
-                .containsEntry("architecture.attention", trained.model().spec().attention())
+                .containsEntry("architecture.attention", trained.model().architecture().attention())
+                .containsEntry("run.contextLength", "32")
                 .containsKeys("trainedAt", "run.learningRate", "run.seed");
-        assertThat(new LanguageModel(trained.model().spec(), trained.model().tokenizer(), trained.model().decoder())
-                .provenance()).isEmpty();
+        assertThat(new LanguageModel(trained.model().architecture(), trained.model().contextLength(),
+                trained.model().tokenizer(), trained.model().decoder()).provenance()).isEmpty();
     }
 
     @Test
@@ -233,8 +245,8 @@ class LanguageModelTrainerTest {
 
     @Test
     void withDropoutTheResumedRunReplaysTheMasksAndStillEndsWithTheWeightsOfAStraightRun(@TempDir Path dir) {
-        LanguageModelTrainer.Result<LanguageModel> straight = small().dropout(0.2f).attentionDropout(0.1f).build().train(TEXT, IGNORE);
-        LanguageModelTrainer interrupted = small().dropout(0.2f).attentionDropout(0.1f)
+        LanguageModelTrainer.Result<LanguageModel> straight = small().architecture(SMALL_WITH_DROPOUT).build().train(TEXT, IGNORE);
+        LanguageModelTrainer interrupted = small().architecture(SMALL_WITH_DROPOUT)
                 .checkpointDirectory(dir.toString()).checkpointEvery(20).build();
         assertThatThrownBy(() -> interrupted.train(TEXT, p -> {
             if (p.step() == 20) {
@@ -242,7 +254,7 @@ class LanguageModelTrainerTest {
             }
         })).isInstanceOf(Interrupted.class);
 
-        LanguageModelTrainer.Result<LanguageModel> resumed = small().dropout(0.2f).attentionDropout(0.1f)
+        LanguageModelTrainer.Result<LanguageModel> resumed = small().architecture(SMALL_WITH_DROPOUT)
                 .resumeFrom(dir.resolve(TrainingLoop.CHECKPOINT_FILE).toString()).build().train(TEXT, IGNORE);
 
         assertThat(resumed.model().decoder().stateDict()).isEqualTo(straight.model().decoder().stateDict());
@@ -252,9 +264,9 @@ class LanguageModelTrainerTest {
 
     @Test
     void checkingTheWeightsBeforeEachCheckpointDrawsNoDropoutMaskAndChangesNothing(@TempDir Path dir) {
-        LanguageModelTrainer.Result<LanguageModel> straight = small().dropout(0.2f).attentionDropout(0.1f).build()
+        LanguageModelTrainer.Result<LanguageModel> straight = small().architecture(SMALL_WITH_DROPOUT).build()
                 .train(TEXT, IGNORE);
-        LanguageModelTrainer.Result<LanguageModel> checkpointed = small().dropout(0.2f).attentionDropout(0.1f)
+        LanguageModelTrainer.Result<LanguageModel> checkpointed = small().architecture(SMALL_WITH_DROPOUT)
                 .checkpointDirectory(dir.toString()).checkpointEvery(7).build().train(TEXT, IGNORE);
 
         assertThat(checkpointed.model().decoder().stateDict()).isEqualTo(straight.model().decoder().stateDict());
@@ -264,7 +276,8 @@ class LanguageModelTrainerTest {
     void resumingWithAnotherArchitectureOrOtherDataIsRefusedNamingTheDifference(@TempDir Path dir) {
         Path checkpoint = interruptedAtStep20(dir);
         byte[] before = readAll(checkpoint);
-        assertThatThrownBy(() -> small().layers(2).resumeFrom(checkpoint.toString()).build().train(TEXT, IGNORE))
+        assertThatThrownBy(() -> small().architecture(SMALL.toBuilder().layers(2).build())
+                .resumeFrom(checkpoint.toString()).build().train(TEXT, IGNORE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("architecture.layers")
                 .hasMessageContaining(checkpoint.toString());
         assertThatThrownBy(() -> small().resumeFrom(checkpoint.toString()).build()
@@ -324,10 +337,12 @@ class LanguageModelTrainerTest {
 
     @Test
     void postConfigNamesTheBadField() {
-        assertThatThrownBy(() -> small().heads(3).build()).isInstanceOf(PropertyException.class)
+        assertThatThrownBy(() -> small().architecture(SMALL.toBuilder().heads(3).build()).build())
+                .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("heads = 3").hasMessageContaining("modelDim = 16")
                 .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("heads"));
-        assertThatThrownBy(() -> small().attention("flsh", Map.of()).build()).isInstanceOf(PropertyException.class)
+        assertThatThrownBy(() -> small().architecture(SMALL.toBuilder().attention("flsh", Map.of()).build()).build())
+                .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("'flsh'").hasMessageContaining("flash")
                 .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("attention"));
         assertThatThrownBy(() -> small().validationFraction(0f).build()).isInstanceOf(PropertyException.class)
@@ -338,8 +353,10 @@ class LanguageModelTrainerTest {
         assertThatThrownBy(() -> small().tokenizer(TextModelTrainer.TokenizerKind.BPE).vocabularySize(100).build())
                 .isInstanceOf(PropertyException.class).hasMessageContaining("256")
                 .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("vocabularySize"));
-        assertThatThrownBy(() -> small().positional("rotary", Map.of("bogus", "1")).build())
+        assertThatThrownBy(() -> small().architecture(SMALL.toBuilder().positional("rotary", Map.of("bogus", "1"))
+                .build()).build())
                 .isInstanceOf(PropertyException.class).hasMessageContaining("rotary")
+                .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("positionalOptions"))
                 .hasMessageContaining("unknown option 'bogus'").hasMessageContaining("rotaryDim");
     }
 
@@ -349,13 +366,14 @@ class LanguageModelTrainerTest {
             assertThat(manager.getComponentNames()).contains("trainer");
             Object trainer = manager.lookup("trainer");
             assertThat(trainer).isInstanceOf(LanguageModelTrainer.class);
-            DecoderSpec spec = ((LanguageModelTrainer) trainer).spec();
-            assertThat(spec.attention()).isEqualTo("flash");
-            assertThat(spec.positional()).isEqualTo("rotary");
-            assertThat(spec.block().modelDim()).isEqualTo(128);
-            assertThat(spec.layers()).isEqualTo(4);
-            assertThat(spec.contextLength()).isEqualTo(128);
-            assertThat(spec.tiedEmbeddings()).isTrue();
+            Architecture architecture = ((LanguageModelTrainer) trainer).architecture();
+            assertThat(architecture.attention()).isEqualTo("flash");
+            assertThat(architecture.positional()).isEqualTo("rotary");
+            assertThat(architecture.modelDim()).isEqualTo(128);
+            assertThat(architecture.layers()).isEqualTo(4);
+            assertThat(architecture.tiedEmbeddings()).isTrue();
+            assertThat(architecture.dropout()).isEqualTo(0.1f);
+            assertThat(((LanguageModelTrainer) trainer).contextLength()).isEqualTo(128);
         }
     }
 }

@@ -10,6 +10,7 @@ import org.tribuo.classification.LabelFactory;
 import org.tribuo.impl.ArrayExample;
 import org.tribuo.provenance.SimpleDataSourceProvenance;
 import org.xformers4j.io.Checkpoint;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.nn.ParameterState;
 
 import java.nio.file.Files;
@@ -183,7 +184,8 @@ class TransformerTrainerCheckpointTest {
         trainer(first, 6, "").train(data);
         String checkpoint = first.resolve(TransformerTrainer.CHECKPOINT_FILE).toString();
 
-        TransformerTrainer<Label> wider = builder(dir.resolve("wider"), 6, checkpoint).modelDim(16).build();
+        TransformerTrainer<Label> wider = builder(dir.resolve("wider"), 6, checkpoint)
+                .architecture(ARCHITECTURE.toBuilder().modelDim(16).build()).build();
         assertThatThrownBy(() -> wider.train(data))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("does not match this trainer's architecture");
@@ -222,10 +224,13 @@ class TransformerTrainerCheckpointTest {
                 .validationFraction(0.25f).patience(2).build();
     }
 
+    /** One block of width 8 with residual dropout over learned positions. */
+    private static final Architecture ARCHITECTURE = Architecture.builder()
+            .positional("learned", Map.of("maxLength", "4")).modelDim(8).heads(2).layers(1).dropout(0.1f).build();
+
     private static TransformerTrainer.Builder<Label> builder(Path checkpoints, int every, String resumeFrom) {
         return TransformerTrainer.builder(new ImagePatches(4, 4, 1, 2, 1f, "p"), new LabelHead())
-                .positional("learned", Map.of("maxLength", "4"))
-                .modelDim(8).heads(2).layers(1).dropout(0.1f).epochs(4).batchSize(8)
+                .architecture(ARCHITECTURE).epochs(4).batchSize(8)
                 .learningRate(1e-2f).warmupSteps(3).seed(1)
                 .checkpointDirectory(checkpoints.toString()).checkpointEvery(every).resumeFrom(resumeFrom);
     }
