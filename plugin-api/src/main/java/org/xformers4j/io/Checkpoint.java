@@ -1,7 +1,10 @@
 package org.xformers4j.io;
 
+import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +15,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.CRC32;
+import java.util.function.Supplier;
 import java.util.zip.CheckedOutputStream;
 import org.xformers4j.nn.Module;
 import org.xformers4j.nn.ParameterState;
@@ -99,57 +103,123 @@ public final class Checkpoint {
      */
     public static void save(Path path, Module module, Optimizer optimizer, long step, int epoch,
                             Map<String, String> metadata) throws IOException {
+        Map<String, Tensor> parameters = module.namedParameters();
+        OptimizerState optimizerState = checkedState(path.toString(), parameters, optimizer, step, epoch);
+        AtomicFiles.write(path, file -> write(file, step, epoch, metadata, weights(parameters), optimizerState));
+    }
+
+    /**
+     * The bytes of the file {@link #save} would write, for a checkpoint kept inside another file
+     * (a Tribuo model's protobuf message holds one); {@link #read(byte[], String)} reads them back.
+     *
+     * @throws IllegalArgumentException if a counter is negative or an optimiser parameter is not in the module
+     * @throws IllegalStateException    if a parameter or an optimiser buffer holds a NaN or an infinity, naming it
+     */
+    public static byte[] toBytes(Module module, Optimizer optimizer, long step, int epoch,
+                                 Map<String, String> metadata) {
+        Map<String, Tensor> parameters = module.namedParameters();
+        OptimizerState optimizerState = checkedState("a checkpoint", parameters, optimizer, step, epoch);
+        return bytes(out -> write(out, step, epoch, metadata, weights(parameters), optimizerState));
+    }
+
+    /**
+     * This checkpoint in the format of {@link #save}, for example after its metadata was replaced
+     * with {@link #withMetadata}.
+     */
+    public byte[] toBytes() {
+        Map<String, Weight> weights = new LinkedHashMap<>();
+        model.forEach((name, state) -> weights.put(name, new Weight(state.shape(), state::values)));
+        return bytes(out -> write(out, step, epoch, metadata, weights, optimizer));
+    }
+
+    /** This checkpoint with {@code entries} as its metadata instead: the same weights and optimiser state. */
+    public Checkpoint withMetadata(Map<String, String> entries) {
+        return new Checkpoint(step, epoch, new LinkedHashMap<>(entries), model, optimizer);
+    }
+
+    /** This checkpoint with {@code state} as its parameters instead: the same metadata and optimiser state. */
+    public Checkpoint withModelState(Map<String, ParameterState> state) {
+        return new Checkpoint(step, epoch, metadata, new LinkedHashMap<>(state), optimizer);
+    }
+
+    /** A parameter to write: its shape, and its values, copied to the host only when written. */
+    private record Weight(int[] shape, Supplier<float[]> values) {
+    }
+
+    private static Map<String, Weight> weights(Map<String, Tensor> parameters) {
+        Map<String, Weight> out = new LinkedHashMap<>();
+        parameters.forEach((name, tensor) -> out.put(name, new Weight(tensor.shape(), tensor::toFloatArray)));
+        return out;
+    }
+
+    /** The optimiser's state, after checking the counters and that nothing to write is NaN or infinite. */
+    private static OptimizerState checkedState(String what, Map<String, Tensor> parameters, Optimizer optimizer,
+                                               long step, int epoch) {
         if (step < 0 || epoch < 0) {
             throw new IllegalArgumentException("Checkpoint.save: step and epoch must be >= 0, got step " + step
                     + " and epoch " + epoch);
         }
-        Map<String, Tensor> parameters = module.namedParameters();
         OptimizerState optimizerState = optimizer == null ? new OptimizerState(NO_OPTIMIZER, 0, 0f, Map.of())
                 : optimizer.state(parameters);
-        requireFinite(path, parameters, optimizerState);
-        AtomicFiles.write(path, file -> {
-            CRC32 crc = new CRC32();
-            DataOutputStream out = new DataOutputStream(new CheckedOutputStream(file, crc));
-            out.write(MAGIC);
-            out.writeInt(VERSION);
-            out.writeLong(step);
-            out.writeInt(epoch);
-            out.writeInt(metadata.size());
-            for (Map.Entry<String, String> e : metadata.entrySet()) {
-                writeString(out, e.getKey());
-                writeString(out, e.getValue());
+        requireFinite(what, parameters, optimizerState);
+        return optimizerState;
+    }
+
+    /** What a writer wrote into memory. */
+    private static byte[] bytes(AtomicFiles.Writer writer) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try {
+            writer.write(bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);                          // writing to memory
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Writes a checkpoint in the format described above, its CRC-32 last. */
+    private static void write(OutputStream file, long step, int epoch, Map<String, String> metadata,
+                              Map<String, Weight> model, OptimizerState optimizerState) throws IOException {
+        CRC32 crc = new CRC32();
+        DataOutputStream out = new DataOutputStream(new CheckedOutputStream(file, crc));
+        out.write(MAGIC);
+        out.writeInt(VERSION);
+        out.writeLong(step);
+        out.writeInt(epoch);
+        out.writeInt(metadata.size());
+        for (Map.Entry<String, String> e : metadata.entrySet()) {
+            writeString(out, e.getKey());
+            writeString(out, e.getValue());
+        }
+        out.writeInt(model.size());
+        for (Map.Entry<String, Weight> e : model.entrySet()) {
+            int[] shape = e.getValue().shape();
+            writeString(out, e.getKey());
+            out.writeInt(shape.length);
+            for (int size : shape) {
+                out.writeInt(size);
             }
-            out.writeInt(parameters.size());
-            for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
-                int[] shape = e.getValue().shape();
-                writeString(out, e.getKey());
-                out.writeInt(shape.length);
-                for (int size : shape) {
-                    out.writeInt(size);
-                }
-                writeFloats(out, e.getValue().toFloatArray());
+            writeFloats(out, e.getValue().values().get());
+        }
+        writeString(out, optimizerState.optimizer());
+        out.writeInt(optimizerState.stepCount());
+        out.writeFloat(optimizerState.learningRate());
+        out.writeInt(optimizerState.parameters().size());
+        for (Map.Entry<String, OptimizerState.Slot> e : optimizerState.parameters().entrySet()) {
+            writeString(out, e.getKey());
+            out.writeInt(e.getValue().step());
+            out.writeInt(e.getValue().buffers().size());
+            for (Map.Entry<String, float[]> buffer : e.getValue().buffers().entrySet()) {
+                writeString(out, buffer.getKey());
+                out.writeInt(buffer.getValue().length);
+                writeFloats(out, buffer.getValue());
             }
-            writeString(out, optimizerState.optimizer());
-            out.writeInt(optimizerState.stepCount());
-            out.writeFloat(optimizerState.learningRate());
-            out.writeInt(optimizerState.parameters().size());
-            for (Map.Entry<String, OptimizerState.Slot> e : optimizerState.parameters().entrySet()) {
-                writeString(out, e.getKey());
-                out.writeInt(e.getValue().step());
-                out.writeInt(e.getValue().buffers().size());
-                for (Map.Entry<String, float[]> buffer : e.getValue().buffers().entrySet()) {
-                    writeString(out, buffer.getKey());
-                    out.writeInt(buffer.getValue().length);
-                    writeFloats(out, buffer.getValue());
-                }
-            }
-            out.flush();
-            new DataOutputStream(file).writeInt((int) crc.getValue());
-        });
+        }
+        out.flush();
+        new DataOutputStream(file).writeInt((int) crc.getValue());
     }
 
     /** Refuses to save a NaN or an infinity: a checkpoint must be one training can resume from. */
-    private static void requireFinite(Path path, Map<String, Tensor> parameters, OptimizerState optimizerState) {
+    private static void requireFinite(String path, Map<String, Tensor> parameters, OptimizerState optimizerState) {
         String refused = "Checkpoint.save: refusing to write " + path + ": ";
         NonFinite.value(parameters).ifPresent(name -> {
             throw new IllegalStateException(refused + "parameter '" + name + "' holds NaN or infinite values");
@@ -197,22 +267,32 @@ public final class Checkpoint {
         if (size > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException(path + ": " + size + " bytes is more than a checkpoint may hold (2 GiB)");
         }
-        byte[] bytes = Files.readAllBytes(path);
+        return read(Files.readAllBytes(path), path.toString());
+    }
+
+    /**
+     * Reads and checks a checkpoint held in memory (the bytes of a file {@link #save} wrote, or of
+     * {@link #toBytes}), with every check of {@link #load}.
+     *
+     * @param source what the bytes are, for errors: a file name, or a file and the field that held them
+     * @throws IllegalArgumentException as {@link #load} does, the message starting with {@code source}
+     */
+    public static Checkpoint read(byte[] bytes, String source) {
         if (bytes.length < MAGIC.length + Integer.BYTES * 2
                 || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-            throw new IllegalArgumentException(path + ": not an xformers4j checkpoint (bad magic)");
+            throw new IllegalArgumentException(source + ": not an xformers4j checkpoint (bad magic)");
         }
         ByteBuffer in = ByteBuffer.wrap(bytes);
         in.position(MAGIC.length);
         int version = in.getInt();
         if (version != VERSION) {
-            throw new IllegalArgumentException(path + ": checkpoint format version " + version
+            throw new IllegalArgumentException(source + ": checkpoint format version " + version
                     + " is not supported (this reader knows version " + VERSION + ")");
         }
         CRC32 crc = new CRC32();
         crc.update(bytes, 0, bytes.length - Integer.BYTES);
         if ((int) crc.getValue() != ByteBuffer.wrap(bytes, bytes.length - Integer.BYTES, Integer.BYTES).getInt()) {
-            throw new IllegalArgumentException(path + ": checksum mismatch, the checkpoint is truncated or corrupted");
+            throw new IllegalArgumentException(source + ": checksum mismatch, the checkpoint is truncated or corrupted");
         }
         in.limit(bytes.length - Integer.BYTES);
         String entry = "header";
@@ -264,9 +344,9 @@ public final class Checkpoint {
             }
             return new Checkpoint(step, epoch, metadata, model, optimizer);
         } catch (BufferUnderflowException | ArithmeticException e) {
-            throw new IllegalArgumentException(path + ": " + entry + " runs past the end of the checkpoint", e);
+            throw new IllegalArgumentException(source + ": " + entry + " runs past the end of the checkpoint", e);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(path + ": " + entry + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(source + ": " + entry + ": " + e.getMessage(), e);
         }
     }
 

@@ -486,6 +486,32 @@ class CheckpointTest {
         assertThat(rejected).isGreaterThan(mutations.size());
     }
 
+    @Test
+    void theBytesOfACheckpointInMemoryAreThoseOfItsFileAndReadBackUnderTheirSourceName() throws IOException {
+        Linear model = new Linear(4, 3, true, new SplittableRandom(5));
+        AdamW optimizer = new AdamW(model, 0.01f);
+        train(model, optimizer, new SplittableRandom(DATA_SEED), 2);
+        Path path = dir.resolve("model.ckpt");
+        Checkpoint.save(path, model, optimizer, 2, 1, Map.of("seed", "3"));
+        byte[] bytes = Checkpoint.toBytes(model, optimizer, 2, 1, Map.of("seed", "3"));
+
+        assertThat(bytes).isEqualTo(Files.readAllBytes(path));
+        Checkpoint read = Checkpoint.read(bytes, "model.tribuo, field 2");
+        assertThat(sameState(read, Checkpoint.load(path))).isTrue();
+        assertThat(read.toBytes()).isEqualTo(bytes);
+        Checkpoint edited = Checkpoint.read(read.withMetadata(Map.of("seed", "4")).toBytes(), "edited");
+        assertThat(edited.metadata()).containsExactlyEntriesOf(Map.of("seed", "4"));
+        assertThat(edited.modelState()).isEqualTo(read.modelState());
+
+        byte[] damaged = bytes.clone();
+        damaged[damaged.length / 2] ^= 1;
+        assertThatThrownBy(() -> Checkpoint.read(damaged, "model.tribuo, field 2"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("model.tribuo, field 2: checksum mismatch, the checkpoint is truncated or corrupted");
+        assertThatThrownBy(() -> Checkpoint.read(new byte[3], "model.tribuo, field 2"))
+                .hasMessage("model.tribuo, field 2: not an xformers4j checkpoint (bad magic)");
+    }
+
     private static boolean sameState(Checkpoint a, Checkpoint b) {
         return a.step() == b.step() && a.epoch() == b.epoch() && a.metadata().equals(b.metadata())
                 && a.modelState().equals(b.modelState())

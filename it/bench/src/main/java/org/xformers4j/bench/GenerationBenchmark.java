@@ -19,9 +19,9 @@ import org.xformers4j.component.decoding.GeneratedSequence;
 import org.xformers4j.component.decoding.GenerationConfig;
 import org.xformers4j.decoding.GreedyDecoding;
 import org.xformers4j.models.lm.DecoderSession;
-import org.xformers4j.models.lm.DecoderSpec;
-import org.xformers4j.models.nn.BlockConfig;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.nn.TransformerDecoder;
+import org.xformers4j.registry.ComponentRegistry;
 
 /**
  * Greedy generation from a GPT-style decoder the size of {@code examples/char-lm.xml} (4 blocks of
@@ -54,9 +54,9 @@ public class GenerationBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        BlockConfig block = BlockConfig.builder(128, 4).build();
-        DecoderSpec spec = new DecoderSpec("flash", Map.of(), "rotary", Map.of(), block, 4, true, 0f, 128);
-        decoder = spec.decoder(256, false, new SplittableRandom(1));
+        Architecture architecture = Architecture.builder().attention("flash", Map.of()).positional("rotary", Map.of())
+                .modelDim(128).heads(4).layers(4).build();
+        decoder = architecture.decoder(ComponentRegistry.standalone(), 256, false, new SplittableRandom(1));
         SplittableRandom random = new SplittableRandom(2);
         prompt = new int[1][PROMPT];
         for (int i = 0; i < PROMPT; i++) {

@@ -32,8 +32,10 @@ import org.xformers4j.registry.HostCommand;
 /**
  * The language-model commands of the model-plugins bundle inside the embedded framework with the
  * real bundles: {@code lm train} builds the trainer from an OLCUT XML file (OLCUT lives in the
- * Tribuo wrap bundle and reaches {@code org.xformers4j.models.lm.LanguageModelTrainer} only through
- * its dynamic import), trains a tiny model on the start of Moby-Dick and saves it; {@code generate}
+ * Tribuo wrap bundle and reaches {@code org.xformers4j.models.lm.LanguageModelTrainer} and
+ * {@code org.xformers4j.models.nn.Architecture} only through its dynamic import; the command hands the
+ * trainer the host's registry, through which its components are created), trains a tiny model on
+ * the start of Moby-Dick and saves it; {@code generate}
  * continues a prompt with the saved model by beam and contrastive search; {@code check} runs the
  * conformance suite on the contrastive strategy.
  *
@@ -79,16 +81,30 @@ class OsgiLanguageModelTest {
                 <?xml version="1.0" encoding="UTF-8"?>
                 <config>
                     <component name="trainer" type="org.xformers4j.models.lm.LanguageModelTrainer">
+                        <property name="architecture" value="architecture"/>
+                        <property name="contextLength" value="16"/>
+                        <property name="steps" value="%d"/>
+                        <property name="evaluateEvery" value="%d"/>
+                        <property name="optimization" value="optimization"/>
+                        <property name="run" value="run"/>
+                    </component>
+                    <component name="optimization" type="org.xformers4j.train.Optimization">
+                        <property name="learningRate" value="0.002"/>
+                        <property name="beta2" value="0.95"/>
+                        <property name="weightDecay" value="0.1"/>
+                        <property name="warmupSteps" value="2"/>
+                        <property name="finalLearningRateFraction" value="0.1"/>
+                        <property name="gradientClip" value="1.0"/>
+                    </component>
+                    <component name="run" type="org.xformers4j.train.RunSettings">
+                        <property name="batchSize" value="4"/>
+                    </component>
+                    <component name="architecture" type="org.xformers4j.models.nn.Architecture">
                         <property name="attention" value="flash"/>
                         <property name="positional" value="rotary"/>
                         <property name="modelDim" value="16"/>
                         <property name="heads" value="2"/>
                         <property name="layers" value="1"/>
-                        <property name="contextLength" value="16"/>
-                        <property name="batchSize" value="4"/>
-                        <property name="steps" value="%d"/>
-                        <property name="warmupSteps" value="2"/>
-                        <property name="evaluateEvery" value="%d"/>
                     </component>
                 </config>
                 """.formatted(STEPS, EVALUATE_EVERY));

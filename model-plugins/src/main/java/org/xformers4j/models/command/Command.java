@@ -5,10 +5,10 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.xformers4j.models.lm.TextGenerator;
-import org.xformers4j.models.tribuo.ComponentResolver;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.ConfigFiles;
 import org.xformers4j.registry.HostCommand;
+import org.xformers4j.registry.RegistryAware;
 
 /** A command of this bundle: a {@link HostCommand} that reports configuration and data errors with their causes. */
 abstract class Command extends HostCommand {
@@ -33,13 +33,14 @@ abstract class Command extends HostCommand {
      * The component {@code name} of the OLCUT configuration {@code file}, which must be a
      * {@code type} ({@code what} describes it in errors), opened through {@link ConfigFiles} (an
      * untrusted file: no DTDs or external entities, no includes). The components the configuration names
-     * (attention mechanisms, positional encodings) are found through the host's {@code registry},
-     * handed to {@link ComponentResolver} first. OLCUT creates the classes the file names with
+     * (attention mechanisms, positional encodings) are found through the host's {@code registry}: a
+     * configured object that creates components ({@link RegistryAware}, as the trainers are) is handed
+     * it right after OLCUT has built it, which checks the names, so a misspelt one fails here naming
+     * the closest registered ones. OLCUT creates the classes the file names with
      * {@code Class.forName} from its own class loader, which inside the OSGi host is the Tribuo
      * bundle's: it imports every exported package dynamically, this bundle's included.
      */
     static <T> T configured(Path file, String name, Class<T> type, String what, ComponentRegistry registry) {
-        ComponentResolver.use(registry);
         Object component;
         try (ConfigurationManager manager = ConfigFiles.open(file)) {
             if (!manager.getComponentNames().contains(name)) {
@@ -48,6 +49,9 @@ abstract class Command extends HostCommand {
             }
             try {
                 component = manager.lookup(name);
+                if (component instanceof RegistryAware aware) {
+                    aware.useRegistry(registry);
+                }
             } catch (RuntimeException e) {
                 // OLCUT's PropertyException and whatever a component's postConfig throws, named with the file.
                 throw new IllegalArgumentException("config " + file + ": " + messages(e), e);

@@ -28,7 +28,6 @@ import org.xformers4j.decoding.processing.RepetitionPenalty;
 import org.xformers4j.decoding.processing.StopSequences;
 import org.xformers4j.models.lm.LanguageModel;
 import org.xformers4j.models.lm.TextGenerator;
-import org.xformers4j.models.tribuo.ComponentResolver;
 import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
@@ -88,8 +87,7 @@ public final class GenerateCommand extends Command {
         List<TextGenerator.Generation> generations;
         TextStream stream = null;
         try {
-            ComponentResolver.use(registry);
-            TextGenerator model = TextGenerator.load(modelDirectory);
+            TextGenerator model = TextGenerator.load(modelDirectory, registry);
             DecodingStrategy strategy = registry.create(DecodingStrategy.class, strategyName, options);
             GenerationConfig.Builder config = limits.toBuilder();
             List<String> stops = line.all("--stop");

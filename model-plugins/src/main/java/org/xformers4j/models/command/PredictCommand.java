@@ -7,7 +7,6 @@ import org.tribuo.Example;
 import org.tribuo.Model;
 import org.tribuo.Prediction;
 import org.tribuo.classification.Label;
-import org.xformers4j.models.tribuo.ComponentResolver;
 import org.xformers4j.models.tribuo.TribuoModelFiles;
 import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
@@ -25,13 +24,14 @@ import java.util.function.Function;
 
 /**
  * {@code xformers4j predict --model MODEL --input CSV [--label COLUMN]}: loads a classifier saved
- * by {@code train --save} (Tribuo's {@link Model#deserializeFromFile(Path)}) and prints one line per
+ * by {@code train --save} (with {@link TribuoModelFiles#load(Path, ComponentRegistry)}, which creates the
+ * model's components through the host's registry) and prints one line per
  * row of the CSV file, after a header: {@code row,label,probability} (the row from 1 after the
  * header line, the predicted label and its score, a probability when the model produces them).
  * Every column but {@code COLUMN} (default {@code label}, ignored when present) is a feature. The
  * input must have a column for every feature the model was trained on (missing ones are named
  * and nothing is predicted); columns the model does not know are ignored with a warning. The
- * model is loaded with {@link TribuoModelFiles#load}, which names the file and what is wrong with it;
+ * loader names the file and what is wrong with it;
  * the input is read once, streaming, and predicted {@value #BATCH} rows at a time, so a bad row
  * ({@link LabelCsv}) stops the command with exit code 1 after the lines of the batches before it.
  */
@@ -123,13 +123,9 @@ public final class PredictCommand extends Command {
         }
     }
 
-    /**
-     * The classifier in {@code file}. Models that create components while loading find them
-     * through the host's registry, handed to {@link ComponentResolver} first.
-     */
+    /** The classifier in {@code file}; a model that creates components while loading finds them in the host's registry. */
     private Model<Label> load(Path file) {
-        ComponentResolver.use(registry);
-        Model<?> model = TribuoModelFiles.load(file);
+        Model<?> model = TribuoModelFiles.load(file, registry);
         if (!model.validate(Label.class)) {
             throw new IllegalArgumentException("model " + file + " predicts " + model.getOutputIDInfo().getDomain()
                     + ", not class labels");

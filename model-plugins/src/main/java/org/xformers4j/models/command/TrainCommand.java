@@ -37,8 +37,9 @@ import java.util.function.Function;
  * The model is saved before it is evaluated.
  *
  * <p>The components the configuration names (attention mechanisms, positional encodings) are found
- * through the host's {@link ComponentRegistry}, handed to {@link ComponentResolver} first; an unknown
- * name fails with the trainer's message naming the closest registered ones.
+ * through the host's {@link ComponentRegistry}, which the command hands the trainer right after
+ * configuring it ({@link org.xformers4j.registry.RegistryAware}); an unknown name fails then, before
+ * the data are read, naming the closest registered ones.
  */
 @Component(service = Function.class, property = {
         HostCommand.NAME_PROPERTY + "=train",

@@ -11,9 +11,11 @@ import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GeneratedSequence;
 import org.xformers4j.component.decoding.GenerationConfig;
 import org.xformers4j.io.Checkpoint;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.nn.TransformerDecoder;
 import org.xformers4j.models.text.Tokenizer;
 import org.xformers4j.nn.Module;
+import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.tensor.Functional;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
@@ -41,19 +43,21 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
     private final TransformerDecoder decoder;
 
     /**
-     * @param spec      the architecture {@code decoder} was built from
-     * @param tokenizer the tokenizer whose ids the decoder reads
-     * @param decoder   the network, without cross-attention, over the tokenizer's vocabulary
+     * @param architecture  the architecture {@code decoder} was built from
+     * @param contextLength the tokens per window it is trained on: the most it is shown at once
+     * @param tokenizer     the tokenizer whose ids the decoder reads
+     * @param decoder       the network, without cross-attention, over the tokenizer's vocabulary
      */
-    public LanguageModel(DecoderSpec spec, Tokenizer tokenizer, TransformerDecoder decoder) {
-        this(spec, tokenizer, decoder, Map.of());
+    public LanguageModel(Architecture architecture, int contextLength, Tokenizer tokenizer,
+                         TransformerDecoder decoder) {
+        this(architecture, contextLength, tokenizer, decoder, Map.of());
     }
 
-    private LanguageModel(DecoderSpec spec, Tokenizer tokenizer, TransformerDecoder decoder,
-                          Map<String, String> provenance) {
-        super(KIND, spec, tokenizer, provenance);
-        if (spec == null || tokenizer == null || decoder == null) {
-            throw new IllegalArgumentException("LanguageModel: spec, tokenizer and decoder must not be null");
+    private LanguageModel(Architecture architecture, int contextLength, Tokenizer tokenizer,
+                          TransformerDecoder decoder, Map<String, String> provenance) {
+        super(KIND, architecture, contextLength, tokenizer, provenance);
+        if (decoder == null) {
+            throw new IllegalArgumentException("LanguageModel: decoder must not be null");
         }
         if (decoder.config().vocabularySize() != tokenizer.vocabularySize() || decoder.config().crossAttention()) {
             throw new IllegalArgumentException("LanguageModel: the decoder must be decoder-only over the tokenizer's "
@@ -81,16 +85,16 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
 
     /**
      * A new decoding session over this model (see {@link DecoderSession}) that shows it at most
-     * {@link DecoderSpec#contextLength()} tokens, the context it was trained on; puts the model in
+     * {@link #contextLength()} tokens, the context it was trained on; puts the model in
      * evaluation mode.
      */
     public DecoderSession session(boolean cached) {
-        return new DecoderSession(decoder, cached, null, spec().contextLength());
+        return new DecoderSession(decoder, cached, null, contextLength());
     }
 
     /**
      * How well the model predicts {@code text}: its tokens are cut into consecutive windows of
-     * {@link DecoderSpec#contextLength()} + 1 tokens (the last may be shorter), each window's
+     * {@link #contextLength()} + 1 tokens (the last may be shorter), each window's
      * tokens after the first are predicted from those before them, and the loss is averaged.
      *
      * @param maxWindows evaluate at most this many windows from the start (0 for all)
@@ -102,7 +106,7 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
     }
 
     Evaluation evaluate(int[] tokens, int maxWindows) {
-        int window = spec().contextLength() + 1;
+        int window = contextLength() + 1;
         if (tokens.length < 2) {
             throw new IllegalArgumentException("evaluation needs at least 2 tokens, got " + tokens.length);
         }
@@ -146,18 +150,30 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
     }
 
     /**
-     * Loads a model saved by {@link #save}; its components are created through the registry by name.
+     * Loads a model saved by {@link #save}, creating its components by name through
+     * {@link ComponentRegistry#standalone()} (the providers on the class path); inside a host use
+     * {@link #load(Path, ComponentRegistry)}.
      *
      * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
      */
     public static LanguageModel load(Path directory) {
-        return load(directory, ModelFiles.read(directory));
+        return load(directory, ComponentRegistry.standalone());
+    }
+
+    /**
+     * Loads a model saved by {@link #save}, creating its components by name through {@code registry}.
+     *
+     * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
+     */
+    public static LanguageModel load(Path directory, ComponentRegistry registry) {
+        return load(directory, ModelFiles.read(directory), registry);
     }
 
     /** The language model whose weights file, {@code weights}, was read from {@code directory}. */
-    static LanguageModel load(Path directory, Checkpoint weights) {
-        return fromCheckpoint(directory, weights, KIND, LAYOUT, (spec, tokenizer) -> new LanguageModel(spec, tokenizer,
-                spec.decoder(tokenizer.vocabularySize(), false, new SplittableRandom(0))));
+    static LanguageModel load(Path directory, Checkpoint weights, ComponentRegistry registry) {
+        return fromCheckpoint(directory, weights, KIND, LAYOUT, (architecture, contextLength, tokenizer) ->
+                new LanguageModel(architecture, contextLength, tokenizer, architecture.decoder(registry,
+                        tokenizer.vocabularySize(), false, new SplittableRandom(0))));
     }
 
     /** The network. */
@@ -173,6 +189,6 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
 
     @Override
     LanguageModel withProvenance(Map<String, String> entries) {
-        return new LanguageModel(spec(), tokenizer(), decoder, entries);
+        return new LanguageModel(architecture(), contextLength(), tokenizer(), decoder, entries);
     }
 }

@@ -58,10 +58,9 @@ public final class LanguageModelTrainer extends TextModelTrainer {
                     + " tokens and its validation part " + validation.length + ", but a window needs contextLength + 1 = "
                     + (contextLength + 1) + " tokens for training and 2 for validation");
         }
-        DecoderSpec spec = spec();
         SplittableRandom rng = new SplittableRandom(run.seed());
-        TransformerDecoder decoder = spec.decoder(tokenizer.vocabularySize(), false, rng);
-        LanguageModel model = new LanguageModel(spec, tokenizer, decoder);
+        TransformerDecoder decoder = architecture.decoder(registry(), tokenizer.vocabularySize(), false, rng);
+        LanguageModel model = new LanguageModel(architecture, contextLength, tokenizer, decoder);
         long batchSeed = rng.nextLong();
         Map<String, String> identity = identity(text);
         TrainingTask task = new TrainingTask() {

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.xformers4j.io.AtomicFiles;
 import org.xformers4j.io.Checkpoint;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.text.BytePairTokenizer;
 import org.xformers4j.models.text.ByteTokenizer;
 import org.xformers4j.models.text.Tokenizer;
@@ -21,9 +22,11 @@ import org.xformers4j.nn.ParameterState;
 
 /**
  * The directory a trained text model is saved in, laid out as a Hugging Face model directory:
- * {@value #WEIGHTS_FILE}, a {@link Checkpoint} holding the weights with the architecture, the
- * tokenizer's kind and the training provenance as text metadata, and for a byte-pair tokenizer its {@code vocab.json} and
- * {@code merges.txt}. Nothing is deserialised as Java objects; a file that is corrupt, truncated or
+ * {@value #WEIGHTS_FILE}, a {@link Checkpoint} holding the weights with text metadata (the model
+ * format {@value #FORMAT_VERSION} and kind, the architecture as {@link Architecture#toMetadata()}
+ * writes it, the context length, the tokenizer's kind and the training provenance), and for a
+ * byte-pair tokenizer its {@code vocab.json} and {@code merges.txt}. A file of another model
+ * format (those of earlier versions have no {@value #FORMAT} entry) is refused naming its format. Nothing is deserialised as Java objects; a file that is corrupt, truncated or
  * of another kind of model is refused with a message naming it.
  *
  * <p>Consistency of the directory as a whole. Each file is replaced atomically ({@link
@@ -40,6 +43,18 @@ final class ModelFiles {
     static final String WEIGHTS_FILE = "model.x4j";
 
     private static final String KIND = "model.kind";
+
+    /**
+     * The metadata entry of the model format: {@value #FORMAT_VERSION} since the architecture has been written
+     * by {@link Architecture#toMetadata()} (format 1, with no entry, wrote it by hand).
+     */
+    static final String FORMAT = "model.format";
+
+    /** The model format this version writes and reads. */
+    static final String FORMAT_VERSION = "2";
+
+    /** The metadata entry of the tokens per window a text model was trained on. */
+    static final String CONTEXT_LENGTH = "model.contextLength";
     private static final String TOKENIZER = "tokenizer";
     private static final String SPECIAL = "tokenizer.special.";
     private static final String PROVENANCE = "provenance.";
@@ -64,6 +79,7 @@ final class ModelFiles {
             Map<String, String> all = new TreeMap<>(metadata);
             provenance.forEach((key, value) -> all.put(PROVENANCE + key, value));
             all.put(KIND, kind);
+            all.put(FORMAT, FORMAT_VERSION);
             if (tokenizer instanceof BytePairTokenizer bpe) {
                 all.put(TOKENIZER, "bpe");
                 for (Map.Entry<String, byte[]> file : bpe.files().entrySet()) {
@@ -122,7 +138,36 @@ final class ModelFiles {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("model " + file + " is not a valid model file: " + e.getMessage(), e);
         }
+        String format = checkpoint.metadata().get(FORMAT);
+        if (checkpoint.metadata().containsKey(KIND) && !FORMAT_VERSION.equals(format)) {
+            throw new IllegalArgumentException("model " + file + " is in model format " + (format == null
+                    ? "1 (it has no '" + FORMAT + "' entry): it was saved by an earlier version of xformers4j"
+                    : "'" + format + "'") + ", and this version reads model format " + FORMAT_VERSION
+                    + " only; train the model again");
+        }
         return checkpoint;
+    }
+
+    /**
+     * The tokens per window the model of {@code checkpoint} was trained on.
+     *
+     * @throws IllegalArgumentException naming the file and the entry if it is missing or not a positive int
+     */
+    static int contextLength(Path directory, Checkpoint checkpoint) {
+        String value = checkpoint.metadata().get(CONTEXT_LENGTH);
+        String where = "model " + directory.resolve(WEIGHTS_FILE) + ": ";
+        if (value == null) {
+            throw new IllegalArgumentException(where + "no '" + CONTEXT_LENGTH + "' entry");
+        }
+        try {
+            int contextLength = Integer.parseInt(value);
+            if (contextLength > 0) {
+                return contextLength;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(where + "'" + CONTEXT_LENGTH + "' = '" + value + "' is not a positive int");
     }
 
     /**
@@ -141,7 +186,7 @@ final class ModelFiles {
     }
 
     /**
-     * Checks, before anything is built from it, that the architecture {@code spec} (read from the
+     * Checks, before anything is built from it, that the {@code architecture} (read from the
      * metadata) fits the weights {@code checkpoint} actually holds, so that metadata claiming a huge
      * model cannot make the loader allocate it: the token embedding table {@code embedding} must be
      * [vocabularySize, modelDim], and the weights must hold at least the parameters of
@@ -150,9 +195,9 @@ final class ModelFiles {
      *
      * @throws IllegalArgumentException naming the directory, the entries and the numbers that do not fit
      */
-    static void requireFits(Path directory, Checkpoint checkpoint, DecoderSpec spec, int vocabularySize,
+    static void requireFits(Path directory, Checkpoint checkpoint, Architecture architecture, int vocabularySize,
                             String embedding, int stacks) {
-        int modelDim = spec.block().modelDim();
+        int modelDim = architecture.modelDim();
         ParameterState table = checkpoint.modelState().get(embedding);
         int[] expected = {vocabularySize, modelDim};
         String mismatch = "model " + directory + " does not match its architecture: ";
@@ -163,12 +208,12 @@ final class ModelFiles {
         }
         double d = modelDim;
         double needed = (double) vocabularySize * d
-                + (double) stacks * spec.layers() * (2 * d * d + 2 * d * spec.block().hidden());
+                + (double) stacks * architecture.layers() * (2 * d * d + 2 * d * architecture.hiddenSize());
         long held = storedElements(checkpoint);
         if (needed > held) {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "%sarchitecture.modelDim = %d, hidden = %d "
                     + "and layers = %d need at least %.0f parameters, but %s holds %d; nothing was built", mismatch,
-                    modelDim, spec.block().hidden(), spec.layers(), needed, WEIGHTS_FILE, held));
+                    modelDim, architecture.hiddenSize(), architecture.layers(), needed, WEIGHTS_FILE, held));
         }
     }
 

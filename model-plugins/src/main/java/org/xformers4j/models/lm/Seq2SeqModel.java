@@ -13,11 +13,13 @@ import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GeneratedSequence;
 import org.xformers4j.component.decoding.GenerationConfig;
 import org.xformers4j.io.Checkpoint;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.nn.TransformerBlock;
 import org.xformers4j.models.nn.TransformerDecoder;
 import org.xformers4j.models.nn.TransformerEncoder;
 import org.xformers4j.models.text.Tokenizer;
 import org.xformers4j.nn.Module;
+import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.tensor.Functional;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
@@ -35,7 +37,7 @@ import org.xformers4j.tensor.Tensor;
  * The source is followed by the end token {@value #END_TOKEN}, so the encoder sees where it ends
  * whatever the positional encoding. The encoder and the decoder share the decoder's token
  * embedding table E (the source is embedded with {@link TransformerDecoder#embed}); with
- * {@link DecoderSpec#tiedEmbeddings()} the logits are computed with E too, the three-way tying of
+ * {@link Architecture#tiedEmbeddings()} the logits are computed with E too, the three-way tying of
  * Vaswani et al. (§3.4) after Press and Wolf (2017, "Using the Output Embedding to Improve Language
  * Models"). Sources of a batch are right-padded and the padding is masked as attention keys, in
  * the encoder and in the decoder's cross-attention.
@@ -69,19 +71,20 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
         }
     }
 
-    private Seq2SeqModel(DecoderSpec spec, Tokenizer tokenizer, RandomGenerator rng) {
-        super(KIND, spec, tokenizer, Map.of());
+    private Seq2SeqModel(Architecture architecture, int contextLength, Tokenizer tokenizer, ComponentRegistry registry,
+                         RandomGenerator rng) {
+        super(KIND, architecture, contextLength, tokenizer, Map.of());
         this.startToken = specialToken(tokenizer, START_TOKEN);
         this.endToken = specialToken(tokenizer, END_TOKEN);
-        this.decoder = spec.decoder(tokenizer.vocabularySize(), true, rng);
-        this.encoder = spec.encoder(rng);
+        this.decoder = architecture.decoder(registry, tokenizer.vocabularySize(), true, rng);
+        this.encoder = architecture.encoder(registry, rng);
         this.network = new Network(encoder, decoder);
         this.crossAttentionRng = new SplittableRandom(rng.nextLong());
     }
 
     /** {@code trained}, sharing its networks, with another provenance. */
     private Seq2SeqModel(Seq2SeqModel trained, Map<String, String> provenance) {
-        super(KIND, trained.spec(), trained.tokenizer(), provenance);
+        super(KIND, trained.architecture(), trained.contextLength(), trained.tokenizer(), provenance);
         this.startToken = trained.startToken;
         this.endToken = trained.endToken;
         this.decoder = trained.decoder;
@@ -93,18 +96,22 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
     /**
      * A new, untrained model.
      *
-     * @param spec      the architecture of the encoder and the decoder (both {@link DecoderSpec#layers()} deep)
-     * @param tokenizer the tokenizer; it must have the special tokens {@value #START_TOKEN} and {@value #END_TOKEN}
-     * @param rng       seeded generator for every weight and the dropout seeds
+     * @param architecture  the architecture of the encoder and the decoder (both {@link Architecture#layers()} deep;
+     *                      the encoder prepends a CLS token when its pooling is CLS, which the decoder does not see)
+     * @param contextLength the most tokens a source or a target (with its special token) may have
+     * @param tokenizer     the tokenizer; it must have the special tokens {@value #START_TOKEN} and {@value #END_TOKEN}
+     * @param registry      where the attention mechanisms and the positional encoding come from
+     * @param rng           seeded generator for every weight and the dropout seeds
      * @throws IllegalArgumentException if an argument is null, a special token is missing, or the attention
      *                                  mechanism cannot serve as cross-attention
      */
-    public static Seq2SeqModel create(DecoderSpec spec, Tokenizer tokenizer, RandomGenerator rng) {
-        if (spec == null || tokenizer == null || rng == null) {
-            throw new IllegalArgumentException("Seq2SeqModel: spec, tokenizer and rng must not be null, got " + spec
-                    + ", " + tokenizer + ", " + rng);
+    public static Seq2SeqModel create(Architecture architecture, int contextLength, Tokenizer tokenizer,
+                                      ComponentRegistry registry, RandomGenerator rng) {
+        if (architecture == null || tokenizer == null || registry == null || rng == null) {
+            throw new IllegalArgumentException("Seq2SeqModel: architecture, tokenizer, registry and rng must not be "
+                    + "null, got " + architecture + ", " + tokenizer + ", " + registry + ", " + rng);
         }
-        return new Seq2SeqModel(spec, tokenizer, rng);
+        return new Seq2SeqModel(architecture, contextLength, tokenizer, registry, rng);
     }
 
     private static int specialToken(Tokenizer tokenizer, String token) {
@@ -134,7 +141,7 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
         try (GradMode.Scope ignored = GradMode.noGrad()) {
             memory = encode(new int[][] {sourceTokens(source)});
         }
-        DecoderSession session = new DecoderSession(decoder, cached, memory, spec().contextLength());
+        DecoderSession session = new DecoderSession(decoder, cached, memory, contextLength());
         List<Generation> out = new ArrayList<>();
         for (GeneratedSequence sequence : strategy.generate(session, new int[][] {{startToken}}, ending).get(0)) {
             int[] tokens = sequence.tokens();
@@ -189,7 +196,7 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
         Tensor keyPaddingMask = anyPadding ? Tensor.of(embedded.backend(), mask, sources.length, length) : null;
         Tensor states = encoder.forward(embedded, keyPaddingMask).tokens();
         return new TransformerBlock.Memory(states, AttentionContext.builder().keyPaddingMask(keyPaddingMask)
-                .dropout(spec().attentionDropout(), crossAttentionRng).build());
+                .dropout(architecture().attentionDropout(), crossAttentionRng).build());
     }
 
     /**
@@ -270,18 +277,29 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
     }
 
     /**
-     * Loads a model saved by {@link #save}; its components are created through the registry by name.
+     * Loads a model saved by {@link #save}, creating its components by name through
+     * {@link ComponentRegistry#standalone()} (the providers on the class path); inside a host use
+     * {@link #load(Path, ComponentRegistry)}.
      *
      * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
      */
     public static Seq2SeqModel load(Path directory) {
-        return load(directory, ModelFiles.read(directory));
+        return load(directory, ComponentRegistry.standalone());
+    }
+
+    /**
+     * Loads a model saved by {@link #save}, creating its components by name through {@code registry}.
+     *
+     * @throws IllegalArgumentException if the directory holds no model, another kind of model, or a corrupt one
+     */
+    public static Seq2SeqModel load(Path directory, ComponentRegistry registry) {
+        return load(directory, ModelFiles.read(directory), registry);
     }
 
     /** The sequence-to-sequence model whose weights file, {@code weights}, was read from {@code directory}. */
-    static Seq2SeqModel load(Path directory, Checkpoint weights) {
-        return fromCheckpoint(directory, weights, KIND, LAYOUT,
-                (spec, tokenizer) -> new Seq2SeqModel(spec, tokenizer, new SplittableRandom(0)));
+    static Seq2SeqModel load(Path directory, Checkpoint weights, ComponentRegistry registry) {
+        return fromCheckpoint(directory, weights, KIND, LAYOUT, (architecture, contextLength, tokenizer) ->
+                new Seq2SeqModel(architecture, contextLength, tokenizer, registry, new SplittableRandom(0)));
     }
 
     public TransformerEncoder encoder() {

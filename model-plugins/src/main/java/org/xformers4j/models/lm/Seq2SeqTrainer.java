@@ -70,7 +70,7 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
         pairs.subList(0, split).forEach(p -> trainText.append(p.source()).append('\n').append(p.target()).append('\n'));
         Tokenizer tokenizer = tokenizerFor(trainText.toString());
         SplittableRandom rng = new SplittableRandom(run.seed());
-        Seq2SeqModel model = Seq2SeqModel.create(spec(), tokenizer, rng);
+        Seq2SeqModel model = Seq2SeqModel.create(architecture, contextLength, tokenizer, registry(), rng);
         int[][] sources = new int[pairs.size()][];
         int[][] targets = new int[pairs.size()][];
         for (int i = 0; i < pairs.size(); i++) {

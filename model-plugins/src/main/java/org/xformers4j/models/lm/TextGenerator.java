@@ -7,6 +7,7 @@ import org.xformers4j.component.decoding.DecodingStrategy;
 import org.xformers4j.component.decoding.GenerationConfig;
 import org.xformers4j.io.Checkpoint;
 import org.xformers4j.models.text.Tokenizer;
+import org.xformers4j.registry.ComponentRegistry;
 
 /**
  * A trained text model that generates from a text input with any registered decoding strategy:
@@ -43,16 +44,28 @@ public interface TextGenerator {
     void save(Path directory);
 
     /**
-     * Loads the model saved in {@code directory}, whichever kind it is.
+     * Loads the model saved in {@code directory}, whichever kind it is, creating its components by
+     * name through {@link ComponentRegistry#standalone()} (the providers on the class path); inside a
+     * host use {@link #load(Path, ComponentRegistry)}.
      *
      * @throws IllegalArgumentException if the directory holds no model, an unknown kind or a corrupt one
      */
     static TextGenerator load(Path directory) {
+        return load(directory, ComponentRegistry.standalone());
+    }
+
+    /**
+     * Loads the model saved in {@code directory}, whichever kind it is, creating its components by
+     * name through {@code registry}.
+     *
+     * @throws IllegalArgumentException if the directory holds no model, an unknown kind or a corrupt one
+     */
+    static TextGenerator load(Path directory, ComponentRegistry registry) {
         Checkpoint weights = ModelFiles.read(directory);
         String kind = ModelFiles.kind(weights);
         return switch (kind) {
-            case LanguageModel.KIND -> LanguageModel.load(directory, weights);
-            case Seq2SeqModel.KIND -> Seq2SeqModel.load(directory, weights);
+            case LanguageModel.KIND -> LanguageModel.load(directory, weights, registry);
+            case Seq2SeqModel.KIND -> Seq2SeqModel.load(directory, weights, registry);
             default -> throw new IllegalArgumentException("model " + directory + " is of kind '" + kind
                     + "', which is not a text model this version can load");
         };

@@ -5,23 +5,20 @@ import com.oracle.labs.mlrg.olcut.config.Configurable;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.nio.charset.StandardCharsets;
 import java.time.OffsetDateTime;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import org.xformers4j.component.attention.AttentionMechanism;
-import org.xformers4j.component.positional.PositionalEncoding;
-import org.xformers4j.models.nn.BlockConfig;
-import org.xformers4j.models.nn.NormKind;
-import org.xformers4j.models.nn.NormPlacement;
+import org.xformers4j.models.nn.Architecture;
+import org.xformers4j.models.nn.TransformerEncoder;
 import org.xformers4j.models.text.BytePairTokenizer;
 import org.xformers4j.models.text.ByteTokenizer;
 import org.xformers4j.models.text.Tokenizer;
 import org.xformers4j.models.tribuo.ConfigFields;
 import org.xformers4j.component.Hyperparameters;
 import org.xformers4j.component.Range;
-import org.xformers4j.nn.FeedForward;
+import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.registry.RegistryAware;
 import org.xformers4j.train.Evaluation;
 import org.xformers4j.train.Optimization;
 import org.xformers4j.train.Point;
@@ -30,11 +27,26 @@ import org.xformers4j.train.TrainingLoop;
 
 /**
  * The hyperparameters shared by the trainers of text models ({@link LanguageModelTrainer},
- * {@link Seq2SeqTrainer}): the tokenizer, the architecture by registered component names, the
- * optimisation and the checkpoints, as OLCUT {@code @Config} fields, so an XML configuration or a
- * builder sets them. {@link #postConfig()} checks every field and names the bad one.
+ * {@link Seq2SeqTrainer}): the tokenizer, the {@link Architecture} (a component of its own), the
+ * training window, the optimisation and the checkpoints, as OLCUT {@code @Config} fields, so an
+ * XML configuration or a builder sets them. {@link #postConfig()} checks every field and names the
+ * bad one. The architecture's components are created through the registry handed to
+ * {@link #useRegistry} (by a host, after configuring the trainer) or to {@link Builder#registry},
+ * else through {@link ComponentRegistry#standalone()}.
  */
-public abstract class TextModelTrainer implements Configurable {
+public abstract class TextModelTrainer implements Configurable, RegistryAware {
+
+    /**
+     * The architecture of a trainer configured without one: flash attention, rotary positions, 4
+     * pre-norm blocks of width 128 with 4 heads and a GELU feed-forward of 512, tied embeddings, no
+     * dropout, and mean pooling (no CLS token in a sequence-to-sequence model's encoder).
+     */
+    public static final Architecture DEFAULT_ARCHITECTURE = Architecture.builder().attention("flash", Map.of())
+            .positional("rotary", Map.of()).modelDim(128).heads(4).layers(4)
+            .pooling(TransformerEncoder.Pooling.MEAN).build();
+
+    /** Where the architecture's components come from; see {@link #useRegistry}. */
+    private volatile ComponentRegistry registry;
 
     /**
      * What training produced.
@@ -63,50 +75,16 @@ public abstract class TextModelTrainer implements Configurable {
     @Config(description = "Vocabulary size of a BPE tokenizer, special tokens included (>= 256 + special tokens).")
     protected int vocabularySize = 512;
 
-    @Config(description = "Registry name of the attention mechanism; it must declare causal (e.g. full, flash, "
-            + "sliding-window).")
-    protected String attention = "flash";
+    @Config(description = "The network (an org.xformers4j.models.nn.Architecture component): attention (it must "
+            + "declare causal) and positional encoding by registry name, widths, depth, norms, dropout, tied "
+            + "embeddings. Without one: flash attention, rotary positions, 4 pre-norm blocks of width 128 with 4 "
+            + "heads, tied embeddings, mean pooling (for a sequence-to-sequence model's encoder).")
+    protected Architecture architecture = DEFAULT_ARCHITECTURE;
 
-    @Config(description = "Hyperparameters of the attention mechanism, by name, as strings.")
-    protected Map<String, String> attentionOptions = new HashMap<>();
-
-    @Config(description = "Registry name of the positional encoding, e.g. rotary, alibi, learned, sinusoidal.")
-    protected String positional = "rotary";
-
-    @Config(description = "Hyperparameters of the positional encoding, by name, as strings.")
-    protected Map<String, String> positionalOptions = new HashMap<>();
-
-    @Config(description = "Width D of the residual stream; a multiple of heads.")
-    protected int modelDim = 128;
-
-    @Config(description = "Number of attention heads; must divide modelDim.")
-    protected int heads = 4;
-
-    @Config(description = "Number of transformer blocks.")
-    protected int layers = 4;
-
-    @Config(description = "Hidden size of the feed-forward sublayer; 0 for 4 * modelDim.")
-    protected int hidden = 0;
-
-    @Config(description = "Feed-forward activation or gated variant.")
-    protected FeedForward.Activation activation = FeedForward.Activation.GELU;
-
-    @Config(description = "Normalisation layer.")
-    protected NormKind norm = NormKind.LAYER;
-
-    @Config(description = "Where the norms sit around each sublayer (PRE, POST, SANDWICH).")
-    protected NormPlacement normPlacement = NormPlacement.PRE;
-
-    @Config(description = "Dropout probability on each sublayer's output before the residual sum, in [0, 1).")
-    protected float dropout = 0f;
-
-    @Config(description = "Dropout probability on the attention weights, in [0, 1).")
-    protected float attentionDropout = 0f;
-
-    @Config(description = "Compute the logits with the token embedding table (Press and Wolf, 2017).")
-    protected boolean tiedEmbeddings = true;
-
-    @Config(description = "Tokens per training window: the context the model learns to use.")
+    @Config(description = "Tokens per training window: the context the model learns to use, which it keeps "
+            + "(generation shows it at most this many tokens). Not part of the architecture: no weight depends on "
+            + "it; a positional encoding with a table of its own (learned, cosformer's maxLength) needs one at least "
+            + "this long.")
     protected int contextLength = 128;
 
     @Config(description = "Optimiser steps; the learning-rate schedule spans them.")
@@ -126,8 +104,8 @@ public abstract class TextModelTrainer implements Configurable {
             + "to 0.1·lr and clipping at norm 1, as nanoGPT.")
     protected Optimization optimization = optimizationDefaults().build();
 
-    @Config(description = "Batch size (windows per step), micro-batches, seed, held-out fraction, early stopping, "
-            + "time budget and checkpoints (org.xformers4j.train.RunSettings).")
+    @Config(description = "Batch size (windows per step), micro-batches, seed, held-out fraction (> 0), early "
+            + "stopping, time budget and checkpoints (org.xformers4j.train.RunSettings).")
     protected RunSettings run = RunSettings.builder().build();
 
     /**
@@ -139,32 +117,28 @@ public abstract class TextModelTrainer implements Configurable {
                 .finalLearningRateFraction(0.1f).gradientClip(1f);
     }
 
-    /** Checks every field, naming the bad one and its value, and resolves the components once. */
+    /**
+     * Checks every field, naming the bad one and its value (the architecture checked its own when it
+     * was configured, but a decoder cannot be reversible); the component names are checked by
+     * {@link #useRegistry}, or when training.
+     */
     @Override
     public void postConfig() {
-        ConfigFields.positive("modelDim", modelDim);
-        ConfigFields.positive("heads", heads);
-        ConfigFields.positive("layers", layers);
+        if (architecture == null) {
+            throw new PropertyException("", "architecture", "architecture must not be null");
+        }
+        if (architecture.reversible()) {
+            throw new PropertyException("", "architecture", "architecture.reversible = true, but a text model's "
+                    + "decoder has no reversible blocks");
+        }
         ConfigFields.positive("contextLength", contextLength);
         Hyperparameters.validate(this);
-        if (modelDim % heads != 0) {
-            throw new PropertyException("", "heads", "heads = " + heads + " must divide modelDim = " + modelDim);
-        }
-        if (hidden < 0) {
-            throw new PropertyException("", "hidden", "hidden must be >= 0 (0 for 4 * modelDim), got " + hidden);
-        }
-        ConfigFields.probability("dropout", dropout);
-        ConfigFields.probability("attentionDropout", attentionDropout);
-        if (optimization == null || run == null) {
-            throw new PropertyException("", "optimization/run", "must not be null, got " + optimization + ", " + run);
-        }
         if (run.validationFraction() == 0f) {
             throw new PropertyException("", "run", "run.validationFraction must be > 0: a text model is validated on "
                     + "held-out text");
         }
-        if (tokenizer == null || activation == null || norm == null || normPlacement == null) {
-            throw new PropertyException("", "tokenizer/activation/norm/normPlacement", "must not be null, got "
-                    + tokenizer + ", " + activation + ", " + norm + ", " + normPlacement);
+        if (tokenizer == null) {
+            throw new PropertyException("", "tokenizer", "tokenizer must not be null");
         }
         if (tokenizer == TokenizerKind.BPE && vocabularySize < ByteTokenizer.BYTE_TOKENS + specialTokens().size()) {
             throw new PropertyException("", "vocabularySize", "vocabularySize must be at least "
@@ -176,8 +150,43 @@ public abstract class TextModelTrainer implements Configurable {
         } catch (IllegalArgumentException e) {
             throw new PropertyException(e, "", "optimization", e.getMessage());
         }
-        ConfigFields.component(AttentionMechanism.class, "attention", attention, attentionOptions);
-        ConfigFields.component(PositionalEncoding.class, "positional", positional, positionalOptions);
+    }
+
+    /**
+     * Creates the architecture's components through {@code registry} from now on, after checking
+     * that it knows them and takes their options.
+     */
+    @Override
+    public void useRegistry(ComponentRegistry registry) {
+        if (registry == null) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ".useRegistry: registry must not be null");
+        }
+        architecture.checkComponents(registry);
+        this.registry = registry;
+    }
+
+    /** The registry handed to {@link #useRegistry}, or the class path's ({@link ComponentRegistry#standalone()}) when none was. */
+    protected ComponentRegistry registry() {
+        ComponentRegistry current = registry;
+        if (current == null) {
+            synchronized (this) {
+                if (registry == null) {
+                    registry = ComponentRegistry.standalone();
+                }
+                current = registry;
+            }
+        }
+        return current;
+    }
+
+    /** The network's architecture. */
+    public Architecture architecture() {
+        return architecture;
+    }
+
+    /** Tokens per training window. */
+    public int contextLength() {
+        return contextLength;
     }
 
     /** The special tokens the trained model's tokenizer has (the sequence-to-sequence trainer's start and end). */
@@ -197,17 +206,9 @@ public abstract class TextModelTrainer implements Configurable {
         return new SplittableRandom(batchSeed ^ (step * 0x9E3779B97F4A7C15L));
     }
 
-    /** Whether training draws dropout masks (residual or attention dropout), which resuming replays. */
+    /** Whether training draws random numbers in the network (dropout, stochastic depth), which resuming replays. */
     protected boolean trainsWithDropout() {
-        return dropout > 0f || attentionDropout > 0f;
-    }
-
-    /** The architecture these fields describe. */
-    protected DecoderSpec spec() {
-        BlockConfig block = BlockConfig.builder(modelDim, heads).hidden(hidden == 0 ? 4 * modelDim : hidden)
-                .activation(activation).norm(norm).placement(normPlacement).residualDropout(dropout).build();
-        return new DecoderSpec(attention, attentionOptions, positional, positionalOptions, block, layers,
-                tiedEmbeddings, attentionDropout, contextLength);
+        return architecture.isStochastic();
     }
 
     /** The training loop these fields describe. */
@@ -225,7 +226,8 @@ public abstract class TextModelTrainer implements Configurable {
 
     /** What a checkpoint must match to be resumed: the architecture, batch shape and seed, and the data. */
     protected Map<String, String> identity(String data) {
-        Map<String, String> identity = new TreeMap<>(spec().toMetadata());
+        Map<String, String> identity = new TreeMap<>(architecture.toMetadata());
+        identity.put("run.contextLength", Integer.toString(contextLength));
         identity.put("run.tokenizer", tokenizer + (tokenizer == TokenizerKind.BPE ? " " + vocabularySize : ""));
         identity.put("run.batchSize", Integer.toString(run.batchSize()));
         identity.put("run.gradientAccumulation", Integer.toString(run.gradientAccumulation()));
@@ -267,6 +269,7 @@ public abstract class TextModelTrainer implements Configurable {
      */
     public abstract static class Builder<T extends TextModelTrainer, B extends Builder<T, B>> {
         private final T trainer;
+        private ComponentRegistry registry;
 
         protected Builder(T trainer) {
             this.trainer = trainer;
@@ -277,15 +280,18 @@ public abstract class TextModelTrainer implements Configurable {
             return (B) this;
         }
 
-        public B attention(String name, Map<String, String> options) {
-            trainer.attention = name;
-            trainer.attentionOptions = new HashMap<>(options);
+        /** The network; without one, {@link TextModelTrainer#DEFAULT_ARCHITECTURE}. */
+        public B architecture(Architecture value) {
+            trainer.architecture = value;
             return self();
         }
 
-        public B positional(String name, Map<String, String> options) {
-            trainer.positional = name;
-            trainer.positionalOptions = new HashMap<>(options);
+        /**
+         * The registry the architecture's components are created through (the OSGi service inside a
+         * host); without one, {@link ComponentRegistry#standalone()}.
+         */
+        public B registry(ComponentRegistry value) {
+            registry = value;
             return self();
         }
 
@@ -299,61 +305,10 @@ public abstract class TextModelTrainer implements Configurable {
             return self();
         }
 
-        public B modelDim(int value) {
-            trainer.modelDim = value;
-            return self();
-        }
-
-        public B heads(int value) {
-            trainer.heads = value;
-            return self();
-        }
-
-        public B layers(int value) {
-            trainer.layers = value;
-            return self();
-        }
-
-        public B hidden(int value) {
-            trainer.hidden = value;
-            return self();
-        }
-
-        public B activation(FeedForward.Activation value) {
-            trainer.activation = value;
-            return self();
-        }
-
-        public B norm(NormKind value) {
-            trainer.norm = value;
-            return self();
-        }
-
-        public B normPlacement(NormPlacement value) {
-            trainer.normPlacement = value;
-            return self();
-        }
-
-        public B dropout(float value) {
-            trainer.dropout = value;
-            return self();
-        }
-
-        public B attentionDropout(float value) {
-            trainer.attentionDropout = value;
-            return self();
-        }
-
-        public B tiedEmbeddings(boolean value) {
-            trainer.tiedEmbeddings = value;
-            return self();
-        }
-
         public B contextLength(int value) {
             trainer.contextLength = value;
             return self();
         }
-
 
         public B optimization(Optimization value) {
             trainer.optimization = value;
@@ -370,12 +325,6 @@ public abstract class TextModelTrainer implements Configurable {
             return self();
         }
 
-
-
-
-
-
-
         public B evaluateEvery(int value) {
             trainer.evaluateEvery = value;
             return self();
@@ -386,13 +335,13 @@ public abstract class TextModelTrainer implements Configurable {
             return self();
         }
 
-
-
-
-
-        /** The trainer, after {@link TextModelTrainer#postConfig()} has checked every field. */
+        /**
+         * The trainer, after {@link TextModelTrainer#postConfig()} has checked every field and
+         * {@link TextModelTrainer#useRegistry} the component names against the registry.
+         */
         public T build() {
             trainer.postConfig();
+            trainer.useRegistry(registry == null ? ComponentRegistry.standalone() : registry);
             return trainer;
         }
     }

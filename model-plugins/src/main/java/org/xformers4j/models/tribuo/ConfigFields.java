@@ -3,8 +3,6 @@ package org.xformers4j.models.tribuo;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.util.Map;
-import org.xformers4j.component.Component;
 
 /**
  * Checks of OLCUT {@code @Config} fields shared by the trainers' {@code postConfig()}: each throws
@@ -39,26 +37,6 @@ public final class ConfigFields {
         } catch (InvalidPathException e) {
             throw new PropertyException(e, "", field, field + " = '" + value + "' is not a valid path: "
                     + e.getMessage());
-        }
-    }
-
-    /**
-     * A new instance of the registered component {@code name} with {@code options}, through
-     * {@link ComponentResolver}; an unknown name is reported against {@code field}, a bad option
-     * against {@code field}Options.
-     */
-    public static <C extends Component> C component(Class<C> type, String field, String name,
-                                                    Map<String, String> options) {
-        if (name == null) {
-            throw new PropertyException("", field, field + " must name a registered component, got null");
-        }
-        try {
-            return ComponentResolver.create(type, name, options == null ? Map.of() : options);
-        } catch (IllegalArgumentException e) {
-            throw new PropertyException(e, "", field, field + " = '" + name + "': " + e.getMessage());
-        } catch (PropertyException e) {
-            throw new PropertyException(e, "", field + "Options", field + "Options " + options + " of '" + name
-                    + "': " + e.getMessage());
         }
     }
 }

@@ -1,8 +1,7 @@
 package org.xformers4j.models.tribuo;
 
-import java.io.DataOutput;
-import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import org.tribuo.Example;
 import org.xformers4j.component.attention.AttentionContext.Grid;
 import org.xformers4j.nn.Module;
@@ -47,8 +46,9 @@ public abstract class EncoderModule extends Module {
     public abstract List<List<String>> tokenFeatures(Example<?> example);
 
     /**
-     * Writes what {@link InputEncoder#fit} computed from the data besides the parameters (statistics,
-     * vocabulary), which {@link InputEncoder#restore} reads back; the parameters are saved separately.
+     * What {@link InputEncoder#fit} computed from the data besides the parameters (statistics,
+     * vocabulary), as text entries, which {@link InputEncoder#restore} reads back; a saved model
+     * keeps them in its checkpoint's metadata, the parameters with its weights.
      */
-    public abstract void writeState(DataOutput out) throws IOException;
+    public abstract Map<String, String> state();
 }

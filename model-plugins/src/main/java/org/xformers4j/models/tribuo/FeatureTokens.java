@@ -2,11 +2,11 @@ package org.xformers4j.models.tribuo;
 
 import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
 import com.oracle.labs.mlrg.olcut.provenance.impl.ConfiguredObjectProvenanceImpl;
-import java.io.DataInput;
-import java.io.DataOutput;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.random.RandomGenerator;
 import org.tribuo.Example;
 import org.tribuo.Feature;
@@ -71,28 +71,46 @@ public final class FeatureTokens implements InputEncoder {
         return new Module(featureMap, mean, std, modelDim, rng);
     }
 
-    /** Reads the number of features, then the means and standard deviations written by the module. */
+    /**
+     * Reads the means and standard deviations the module's {@link EncoderModule#state} gave: entries
+     * {@code mean} and {@code std}, one float per feature of {@code featureMap} each, comma-separated.
+     */
     @Override
-    public EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, DataInput state, RandomGenerator rng)
-            throws IOException {
-        int numFeatures = state.readInt();
-        if (numFeatures != featureMap.size()) {
-            throw new IOException("FeatureTokens: the saved state has " + numFeatures + " features, the feature map "
-                    + featureMap.size());
+    public EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, Map<String, String> state,
+                                 RandomGenerator rng) {
+        if (!state.keySet().equals(Set.of("mean", "std"))) {
+            throw new IllegalArgumentException("FeatureTokens: the saved state must have the entries mean and std, "
+                    + "got " + new TreeSet<>(state.keySet()));
         }
-        float[] mean = new float[numFeatures];
-        float[] std = new float[numFeatures];
-        for (int j = 0; j < numFeatures; j++) {
-            mean[j] = state.readFloat();
-        }
-        for (int j = 0; j < numFeatures; j++) {
-            std[j] = state.readFloat();
+        float[] mean = floats("mean", state.get("mean"), featureMap.size());
+        float[] std = floats("std", state.get("std"), featureMap.size());
+        for (int j = 0; j < std.length; j++) {
             if (!(std[j] > 0f) || !Float.isFinite(std[j]) || !Float.isFinite(mean[j])) {
-                throw new IOException("FeatureTokens: saved feature " + j + " has mean " + mean[j] + " and std "
-                        + std[j] + "; the std must be finite and positive");
+                throw new IllegalArgumentException("FeatureTokens: saved feature " + j + " has mean " + mean[j]
+                        + " and std " + std[j] + "; the std must be finite and positive");
             }
         }
         return new Module(featureMap, mean, std, modelDim, rng);
+    }
+
+    /** The {@code count} comma-separated floats of entry {@code key}. */
+    private static float[] floats(String key, String text, int count) {
+        long separators = text.chars().filter(c -> c == ',').count();
+        if (separators != count - 1L) {
+            throw new IllegalArgumentException("FeatureTokens: the saved " + key + " has " + (separators + 1)
+                    + " values, the feature map " + count + " features");
+        }
+        String[] values = text.split(",", -1);
+        float[] out = new float[count];
+        for (int j = 0; j < count; j++) {
+            try {
+                out[j] = Float.parseFloat(values[j]);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("FeatureTokens: the saved " + key + " of feature " + j + " is '"
+                        + values[j] + "', not a number", e);
+            }
+        }
+        return out;
     }
 
     @Override
@@ -174,16 +192,18 @@ public final class FeatureTokens implements InputEncoder {
             return out;
         }
 
-        /** The number of features F, the F means, the F standard deviations. */
+        /** The features' means and standard deviations, comma-separated in feature id order. */
         @Override
-        public void writeState(DataOutput out) throws IOException {
-            out.writeInt(mean.length);
-            for (float m : mean) {
-                out.writeFloat(m);
+        public Map<String, String> state() {
+            return Map.of("mean", join(mean), "std", join(std));
+        }
+
+        private static String join(float[] values) {
+            StringBuilder out = new StringBuilder();
+            for (float v : values) {
+                out.append(out.length() == 0 ? "" : ",").append(v);
             }
-            for (float s : std) {
-                out.writeFloat(s);
-            }
+            return out.toString();
         }
 
         Tensor weight() {

@@ -4,10 +4,9 @@ import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
 import com.oracle.labs.mlrg.olcut.provenance.impl.ConfiguredObjectProvenanceImpl;
-import java.io.DataInput;
-import java.io.DataOutput;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.random.RandomGenerator;
 import org.tribuo.Example;
 import org.tribuo.Feature;
@@ -125,9 +124,14 @@ public final class ImagePatches implements InputEncoder {
         return new Module(featureMap, positionOfId, modelDim, rng);
     }
 
-    /** Nothing is read: the patch layout follows from the configuration and the feature map alone. */
+    /** Nothing is read (the state must be empty): the patch layout follows from the configuration and the feature map. */
     @Override
-    public EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, DataInput state, RandomGenerator rng) {
+    public EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, Map<String, String> state,
+                                 RandomGenerator rng) {
+        if (!state.isEmpty()) {
+            throw new IllegalArgumentException("ImagePatches: the saved state must be empty, got entries "
+                    + new java.util.TreeSet<>(state.keySet()));
+        }
         return fit(featureMap, List.of(), modelDim, rng);
     }
 
@@ -207,7 +211,8 @@ public final class ImagePatches implements InputEncoder {
 
         /** Nothing: the layout is rebuilt from the configuration and the feature map. */
         @Override
-        public void writeState(DataOutput out) {
+        public Map<String, String> state() {
+            return Map.of();
         }
 
         @Override

@@ -3,9 +3,8 @@ package org.xformers4j.models.tribuo;
 import com.oracle.labs.mlrg.olcut.config.Configurable;
 import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
 import com.oracle.labs.mlrg.olcut.provenance.Provenancable;
-import java.io.DataInput;
-import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import java.util.random.RandomGenerator;
 import org.tribuo.Example;
 import org.tribuo.ImmutableFeatureMap;
@@ -33,11 +32,13 @@ public interface InputEncoder extends Configurable, Provenancable<ConfiguredObje
                       RandomGenerator rng);
 
     /**
-     * Rebuilds the module {@link #fit} made, from the state {@link EncoderModule#writeState} wrote;
-     * its parameters are freshly initialised from {@code rng}, for the caller to load.
+     * Rebuilds the module {@link #fit} made, from the entries {@link EncoderModule#state} gave (read
+     * from a file: untrusted); its parameters are freshly initialised from {@code rng}, for the
+     * caller to load.
      *
-     * @throws IOException when {@code state} is truncated or does not match {@code featureMap}
+     * @throws IllegalArgumentException naming the entry that is missing, unknown, malformed or does not match
+     *                                  {@code featureMap}
      */
-    EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, DataInput state, RandomGenerator rng)
-            throws IOException;
+    EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, Map<String, String> state,
+                          RandomGenerator rng);
 }

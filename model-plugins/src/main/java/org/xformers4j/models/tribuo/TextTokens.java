@@ -4,14 +4,12 @@ import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
 import com.oracle.labs.mlrg.olcut.provenance.impl.ConfiguredObjectProvenanceImpl;
-import java.io.DataInput;
-import java.io.DataOutput;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.random.RandomGenerator;
 import org.tribuo.Example;
 import org.tribuo.ImmutableFeatureMap;
@@ -34,6 +32,9 @@ public final class TextTokens implements InputEncoder {
     public static final int PAD = 0;
     /** The id of a token outside the vocabulary. */
     public static final int UNKNOWN = 1;
+
+    /** The prefix of the state entries, {@code token.<id>} → token. */
+    private static final String TOKEN = "token.";
 
     @Config(description = "Longest token sequence read; longer texts are cut.")
     private int maxLength = 256;
@@ -94,22 +95,31 @@ public final class TextTokens implements InputEncoder {
         return new Module(vocabulary, maxLength, modelDim, rng);
     }
 
-    /** Reads the vocabulary written by the module: its size, then each token and its id. */
+    /**
+     * Reads the vocabulary the module's {@link EncoderModule#state} gave: one entry {@code token.<id>}
+     * per token, ids 2 to size + 1, tokens unique, at most {@code maxVocabulary} of them.
+     */
     @Override
-    public EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, DataInput state, RandomGenerator rng)
-            throws IOException {
-        int size = state.readInt();
-        if (size < 0 || size > maxVocabulary) {
-            throw new IOException("TextTokens: the saved vocabulary has " + size + " tokens, maxVocabulary is "
-                    + maxVocabulary);
+    public EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, Map<String, String> state,
+                                 RandomGenerator rng) {
+        int size = state.size();
+        if (size > maxVocabulary) {
+            throw new IllegalArgumentException("TextTokens: the saved vocabulary has " + size + " tokens, maxVocabulary "
+                    + "is " + maxVocabulary);
         }
         Map<String, Integer> vocabulary = new HashMap<>();
-        for (int i = 0; i < size; i++) {
-            String token = state.readUTF();
-            int id = state.readInt();
-            if (id < 2 || id >= size + 2 || vocabulary.put(token, id) != null) {
-                throw new IOException("TextTokens: saved token '" + token + "' has id " + id + " (ids are 2 to "
-                        + (size + 1) + ", tokens unique)");
+        for (Map.Entry<String, String> e : state.entrySet()) {
+            int id = -1;
+            if (e.getKey().startsWith(TOKEN)) {
+                try {
+                    id = Integer.parseInt(e.getKey().substring(TOKEN.length()));
+                } catch (NumberFormatException ignored) {
+                    // reported below
+                }
+            }
+            if (id < 2 || id >= size + 2 || vocabulary.put(e.getValue(), id) != null) {
+                throw new IllegalArgumentException("TextTokens: saved entry '" + e.getKey() + "' = '" + e.getValue()
+                        + "' is not a token of id 2 to " + (size + 1) + " (entries " + TOKEN + "<id>, tokens unique)");
             }
         }
         return new Module(vocabulary, maxLength, modelDim, rng);
@@ -186,14 +196,12 @@ public final class TextTokens implements InputEncoder {
             return out.isEmpty() ? List.of(List.of()) : out;
         }
 
-        /** The vocabulary size, then each token (modified UTF-8) and its id. */
+        /** One entry {@code token.<id>} → token per token of the vocabulary. */
         @Override
-        public void writeState(DataOutput out) throws IOException {
-            out.writeInt(vocabulary.size());
-            for (Map.Entry<String, Integer> e : vocabulary.entrySet()) {
-                out.writeUTF(e.getKey());
-                out.writeInt(e.getValue());
-            }
+        public Map<String, String> state() {
+            Map<String, String> out = new TreeMap<>();
+            vocabulary.forEach((token, id) -> out.put(TOKEN + id, token));
+            return out;
         }
 
         @Override

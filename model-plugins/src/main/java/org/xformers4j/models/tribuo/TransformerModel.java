@@ -11,6 +11,7 @@ import org.tribuo.Output;
 import org.tribuo.Prediction;
 import org.tribuo.protos.core.ModelProto;
 import org.tribuo.provenance.ModelProvenance;
+import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.tensor.GradMode;
 
 import java.util.ArrayList;
@@ -42,9 +43,14 @@ import java.util.Optional;
  * model was built (the first 1000 training examples).
  *
  * <p><b>Serialization</b> is Tribuo's protobuf format: {@link #serialize()} gives a
- * {@link ModelProto} that {@link Model#deserialize}, {@link Model#deserializeFromFile} and
- * {@link Model#deserializeFromStream} read back into an equal model (identical predictions); see
- * {@link TransformerModelSerializer} for the layout. There is no Java serialization: the network is
+ * {@link ModelProto} that {@link TribuoModelFiles#load(java.nio.file.Path, ComponentRegistry)},
+ * {@link Model#deserialize}, {@link Model#deserializeFromFile} and {@link Model#deserializeFromStream}
+ * read back into an equal model (identical predictions); see {@link TransformerModelSerializer} for
+ * the layout, a {@code model.x4j} checkpoint inside Tribuo's message. Loading builds the network's
+ * attention mechanisms and positional encoding by name: {@link TribuoModelFiles#load(java.nio.file.Path,
+ * ComponentRegistry)} through the registry it is given, Tribuo's static methods (which pass no context)
+ * through {@link ComponentRegistry#standalone()}, the providers on the class path, which inside an OSGi
+ * framework may not see the installed bundles. There is no Java serialization: the network is
  * transient.
  *
  * <p>Immutable and thread-safe: the network is put in evaluation mode when the model is built and
@@ -59,8 +65,11 @@ public final class TransformerModel<T extends Output<T>> extends Model<T> {
 
     private static final long serialVersionUID = 1L;
 
-    /** The protobuf serialization version, recorded in {@link ModelProto#getVersion()}. */
-    public static final int CURRENT_VERSION = 0;
+    /**
+     * The protobuf serialization version, recorded in {@link ModelProto#getVersion()}: 1 since the
+     * model's data are a {@code model.x4j} checkpoint (version 0, a blob of its own, is refused).
+     */
+    public static final int CURRENT_VERSION = 1;
 
     private final transient TransformerNetwork network;
     private final transient OutputHead.Fitted<T> head;
@@ -171,10 +180,19 @@ public final class TransformerModel<T extends Output<T>> extends Model<T> {
         return TransformerModelSerializer.serialize(this, createDataCarrier().serialize());
     }
 
-    /** Called reflectively by Tribuo's {@code ProtoUtil.deserialize} for {@link Model#deserialize}. */
+    /**
+     * Called reflectively by Tribuo's {@code ProtoUtil.deserialize} for {@link Model#deserialize}, which
+     * passes no registry: the components are created through {@link ComponentRegistry#standalone()}.
+     */
     @SuppressWarnings("unused")
     private static TransformerModel<?> deserializeFromProto(int version, String className, Any message) {
-        return TransformerModelSerializer.deserialize(version, className, message);
+        return TransformerModelSerializer.deserialize(version, className, message, ComponentRegistry.standalone());
+    }
+
+    /** The model {@code proto} holds, its components created through {@code registry}. */
+    static TransformerModel<?> deserialize(ModelProto proto, ComponentRegistry registry) {
+        return TransformerModelSerializer.deserialize(proto.getVersion(), proto.getClassName(),
+                proto.getSerializedData(), registry);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.xformers4j.models.tribuo;
 
 import org.tribuo.Example;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.nn.AttentionRollout;
 import org.xformers4j.models.nn.TransformerEncoder;
 import org.xformers4j.nn.Linear;
@@ -11,15 +12,18 @@ import java.util.List;
 
 /**
  * The whole network of a {@link TransformerModel}: examples → input encoder → transformer
- * encoder → pooled vector → linear output layer → logits [B, K] for the output head.
+ * encoder → pooled vector → linear output layer → logits [B, K] for the output head; with the
+ * {@link Architecture} the transformer encoder was built from, which the model's file records.
  */
 final class TransformerNetwork extends Module {
 
+    private final Architecture architecture;
     private final EncoderModule input;
     private final TransformerEncoder encoder;
     private final Linear output;
 
-    TransformerNetwork(EncoderModule input, TransformerEncoder encoder, Linear output) {
+    TransformerNetwork(Architecture architecture, EncoderModule input, TransformerEncoder encoder, Linear output) {
+        this.architecture = architecture;
         this.input = registerModule("input", input);
         this.encoder = registerModule("encoder", encoder);
         this.output = registerModule("output", output);
@@ -43,6 +47,10 @@ final class TransformerNetwork extends Module {
     double[][] relevance(List<? extends Example<?>> batch) {
         EncoderModule.Tokens tokens = input.forward(batch);                              // [B, T, D], [B, T]
         return AttentionRollout.relevance(encoder, tokens.embeddings(), tokens.paddingMask(), input.grid());
+    }
+
+    Architecture architecture() {
+        return architecture;
     }
 
     EncoderModule input() {

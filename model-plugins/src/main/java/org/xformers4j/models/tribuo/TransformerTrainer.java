@@ -12,16 +12,11 @@ import org.tribuo.Trainer;
 import org.tribuo.provenance.ModelProvenance;
 import org.tribuo.provenance.TrainerProvenance;
 import org.tribuo.provenance.impl.TrainerProvenanceImpl;
-import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.io.Checkpoint;
-import org.xformers4j.component.positional.PositionalEncoding;
-import org.xformers4j.models.nn.BlockConfig;
-import org.xformers4j.models.nn.EncoderConfig;
-import org.xformers4j.models.nn.NormKind;
-import org.xformers4j.models.nn.NormPlacement;
-import org.xformers4j.models.nn.TransformerEncoder;
-import org.xformers4j.nn.FeedForward;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.nn.Linear;
+import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.registry.RegistryAware;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.component.Hyperparameters;
 import org.xformers4j.component.Range;
@@ -39,7 +34,6 @@ import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -53,10 +47,14 @@ import java.util.logging.Logger;
  * positional encoding reads them, the pooled vector (CLS token or mean) goes through one linear
  * layer to the K outputs of the {@link OutputHead}, which owns the loss and the predictions.
  *
- * <p>The attention mechanism and positional encoding are named by their component registry names
- * ({@code "full"}, {@code "flash"}, {@code "sinusoidal"}, …) with string hyperparameters, and are
- * found through {@link ComponentResolver}; an unknown name fails in {@link #postConfig()} naming the
- * closest registered ones.
+ * <p>The network is the trainer's {@link Architecture} (an OLCUT component of its own, referred to
+ * by the {@code architecture} property), whose attention mechanism and positional encoding are
+ * named by their component registry names ({@code "full"}, {@code "flash"}, {@code "sinusoidal"},
+ * …) with string hyperparameters. They are created through the {@link ComponentRegistry} the
+ * trainer is given: {@link Builder#registry} from code, {@link #useRegistry} by a host that
+ * configured the trainer from XML (which checks the names right away, an unknown one failing
+ * naming the closest registered ones), and {@link ComponentRegistry#standalone()} (the class
+ * path's providers) for a trainer never given one.
  *
  * <p>Training is the shared {@link TrainingLoop} over epochs of shuffled mini-batches: the
  * {@link Optimization} (AdamW with cosine decay by default) and the {@link RunSettings} (batch
@@ -74,7 +72,7 @@ import java.util.logging.Logger;
  *
  * @param <T> the Tribuo output type, matching the {@link OutputHead}
  */
-public final class TransformerTrainer<T extends Output<T>> implements Trainer<T> {
+public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>, RegistryAware {
 
     private static final Logger logger = Logger.getLogger(TransformerTrainer.class.getName());
 
@@ -89,53 +87,11 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
     @Config(mandatory = true, description = "Owns the loss and the predictions (LabelHead, RegressorHead, MultiLabelHead).")
     private OutputHead<T> head;
 
-    @Config(description = "Registry name of the attention mechanism, e.g. full, flash, local, sliding-window, lsh.")
-    private String attention = "full";
-
-    @Config(description = "Hyperparameters of the attention mechanism, by name, as strings.")
-    private Map<String, String> attentionOptions = new HashMap<>();
-
-    @Config(description = "Registry name of the positional encoding, e.g. none, sinusoidal, learned, rotary.")
-    private String positional = "none";
-
-    @Config(description = "Hyperparameters of the positional encoding, by name, as strings.")
-    private Map<String, String> positionalOptions = new HashMap<>();
-
-    @Config(description = "Width D of the residual stream; a multiple of heads.")
-    private int modelDim = 64;
-
-    @Config(description = "Number of attention heads; must divide modelDim.")
-    private int heads = 4;
-
-    @Config(description = "Number of transformer blocks.")
-    private int layers = 2;
-
-    @Config(description = "Hidden size of the feed-forward sublayer; 0 for 4 * modelDim.")
-    private int hidden = 0;
-
-    @Config(description = "Feed-forward activation or gated variant.")
-    private FeedForward.Activation activation = FeedForward.Activation.GELU;
-
-    @Config(description = "Normalisation layer.")
-    private NormKind norm = NormKind.LAYER;
-
-    @Config(description = "Where the norms sit around each sublayer (PRE, POST, SANDWICH).")
-    private NormPlacement normPlacement = NormPlacement.PRE;
-
-    @Config(description = "How the sequence becomes one vector per example (CLS or MEAN).")
-    private TransformerEncoder.Pooling pooling = TransformerEncoder.Pooling.CLS;
-
-    @Config(description = "Dropout probability on each sublayer's output before the residual sum, in [0, 1).")
-    private float dropout = 0f;
-
-    @Config(description = "Run the blocks as a reversible sequence (Kitaev et al., 2020, Reformer): activations "
-            + "are recomputed in backward, so training memory barely grows with layers, for about one more forward "
-            + "pass of compute. Needs normPlacement PRE and dropout 0.")
-    private boolean reversible = false;
-
-    @Config(description = "Positions per chunk of the feed-forward sublayer (Kitaev et al., 2020, Reformer), which "
-            + "bounds its hidden activations' memory at the price of recomputing it in backward; 0 for no chunking.")
-    private int feedForwardChunkSize = 0;
+    @Config(description = "The network (an org.xformers4j.models.nn.Architecture component): attention and "
+            + "positional encoding by registry name, widths, depth, norms, dropout, pooling. Without one, the "
+            + "Architecture defaults: full attention, no positions, 2 pre-norm blocks of width 64 with 4 heads, CLS "
+            + "pooling.")
+    private Architecture architecture = Architecture.builder().build();
 
     @Config(description = "Number of passes over the training data (an upper bound with early stopping).")
     @Range(min = 1, max = Integer.MAX_VALUE)
@@ -159,6 +115,9 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
         return RunSettings.builder().batchSize(64).seed(Trainer.DEFAULT_SEED).validationFraction(0f);
     }
 
+    /** Where the architecture's components come from; see {@link #useRegistry}. */
+    private volatile ComponentRegistry registry;
+
     /** For OLCUT. */
     private TransformerTrainer() {
     }
@@ -180,7 +139,42 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
         return new Builder<>(encoder, head);
     }
 
-    /** Checks every field, naming the bad one and its value, and resolves the components once. */
+    /**
+     * Creates the architecture's components through {@code registry} from now on, after checking
+     * that it knows them and takes their options.
+     */
+    @Override
+    public void useRegistry(ComponentRegistry registry) {
+        if (registry == null) {
+            throw new IllegalArgumentException("TransformerTrainer.useRegistry: registry must not be null");
+        }
+        architecture.checkComponents(registry);
+        this.registry = registry;
+    }
+
+    /** The registry handed to {@link #useRegistry}, or the class path's when none was. */
+    private ComponentRegistry registry() {
+        ComponentRegistry current = registry;
+        if (current == null) {
+            synchronized (this) {
+                if (registry == null) {
+                    registry = ComponentRegistry.standalone();
+                }
+                current = registry;
+            }
+        }
+        return current;
+    }
+
+    /** The network's architecture. */
+    public Architecture architecture() {
+        return architecture;
+    }
+
+    /**
+     * Checks every field, naming the bad one and its value (the architecture checked its own when it
+     * was configured); the component names are checked by {@link #useRegistry}, or when training.
+     */
     @Override
     public synchronized void postConfig() {
         if (encoder == null) {
@@ -189,38 +183,13 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
         if (head == null) {
             throw new PropertyException("", "head", "head must not be null");
         }
-        ConfigFields.positive("modelDim", modelDim);
-        ConfigFields.positive("heads", heads);
-        ConfigFields.positive("layers", layers);
-        if (modelDim % heads != 0) {
-            throw new PropertyException("", "heads", "heads = " + heads + " must divide modelDim = " + modelDim);
-        }
-        if (hidden < 0) {
-            throw new PropertyException("", "hidden", "hidden must be >= 0 (0 for 4 * modelDim), got " + hidden);
-        }
-        ConfigFields.probability("dropout", dropout);
-        if (feedForwardChunkSize < 0) {
-            throw new PropertyException("", "feedForwardChunkSize", "feedForwardChunkSize must be >= 0 (0 for no "
-                    + "chunking), got " + feedForwardChunkSize);
+        if (architecture == null) {
+            throw new PropertyException("", "architecture", "architecture must not be null");
         }
         Hyperparameters.validate(this);
         if (optimization == null || run == null) {
             throw new PropertyException("", "optimization/run", "must not be null, got " + optimization + ", " + run);
         }
-        if (activation == null || norm == null || normPlacement == null || pooling == null) {
-            throw new PropertyException("", "activation/norm/normPlacement/pooling", "must not be null, got "
-                    + activation + ", " + norm + ", " + normPlacement + ", " + pooling);
-        }
-        if (reversible && normPlacement != NormPlacement.PRE) {
-            throw new PropertyException("", "reversible", "reversible blocks need normPlacement PRE, got "
-                    + normPlacement);
-        }
-        if (reversible && dropout != 0f) {
-            throw new PropertyException("", "reversible", "reversible blocks are recomputed in backward, so dropout "
-                    + "must be 0, got " + dropout);
-        }
-        createAttention();
-        createPositional();
         this.rng = new SplittableRandom(run.seed());
         this.trainInvocationCounter = 0;
     }
@@ -270,10 +239,10 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
         List<Example<T>> train = new ArrayList<>(all.subList(validationSize, all.size()));
 
         OutputHead.Fitted<T> fitted = head.fit(outputInfo);
-        TransformerNetwork network = new TransformerNetwork(
-                encoder.fit(featureMap, train, modelDim, localRng),
-                new TransformerEncoder(encoderConfig(), this::createAttention, createPositional(), localRng),
-                new Linear(modelDim, fitted.numOutputs(), true, localRng));
+        TransformerNetwork network = new TransformerNetwork(architecture,
+                encoder.fit(featureMap, train, architecture.modelDim(), localRng),
+                architecture.encoder(registry(), localRng),
+                new Linear(architecture.modelDim(), fitted.numOutputs(), true, localRng));
         EpochTask task = new EpochTask(network, fitted, train, validation, localRng.nextLong(), invocation);
         new TrainingLoop(optimization, run, (long) epochs * task.stepsPerEpoch, task.stepsPerEpoch)
                 .onPoint(point -> logger.info(() -> task.describe(point)))
@@ -316,32 +285,8 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
 
     @Override
     public String toString() {
-        return "TransformerTrainer(encoder=" + encoder + ",head=" + head + ",attention=" + attention
-                + attentionOptions + ",positional=" + positional + positionalOptions + ",modelDim=" + modelDim
-                + ",heads=" + heads + ",layers=" + layers + ",hidden=" + hiddenSize() + ",activation=" + activation
-                + ",norm=" + norm + ",normPlacement=" + normPlacement + ",pooling=" + pooling + ",dropout=" + dropout
-                + ",reversible=" + reversible + ",feedForwardChunkSize=" + feedForwardChunkSize + ",epochs=" + epochs
-                + "," + optimization + "," + run + ")";
-    }
-
-    private EncoderConfig encoderConfig() {
-        BlockConfig block = BlockConfig.builder(modelDim, heads).hidden(hiddenSize()).activation(activation)
-                .norm(norm).placement(normPlacement).residualDropout(dropout).feedForwardChunkSize(feedForwardChunkSize)
-                .build();
-        return EncoderConfig.builder(block, layers).pooling(pooling).reversible(reversible).build();
-    }
-
-    private int hiddenSize() {
-        return hidden == 0 ? 4 * modelDim : hidden;
-    }
-
-    /** A new attention mechanism (one per block); an unknown name or bad option names the field. */
-    private AttentionMechanism createAttention() {
-        return ConfigFields.component(AttentionMechanism.class, "attention", attention, attentionOptions);
-    }
-
-    private PositionalEncoding createPositional() {
-        return ConfigFields.component(PositionalEncoding.class, "positional", positional, positionalOptions);
+        return "TransformerTrainer(encoder=" + encoder + ",head=" + head + ",architecture=" + architecture
+                + ",epochs=" + epochs + "," + optimization + "," + run + ")";
     }
 
     /**
@@ -431,7 +376,7 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
 
         @Override
         public boolean usesDropout() {
-            return dropout > 0f;
+            return architecture.isStochastic();
         }
 
         /** A progress line: the epoch, the losses and the throughput. */
@@ -455,86 +400,37 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
      */
     public static final class Builder<T extends Output<T>> {
         private final TransformerTrainer<T> trainer = new TransformerTrainer<>();
+        private ComponentRegistry registry;
 
         private Builder(InputEncoder encoder, OutputHead<T> head) {
             trainer.encoder = encoder;
             trainer.head = head;
         }
 
-        public Builder<T> attention(String name, Map<String, String> options) {
-            trainer.attention = name;
-            trainer.attentionOptions = new HashMap<>(options);
+        /** The network; without one, the {@link Architecture} defaults. */
+        public Builder<T> architecture(Architecture value) {
+            trainer.architecture = value;
             return this;
         }
 
-        public Builder<T> positional(String name, Map<String, String> options) {
-            trainer.positional = name;
-            trainer.positionalOptions = new HashMap<>(options);
-            return this;
-        }
-
-        public Builder<T> modelDim(int value) {
-            trainer.modelDim = value;
-            return this;
-        }
-
-        public Builder<T> heads(int value) {
-            trainer.heads = value;
-            return this;
-        }
-
-        public Builder<T> layers(int value) {
-            trainer.layers = value;
-            return this;
-        }
-
-        public Builder<T> hidden(int value) {
-            trainer.hidden = value;
-            return this;
-        }
-
-        public Builder<T> activation(FeedForward.Activation value) {
-            trainer.activation = value;
-            return this;
-        }
-
-        public Builder<T> norm(NormKind value) {
-            trainer.norm = value;
-            return this;
-        }
-
-        public Builder<T> normPlacement(NormPlacement value) {
-            trainer.normPlacement = value;
-            return this;
-        }
-
-        public Builder<T> pooling(TransformerEncoder.Pooling value) {
-            trainer.pooling = value;
-            return this;
-        }
-
-        public Builder<T> dropout(float value) {
-            trainer.dropout = value;
-            return this;
-        }
-
-        public Builder<T> reversible(boolean value) {
-            trainer.reversible = value;
-            return this;
-        }
-
-        public Builder<T> feedForwardChunkSize(int value) {
-            trainer.feedForwardChunkSize = value;
-            return this;
-        }
-
+        /** The optimiser, schedule and clipping; without one, the {@link Optimization} defaults. */
         public Builder<T> optimization(Optimization value) {
             trainer.optimization = value;
             return this;
         }
 
+        /** The batch, seed, held-out data, early stopping, time budget and checkpoints; see {@link #runDefaults()}. */
         public Builder<T> run(RunSettings value) {
             trainer.run = value;
+            return this;
+        }
+
+        /**
+         * The registry the architecture's components are created through (the OSGi service inside a
+         * host); without one, {@link ComponentRegistry#standalone()}.
+         */
+        public Builder<T> registry(ComponentRegistry value) {
+            registry = value;
             return this;
         }
 
@@ -543,20 +439,13 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
             return this;
         }
 
-
-
-
-
-
-
-
-
-
-
-
-        /** The trainer, after {@link TransformerTrainer#postConfig()} has checked every field. */
+        /**
+         * The trainer, after {@link TransformerTrainer#postConfig()} has checked every field and
+         * {@link TransformerTrainer#useRegistry} the component names against the registry.
+         */
         public TransformerTrainer<T> build() {
             trainer.postConfig();
+            trainer.useRegistry(registry == null ? ComponentRegistry.standalone() : registry);
             return trainer;
         }
     }

@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import org.tribuo.Model;
 import org.tribuo.protos.core.ModelProto;
 import org.xformers4j.io.AtomicFiles;
+import org.xformers4j.registry.ComponentRegistry;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,7 +24,9 @@ import java.nio.file.Path;
  * removed. Loading checks the model class the file names (a Tribuo {@link Model}, looked up
  * without initialising it) before Tribuo instantiates anything, and a {@link TransformerModel}'s
  * file carries a SHA-256 checksum of its content (see {@link TransformerModelSerializer}), checked
- * on every load.
+ * on every load. A {@link TransformerModel} is read here directly rather than through Tribuo's
+ * {@link Model#deserialize}, so that its components are created through the registry the caller
+ * gives ({@link Model#deserialize} can pass none and falls back to {@link ComponentRegistry#standalone()}).
  */
 public final class TribuoModelFiles {
 
@@ -65,12 +68,25 @@ public final class TribuoModelFiles {
     }
 
     /**
-     * The model in {@code file}, of any Tribuo model class.
+     * The model in {@code file}, of any Tribuo model class; a {@link TransformerModel}'s components
+     * are created through {@link ComponentRegistry#standalone()}, the providers on the class path
+     * (inside a host, use {@link #load(Path, ComponentRegistry)}).
      *
      * @throws IllegalArgumentException naming the file when it is missing, empty, not a Tribuo
      *                                  model, damaged (checksum) or malformed
      */
     public static Model<?> load(Path file) {
+        return load(file, ComponentRegistry.standalone());
+    }
+
+    /**
+     * The model in {@code file}, of any Tribuo model class; a {@link TransformerModel}'s components
+     * (attention mechanisms, positional encoding) are created through {@code registry}.
+     *
+     * @throws IllegalArgumentException naming the file when it is missing, empty, not a Tribuo
+     *                                  model, damaged (checksum) or malformed
+     */
+    public static Model<?> load(Path file, ComponentRegistry registry) {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("model " + file + ": no such file");
         }
@@ -96,7 +112,8 @@ public final class TribuoModelFiles {
         }
         checkModelClass(file, proto.getClassName());
         try {
-            return Model.deserialize(proto);
+            return proto.getClassName().equals(TransformerModel.class.getName())
+                    ? TransformerModel.deserialize(proto, registry) : Model.deserialize(proto);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("model " + file + ": cannot be loaded as a " + proto.getClassName()
                     + ": " + modelMessage(e), e);

@@ -35,17 +35,32 @@ class Seq2SeqCommandTest {
             <?xml version="1.0" encoding="UTF-8"?>
             <config>
                 <component name="trainer" type="org.xformers4j.models.lm.Seq2SeqTrainer">
+                    <property name="architecture" value="architecture"/>
+                    <property name="contextLength" value="16"/>
+                    <property name="steps" value="100"/>
+                    <property name="evaluateEvery" value="50"/>
+                    <property name="optimization" value="optimization"/>
+                    <property name="run" value="run"/>
+                </component>
+                <component name="optimization" type="org.xformers4j.train.Optimization">
+                    <property name="learningRate" value="0.003"/>
+                    <property name="beta2" value="0.95"/>
+                    <property name="weightDecay" value="0.1"/>
+                    <property name="warmupSteps" value="10"/>
+                    <property name="finalLearningRateFraction" value="0.1"/>
+                    <property name="gradientClip" value="1.0"/>
+                </component>
+                <component name="run" type="org.xformers4j.train.RunSettings">
+                    <property name="batchSize" value="16"/>
+                </component>
+                <component name="architecture" type="org.xformers4j.models.nn.Architecture">
                     <property name="attention" value="flash"/>
+                    <property name="positional" value="rotary"/>
                     <property name="modelDim" value="32"/>
                     <property name="heads" value="4"/>
                     <property name="layers" value="1"/>
                     <property name="hidden" value="64"/>
-                    <property name="contextLength" value="16"/>
-                    <property name="batchSize" value="16"/>
-                    <property name="steps" value="100"/>
-                    <property name="warmupSteps" value="10"/>
-                    <property name="learningRate" value="0.003"/>
-                    <property name="evaluateEvery" value="50"/>
+                    <property name="pooling" value="MEAN"/>
                 </component>
             </config>
             """;
@@ -161,7 +176,7 @@ class Seq2SeqCommandTest {
         assertThat((double) summary.get("validation_bpc"))
                 .isCloseTo(loss * (characters + HELD_OUT) / characters / Math.log(2), within(2e-4));
 
-        assertThat(Seq2SeqModel.load(model).spec().block().modelDim()).isEqualTo(32);
+        assertThat(Seq2SeqModel.load(model).architecture().modelDim()).isEqualTo(32);
         out.reset();
         int generated = new GenerateCommand(ComponentRegistry.standalone()).run(new String[] {"--model",
                         model.toString(), "--prompt", "hello", "--strategy", "greedy", "--max-new-tokens", "8", "--json"},

@@ -16,11 +16,14 @@ import org.xformers4j.compute.cpu.CpuBackend;
 import org.xformers4j.decoding.BeamSearchDecoding;
 import org.xformers4j.decoding.ContrastiveSearchDecoding;
 import org.xformers4j.decoding.GreedyDecoding;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.nn.TransformerDecoder;
+import org.xformers4j.models.nn.TransformerEncoder;
 import org.xformers4j.models.text.ByteTokenizer;
 import org.xformers4j.nn.Module;
 import org.xformers4j.optim.AdamW;
 import org.xformers4j.optim.GradientClipping;
+import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.tensor.Functional;
 import org.xformers4j.tensor.Tensor;
 
@@ -34,11 +37,13 @@ class BackendNeutralityTest {
 
     private static final GenerationConfig FIVE_TOKENS = GenerationConfig.builder().maxNewTokens(5).build();
 
+    private static final ComponentRegistry REGISTRY = ComponentRegistry.standalone();
+
     /** Two blocks with residual dropout, and attention dropout where the mechanism forms attention weights. */
-    private static DecoderSpec spec(String attention, String positional, float attentionDropout) {
-        return LanguageModelTrainer.builder().modelDim(8).heads(2).layers(2).hidden(16).contextLength(8)
-                .dropout(0.1f).attentionDropout(attentionDropout).attention(attention, Map.of())
-                .positional(positional, Map.of()).build().spec();
+    private static Architecture architecture(String attention, String positional, float attentionDropout) {
+        return Architecture.builder().modelDim(8).heads(2).layers(2).hidden(16).dropout(0.1f)
+                .attentionDropout(attentionDropout).attention(attention, Map.of()).positional(positional, Map.of())
+                .pooling(TransformerEncoder.Pooling.MEAN).build();
     }
 
     private static void assertOn(CpuBackend backend, Module network) {
@@ -59,15 +64,15 @@ class BackendNeutralityTest {
     @CsvSource({"full, alibi, 0.1", "flash, rotary, 0.1", "sliding-window, t5-bias, 0.1",
             "local, dynamic-bias, 0.1", "linear, sinusoidal, 0", "performer, learned, 0", "hydra, xpos, 0"})
     void aLanguageModelTrainsAndDecodesOnItsOwnBackend(String attention, String positional, float attentionDropout) {
-        DecoderSpec spec = spec(attention, positional, attentionDropout);
+        Architecture architecture = architecture(attention, positional, attentionDropout);
         ByteTokenizer tokenizer = new ByteTokenizer(List.of());
         CpuBackend second = new CpuBackend();
         TransformerDecoder decoder;
         try (Backends.Scope ignored = Backends.use(second)) {
-            decoder = spec.decoder(tokenizer.vocabularySize(), false, new SplittableRandom(1));
+            decoder = architecture.decoder(REGISTRY, tokenizer.vocabularySize(), false, new SplittableRandom(1));
         }
         assertOn(second, decoder);
-        LanguageModel model = new LanguageModel(spec, tokenizer, decoder);
+        LanguageModel model = new LanguageModel(architecture, 8, tokenizer, decoder);
         float[] before = decoder.parameters().get(0).toFloatArray();
         second.memory().resetPeak();
 
@@ -97,7 +102,8 @@ class BackendNeutralityTest {
         CpuBackend second = new CpuBackend();
         Seq2SeqModel model;
         try (Backends.Scope ignored = Backends.use(second)) {
-            model = Seq2SeqModel.create(spec("full", "learned", 0.1f), tokenizer, new SplittableRandom(2));
+            model = Seq2SeqModel.create(architecture("full", "learned", 0.1f), 8, tokenizer, REGISTRY,
+                    new SplittableRandom(2));
         }
         assertOn(second, model.network());
         try (DefaultBackendGuard guard = DefaultBackendGuard.install()) {
@@ -116,7 +122,8 @@ class BackendNeutralityTest {
         CpuBackend second = new CpuBackend();
         LanguageModel model;
         try (Backends.Scope ignored = Backends.use(second)) {
-            model = LanguageModelTrainer.builder().modelDim(8).heads(2).layers(1).hidden(16).contextLength(8)
+            model = LanguageModelTrainer.builder().architecture(TextModelTrainer.DEFAULT_ARCHITECTURE.toBuilder()
+                            .modelDim(8).heads(2).layers(1).hidden(16).build()).contextLength(8)
                     .run(RunSettings.builder().batchSize(2).validationFraction(0.3f).seed(3).build())
                     .optimization(TextModelTrainer.optimizationDefaults().warmupSteps(0).build())
                     .steps(2).evaluateEvery(1).evaluationWindows(1)

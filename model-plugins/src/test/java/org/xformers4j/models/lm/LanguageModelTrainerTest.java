@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xformers4j.component.decoding.GenerationConfig;
 import org.xformers4j.decoding.GreedyDecoding;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.text.BytePairTokenizer;
 import org.xformers4j.models.text.ByteTokenizer;
 import org.xformers4j.tensor.GradMode;
@@ -47,9 +48,19 @@ class LanguageModelTrainerTest {
 
     private static LanguageModelTrainer.Result<LanguageModel> trained;
 
+    /** Two blocks of width 32, flash attention, rotary positions. */
+    private static final Architecture TINY = Architecture.builder().attention("flash", Map.of())
+            .positional("rotary", Map.of()).modelDim(32).heads(4).layers(2).build();
+
+    /** One block of width 16, for the checkpoint tests. */
+    private static final Architecture SMALL = TINY.toBuilder().modelDim(16).heads(2).layers(1).build();
+
+    /** {@link #SMALL} with residual and attention dropout. */
+    private static final Architecture SMALL_WITH_DROPOUT = SMALL.toBuilder().dropout(0.2f).attentionDropout(0.1f)
+            .build();
+
     private static LanguageModelTrainer.Builder tiny() {
-        return LanguageModelTrainer.builder().modelDim(32).heads(4).layers(2).contextLength(32)
-                .attention("flash", Map.of()).positional("rotary", Map.of())
+        return LanguageModelTrainer.builder().architecture(TINY).contextLength(32)
                 .optimization(TextModelTrainer.optimizationDefaults().learningRate(5e-3f).warmupSteps(10)
                         .weightDecay(0f).build())
                 .run(RunSettings.builder().batchSize(8).seed(3).build()).evaluateEvery(10);
@@ -61,8 +72,7 @@ class LanguageModelTrainerTest {
     }
 
     private static LanguageModelTrainer.Builder small(RunSettings.Builder run) {
-        return LanguageModelTrainer.builder().modelDim(16).heads(2).layers(1).contextLength(16)
-                .attention("flash", Map.of()).positional("rotary", Map.of())
+        return LanguageModelTrainer.builder().architecture(SMALL).contextLength(16)
                 .optimization(smallOptimization().build()).run(run.build()).evaluateEvery(20)
                 .evaluationWindows(2).steps(40);
     }
@@ -129,7 +139,8 @@ class LanguageModelTrainerTest {
 
         LanguageModel loaded = LanguageModel.load(model);
         assertThat(loaded.tokenizer()).isInstanceOf(ByteTokenizer.class);
-        assertThat(loaded.spec()).isEqualTo(trained.model().spec());
+        assertThat(loaded.architecture()).isEqualTo(trained.model().architecture());
+        assertThat(loaded.contextLength()).isEqualTo(32);
         int[][] tokens = {trained.model().tokenizer().encode("the cat sat on")};
         try (GradMode.Scope ignored = GradMode.noGrad()) {
             assertThat(loaded.decoder().forward(tokens, null).toFloatArray())
@@ -152,10 +163,11 @@ class LanguageModelTrainerTest {
                 .containsEntry("result.steps", "150")
                 .containsEntry("result.validationBitsPerCharacter",
                         Double.toString(last.evaluation().metric(TextModelTrainer.BITS_PER_CHARACTER)))
-                .containsEntry("architecture.attention", trained.model().spec().attention())
+                .containsEntry("architecture.attention", trained.model().architecture().attention())
+                .containsEntry("run.contextLength", "32")
                 .containsKeys("trainedAt", "run.optimization", "run.settings", "run.seed");
-        assertThat(new LanguageModel(trained.model().spec(), trained.model().tokenizer(), trained.model().decoder())
-                .provenance()).isEmpty();
+        assertThat(new LanguageModel(trained.model().architecture(), trained.model().contextLength(),
+                trained.model().tokenizer(), trained.model().decoder()).provenance()).isEmpty();
     }
 
     @Test
@@ -274,12 +286,13 @@ class LanguageModelTrainerTest {
 
     @Test
     void withDropoutTheResumedRunReplaysTheMasksAndStillEndsWithTheWeightsOfAStraightRun(@TempDir Path dir) {
-        LanguageModelTrainer.Result<LanguageModel> straight = small().dropout(0.2f).attentionDropout(0.1f).build().train(TEXT, IGNORE);
+        LanguageModelTrainer.Result<LanguageModel> straight = small().architecture(SMALL_WITH_DROPOUT).build()
+                .train(TEXT, IGNORE);
         crashAtStep40(small(smallRun().checkpointDirectory(dir.toString()).checkpointEvery(20))
-                .dropout(0.2f).attentionDropout(0.1f).build());
+                .architecture(SMALL_WITH_DROPOUT).build());
 
         LanguageModelTrainer.Result<LanguageModel> resumed = small(smallRun()
-                .resumeFrom(dir.resolve(TrainingLoop.CHECKPOINT_FILE).toString())).dropout(0.2f).attentionDropout(0.1f)
+                .resumeFrom(dir.resolve(TrainingLoop.CHECKPOINT_FILE).toString())).architecture(SMALL_WITH_DROPOUT)
                 .build().train(TEXT, IGNORE);
 
         assertThat(resumed.model().decoder().stateDict()).isEqualTo(straight.model().decoder().stateDict());
@@ -289,10 +302,10 @@ class LanguageModelTrainerTest {
 
     @Test
     void checkingTheWeightsBeforeEachCheckpointDrawsNoDropoutMaskAndChangesNothing(@TempDir Path dir) {
-        LanguageModelTrainer.Result<LanguageModel> straight = small().dropout(0.2f).attentionDropout(0.1f).build()
+        LanguageModelTrainer.Result<LanguageModel> straight = small().architecture(SMALL_WITH_DROPOUT).build()
                 .train(TEXT, IGNORE);
         LanguageModelTrainer.Result<LanguageModel> checkpointed = small(smallRun().checkpointDirectory(dir.toString())
-                .checkpointEvery(7)).dropout(0.2f).attentionDropout(0.1f).build().train(TEXT, IGNORE);
+                .checkpointEvery(7)).architecture(SMALL_WITH_DROPOUT).build().train(TEXT, IGNORE);
 
         assertThat(checkpointed.model().decoder().stateDict()).isEqualTo(straight.model().decoder().stateDict());
     }
@@ -301,7 +314,8 @@ class LanguageModelTrainerTest {
     void resumingWithAnotherArchitectureOrOtherDataIsRefusedNamingTheDifference(@TempDir Path dir) {
         Path checkpoint = interruptedAtStep20(dir);
         byte[] before = readAll(checkpoint);
-        assertThatThrownBy(() -> small(smallRun().resumeFrom(checkpoint.toString())).layers(2).build().train(TEXT, IGNORE))
+        assertThatThrownBy(() -> small(smallRun().resumeFrom(checkpoint.toString()))
+                .architecture(SMALL.toBuilder().layers(2).build()).build().train(TEXT, IGNORE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("architecture.layers")
                 .hasMessageContaining(checkpoint.toString());
         assertThatThrownBy(() -> small(smallRun().resumeFrom(checkpoint.toString())).build()
@@ -383,10 +397,12 @@ class LanguageModelTrainerTest {
 
     @Test
     void postConfigNamesTheBadField() {
-        assertThatThrownBy(() -> small().heads(3).build()).isInstanceOf(PropertyException.class)
+        assertThatThrownBy(() -> small().architecture(SMALL.toBuilder().heads(3).build()).build())
+                .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("heads = 3").hasMessageContaining("modelDim = 16")
                 .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("heads"));
-        assertThatThrownBy(() -> small().attention("flsh", Map.of()).build()).isInstanceOf(PropertyException.class)
+        assertThatThrownBy(() -> small().architecture(SMALL.toBuilder().attention("flsh", Map.of()).build()).build())
+                .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("'flsh'").hasMessageContaining("flash")
                 .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("attention"));
         assertThatThrownBy(() -> small(smallRun().validationFraction(0f)).build()).isInstanceOf(PropertyException.class)
@@ -398,8 +414,10 @@ class LanguageModelTrainerTest {
         assertThatThrownBy(() -> small().tokenizer(TextModelTrainer.TokenizerKind.BPE).vocabularySize(100).build())
                 .isInstanceOf(PropertyException.class).hasMessageContaining("256")
                 .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("vocabularySize"));
-        assertThatThrownBy(() -> small().positional("rotary", Map.of("bogus", "1")).build())
+        assertThatThrownBy(() -> small().architecture(SMALL.toBuilder().positional("rotary", Map.of("bogus", "1"))
+                .build()).build())
                 .isInstanceOf(PropertyException.class).hasMessageContaining("rotary")
+                .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("positionalOptions"))
                 .hasMessageContaining("unknown option 'bogus'").hasMessageContaining("rotaryDim");
     }
 
@@ -409,13 +427,14 @@ class LanguageModelTrainerTest {
             assertThat(manager.getComponentNames()).contains("trainer");
             Object trainer = manager.lookup("trainer");
             assertThat(trainer).isInstanceOf(LanguageModelTrainer.class);
-            DecoderSpec spec = ((LanguageModelTrainer) trainer).spec();
-            assertThat(spec.attention()).isEqualTo("flash");
-            assertThat(spec.positional()).isEqualTo("rotary");
-            assertThat(spec.block().modelDim()).isEqualTo(128);
-            assertThat(spec.layers()).isEqualTo(4);
-            assertThat(spec.contextLength()).isEqualTo(128);
-            assertThat(spec.tiedEmbeddings()).isTrue();
+            Architecture architecture = ((LanguageModelTrainer) trainer).architecture();
+            assertThat(architecture.attention()).isEqualTo("flash");
+            assertThat(architecture.positional()).isEqualTo("rotary");
+            assertThat(architecture.modelDim()).isEqualTo(128);
+            assertThat(architecture.layers()).isEqualTo(4);
+            assertThat(architecture.tiedEmbeddings()).isTrue();
+            assertThat(architecture.dropout()).isEqualTo(0.1f);
+            assertThat(((LanguageModelTrainer) trainer).contextLength()).isEqualTo(128);
         }
     }
 }

@@ -16,9 +16,11 @@ import org.xformers4j.component.decoding.GenerationConfig;
 import org.xformers4j.decoding.GreedyDecoding;
 import org.xformers4j.io.Checkpoint;
 import org.xformers4j.io.FileMutations;
-import org.xformers4j.models.nn.BlockConfig;
+import org.xformers4j.models.nn.Architecture;
+import org.xformers4j.models.nn.CountingRegistry;
 import org.xformers4j.models.text.BytePairTokenizer;
 import org.xformers4j.models.text.Tokenizer;
+import org.xformers4j.registry.ComponentRegistry;
 
 /**
  * A model directory as a whole: its files are consistent or refused (a save interrupted between
@@ -30,15 +32,15 @@ class ModelFilesTest {
     private static final String TEXT = "the cat sat on the mat. the dog ran in the fog. ".repeat(20);
     private static final String OTHER_TEXT = "a bird sang on a branch; a fish swam in a dish! ".repeat(20);
     private static final int VOCABULARY = 266;
-    private static final DecoderSpec SPEC = new DecoderSpec("flash", Map.of(), "rotary", Map.of(),
-            BlockConfig.builder(16, 2).hidden(32).build(), 1, true, 0f, 16);
+    private static final Architecture ARCHITECTURE = Architecture.builder().attention("flash", Map.of())
+            .positional("rotary", Map.of()).modelDim(16).heads(2).hidden(32).layers(1).build();
 
     @TempDir
     Path dir;
 
     private static LanguageModel model(Tokenizer tokenizer) {
-        return new LanguageModel(SPEC, tokenizer, SPEC.decoder(tokenizer.vocabularySize(), false,
-                new SplittableRandom(1)));
+        return new LanguageModel(ARCHITECTURE, 16, tokenizer, ARCHITECTURE.decoder(ComponentRegistry.standalone(),
+                tokenizer.vocabularySize(), false, new SplittableRandom(1)));
     }
 
     private static BytePairTokenizer bpe(String text) {
@@ -154,6 +156,61 @@ class ModelFilesTest {
         assertThatThrownBy(() -> TextGenerator.load(directory))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("hidden = 2000000000 and layers = 1 need at least");
+    }
+
+    @Test
+    void missingUnknownAndMalformedArchitectureEntriesAreRefusedNamingTheEntryAndTheFile() throws IOException {
+        Path directory = dir.resolve("lm");
+        model(bpe(TEXT)).save(directory);
+        Path weights = directory.resolve(ModelFiles.WEIGHTS_FILE);
+        Map<String, String> valid = Checkpoint.load(weights).metadata();
+        Map<String, String> missing = new TreeMap<>(valid);
+        missing.remove("architecture.normPlacement");
+        Map<String, String> unknown = new TreeMap<>(valid);
+        unknown.put("architecture.placement", "PRE");
+        Map<String, String> malformed = new TreeMap<>(valid);
+        malformed.put("architecture.norm", "BATCH");
+        Map<String, String> outOfRange = new TreeMap<>(valid);
+        outOfRange.put("architecture.dropPath", "-0.5");
+        Map<Map<String, String>, String> expected = Map.of(
+                missing, "no 'architecture.normPlacement' entry",
+                unknown, "unknown entry 'architecture.placement'",
+                malformed, "'architecture.norm' = 'BATCH' is not one of",
+                outOfRange, "'architecture.dropPath' = '-0.5': Architecture.dropPath = -0.5 is outside the valid range");
+        org.xformers4j.nn.Module network = LanguageModel.load(directory).network();
+        for (Map.Entry<Map<String, String>, String> edit : expected.entrySet()) {
+            Checkpoint.save(weights, network, null, 0, 0, edit.getKey());
+            assertThatThrownBy(() -> TextGenerator.load(directory)).as(edit.getValue())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("model " + weights + ": " + edit.getValue());
+        }
+    }
+
+    @Test
+    void aModelOfTheEarlierFormatIsRefusedNamingItsFormat() throws IOException {
+        Path directory = dir.resolve("lm");
+        model(bpe(TEXT)).save(directory);
+        Path weights = directory.resolve(ModelFiles.WEIGHTS_FILE);
+        Map<String, String> old = new TreeMap<>(Checkpoint.load(weights).metadata());
+        old.remove(ModelFiles.FORMAT);
+        old.put("architecture.placement", old.remove("architecture.normPlacement"));  // as format 1 wrote it
+        Checkpoint.save(weights, LanguageModel.load(directory).network(), null, 0, 0, old);
+
+        assertThatThrownBy(() -> TextGenerator.load(directory)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("model " + weights + " is in model format 1 (it has no 'model.format' entry): it was saved "
+                        + "by an earlier version of xformers4j, and this version reads model format 2 only; train the "
+                        + "model again");
+    }
+
+    @Test
+    void theRegistryTheLoaderIsGivenCreatesTheComponents() {
+        Path directory = dir.resolve("lm");
+        model(bpe(TEXT)).save(directory);
+        CountingRegistry registry = new CountingRegistry(ComponentRegistry.standalone());
+
+        TextGenerator.load(directory, registry);
+
+        assertThat(registry.created()).containsExactly("rotary", "flash");           // positions, then one per block
     }
 
     // ------------------------------------------------------------------ mutated files

@@ -31,8 +31,10 @@ import org.xformers4j.component.decoding.GenerationConfig;
 import org.xformers4j.decoding.BeamSearchDecoding;
 import org.xformers4j.decoding.GreedyDecoding;
 import org.xformers4j.io.Checkpoint;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.text.ByteTokenizer;
 import org.xformers4j.nn.ParameterState;
+import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.tensor.GradCheck;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
@@ -63,9 +65,13 @@ class Seq2SeqTest {
         return pairs;
     }
 
+    /** Two blocks of width 32, flash attention, rotary positions, a mean-pooled (no CLS token) encoder. */
+    private static final Architecture TINY = TextModelTrainer.DEFAULT_ARCHITECTURE.toBuilder()
+            .attention("flash", Map.of()).positional("rotary", Map.of()).modelDim(32).heads(4).layers(2).hidden(64)
+            .build();
+
     private static Seq2SeqTrainer.Builder tiny() {
-        return Seq2SeqTrainer.builder().modelDim(32).heads(4).layers(2).hidden(64).contextLength(16)
-                .attention("flash", Map.of()).positional("rotary", Map.of())
+        return Seq2SeqTrainer.builder().architecture(TINY).contextLength(16)
                 .run(RunSettings.builder().batchSize(32).seed(7).build())
                 .optimization(TextModelTrainer.optimizationDefaults().learningRate(3e-3f).warmupSteps(20)
                         .weightDecay(0f).build())
@@ -166,13 +172,15 @@ class Seq2SeqTest {
                 assertThat(after.get(i).score()).isEqualTo(before.get(i).score());
             }
         }
-        assertThat(loaded.spec()).isEqualTo(reverser.spec());
+        assertThat(loaded.architecture()).isEqualTo(reverser.architecture());
+        assertThat(loaded.contextLength()).isEqualTo(reverser.contextLength());
     }
 
     @Test
     void loadingAnotherKindOfModelFailsNamingTheKind(@TempDir Path dir) {
-        DecoderSpec spec = reverser.spec();
-        new LanguageModel(spec, new ByteTokenizer(List.of()), spec.decoder(256, false, new SplittableRandom(1)))
+        Architecture architecture = reverser.architecture();
+        new LanguageModel(architecture, 16, new ByteTokenizer(List.of()),
+                architecture.decoder(ComponentRegistry.standalone(), 256, false, new SplittableRandom(1)))
                 .save(dir.resolve("lm"));
         reverser.save(dir.resolve("s2s"));
 
@@ -185,11 +193,12 @@ class Seq2SeqTest {
     // ------------------------------------------------------------------ loss and gradients
 
     private static Seq2SeqModel small(boolean tiedEmbeddings, long seed) {
-        DecoderSpec spec = Seq2SeqTrainer.builder().modelDim(8).heads(2).layers(1).hidden(16).contextLength(16)
-                .attention("full", Map.of()).positional("learned", Map.of()).tiedEmbeddings(tiedEmbeddings).build()
-                .spec();
-        return Seq2SeqModel.create(spec, new ByteTokenizer(List.of(Seq2SeqModel.START_TOKEN, Seq2SeqModel.END_TOKEN)),
-                new SplittableRandom(seed));
+        Architecture architecture = TextModelTrainer.DEFAULT_ARCHITECTURE.toBuilder().modelDim(8).heads(2).layers(1)
+                .hidden(16).attention("full", Map.of()).positional("learned", Map.of()).tiedEmbeddings(tiedEmbeddings)
+                .build();
+        return Seq2SeqModel.create(architecture, 16,
+                new ByteTokenizer(List.of(Seq2SeqModel.START_TOKEN, Seq2SeqModel.END_TOKEN)),
+                ComponentRegistry.standalone(), new SplittableRandom(seed));
     }
 
     /** Every parameter from N(0, 0.5²), so that gradients are far from zero. */
@@ -284,8 +293,8 @@ class Seq2SeqTest {
     }
 
     private static Seq2SeqTrainer.Builder quick(RunSettings.Builder run) {
-        return tiny().modelDim(16).heads(2).layers(1).hidden(32).run(run.build()).optimization(quickOptimization()
-                .build()).evaluateEvery(20).attentionDropout(0f).dropout(0f);
+        return tiny().architecture(TINY.toBuilder().modelDim(16).heads(2).layers(1).hidden(32).attentionDropout(0f)
+                .dropout(0f).build()).run(run.build()).optimization(quickOptimization().build()).evaluateEvery(20);
     }
 
     private static RunSettings.Builder quickRun() {

@@ -26,17 +26,15 @@ import org.tribuo.provenance.SimpleDataSourceProvenance;
 import org.tribuo.regression.RegressionFactory;
 import org.tribuo.regression.Regressor;
 import org.tribuo.util.tokens.impl.SplitCharactersTokenizer;
-import org.xformers4j.component.attention.AttentionMechanism;
-import org.xformers4j.component.positional.PositionalEncoding;
 import org.xformers4j.compute.Backends;
 import org.xformers4j.compute.DefaultBackendGuard;
 import org.xformers4j.compute.cpu.CpuBackend;
-import org.xformers4j.models.nn.BlockConfig;
-import org.xformers4j.models.nn.EncoderConfig;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.nn.TransformerEncoder;
 import org.xformers4j.nn.Linear;
 import org.xformers4j.optim.AdamW;
 import org.xformers4j.optim.GradientClipping;
+import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
 
@@ -48,6 +46,13 @@ import org.xformers4j.tensor.Tensor;
 class BackendNeutralityTest {
 
     private static final int DIM = 8;
+    private static final ComponentRegistry REGISTRY = ComponentRegistry.standalone();
+
+    /** One mean-pooled block of width 8 with 2 heads and a feed-forward of 16. */
+    private static Architecture small(String attention, String positional) {
+        return Architecture.builder().attention(attention, Map.of()).positional(positional, Map.of()).modelDim(DIM)
+                .heads(2).layers(1).hidden(16).pooling(TransformerEncoder.Pooling.MEAN).build();
+    }
 
     /**
      * Builds the network inside {@link Backends#use} on a new backend, then, with a default backend
@@ -55,8 +60,7 @@ class BackendNeutralityTest {
      * predicts with attention rollout.
      */
     private static <T extends Output<T>> void trainAndPredictOnASecondBackend(List<Example<T>> examples,
-            OutputFactory<T> factory, InputEncoder input, OutputHead<T> head, EncoderConfig config, String attention,
-            Map<String, String> attentionOptions, String positional, Map<String, String> positionalOptions) {
+            OutputFactory<T> factory, InputEncoder input, OutputHead<T> head, Architecture architecture) {
         MutableDataset<T> data = new MutableDataset<>(new SimpleDataSourceProvenance("test", factory), factory);
         data.addAll(examples);
         CpuBackend second = new CpuBackend();
@@ -65,12 +69,9 @@ class BackendNeutralityTest {
         try (Backends.Scope ignored = Backends.use(second)) {
             fitted = head.fit(data.getOutputIDInfo());
             SplittableRandom rng = new SplittableRandom(1);
-            network = new TransformerNetwork(
+            network = new TransformerNetwork(architecture,
                     input.fit(new ImmutableFeatureMap(data.getFeatureMap()), examples, DIM, rng),
-                    new TransformerEncoder(config,
-                            () -> ComponentResolver.create(AttentionMechanism.class, attention, attentionOptions),
-                            ComponentResolver.create(PositionalEncoding.class, positional, positionalOptions), rng),
-                    new Linear(DIM, fitted.numOutputs(), true, rng));
+                    architecture.encoder(REGISTRY, rng), new Linear(DIM, fitted.numOutputs(), true, rng));
         }
         assertThat(network.parameters()).isNotEmpty()
                 .allSatisfy(p -> assertThat(p.backend()).isSameAs(second));
@@ -116,12 +117,13 @@ class BackendNeutralityTest {
                                         float attentionDropout) {
         Map<String, String> positionalOptions = positionalOption == null ? Map.of()
                 : Map.of(positionalOption.split("=")[0], positionalOption.split("=")[1]);
-        BlockConfig block = BlockConfig.builder(DIM, 2).hidden(16).residualDropout(0.1f).dropPath(0.1f).build();
-        EncoderConfig config = EncoderConfig.builder(block, 2).pooling(TransformerEncoder.Pooling.CLS)
-                .numRegisterTokens(1).attentionDropout(attentionDropout).build();
+        Architecture architecture = Architecture.builder().attention(attention, Map.of())
+                .positional(positional, positionalOptions).modelDim(DIM).heads(2).layers(2).hidden(16).dropout(0.1f)
+                .dropPath(0.1f).pooling(TransformerEncoder.Pooling.CLS).numRegisterTokens(1)
+                .attentionDropout(attentionDropout).build();
         List<Example<Regressor>> examples = List.of(regression(1, 0.5, 2), regression(2, -1, 3), regression(-1, 4, 1));
         trainAndPredictOnASecondBackend(examples, new RegressionFactory(), new FeatureTokens(), new RegressorHead(),
-                config, attention, Map.of(), positional, positionalOptions);
+                architecture);
     }
 
     /** Image patches on a 2 × 2 grid, read by the grid-aware relu-linear attention, and a multi-label head. */
@@ -140,10 +142,8 @@ class BackendNeutralityTest {
             MultiLabel output = new MultiLabel(Arrays.stream(set).map(Label::new).collect(Collectors.toSet()));
             examples.add(new ArrayExample<>(output, names, values));
         }
-        EncoderConfig config = EncoderConfig.builder(BlockConfig.builder(DIM, 2).hidden(16).build(), 1)
-                .pooling(TransformerEncoder.Pooling.MEAN).build();
         trainAndPredictOnASecondBackend(examples, new MultiLabelFactory(), new ImagePatches(4, 4, 1, 2, 1f, "p"),
-                new MultiLabelHead(), config, "relu-linear", Map.of(), "sinusoidal", Map.of());
+                new MultiLabelHead(), small("relu-linear", "sinusoidal"));
     }
 
     /** Ordered text of different lengths (so a padding mask) and a label head. */
@@ -152,10 +152,8 @@ class BackendNeutralityTest {
         var extractor = new OrderedTextExtractor<Label>(new SplitCharactersTokenizer(), true);
         List<Example<Label>> examples = List.of(extractor.extract(new Label("x"), "the whale the sea"),
                 extractor.extract(new Label("y"), "the sea"), extractor.extract(new Label("x"), "whale whale"));
-        EncoderConfig config = EncoderConfig.builder(BlockConfig.builder(DIM, 2).hidden(16).build(), 1)
-                .pooling(TransformerEncoder.Pooling.MEAN).build();
         trainAndPredictOnASecondBackend(examples, new LabelFactory(), new TextTokens(8, 1, 100), new LabelHead(),
-                config, "flash", Map.of(), "rotary", Map.of());
+                small("flash", "rotary"));
     }
 
     /** A whole {@link TransformerTrainer} run inside the scope gives a model that predicts on its own backend. */
@@ -169,8 +167,9 @@ class BackendNeutralityTest {
         CpuBackend second = new CpuBackend();
         TransformerModel<Regressor> model;
         try (Backends.Scope ignored = Backends.use(second)) {
-            model = TransformerTrainer.builder(new FeatureTokens(), new RegressorHead()).modelDim(DIM).heads(2)
-                    .layers(1).epochs(1)
+            model = TransformerTrainer.builder(new FeatureTokens(), new RegressorHead())
+                    .architecture(Architecture.builder().modelDim(DIM).heads(2).layers(1).build())
+                    .epochs(1)
                 .run(TransformerTrainer.runDefaults().seed(1).build()).build().train(data);
         }
         try (DefaultBackendGuard guard = DefaultBackendGuard.install()) {

@@ -4,82 +4,67 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
 import org.tribuo.protos.core.ModelDataProto;
 import org.tribuo.protos.core.ModelProto;
+import org.xformers4j.io.Checkpoint;
 
-import java.io.ByteArrayInputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
 /**
- * Crafted {@code .tribuo} files for the loader's tests: a saved model's metadata or network blob
- * edited and sealed again with a correct checksum, as an attacker (not bit rot) would make them,
- * so that the checks behind the checksum are reached.
+ * Crafted {@code .tribuo} files for the loader's tests: a saved model's metadata or checkpoint
+ * edited and sealed again with a correct checksum (and, for an edited checkpoint, a correct
+ * CRC-32), as an attacker (not bit rot) would make them, so that the checks behind the checksums
+ * are reached.
  */
 final class CraftedModels {
 
     private CraftedModels() {
     }
 
-    /** {@code file} (a saved TransformerModel) with its metadata and network bytes edited and the checksum renewed. */
-    static byte[] resealed(byte[] file, UnaryOperator<byte[]> metadata, UnaryOperator<byte[]> network)
+    /** {@code file} (a saved TransformerModel) with its metadata and checkpoint bytes edited and the SHA-256 renewed. */
+    static byte[] resealed(byte[] file, UnaryOperator<byte[]> metadata, UnaryOperator<byte[]> checkpoint)
             throws IOException {
         ModelProto proto = ModelProto.parseFrom(file);
-        byte[][] fields = new byte[4][];                         // by field number 1 to 3
+        byte[][] fields = fields(proto);
+        ModelDataProto editedMetadata = ModelDataProto.parseFrom(metadata.apply(fields[1].clone()));
+        return proto.toBuilder()
+                .setSerializedData(TransformerModelSerializer.pack(editedMetadata, checkpoint.apply(fields[2].clone())))
+                .build().toByteArray();
+    }
+
+    /** The bytes of fields 1 to 3 of a saved TransformerModel's message, by field number. */
+    private static byte[][] fields(ModelProto proto) throws IOException {
+        byte[][] fields = new byte[4][];
         CodedInputStream in = proto.getSerializedData().getValue().newCodedInput();
         for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
             fields[WireFormat.getTagFieldNumber(tag)] = in.readByteArray();
         }
-        ModelDataProto editedMetadata = ModelDataProto.parseFrom(metadata.apply(fields[1].clone()));
-        return proto.toBuilder()
-                .setSerializedData(TransformerModelSerializer.pack(editedMetadata, network.apply(fields[2].clone())))
-                .build().toByteArray();
+        return fields;
     }
 
-    /** {@code file} with the network blob edited and the checksum renewed. */
-    static byte[] withNetwork(byte[] file, UnaryOperator<byte[]> network) throws IOException {
-        return resealed(file, UnaryOperator.identity(), network);
+    /** The checkpoint ({@code model.x4j} bytes) a saved TransformerModel holds in field 2. */
+    static byte[] checkpointBytes(byte[] file) throws IOException {
+        return fields(ModelProto.parseFrom(file))[2];
     }
 
-    /** The offset in a network blob of the architecture's first int, modelDim (heads, hidden follow). */
-    static int architectureOffset(byte[] network) {
-        try {
-            DataInputStream in = new DataInputStream(new ByteArrayInputStream(network));
-            in.skipNBytes(8 + 4);                                   // magic, format version
-            for (int component = 0; component < 2; component++) {  // attention, positional
-                in.readUTF();
-                int options = in.readInt();
-                for (int i = 0; i < 2 * options; i++) {
-                    in.readUTF();
-                }
-            }
-            return network.length - in.available();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    /** {@code file} with the checkpoint's bytes edited as they are (its CRC-32 not renewed) and the SHA-256 renewed. */
+    static byte[] withCheckpointBytes(byte[] file, UnaryOperator<byte[]> checkpoint) throws IOException {
+        return resealed(file, UnaryOperator.identity(), checkpoint);
     }
 
-    /** The offset in a network blob of the int batchSize, after the architecture. */
-    static int batchSizeOffset(byte[] network) {
-        int at = architectureOffset(network) + 3 * 4;               // modelDim, heads, hidden
-        try {
-            DataInputStream in = new DataInputStream(new ByteArrayInputStream(network, at, network.length - at));
-            for (int i = 0; i < 3; i++) {                           // activation, placement, norm
-                in.readUTF();
-            }
-            in.skipNBytes(1 + 4 + 4 + 4 + 4);                       // bias, residualDropout, dropPath, chunk, layers
-            in.readUTF();                                           // pooling
-            in.skipNBytes(4 + 4 + 1);                               // registers, attentionDropout, reversible
-            return network.length - in.available();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    /** {@code file} with the checkpoint edited as a {@link Checkpoint}, written again (a correct CRC-32) and resealed. */
+    static byte[] withCheckpoint(byte[] file, UnaryOperator<Checkpoint> edit) throws IOException {
+        return withCheckpointBytes(file, bytes -> edit.apply(Checkpoint.read(bytes, "crafted")).toBytes());
     }
 
-    /** {@code bytes} with the big-endian int at {@code offset} set to {@code value}. */
-    static byte[] withInt(byte[] bytes, int offset, int value) {
-        ByteBuffer.wrap(bytes).putInt(offset, value);
-        return bytes;
+    /** {@code file} with the checkpoint's metadata edited in place (entries added, replaced or removed). */
+    static byte[] withMetadata(byte[] file, Consumer<Map<String, String>> edit) throws IOException {
+        return withCheckpoint(file, checkpoint -> {
+            Map<String, String> metadata = new LinkedHashMap<>(checkpoint.metadata());
+            edit.accept(metadata);
+            return checkpoint.withMetadata(metadata);
+        });
     }
 }

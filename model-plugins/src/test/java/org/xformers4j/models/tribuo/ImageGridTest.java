@@ -13,6 +13,7 @@ import org.tribuo.classification.LabelFactory;
 import org.tribuo.data.csv.CSVLoader;
 import org.tribuo.provenance.SimpleDataSourceProvenance;
 import org.xformers4j.component.attention.AttentionContext.Grid;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.tensor.GradMode;
 
 /**
@@ -31,8 +32,9 @@ class ImageGridTest {
         digits.addAll(all.getData().subList(0, 300));
         TransformerModel<Label> model = TransformerTrainer.builder(new ImagePatches(8, 8, 1, 2, 1f / 16, "p"),
                         new LabelHead())
-                .attention("relu-linear", Map.of()).positional("learned", Map.of("maxLength", "16"))
-                .modelDim(16).heads(2).layers(1).epochs(1)
+                .architecture(Architecture.builder().attention("relu-linear", Map.of())
+                        .positional("learned", Map.of("maxLength", "16")).modelDim(16).heads(2).layers(1).build())
+                .epochs(1)
                 .run(TransformerTrainer.runDefaults().batchSize(32).seed(1).build()).build().train(digits);
         TransformerNetwork network = model.network();
         assertThat(network.input().grid()).isEqualTo(new Grid(0, 4, 4));

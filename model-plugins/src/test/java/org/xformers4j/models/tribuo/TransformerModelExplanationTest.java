@@ -12,6 +12,7 @@ import org.tribuo.classification.LabelFactory;
 import org.tribuo.util.tokens.impl.SplitCharactersTokenizer;
 import org.tribuo.impl.ArrayExample;
 import org.tribuo.provenance.SimpleDataSourceProvenance;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.tensor.GradMode;
 
 import java.util.ArrayList;
@@ -55,8 +56,9 @@ class TransformerModelExplanationTest {
 
     private static TransformerModel<Label> train(InputEncoder encoder, MutableDataset<Label> data, String positional,
                                                 Map<String, String> positionalOptions) {
-        return TransformerTrainer.builder(encoder, new LabelHead()).positional(positional, positionalOptions)
-                .modelDim(16).heads(2).layers(2).epochs(3)
+        return TransformerTrainer.builder(encoder, new LabelHead())
+                .architecture(Architecture.builder().positional(positional, positionalOptions).modelDim(16).heads(2)
+                        .layers(2).build()).epochs(3)
                 .run(TransformerTrainer.runDefaults().batchSize(32).seed(1).build())
                 .optimization(Optimization.builder().learningRate(3e-3f).build()).build()
                 .train(data);

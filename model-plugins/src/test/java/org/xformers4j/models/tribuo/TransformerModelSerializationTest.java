@@ -11,15 +11,18 @@ import org.tribuo.Prediction;
 import org.tribuo.classification.Label;
 import org.tribuo.classification.LabelFactory;
 import org.tribuo.impl.ArrayExample;
+import org.tribuo.protos.core.ModelProto;
 import org.tribuo.provenance.SimpleDataSourceProvenance;
 import org.tribuo.regression.RegressionFactory;
 import org.tribuo.regression.Regressor;
 import org.tribuo.util.tokens.impl.SplitCharactersTokenizer;
+import org.xformers4j.io.Checkpoint;
+import org.xformers4j.models.nn.Architecture;
+import org.xformers4j.models.nn.CountingRegistry;
+import org.xformers4j.nn.ParameterState;
+import org.xformers4j.registry.ComponentRegistry;
 
-import java.io.ByteArrayInputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,8 +66,9 @@ class TransformerModelSerializationTest {
 
     private static TransformerModel<Label> imageModel() {
         return TransformerTrainer.builder(new ImagePatches(4, 4, 1, 2, 1f, "px"), new LabelHead())
-                .attention("full", Map.of()).positional("learned", Map.of("maxLength", "4"))
-                .modelDim(16).heads(2).layers(2).reversible(true).feedForwardChunkSize(7)
+                .architecture(Architecture.builder().attention("full", Map.of())
+                        .positional("learned", Map.of("maxLength", "4")).modelDim(16).heads(2).layers(2)
+                        .reversible(true).feedForwardChunkSize(7).build())
                 .epochs(3)
                 .run(TransformerTrainer.runDefaults().batchSize(32).seed(1).build())
                 .optimization(Optimization.builder().learningRate(3e-3f).build()).build()
@@ -115,9 +119,10 @@ class TransformerModelSerializationTest {
         // 4 patches and the CLS token: 5 positions
         TransformerModel<Label> model = TransformerTrainer.builder(new ImagePatches(4, 4, 1, 2, 1f, "px"),
                         new LabelHead())
-                .attention("linformer", Map.of("k", "3", "maxLength", "5", "sharing", "LAYERWISE"))
-                .positional("learned", Map.of("maxLength", "4"))
-                .modelDim(16).heads(2).layers(3).epochs(2)
+                .architecture(Architecture.builder()
+                        .attention("linformer", Map.of("k", "3", "maxLength", "5", "sharing", "LAYERWISE"))
+                        .positional("learned", Map.of("maxLength", "4")).modelDim(16).heads(2).layers(3).build())
+                .epochs(2)
                 .run(TransformerTrainer.runDefaults().batchSize(32).seed(1).build())
                 .optimization(Optimization.builder().learningRate(3e-3f).build()).build()
                 .train(data);
@@ -140,7 +145,8 @@ class TransformerModelSerializationTest {
                     names, x));
         }
         TransformerModel<Regressor> trained = TransformerTrainer.builder(new FeatureTokens(), new RegressorHead())
-                .attention("full", Map.of()).modelDim(16).heads(2).layers(1).epochs(3)
+                .architecture(Architecture.builder().attention("full", Map.of()).modelDim(16).heads(2).layers(1)
+                        .build()).epochs(3)
                 .run(TransformerTrainer.runDefaults().batchSize(16).seed(3).build()).build()
                 .train(data);
         TransformerModel<Regressor> model = new TransformerModel<>("with-top-features", trained.getProvenance(),
@@ -160,8 +166,9 @@ class TransformerModelSerializationTest {
             data.add(extractor.extract(new Label(text.contains("good") ? "pos" : "neg"), text));
         }
         TransformerModel<Label> model = TransformerTrainer.builder(new TextTokens(8, 1, 100), new LabelHead())
-                .attention("full", Map.of()).positional("learned", Map.of("maxLength", "8"))
-                .modelDim(16).heads(2).layers(1).epochs(3)
+                .architecture(Architecture.builder().attention("full", Map.of())
+                        .positional("learned", Map.of("maxLength", "8")).modelDim(16).heads(2).layers(1).build())
+                .epochs(3)
                 .run(TransformerTrainer.runDefaults().batchSize(4).seed(4).build()).build().train(data);
         List<Example<Label>> unseen = new ArrayList<>(data.getData());
         unseen.add(extractor.extract(new Label("pos"), "an unseen good text"));
@@ -170,17 +177,33 @@ class TransformerModelSerializationTest {
     }
 
     @Test
+    void theModelDataAreAModelX4jCheckpointHoldingTheArchitecture(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("model.tribuo");
+        TransformerModel<Label> model = imageModel();
+        model.serializeToFile(file);
+
+        Checkpoint checkpoint = Checkpoint.read(CraftedModels.checkpointBytes(Files.readAllBytes(file)), "field 2");
+        assertThat(checkpoint.metadata()).containsAllEntriesOf(model.network().architecture().toMetadata())
+                .containsEntry("model.kind", TransformerModelSerializer.KIND)
+                .containsEntry("tribuo.outputs", "2");
+        assertThat(Architecture.fromMetadata(checkpoint.metadata())).isEqualTo(model.network().architecture());
+        assertThat(checkpoint.modelState()).isEqualTo(model.network().stateDict());
+    }
+
+    @Test
     void aFlippedBitAnywhereInTheModelDataIsRefusedByTheChecksum(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("model.tribuo");
         imageModel().serializeToFile(file);
         byte[] bytes = Files.readAllBytes(file);
-        int magic = indexOf(bytes, "X4JTMDL".getBytes());
-        int weights = bytes.length - 100;                                     // among the last parameter's floats
+        int magic = indexOf(bytes, "X4JCKPT".getBytes());                    // the checkpoint's
+        int architecture = indexOf(bytes, "architecture.modelDim".getBytes()); // its metadata
+        int weights = bytes.length - 100;                                     // among the last parameters' floats
         int provenance = indexOf(bytes, "learningRate".getBytes());           // in the metadata's trainer provenance
         assertThat(magic).isPositive();
+        assertThat(architecture).isPositive();
         assertThat(provenance).isPositive();
 
-        for (int position : new int[] {magic, weights, provenance}) {
+        for (int position : new int[] {magic, architecture, weights, provenance}) {
             byte[] flipped = bytes.clone();
             flipped[position] ^= 1;
             Path damaged = Files.write(dir.resolve("flipped-" + position + ".tribuo"), flipped);
@@ -195,22 +218,66 @@ class TransformerModelSerializationTest {
     }
 
     @Test
-    void craftedNetworkDataWithACorrectChecksumFailsWithAClearError(@TempDir Path dir) throws IOException {
+    void aCraftedCheckpointWithACorrectChecksumFailsWithTheCheckpointsError(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("model.tribuo");
         imageModel().serializeToFile(file);
         byte[] bytes = Files.readAllBytes(file);
 
-        Path badMagic = Files.write(dir.resolve("bad-magic.tribuo"), CraftedModels.withNetwork(bytes, network -> {
-            network[0] = 'Y';
-            return network;
+        Path badMagic = Files.write(dir.resolve("bad-magic.tribuo"), CraftedModels.withCheckpointBytes(bytes, c -> {
+            c[0] = 'Y';
+            return c;
         }));
-        assertThatThrownBy(() -> Model.deserializeFromFile(badMagic))
-                .rootCause().isInstanceOf(IllegalStateException.class).hasMessageContaining("does not start with the magic");
+        assertThatThrownBy(() -> TribuoModelFiles.load(badMagic)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("model " + badMagic + ": cannot be loaded as a " + TransformerModel.class.getName()
+                        + ": TransformerModel: the model's checkpoint (field 2): not an xformers4j checkpoint (bad magic)");
 
-        Path badVersion = Files.write(dir.resolve("bad-version.tribuo"),
-                CraftedModels.withNetwork(bytes, network -> CraftedModels.withInt(network, 8, 7)));
-        assertThatThrownBy(() -> Model.deserializeFromFile(badVersion))
-                .rootCause().isInstanceOf(IllegalStateException.class).hasMessageContaining("network data format 7");
+        Path badCrc = Files.write(dir.resolve("bad-crc.tribuo"), CraftedModels.withCheckpointBytes(bytes, c -> {
+            c[c.length / 2] ^= 1;
+            return c;
+        }));
+        assertThatThrownBy(() -> Model.deserializeFromFile(badCrc))
+                .rootCause().hasMessageContaining("the model's checkpoint (field 2): checksum mismatch");
+    }
+
+    @Test
+    void aModelOfTheEarlierFormatIsRefusedNamingItsVersion(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("model.tribuo");
+        imageModel().serializeToFile(file);
+        Path old = Files.write(dir.resolve("old.tribuo"), ModelProto.parseFrom(Files.readAllBytes(file)).toBuilder()
+                .setVersion(0).build().toByteArray());
+
+        assertThatThrownBy(() -> TribuoModelFiles.load(old)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("model " + old)
+                .hasMessageContaining("serialization version 0 was written by an earlier version of xformers4j")
+                .hasMessageContaining("train the model again");
+        assertThatThrownBy(() -> Model.deserializeFromFile(old)).rootCause()
+                .hasMessageContaining("serialization version 0 was written by an earlier version of xformers4j");
+    }
+
+    @Test
+    void missingUnknownAndMalformedEntriesAreRefusedNamingThem(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("model.tribuo");
+        imageModel().serializeToFile(file);
+        byte[] bytes = Files.readAllBytes(file);
+        Map<String, java.util.function.Consumer<Map<String, String>>> edits = new java.util.LinkedHashMap<>();
+        edits.put("no 'architecture.modelDim' entry", m -> m.remove("architecture.modelDim"));
+        edits.put("unknown entry 'architecture.placement'", m -> m.put("architecture.placement", "PRE"));
+        edits.put("unknown entry 'architecture2.x'", m -> m.put("architecture2.x", "1"));
+        edits.put("'architecture.heads' = 'two' is not an int", m -> m.put("architecture.heads", "two"));
+        edits.put("'architecture.heads' = '3': heads = 3 must divide modelDim = 16", m -> m.put("architecture.heads", "3"));
+        edits.put("'architecture.dropout' = '1.5': Architecture.dropout = 1.5 is outside the valid range [0, 1)",
+                m -> m.put("architecture.dropout", "1.5"));
+        edits.put("attention = 'no-such-attention'", m -> m.put("architecture.attention", "no-such-attention"));
+        edits.put("'tribuo.batchSize' = '0' is not a positive int", m -> m.put("tribuo.batchSize", "0"));
+        edits.put("'model.kind' is 'causal-lm', expected 'tribuo-transformer'", m -> m.put("model.kind", "causal-lm"));
+        for (Map.Entry<String, java.util.function.Consumer<Map<String, String>>> edit : edits.entrySet()) {
+            Path crafted = Files.write(dir.resolve("crafted.tribuo"), CraftedModels.withMetadata(bytes, edit.getValue()));
+            assertThatThrownBy(() -> TribuoModelFiles.load(crafted)).as(edit.getKey())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("model " + crafted + ": cannot be loaded as a "
+                            + TransformerModel.class.getName() + ": TransformerModel: the model's checkpoint (field 2): ")
+                    .hasMessageContaining(edit.getKey());
+        }
     }
 
     @Test
@@ -220,16 +287,15 @@ class TransformerModelSerializationTest {
         byte[] bytes = Files.readAllBytes(file);
 
         // modelDim 8192 with 8 heads and hidden 32768: 2 layers of about 0.7 G floats each.
-        Path huge = Files.write(dir.resolve("huge.tribuo"), CraftedModels.withNetwork(bytes, network -> {
-            int at = CraftedModels.architectureOffset(network);
-            CraftedModels.withInt(network, at, 8192);
-            CraftedModels.withInt(network, at + 4, 8);
-            return CraftedModels.withInt(network, at + 8, 32768);
+        Path huge = Files.write(dir.resolve("huge.tribuo"), CraftedModels.withMetadata(bytes, m -> {
+            m.put("architecture.modelDim", "8192");
+            m.put("architecture.heads", "8");
+            m.put("architecture.hidden", "32768");
         }));
         assertThat(Files.size(huge)).isLessThan(100_000);
 
         assertThatThrownBy(() -> Model.deserializeFromFile(huge))
-                .rootCause().isInstanceOf(IllegalStateException.class)
+                .rootCause().isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("modelDim 8192, hidden 32768, 2 layers")
                 .hasMessageContaining("does not match the saved weights");
     }
@@ -238,34 +304,15 @@ class TransformerModelSerializationTest {
     void aSmallFileWhosePositionTableOptionIsHugeIsRefusedBeforeAllocating(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("model.tribuo");
         imageModel().serializeToFile(file);                       // learned positions, maxLength "4", modelDim 16
-        byte[] bytes = Files.readAllBytes(file);
-        byte[] four = {0, 9, 'm', 'a', 'x', 'L', 'e', 'n', 'g', 't', 'h', 0, 1, '4'};
-        byte[] huge = {0, 9, 'm', 'a', 'x', 'L', 'e', 'n', 'g', 't', 'h', 0, 9, '1', '0', '0', '0', '0', '0', '0', '0', '0'};
         // a learned position table of 10^8 × 16 floats (6.4 GB) in a file of a few kilobytes
-        Path crafted = Files.write(dir.resolve("huge.tribuo"), CraftedModels.withNetwork(bytes,
-                network -> splice(network, four, huge)));
+        Path crafted = Files.write(dir.resolve("huge.tribuo"), CraftedModels.withMetadata(Files.readAllBytes(file),
+                m -> m.put("architecture.positionalOptions.maxLength", "100000000")));
 
         assertThatThrownBy(() -> TribuoModelFiles.load(crafted))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("model " + crafted)
                 .hasMessageContaining("building it would allocate more than the")
                 .hasMessageContaining("[100000000, 16]");
-    }
-
-    /** {@code bytes} with the one occurrence of {@code from} replaced by {@code to}. */
-    private static byte[] splice(byte[] bytes, byte[] from, byte[] to) {
-        int at = -1;
-        for (int i = 0; i + from.length <= bytes.length && at < 0; i++) {
-            if (Arrays.equals(bytes, i, i + from.length, from, 0, from.length)) {
-                at = i;
-            }
-        }
-        assertThat(at).as("option found").isNotNegative();
-        byte[] out = new byte[bytes.length - from.length + to.length];
-        System.arraycopy(bytes, 0, out, 0, at);
-        System.arraycopy(to, 0, out, at, to.length);
-        System.arraycopy(bytes, at + from.length, out, at + to.length, bytes.length - at - from.length);
-        return out;
     }
 
     @Test
@@ -282,7 +329,7 @@ class TransformerModelSerializationTest {
                 System.arraycopy(other, 0, metadata, at, other.length);
             }
             return metadata;
-        }, network -> network));
+        }, checkpoint -> checkpoint));
         Intruders.instances.set(0);
 
         assertThatThrownBy(() -> Model.deserializeFromFile(crafted))
@@ -298,9 +345,8 @@ class TransformerModelSerializationTest {
         MutableDataset<Label> data = images();
         TransformerModel<Label> model = imageModel();
         model.serializeToFile(file);
-        // The blob's int batchSize follows the architecture (see TransformerModelSerializer).
-        Path crafted = Files.write(dir.resolve("batch.tribuo"), CraftedModels.withNetwork(Files.readAllBytes(file),
-                network -> CraftedModels.withInt(network, CraftedModels.batchSizeOffset(network), Integer.MAX_VALUE)));
+        Path crafted = Files.write(dir.resolve("batch.tribuo"), CraftedModels.withMetadata(Files.readAllBytes(file),
+                m -> m.put("tribuo.batchSize", Integer.toString(Integer.MAX_VALUE))));
 
         Model<?> loaded = Model.deserializeFromFile(crafted);
         @SuppressWarnings("unchecked")
@@ -312,23 +358,32 @@ class TransformerModelSerializationTest {
     void parametersThatDoNotFitTheArchitectureAreRejectedNamingTheParameter(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("model.tribuo");
         imageModel().serializeToFile(file);                                   // output.weight is [2, 16]
-        byte[] name = ("\0\15" + "output.weight").getBytes();                // writeUTF: 2-byte length, then the name
         Path swapped = Files.write(dir.resolve("swapped.tribuo"),
-                CraftedModels.withNetwork(Files.readAllBytes(file), bytes -> {
-                    int rank = indexOf(bytes, name) + name.length;            // then int rank, int sizes
-                    assertThat(Arrays.copyOfRange(bytes, rank, rank + 12))
-                            .containsExactly(0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 16);
-                    bytes[rank + 7] = 16;                                     // [16, 2]: as many values
-                    bytes[rank + 11] = 2;
-                    return bytes;
+                CraftedModels.withCheckpoint(Files.readAllBytes(file), checkpoint -> {
+                    Map<String, ParameterState> state = new java.util.LinkedHashMap<>(checkpoint.modelState());
+                    ParameterState weight = state.get("output.weight");
+                    assertThat(weight.shape()).containsExactly(2, 16);
+                    state.put("output.weight", new ParameterState(new int[] {16, 2}, weight.values()));
+                    return checkpoint.withModelState(state);
                 }));
 
         assertThatThrownBy(() -> Model.deserializeFromFile(swapped))
                 .rootCause().isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'output.weight' has shape [16, 2]");
-        assertThatThrownBy(() -> Model.deserializeFromFile(swapped)).cause().cause()
-                .hasMessageContaining("do not fit the saved architecture")
+        assertThatThrownBy(() -> TribuoModelFiles.load(swapped))
+                .hasMessageContaining("the saved parameters do not fit the saved architecture")
                 .hasMessageContaining("'output.weight' has shape [16, 2]");
+    }
+
+    @Test
+    void theRegistryTheLoaderIsGivenCreatesTheComponents(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("model.tribuo");
+        imageModel().serializeToFile(file);
+        CountingRegistry registry = new CountingRegistry(ComponentRegistry.standalone());
+
+        TribuoModelFiles.load(file, registry);
+
+        assertThat(registry.created()).containsExactly("learned", "full", "full");   // positions, then one per block
     }
 
     static int indexOf(byte[] haystack, byte[] needle) {

@@ -14,6 +14,7 @@ import org.tribuo.classification.LabelFactory;
 import org.tribuo.impl.ArrayExample;
 import org.tribuo.provenance.SimpleDataSourceProvenance;
 import org.xformers4j.io.Checkpoint;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.nn.ParameterState;
 
 import java.nio.file.Files;
@@ -225,7 +226,8 @@ class TransformerTrainerCheckpointTest {
         String checkpoint = first.resolve(TrainingLoop.CHECKPOINT_FILE).toString();
 
         // one more epoch than the run that wrote the checkpoint, which ended at its last step
-        TransformerTrainer<Label> wider = builder(dir.resolve("wider"), 6, checkpoint).modelDim(16).epochs(5).build();
+        TransformerTrainer<Label> wider = builder(dir.resolve("wider"), 6, checkpoint)
+                .architecture(ARCHITECTURE.toBuilder().modelDim(16).build()).epochs(5).build();
         assertThatThrownBy(() -> wider.train(data))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("does not match this architecture");
@@ -266,10 +268,13 @@ class TransformerTrainerCheckpointTest {
                 .run(run(checkpoints, 7, resumeFrom).validationFraction(0.25f).patience(2).build()).build();
     }
 
+    /** One block of width 8 with residual dropout over learned positions. */
+    private static final Architecture ARCHITECTURE = Architecture.builder()
+            .positional("learned", Map.of("maxLength", "4")).modelDim(8).heads(2).layers(1).dropout(0.1f).build();
+
     private static TransformerTrainer.Builder<Label> builder(Path checkpoints, int every, String resumeFrom) {
         return TransformerTrainer.builder(new ImagePatches(4, 4, 1, 2, 1f, "p"), new LabelHead())
-                .positional("learned", Map.of("maxLength", "4"))
-                .modelDim(8).heads(2).layers(1).dropout(0.1f).epochs(4)
+                .architecture(ARCHITECTURE).epochs(4)
                 .optimization(Optimization.builder().learningRate(1e-2f).warmupSteps(3).build())
                 .run(run(checkpoints, every, resumeFrom).build());
     }

@@ -2,6 +2,7 @@ package org.xformers4j.models.tribuo;
 
 import org.xformers4j.train.Optimization;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
+import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
 import com.oracle.labs.mlrg.olcut.provenance.Provenance;
 import com.oracle.labs.mlrg.olcut.provenance.primitives.StringProvenance;
 import org.junit.jupiter.api.Test;
@@ -19,6 +20,7 @@ import org.tribuo.provenance.SimpleDataSourceProvenance;
 import org.tribuo.regression.RegressionFactory;
 import org.tribuo.regression.Regressor;
 import org.tribuo.regression.evaluation.RegressionEvaluator;
+import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.nn.NormPlacement;
 
 import java.io.BufferedReader;
@@ -54,8 +56,9 @@ class TransformerTrainerTest {
         Split split = stratifiedSplit(all.getData(), 1);
         TransformerTrainer<Label> trainer = TransformerTrainer.builder(
                         new ImagePatches(8, 8, 1, 2, 1f / 16, "p"), new LabelHead())
-                .attention("full", Map.of()).positional("learned", Map.of("maxLength", "16"))
-                .modelDim(64).heads(4).layers(2).epochs(30)
+                .architecture(Architecture.builder().attention("full", Map.of())
+                        .positional("learned", Map.of("maxLength", "16")).modelDim(64).heads(4).layers(2).build())
+                .epochs(30)
                 .run(TransformerTrainer.runDefaults().batchSize(32).seed(1).build())
                 .optimization(Optimization.builder().learningRate(3e-3f).warmupSteps(100).build()).build();
 
@@ -76,7 +79,8 @@ class TransformerTrainerTest {
     void featureTokensWithFullAttentionReachWineAccuracyWithEarlyStopping() throws Exception {
         Split split = stratifiedSplit(wine(), 1);
         TransformerTrainer<Label> trainer = TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
-                .modelDim(32).heads(4).layers(2).epochs(30)
+                .architecture(Architecture.builder().modelDim(32).heads(4).layers(2).build())
+                .epochs(30)
                 .run(TransformerTrainer.runDefaults().batchSize(16).validationFraction(0.15f).patience(5).seed(1).build())
                 .optimization(Optimization.builder().learningRate(2e-3f).build()).build();
 
@@ -101,7 +105,8 @@ class TransformerTrainerTest {
             data.add(new ArrayExample<>(new Regressor("y", y), names, x));
         }
         TransformerTrainer<Regressor> trainer = TransformerTrainer.builder(new FeatureTokens(), new RegressorHead())
-                .modelDim(16).heads(2).layers(1).pooling(org.xformers4j.models.nn.TransformerEncoder.Pooling.MEAN)
+                .architecture(Architecture.builder().modelDim(16).heads(2).layers(1)
+                        .pooling(org.xformers4j.models.nn.TransformerEncoder.Pooling.MEAN).build())
                 .epochs(40)
                 .run(TransformerTrainer.runDefaults().batchSize(32).seed(2).build())
                 .optimization(Optimization.builder().learningRate(5e-3f).build()).build();
@@ -117,24 +122,28 @@ class TransformerTrainerTest {
     @Test
     void provenanceRecordsTheComponentsAndHyperparameters() throws Exception {
         TransformerTrainer<Label> trainer = TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
-                .attention("full", Map.of("scale", "0.35")).positional("sinusoidal", Map.of())
-                .modelDim(16).heads(2).layers(1).reversible(true).feedForwardChunkSize(32)
+                .architecture(Architecture.builder().attention("full", Map.of("scale", "0.35"))
+                        .positional("sinusoidal", Map.of()).modelDim(16).heads(2).layers(1).reversible(true)
+                        .feedForwardChunkSize(32).build())
                 .epochs(1)
                 .run(TransformerTrainer.runDefaults().seed(5).build())
                 .optimization(Optimization.builder().learningRate(3e-3f).build()).build();
         TransformerModel<Label> model = trainer.train(stratifiedSplit(wine(), 1).train());
 
         Map<String, Provenance> parameters = model.getProvenance().getTrainerProvenance().getConfiguredParameters();
-        assertThat(parameters.get("attention")).isEqualTo(new StringProvenance("attention", "full"));
-        assertThat(parameters.get("positional")).isEqualTo(new StringProvenance("positional", "sinusoidal"));
-        assertThat(parameters.get("attentionOptions").toString()).contains("scale").contains("0.35");
-        assertThat(parameters.get("modelDim").toString()).contains("16");
-        assertThat(parameters.get("heads").toString()).contains("2");
+        assertThat(parameters.get("architecture")).isInstanceOf(ConfiguredObjectProvenance.class);
+        Map<String, Provenance> architecture = ((ConfiguredObjectProvenance) parameters.get("architecture"))
+                .getConfiguredParameters();
+        assertThat(architecture.get("attention")).isEqualTo(new StringProvenance("attention", "full"));
+        assertThat(architecture.get("positional")).isEqualTo(new StringProvenance("positional", "sinusoidal"));
+        assertThat(architecture.get("attentionOptions").toString()).contains("scale").contains("0.35");
+        assertThat(architecture.get("modelDim").toString()).contains("16");
+        assertThat(architecture.get("heads").toString()).contains("2");
+        assertThat(architecture.get("reversible").toString()).contains("true");
+        assertThat(architecture.get("feedForwardChunkSize").toString()).contains("32");
         assertThat(parameters.get("optimization").toString()).contains("learningRate").contains("0.003")
                 .contains(Optimization.class.getName());
         assertThat(parameters.get("run").toString()).contains("seed").contains("5");
-        assertThat(parameters.get("reversible").toString()).contains("true");
-        assertThat(parameters.get("feedForwardChunkSize").toString()).contains("32");
         assertThat(model.network().encoder().config().reversible()).isTrue();
         assertThat(model.network().encoder().config().block().feedForwardChunkSize()).isEqualTo(32);
         assertThat(parameters.get("encoder").toString()).contains(FeatureTokens.class.getName());
@@ -145,7 +154,8 @@ class TransformerTrainerTest {
     void invocationCountGivesNewSeedsAndItsResetReproducesTheFirstModel() throws Exception {
         Split split = stratifiedSplit(wine(), 1);
         TransformerTrainer<Label> trainer = TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
-                .modelDim(16).heads(2).layers(1).epochs(2)
+                .architecture(Architecture.builder().modelDim(16).heads(2).layers(1).build())
+                .epochs(2)
                 .run(TransformerTrainer.runDefaults().seed(11).build()).build();
 
         List<Prediction<Label>> first = trainer.train(split.train()).predict(split.test());
@@ -162,7 +172,8 @@ class TransformerTrainerTest {
     void batchedAndConcurrentPredictionsEqualOneByOne() throws Exception {
         Split split = stratifiedSplit(wine(), 1);
         TransformerModel<Label> model = TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
-                .modelDim(16).heads(2).layers(1).epochs(2)
+                .architecture(Architecture.builder().modelDim(16).heads(2).layers(1).build())
+                .epochs(2)
                 .run(TransformerTrainer.runDefaults().batchSize(7).seed(3).build()).build().train(split.train());
 
         List<double[]> oneByOne = new ArrayList<>();
@@ -190,15 +201,15 @@ class TransformerTrainerTest {
     @Test
     void badConfigurationsFailNamingTheFieldAndValue() {
         assertThatThrownBy(() -> TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
-                .attention("ful", Map.of()).build())
+                .architecture(Architecture.builder().attention("ful", Map.of()).build()).build())
                 .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("attention").hasMessageContaining("'ful'").hasMessageContaining("full");
         assertThatThrownBy(() -> TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
-                .positional("sinusodal", Map.of()).build())
+                .architecture(Architecture.builder().positional("sinusodal", Map.of()).build()).build())
                 .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("positional").hasMessageContaining("sinusoidal");
         assertThatThrownBy(() -> TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
-                .modelDim(64).heads(3).build())
+                .architecture(Architecture.builder().modelDim(64).heads(3).build()).build())
                 .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("heads = 3").hasMessageContaining("modelDim = 64");
         assertThatThrownBy(() -> TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
@@ -206,17 +217,19 @@ class TransformerTrainerTest {
                 .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("validationFraction").hasMessageContaining("1.0");
         assertThatThrownBy(() -> TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
-                .feedForwardChunkSize(-2).build())
+                .architecture(Architecture.builder().feedForwardChunkSize(-2).build()).build())
                 .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("feedForwardChunkSize").hasMessageContaining("-2");
         assertThatThrownBy(() -> TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
-                .reversible(true).normPlacement(NormPlacement.POST).build())
+                .architecture(Architecture.builder().reversible(true).normPlacement(NormPlacement.POST).build())
+                .build())
                 .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("reversible").hasMessageContaining("normPlacement PRE, got POST");
         assertThatThrownBy(() -> TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
-                .reversible(true).dropout(0.1f).build())
+                .architecture(Architecture.builder().reversible(true).dropout(0.1f).build()).build())
                 .isInstanceOf(PropertyException.class)
-                .hasMessageContaining("reversible").hasMessageContaining("dropout must be 0, got 0.1");
+                .hasMessageContaining("reversible")
+                .hasMessageContaining("dropout, attentionDropout and dropPath must be 0, got 0.1, 0.0 and 0.0");
     }
 
     /** Per prediction, the score of every label in label order. */

@@ -26,6 +26,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
+import org.xformers4j.models.nn.Architecture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -34,8 +35,8 @@ import static org.assertj.core.api.Assertions.fail;
 /**
  * {@link TribuoModelFiles}: atomic saves with ordinary permissions, checks before training, clear errors
  * naming the file for every bad file, and the mutation test of {@code .tribuo} loading: damaged
- * files (truncations, bit flips, lying lengths) and crafted ones (the same mutations of the network
- * data under a correct checksum) each end in a clear error or a correct load.
+ * files (truncations, bit flips, lying lengths) and crafted ones (the same mutations of the embedded
+ * checkpoint under a correct checksum) each end in a clear error or a correct load.
  */
 class TribuoModelFilesTest {
 
@@ -56,7 +57,8 @@ class TribuoModelFilesTest {
             double[] x = {rng.nextDouble(), rng.nextDouble(), rng.nextDouble()};
             data.add(new ArrayExample<>(new Label(x[0] + x[1] > 1 ? "high" : "low"), names, x));
         }
-        model = TransformerTrainer.builder(new FeatureTokens(), new LabelHead()).modelDim(8).heads(2).layers(1)
+        model = TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
+                .architecture(Architecture.builder().modelDim(8).heads(2).layers(1).build())
                 .epochs(2)
                 .run(TransformerTrainer.runDefaults().batchSize(8).seed(1).build()).build().train(data);
     }
@@ -177,15 +179,21 @@ class TribuoModelFilesTest {
                     .isNotEqualTo(Outcome.LOADED_CRAFTED);
             damaged.merge(outcome, 1, Integer::sum);
         }
-        // Crafted: the network data mutated and sealed with a correct checksum, so the parser behind
-        // the checksum meets every mutation; a load may then be a different (valid) model.
+        // Crafted: the embedded model.x4j checkpoint mutated and sealed with a correct SHA-256, once as
+        // it is (its CRC-32 then refuses most) and once with its CRC-32 forged too, so that the
+        // checkpoint's parser and the model's checks behind it meet every mutation; a load may then
+        // be a different (valid) model.
         Map<Outcome, Integer> crafted = new EnumMap<>(Outcome.class);
-        byte[][] network = new byte[1][];
-        CraftedModels.withNetwork(valid, blob -> network[0] = blob);
-        for (FileMutations.Mutation mutation : FileMutations.all(network[0], 150, 12)) {
-            byte[] file = CraftedModels.withNetwork(valid, blob -> mutation.bytes());
-            crafted.merge(load(new FileMutations.Mutation(mutation.description() + " (network data, resealed)", file),
-                    expected), 1, Integer::sum);
+        for (FileMutations.Mutation mutation : FileMutations.all(CraftedModels.checkpointBytes(valid), 150, 12)) {
+            for (boolean forgedCrc : new boolean[] {false, true}) {
+                byte[] checkpoint = mutation.bytes().clone();
+                if (forgedCrc && checkpoint.length >= 4) {
+                    FileMutations.forgeTrailingCrc32(checkpoint);
+                }
+                byte[] file = CraftedModels.withCheckpointBytes(valid, bytes -> checkpoint);
+                crafted.merge(load(new FileMutations.Mutation(mutation.description() + " (checkpoint, resealed"
+                        + (forgedCrc ? ", CRC-32 forged)" : ")"), file), expected), 1, Integer::sum);
+            }
         }
 
         System.out.println(".tribuo: " + total(damaged) + " damaged files: " + damaged.getOrDefault(Outcome.REJECTED, 0)
