@@ -1,5 +1,8 @@
 package org.xformers4j.models.lm;
 
+import org.xformers4j.models.nn.ActivationCheckpointing;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.ParameterizedTest;
 import org.xformers4j.train.Evaluation;
 import org.xformers4j.train.Optimization;
 import org.xformers4j.train.Point;
@@ -376,6 +379,18 @@ class LanguageModelTrainerTest {
             now = result.model().evaluate(TEXT.substring(split), 2);
         }
         assertThat(now.loss()).isEqualTo(best);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = ActivationCheckpointing.class, names = {"BLOCK", "HEAD"})
+    void activationCheckpointingTrainsTheSameWeights(ActivationCheckpointing level) {
+        Architecture dropout = SMALL.toBuilder().dropout(0.2f).build();
+        LanguageModelTrainer.Result<LanguageModel> stored = small().architecture(dropout).steps(10).build()
+                .train(TEXT, IGNORE);
+        LanguageModelTrainer.Result<LanguageModel> recomputed = small()
+                .architecture(dropout.toBuilder().checkpointing(level).build()).steps(10).build().train(TEXT, IGNORE);
+        assertThat(recomputed.model().decoder().stateDict()).isEqualTo(stored.model().decoder().stateDict());
+        assertThat(recomputed.model().architecture().checkpointing()).isEqualTo(level);
     }
 
     @Test
