@@ -10,11 +10,11 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.xformers4j.models.nn.Architecture;
+import org.xformers4j.models.nn.ComponentSource;
 import org.xformers4j.models.nn.TransformerEncoder;
 import org.xformers4j.models.text.BytePairTokenizer;
 import org.xformers4j.models.text.ByteTokenizer;
 import org.xformers4j.models.text.Tokenizer;
-import org.xformers4j.models.tribuo.ConfigFields;
 import org.xformers4j.component.Hyperparameters;
 import org.xformers4j.component.Range;
 import org.xformers4j.registry.ComponentRegistry;
@@ -46,7 +46,7 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
             .pooling(TransformerEncoder.Pooling.MEAN).build();
 
     /** Where the architecture's components come from; see {@link #useRegistry}. */
-    private volatile ComponentRegistry registry;
+    private final ComponentSource components = new ComponentSource();
 
     /**
      * What training produced.
@@ -73,6 +73,7 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
     protected TokenizerKind tokenizer = TokenizerKind.BYTE;
 
     @Config(description = "Vocabulary size of a BPE tokenizer, special tokens included (>= 256 + special tokens).")
+    @Range(min = 1, max = Integer.MAX_VALUE)
     protected int vocabularySize = 512;
 
     @Config(description = "The network (an org.xformers4j.models.nn.Architecture component): attention (it must "
@@ -85,6 +86,7 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
             + "(generation shows it at most this many tokens). Not part of the architecture: no weight depends on "
             + "it; a positional encoding with a table of its own (learned, cosformer's maxLength) needs one at least "
             + "this long.")
+    @Range(min = 1, max = Integer.MAX_VALUE)
     protected int contextLength = 128;
 
     @Config(description = "Optimiser steps; the learning-rate schedule spans them.")
@@ -124,21 +126,14 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
      */
     @Override
     public void postConfig() {
-        if (architecture == null) {
-            throw new PropertyException("", "architecture", "architecture must not be null");
-        }
+        Hyperparameters.validate(this);
         if (architecture.reversible()) {
             throw new PropertyException("", "architecture", "architecture.reversible = true, but a text model's "
                     + "decoder has no reversible blocks");
         }
-        ConfigFields.positive("contextLength", contextLength);
-        Hyperparameters.validate(this);
         if (run.validationFraction() == 0f) {
             throw new PropertyException("", "run", "run.validationFraction must be > 0: a text model is validated on "
                     + "held-out text");
-        }
-        if (tokenizer == null) {
-            throw new PropertyException("", "tokenizer", "tokenizer must not be null");
         }
         if (tokenizer == TokenizerKind.BPE && vocabularySize < ByteTokenizer.BYTE_TOKENS + specialTokens().size()) {
             throw new PropertyException("", "vocabularySize", "vocabularySize must be at least "
@@ -158,25 +153,12 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
      */
     @Override
     public void useRegistry(ComponentRegistry registry) {
-        if (registry == null) {
-            throw new IllegalArgumentException(getClass().getSimpleName() + ".useRegistry: registry must not be null");
-        }
-        architecture.checkComponents(registry);
-        this.registry = registry;
+        components.use(registry, architecture);
     }
 
-    /** The registry handed to {@link #useRegistry}, or the class path's ({@link ComponentRegistry#standalone()}) when none was. */
+    /** The registry handed to {@link #useRegistry}, or the class path's when none was. */
     protected ComponentRegistry registry() {
-        ComponentRegistry current = registry;
-        if (current == null) {
-            synchronized (this) {
-                if (registry == null) {
-                    registry = ComponentRegistry.standalone();
-                }
-                current = registry;
-            }
-        }
-        return current;
+        return components.registry();
     }
 
     /** The network's architecture. */

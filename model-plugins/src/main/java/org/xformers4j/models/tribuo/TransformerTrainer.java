@@ -1,7 +1,6 @@
 package org.xformers4j.models.tribuo;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
-import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import com.oracle.labs.mlrg.olcut.provenance.Provenance;
 import org.tribuo.Dataset;
 import org.tribuo.Example;
@@ -14,18 +13,16 @@ import org.tribuo.provenance.TrainerProvenance;
 import org.tribuo.provenance.impl.TrainerProvenanceImpl;
 import org.xformers4j.io.Checkpoint;
 import org.xformers4j.models.nn.Architecture;
+import org.xformers4j.models.nn.ComponentSource;
 import org.xformers4j.nn.Linear;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.RegistryAware;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.component.Hyperparameters;
 import org.xformers4j.component.Range;
-import org.xformers4j.train.Evaluation;
 import org.xformers4j.train.Optimization;
-import org.xformers4j.train.Point;
 import org.xformers4j.train.RunSettings;
 import org.xformers4j.train.TrainingLoop;
-import org.xformers4j.train.TrainingTask;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -116,7 +113,7 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
     }
 
     /** Where the architecture's components come from; see {@link #useRegistry}. */
-    private volatile ComponentRegistry registry;
+    private final ComponentSource components = new ComponentSource();
 
     /** For OLCUT. */
     private TransformerTrainer() {
@@ -145,25 +142,12 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
      */
     @Override
     public void useRegistry(ComponentRegistry registry) {
-        if (registry == null) {
-            throw new IllegalArgumentException("TransformerTrainer.useRegistry: registry must not be null");
-        }
-        architecture.checkComponents(registry);
-        this.registry = registry;
+        components.use(registry, architecture);
     }
 
     /** The registry handed to {@link #useRegistry}, or the class path's when none was. */
     private ComponentRegistry registry() {
-        ComponentRegistry current = registry;
-        if (current == null) {
-            synchronized (this) {
-                if (registry == null) {
-                    registry = ComponentRegistry.standalone();
-                }
-                current = registry;
-            }
-        }
-        return current;
+        return components.registry();
     }
 
     /** The network's architecture. */
@@ -177,19 +161,7 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
      */
     @Override
     public synchronized void postConfig() {
-        if (encoder == null) {
-            throw new PropertyException("", "encoder", "encoder must not be null");
-        }
-        if (head == null) {
-            throw new PropertyException("", "head", "head must not be null");
-        }
-        if (architecture == null) {
-            throw new PropertyException("", "architecture", "architecture must not be null");
-        }
         Hyperparameters.validate(this);
-        if (optimization == null || run == null) {
-            throw new PropertyException("", "optimization/run", "must not be null, got " + optimization + ", " + run);
-        }
         this.rng = new SplittableRandom(run.seed());
         this.trainInvocationCounter = 0;
     }
@@ -229,7 +201,7 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
 
         // Hold out the validation examples from a shuffled copy of the data.
         List<Example<T>> all = new ArrayList<>(dataset.getData());
-        shuffle(all, localRng);
+        EpochTask.shuffle(all, localRng);
         int validationSize = (int) Math.floor(all.size() * (double) run.validationFraction());
         if (run.validationFraction() > 0f && (validationSize == 0 || validationSize == all.size())) {
             throw new IllegalArgumentException("TransformerTrainer: validationFraction = " + run.validationFraction()
@@ -243,9 +215,10 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
                 encoder.fit(featureMap, train, architecture.modelDim(), localRng),
                 architecture.encoder(registry(), localRng),
                 new Linear(architecture.modelDim(), fitted.numOutputs(), true, localRng));
-        EpochTask task = new EpochTask(network, fitted, train, validation, localRng.nextLong(), invocation);
-        new TrainingLoop(optimization, run, (long) epochs * task.stepsPerEpoch, task.stepsPerEpoch)
-                .onPoint(point -> logger.info(() -> task.describe(point)))
+        EpochTask<T> task = new EpochTask<>(network, fitted, train, validation, run, localRng.nextLong(),
+                Map.of(META_INVOCATION, Integer.toString(invocation)));
+        new TrainingLoop(optimization, run, (long) epochs * task.stepsPerEpoch(), task.stepsPerEpoch())
+                .onPoint(point -> logger.info(() -> task.describe(point, epochs)))
                 .run(network, task);
 
         ModelProvenance provenance = new ModelProvenance(TransformerModel.class.getName(), OffsetDateTime.now(),
@@ -309,89 +282,6 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
                     + META_INVOCATION + "' entry (" + value + "); it was not written by TransformerTrainer");
         }
         return Integer.parseInt(value);
-    }
-
-    /**
-     * Epochs of shuffled mini-batches as a {@link TrainingTask}: step s is batch (s − 1) mod S of epoch
-     * ⌈s / S⌉ (S batches per epoch), whose order is a shuffle of the training examples by a generator
-     * seeded from (shuffleSeed, epoch) alone, so a resumed run finds the order of any epoch without
-     * replaying the earlier ones. The held-out loss is the mean over the validation examples.
-     */
-    private final class EpochTask implements TrainingTask {
-        private final TransformerNetwork network;
-        private final OutputHead.Fitted<T> fitted;
-        private final List<Example<T>> train;
-        private final List<Example<T>> validation;
-        private final long shuffleSeed;
-        private final Map<String, String> identity;
-        final int stepsPerEpoch;
-        private int orderEpoch;
-        private List<Example<T>> order;
-
-        EpochTask(TransformerNetwork network, OutputHead.Fitted<T> fitted, List<Example<T>> train,
-                  List<Example<T>> validation, long shuffleSeed, int invocation) {
-            this.network = network;
-            this.fitted = fitted;
-            this.train = train;
-            this.validation = validation;
-            this.shuffleSeed = shuffleSeed;
-            this.stepsPerEpoch = (train.size() + run.batchSize() - 1) / run.batchSize();
-            this.identity = Map.of("trainer.seed", Long.toString(run.seed()), META_INVOCATION,
-                    Integer.toString(invocation), "trainer.trainExamples", Integer.toString(train.size()),
-                    "trainer.batchSize", Integer.toString(run.batchSize()), "trainer.gradientAccumulation",
-                    Integer.toString(run.gradientAccumulation()));
-        }
-
-        @Override
-        public Batch batch(long step, int part, int parts) {
-            int epoch = (int) ((step - 1) / stepsPerEpoch) + 1;
-            if (epoch != orderEpoch) {
-                order = new ArrayList<>(train);
-                shuffle(order, new SplittableRandom(shuffleSeed + epoch));
-                orderEpoch = epoch;
-            }
-            int from = (int) ((step - 1) % stepsPerEpoch) * run.batchSize();
-            int size = Math.min(run.batchSize(), order.size() - from);
-            List<Example<T>> batch = order.subList(from + part * size / parts, from + (part + 1) * size / parts);
-            return batch.isEmpty() ? null : new Batch(fitted.loss(network.forward(batch), batch), batch.size());
-        }
-
-        @Override
-        public Evaluation evaluate() {
-            if (validation.isEmpty()) {
-                return null;
-            }
-            double sum = 0;
-            for (int from = 0; from < validation.size(); from += run.batchSize()) {
-                List<Example<T>> batch = validation.subList(from, Math.min(from + run.batchSize(), validation.size()));
-                sum += (double) fitted.loss(network.forward(batch), batch).item() * batch.size();
-            }
-            return Evaluation.ofLoss(sum / validation.size());
-        }
-
-        @Override
-        public Map<String, String> identity() {
-            return identity;
-        }
-
-        @Override
-        public boolean usesDropout() {
-            return architecture.isStochastic();
-        }
-
-        /** A progress line: the epoch, the losses and the throughput. */
-        String describe(Point point) {
-            return String.format("epoch %d/%d: loss %.5f%s, %.0f examples/s", (point.step() + stepsPerEpoch - 1)
-                    / stepsPerEpoch, epochs, point.trainLoss(), point.evaluation() == null ? ""
-                    : String.format(", validation loss %.5f", point.evaluation().loss()), point.itemsPerSecond());
-        }
-    }
-
-    /** Fisher–Yates shuffle in place. */
-    private static <E> void shuffle(List<E> list, SplittableRandom rng) {
-        for (int i = list.size() - 1; i > 0; i--) {
-            Collections.swap(list, i, rng.nextInt(i + 1));
-        }
     }
 
     /**
