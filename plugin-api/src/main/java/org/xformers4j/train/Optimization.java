@@ -159,16 +159,11 @@ public final class Optimization implements Configurable, Provenancable<Configure
     }
 
     /**
-     * The learning rate of steps 1 … {@code steps}.
-     *
-     * @throws IllegalArgumentException if the warm-up does not leave at least one step of the run
+     * The learning rate of steps 1 … {@code steps}. A warm-up as long as the run or longer warms up
+     * all the way (as PyTorch's schedulers do); the decay then never starts.
      */
     public LearningRateSchedule schedule(long steps) {
-        if (warmupSteps >= steps && schedule != Schedule.INVERSE_SQRT && schedule != Schedule.CONSTANT) {
-            throw new IllegalArgumentException("warmupSteps = " + warmupSteps + " leaves no step of the " + steps
-                    + " to decay over; lower warmupSteps");
-        }
-        int decaySteps = (int) Math.min(Integer.MAX_VALUE, steps - warmupSteps);
+        int decaySteps = (int) Math.max(1, Math.min(Integer.MAX_VALUE, steps - warmupSteps));
         double floor = (double) learningRate * finalLearningRateFraction;
         return switch (schedule) {
             case CONSTANT -> warmupSteps == 0 ? LearningRateSchedule.constant(learningRate)

@@ -74,8 +74,7 @@ public final class TrainingLoop {
     /**
      * A loop of {@code steps} optimiser steps that reports a point every {@code evaluateEvery} steps.
      *
-     * @throws IllegalArgumentException if {@code steps} or {@code evaluateEvery} is not positive, or the
-     *                                  schedule leaves no step after its warm-up
+     * @throws IllegalArgumentException if {@code steps} or {@code evaluateEvery} is not positive
      */
     public TrainingLoop(Optimization optimization, RunSettings run, long steps, int evaluateEvery) {
         if (optimization == null || run == null) {
@@ -85,7 +84,6 @@ public final class TrainingLoop {
             throw new IllegalArgumentException("TrainingLoop: steps and evaluateEvery must be > 0, got " + steps
                     + " and " + evaluateEvery);
         }
-        optimization.schedule(steps);                                   // fails now on a warm-up past the end
         this.optimization = optimization;
         this.run = run;
         this.steps = steps;

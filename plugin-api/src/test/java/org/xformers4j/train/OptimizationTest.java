@@ -61,8 +61,8 @@ class OptimizationTest {
                 .isInstanceOf(PropertyException.class).hasMessageContaining("nesterov needs algorithm SGD");
         assertThatThrownBy(() -> Optimization.builder().schedule(Optimization.Schedule.INVERSE_SQRT).build())
                 .isInstanceOf(PropertyException.class).hasMessageContaining("warmupSteps must be > 0");
-        assertThatThrownBy(() -> Optimization.builder().warmupSteps(10).build().schedule(10))
-                .hasMessageContaining("warmupSteps = 10 leaves no step of the 10");
+        LearningRateSchedule longWarmup = Optimization.builder().learningRate(1f).warmupSteps(10).build().schedule(5);
+        assertThat(longWarmup.rate(5)).as("a warm-up longer than the run warms up all the way").isEqualTo(0.5);
     }
 
     @Test

@@ -140,11 +140,6 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
                     + (ByteTokenizer.BYTE_TOKENS + specialTokens().size()) + " (the bytes and special tokens), got "
                     + vocabularySize);
         }
-        try {
-            loop();
-        } catch (IllegalArgumentException e) {
-            throw new PropertyException(e, "", "optimization", e.getMessage());
-        }
     }
 
     /**

@@ -423,9 +423,9 @@ class LanguageModelTrainerTest {
         assertThatThrownBy(() -> small(smallRun().validationFraction(0f)).build()).isInstanceOf(PropertyException.class)
                 .hasMessageContaining("validationFraction must be > 0")
                 .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("run"));
-        assertThatThrownBy(() -> small().optimization(smallOptimization().warmupSteps(40).build()).build())
-                .isInstanceOf(PropertyException.class).hasMessageContaining("warmupSteps = 40 leaves no step")
-                .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("optimization"));
+        assertThatThrownBy(() -> small().evaluateEvery(0).build()).isInstanceOf(PropertyException.class)
+                .hasMessageContaining("evaluateEvery = 0 is outside")
+                .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("evaluateEvery"));
         assertThatThrownBy(() -> small().tokenizer(TextModelTrainer.TokenizerKind.BPE).vocabularySize(100).build())
                 .isInstanceOf(PropertyException.class).hasMessageContaining("256")
                 .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("vocabularySize"));

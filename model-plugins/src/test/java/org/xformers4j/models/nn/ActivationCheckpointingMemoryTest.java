@@ -148,6 +148,8 @@ class ActivationCheckpointingMemoryTest {
         assertThat(block.attention).isLessThan(off.attention - 2 * scores);
         // while attention runs, HEAD holds one head's internals where BLOCK holds all four's
         assertThat(head.attention).isLessThan(block.attention - scores);
-        assertThat(head.overall).isLessThanOrEqualTo(block.overall + scores / 4);
+        // outside attention HEAD is BLOCK, give or take short-lived garbage (narrow's backward allocates a
+        // full-size zero gradient per head), which the collection points do not always catch
+        assertThat(head.overall).isLessThanOrEqualTo(block.overall + scores);
     }
 }

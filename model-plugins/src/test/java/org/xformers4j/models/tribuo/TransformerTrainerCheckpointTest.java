@@ -248,7 +248,7 @@ class TransformerTrainerCheckpointTest {
         assertThatThrownBy(() -> builder(dir, 0, "").build())
                 .isInstanceOf(PropertyException.class).hasMessageContaining("checkpointEvery = 0 is outside");
         assertThatThrownBy(() -> run(dir, 1, "").checkpointDirectory(null).build())
-                .isInstanceOf(PropertyException.class).hasMessageContaining("checkpointDirectory must not be null");
+                .isInstanceOf(PropertyException.class).hasMessageContaining("checkpointDirectory must be set, got null");
         assertThatThrownBy(() -> builder(dir, 1, "bad\0path").build())
                 .isInstanceOf(PropertyException.class).hasMessageContaining("resumeFrom = 'bad");
     }
