@@ -1,8 +1,8 @@
 package org.xformers4j.nn;
 
-import java.util.SplittableRandom;
-import java.util.random.RandomGenerator;
 import org.xformers4j.tensor.Functional;
+import org.xformers4j.tensor.ReplayableRandom;
+import org.xformers4j.tensor.ReplayableState;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -10,12 +10,15 @@ import org.xformers4j.tensor.Tensor;
  * Overfitting"): in training mode each element is zeroed with probability p and the rest scaled by
  * 1/(1-p); in evaluation mode, or when p is 0, the input is returned unchanged.
  *
- * <p>The layer owns its generator, seeded at construction, so a seed fixes the sequence of masks.
+ * <p>The layer owns its generator, seeded at construction, so a seed fixes the sequence of masks
+ * (those of {@code new SplittableRandom(seed)}). Its state is the generator's ({@link
+ * ReplayableState}), so a recomputation under {@link org.xformers4j.tensor.ActivationCheckpoint}
+ * draws the masks of the forward pass again.
  */
-public final class Dropout extends Module {
+public final class Dropout extends Module implements ReplayableState {
 
     private final float p;
-    private final RandomGenerator rng;
+    private final ReplayableRandom rng;
 
     /**
      * @param p    probability of zeroing an element, in [0, 1)
@@ -26,7 +29,7 @@ public final class Dropout extends Module {
             throw new IllegalArgumentException("Dropout: p must be in [0, 1), got " + p);
         }
         this.p = p;
-        this.rng = new SplittableRandom(seed);
+        this.rng = new ReplayableRandom(seed);
     }
 
     public Tensor forward(Tensor x) {
@@ -39,5 +42,15 @@ public final class Dropout extends Module {
     /** The drop probability. */
     public float p() {
         return p;
+    }
+
+    @Override
+    public Object saveState() {
+        return rng.saveState();
+    }
+
+    @Override
+    public void restoreState(Object state) {
+        rng.restoreState(state);
     }
 }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.xformers4j.tensor.GradMode;
+import org.xformers4j.tensor.ReplayableState;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -114,6 +115,30 @@ public abstract class Module {
         }
         for (Map.Entry<String, Module> e : modules.entrySet()) {
             e.getValue().collect(prefix + e.getKey() + ".", params, noDecayNames, seen);
+        }
+    }
+
+    /**
+     * The modules of this tree, this one included, that are a {@link ReplayableState} (the
+     * generators of {@link Dropout} layers, a mechanism's counter of training calls), each once,
+     * depth first in registration order: what a recomputation of this module's forward pass must
+     * rewind ({@link org.xformers4j.tensor.ActivationCheckpoint}).
+     */
+    public final List<ReplayableState> replayableStates() {
+        List<ReplayableState> out = new ArrayList<>();
+        collectStates(out, Collections.newSetFromMap(new IdentityHashMap<>()));
+        return out;
+    }
+
+    private void collectStates(List<ReplayableState> out, Set<Module> seen) {
+        if (!seen.add(this)) {
+            return;
+        }
+        if (this instanceof ReplayableState state) {
+            out.add(state);
+        }
+        for (Module m : modules.values()) {
+            m.collectStates(out, seen);
         }
     }
 

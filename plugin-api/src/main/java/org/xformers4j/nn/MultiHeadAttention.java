@@ -1,6 +1,7 @@
 package org.xformers4j.nn;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.attention.AttentionCapabilities;
@@ -9,7 +10,9 @@ import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.attention.RecurrentAttention;
 import org.xformers4j.component.positional.PositionalCapabilities;
 import org.xformers4j.component.positional.PositionalEncoding;
+import org.xformers4j.tensor.ActivationCheckpoint;
 import org.xformers4j.tensor.GradMode;
+import org.xformers4j.tensor.ReplayableState;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -63,6 +66,17 @@ import org.xformers4j.tensor.Tensor;
  * incrementally; a cross-attention layer normally gets no positional encoding.
  *
  * <p>In evaluation mode the context's attention dropout is not applied.
+ *
+ * <p>Checkpointing per head (level C2 of the Linformer reference code, linformer-pytorch's {@code
+ * checkpoint_level}). A layer built with {@code checkpointHeads} runs the mechanism one head at a
+ * time in training mode, without a cache, each head under {@link ActivationCheckpoint}: the
+ * backward pass keeps only the head's query, key and value slices and recomputes its attention
+ * when its gradient arrives, so the mechanism's internals (an N×N score matrix) are held for one
+ * head at a time. It needs a mechanism whose heads are independent ({@link
+ * AttentionMechanism#headsIndependent()}, checked at construction), and refuses attention dropout
+ * in training, whose masks are drawn for all heads at once. Outputs and gradients are those of
+ * the layer without it, to float32 rounding. In evaluation mode and with a cache the mechanism
+ * runs on all heads at once.
  */
 public final class MultiHeadAttention extends Module {
 
@@ -80,6 +94,7 @@ public final class MultiHeadAttention extends Module {
     private final Linear keyProjection;
     private final Linear valueProjection;
     private final Linear outputProjection;
+    private final boolean checkpointHeads;
 
     /**
      * @param modelDim   model width, the inputs' and output's last dimension; a multiple of {@code heads}
@@ -92,6 +107,18 @@ public final class MultiHeadAttention extends Module {
      */
     public MultiHeadAttention(int modelDim, int heads, AttentionMechanism mechanism, PositionalEncoding positional,
                               boolean bias, RandomGenerator rng) {
+        this(modelDim, heads, mechanism, positional, bias, false, rng);
+    }
+
+    /**
+     * A layer that, with {@code checkpointHeads}, runs the mechanism one head at a time in training,
+     * recomputing each head's attention in the backward pass (see the class comment).
+     *
+     * @param checkpointHeads whether to checkpoint each head; needs {@link AttentionMechanism#headsIndependent()}
+     * @see #MultiHeadAttention(int, int, AttentionMechanism, PositionalEncoding, boolean, RandomGenerator)
+     */
+    public MultiHeadAttention(int modelDim, int heads, AttentionMechanism mechanism, PositionalEncoding positional,
+                              boolean bias, boolean checkpointHeads, RandomGenerator rng) {
         Args.positive("MultiHeadAttention", "modelDim", modelDim);
         Args.positive("MultiHeadAttention", "heads", heads);
         if (modelDim % heads != 0) {
@@ -117,6 +144,11 @@ public final class MultiHeadAttention extends Module {
             throw new IllegalArgumentException(prefix() + "shares the query-key projection, so it needs as many key heads "
                     + "as query heads, but declares keyValueHeads " + keyValueHeads + " for " + heads + " heads");
         }
+        if (checkpointHeads && !mechanism.headsIndependent()) {
+            throw new IllegalArgumentException(prefix() + "cannot be checkpointed one head at a time: its heads are "
+                    + "not independent computations (headsIndependent() is false)");
+        }
+        this.checkpointHeads = checkpointHeads;
         this.positional = positional;
         PositionalCapabilities hooks = positional == null ? null
                 : ComponentDescriptor.of(positional.getClass()).capabilities(PositionalCapabilities.class);
@@ -179,7 +211,7 @@ public final class MultiHeadAttention extends Module {
     private Tensor uncached(Tensor query, Tensor keyValue, boolean self, AttentionContext context) {
         AttentionContext effective = prepare(context, query.size(0), query.size(1), keyValue.size(1), 0);
         Tensor[] qkv = project(query, keyValue, self, 0);
-        return attend(qkv[0], qkv[1], qkv[2], effective);
+        return attendUncached(qkv[0], qkv[1], qkv[2], effective);
     }
 
     /**
@@ -416,6 +448,47 @@ public final class MultiHeadAttention extends Module {
         return merge(mechanism.forward(q, k, v, context), q.size(0), q.size(2));
     }
 
+    /**
+     * {@link #attend} without a cache: with {@code checkpointHeads} in training mode the mechanism
+     * runs one head at a time, each under {@link ActivationCheckpoint}.
+     */
+    private Tensor attendUncached(Tensor q, Tensor k, Tensor v, AttentionContext context) {
+        if (!checkpointHeads || !isTraining()) {
+            return attend(q, k, v, context);
+        }
+        if (context.dropout() > 0f) {
+            throw new IllegalArgumentException(prefix() + "runs one head at a time (checkpointHeads), so it cannot "
+                    + "draw the attention dropout masks of all heads at once; got attention dropout "
+                    + context.dropout() + " in training");
+        }
+        int group = heads / keyValueHeads;
+        Tensor[] keys = new Tensor[keyValueHeads];
+        Tensor[] values = new Tensor[keyValueHeads];
+        for (int g = 0; g < keyValueHeads; g++) {
+            keys[g] = k == q ? null : k.narrow(1, g, 1);
+            values[g] = v.narrow(1, g, 1);
+        }
+        Module module = mechanism instanceof Module m ? m : null;
+        List<Tensor> parameters = module == null ? List.of() : module.parameters();
+        List<ReplayableState> states = module == null ? List.of() : module.replayableStates();
+        Tensor bias = context.bias();
+        int biasHeadAxis = bias != null && bias.dim() >= 3 && bias.size(bias.dim() - 3) == heads && heads > 1
+                ? bias.dim() - 3 : -1;
+        Tensor[] outs = new Tensor[heads];
+        for (int h = 0; h < heads; h++) {
+            Tensor qh = q.narrow(1, h, 1);
+            Tensor kh = keys[h / group] == null ? qh : keys[h / group];      // a shared query-key stays one tensor
+            Tensor vh = values[h / group];
+            Tensor bh = biasHeadAxis < 0 ? bias : bias.narrow(biasHeadAxis, h, 1);
+            outs[h] = bh == null
+                    ? ActivationCheckpoint.apply(in -> mechanism.forward(in[0], in[1], in[2], context),
+                            parameters, states, qh, kh, vh)
+                    : ActivationCheckpoint.apply(in -> mechanism.forward(in[0], in[1], in[2],
+                            context.toBuilder().bias(in[3]).build()), parameters, states, qh, kh, vh, bh);
+        }
+        return merge(Tensor.concat(1, outs), q.size(0), q.size(2));
+    }
+
     /** The head merge and the output projection of the mechanism's output [B, H, Lq, D]: [B, Lq, modelDim]. */
     private Tensor merge(Tensor out, int batch, int queryLength) {
         int[] expected = {batch, heads, queryLength, headDim};
@@ -468,6 +541,11 @@ public final class MultiHeadAttention extends Module {
     /** Size of each head, modelDim / heads. */
     public int headDim() {
         return headDim;
+    }
+
+    /** Whether the layer runs and checkpoints the mechanism one head at a time in training (see the class comment). */
+    public boolean checkpointHeads() {
+        return checkpointHeads;
     }
 
     /** The per-head attention this layer delegates to. */

@@ -74,6 +74,22 @@ public interface LearningRateSchedule {
     }
 
     /**
+     * Linear decay from {@code peak} at step 1 to {@code min} at step decaySteps + 1 and after, as
+     * PyTorch's {@code LinearLR} (the BERT and Hugging Face default, Devlin et al., 2019), after a
+     * linear warm-up of {@code warmupSteps} steps (none if 0).
+     */
+    static LearningRateSchedule linearDecay(double peak, double min, int warmupSteps, int decaySteps) {
+        checkRate("linearDecay", "peak", peak);
+        if (!(min >= 0 && min <= peak)) {
+            throw new IllegalArgumentException("linearDecay: min must be in [0, peak = " + peak + "], got " + min);
+        }
+        checkSteps("linearDecay", "warmupSteps", warmupSteps, false);
+        checkSteps("linearDecay", "decaySteps", decaySteps, true);
+        LearningRateSchedule decay = step -> peak + (min - peak) * Math.min(step - 1, decaySteps) / decaySteps;
+        return warmupSteps == 0 ? decay : linearWarmup(warmupSteps, decay);
+    }
+
+    /**
      * Linear warm-up then decay with the inverse square root of the step (Vaswani et al., 2017,
      * "Attention Is All You Need", §5.3), scaled to peak at {@code peak} at step warmupSteps:
      * peak · min(sqrt(warmupSteps / t), t / warmupSteps).

@@ -11,7 +11,8 @@ import org.xformers4j.tensor.Tensor;
  * Exact softmax attention written with tensor ops, for testing {@link MultiHeadAttention} inside
  * plugin-api (the real mechanisms live in attention-plugins): scores q kᵀ / sqrt(headDim) + bias,
  * padded keys and (end-aligned) future keys masked, fully masked rows zero. With a group size g
- * it declares heads / g key-value heads and repeats each for g consecutive query heads.
+ * it declares heads / g key-value heads and repeats each for g consecutive query heads. Its heads
+ * are independent ({@link #headsIndependent()}).
  */
 @ComponentInfo(name = "test-softmax", summary = "Exact softmax attention for tests",
         reference = "Vaswani et al., 2017, Attention Is All You Need")
@@ -34,6 +35,12 @@ public final class TestSoftmaxAttention implements AttentionMechanism {
     @Override
     public int keyValueHeads(int heads) {
         return heads / group;
+    }
+
+    /** Each head's scores, weights and output are computed from that head's inputs alone. */
+    @Override
+    public boolean headsIndependent() {
+        return true;
     }
 
     @Override

@@ -1,9 +1,7 @@
 package org.xformers4j.attention.exact;
 
-import com.oracle.labs.mlrg.olcut.config.Config;
 import org.xformers4j.attention.internal.AttentionInputs;
 import org.xformers4j.component.ComponentInfo;
-import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.compute.ComputeBackend;

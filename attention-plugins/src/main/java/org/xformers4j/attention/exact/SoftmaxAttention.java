@@ -139,6 +139,16 @@ public abstract class SoftmaxAttention extends Module implements AttentionMechan
         return kvHeads == 0 ? heads : kvHeads;
     }
 
+    /**
+     * True without memory key-values: each head's scores, weights and output come from its own
+     * query, key, value and bias (the qkNorm temperature is one scalar for all heads); the learned
+     * memory slots are per head, so with {@code numMemoryKv} above 0 a single head cannot be run alone.
+     */
+    @Override
+    public boolean headsIndependent() {
+        return numMemoryKv == 0;
+    }
+
     @Override
     public void initialize(int heads, int headDim, RandomGenerator rng) {
         if (kvHeads != 0 && heads % kvHeads != 0) {

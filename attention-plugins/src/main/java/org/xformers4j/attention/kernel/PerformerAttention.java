@@ -2,7 +2,6 @@ package org.xformers4j.attention.kernel;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
@@ -12,6 +11,8 @@ import org.xformers4j.component.attention.FlopCount;
 import org.xformers4j.component.attention.KernelFeatureMap;
 import org.xformers4j.component.attention.RecurrentAttention;
 import org.xformers4j.nn.Module;
+import org.xformers4j.tensor.ReplayableRandom;
+import org.xformers4j.tensor.ReplayableState;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -104,7 +105,8 @@ import org.xformers4j.tensor.Tensor;
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = false,
         incrementalDecoding = true, exact = false, time = "O(N*m*d)", memory = "O(N*d + m*d)",
         convergesWith = {"features=64", "features=256", "features=1024"}, linearMemory = true)
-public final class PerformerAttention extends Module implements RecurrentAttention, KernelFeatureMap, FlopCount {
+public final class PerformerAttention extends Module
+        implements RecurrentAttention, KernelFeatureMap, FlopCount, ReplayableState {
 
     private static final String NAME = "performer";
 
@@ -126,7 +128,7 @@ public final class PerformerAttention extends Module implements RecurrentAttenti
     private float eps = 1e-12f;
 
     private int headDim = -1;
-    private SplittableRandom generator;
+    private ReplayableRandom generator;
     /** [d, m], row-major: W transposed and scaled by d^(-1/4), rounded to float (what forward multiplies by). */
     private float[] projection;
     private int trainingCalls;
@@ -166,6 +168,40 @@ public final class PerformerAttention extends Module implements RecurrentAttenti
         return draws;
     }
 
+    /** What forward calls advance: the calls counted towards the next redraw, the generator, the current W. */
+    private record CallState(int headDim, Object generator, float[] projection, int trainingCalls, int draws) {
+    }
+
+    /**
+     * The counter of training calls, the generator and the current W, which training calls advance:
+     * a recomputation under activation checkpointing sets them back, so that it neither counts as a
+     * call nor redraws W (see {@link org.xformers4j.tensor.ActivationCheckpoint}).
+     */
+    @Override
+    public Object saveState() {
+        return new CallState(headDim, generator == null ? null : generator.saveState(), projection, trainingCalls,
+                draws);
+    }
+
+    @Override
+    public void restoreState(Object state) {
+        if (!(state instanceof CallState saved)) {
+            throw new IllegalArgumentException(NAME + ": not a saved state of this mechanism: " + state);
+        }
+        headDim = saved.headDim();
+        if (saved.generator() == null) {
+            generator = null;
+        } else {
+            if (generator == null) {
+                generator = new ReplayableRandom(seed);
+            }
+            generator.restoreState(saved.generator());
+        }
+        projection = saved.projection();          // never written in place: a redraw assigns a new array
+        trainingCalls = saved.trainingCalls();
+        draws = saved.draws();
+    }
+
     /** Draws the first W from a generator seeded with {@code seed}; {@code rng} is not used. */
     @Override
     public void initialize(int heads, int headDim, RandomGenerator rng) {
@@ -174,7 +210,7 @@ public final class PerformerAttention extends Module implements RecurrentAttenti
 
     private void start(int d) {
         headDim = d;
-        generator = new SplittableRandom(seed);
+        generator = new ReplayableRandom(seed);
         trainingCalls = 0;
         draws = 0;
         draw();

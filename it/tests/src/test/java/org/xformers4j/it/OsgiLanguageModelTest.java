@@ -83,10 +83,21 @@ class OsgiLanguageModelTest {
                     <component name="trainer" type="org.xformers4j.models.lm.LanguageModelTrainer">
                         <property name="architecture" value="architecture"/>
                         <property name="contextLength" value="16"/>
-                        <property name="batchSize" value="4"/>
                         <property name="steps" value="%d"/>
-                        <property name="warmupSteps" value="2"/>
                         <property name="evaluateEvery" value="%d"/>
+                        <property name="optimization" value="optimization"/>
+                        <property name="run" value="run"/>
+                    </component>
+                    <component name="optimization" type="org.xformers4j.train.Optimization">
+                        <property name="learningRate" value="0.002"/>
+                        <property name="beta2" value="0.95"/>
+                        <property name="weightDecay" value="0.1"/>
+                        <property name="warmupSteps" value="2"/>
+                        <property name="finalLearningRateFraction" value="0.1"/>
+                        <property name="gradientClip" value="1.0"/>
+                    </component>
+                    <component name="run" type="org.xformers4j.train.RunSettings">
+                        <property name="batchSize" value="4"/>
                     </component>
                     <component name="architecture" type="org.xformers4j.models.nn.Architecture">
                         <property name="attention" value="flash"/>

@@ -3,7 +3,8 @@ package org.xformers4j.models.command;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;
-import org.xformers4j.models.lm.TrainingLoop;
+import org.xformers4j.models.lm.TextModelTrainer;
+import org.xformers4j.train.Point;
 
 /**
  * What a text-model training command ({@code lm train}, {@code seq2seq train}) prints about its run:
@@ -33,39 +34,39 @@ final class TrainingReport {
     }
 
     /** Prints the progress line of {@code point} unless the report is JSON. */
-    void progress(TrainingLoop.Point point) {
+    void progress(Point point) {
         say(progressLine(point));
     }
 
     /** Prints the summary of the learning curve {@code curve}, whose last point is the end of training. */
-    void summary(List<TrainingLoop.Point> curve) {
-        TrainingLoop.Point last = curve.get(curve.size() - 1);
+    void summary(List<Point> curve) {
+        Point last = curve.get(curve.size() - 1);
         if (json) {
             out.println(json(curve));
         } else {
             out.printf(Locale.ROOT, "trained %d steps in %.1f s: validation bits per character %.3f%n", last.step(),
-                    last.seconds(), last.evaluation().bitsPerCharacter());
+                    last.seconds(), last.evaluation().metric(TextModelTrainer.BITS_PER_CHARACTER));
         }
     }
 
     /** One progress line: step, training loss, validation loss and bits per character, throughput, time. */
-    private static String progressLine(TrainingLoop.Point point) {
+    private static String progressLine(Point point) {
         return String.format(Locale.ROOT, "step %6d  loss %.4f  validation loss %.4f  bpc %.3f  %,8.0f tokens/s  %6.1f s",
-                point.step(), point.trainLoss(), point.evaluation().loss(), point.evaluation().bitsPerCharacter(),
-                point.tokensPerSecond(), point.seconds());
+                point.step(), point.trainLoss(), point.evaluation().loss(), point.evaluation().metric(TextModelTrainer.BITS_PER_CHARACTER),
+                point.itemsPerSecond(), point.seconds());
     }
 
     /** The JSON summary of {@code curve}, on one line. */
-    private static String json(List<TrainingLoop.Point> curve) {
-        TrainingLoop.Point last = curve.get(curve.size() - 1);
+    private static String json(List<Point> curve) {
+        Point last = curve.get(curve.size() - 1);
         StringBuilder points = new StringBuilder();
-        for (TrainingLoop.Point p : curve) {
+        for (Point p : curve) {
             points.append(points.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT,
                     "{\"step\":%d, \"loss\":%.5f, \"validation_loss\":%.5f, \"validation_bpc\":%.4f, \"seconds\":%.1f}",
-                    p.step(), p.trainLoss(), p.evaluation().loss(), p.evaluation().bitsPerCharacter(), p.seconds()));
+                    p.step(), p.trainLoss(), p.evaluation().loss(), p.evaluation().metric(TextModelTrainer.BITS_PER_CHARACTER), p.seconds()));
         }
         return String.format(Locale.ROOT, "{\"steps\":%d, \"validation_loss\":%.5f, \"validation_bpc\":%.4f, "
                 + "\"train_seconds\":%.1f, \"curve\":[%s]}", last.step(), last.evaluation().loss(),
-                last.evaluation().bitsPerCharacter(), last.seconds(), points);
+                last.evaluation().metric(TextModelTrainer.BITS_PER_CHARACTER), last.seconds(), points);
     }
 }

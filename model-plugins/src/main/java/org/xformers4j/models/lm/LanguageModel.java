@@ -1,5 +1,6 @@
 package org.xformers4j.models.lm;
 
+import org.xformers4j.train.Evaluation;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -100,11 +101,11 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
      * @return the mean loss per predicted token in nats, and the total in bits per character of
      *         the text those windows cover
      */
-    public TrainingLoop.Evaluation evaluate(String text, int maxWindows) {
+    public Evaluation evaluate(String text, int maxWindows) {
         return evaluate(tokenizer().encode(text), maxWindows);
     }
 
-    TrainingLoop.Evaluation evaluate(int[] tokens, int maxWindows) {
+    Evaluation evaluate(int[] tokens, int maxWindows) {
         int window = contextLength() + 1;
         if (tokens.length < 2) {
             throw new IllegalArgumentException("evaluation needs at least 2 tokens, got " + tokens.length);
@@ -145,7 +146,7 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
         }
         String covered = tokenizer().decode(Arrays.copyOfRange(tokens, 1, end));
         int characters = Math.max(1, covered.codePointCount(0, covered.length()));
-        return new TrainingLoop.Evaluation(nats / predicted, nats / Math.log(2) / characters);
+        return new Evaluation(nats / predicted, Map.of(TextModelTrainer.BITS_PER_CHARACTER, nats / Math.log(2) / characters));
     }
 
     /**

@@ -9,11 +9,14 @@ import org.xformers4j.models.nn.TransformerDecoder;
 import org.xformers4j.models.text.Tokenizer;
 import org.xformers4j.tensor.Functional;
 import org.xformers4j.tensor.Tensor;
+import org.xformers4j.train.Evaluation;
+import org.xformers4j.train.Point;
+import org.xformers4j.train.TrainingTask;
 
 /**
  * Trains a decoder-only {@link LanguageModel} from scratch on a text (Radford et al., 2018): the
  * text's last {@link #validationFraction} is held out, the rest is tokenized, and each step
- * predicts every next token of {@link #batchSize} windows of {@link #contextLength} + 1 tokens at
+ * predicts every next token of {@code run.batchSize} windows of {@link #contextLength} + 1 tokens at
  * offsets drawn uniformly from the training tokens, minimising the mean cross-entropy. Progress
  * reports the training loss, tokens per second and the held-out loss with its bits per character;
  * checkpoints, resume, the time budget and the guard against non-finite losses are those of
@@ -42,8 +45,9 @@ public final class LanguageModelTrainer extends TextModelTrainer {
      * @throws IllegalArgumentException if the training or validation part of the text is shorter than
      *                                  one window of {@link #contextLength} + 1 tokens
      */
-    public Result<LanguageModel> train(String text, Consumer<TrainingLoop.Point> progress) {
-        int split = text.offsetByCodePoints(0, (int) (text.codePointCount(0, text.length()) * (1 - validationFraction)));
+    public Result<LanguageModel> train(String text, Consumer<Point> progress) {
+        int split = text.offsetByCodePoints(0,
+                (int) (text.codePointCount(0, text.length()) * (1 - run.validationFraction())));
         String trainText = text.substring(0, split);
         String validationText = text.substring(split);
         Tokenizer tokenizer = tokenizerFor(trainText);
@@ -54,19 +58,19 @@ public final class LanguageModelTrainer extends TextModelTrainer {
                     + " tokens and its validation part " + validation.length + ", but a window needs contextLength + 1 = "
                     + (contextLength + 1) + " tokens for training and 2 for validation");
         }
-        SplittableRandom rng = new SplittableRandom(seed);
+        SplittableRandom rng = new SplittableRandom(run.seed());
         TransformerDecoder decoder = architecture.decoder(registry(), tokenizer.vocabularySize(), false, rng);
         LanguageModel model = new LanguageModel(architecture, contextLength, tokenizer, decoder);
         long batchSeed = rng.nextLong();
         Map<String, String> identity = identity(text);
-        TrainingLoop.Task task = new TrainingLoop.Task() {
+        TrainingTask task = new TrainingTask() {
             @Override
-            public TrainingLoop.Batch trainingBatch(long step) {
-                return batch(decoder, train, batchRandom(batchSeed, step));
+            public Batch batch(long step, int part, int parts) {
+                return nextTokenLoss(decoder, train, batchRandom(batchSeed, step), partRange(part, parts));
             }
 
             @Override
-            public TrainingLoop.Evaluation evaluate() {
+            public Evaluation evaluate() {
                 return model.evaluate(validation, evaluationWindows);
             }
 
@@ -80,22 +84,30 @@ public final class LanguageModelTrainer extends TextModelTrainer {
                 return trainsWithDropout();
             }
         };
-        List<TrainingLoop.Point> curve = new TrainingLoop(settings()).run(decoder, task, progress);
+        List<Point> curve = loop().onPoint(progress).run(decoder, task).curve();
         return new Result<>(model.withProvenance(provenance(identity, curve)), curve);
     }
 
-    /** The next-token loss of {@link #batchSize} windows at random offsets of {@code tokens}. */
-    private TrainingLoop.Batch batch(TransformerDecoder decoder, int[] tokens, SplittableRandom rng) {
-        int[][] inputs = new int[batchSize][];
-        int[] targets = new int[batchSize * contextLength];
-        for (int b = 0; b < batchSize; b++) {
+    /**
+     * The next-token loss of windows [range[0], range[1]) of the step's batch of {@code run.batchSize()}
+     * windows at random offsets of {@code tokens}, drawn by {@code rng} (all of them, so each part sees
+     * the windows one pass over the whole batch would).
+     */
+    private TrainingTask.Batch nextTokenLoss(TransformerDecoder decoder, int[] tokens, SplittableRandom rng,
+                                             int[] range) {
+        int windows = range[1] - range[0];
+        int[][] inputs = new int[windows][];
+        int[] targets = new int[windows * contextLength];
+        for (int b = 0; b < range[1]; b++) {
             int offset = rng.nextInt(tokens.length - contextLength);
-            inputs[b] = Arrays.copyOfRange(tokens, offset, offset + contextLength);
-            System.arraycopy(tokens, offset + 1, targets, b * contextLength, contextLength);
+            if (b >= range[0]) {
+                inputs[b - range[0]] = Arrays.copyOfRange(tokens, offset, offset + contextLength);
+                System.arraycopy(tokens, offset + 1, targets, (b - range[0]) * contextLength, contextLength);
+            }
         }
         Tensor logits = decoder.forward(inputs, null);                          // [B, L, V]
-        Tensor loss = Functional.crossEntropy(logits.reshape(batchSize * contextLength, -1), targets);
-        return new TrainingLoop.Batch(loss, targets.length);
+        Tensor loss = Functional.crossEntropy(logits.reshape(windows * contextLength, -1), targets);
+        return new TrainingTask.Batch(loss, targets.length);
     }
 
     /** Builds a {@link LanguageModelTrainer} from code; each setter names the {@code @Config} field it sets. */

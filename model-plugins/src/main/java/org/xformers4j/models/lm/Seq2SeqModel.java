@@ -1,5 +1,6 @@
 package org.xformers4j.models.lm;
 
+import org.xformers4j.train.Evaluation;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -241,7 +242,7 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
      *         total in bits per character of the targets
      * @throws IllegalArgumentException if there are no pairs or batchSize is not positive
      */
-    public TrainingLoop.Evaluation evaluate(List<Seq2SeqTrainer.Pair> pairs, int batchSize) {
+    public Evaluation evaluate(List<Seq2SeqTrainer.Pair> pairs, int batchSize) {
         if (pairs == null || pairs.isEmpty()) {
             throw new IllegalArgumentException("Seq2SeqModel.evaluate: pairs must not be empty");
         }
@@ -252,7 +253,7 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
     }
 
     /** {@link #evaluate(List, int)} of encoded pairs whose targets have {@code characters} characters in all. */
-    TrainingLoop.Evaluation evaluate(int[][] sources, int[][] targets, long characters, int batchSize) {
+    Evaluation evaluate(int[][] sources, int[][] targets, long characters, int batchSize) {
         if (batchSize <= 0) {
             throw new IllegalArgumentException("Seq2SeqModel.evaluate: batchSize must be > 0, got " + batchSize);
         }
@@ -271,7 +272,8 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
         } finally {
             network.train(training);
         }
-        return new TrainingLoop.Evaluation(nats / predicted, nats / Math.log(2) / Math.max(1, characters));
+        return new Evaluation(nats / predicted,
+                Map.of(TextModelTrainer.BITS_PER_CHARACTER, nats / Math.log(2) / Math.max(1, characters)));
     }
 
     /**

@@ -9,6 +9,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import org.xformers4j.train.Evaluation;
+import org.xformers4j.train.Point;
+import org.xformers4j.train.TrainingTask;
 import org.xformers4j.models.text.Tokenizer;
 import org.xformers4j.models.text.Utf8;
 
@@ -56,17 +59,17 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
      * @throws IllegalArgumentException if there are fewer than two pairs, or a pair's source or target is too
      *                                  long for {@link #contextLength}, naming the pair's index
      */
-    public Result<Seq2SeqModel> train(List<Pair> pairs, Consumer<TrainingLoop.Point> progress) {
+    public Result<Seq2SeqModel> train(List<Pair> pairs, Consumer<Point> progress) {
         if (pairs == null || pairs.size() < 2) {
             throw new IllegalArgumentException("training needs at least 2 pairs (one to train on, one to validate), got "
                     + (pairs == null ? null : pairs.size()));
         }
-        int held = Math.max(1, Math.min(pairs.size() - 1, (int) (pairs.size() * validationFraction)));
+        int held = Math.max(1, Math.min(pairs.size() - 1, (int) (pairs.size() * run.validationFraction())));
         int split = pairs.size() - held;
         StringBuilder trainText = new StringBuilder();
         pairs.subList(0, split).forEach(p -> trainText.append(p.source()).append('\n').append(p.target()).append('\n'));
         Tokenizer tokenizer = tokenizerFor(trainText.toString());
-        SplittableRandom rng = new SplittableRandom(seed);
+        SplittableRandom rng = new SplittableRandom(run.seed());
         Seq2SeqModel model = Seq2SeqModel.create(architecture, contextLength, tokenizer, registry(), rng);
         int[][] sources = new int[pairs.size()][];
         int[][] targets = new int[pairs.size()][];
@@ -83,24 +86,26 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
                 .mapToLong(p -> p.target().codePointCount(0, p.target().length())).sum();
         long batchSeed = rng.nextLong();
         Map<String, String> identity = identity(data(pairs));
-        TrainingLoop.Task task = new TrainingLoop.Task() {
+        TrainingTask task = new TrainingTask() {
             @Override
-            public TrainingLoop.Batch trainingBatch(long step) {
+            public Batch batch(long step, int part, int parts) {
                 SplittableRandom draw = batchRandom(batchSeed, step);
-                int[][] batchSources = new int[batchSize][];
-                int[][] batchTargets = new int[batchSize][];
-                for (int b = 0; b < batchSize; b++) {
+                int[] range = partRange(part, parts);
+                int[][] batchSources = new int[range[1] - range[0]][];
+                int[][] batchTargets = new int[range[1] - range[0]][];
+                for (int b = 0; b < range[1]; b++) {
                     int i = draw.nextInt(split);
-                    batchSources[b] = sources[i];
-                    batchTargets[b] = targets[i];
+                    if (b >= range[0]) {
+                        batchSources[b - range[0]] = sources[i];
+                        batchTargets[b - range[0]] = targets[i];
+                    }
                 }
-                return new TrainingLoop.Batch(model.loss(batchSources, batchTargets),
-                        Seq2SeqModel.predictedTokens(batchTargets));
+                return new Batch(model.loss(batchSources, batchTargets), Seq2SeqModel.predictedTokens(batchTargets));
             }
 
             @Override
-            public TrainingLoop.Evaluation evaluate() {
-                return model.evaluate(validationSources, validationTargets, validationCharacters, batchSize);
+            public Evaluation evaluate() {
+                return model.evaluate(validationSources, validationTargets, validationCharacters, run.batchSize());
             }
 
             @Override
@@ -113,7 +118,7 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
                 return trainsWithDropout();
             }
         };
-        List<TrainingLoop.Point> curve = new TrainingLoop(settings()).run(model.network(), task, progress);
+        List<Point> curve = loop().onPoint(progress).run(model.network(), task).curve();
         return new Result<>(model.withProvenance(provenance(identity, curve)), curve);
     }
 

@@ -4,20 +4,26 @@ import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.Configurable;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.xformers4j.models.nn.Architecture;
+import org.xformers4j.models.nn.ComponentSource;
 import org.xformers4j.models.nn.TransformerEncoder;
 import org.xformers4j.models.text.BytePairTokenizer;
 import org.xformers4j.models.text.ByteTokenizer;
 import org.xformers4j.models.text.Tokenizer;
-import org.xformers4j.models.tribuo.ConfigFields;
+import org.xformers4j.component.Hyperparameters;
+import org.xformers4j.component.Range;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.RegistryAware;
+import org.xformers4j.train.Evaluation;
+import org.xformers4j.train.Optimization;
+import org.xformers4j.train.Point;
+import org.xformers4j.train.RunSettings;
+import org.xformers4j.train.TrainingLoop;
 
 /**
  * The hyperparameters shared by the trainers of text models ({@link LanguageModelTrainer},
@@ -40,7 +46,7 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
             .pooling(TransformerEncoder.Pooling.MEAN).build();
 
     /** Where the architecture's components come from; see {@link #useRegistry}. */
-    private volatile ComponentRegistry registry;
+    private final ComponentSource components = new ComponentSource();
 
     /**
      * What training produced.
@@ -49,8 +55,11 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
      * @param curve the learning curve, one point per evaluation
      * @param <M>   the kind of model
      */
-    public record Result<M extends TextGenerator>(M model, List<TrainingLoop.Point> curve) {
+    public record Result<M extends TextGenerator>(M model, List<Point> curve) {
     }
+
+    /** The name of the held-out bits per character in an {@link Evaluation}'s metrics. */
+    public static final String BITS_PER_CHARACTER = "bitsPerCharacter";
 
     /** Tokenizers a trainer can build from the training text. */
     public enum TokenizerKind {
@@ -64,6 +73,7 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
     protected TokenizerKind tokenizer = TokenizerKind.BYTE;
 
     @Config(description = "Vocabulary size of a BPE tokenizer, special tokens included (>= 256 + special tokens).")
+    @Range(min = 1, max = Integer.MAX_VALUE)
     protected int vocabularySize = 512;
 
     @Config(description = "The network (an org.xformers4j.models.nn.Architecture component): attention (it must "
@@ -76,49 +86,38 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
             + "(generation shows it at most this many tokens). Not part of the architecture: no weight depends on "
             + "it; a positional encoding with a table of its own (learned, cosformer's maxLength) needs one at least "
             + "this long.")
+    @Range(min = 1, max = Integer.MAX_VALUE)
     protected int contextLength = 128;
 
-    @Config(description = "Windows (sequences) per optimiser step.")
-    protected int batchSize = 32;
-
-    @Config(description = "Optimiser steps; the cosine learning-rate schedule spans them.")
+    @Config(description = "Optimiser steps; the learning-rate schedule spans them.")
+    @Range(min = 1, max = Integer.MAX_VALUE)
     protected int steps = 2000;
 
-    @Config(description = "Stop training after this many minutes even if steps remain; 0 for no limit.")
-    protected double maxMinutes = 0;
-
-    @Config(description = "Peak learning rate of AdamW, reached after the warm-up.")
-    protected float learningRate = 2e-3f;
-
-    @Config(description = "AdamW's decoupled weight decay (biases, norms and embeddings are not decayed).")
-    protected float weightDecay = 0.1f;
-
-    @Config(description = "Steps of linear learning-rate warm-up before the cosine decay.")
-    protected int warmupSteps = 100;
-
-    @Config(description = "Largest global gradient norm; gradients above it are rescaled. 0 for no clipping.")
-    protected float gradientClip = 1f;
-
-    @Config(description = "Fraction of the data held out for validation, in (0, 1).")
-    protected float validationFraction = 0.1f;
-
     @Config(description = "Optimiser steps between validations (and progress lines).")
+    @Range(min = 1, max = Integer.MAX_VALUE)
     protected int evaluateEvery = 100;
 
     @Config(description = "Most validation windows evaluated each time (0 for the whole validation data).")
+    @Range(min = 0, max = Integer.MAX_VALUE)
     protected int evaluationWindows = 0;
 
-    @Config(description = "Seed of every random choice: weights, batches, dropout.")
-    protected long seed = 1;
+    @Config(description = "The optimiser, learning-rate schedule and clipping (org.xformers4j.train.Optimization); "
+            + "by default AdamW at 2e-3 with betas (0.9, 0.95), weight decay 0.1, 100 warm-up steps, cosine decay "
+            + "to 0.1·lr and clipping at norm 1, as nanoGPT.")
+    protected Optimization optimization = optimizationDefaults().build();
 
-    @Config(description = "Directory for the checkpoint " + TrainingLoop.CHECKPOINT_FILE + "; empty for none.")
-    protected String checkpointDirectory = "";
+    @Config(description = "Batch size (windows per step), micro-batches, seed, held-out fraction (> 0), early "
+            + "stopping, time budget and checkpoints (org.xformers4j.train.RunSettings).")
+    protected RunSettings run = RunSettings.builder().build();
 
-    @Config(description = "Optimiser steps between checkpoints.")
-    protected int checkpointEvery = 500;
-
-    @Config(description = "Checkpoint file to resume from, written by a run with the same configuration and data.")
-    protected String resumeFrom = "";
+    /**
+     * The text trainers' optimisation defaults, as nanoGPT's: AdamW at 2e-3 with betas (0.9, 0.95), weight
+     * decay 0.1, 100 warm-up steps, cosine decay to 0.1·lr, clipping at norm 1; a builder to change some.
+     */
+    public static Optimization.Builder optimizationDefaults() {
+        return Optimization.builder().learningRate(2e-3f).betas(0.9f, 0.95f).weightDecay(0.1f).warmupSteps(100)
+                .finalLearningRateFraction(0.1f).gradientClip(1f);
+    }
 
     /**
      * Checks every field, naming the bad one and its value (the architecture checked its own when it
@@ -127,42 +126,20 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
      */
     @Override
     public void postConfig() {
-        if (architecture == null) {
-            throw new PropertyException("", "architecture", "architecture must not be null");
-        }
+        Hyperparameters.validate(this);
         if (architecture.reversible()) {
             throw new PropertyException("", "architecture", "architecture.reversible = true, but a text model's "
                     + "decoder has no reversible blocks");
         }
-        ConfigFields.positive("contextLength", contextLength);
-        ConfigFields.positive("batchSize", batchSize);
-        ConfigFields.positive("steps", steps);
-        ConfigFields.positive("evaluateEvery", evaluateEvery);
-        ConfigFields.positive("checkpointEvery", checkpointEvery);
-        if (evaluationWindows < 0) {
-            throw new PropertyException("", "evaluationWindows", "evaluationWindows must be >= 0 (0 for all), got "
-                    + evaluationWindows);
-        }
-        if (!(validationFraction > 0f && validationFraction < 1f)) {
-            throw new PropertyException("", "validationFraction", "validationFraction must be in (0, 1), got "
-                    + validationFraction);
-        }
-        if (tokenizer == null) {
-            throw new PropertyException("", "tokenizer", "tokenizer must not be null");
+        if (run.validationFraction() == 0f) {
+            throw new PropertyException("", "run", "run.validationFraction must be > 0: a text model is validated on "
+                    + "held-out text");
         }
         if (tokenizer == TokenizerKind.BPE && vocabularySize < ByteTokenizer.BYTE_TOKENS + specialTokens().size()) {
             throw new PropertyException("", "vocabularySize", "vocabularySize must be at least "
                     + (ByteTokenizer.BYTE_TOKENS + specialTokens().size()) + " (the bytes and special tokens), got "
                     + vocabularySize);
         }
-        try {
-            settings();
-        } catch (IllegalArgumentException e) {
-            String field = e.getMessage().substring(0, Math.max(0, e.getMessage().indexOf(' ')));
-            throw new PropertyException(e, "", field, e.getMessage());
-        }
-        ConfigFields.path("checkpointDirectory", checkpointDirectory);
-        ConfigFields.path("resumeFrom", resumeFrom);
     }
 
     /**
@@ -171,25 +148,12 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
      */
     @Override
     public void useRegistry(ComponentRegistry registry) {
-        if (registry == null) {
-            throw new IllegalArgumentException(getClass().getSimpleName() + ".useRegistry: registry must not be null");
-        }
-        architecture.checkComponents(registry);
-        this.registry = registry;
+        components.use(registry, architecture);
     }
 
-    /** The registry handed to {@link #useRegistry}, or the class path's ({@link ComponentRegistry#standalone()}) when none was. */
+    /** The registry handed to {@link #useRegistry}, or the class path's when none was. */
     protected ComponentRegistry registry() {
-        ComponentRegistry current = registry;
-        if (current == null) {
-            synchronized (this) {
-                if (registry == null) {
-                    registry = ComponentRegistry.standalone();
-                }
-                current = registry;
-            }
-        }
-        return current;
+        return components.registry();
     }
 
     /** The network's architecture. */
@@ -224,11 +188,17 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
         return architecture.isStochastic();
     }
 
-    /** The training loop's settings these fields describe. */
-    protected TrainingLoop.Settings settings() {
-        return new TrainingLoop.Settings(steps, maxMinutes * 60, learningRate, weightDecay, warmupSteps, gradientClip,
-                evaluateEvery, checkpointDirectory.isEmpty() ? null : Path.of(checkpointDirectory), checkpointEvery,
-                resumeFrom.isEmpty() ? null : Path.of(resumeFrom));
+    /** The training loop these fields describe. */
+    protected TrainingLoop loop() {
+        return new TrainingLoop(optimization, run, steps, evaluateEvery);
+    }
+
+    /**
+     * The windows of micro-batch {@code part} of {@code parts} among a step's {@code run.batchSize()}:
+     * [part·B/parts, (part + 1)·B/parts).
+     */
+    protected int[] partRange(int part, int parts) {
+        return new int[] {part * run.batchSize() / parts, (part + 1) * run.batchSize() / parts};
     }
 
     /** What a checkpoint must match to be resumed: the architecture, batch shape and seed, and the data. */
@@ -236,9 +206,10 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
         Map<String, String> identity = new TreeMap<>(architecture.toMetadata());
         identity.put("run.contextLength", Integer.toString(contextLength));
         identity.put("run.tokenizer", tokenizer + (tokenizer == TokenizerKind.BPE ? " " + vocabularySize : ""));
-        identity.put("run.batchSize", Integer.toString(batchSize));
-        identity.put("run.seed", Long.toString(seed));
-        identity.put("run.validationFraction", Float.toString(validationFraction));
+        identity.put("run.batchSize", Integer.toString(run.batchSize()));
+        identity.put("run.gradientAccumulation", Integer.toString(run.gradientAccumulation()));
+        identity.put("run.seed", Long.toString(run.seed()));
+        identity.put("run.validationFraction", Float.toString(run.validationFraction()));
         identity.put("run.dataSha256", ModelFiles.sha256(data.getBytes(StandardCharsets.UTF_8)));
         return identity;
     }
@@ -249,21 +220,17 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
      * the run reached: steps, final training and validation loss, validation bits per character,
      * training seconds, the date and the Java version.
      */
-    protected Map<String, String> provenance(Map<String, String> identity, List<TrainingLoop.Point> curve) {
+    protected Map<String, String> provenance(Map<String, String> identity, List<Point> curve) {
         Map<String, String> out = new TreeMap<>(identity);
         out.put("trainer", getClass().getName());
         out.put("run.steps", Integer.toString(steps));
-        out.put("run.maxMinutes", Double.toString(maxMinutes));
-        out.put("run.learningRate", Float.toString(learningRate));
-        out.put("run.weightDecay", Float.toString(weightDecay));
-        out.put("run.warmupSteps", Integer.toString(warmupSteps));
-        out.put("run.gradientClip", Float.toString(gradientClip));
-        out.put("run.resumeFrom", resumeFrom);
-        TrainingLoop.Point last = curve.get(curve.size() - 1);
+        out.put("run.optimization", optimization.toString());
+        out.put("run.settings", run.toString());
+        Point last = curve.get(curve.size() - 1);
         out.put("result.steps", Long.toString(last.step()));
         out.put("result.trainLoss", Double.toString(last.trainLoss()));
         out.put("result.validationLoss", Double.toString(last.evaluation().loss()));
-        out.put("result.validationBitsPerCharacter", Double.toString(last.evaluation().bitsPerCharacter()));
+        out.put("result.validationBitsPerCharacter", Double.toString(last.evaluation().metric(BITS_PER_CHARACTER)));
         out.put("result.trainSeconds", Double.toString(last.seconds()));
         out.put("trainedAt", OffsetDateTime.now().toString());
         out.put("javaVersion", System.getProperty("java.version"));
@@ -320,43 +287,18 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
             return self();
         }
 
-        public B batchSize(int value) {
-            trainer.batchSize = value;
+        public B optimization(Optimization value) {
+            trainer.optimization = value;
+            return self();
+        }
+
+        public B run(RunSettings value) {
+            trainer.run = value;
             return self();
         }
 
         public B steps(int value) {
             trainer.steps = value;
-            return self();
-        }
-
-        public B maxMinutes(double value) {
-            trainer.maxMinutes = value;
-            return self();
-        }
-
-        public B learningRate(float value) {
-            trainer.learningRate = value;
-            return self();
-        }
-
-        public B weightDecay(float value) {
-            trainer.weightDecay = value;
-            return self();
-        }
-
-        public B warmupSteps(int value) {
-            trainer.warmupSteps = value;
-            return self();
-        }
-
-        public B gradientClip(float value) {
-            trainer.gradientClip = value;
-            return self();
-        }
-
-        public B validationFraction(float value) {
-            trainer.validationFraction = value;
             return self();
         }
 
@@ -367,26 +309,6 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
 
         public B evaluationWindows(int value) {
             trainer.evaluationWindows = value;
-            return self();
-        }
-
-        public B seed(long value) {
-            trainer.seed = value;
-            return self();
-        }
-
-        public B checkpointDirectory(String value) {
-            trainer.checkpointDirectory = value;
-            return self();
-        }
-
-        public B checkpointEvery(int value) {
-            trainer.checkpointEvery = value;
-            return self();
-        }
-
-        public B resumeFrom(String value) {
-            trainer.resumeFrom = value;
             return self();
         }
 

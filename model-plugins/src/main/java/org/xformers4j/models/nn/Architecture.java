@@ -122,6 +122,12 @@ public final class Architecture implements Configurable, Provenancable<Configure
     @Range(min = 0)
     private int feedForwardChunkSize = 0;
 
+    @Config(description = "Activation checkpointing (Chen et al., 2016): OFF stores every activation; BLOCK keeps "
+            + "only each block's input and recomputes the block in backward; HEAD also runs the attention one head at "
+            + "a time under the recomputation (Linformer's C0, C1, C2). Same losses and gradients, less memory, about "
+            + "one more forward pass.")
+    private ActivationCheckpointing checkpointing = ActivationCheckpointing.OFF;
+
     @Config(description = "Run the encoder's blocks as a reversible sequence (Kitaev et al., 2020, Reformer): "
             + "activations are recomputed in backward, so training memory barely grows with layers, for about one "
             + "more forward pass of compute. Needs normPlacement PRE and no dropout; encoders only.")
@@ -236,7 +242,7 @@ public final class Architecture implements Configurable, Provenancable<Configure
     public BlockConfig blockConfig() {
         return BlockConfig.builder(modelDim, heads).hidden(hiddenSize()).activation(activation).norm(norm)
                 .placement(normPlacement).bias(bias).residualDropout(dropout).dropPath(dropPath)
-                .feedForwardChunkSize(feedForwardChunkSize).build();
+                .feedForwardChunkSize(feedForwardChunkSize).checkpointing(checkpointing).build();
     }
 
     /** The configuration of an encoder: the blocks, the depth, pooling, register tokens, attention dropout, reversibility. */
@@ -368,6 +374,10 @@ public final class Architecture implements Configurable, Provenancable<Configure
         return feedForwardChunkSize;
     }
 
+    public ActivationCheckpointing checkpointing() {
+        return checkpointing;
+    }
+
     public boolean reversible() {
         return reversible;
     }
@@ -487,6 +497,11 @@ public final class Architecture implements Configurable, Provenancable<Configure
 
         public Builder dropPath(float value) {
             architecture.dropPath = value;
+            return this;
+        }
+
+        public Builder checkpointing(ActivationCheckpointing value) {
+            architecture.checkpointing = value;
             return this;
         }
 

@@ -5,7 +5,7 @@ import org.xformers4j.nn.FeedForward;
 /**
  * The architecture of one {@link TransformerBlock}. Build with {@link #builder(int, int)}, which
  * starts from a pre-norm LayerNorm block with a GELU feed-forward of 4·modelDim, biases and no
- * dropout and no feed-forward chunking (BERT's and ViT's shape); the constructor checks every field and names the bad one.
+ * dropout, no feed-forward chunking and no activation checkpointing (BERT's and ViT's shape); the constructor checks every field and names the bad one.
  *
  * @param modelDim        width of the residual stream, a multiple of {@code heads}
  * @param heads           number of attention heads
@@ -19,10 +19,19 @@ import org.xformers4j.nn.FeedForward;
  * @param feedForwardChunkSize positions per chunk of the feed-forward sublayer, run through {@link
  *                        ChunkedFeedForward#apply} so its [positions, hidden] intermediate is never held for the
  *                        whole batch (Kitaev et al., 2020, Reformer, §3); same outputs and gradients; 0 for off
+ * @param checkpointing   activation checkpointing (Chen et al., 2016) of a stack of these blocks in training,
+ *                        the Linformer reference code's checkpoint levels: {@link ActivationCheckpointing#OFF}
+ *                        ({@code C0}, the default) stores every activation; {@link ActivationCheckpointing#BLOCK}
+ *                        ({@code C1}, per block) keeps only each block's input and recomputes the block in
+ *                        backward; {@link ActivationCheckpointing#HEAD} ({@code C2}) also runs each attention
+ *                        head on its own and recomputes it alone, for mechanisms whose heads are independent and
+ *                        without attention dropout. Same loss and gradients at every level, dropout and stochastic
+ *                        depth masks included; what the {@link TransformerEncoder} and {@link TransformerDecoder}
+ *                        stacks apply, not a block used on its own
  */
 public record BlockConfig(int modelDim, int heads, int hidden, FeedForward.Activation activation,
                           NormPlacement placement, NormKind norm, boolean bias, float residualDropout,
-                          float dropPath, int feedForwardChunkSize) {
+                          float dropPath, int feedForwardChunkSize, ActivationCheckpointing checkpointing) {
 
     public BlockConfig {
         positive("modelDim", modelDim);
@@ -41,6 +50,7 @@ public record BlockConfig(int modelDim, int heads, int hidden, FeedForward.Activ
             throw new IllegalArgumentException("BlockConfig: feedForwardChunkSize must be >= 0 (0 for off), got "
                     + feedForwardChunkSize);
         }
+        notNull("checkpointing", checkpointing);
     }
 
     /** A builder with BERT's defaults for a model of width {@code modelDim} with {@code heads} heads. */
@@ -51,7 +61,7 @@ public record BlockConfig(int modelDim, int heads, int hidden, FeedForward.Activ
     /** This configuration with another stochastic depth rate (the encoder's per-layer rates). */
     public BlockConfig withDropPath(float rate) {
         return new BlockConfig(modelDim, heads, hidden, activation, placement, norm, bias, residualDropout, rate,
-                feedForwardChunkSize);
+                feedForwardChunkSize, checkpointing);
     }
 
     private static void positive(String field, int value) {
@@ -84,6 +94,7 @@ public record BlockConfig(int modelDim, int heads, int hidden, FeedForward.Activ
         private float residualDropout;
         private float dropPath;
         private int feedForwardChunkSize;
+        private ActivationCheckpointing checkpointing = ActivationCheckpointing.OFF;
 
         private Builder(int modelDim, int heads) {
             this.modelDim = modelDim;
@@ -131,9 +142,15 @@ public record BlockConfig(int modelDim, int heads, int hidden, FeedForward.Activ
             return this;
         }
 
+        /** Activation checkpointing of the stack's blocks in training; {@link ActivationCheckpointing#OFF} by default. */
+        public Builder checkpointing(ActivationCheckpointing value) {
+            this.checkpointing = value;
+            return this;
+        }
+
         public BlockConfig build() {
             return new BlockConfig(modelDim, heads, hidden, activation, placement, norm, bias, residualDropout,
-                    dropPath, feedForwardChunkSize);
+                    dropPath, feedForwardChunkSize, checkpointing);
         }
     }
 }

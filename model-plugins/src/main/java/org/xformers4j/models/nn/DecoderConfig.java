@@ -3,7 +3,8 @@ package org.xformers4j.models.nn;
 /**
  * The architecture of a {@link TransformerDecoder}.
  *
- * @param block            every block's architecture
+ * @param block            every block's architecture, with its activation checkpointing ({@link
+ *                         BlockConfig#checkpointing()}; HEAD needs attentionDropout 0)
  * @param layers           number of blocks
  * @param vocabularySize   number of token ids, the rows of the embedding table and the logits' width
  * @param tiedEmbeddings   compute the logits with the embedding table itself, logits = h Eᵀ, instead of a
@@ -30,5 +31,6 @@ public record DecoderConfig(BlockConfig block, int layers, int vocabularySize, b
             throw new IllegalArgumentException("DecoderConfig: attentionDropout must be in [0, 1), got "
                     + attentionDropout);
         }
+        EncoderConfig.checkHeadCheckpointing("DecoderConfig", block, attentionDropout);
     }
 }

@@ -16,7 +16,8 @@ package org.xformers4j.models.nn;
  *                          §3): activations are recomputed in backward instead of stored, so training memory
  *                          barely grows with depth; see {@link TransformerEncoder}. Needs pre-norm blocks and no
  *                          randomness (residual and attention dropout, stochastic depth all 0), as backward
- *                          recomputes every block
+ *                          recomputes every block; and {@code block.checkpointing} OFF, which would only repeat
+ *                          the recomputation. {@code block.checkpointing} HEAD needs attentionDropout 0
  */
 public record EncoderConfig(BlockConfig block, int layers, TransformerEncoder.Pooling pooling, int numRegisterTokens,
                             float attentionDropout, boolean reversible) {
@@ -49,6 +50,23 @@ public record EncoderConfig(BlockConfig block, int layers, TransformerEncoder.Po
                         + "block.residualDropout, block.dropPath and attentionDropout must be 0, got "
                         + block.residualDropout() + ", " + block.dropPath() + ", " + attentionDropout);
             }
+            if (block.checkpointing() != ActivationCheckpointing.OFF) {
+                throw new IllegalArgumentException("EncoderConfig: reversible blocks already recompute every "
+                        + "activation in backward, so block.checkpointing must be OFF, got " + block.checkpointing());
+            }
+        }
+        checkHeadCheckpointing("EncoderConfig", block, attentionDropout);
+    }
+
+    /**
+     * Refuses {@link ActivationCheckpointing#HEAD} with attention dropout: one head at a time cannot
+     * draw the masks that all heads at once draw.
+     */
+    static void checkHeadCheckpointing(String owner, BlockConfig block, float attentionDropout) {
+        if (block.checkpointing() == ActivationCheckpointing.HEAD && attentionDropout != 0f) {
+            throw new IllegalArgumentException(owner + ": block.checkpointing HEAD runs the attention one head at a "
+                    + "time, which cannot draw the attention dropout masks of all heads at once, so attentionDropout "
+                    + "must be 0, got " + attentionDropout);
         }
     }
 

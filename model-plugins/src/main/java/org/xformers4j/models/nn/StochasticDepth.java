@@ -1,9 +1,9 @@
 package org.xformers4j.models.nn;
 
 import java.util.Arrays;
-import java.util.SplittableRandom;
-import java.util.random.RandomGenerator;
 import org.xformers4j.nn.Module;
+import org.xformers4j.tensor.ReplayableRandom;
+import org.xformers4j.tensor.ReplayableState;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -14,12 +14,15 @@ import org.xformers4j.tensor.Tensor;
  * returned unchanged. Applied to a branch before it is added to the residual stream, a dropped
  * branch leaves that sample's block the identity.
  *
- * <p>The layer owns its generator, seeded at construction, so a seed fixes the sequence of drops.
+ * <p>The layer owns its generator, seeded at construction, so a seed fixes the sequence of drops
+ * (those of {@code new SplittableRandom(seed)}). Its state is the generator's ({@link
+ * ReplayableState}), so a block recomputed under activation checkpointing drops the branches the
+ * forward pass dropped.
  */
-public final class StochasticDepth extends Module {
+public final class StochasticDepth extends Module implements ReplayableState {
 
     private final float p;
-    private final RandomGenerator rng;
+    private final ReplayableRandom rng;
 
     /**
      * @param p    probability of dropping a sample's branch, in [0, 1)
@@ -30,7 +33,7 @@ public final class StochasticDepth extends Module {
             throw new IllegalArgumentException("StochasticDepth: p must be in [0, 1), got " + p);
         }
         this.p = p;
-        this.rng = new SplittableRandom(seed);
+        this.rng = new ReplayableRandom(seed);
     }
 
     /** A branch [batch, ...] with each sample's slice kept (scaled by 1/(1-p)) or zeroed. */
@@ -53,5 +56,15 @@ public final class StochasticDepth extends Module {
     /** The drop probability. */
     public float p() {
         return p;
+    }
+
+    @Override
+    public Object saveState() {
+        return rng.saveState();
+    }
+
+    @Override
+    public void restoreState(Object state) {
+        rng.restoreState(state);
     }
 }

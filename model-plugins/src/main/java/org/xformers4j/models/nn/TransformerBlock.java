@@ -32,6 +32,10 @@ import org.xformers4j.tensor.Tensor;
  * ChunkedFeedForward#apply}, that many positions at a time (Kitaev et al., 2020, "Reformer", §3),
  * with the same outputs and gradients. {@link #reversible} gives the block's two branches as the F
  * and G of a {@link ReversibleBlock}, for a {@link TransformerEncoder} with reversible blocks.
+ * With {@link BlockConfig#checkpointing()} {@link ActivationCheckpointing#HEAD} the attention
+ * sublayers run their mechanisms one head at a time in training, each head recomputed on its own
+ * in backward ({@link MultiHeadAttention} {@code checkpointHeads}); recomputing the whole block is
+ * the stack's part ({@link BlockStack}).
  *
  * <p>The attention sublayer is a {@link MultiHeadAttention} around the given mechanism, which
  * applies the positional encoding's hooks 2 and 3; an incompatible pairing of mechanism and
@@ -122,13 +126,14 @@ public final class TransformerBlock extends Module {
         int dim = config.modelDim();
         boolean sandwich = config.placement() == NormPlacement.SANDWICH;
         this.attentionNorm = norm("attentionNorm", dim);
+        boolean perHead = config.checkpointing() == ActivationCheckpointing.HEAD;
         this.attention = registerModule("attention",
-                new MultiHeadAttention(dim, config.heads(), mechanism, positional, config.bias(), rng));
+                new MultiHeadAttention(dim, config.heads(), mechanism, positional, config.bias(), perHead, rng));
         this.attentionOutputNorm = sandwich ? norm("attentionOutputNorm", dim) : null;
         boolean cross = crossMechanism != null;
         this.crossAttentionNorm = cross ? norm("crossAttentionNorm", dim) : null;
         this.crossAttention = cross ? registerModule("crossAttention",
-                new MultiHeadAttention(dim, config.heads(), crossMechanism, null, config.bias(), rng)) : null;
+                new MultiHeadAttention(dim, config.heads(), crossMechanism, null, config.bias(), perHead, rng)) : null;
         this.crossAttentionOutputNorm = cross && sandwich ? norm("crossAttentionOutputNorm", dim) : null;
         this.feedForwardNorm = norm("feedForwardNorm", dim);
         this.feedForward = registerModule("feedForward",

@@ -1,7 +1,6 @@
 package org.xformers4j.models.nn;
 
 import java.util.Arrays;
-import java.util.SplittableRandom;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.ComponentDescriptor;
@@ -14,6 +13,7 @@ import org.xformers4j.nn.KvCache;
 import org.xformers4j.nn.Linear;
 import org.xformers4j.nn.Module;
 import org.xformers4j.tensor.Functional;
+import org.xformers4j.tensor.ReplayableRandom;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -36,6 +36,12 @@ import org.xformers4j.tensor.Tensor;
  * holds the keys and values of every position, or, for a mechanism that decodes as a recurrent
  * network (the kernel attentions, {@code RecurrentAttention}), a state of one size however long the
  * sequence grows.
+ *
+ * <p>Activation checkpointing ({@link BlockConfig#checkpointing()}, {@link ActivationCheckpointing};
+ * Chen et al., 2016): in training without caches, each block keeps only its input (and the memory
+ * it attends to) and is recomputed in the backward pass ({@code BLOCK}), each attention head also
+ * on its own ({@code HEAD}), with the loss and gradients of the ordinary stack. Decoding with caches
+ * runs the blocks as they are.
  *
  * <p>Parameter names: {@code tokenEmbedding}, {@code positional…}, {@code blocks.0.attention.query.weight},
  * …, {@code finalNorm.weight}, {@code output.weight}; parameters that mechanisms share across the blocks
@@ -106,7 +112,7 @@ public final class TransformerDecoder extends Module {
         }
         this.output = config.tiedEmbeddings() ? null
                 : registerModule("output", new Linear(modelDim, config.vocabularySize(), false, rng));
-        this.attentionRng = new SplittableRandom(rng.nextLong());
+        this.attentionRng = new ReplayableRandom(rng.nextLong());
     }
 
     /**
@@ -153,8 +159,9 @@ public final class TransformerDecoder extends Module {
         AttentionContext context = AttentionContext.builder().causal(true)
                 .dropout(config.attentionDropout(), attentionRng).build();
         for (int l = 0; l < blocks.size(); l++) {
-            x = blocks.get(l).forward(x, context, caches == null ? null : caches[l], memory,
-                    memoryCaches == null ? null : memoryCaches[l]);
+            x = caches == null && memoryCaches == null ? blocks.forward(l, x, context, memory)
+                    : blocks.get(l).forward(x, context, caches == null ? null : caches[l], memory,
+                            memoryCaches == null ? null : memoryCaches[l]);
         }
         return finalNorm == null ? x : finalNorm.forward().apply(x);
     }

@@ -3,7 +3,6 @@ package org.xformers4j.models.nn;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.attention.AttentionContext;
@@ -13,6 +12,7 @@ import org.xformers4j.component.positional.PositionalEncoding;
 import org.xformers4j.nn.Init;
 import org.xformers4j.nn.Module;
 import org.xformers4j.tensor.GradMode;
+import org.xformers4j.tensor.ReplayableRandom;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -55,6 +55,13 @@ import org.xformers4j.tensor.Tensor;
  * outputs instead of storing its activations, so training memory for activations is about one
  * block's whatever the depth. The parameters and their names are those of ordinary blocks, but
  * the function differs: weights do not carry over between the two modes.
+ *
+ * <p>Activation checkpointing ({@link BlockConfig#checkpointing()}, {@link ActivationCheckpointing};
+ * Chen et al., 2016): at {@code BLOCK} each block keeps only its input and is recomputed in the
+ * backward pass, at {@code HEAD} each attention head is also recomputed on its own. The outputs,
+ * the loss and every gradient are those of the ordinary stack, dropout and stochastic depth masks
+ * included; only the memory held for the backward pass and the compute differ. It does not combine
+ * with reversible blocks, which already recompute everything.
  */
 public final class TransformerEncoder extends Module {
 
@@ -127,7 +134,7 @@ public final class TransformerEncoder extends Module {
         if (finalNorm != null) {
             registerModule("finalNorm", finalNorm.module());
         }
-        this.attentionRng = new SplittableRandom(rng.nextLong());
+        this.attentionRng = new ReplayableRandom(rng.nextLong());
     }
 
     /**
@@ -155,11 +162,14 @@ public final class TransformerEncoder extends Module {
         return new Output(x, prefix, pool(x, prefix, keyPaddingMask));
     }
 
-    /** The ordinary stack, block by block with activations stored: [B, P + L, D] → [B, P + L, D]. */
+    /**
+     * The ordinary stack, block by block with activations stored, or recomputed in backward with
+     * {@link BlockConfig#checkpointing()}: [B, P + L, D] → [B, P + L, D].
+     */
     private Tensor storedBlocks(Input input) {
         Tensor x = input.sequence();
-        for (TransformerBlock block : blocks.all()) {
-            x = block.forward(x, input.context());
+        for (int l = 0; l < blocks.size(); l++) {
+            x = blocks.forward(l, x, input.context(), null);
         }
         return x;
     }

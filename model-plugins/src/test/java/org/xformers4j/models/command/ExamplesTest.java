@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -79,8 +80,14 @@ class ExamplesTest {
 
     /** The names of the components of {@code type}, and of those that inherit from one, in {@code xml}. */
     private static List<String> componentNames(String xml, String type) {
-        Matcher typed = Pattern.compile("<component name=\"([^\"]+)\" (type=\"" + Pattern.quote(type)
-                + "\"|inherit=\"[^\"]+\")").matcher(xml);
-        return typed.results().map(m -> m.group(1)).toList();
+        List<String> names = new ArrayList<>(Pattern.compile("<component name=\"([^\"]+)\" type=\"" + Pattern.quote(type)
+                + "\"").matcher(xml).results().map(m -> m.group(1)).toList());
+        Pattern inherited = Pattern.compile("<component name=\"([^\"]+)\" inherit=\"([^\"]+)\"");
+        for (int before = -1; before != names.size(); ) {
+            before = names.size();
+            inherited.matcher(xml).results().filter(m -> names.contains(m.group(2)) && !names.contains(m.group(1)))
+                    .forEach(m -> names.add(m.group(1)));
+        }
+        return names;
     }
 }

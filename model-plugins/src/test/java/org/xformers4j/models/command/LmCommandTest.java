@@ -35,11 +35,22 @@ class LmCommandTest {
                 <component name="trainer" type="org.xformers4j.models.lm.LanguageModelTrainer">
                     <property name="architecture" value="architecture"/>
                     <property name="contextLength" value="16"/>
-                    <property name="batchSize" value="4"/>
                     <property name="steps" value="20"/>
-                    <property name="warmupSteps" value="5"/>
                     <property name="evaluateEvery" value="10"/>
                     <property name="evaluationWindows" value="4"/>
+                    <property name="optimization" value="optimization"/>
+                    <property name="run" value="run"/>
+                </component>
+                <component name="optimization" type="org.xformers4j.train.Optimization">
+                    <property name="learningRate" value="0.002"/>
+                    <property name="beta2" value="0.95"/>
+                    <property name="weightDecay" value="0.1"/>
+                    <property name="warmupSteps" value="5"/>
+                    <property name="finalLearningRateFraction" value="0.1"/>
+                    <property name="gradientClip" value="1.0"/>
+                </component>
+                <component name="run" type="org.xformers4j.train.RunSettings">
+                    <property name="batchSize" value="4"/>
                 </component>
                 <component name="architecture" type="org.xformers4j.models.nn.Architecture">
                     <property name="attention" value="ATTENTION"/>

@@ -37,11 +37,21 @@ class Seq2SeqCommandTest {
                 <component name="trainer" type="org.xformers4j.models.lm.Seq2SeqTrainer">
                     <property name="architecture" value="architecture"/>
                     <property name="contextLength" value="16"/>
-                    <property name="batchSize" value="16"/>
                     <property name="steps" value="100"/>
-                    <property name="warmupSteps" value="10"/>
-                    <property name="learningRate" value="0.003"/>
                     <property name="evaluateEvery" value="50"/>
+                    <property name="optimization" value="optimization"/>
+                    <property name="run" value="run"/>
+                </component>
+                <component name="optimization" type="org.xformers4j.train.Optimization">
+                    <property name="learningRate" value="0.003"/>
+                    <property name="beta2" value="0.95"/>
+                    <property name="weightDecay" value="0.1"/>
+                    <property name="warmupSteps" value="10"/>
+                    <property name="finalLearningRateFraction" value="0.1"/>
+                    <property name="gradientClip" value="1.0"/>
+                </component>
+                <component name="run" type="org.xformers4j.train.RunSettings">
+                    <property name="batchSize" value="16"/>
                 </component>
                 <component name="architecture" type="org.xformers4j.models.nn.Architecture">
                     <property name="attention" value="flash"/>

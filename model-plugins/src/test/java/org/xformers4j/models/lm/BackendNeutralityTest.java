@@ -1,5 +1,6 @@
 package org.xformers4j.models.lm;
 
+import org.xformers4j.train.RunSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
@@ -123,7 +124,9 @@ class BackendNeutralityTest {
         try (Backends.Scope ignored = Backends.use(second)) {
             model = LanguageModelTrainer.builder().architecture(TextModelTrainer.DEFAULT_ARCHITECTURE.toBuilder()
                             .modelDim(8).heads(2).layers(1).hidden(16).build()).contextLength(8)
-                    .batchSize(2).steps(2).warmupSteps(0).evaluateEvery(1).evaluationWindows(1).validationFraction(0.3f).seed(3)
+                    .run(RunSettings.builder().batchSize(2).validationFraction(0.3f).seed(3).build())
+                    .optimization(TextModelTrainer.optimizationDefaults().warmupSteps(0).build())
+                    .steps(2).evaluateEvery(1).evaluationWindows(1)
                     .build().train("call me ishmael. some years ago, never mind how long", point -> { })
                     .model();
         }

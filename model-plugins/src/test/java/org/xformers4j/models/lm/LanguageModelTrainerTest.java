@@ -1,5 +1,13 @@
 package org.xformers4j.models.lm;
 
+import org.xformers4j.models.nn.ActivationCheckpointing;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.xformers4j.train.Evaluation;
+import org.xformers4j.train.Optimization;
+import org.xformers4j.train.Point;
+import org.xformers4j.train.RunSettings;
+import org.xformers4j.train.TrainingLoop;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -39,7 +47,7 @@ class LanguageModelTrainerTest {
     /** About 3 KB: the three sentences over and over. */
     private static final String TEXT = SENTENCES.repeat(42);
 
-    private static final Consumer<TrainingLoop.Point> IGNORE = p -> { };
+    private static final Consumer<Point> IGNORE = p -> { };
 
     private static LanguageModelTrainer.Result<LanguageModel> trained;
 
@@ -55,14 +63,34 @@ class LanguageModelTrainerTest {
             .build();
 
     private static LanguageModelTrainer.Builder tiny() {
-        return LanguageModelTrainer.builder().architecture(TINY).contextLength(32).batchSize(8).learningRate(5e-3f)
-                .warmupSteps(10).weightDecay(0f).evaluateEvery(10).seed(3);
+        return LanguageModelTrainer.builder().architecture(TINY).contextLength(32)
+                .optimization(TextModelTrainer.optimizationDefaults().learningRate(5e-3f).warmupSteps(10)
+                        .weightDecay(0f).build())
+                .run(RunSettings.builder().batchSize(8).seed(3).build()).evaluateEvery(10);
     }
 
-    /** A smaller, faster model for the checkpoint tests. */
+    /** A smaller, faster model for the checkpoint tests, with {@link #smallRun()}. */
     private static LanguageModelTrainer.Builder small() {
-        return LanguageModelTrainer.builder().architecture(SMALL).contextLength(16).batchSize(4).warmupSteps(5)
-                .evaluateEvery(20).evaluationWindows(2).steps(40).seed(5);
+        return small(smallRun());
+    }
+
+    private static LanguageModelTrainer.Builder small(RunSettings.Builder run) {
+        return LanguageModelTrainer.builder().architecture(SMALL).contextLength(16)
+                .optimization(smallOptimization().build()).run(run.build()).evaluateEvery(20)
+                .evaluationWindows(2).steps(40);
+    }
+
+    private static RunSettings.Builder smallRun() {
+        return RunSettings.builder().batchSize(4).seed(5);
+    }
+
+    private static Optimization.Builder smallOptimization() {
+        return TextModelTrainer.optimizationDefaults().warmupSteps(5);
+    }
+
+    /** A learning rate that makes the weights diverge within a few steps. */
+    private static Optimization huge() {
+        return smallOptimization().learningRate(1e30f).warmupSteps(0).gradientClip(0f).build();
     }
 
     @BeforeAll
@@ -79,15 +107,15 @@ class LanguageModelTrainerTest {
 
     @Test
     void learnsThePatternValidationBitsPerCharacterFallAndGreedyGenerationContinuesIt() {
-        List<TrainingLoop.Point> curve = trained.curve();
+        List<Point> curve = trained.curve();
         assertThat(curve).hasSize(15);
-        assertThat(curve).extracting(TrainingLoop.Point::step).containsExactly(10L, 20L, 30L, 40L, 50L, 60L, 70L,
+        assertThat(curve).extracting(Point::step).containsExactly(10L, 20L, 30L, 40L, 50L, 60L, 70L,
                 80L, 90L, 100L, 110L, 120L, 130L, 140L, 150L);
-        double first = curve.get(0).evaluation().bitsPerCharacter();
-        double last = curve.get(curve.size() - 1).evaluation().bitsPerCharacter();
+        double first = curve.get(0).evaluation().metric(TextModelTrainer.BITS_PER_CHARACTER);
+        double last = curve.get(curve.size() - 1).evaluation().metric(TextModelTrainer.BITS_PER_CHARACTER);
         assertThat(last).as("bpc %s → %s", first, last).isLessThan(0.6 * first);
         assertThat(curve.get(curve.size() - 1).trainLoss()).isLessThan(curve.get(0).trainLoss());
-        assertThat(curve).allSatisfy(p -> assertThat(p.tokensPerSecond()).isPositive());
+        assertThat(curve).allSatisfy(p -> assertThat(p.itemsPerSecond()).isPositive());
 
         assertThat(greedy(trained.model(), "the dog ran", 20)).startsWith(" in the fog. a bird");
         assertThat(trained.model().decoder().isTraining()).isFalse();
@@ -96,8 +124,8 @@ class LanguageModelTrainerTest {
     @Test
     void evaluationReportsBitsPerCharacterConsistentWithTheLoss() {
         // A byte tokenizer on ASCII text: one token per character, so bpc = loss / ln 2.
-        TrainingLoop.Evaluation evaluation = trained.model().evaluate(TEXT.substring(0, 500), 0);
-        assertThat(evaluation.bitsPerCharacter()).isCloseTo(evaluation.loss() / Math.log(2),
+        Evaluation evaluation = trained.model().evaluate(TEXT.substring(0, 500), 0);
+        assertThat(evaluation.metric(TextModelTrainer.BITS_PER_CHARACTER)).isCloseTo(evaluation.loss() / Math.log(2),
                 within(1e-3));
         assertThatThrownBy(() -> trained.model().evaluate("a", 0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("at least 2 tokens");
@@ -129,7 +157,7 @@ class LanguageModelTrainerTest {
     @Test
     void theModelRecordsHowItWasTrained() throws Exception {
         Map<String, String> provenance = trained.model().provenance();
-        TrainingLoop.Point last = trained.curve().get(trained.curve().size() - 1);
+        Point last = trained.curve().get(trained.curve().size() - 1);
         String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
                 .digest(TEXT.getBytes(StandardCharsets.UTF_8)));
 
@@ -137,10 +165,10 @@ class LanguageModelTrainerTest {
                 .containsEntry("trainer", LanguageModelTrainer.class.getName())
                 .containsEntry("result.steps", "150")
                 .containsEntry("result.validationBitsPerCharacter",
-                        Double.toString(last.evaluation().bitsPerCharacter()))
+                        Double.toString(last.evaluation().metric(TextModelTrainer.BITS_PER_CHARACTER)))
                 .containsEntry("architecture.attention", trained.model().architecture().attention())
                 .containsEntry("run.contextLength", "32")
-                .containsKeys("trainedAt", "run.learningRate", "run.seed");
+                .containsKeys("trainedAt", "run.optimization", "run.settings", "run.seed");
         assertThat(new LanguageModel(trained.model().architecture(), trained.model().contextLength(),
                 trained.model().tokenizer(), trained.model().decoder()).provenance()).isEmpty();
     }
@@ -209,24 +237,40 @@ class LanguageModelTrainerTest {
 
     // ------------------------------------------------------------------ checkpoints and resume
 
-    /** Thrown from the progress callback to stop a run right after its step-20 checkpoint. */
+    /**
+     * Thrown from the progress callback at the last step's point, as a crash would stop the run: the
+     * checkpoint due after step 20 was written once step 21's gradients proved its weights, the end's
+     * checkpoint not yet.
+     */
     private static final class Interrupted extends RuntimeException {
         Interrupted() {
-            super("stopped after step 20");
+            super("stopped at step 40, before its checkpoint");
         }
     }
 
-    /** Runs {@link #small()} to step 20, where it checkpoints into {@code dir}, and stops it there. */
-    private static Path interruptedAtStep20(Path dir) {
-        LanguageModelTrainer trainer = small().checkpointDirectory(dir.toString()).checkpointEvery(20).build();
+    private static void crashAtStep40(LanguageModelTrainer trainer) {
         assertThatThrownBy(() -> trainer.train(TEXT, p -> {
-            if (p.step() == 20) {
+            if (p.step() == 40) {
                 throw new Interrupted();
             }
         })).isInstanceOf(Interrupted.class);
+    }
+
+    /** Runs {@link #small()}, checkpointing every 20 steps into {@code dir}, and stops it before its end's checkpoint. */
+    private static Path interruptedAtStep20(Path dir) {
+        crashAtStep40(small(smallRun().checkpointDirectory(dir.toString()).checkpointEvery(20)).build());
         Path checkpoint = dir.resolve(TrainingLoop.CHECKPOINT_FILE);
         assertThat(checkpoint).isRegularFile();
+        assertThat(loadStep(checkpoint)).isEqualTo(20);
         return checkpoint;
+    }
+
+    private static long loadStep(Path checkpoint) {
+        try {
+            return org.xformers4j.io.Checkpoint.load(checkpoint).step();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @Test
@@ -234,28 +278,25 @@ class LanguageModelTrainerTest {
         LanguageModelTrainer.Result<LanguageModel> straight = small().build().train(TEXT, IGNORE);
         Path checkpoint = interruptedAtStep20(dir.resolve("run"));
 
-        List<TrainingLoop.Point> points = new ArrayList<>();
-        LanguageModelTrainer.Result<LanguageModel> resumed = small().resumeFrom(checkpoint.toString()).build().train(TEXT,
+        List<Point> points = new ArrayList<>();
+        LanguageModelTrainer.Result<LanguageModel> resumed = small(smallRun().resumeFrom(checkpoint.toString())).build().train(TEXT,
                 points::add);
 
-        assertThat(points).extracting(TrainingLoop.Point::step).containsExactly(40L);
+        assertThat(points).extracting(Point::step).containsExactly(40L);
         assertThat(resumed.model().decoder().stateDict()).isEqualTo(straight.model().decoder().stateDict());
         assertThat(resumed.curve().get(0).evaluation()).isEqualTo(straight.curve().get(1).evaluation());
     }
 
     @Test
     void withDropoutTheResumedRunReplaysTheMasksAndStillEndsWithTheWeightsOfAStraightRun(@TempDir Path dir) {
-        LanguageModelTrainer.Result<LanguageModel> straight = small().architecture(SMALL_WITH_DROPOUT).build().train(TEXT, IGNORE);
-        LanguageModelTrainer interrupted = small().architecture(SMALL_WITH_DROPOUT)
-                .checkpointDirectory(dir.toString()).checkpointEvery(20).build();
-        assertThatThrownBy(() -> interrupted.train(TEXT, p -> {
-            if (p.step() == 20) {
-                throw new Interrupted();
-            }
-        })).isInstanceOf(Interrupted.class);
+        LanguageModelTrainer.Result<LanguageModel> straight = small().architecture(SMALL_WITH_DROPOUT).build()
+                .train(TEXT, IGNORE);
+        crashAtStep40(small(smallRun().checkpointDirectory(dir.toString()).checkpointEvery(20))
+                .architecture(SMALL_WITH_DROPOUT).build());
 
-        LanguageModelTrainer.Result<LanguageModel> resumed = small().architecture(SMALL_WITH_DROPOUT)
-                .resumeFrom(dir.resolve(TrainingLoop.CHECKPOINT_FILE).toString()).build().train(TEXT, IGNORE);
+        LanguageModelTrainer.Result<LanguageModel> resumed = small(smallRun()
+                .resumeFrom(dir.resolve(TrainingLoop.CHECKPOINT_FILE).toString())).architecture(SMALL_WITH_DROPOUT)
+                .build().train(TEXT, IGNORE);
 
         assertThat(resumed.model().decoder().stateDict()).isEqualTo(straight.model().decoder().stateDict());
         LanguageModelTrainer.Result<LanguageModel> noDropout = small().build().train(TEXT, IGNORE);
@@ -266,8 +307,8 @@ class LanguageModelTrainerTest {
     void checkingTheWeightsBeforeEachCheckpointDrawsNoDropoutMaskAndChangesNothing(@TempDir Path dir) {
         LanguageModelTrainer.Result<LanguageModel> straight = small().architecture(SMALL_WITH_DROPOUT).build()
                 .train(TEXT, IGNORE);
-        LanguageModelTrainer.Result<LanguageModel> checkpointed = small().architecture(SMALL_WITH_DROPOUT)
-                .checkpointDirectory(dir.toString()).checkpointEvery(7).build().train(TEXT, IGNORE);
+        LanguageModelTrainer.Result<LanguageModel> checkpointed = small(smallRun().checkpointDirectory(dir.toString())
+                .checkpointEvery(7)).architecture(SMALL_WITH_DROPOUT).build().train(TEXT, IGNORE);
 
         assertThat(checkpointed.model().decoder().stateDict()).isEqualTo(straight.model().decoder().stateDict());
     }
@@ -276,17 +317,17 @@ class LanguageModelTrainerTest {
     void resumingWithAnotherArchitectureOrOtherDataIsRefusedNamingTheDifference(@TempDir Path dir) {
         Path checkpoint = interruptedAtStep20(dir);
         byte[] before = readAll(checkpoint);
-        assertThatThrownBy(() -> small().architecture(SMALL.toBuilder().layers(2).build())
-                .resumeFrom(checkpoint.toString()).build().train(TEXT, IGNORE))
+        assertThatThrownBy(() -> small(smallRun().resumeFrom(checkpoint.toString()))
+                .architecture(SMALL.toBuilder().layers(2).build()).build().train(TEXT, IGNORE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("architecture.layers")
                 .hasMessageContaining(checkpoint.toString());
-        assertThatThrownBy(() -> small().resumeFrom(checkpoint.toString()).build()
+        assertThatThrownBy(() -> small(smallRun().resumeFrom(checkpoint.toString())).build()
                 .train(TEXT.replace("cat", "rat"), IGNORE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("run.dataSha256");
-        assertThatThrownBy(() -> small().steps(20).warmupSteps(5).resumeFrom(checkpoint.toString()).build()
+        assertThatThrownBy(() -> small(smallRun().resumeFrom(checkpoint.toString())).steps(20).build()
                 .train(TEXT, IGNORE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("step 20");
-        assertThatThrownBy(() -> small().resumeFrom(dir.resolve("missing.x4j").toString()).build().train(TEXT, IGNORE))
+        assertThatThrownBy(() -> small(smallRun().resumeFrom(dir.resolve("missing.x4j").toString())).build().train(TEXT, IGNORE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no such file");
         assertThat(readAll(checkpoint)).containsExactly(before);
     }
@@ -301,7 +342,7 @@ class LanguageModelTrainerTest {
 
     @Test
     void aNonFiniteLossStopsTrainingNamingTheStep() {
-        assertThatThrownBy(() -> small().learningRate(1e30f).warmupSteps(0).gradientClip(0f).build()
+        assertThatThrownBy(() -> small().optimization(huge()).build()
                 .train(TEXT, IGNORE))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("at step ")
                 .hasMessageContaining("learningRate").hasMessageNotContaining("at step 1;");
@@ -312,18 +353,52 @@ class LanguageModelTrainerTest {
         Path checkpoint = interruptedAtStep20(dir);
         byte[] good = readAll(checkpoint);
 
-        assertThatThrownBy(() -> small().learningRate(1e30f).warmupSteps(0).gradientClip(0f)
-                .checkpointDirectory(dir.toString()).checkpointEvery(1).resumeFrom(checkpoint.toString()).build()
+        assertThatThrownBy(() -> small(smallRun().checkpointDirectory(dir.toString()).checkpointEvery(1)
+                .resumeFrom(checkpoint.toString())).optimization(huge()).build()
                 .train(TEXT, IGNORE))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("at step ")
                 .hasMessageEndingWith("the last good checkpoint, of step 20, is " + checkpoint);
 
         assertThat(readAll(checkpoint)).as("no checkpoint of the diverged steps").containsExactly(good);
-        LanguageModelTrainer.Result<LanguageModel> resumed = small().resumeFrom(checkpoint.toString()).build()
+        LanguageModelTrainer.Result<LanguageModel> resumed = small(smallRun().resumeFrom(checkpoint.toString())).build()
                 .train(TEXT, IGNORE);
-        assertThat(resumed.curve()).extracting(TrainingLoop.Point::step).containsExactly(40L);
+        assertThat(resumed.curve()).extracting(Point::step).containsExactly(40L);
         assertThat(resumed.curve().get(0).evaluation().loss()).isFinite();
+    }
+
+    @Test
+    void earlyStoppingEndsWithTheWeightsOfTheBestHeldOutLoss() {
+        LanguageModelTrainer.Result<LanguageModel> result = small(smallRun().patience(1))
+                .optimization(smallOptimization().learningRate(0.03f).build()).evaluateEvery(4).steps(60).build()
+                .train(TEXT, IGNORE);
+        double best = result.curve().stream().mapToDouble(p -> p.evaluation().loss()).min().orElseThrow();
+        int split = TEXT.offsetByCodePoints(0, (int) (TEXT.codePointCount(0, TEXT.length()) * 0.9));
+        Evaluation now;
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            now = result.model().evaluate(TEXT.substring(split), 2);
+        }
+        assertThat(now.loss()).isEqualTo(best);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = ActivationCheckpointing.class, names = {"BLOCK", "HEAD"})
+    void activationCheckpointingTrainsTheSameWeights(ActivationCheckpointing level) {
+        Architecture dropout = SMALL.toBuilder().dropout(0.2f).build();
+        LanguageModelTrainer.Result<LanguageModel> stored = small().architecture(dropout).steps(10).build()
+                .train(TEXT, IGNORE);
+        LanguageModelTrainer.Result<LanguageModel> recomputed = small()
+                .architecture(dropout.toBuilder().checkpointing(level).build()).steps(10).build().train(TEXT, IGNORE);
+        assertThat(recomputed.model().decoder().stateDict()).isEqualTo(stored.model().decoder().stateDict());
+        assertThat(recomputed.model().architecture().checkpointing()).isEqualTo(level);
+    }
+
+    @Test
+    void theTimeBudgetStopsTheRunWithItsLastPoint() {
+        LanguageModelTrainer.Result<LanguageModel> result = small(smallRun().maxMinutes(1e-7)).build()
+                .train(TEXT, IGNORE);
+        assertThat(result.curve()).extracting(Point::step).as("a step takes more than 6 µs").containsExactly(1L);
+        assertThat(result.model().provenance()).containsEntry("result.steps", "1");
     }
 
     @Test
@@ -345,11 +420,12 @@ class LanguageModelTrainerTest {
                 .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("'flsh'").hasMessageContaining("flash")
                 .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("attention"));
-        assertThatThrownBy(() -> small().validationFraction(0f).build()).isInstanceOf(PropertyException.class)
-                .hasMessageContaining("validationFraction")
-                .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("validationFraction"));
-        assertThatThrownBy(() -> small().warmupSteps(40).build()).isInstanceOf(PropertyException.class)
-                .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("warmupSteps"));
+        assertThatThrownBy(() -> small(smallRun().validationFraction(0f)).build()).isInstanceOf(PropertyException.class)
+                .hasMessageContaining("validationFraction must be > 0")
+                .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("run"));
+        assertThatThrownBy(() -> small().evaluateEvery(0).build()).isInstanceOf(PropertyException.class)
+                .hasMessageContaining("evaluateEvery = 0 is outside")
+                .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("evaluateEvery"));
         assertThatThrownBy(() -> small().tokenizer(TextModelTrainer.TokenizerKind.BPE).vocabularySize(100).build())
                 .isInstanceOf(PropertyException.class).hasMessageContaining("256")
                 .satisfies(e -> assertThat(((PropertyException) e).getProperty()).isEqualTo("vocabularySize"));

@@ -1,5 +1,10 @@
 package org.xformers4j.models.lm;
 
+import org.xformers4j.train.Evaluation;
+import org.xformers4j.train.Optimization;
+import org.xformers4j.train.Point;
+import org.xformers4j.train.RunSettings;
+import org.xformers4j.train.TrainingLoop;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -66,8 +71,11 @@ class Seq2SeqTest {
             .build();
 
     private static Seq2SeqTrainer.Builder tiny() {
-        return Seq2SeqTrainer.builder().architecture(TINY).contextLength(16).batchSize(32).learningRate(3e-3f)
-                .warmupSteps(20).weightDecay(0f).evaluateEvery(100).seed(7);
+        return Seq2SeqTrainer.builder().architecture(TINY).contextLength(16)
+                .run(RunSettings.builder().batchSize(32).seed(7).build())
+                .optimization(TextModelTrainer.optimizationDefaults().learningRate(3e-3f).warmupSteps(20)
+                        .weightDecay(0f).build())
+                .evaluateEvery(100);
     }
 
     @BeforeAll
@@ -101,12 +109,12 @@ class Seq2SeqTest {
     @Test
     void evaluationReportsNatsPerTargetTokenAndBitsPerTargetCharacter() {
         List<Seq2SeqTrainer.Pair> unseen = reversals(new SplittableRandom(5), 50);
-        TrainingLoop.Evaluation evaluation = reverser.evaluate(unseen, 16);
+        Evaluation evaluation = reverser.evaluate(unseen, 16);
 
         long characters = unseen.stream().mapToLong(p -> p.target().length()).sum();
         long predicted = characters + unseen.size();                  // one byte per letter, and each </s>
         assertThat(evaluation.loss()).isLessThan(0.5);
-        assertThat(evaluation.bitsPerCharacter())
+        assertThat(evaluation.metric(TextModelTrainer.BITS_PER_CHARACTER))
                 .isCloseTo(evaluation.loss() * predicted / Math.log(2) / characters, within(1e-9));
         assertThat(reverser.evaluate(unseen, 7).loss()).isCloseTo(evaluation.loss(), within(1e-5));
     }
@@ -281,8 +289,20 @@ class Seq2SeqTest {
     }
 
     private static Seq2SeqTrainer.Builder quick() {
+        return quick(quickRun());
+    }
+
+    private static Seq2SeqTrainer.Builder quick(RunSettings.Builder run) {
         return tiny().architecture(TINY.toBuilder().modelDim(16).heads(2).layers(1).hidden(32).attentionDropout(0f)
-                .dropout(0f).build()).batchSize(8).warmupSteps(5).evaluateEvery(20);
+                .dropout(0f).build()).run(run.build()).optimization(quickOptimization().build()).evaluateEvery(20);
+    }
+
+    private static RunSettings.Builder quickRun() {
+        return RunSettings.builder().batchSize(8).seed(7);
+    }
+
+    private static Optimization.Builder quickOptimization() {
+        return TextModelTrainer.optimizationDefaults().learningRate(3e-3f).warmupSteps(5).weightDecay(0f);
     }
 
     @Test
@@ -292,41 +312,43 @@ class Seq2SeqTest {
 
         Path checkpoints = dir.resolve("checkpoints");
         RuntimeException crash = new RuntimeException("interrupted");
-        assertThatThrownBy(() -> quick().steps(40).checkpointDirectory(checkpoints.toString()).checkpointEvery(20)
+        assertThatThrownBy(() -> quick(quickRun().checkpointDirectory(checkpoints.toString()).checkpointEvery(20)).steps(40)
                 .build().train(shortRun(), p -> {
-                    throw crash;
+                    if (p.step() == 40) {
+                        throw crash;                // at the last point, before the end's checkpoint
+                    }
                 })).isSameAs(crash);
         Path checkpoint = checkpoints.resolve(TrainingLoop.CHECKPOINT_FILE);
         assertThat(Checkpoint.load(checkpoint).step()).isEqualTo(20);
 
-        Seq2SeqTrainer.Result<Seq2SeqModel> resumed = quick().steps(40).resumeFrom(checkpoint.toString()).build()
+        Seq2SeqTrainer.Result<Seq2SeqModel> resumed = quick(quickRun().resumeFrom(checkpoint.toString())).steps(40).build()
                 .train(shortRun(), p -> { });
 
-        assertThat(resumed.curve()).extracting(TrainingLoop.Point::step).containsExactly(40L);
+        assertThat(resumed.curve()).extracting(Point::step).containsExactly(40L);
         Map<String, ParameterState> after = resumed.model().network().stateDict();
         assertThat(after.keySet()).isEqualTo(straight.keySet());
         after.forEach((name, state) -> assertThat(state.values()).as(name).containsExactly(straight.get(name).values()));
         assertThat(Checkpoint.load(checkpoint).modelState().get("decoder.tokenEmbedding").values())
                 .as("the checkpoint holds step 20's weights, not the final ones")
                 .isNotEqualTo(after.get("decoder.tokenEmbedding").values());
-        assertThatThrownBy(() -> quick().steps(40).seed(8).resumeFrom(checkpoint.toString()).build()
+        assertThatThrownBy(() -> quick(quickRun().seed(8).resumeFrom(checkpoint.toString())).steps(40).build()
                 .train(shortRun(), p -> { })).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("run.seed");
     }
 
     @Test
     void trainingReportsProgressAndStopsOnANonFiniteLoss() {
-        List<TrainingLoop.Point> points = new ArrayList<>();
+        List<Point> points = new ArrayList<>();
         quick().steps(40).build().train(shortRun(), points::add);
-        assertThat(points).extracting(TrainingLoop.Point::step).containsExactly(20L, 40L);
+        assertThat(points).extracting(Point::step).containsExactly(20L, 40L);
         assertThat(points).allSatisfy(p -> {
-            assertThat(p.tokensPerSecond()).isPositive();
+            assertThat(p.itemsPerSecond()).isPositive();
             assertThat(p.evaluation().loss()).isPositive();
-            assertThat(p.evaluation().bitsPerCharacter()).isPositive();
+            assertThat(p.evaluation().metric(TextModelTrainer.BITS_PER_CHARACTER)).isPositive();
         });
         assertThat(points.get(1).trainLoss()).isLessThan(points.get(0).trainLoss());
 
-        assertThatThrownBy(() -> quick().steps(40).learningRate(1e30f).build().train(shortRun(), p -> { }))
+        assertThatThrownBy(() -> quick().steps(40).optimization(quickOptimization().learningRate(1e30f).build()).build().train(shortRun(), p -> { }))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("at step");
     }
 

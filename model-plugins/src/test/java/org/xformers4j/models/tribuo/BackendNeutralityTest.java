@@ -169,7 +169,8 @@ class BackendNeutralityTest {
         try (Backends.Scope ignored = Backends.use(second)) {
             model = TransformerTrainer.builder(new FeatureTokens(), new RegressorHead())
                     .architecture(Architecture.builder().modelDim(DIM).heads(2).layers(1).build())
-                    .epochs(1).seed(1).build().train(data);
+                    .epochs(1)
+                .run(TransformerTrainer.runDefaults().seed(1).build()).build().train(data);
         }
         try (DefaultBackendGuard guard = DefaultBackendGuard.install()) {
             assertThat(model.predict(examples)).hasSize(examples.size());

@@ -34,7 +34,8 @@ class ImageGridTest {
                         new LabelHead())
                 .architecture(Architecture.builder().attention("relu-linear", Map.of())
                         .positional("learned", Map.of("maxLength", "16")).modelDim(16).heads(2).layers(1).build())
-                .epochs(1).batchSize(32).seed(1).build().train(digits);
+                .epochs(1)
+                .run(TransformerTrainer.runDefaults().batchSize(32).seed(1).build()).build().train(digits);
         TransformerNetwork network = model.network();
         assertThat(network.input().grid()).isEqualTo(new Grid(0, 4, 4));
         List<Example<Label>> batch = digits.getData().subList(0, 8);

@@ -1,5 +1,6 @@
 package org.xformers4j.models.tribuo;
 
+import org.xformers4j.train.Optimization;
 import com.oracle.labs.mlrg.olcut.util.Pair;
 import org.junit.jupiter.api.Test;
 import org.tribuo.Example;
@@ -57,7 +58,9 @@ class TransformerModelExplanationTest {
                                                 Map<String, String> positionalOptions) {
         return TransformerTrainer.builder(encoder, new LabelHead())
                 .architecture(Architecture.builder().positional(positional, positionalOptions).modelDim(16).heads(2)
-                        .layers(2).build()).epochs(3).batchSize(32).learningRate(3e-3f).seed(1).build()
+                        .layers(2).build()).epochs(3)
+                .run(TransformerTrainer.runDefaults().batchSize(32).seed(1).build())
+                .optimization(Optimization.builder().learningRate(3e-3f).build()).build()
                 .train(data);
     }
 

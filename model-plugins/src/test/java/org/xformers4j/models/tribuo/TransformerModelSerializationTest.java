@@ -1,5 +1,6 @@
 package org.xformers4j.models.tribuo;
 
+import org.xformers4j.train.Optimization;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tribuo.Example;
@@ -68,7 +69,9 @@ class TransformerModelSerializationTest {
                 .architecture(Architecture.builder().attention("full", Map.of())
                         .positional("learned", Map.of("maxLength", "4")).modelDim(16).heads(2).layers(2)
                         .reversible(true).feedForwardChunkSize(7).build())
-                .epochs(3).batchSize(32).learningRate(3e-3f).seed(1).build()
+                .epochs(3)
+                .run(TransformerTrainer.runDefaults().batchSize(32).seed(1).build())
+                .optimization(Optimization.builder().learningRate(3e-3f).build()).build()
                 .train(images());
     }
 
@@ -119,7 +122,9 @@ class TransformerModelSerializationTest {
                 .architecture(Architecture.builder()
                         .attention("linformer", Map.of("k", "3", "maxLength", "5", "sharing", "LAYERWISE"))
                         .positional("learned", Map.of("maxLength", "4")).modelDim(16).heads(2).layers(3).build())
-                .epochs(2).batchSize(32).learningRate(3e-3f).seed(1).build()
+                .epochs(2)
+                .run(TransformerTrainer.runDefaults().batchSize(32).seed(1).build())
+                .optimization(Optimization.builder().learningRate(3e-3f).build()).build()
                 .train(data);
         TransformerModel<?> copy = roundTrip(model, data, dir.resolve("linformer.tribuo"));
         assertThat(copy.network().namedParameters().keySet())
@@ -141,7 +146,8 @@ class TransformerModelSerializationTest {
         }
         TransformerModel<Regressor> trained = TransformerTrainer.builder(new FeatureTokens(), new RegressorHead())
                 .architecture(Architecture.builder().attention("full", Map.of()).modelDim(16).heads(2).layers(1)
-                        .build()).epochs(3).batchSize(16).seed(3).build()
+                        .build()).epochs(3)
+                .run(TransformerTrainer.runDefaults().batchSize(16).seed(3).build()).build()
                 .train(data);
         TransformerModel<Regressor> model = new TransformerModel<>("with-top-features", trained.getProvenance(),
                 trained.getFeatureIDMap(), trained.getOutputIDInfo(), trained.generatesProbabilities(),
@@ -162,7 +168,8 @@ class TransformerModelSerializationTest {
         TransformerModel<Label> model = TransformerTrainer.builder(new TextTokens(8, 1, 100), new LabelHead())
                 .architecture(Architecture.builder().attention("full", Map.of())
                         .positional("learned", Map.of("maxLength", "8")).modelDim(16).heads(2).layers(1).build())
-                .epochs(3).batchSize(4).seed(4).build().train(data);
+                .epochs(3)
+                .run(TransformerTrainer.runDefaults().batchSize(4).seed(4).build()).build().train(data);
         List<Example<Label>> unseen = new ArrayList<>(data.getData());
         unseen.add(extractor.extract(new Label("pos"), "an unseen good text"));
 

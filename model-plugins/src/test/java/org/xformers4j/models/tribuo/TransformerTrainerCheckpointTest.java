@@ -1,5 +1,9 @@
 package org.xformers4j.models.tribuo;
 
+import org.xformers4j.train.EarlyStopping;
+import org.xformers4j.train.Optimization;
+import org.xformers4j.train.RunSettings;
+import org.xformers4j.train.TrainingLoop;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,18 +56,18 @@ class TransformerTrainerCheckpointTest {
         Path resumed = dir.resolve("resumed");
 
         TransformerModel<Label> uninterrupted = trainer(straight, 24, "").train(data);
-        TransformerModel<Label> withMidRunCheckpoint = trainer(interrupted, 14, "").train(data);
-        Checkpoint mid = Checkpoint.load(interrupted.resolve(TransformerTrainer.CHECKPOINT_FILE));
-        assertThat(mid.step()).isEqualTo(14);
-        assertThat(mid.epoch()).isEqualTo(3);                          // batch 2 of epoch 3
+        TransformerModel<Label> withMidRunCheckpoint = trainer(dir.resolve("checkpointed"), 14, "").train(data);
+        crashWhenLogging("epoch 3/", () -> trainer(interrupted, 14, "").train(data));
+        Checkpoint mid = Checkpoint.load(interrupted.resolve(TrainingLoop.CHECKPOINT_FILE));
+        assertThat(mid.step()).as("batch 2 of epoch 3").isEqualTo(14);
         TransformerModel<Label> resumedModel = trainer(resumed, 24,
-                interrupted.resolve(TransformerTrainer.CHECKPOINT_FILE).toString()).train(data);
+                interrupted.resolve(TrainingLoop.CHECKPOINT_FILE).toString()).train(data);
 
         assertThat(scores(withMidRunCheckpoint, data)).isEqualTo(scores(uninterrupted, data));
         assertThat(scores(resumedModel, data)).isEqualTo(scores(uninterrupted, data));
         // Weights, AdamW's moments and the metadata after the last step, bit for bit.
-        assertThat(Files.mismatch(straight.resolve(TransformerTrainer.CHECKPOINT_FILE),
-                resumed.resolve(TransformerTrainer.CHECKPOINT_FILE))).isEqualTo(-1L);
+        assertThat(Files.mismatch(straight.resolve(TrainingLoop.CHECKPOINT_FILE),
+                resumed.resolve(TrainingLoop.CHECKPOINT_FILE))).isEqualTo(-1L);
     }
 
     @Test
@@ -76,11 +80,24 @@ class TransformerTrainerCheckpointTest {
         // Stop the run as a crash would, when epoch 3 reports its validation loss: after the
         // regular checkpoint of step 14, before epoch 3's early-stopping bookkeeping. The resumed
         // run must take epoch 1's weights from best.x4j and stop early after epoch 3 as well.
+        crashWhenLogging("epoch 3/", () -> validatingTrainer(interrupted, "").train(data));
+        Path checkpoint = interrupted.resolve(TrainingLoop.CHECKPOINT_FILE);
+        assertThat(Checkpoint.load(checkpoint).step()).isEqualTo(14);
+        assertThat(Checkpoint.load(checkpoint).metadata()).containsEntry("earlyStopping.bestStep", "5")
+                .containsEntry("earlyStopping.evaluationsWithoutImprovement", "1");
+        assertThat(interrupted.resolve(EarlyStopping.BEST_FILE)).exists();
+
+        TransformerModel<Label> resumed = validatingTrainer(dir.resolve("resumed"), checkpoint.toString()).train(data);
+        assertThat(scores(resumed, data)).isEqualTo(scores(uninterrupted, data));
+    }
+
+    /** Runs {@code training} with a log handler that throws, as a crash would, at the line starting {@code line}. */
+    private static void crashWhenLogging(String line, Runnable training) {
         Logger log = Logger.getLogger(TransformerTrainer.class.getName());
         Handler crash = new Handler() {
             @Override
             public void publish(LogRecord record) {
-                if (record.getMessage().startsWith("epoch 3/")) {
+                if (record.getMessage().startsWith(line)) {
                     throw new IllegalStateException("simulated crash");
                 }
             }
@@ -95,18 +112,41 @@ class TransformerTrainerCheckpointTest {
         };
         log.addHandler(crash);
         try {
-            assertThatThrownBy(() -> validatingTrainer(interrupted, "").train(data)).hasMessage("simulated crash");
+            assertThatThrownBy(training::run).hasMessage("simulated crash");
         } finally {
             log.removeHandler(crash);
         }
-        Path checkpoint = interrupted.resolve(TransformerTrainer.CHECKPOINT_FILE);
-        assertThat(Checkpoint.load(checkpoint).step()).isEqualTo(14);
-        assertThat(Checkpoint.load(checkpoint).metadata())
-                .containsEntry("bestStep", "5").containsEntry("epochsWithoutImprovement", "1");
-        assertThat(interrupted.resolve(TransformerTrainer.BEST_FILE)).exists();
+    }
 
-        TransformerModel<Label> resumed = validatingTrainer(dir.resolve("resumed"), checkpoint.toString()).train(data);
-        assertThat(scores(resumed, data)).isEqualTo(scores(uninterrupted, data));
+    @Test
+    void theTimeBudgetStopsTrainingWithALastCheckpoint() throws Exception {
+        Path checkpoints = dir.resolve("budget");
+        List<String> lines = new ArrayList<>();
+        Logger log = Logger.getLogger(TransformerTrainer.class.getName());
+        Handler progress = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                lines.add(record.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        log.addHandler(progress);
+        try {
+            builder(checkpoints, 100, "").run(run(checkpoints, 100, "").maxMinutes(1e-7).build()).build()
+                    .train(images(48, -1));
+        } finally {
+            log.removeHandler(progress);
+        }
+        assertThat(lines).as("one point, after the first step (which takes more than 6 µs)").hasSize(1);
+        assertThat(lines.get(0)).startsWith("epoch 1/4: loss ");
+        assertThat(Checkpoint.load(checkpoints.resolve(TrainingLoop.CHECKPOINT_FILE)).step()).isEqualTo(1);
     }
 
     @Test
@@ -116,16 +156,16 @@ class TransformerTrainerCheckpointTest {
         assertThatThrownBy(() -> trainer(checkpoints, 1, "").train(images(48, poisoned)))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageMatching("(?s).*training loss is (NaN|-?Infinity) at step.*")
-                .hasMessageEndingWith(", is " + checkpoints.resolve(TransformerTrainer.CHECKPOINT_FILE))
+                .hasMessageEndingWith(", is " + checkpoints.resolve(TrainingLoop.CHECKPOINT_FILE))
                 .satisfies(e -> {
-                    Matcher m = Pattern.compile("at step (\\d+) \\(epoch 1, ").matcher(e.getMessage());
+                    Matcher m = Pattern.compile("at step (\\d+);").matcher(e.getMessage());
                     assertThat(m.find()).as(e.getMessage()).isTrue();
                     long failedStep = Long.parseLong(m.group(1));
                     assertThat(failedStep).as("the poisoned example must not be in the first two batches")
                             .isGreaterThan(2);
                     // The checkpoint of step failedStep - 1 was due, but is written only once the next
                     // step's loss and gradients prove its weights: the last one written is of the step before.
-                    Checkpoint last = Checkpoint.load(checkpoints.resolve(TransformerTrainer.CHECKPOINT_FILE));
+                    Checkpoint last = Checkpoint.load(checkpoints.resolve(TrainingLoop.CHECKPOINT_FILE));
                     assertThat(last.step()).isEqualTo(failedStep - 2);
                     assertThat(e.getMessage()).contains("the last good checkpoint, of step " + (failedStep - 2));
                     for (ParameterState p : last.modelState().values()) {
@@ -141,7 +181,7 @@ class TransformerTrainerCheckpointTest {
         MutableDataset<Label> clean = images(48, -1);
         TransformerModel<Label> straight = trainer(dir.resolve("clean"), 24, "").train(clean);
         TransformerModel<Label> resumed = trainer(dir.resolve("resumed"), 24,
-                checkpoints.resolve(TransformerTrainer.CHECKPOINT_FILE).toString()).train(clean);
+                checkpoints.resolve(TrainingLoop.CHECKPOINT_FILE).toString()).train(clean);
         assertThat(scores(resumed, clean)).isEqualTo(scores(straight, clean));
     }
 
@@ -149,18 +189,19 @@ class TransformerTrainerCheckpointTest {
     void aHugeLearningRateStopsBeforeAnyNonFiniteWeightsAreCheckpointed() throws Exception {
         MutableDataset<Label> data = images(48, -1);
         Path checkpoints = dir.resolve("huge");
-        TransformerTrainer<Label> huge = builder(checkpoints, 1, "").learningRate(1e4f).warmupSteps(0).build();
+        TransformerTrainer<Label> huge = builder(checkpoints, 1, "")
+                .optimization(Optimization.builder().learningRate(1e4f).build()).build();
 
         Throwable failure = catchThrowable(() -> huge.train(data));
 
         assertThat(failure).isInstanceOf(IllegalStateException.class)
-                .hasMessageMatching("(?s).*(gradient|parameter|loss).* (is|became) .*at step \\d+.*")
+                .hasMessageMatching("(?s).*(gradient|parameter|loss|state).* at step \\d+;.*")
                 .hasMessageContaining("the last good checkpoint, of step ");
-        Matcher m = Pattern.compile("at step (\\d+) .*the last good checkpoint, of step (\\d+), is (.*)$")
+        Matcher m = Pattern.compile("at step (\\d+);.*the last good checkpoint, of step (\\d+), is (.*)$")
                 .matcher(failure.getMessage());
         assertThat(m.find()).as(failure.getMessage()).isTrue();
         Path named = Path.of(m.group(3));
-        assertThat(named).isEqualTo(checkpoints.resolve(TransformerTrainer.CHECKPOINT_FILE));
+        assertThat(named).isEqualTo(checkpoints.resolve(TrainingLoop.CHECKPOINT_FILE));
         Checkpoint last = Checkpoint.load(named);
         assertThat(last.step()).isEqualTo(Long.parseLong(m.group(2))).isLessThan(Long.parseLong(m.group(1)));
         for (Map.Entry<String, ParameterState> p : last.modelState().entrySet()) {
@@ -170,8 +211,8 @@ class TransformerTrainerCheckpointTest {
         }
         // The named checkpoint resumes: a trainer configured alike but with a sane learning rate
         // (not part of the run's identity) continues from it to a model with finite scores.
-        TransformerModel<Label> resumed = builder(dir.resolve("resumed"), 1, named.toString()).learningRate(1e-2f)
-                .warmupSteps(0).build().train(data);
+        TransformerModel<Label> resumed = builder(dir.resolve("resumed"), 1, named.toString())
+                .optimization(Optimization.builder().learningRate(1e-2f).build()).build().train(data);
         for (Map<String, Double> example : scores(resumed, data)) {
             assertThat(example.values()).allSatisfy(score -> assertThat(score).isFinite());
         }
@@ -182,17 +223,19 @@ class TransformerTrainerCheckpointTest {
         MutableDataset<Label> data = images(48, -1);
         Path first = dir.resolve("first");
         trainer(first, 6, "").train(data);
-        String checkpoint = first.resolve(TransformerTrainer.CHECKPOINT_FILE).toString();
+        String checkpoint = first.resolve(TrainingLoop.CHECKPOINT_FILE).toString();
 
+        // one more epoch than the run that wrote the checkpoint, which ended at its last step
         TransformerTrainer<Label> wider = builder(dir.resolve("wider"), 6, checkpoint)
-                .architecture(ARCHITECTURE.toBuilder().modelDim(16).build()).build();
+                .architecture(ARCHITECTURE.toBuilder().modelDim(16).build()).epochs(5).build();
         assertThatThrownBy(() -> wider.train(data))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("does not match this trainer's architecture");
-        TransformerTrainer<Label> reseeded = builder(dir.resolve("reseeded"), 6, checkpoint).seed(2).build();
+                .hasMessageContaining("does not match this architecture");
+        TransformerTrainer<Label> reseeded = builder(dir.resolve("reseeded"), 6, checkpoint)
+                .run(run(dir.resolve("reseeded"), 6, checkpoint).seed(2).build()).epochs(5).build();
         assertThatThrownBy(() -> reseeded.train(data))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("seed = 1 but this run has seed = 2");
+                .hasMessageContaining("trainer.seed = 1 but this run has trainer.seed = 2");
         TransformerTrainer<Label> missing = builder(dir.resolve("missing"), 6, dir.resolve("nothing.x4j").toString())
                 .build();
         assertThatThrownBy(() -> missing.train(data))
@@ -203,9 +246,9 @@ class TransformerTrainerCheckpointTest {
     @Test
     void checkpointSettingsAreValidated() {
         assertThatThrownBy(() -> builder(dir, 0, "").build())
-                .isInstanceOf(PropertyException.class).hasMessageContaining("checkpointEvery must be positive, got 0");
-        assertThatThrownBy(() -> builder(dir, 1, "").checkpointDirectory(null).build())
-                .isInstanceOf(PropertyException.class).hasMessageContaining("checkpointDirectory must not be null");
+                .isInstanceOf(PropertyException.class).hasMessageContaining("checkpointEvery = 0 is outside");
+        assertThatThrownBy(() -> run(dir, 1, "").checkpointDirectory(null).build())
+                .isInstanceOf(PropertyException.class).hasMessageContaining("checkpointDirectory must be set, got null");
         assertThatThrownBy(() -> builder(dir, 1, "bad\0path").build())
                 .isInstanceOf(PropertyException.class).hasMessageContaining("resumeFrom = 'bad");
     }
@@ -220,8 +263,9 @@ class TransformerTrainerCheckpointTest {
      * so it stops early after epoch 3 and returns epoch 1's weights; checkpoints every 7 steps.
      */
     private static TransformerTrainer<Label> validatingTrainer(Path checkpoints, String resumeFrom) {
-        return builder(checkpoints, 7, resumeFrom).epochs(8).learningRate(1e-1f)
-                .validationFraction(0.25f).patience(2).build();
+        return builder(checkpoints, 7, resumeFrom).epochs(8)
+                .optimization(Optimization.builder().learningRate(1e-1f).warmupSteps(3).build())
+                .run(run(checkpoints, 7, resumeFrom).validationFraction(0.25f).patience(2).build()).build();
     }
 
     /** One block of width 8 with residual dropout over learned positions. */
@@ -230,9 +274,14 @@ class TransformerTrainerCheckpointTest {
 
     private static TransformerTrainer.Builder<Label> builder(Path checkpoints, int every, String resumeFrom) {
         return TransformerTrainer.builder(new ImagePatches(4, 4, 1, 2, 1f, "p"), new LabelHead())
-                .architecture(ARCHITECTURE).epochs(4).batchSize(8)
-                .learningRate(1e-2f).warmupSteps(3).seed(1)
-                .checkpointDirectory(checkpoints.toString()).checkpointEvery(every).resumeFrom(resumeFrom);
+                .architecture(ARCHITECTURE).epochs(4)
+                .optimization(Optimization.builder().learningRate(1e-2f).warmupSteps(3).build())
+                .run(run(checkpoints, every, resumeFrom).build());
+    }
+
+    private static RunSettings.Builder run(Path checkpoints, int every, String resumeFrom) {
+        return TransformerTrainer.runDefaults().batchSize(8).seed(1).checkpointDirectory(checkpoints.toString())
+                .checkpointEvery(every).resumeFrom(resumeFrom);
     }
 
     /**

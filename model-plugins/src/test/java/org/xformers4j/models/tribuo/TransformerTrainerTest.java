@@ -1,5 +1,6 @@
 package org.xformers4j.models.tribuo;
 
+import org.xformers4j.train.Optimization;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
 import com.oracle.labs.mlrg.olcut.provenance.Provenance;
@@ -57,8 +58,9 @@ class TransformerTrainerTest {
                         new ImagePatches(8, 8, 1, 2, 1f / 16, "p"), new LabelHead())
                 .architecture(Architecture.builder().attention("full", Map.of())
                         .positional("learned", Map.of("maxLength", "16")).modelDim(64).heads(4).layers(2).build())
-                .epochs(30).batchSize(32)
-                .learningRate(3e-3f).warmupSteps(100).seed(1).build();
+                .epochs(30)
+                .run(TransformerTrainer.runDefaults().batchSize(32).seed(1).build())
+                .optimization(Optimization.builder().learningRate(3e-3f).warmupSteps(100).build()).build();
 
         long start = System.nanoTime();
         TransformerModel<Label> model = trainer.train(split.train());
@@ -78,8 +80,9 @@ class TransformerTrainerTest {
         Split split = stratifiedSplit(wine(), 1);
         TransformerTrainer<Label> trainer = TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
                 .architecture(Architecture.builder().modelDim(32).heads(4).layers(2).build())
-                .epochs(30).batchSize(16).learningRate(2e-3f)
-                .validationFraction(0.15f).patience(5).seed(1).build();
+                .epochs(30)
+                .run(TransformerTrainer.runDefaults().batchSize(16).validationFraction(0.15f).patience(5).seed(1).build())
+                .optimization(Optimization.builder().learningRate(2e-3f).build()).build();
 
         double accuracy = new LabelEvaluator().evaluate(trainer.train(split.train()), split.test()).accuracy();
         System.out.printf("wine (stratified 80/20, seed 1): transformer accuracy %.4f%n", accuracy);
@@ -104,7 +107,9 @@ class TransformerTrainerTest {
         TransformerTrainer<Regressor> trainer = TransformerTrainer.builder(new FeatureTokens(), new RegressorHead())
                 .architecture(Architecture.builder().modelDim(16).heads(2).layers(1)
                         .pooling(org.xformers4j.models.nn.TransformerEncoder.Pooling.MEAN).build())
-                .epochs(40).batchSize(32).learningRate(5e-3f).seed(2).build();
+                .epochs(40)
+                .run(TransformerTrainer.runDefaults().batchSize(32).seed(2).build())
+                .optimization(Optimization.builder().learningRate(5e-3f).build()).build();
 
         TransformerModel<Regressor> model = trainer.train(data);
         double rmse = new RegressionEvaluator().evaluate(model, data).averageRMSE();
@@ -120,7 +125,9 @@ class TransformerTrainerTest {
                 .architecture(Architecture.builder().attention("full", Map.of("scale", "0.35"))
                         .positional("sinusoidal", Map.of()).modelDim(16).heads(2).layers(1).reversible(true)
                         .feedForwardChunkSize(32).build())
-                .epochs(1).learningRate(3e-3f).seed(5).build();
+                .epochs(1)
+                .run(TransformerTrainer.runDefaults().seed(5).build())
+                .optimization(Optimization.builder().learningRate(3e-3f).build()).build();
         TransformerModel<Label> model = trainer.train(stratifiedSplit(wine(), 1).train());
 
         Map<String, Provenance> parameters = model.getProvenance().getTrainerProvenance().getConfiguredParameters();
@@ -134,8 +141,9 @@ class TransformerTrainerTest {
         assertThat(architecture.get("heads").toString()).contains("2");
         assertThat(architecture.get("reversible").toString()).contains("true");
         assertThat(architecture.get("feedForwardChunkSize").toString()).contains("32");
-        assertThat(parameters.get("learningRate").toString()).contains("0.003");
-        assertThat(parameters.get("seed").toString()).contains("5");
+        assertThat(parameters.get("optimization").toString()).contains("learningRate").contains("0.003")
+                .contains(Optimization.class.getName());
+        assertThat(parameters.get("run").toString()).contains("seed").contains("5");
         assertThat(model.network().encoder().config().reversible()).isTrue();
         assertThat(model.network().encoder().config().block().feedForwardChunkSize()).isEqualTo(32);
         assertThat(parameters.get("encoder").toString()).contains(FeatureTokens.class.getName());
@@ -147,7 +155,8 @@ class TransformerTrainerTest {
         Split split = stratifiedSplit(wine(), 1);
         TransformerTrainer<Label> trainer = TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
                 .architecture(Architecture.builder().modelDim(16).heads(2).layers(1).build())
-                .epochs(2).seed(11).build();
+                .epochs(2)
+                .run(TransformerTrainer.runDefaults().seed(11).build()).build();
 
         List<Prediction<Label>> first = trainer.train(split.train()).predict(split.test());
         List<Prediction<Label>> second = trainer.train(split.train()).predict(split.test());
@@ -164,7 +173,8 @@ class TransformerTrainerTest {
         Split split = stratifiedSplit(wine(), 1);
         TransformerModel<Label> model = TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
                 .architecture(Architecture.builder().modelDim(16).heads(2).layers(1).build())
-                .epochs(2).batchSize(7).seed(3).build().train(split.train());
+                .epochs(2)
+                .run(TransformerTrainer.runDefaults().batchSize(7).seed(3).build()).build().train(split.train());
 
         List<double[]> oneByOne = new ArrayList<>();
         for (Example<Label> example : split.test()) {
@@ -203,7 +213,7 @@ class TransformerTrainerTest {
                 .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("heads = 3").hasMessageContaining("modelDim = 64");
         assertThatThrownBy(() -> TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
-                .validationFraction(1f).build())
+                .run(TransformerTrainer.runDefaults().validationFraction(1f).build()).build())
                 .isInstanceOf(PropertyException.class)
                 .hasMessageContaining("validationFraction").hasMessageContaining("1.0");
         assertThatThrownBy(() -> TransformerTrainer.builder(new FeatureTokens(), new LabelHead())

@@ -59,7 +59,8 @@ class TribuoModelFilesTest {
         }
         model = TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
                 .architecture(Architecture.builder().modelDim(8).heads(2).layers(1).build())
-                .epochs(2).batchSize(8).seed(1).build().train(data);
+                .epochs(2)
+                .run(TransformerTrainer.runDefaults().batchSize(8).seed(1).build()).build().train(data);
     }
 
     @Test

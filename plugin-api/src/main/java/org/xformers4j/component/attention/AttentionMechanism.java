@@ -54,6 +54,21 @@ public interface AttentionMechanism extends Component {
     }
 
     /**
+     * Whether the heads are independent computations: head h of {@link #forward}'s output is what
+     * {@code forward} returns, as its only head, given only query head h, key and value head
+     * {@code h / (heads / keyValueHeads)} and head h of the context's bias (the whole bias where it
+     * has no head axis), the context otherwise unchanged, to float32 rounding. Then {@link
+     * org.xformers4j.nn.MultiHeadAttention} may run the mechanism one head at a time, each head's
+     * activations recomputed in the backward pass on their own (activation checkpointing per head).
+     * Attention dropout is outside the claim: its masks are drawn for all heads at once. False by
+     * default; a mechanism with parameters of its own for each head, with state its calls advance
+     * (a counter of training calls) or that refuses a single head answers false.
+     */
+    default boolean headsIndependent() {
+        return false;
+    }
+
+    /**
      * Attention of {@code query} over {@code key}/{@code value}, differentiable in all three and in
      * the context's bias.
      *
