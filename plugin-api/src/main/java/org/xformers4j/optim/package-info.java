@@ -1,6 +1,6 @@
 /** Optimisers, gradient clipping and learning-rate schedules. */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package org.xformers4j.optim;
 
 import org.osgi.annotation.bundle.Export;

@@ -1,6 +1,6 @@
 /** Dense float32 tensors with reverse-mode automatic differentiation. */
 @Export
-@Version("0.3.0")
+@Version("0.4.0")
 package org.xformers4j.tensor;
 
 import org.osgi.annotation.bundle.Export;

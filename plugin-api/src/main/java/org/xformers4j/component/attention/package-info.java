@@ -7,7 +7,7 @@
  * mechanism does ({@link org.xformers4j.component.attention.FlopCount}).
  */
 @Export
-@Version("0.3.0")
+@Version("0.4.0")
 package org.xformers4j.component.attention;
 
 import org.osgi.annotation.bundle.Export;
