@@ -33,13 +33,18 @@ public final class GradientClipping {
         double norm = Math.sqrt(sumOfSquares);
         double scale = maxNorm / (norm + 1e-6);
         if (scale < 1) {
-            for (Tensor p : parameters) {
-                Tensor g = p.grad();
-                if (g != null) {
-                    g.backend().unary(UnaryOp.MUL_SCALAR, (float) scale, g.buffer(), g.buffer(), g.numel());
-                }
-            }
+            scaleGradients(parameters, (float) scale);
         }
         return norm;
+    }
+
+    /** Multiplies the gradient of every parameter that has one by {@code factor}, in place. */
+    public static void scaleGradients(Collection<Tensor> parameters, float factor) {
+        for (Tensor p : parameters) {
+            Tensor g = p.grad();
+            if (g != null) {
+                g.backend().unary(UnaryOp.MUL_SCALAR, factor, g.buffer(), g.buffer(), g.numel());
+            }
+        }
     }
 }

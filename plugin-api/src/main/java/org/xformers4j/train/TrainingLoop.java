@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-import org.xformers4j.compute.UnaryOp;
 import org.xformers4j.nn.Module;
 import org.xformers4j.optim.GradientClipping;
 import org.xformers4j.optim.LearningRateSchedule;
@@ -210,12 +209,7 @@ public final class TrainingLoop {
             items += batch.count();
         }
         if (parts > 1) {
-            for (Tensor p : state.optimizer().parameters()) {
-                Tensor g = p.grad();
-                if (g != null) {
-                    g.backend().unary(UnaryOp.MUL_SCALAR, 1f / items, g.buffer(), g.buffer(), g.numel());
-                }
-            }
+            GradientClipping.scaleGradients(state.optimizer().parameters(), 1f / items);
         }
     }
 
