@@ -16,8 +16,8 @@ import org.xformers4j.compute.MemoryStats;
  */
 final class CpuMemory implements MemoryStats {
 
-    /** Buffers of at least this many floats (64 KiB) are counted as held until released. */
-    static final int TRACKED_FLOATS = 16 * 1024;
+    /** Buffers of at least this many floats (4 KiB) are counted as held until released. */
+    static final int TRACKED_FLOATS = 1024;
 
     private static final Cleaner CLEANER = Cleaner.create();
     private static final Runnable UNTRACKED = () -> { };
