@@ -1,6 +1,9 @@
 package org.xformers4j.compute.cpu;
 
+import java.util.List;
+import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -11,15 +14,14 @@ import jdk.incubator.vector.VectorSpecies;
  * <pre>
  *   transB (B stored [n, k], as a linear layer's weight W in x · Wᵀ): C(i, j) = A(i, :) · B(j, :),
  *       a dot product over k: VL lanes of partial sums, lane l over p ≡ l (mod VL) ascending,
- *       then the lanes added in order, then the tail p ≥ VL·⌊k / VL⌋ one fused multiply-add each;
- *       one row of A against 4 columns of op(B) at a time.
+ *       then the lanes added as a fixed tree ({@link #sumLanes}), then the tail
+ *       p ≥ VL·⌊k / VL⌋ one fused multiply-add each; one row of A against 4 columns of op(B) at a time.
  *   !transB (B stored [k, n]): C(i, j..j+2VL) = Σ_p A(i, p) B(p, j..j+2VL), p ascending, one fused
  *       multiply-add per p; columns past the last whole vector the same way in scalar code.
  * </pre>
  * then C = α · acc + β · C (β = 0 overwrites without reading C). Threads split the columns of C;
- * every element is computed by one thread with the same operations wherever the split falls (the
- * lanes are added in scalar code because the Vector API leaves the order of a lane reduction
- * unspecified), so results do not depend on the number of threads. A transposed A is gathered
+ * every element is computed by one thread with the same operations wherever the split falls, so
+ * results do not depend on the number of threads. A transposed A is gathered
  * into a per-call row-major copy of m · k floats first.
  */
 final class SmallMGemm {
@@ -32,6 +34,9 @@ final class SmallMGemm {
     private static final int AXPY_COLUMNS = 2 * VL;
     /** Multiply-adds a thread's share must have before the columns are split between threads. */
     private static final long MIN_FMAS_PER_CHUNK = 1L << 14;
+    /** The shuffles that bring lane i + h to lane i, for h = VL/2, VL/4, ..., 1. */
+    private static final List<VectorShuffle<Float>> HALVES = IntStream.iterate(VL / 2, h -> h >= 1, h -> h / 2)
+            .mapToObj(h -> VectorShuffle.fromOp(S, i -> (i + h) % VL)).toList();
 
     private SmallMGemm() {
     }
@@ -69,33 +74,23 @@ final class SmallMGemm {
     private static void dotColumns(int m, int k, float alpha, float[] a, int aOffset, int lda,
                                    float[] b, int bOffset, int ldb, float beta, float[] c, int cOffset, int ldc,
                                    int from, int to) {
-        float[] lanes = new float[DOT_COLUMNS * VL];
         int j = from;
         for (; j + DOT_COLUMNS <= to; j += DOT_COLUMNS) {
-            int b0 = bOffset + j * ldb;
             for (int i = 0; i < m; i++) {
-                int ai = aOffset + i * lda;
-                dotFour(k, a, ai, b, b0, ldb, lanes);
-                int ci = cOffset + i * ldc + j;
-                for (int col = 0; col < DOT_COLUMNS; col++) {
-                    float dot = finishDot(k, lanes, col * VL, a, ai, b, b0 + col * ldb);
-                    c[ci + col] = update(dot, alpha, beta, c[ci + col]);
-                }
+                dotFour(k, alpha, a, aOffset + i * lda, b, bOffset + j * ldb, ldb, beta, c, cOffset + i * ldc + j);
             }
         }
         for (; j < to; j++) {
-            int bj = bOffset + j * ldb;
             for (int i = 0; i < m; i++) {
-                int ai = aOffset + i * lda;
-                dotOne(k, a, ai, b, bj, lanes);
                 int ci = cOffset + i * ldc + j;
-                c[ci] = update(finishDot(k, lanes, 0, a, ai, b, bj), alpha, beta, c[ci]);
+                c[ci] = update(dot(k, a, aOffset + i * lda, b, bOffset + j * ldb), alpha, beta, c[ci]);
             }
         }
     }
 
-    /** lanes[col * VL + l] = Σ a[ai + p] b[b0 + col·ldb + p] over p ≡ l (mod VL), p < VL·⌊k / VL⌋. */
-    private static void dotFour(int k, float[] a, int ai, float[] b, int b0, int ldb, float[] lanes) {
+    /** C(i, j .. j+4) for the row of A at ai and the rows of B at b0, b0 + ldb, ..., written at ci. */
+    private static void dotFour(int k, float alpha, float[] a, int ai, float[] b, int b0, int ldb, float beta,
+                                float[] c, int ci) {
         FloatVector s0 = FloatVector.zero(S);
         FloatVector s1 = FloatVector.zero(S);
         FloatVector s2 = FloatVector.zero(S);
@@ -111,28 +106,35 @@ final class SmallMGemm {
             s2 = x.fma(FloatVector.fromArray(S, b, b2 + p), s2);
             s3 = x.fma(FloatVector.fromArray(S, b, b3 + p), s3);
         }
-        s0.intoArray(lanes, 0);
-        s1.intoArray(lanes, VL);
-        s2.intoArray(lanes, 2 * VL);
-        s3.intoArray(lanes, 3 * VL);
+        c[ci] = update(tail(k, sumLanes(s0), a, ai, b, b0), alpha, beta, c[ci]);
+        c[ci + 1] = update(tail(k, sumLanes(s1), a, ai, b, b1), alpha, beta, c[ci + 1]);
+        c[ci + 2] = update(tail(k, sumLanes(s2), a, ai, b, b2), alpha, beta, c[ci + 2]);
+        c[ci + 3] = update(tail(k, sumLanes(s3), a, ai, b, b3), alpha, beta, c[ci + 3]);
     }
 
-    /** The same as one column of {@link #dotFour}, into lanes[0 .. VL). */
-    private static void dotOne(int k, float[] a, int ai, float[] b, int bj, float[] lanes) {
+    /** One column of {@link #dotFour}: the same operations. */
+    private static float dot(int k, float[] a, int ai, float[] b, int bj) {
         FloatVector s = FloatVector.zero(S);
         int whole = k - k % VL;
         for (int p = 0; p < whole; p += VL) {
             s = FloatVector.fromArray(S, a, ai + p).fma(FloatVector.fromArray(S, b, bj + p), s);
         }
-        s.intoArray(lanes, 0);
+        return tail(k, sumLanes(s), a, ai, b, bj);
     }
 
-    /** Adds the VL partial sums at lanes[at ..] in order, then the tail of k past the whole vectors. */
-    private static float finishDot(int k, float[] lanes, int at, float[] a, int ai, float[] b, int bj) {
-        float sum = 0f;
-        for (int l = 0; l < VL; l++) {
-            sum += lanes[at + l];
+    /**
+     * Σ of the lanes as a fixed tree: lane i + h added to lane i for h = VL/2 down to 1. Compiled
+     * and interpreted code add the same pairs, which {@code reduceLanes(ADD)} does not promise.
+     */
+    private static float sumLanes(FloatVector v) {
+        for (VectorShuffle<Float> half : HALVES) {
+            v = v.add(v.rearrange(half));
         }
+        return v.lane(0);
+    }
+
+    /** {@code sum} plus the products of the tail of k past the whole vectors, one fused multiply-add each. */
+    private static float tail(int k, float sum, float[] a, int ai, float[] b, int bj) {
         for (int p = k - k % VL; p < k; p++) {
             sum = Math.fma(a[ai + p], b[bj + p], sum);
         }
