@@ -22,12 +22,19 @@ workloads="${WORKLOADS:-gemm train generate attention}"
 lengths="${LENGTHS:-512 1024 2048 4096}"
 steps="${STEPS:-300}"
 torch=(/usr/bin/python3 it/bench/python/side_by_side_torch.py)
+jar=it/bench/target/benchmarks.jar
+mvn -B -q -DskipTests package -pl it/bench -am
 djl_classpath="it/djl-bench/target/classpath.txt"
 
 # Our own lines carry no engine or thread count when they come from bench attention or bench gemm.
 tag() { sed "s/^{/{\"engine\":\"xformers4j\",\"threads\":$1,/"; }
 
 ours() { XFORMERS4J_JAVA_OPTS="-Dxformers4j.cpu.threads=$1" ./xformers4j "${@:2}"; }
+
+char_lm() {
+  java -Xmx768m -XX:+UseParallelGC --add-modules jdk.incubator.vector -Dxformers4j.cpu.threads="$1" -cp "$jar" \
+    org.xformers4j.bench.CharLmBenchmark "${@:2}"
+}
 
 djl() {
   if [ -f "$djl_classpath" ]; then
@@ -47,11 +54,11 @@ for round in $(seq "$rounds"); do
         gemm)
           ours "$t" bench gemm --size 1024 --threads "$t" --json | tag "$t" >> "$out" ;;
         train)
-          ours "$t" bench char-lm train --steps "$steps" >> "$out"
+          char_lm "$t" train --steps "$steps" >> "$out"
           "${torch[@]}" train --threads "$t" --steps "$steps" >> "$out"
           djl "$t" train --steps "$steps" >> "$out" ;;
         generate)
-          ours "$t" bench char-lm generate >> "$out"
+          char_lm "$t" generate >> "$out"
           "${torch[@]}" generate --threads "$t" >> "$out"
           djl "$t" generate >> "$out" ;;
         attention)

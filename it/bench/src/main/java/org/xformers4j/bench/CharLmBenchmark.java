@@ -21,8 +21,10 @@ import org.xformers4j.models.lm.LanguageModelTrainer;
 import org.xformers4j.models.lm.TextModelTrainer.TokenizerKind;
 import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.nn.TransformerDecoder;
+import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.ConfigFiles;
+import org.xformers4j.registry.UsageException;
 import org.xformers4j.train.Optimization;
 import org.xformers4j.train.Point;
 import org.xformers4j.train.RunSettings;
@@ -37,11 +39,16 @@ import org.xformers4j.train.RunSettings;
  *       steps, from the loop's own points (evaluation excluded), and the last training loss.</li>
  *   <li>{@link #generate}: untrained weights, prompts of 32 tokens continued by 256 with KV caches:
  *       greedy at batch 1 and 8, beam search of width 4 at batch 1; the median of the timed runs
- *       after one untimed one.</li>
+ *       after untimed ones for a few seconds, so that the JIT has compiled the decoding step.</li>
  * </ul>
  * The thread count is the backend's ({@code -Dxformers4j.cpu.threads=N}); it is reported.
- * {@code ./xformers4j bench char-lm train|generate} runs it; {@code it/bench/side-by-side.sh} runs
- * the three engines interleaved.
+ * {@code it/bench/side-by-side.sh} runs the three engines interleaved; by hand, from the repository root:
+ * <pre>
+ *   java --add-modules jdk.incubator.vector -Dxformers4j.cpu.threads=2 -cp it/bench/target/benchmarks.jar \
+ *       org.xformers4j.bench.CharLmBenchmark train|generate [--config examples/char-lm.xml]
+ *       [--text examples/data/moby-dick.txt] [--steps 300] [--warmup-steps 50] [--runs 5] [--warmup-seconds 5]
+ * </pre>
+ * (a main of the benchmark jar, as the JMH suite: the host's class path has no model bundle).
  */
 public final class CharLmBenchmark {
 
@@ -49,7 +56,32 @@ public final class CharLmBenchmark {
     private static final int NEW_TOKENS = 256;
     private static final int CONTEXT = 128;
 
+    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+            .values("--config", "--text", "--steps", "--warmup-steps", "--runs", "--warmup-seconds").operands(1);
+
     private CharLmBenchmark() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        CommandLine line;
+        try {
+            line = SYNTAX.parse(args);
+            if (!List.of(List.of("train"), List.of("generate")).contains(line.operands())) {
+                throw new UsageException("the workload is train or generate, got " + line.operands());
+            }
+        } catch (UsageException e) {
+            System.err.println("CharLmBenchmark: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        Path config = line.path("--config", Path.of("examples/char-lm.xml"));
+        if (line.operands().get(0).equals("train")) {
+            train(config, line.path("--text", Path.of("examples/data/moby-dick.txt")), line.positiveInteger("--steps", 300),
+                    line.positiveInteger("--warmup-steps", 50), System.out, System.err);
+        } else {
+            generate(config, line.positiveInteger("--runs", 5), Math.max(0, line.number("--warmup-seconds", 5)),
+                    System.out);
+        }
     }
 
     /**
@@ -86,12 +118,16 @@ public final class CharLmBenchmark {
         Point last = points.get(points.size() - 1);
         long tokens = (last.step() - first.step()) * (long) batch * CONTEXT;
         out.printf(Locale.ROOT, "{\"engine\":\"xformers4j\",\"workload\":\"train\",\"threads\":%d,\"steps\":\"%d-%d\","
-                        + "\"tokens_per_s\":%.1f,\"final_loss\":%.4f}%n", Parallel.shared().threads(), warmupSteps + 1,
-                last.step(), tokens / (last.seconds() - first.seconds()), last.trainLoss());
+                        + "\"tokens_per_s\":%s,\"final_loss\":%s}%n", Parallel.shared().threads(), warmupSteps + 1,
+                last.step(), BenchNumbers.format(tokens / (last.seconds() - first.seconds())),
+                BenchNumbers.format(last.trainLoss()));
     }
 
-    /** Times greedy decoding at batch 1 and 8 and beam search of width 4, {@code runs} times each. */
-    public static void generate(Path config, int runs, PrintStream out) {
+    /**
+     * Times greedy decoding at batch 1 and 8 and beam search of width 4, {@code runs} times each after
+     * untimed runs for {@code warmupSeconds} (at least one).
+     */
+    public static void generate(Path config, int runs, double warmupSeconds, PrintStream out) {
         Architecture architecture;
         try (ConfigurationManager manager = ConfigFiles.open(config)) {
             architecture = (Architecture) manager.lookup("architecture");
@@ -104,17 +140,21 @@ public final class CharLmBenchmark {
         for (Case c : List.of(new Case("greedy", 1, new GreedyDecoding()), new Case("greedy", 8, new GreedyDecoding()),
                 new Case("beam4", 1, new BeamSearchDecoding(4)))) {
             int[][] prompts = prompts(c.batch());
-            double[] seconds = new double[runs + 1];
-            for (int r = 0; r <= runs; r++) {
+            long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+            do {
+                c.strategy().generate(new DecoderSession(decoder, true, null), prompts, generation);
+            } while (System.nanoTime() < warmupEnd);
+            double[] seconds = new double[runs];
+            for (int r = 0; r < runs; r++) {
                 long start = System.nanoTime();
                 c.strategy().generate(new DecoderSession(decoder, true, null), prompts, generation);
                 seconds[r] = (System.nanoTime() - start) / 1e9;
             }
-            double median = median(Arrays.copyOfRange(seconds, 1, runs + 1));
+            double median = median(seconds);
             out.printf(Locale.ROOT, "{\"engine\":\"xformers4j\",\"workload\":\"generate\",\"strategy\":\"%s\","
-                            + "\"batch\":%d,\"threads\":%d,\"prompt\":%d,\"new_tokens\":%d,\"seconds\":%.4f,"
-                            + "\"tokens_per_s\":%.1f}%n", c.name(), c.batch(), Parallel.shared().threads(), PROMPT,
-                    NEW_TOKENS, median, c.batch() * NEW_TOKENS / median);
+                            + "\"batch\":%d,\"threads\":%d,\"prompt\":%d,\"new_tokens\":%d,\"seconds\":%s,"
+                            + "\"tokens_per_s\":%s}%n", c.name(), c.batch(), Parallel.shared().threads(), PROMPT,
+                    NEW_TOKENS, BenchNumbers.format(median), BenchNumbers.format(c.batch() * NEW_TOKENS / median));
         }
     }
 

@@ -4,9 +4,7 @@ import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.nio.file.Path;
 import org.xformers4j.bench.AttentionBenchmark;
-import org.xformers4j.bench.CharLmBenchmark;
 import org.xformers4j.bench.GemmBenchmark;
 import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.UsageException;
@@ -14,16 +12,14 @@ import org.xformers4j.registry.UsageException;
 /**
  * {@code xformers4j bench <target> ...}: micro benchmarks of the GEMM kernels and of attention
  * mechanisms. The command reads its options and prints; what it runs is in {@code it/bench}
- * ({@link GemmBenchmark#run}, {@link AttentionBenchmark#run}, {@link org.xformers4j.bench.AttentionSweep},
- * {@link CharLmBenchmark}).
+ * ({@link GemmBenchmark#run}, {@link AttentionBenchmark#run}, {@link org.xformers4j.bench.AttentionSweep}).
  */
 final class BenchCommand implements Command {
 
     private final Map<String, Command> targets = new LinkedHashMap<>();
 
     BenchCommand() {
-        for (Command target : new Command[] {new GemmBench(), new AttentionBench(), new AttentionSweepCommand(),
-            new CharLmBench()}) {
+        for (Command target : new Command[] {new GemmBench(), new AttentionBench(), new AttentionSweepCommand()}) {
             targets.put(target.name(), target);
         }
     }
@@ -36,8 +32,7 @@ final class BenchCommand implements Command {
     @Override
     public String summary() {
         return "micro benchmarks (bench gemm: SGEMM kernels; bench attention: one attention mechanism; "
-                + "bench attention-sweep: mechanisms next to flash over doubling lengths; "
-                + "bench char-lm: training and generation of the char-LM example)";
+                + "bench attention-sweep: mechanisms next to flash over doubling lengths)";
     }
 
     @Override
@@ -177,54 +172,6 @@ final class BenchCommand implements Command {
             AttentionBenchmark.Result result = AttentionBenchmark.run(config, err);
             out.print(line.flag("--json") ? AttentionBenchmark.json(config, result) + System.lineSeparator()
                     : AttentionBenchmark.text(config, result));
-            return 0;
-        }
-    }
-
-    /** {@code bench char-lm train|generate [--config F] [--text F] [--steps N] [--warmup-steps N] [--runs R]}. */
-    static final class CharLmBench implements Command {
-
-        private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-                .values("--config", "--text", "--steps", "--warmup-steps", "--runs").operands(1);
-
-        @Override
-        public String name() {
-            return "char-lm";
-        }
-
-        @Override
-        public String summary() {
-            return "the char-LM example: training tokens/s or generation tokens/s, as JSON lines";
-        }
-
-        @Override
-        public String usage() {
-            return "usage: xformers4j bench char-lm train|generate [--config FILE] [--text FILE] [--steps N]\n"
-                    + "                               [--warmup-steps W] [--runs R]\n"
-                    + "  train            trains the model of --config for N steps (default 300) and reports the tokens/s\n"
-                    + "                   of the steps after W (default 50) and the last training loss\n"
-                    + "  generate         untrained weights, 32-token prompts continued by 256 tokens with KV caches:\n"
-                    + "                   greedy at batch 1 and 8, beam search of width 4; median of R runs (default 5)\n"
-                    + "  --config FILE    OLCUT file with the components architecture, optimization and run\n"
-                    + "                   (default examples/char-lm.xml)\n"
-                    + "  --text FILE      training text (default examples/data/moby-dick.txt)\n"
-                    + "Prints one JSON object per measurement, as the PyTorch and DJL halves of it/bench/side-by-side.sh do.\n"
-                    + "Threads: -Dxformers4j.cpu.threads=T in XFORMERS4J_JAVA_OPTS.";
-        }
-
-        @Override
-        public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-            CommandLine line = SYNTAX.parse(args);
-            List<String> workload = line.operands();
-            Path config = line.path("--config", Path.of("examples/char-lm.xml"));
-            if (workload.equals(List.of("train"))) {
-                CharLmBenchmark.train(config, line.path("--text", Path.of("examples/data/moby-dick.txt")),
-                        line.positiveInteger("--steps", 300), line.positiveInteger("--warmup-steps", 50), out, err);
-            } else if (workload.equals(List.of("generate"))) {
-                CharLmBenchmark.generate(config, line.positiveInteger("--runs", 5), out);
-            } else {
-                throw new UsageException("bench char-lm needs the workload train or generate, got " + workload);
-            }
             return 0;
         }
     }

@@ -88,36 +88,6 @@ class MainTest {
     }
 
     @Test
-    void benchCharLmTrainsOnTheOneLoopAndGeneratesWithEveryStrategy(@TempDir Path dir) throws Exception {
-        Path examples = Path.of("..", "..", "examples").toAbsolutePath().normalize();
-        Path text = dir.resolve("text.txt");
-        java.nio.file.Files.writeString(text, "Call me Ishmael. Some years ago, never mind how long precisely. ".repeat(40));
-        Outcome r = run("bench", "char-lm", "train", "--config", examples.resolve("char-lm.xml").toString(),
-                "--text", text.toString(), "--steps", "3", "--warmup-steps", "1");
-        assertThat(r.code()).as(r.err()).isZero();
-        Matcher m = Pattern.compile("\\{\"engine\":\"xformers4j\",\"workload\":\"train\",\"threads\":[0-9]+,"
-                + "\"steps\":\"2-3\",\"tokens_per_s\":([0-9.]+),\"final_loss\":([0-9.]+)}").matcher(r.out().strip());
-        assertThat(m.matches()).as(r.out()).isTrue();
-        assertThat(Double.parseDouble(m.group(1))).isPositive();
-        assertThat(Double.parseDouble(m.group(2))).as("a byte model's first losses").isBetween(1.0, 10.0);
-
-        r = run("bench", "char-lm", "generate", "--config", examples.resolve("char-lm.xml").toString(), "--runs", "1");
-        assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out().lines().map(line -> line.replaceAll("\"(seconds|tokens_per_s|threads)\":[0-9.]+", "")))
-                .containsExactly(
-                        "{\"engine\":\"xformers4j\",\"workload\":\"generate\",\"strategy\":\"greedy\",\"batch\":1,,"
-                                + "\"prompt\":32,\"new_tokens\":256,,}",
-                        "{\"engine\":\"xformers4j\",\"workload\":\"generate\",\"strategy\":\"greedy\",\"batch\":8,,"
-                                + "\"prompt\":32,\"new_tokens\":256,,}",
-                        "{\"engine\":\"xformers4j\",\"workload\":\"generate\",\"strategy\":\"beam4\",\"batch\":1,,"
-                                + "\"prompt\":32,\"new_tokens\":256,,}");
-
-        r = run("bench", "char-lm", "fly");
-        assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).contains("bench char-lm needs the workload train or generate");
-    }
-
-    @Test
     void benchAttentionJsonIsOneObjectWithTheDocumentedFields() {
         Outcome r = run("bench", "attention", "--impl", "full", "--batch", "1", "--heads", "2", "--length", "64",
                 "--dim", "8", "--runs", "1", "--json");
