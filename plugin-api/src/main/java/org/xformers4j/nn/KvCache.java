@@ -75,7 +75,7 @@ public final class KvCache {
      * Rebuilds the batch for beam search: row i of the new cache is row {@code origins[i]} of the
      * current one (rows may repeat or be dropped, so the batch size becomes {@code origins.length}),
      * for keys and values or every tensor of the recurrent state alike. An empty cache has no rows
-     * and stays empty.
+     * and stays empty; origins that keep every row in place (greedy decoding's) copy nothing.
      */
     public void reorder(int[] origins) {
         if (keys == null && state == null) {
@@ -88,6 +88,9 @@ public final class KvCache {
                         + " is not a row of the cached batch of " + batch);
             }
         }
+        if (keepsEveryRow(origins, batch)) {
+            return;
+        }
         if (state != null) {
             state = state.stream().map(t -> t.indexSelect(0, origins)).toList();
             paddedKeys = Arrays.stream(origins).map(o -> paddedKeys[o]).toArray();
@@ -95,6 +98,19 @@ public final class KvCache {
             keys = keys.indexSelect(0, origins);
             values = values.indexSelect(0, origins);
         }
+    }
+
+    /** Whether {@code origins} keeps each of {@code batch} rows in its place: a reorder that changes nothing. */
+    public static boolean keepsEveryRow(int[] origins, int batch) {
+        if (origins.length != batch) {
+            return false;
+        }
+        for (int i = 0; i < batch; i++) {
+            if (origins[i] != i) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

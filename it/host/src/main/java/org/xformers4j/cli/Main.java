@@ -42,7 +42,16 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        int code = run(args, System.out, System.err);
+        int code;
+        try {
+            code = run(args, System.out, System.err);
+        } catch (OutOfMemoryError e) {
+            // the launcher's default heap is small (README, "Memory"): say how to raise it
+            System.err.println("xformers4j: out of memory: the Java heap is limited to "
+                    + (Runtime.getRuntime().maxMemory() >> 20) + " MiB; give it more with "
+                    + "XFORMERS4J_JAVA_OPTS=-Xmx4g (or any size) and run the command again");
+            code = 1;
+        }
         System.out.flush();
         System.exit(code);
     }

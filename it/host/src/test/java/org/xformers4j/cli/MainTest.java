@@ -89,19 +89,19 @@ class MainTest {
 
     @Test
     void benchAttentionJsonIsOneObjectWithTheDocumentedFields() {
-        Outcome r = run("bench", "attention", "--impl", "full", "--batch", "1", "--heads", "2", "--length", "16",
+        Outcome r = run("bench", "attention", "--impl", "full", "--batch", "1", "--heads", "2", "--length", "64",
                 "--dim", "8", "--runs", "1", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out().lines().count()).isEqualTo(1);
         String number = "[0-9]+(\\.[0-9]+)?";
-        Matcher m = Pattern.compile("\\{\"impl\":\"full\",\"batch\":1,\"heads\":2,\"length\":16,\"dim\":8,"
+        Matcher m = Pattern.compile("\\{\"impl\":\"full\",\"batch\":1,\"heads\":2,\"length\":64,\"dim\":8,"
                 + "\"backward\":false,\"causal\":false,\"ms\":(" + number + "),\"gflops\":(" + number + "),"
                 + "\"peak_bytes\":([0-9]+)}").matcher(r.out().strip());
         assertThat(m.matches()).as(r.out()).isTrue();
         assertThat(Double.parseDouble(m.group(1))).isPositive();
         assertThat(Double.parseDouble(m.group(3))).isPositive();
-        // the 2 x 16 x 16 scores alone are 2 KiB
-        assertThat(Long.parseLong(m.group(5))).isGreaterThanOrEqualTo(2 * 16 * 16 * Float.BYTES);
+        // the 2 x 64 x 64 scores alone are 32 KiB
+        assertThat(Long.parseLong(m.group(5))).isGreaterThanOrEqualTo(2 * 64 * 64 * Float.BYTES);
         assertThat(r.err()).contains("bench attention: warming up full");
     }
 

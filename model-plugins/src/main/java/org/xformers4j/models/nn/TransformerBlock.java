@@ -84,8 +84,14 @@ public final class TransformerBlock extends Module {
             }
         }
 
-        /** This memory with its rows rebuilt from {@code origins}, as {@link KvCache#reorder} does for beams. */
+        /**
+         * This memory with its rows rebuilt from {@code origins}, as {@link KvCache#reorder} does for beams;
+         * itself when the origins keep every row in place.
+         */
         public Memory reorder(int[] origins) {
+            if (KvCache.keepsEveryRow(origins, states.size(0))) {
+                return this;
+            }
             Tensor mask = context.keyPaddingMask();
             return new Memory(states.indexSelect(0, origins), AttentionContext.builder()
                     .keyPaddingMask(mask == null ? null : mask.indexSelect(0, origins))

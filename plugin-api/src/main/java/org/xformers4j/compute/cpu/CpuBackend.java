@@ -28,6 +28,7 @@ public final class CpuBackend implements ComputeBackend {
     private final CpuIndexing indexing;
     private final CpuOptimizers optimizers;
     private final CpuFlashAttention attention;
+    private final CpuDecodingAttention decodingAttention;
 
     /** The backend on the shared pool with the fastest GEMM this JVM supports (ServiceLoader entry point). */
     public CpuBackend() {
@@ -44,6 +45,7 @@ public final class CpuBackend implements ComputeBackend {
         this.indexing = new CpuIndexing(parallel);
         this.optimizers = new CpuOptimizers(parallel);
         this.attention = new CpuFlashAttention(parallel, TileGemm.best(), ContiguousLoops.best(), this::allocate);
+        this.decodingAttention = new CpuDecodingAttention(parallel, sgemm, ContiguousLoops.best());
     }
 
     /** The thread pool kernels run on. */
@@ -231,8 +233,13 @@ public final class CpuBackend implements ComputeBackend {
     @Override
     public void scaledDotProductAttention(AttentionProblem problem, Buffer query, Buffer key, Buffer value, Buffer bias,
                                           Buffer keyPaddingMask, Buffer out, Buffer rowStatistics) {
-        attention.forward(problem, array(query), array(key), array(value), arrayOrNull(bias),
-                arrayOrNull(keyPaddingMask), array(out), array(rowStatistics));
+        if (CpuDecodingAttention.handles(problem)) {
+            decodingAttention.forward(problem, array(query), array(key), array(value), arrayOrNull(bias),
+                    arrayOrNull(keyPaddingMask), array(out), array(rowStatistics));
+        } else {
+            attention.forward(problem, array(query), array(key), array(value), arrayOrNull(bias),
+                    arrayOrNull(keyPaddingMask), array(out), array(rowStatistics));
+        }
     }
 
     @Override

@@ -148,6 +148,13 @@ public final class Parallel {
     /** Chunks per thread: enough to rebalance when a core is busy, few enough to stay cheap. */
     private static final int CHUNKS_PER_THREAD = 4;
 
+    /**
+     * How long a worker waiting for the next job, or a caller waiting for its chunks, spins before it
+     * parks: long enough to bridge the gap between the small jobs of one decoding or training step
+     * (waking a parked thread costs tens of microseconds), short enough that an idle pool sleeps.
+     */
+    private static final long SPIN_NANOS = 50_000;
+
     private static final class Job {
         final IntRangeBody body;
         final int n;
@@ -188,17 +195,15 @@ public final class Parallel {
             }
         }
 
-        /** Waits until every chunk has finished. */
+        /** Waits until every chunk has finished: spins for {@link #SPIN_NANOS}, then parks. */
         void await() {
-            // Chunks are short (a block of a GEMM): spin briefly before parking.
-            for (int spin = 0; spin < 10_000; spin++) {
-                if (pending.get() == 0) {
-                    return;
-                }
-                Thread.onSpinWait();
-            }
+            long start = System.nanoTime();
             while (pending.get() != 0) {
-                LockSupport.park(this);
+                if (System.nanoTime() - start < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.park(this);
+                }
             }
         }
     }
@@ -218,7 +223,8 @@ public final class Parallel {
             while (true) {
                 Job j = job.get();
                 if (j == null) {
-                    for (int spin = 0; spin < 10_000 && (j = job.get()) == null; spin++) {
+                    long start = System.nanoTime();
+                    while ((j = job.get()) == null && System.nanoTime() - start < SPIN_NANOS) {
                         Thread.onSpinWait();
                     }
                     if (j == null) {

@@ -24,6 +24,10 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The summation order of every element of C is fixed by {@code KC} alone (k ascending inside a
  * slice, slices accumulated in order), so results are bitwise identical for any number of threads.
  *
+ * <p>Products of at most {@value #SMALL_M} rows (a decoding step's {@code x[1 x K] · Wᵀ}, a few
+ * beams) skip packing, which would copy all of B to multiply it by a row or two: {@link SmallMGemm}
+ * reads op(B) where it lies, its threads splitting the columns of C.
+ *
  * <p>Load this class only when the module {@code jdk.incubator.vector} is present (see
  * {@link Sgemm#best()}).
  */
@@ -47,7 +51,9 @@ public final class SimdSgemm implements Sgemm {
     /** Rows of A packed at a time per thread. */
     static final int MC = 96;
     /** Multiply-adds a thread's share must have before the work is split at all. */
-    private static final long MIN_FMAS_PER_CHUNK = 1L << 16;
+    static final long MIN_FMAS_PER_CHUNK = 1L << 16;
+    /** Products with at most this many rows of C take {@link SmallMGemm}, without packing. */
+    static final int SMALL_M = 8;
 
     private static final ThreadLocal<float[]> PACK_A = ThreadLocal.withInitial(() -> new float[MC * KC]);
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[MR * NR]);
@@ -71,6 +77,11 @@ public final class SimdSgemm implements Sgemm {
                      float beta, float[] c, int cOffset, int ldc, Parallel parallel) {
         if (GemmSupport.checkOrFinishTrivial(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
                 beta, c, cOffset, ldc, parallel)) {
+            return;
+        }
+        if (m <= SMALL_M) {
+            SmallMGemm.gemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
+                    beta, c, cOffset, ldc, parallel);
             return;
         }
         int ncMax = Math.min(NC, roundUp(n, NR));

@@ -116,7 +116,8 @@ class SgemmTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("kernels")
     void resultDoesNotDependOnThreadCount(Sgemm kernel) {
-        int[][] shapes = {{257, 300, 700}, {1000, 40, 64}, {9, 1100, 300}, {8, 8, 8}};
+        int[][] shapes = {{257, 300, 700}, {1000, 40, 64}, {9, 1100, 300}, {8, 8, 8}, {1, 2000, 300}, {3, 1001, 37},
+            {8, 700, 129}};
         for (int[] s : shapes) {
             for (int t = 0; t < 4; t++) {
                 Case c = new Case(s[0], s[1], s[2], (t & 1) != 0, (t & 2) != 0, 0.75f, 0.5f, 3, 1);
@@ -136,7 +137,12 @@ class SgemmTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("kernels")
     void betaZeroOverwritesNaN(Sgemm kernel) {
-        int m = 13;
+        for (int m : new int[] {13, 2}) {
+            betaZeroOverwritesNaN(kernel, m);
+        }
+    }
+
+    private void betaZeroOverwritesNaN(Sgemm kernel, int m) {
         int n = 37;
         int k = 5;
         float[] a = new float[m * k];
@@ -146,9 +152,10 @@ class SgemmTest {
         float[] c = new float[m * n];
         java.util.Arrays.fill(c, Float.NaN);
         kernel.gemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n, two);
-        for (float v : c) {
-            assertThat(v).isEqualTo(10f);
-        }
+        assertThat(c).containsOnly(10f);
+        java.util.Arrays.fill(c, Float.NaN);
+        kernel.gemm(false, true, m, n, k, 1f, a, 0, k, b, 0, k, 0f, c, 0, n, two);
+        assertThat(c).as("B transposed").containsOnly(10f);
         // k == 0 and alpha == 0: C = beta * C, still no NaN from C when beta == 0
         java.util.Arrays.fill(c, Float.NaN);
         kernel.gemm(false, false, m, n, 0, 1f, a, 0, 1, b, 0, n, 0f, c, 0, n, two);
