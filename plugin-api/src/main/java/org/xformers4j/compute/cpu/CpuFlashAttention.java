@@ -15,12 +15,14 @@ import org.xformers4j.compute.Buffer;
  * {@value #BLOCK_K} keys; only one block of scores (and in the backward one of score gradients)
  * exists at a time, per thread. Every tile product and softmax step runs on {@link TileGemm}, on
  * packed operands: keys and values are packed once per call (per batch · head, in parallel; this
- * O(N·d) copy is the extra memory), queries and output gradients once per block. A tile of scores is
- * the result of one product and the operand of the next, so its layout follows the contraction
- * that consumes it: where the next product sums over keys (P V in the forward, dS K in the
- * backward) the tile is Sᵀ [keys, queries], computed as K Qᵀ, and the softmax runs down its
- * columns; where it sums over queries (Pᵀ dO and dSᵀ Q) the tile is S [queries, keys]. The
- * accumulated outputs are kept transposed (Oᵀ, dQᵀ, dKᵀ, dVᵀ) and written back once per block.
+ * O(N·d) copy, with the backward's per-thread dK and dV of one head, is the extra memory), queries
+ * and output gradients once per block. A tile of scores is the result of one product and the
+ * operand of the next, so its layout follows the contraction that consumes it: where the next
+ * product sums over keys (P V in the forward, dS K in the backward) the tile is Sᵀ [keys, queries],
+ * computed as K Qᵀ, and the softmax runs down its columns; where it sums over queries (Pᵀ dO and
+ * dSᵀ Q) the tile is S [queries, keys]; the backward's single pass, whose tiles feed both, computes
+ * S and transposes dS. The accumulated outputs are kept transposed (Oᵀ, dQᵀ, dKᵀ, dVᵀ) and
+ * written back once per block (the single pass's dKᵀ and dVᵀ once per head).
  *
  * <p>Forward, per (batch · head, query block) task, keys in blocks, with the online softmax:
  * <pre>
@@ -265,7 +267,7 @@ final class CpuFlashAttention {
         /** Q_i, then dO_i, packed as the query side of a product: [BLOCK_Q, dim] in slivers. */
         final float[] queries;
         final float[] outGrads;
-        /** Q_iᵀ and dO_iᵀ as left operands (pass 1): [dim, BLOCK_Q] in MR slivers. */
+        /** Q_iᵀ and dO_iᵀ as left operands (single pass, pass 1): [dim, BLOCK_Q] in MR slivers. */
         final float[] queriesT;
         final float[] outGradsT;
         /** A tile of scores / weights, one of weight / score gradients, and dSᵀ (single pass). */
