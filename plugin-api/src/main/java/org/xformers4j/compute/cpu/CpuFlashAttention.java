@@ -15,12 +15,14 @@ import org.xformers4j.compute.Buffer;
  * {@value #BLOCK_K} keys; only one block of scores (and in the backward one of score gradients)
  * exists at a time, per thread. Every tile product and softmax step runs on {@link TileGemm}, on
  * packed operands: keys and values are packed once per call (per batch · head, in parallel; this
- * O(N·d) copy is the extra memory), queries and output gradients once per block. A tile of scores is
- * the result of one product and the operand of the next, so its layout follows the contraction
- * that consumes it: where the next product sums over keys (P V in the forward, dS K in the
- * backward) the tile is Sᵀ [keys, queries], computed as K Qᵀ, and the softmax runs down its
- * columns; where it sums over queries (Pᵀ dO and dSᵀ Q) the tile is S [queries, keys]. The
- * accumulated outputs are kept transposed (Oᵀ, dQᵀ, dKᵀ, dVᵀ) and written back once per block.
+ * O(N·d) copy, with the backward's per-thread dK and dV of one head, is the extra memory), queries
+ * and output gradients once per block. A tile of scores is the result of one product and the
+ * operand of the next, so its layout follows the contraction that consumes it: where the next
+ * product sums over keys (P V in the forward, dS K in the backward) the tile is Sᵀ [keys, queries],
+ * computed as K Qᵀ, and the softmax runs down its columns; where it sums over queries (Pᵀ dO and
+ * dSᵀ Q) the tile is S [queries, keys]; the backward's single pass, whose tiles feed both, computes
+ * S and transposes dS. The accumulated outputs are kept transposed (Oᵀ, dQᵀ, dKᵀ, dVᵀ) and
+ * written back once per block (the single pass's dKᵀ and dVᵀ once per head).
  *
  * <p>Forward, per (batch · head, query block) task, keys in blocks, with the online softmax:
  * <pre>
@@ -31,17 +33,32 @@ import org.xformers4j.compute.Buffer;
  * </pre>
  * Backward, recomputing P = e^(S - m) · (1/l) from the saved row maximum and reciprocal row sum
  * (kept apart: one float log-sum-exp m + ln l loses ln l once |m| is near 1e8), with
- * D = rowsum(dO ∘ O):
+ * D = rowsum(dO ∘ O) computed once per call, and the five tile products of FlashAttention-2:
  * <pre>
+ *   S = scale · Q_i K_jᵀ + bias, masked -∞;  P = e^(S - m) / l      [Br, Bc]
  *   dP = Z ∘ (dO_i V_jᵀ) / (1 - p);  dS = P ∘ (dP - D)
- *   pass 1, per (batch · head, key block) task over query blocks, tiles [Br, Bc]:
- *       dV_jᵀ += dO_iᵀ (Z ∘ P / (1 - p));  dK_jᵀ += scale · Q_iᵀ dS
- *   pass 2, per (batch · head, query block) task over key blocks, tiles [Bc, Br]:
- *       dQ_iᵀ += scale · K_jᵀ dSᵀ;  dBias += dS (summed over the bias's broadcast dimensions)
+ *   dV_jᵀ += dO_iᵀ (Z ∘ P / (1 - p))   [Dv, Bc]     dK_jᵀ += scale · Q_iᵀ dS   [D, Bc]
+ *   dQ_iᵀ += scale · K_jᵀ dSᵀ          [D, Br]      dBias += dS (summed over the bias's broadcast dimensions)
  * </pre>
- * Each output element is written by one task in a fixed order (pass 2 tasks gather every
- * (batch, head, query block) that adds to the same bias gradient elements), so results do not
- * depend on the number of threads. Causal problems skip the blocks that are masked entirely.
+ * Single pass (the default), per (batch · head) task, query blocks outer and key blocks inner: the
+ * tiles are S [queries, keys], so P and dS are right operands of the dV and dK products as they
+ * are; dS is transposed (an O(Br·Bc) copy) to be the right operand of the dQ product. dQ_iᵀ stays
+ * in a tile while the keys go by; dKᵀ and dVᵀ of the whole head accumulate in one per-task buffer of
+ * (D + Dv) · Lk floats, written back when the head is done. Q_i, dO_i and their transposes are
+ * packed once per query block.
+ *
+ * <p>Two passes when there are too few (batch · head) tasks to keep every thread busy (see
+ * {@link #singlePass}): they recompute S, P and dP, seven tile products in all, but their tasks are
+ * blocks: pass 1, per (batch · head, key block), tiles S [Br, Bc], query blocks inner: dV_j, dK_j;
+ * pass 2, per (batch · head, query block), tiles Sᵀ [Bc, Br], key blocks inner: dQ_i, dBias.
+ *
+ * <p>Each output element is written by one task in a fixed order, so results do not depend on the
+ * number of threads: where the bias gradient is wanted, a task (of the single pass or of pass 2)
+ * takes every batch and every head that add to the same bias-gradient elements. The single pass
+ * and the two passes sum every element over the same tiles in the same order, with the same
+ * products, so the two schedules give bitwise the same results and the choice between them, which
+ * depends on the thread count, does not change them. Causal problems skip the blocks that are
+ * masked entirely.
  */
 final class CpuFlashAttention {
 
@@ -73,7 +90,7 @@ final class CpuFlashAttention {
             Tiles t = new Tiles(p, true, q, bias, mask, rowStatistics, null, null,
                     CpuBackend.array(keys), null, CpuBackend.array(valuesT));
             parallel.forRange(bh * queryBlocks, 1, (from, to) -> {
-                Scratch s = t.scratch();
+                Scratch s = t.scratch(null);
                 for (int task = from; task < to; task++) {
                     t.forwardBlock(task / queryBlocks, task % queryBlocks * BLOCK_Q, s, out);
                 }
@@ -84,9 +101,21 @@ final class CpuFlashAttention {
     void backward(AttentionProblem p, float[] q, float[] k, float[] v, float[] bias, float[] mask,
                   float[] out, float[] rowStatistics, float[] dOut, float[] dq, float[] dk, float[] dv,
                   float[] dBias) {
+        boolean single = singlePass(taskCount(p, true, dBias != null), parallel.threads());
+        backward(p, q, k, v, bias, mask, out, rowStatistics, dOut, dq, dk, dv, dBias, single);
+    }
+
+    /** {@link #backward} in one pass or in two, as the caller says: both give bitwise the same results. */
+    void backward(AttentionProblem p, float[] q, float[] k, float[] v, float[] bias, float[] mask,
+                  float[] out, float[] rowStatistics, float[] dOut, float[] dq, float[] dk, float[] dv,
+                  float[] dBias, boolean singlePass) {
         int bh = p.batch() * p.heads();
         int lq = p.queryLength();
         int dvDim = p.valueDim();
+        int nr = gemm.nr();
+        if (dBias != null) {
+            Arrays.fill(dBias, 0f);
+        }
         try (Buffer deltaBuffer = allocator.apply(bh * lq)) {
             // D [B, H, Lq] = rowsum(dO ∘ O)
             float[] delta = CpuBackend.array(deltaBuffer);
@@ -95,14 +124,23 @@ final class CpuFlashAttention {
                     delta[row] = loops.dot(dOut, out, row * dvDim, dvDim);
                 }
             });
-            int nr = gemm.nr();
+            if (singlePass) {
+                try (Buffer keys = packKeys(k, p, p.headDim(), nr);
+                     Buffer values = packKeys(v, p, dvDim, nr);
+                     Buffer keysT = packDims(k, p, p.headDim())) {
+                    Tiles t = new Tiles(p, false, q, bias, mask, rowStatistics, dOut, delta, CpuBackend.array(keys),
+                            CpuBackend.array(values), CpuBackend.array(keysT));
+                    forEachTask(t, true, dBias != null, (head, block, s) -> t.headGradients(head, s, dq, dk, dv, dBias));
+                }
+                return;
+            }
             try (Buffer keys = packKeys(k, p, p.headDim(), nr);
                  Buffer values = packKeys(v, p, dvDim, nr)) {
                 Tiles t = new Tiles(p, false, q, bias, mask, rowStatistics, dOut, delta,
                         CpuBackend.array(keys), CpuBackend.array(values), null);
                 int keyBlocks = blocks(p.keyLength(), BLOCK_K);
                 parallel.forRange(bh * keyBlocks, 1, (from, to) -> {
-                    Scratch s = t.scratch();
+                    Scratch s = t.scratch(null);
                     for (int task = from; task < to; task++) {
                         t.keyBlockGradients(task / keyBlocks, task % keyBlocks * BLOCK_K, s, dk, dv);
                     }
@@ -111,40 +149,71 @@ final class CpuFlashAttention {
             try (Buffer keys = packKeys(k, p, p.headDim(), TileGemm.MR);
                  Buffer values = packKeys(v, p, dvDim, TileGemm.MR);
                  Buffer keysT = packDims(k, p, p.headDim())) {
-                queryGradients(new Tiles(p, true, q, bias, mask, rowStatistics, dOut, delta, CpuBackend.array(keys),
-                        CpuBackend.array(values), CpuBackend.array(keysT)), dq, dBias);
+                Tiles t = new Tiles(p, true, q, bias, mask, rowStatistics, dOut, delta, CpuBackend.array(keys),
+                        CpuBackend.array(values), CpuBackend.array(keysT));
+                forEachTask(t, false, dBias != null,
+                        (head, block, s) -> t.queryBlockGradients(head, block * BLOCK_Q, s, dq, dBias));
             }
         }
     }
 
     /**
-     * Pass 2: dQ and dBias. A task takes one value of each of batch, head and query block, except
-     * along the dimensions the bias broadcasts over when its gradient is wanted: those it loops
-     * over itself, so every bias-gradient element is summed by one task in a fixed order.
+     * Whether the single pass is the faster schedule for {@code tasks} (batch · head) tasks on
+     * {@code threads} threads: it takes ⌈tasks / threads⌉ rounds of 5 tile products per tile pair,
+     * the two passes (whose tasks are small enough to spread evenly) 7 per tile pair spread over
+     * every thread.
      */
-    private void queryGradients(Tiles t, float[] dq, float[] dBias) {
+    static boolean singlePass(int tasks, int threads) {
+        long rounds = (tasks + threads - 1) / threads;
+        return rounds * 5 * threads <= 7L * tasks;
+    }
+
+    /** The backward's work on one (batch · head) and one query block of it (0 for a whole head). */
+    @FunctionalInterface
+    private interface Work {
+        void run(int bh, int queryBlock, Scratch s);
+    }
+
+    /**
+     * The tasks of the single pass ({@code wholeHeads}) or of pass 2: one value of batch, head and
+     * (unless {@code wholeHeads}) query block, except along the dimensions the bias broadcasts over
+     * when its gradient is wanted, which a task loops over itself.
+     */
+    private static int taskCount(AttentionProblem p, boolean wholeHeads, boolean biasGradient) {
+        int[] shape = p.biasShape();
+        int nb = biasGradient && shape[0] == 1 ? 1 : p.batch();
+        int nh = biasGradient && shape[1] == 1 ? 1 : p.heads();
+        int nq = wholeHeads || biasGradient && shape[2] == 1 ? 1 : blocks(p.queryLength(), BLOCK_Q);
+        return nb * nh * nq;
+    }
+
+    /**
+     * Runs {@code work} on every (batch · head) and, unless {@code wholeHeads}, every query block
+     * of it, in the tasks of {@link #taskCount}: a task runs its units in the order batch, head,
+     * query block, so every bias-gradient element is summed by one task in a fixed order. With
+     * {@code wholeHeads} each thread's scratch holds a head's dKᵀ and dVᵀ.
+     */
+    private void forEachTask(Tiles t, boolean wholeHeads, boolean biasGradient, Work work) {
         AttentionProblem p = t.p;
-        int queryBlocks = blocks(p.queryLength(), BLOCK_Q);
-        int[] biasShape = p.biasShape();
-        boolean allBatch = dBias != null && biasShape[0] == 1;
-        boolean allHeads = dBias != null && biasShape[1] == 1;
-        boolean allQueries = dBias != null && biasShape[2] == 1;
-        if (dBias != null) {
-            Arrays.fill(dBias, 0f);
-        }
-        int nb = allBatch ? 1 : p.batch();
+        int[] shape = p.biasShape();
+        boolean allBatch = biasGradient && shape[0] == 1;
+        boolean allHeads = biasGradient && shape[1] == 1;
+        boolean allQueries = wholeHeads || biasGradient && shape[2] == 1;
+        int queryBlocks = wholeHeads ? 1 : blocks(p.queryLength(), BLOCK_Q);
         int nh = allHeads ? 1 : p.heads();
         int nq = allQueries ? 1 : queryBlocks;
-        parallel.forRange(nb * nh * nq, 1, (from, to) -> {
-            Scratch s = t.scratch();
-            for (int task = from; task < to; task++) {
-                int tb = task / (nh * nq);
-                int th = task / nq % nh;
-                int tq = task % nq;
-                for (int b = allBatch ? 0 : tb; b < (allBatch ? p.batch() : tb + 1); b++) {
-                    for (int h = allHeads ? 0 : th; h < (allHeads ? p.heads() : th + 1); h++) {
-                        for (int qb = allQueries ? 0 : tq; qb < (allQueries ? queryBlocks : tq + 1); qb++) {
-                            t.queryBlockGradients(b * p.heads() + h, qb * BLOCK_Q, s, dq, dBias);
+        parallel.forRange(taskCount(p, wholeHeads, biasGradient), 1, (from, to) -> {
+            try (Buffer heads = wholeHeads ? allocator.apply(t.headAccumulatorLength()) : null) {
+                Scratch s = t.scratch(heads == null ? null : CpuBackend.array(heads));
+                for (int task = from; task < to; task++) {
+                    int tb = task / (nh * nq);
+                    int th = task / nq % nh;
+                    int tq = task % nq;
+                    for (int b = allBatch ? 0 : tb; b < (allBatch ? p.batch() : tb + 1); b++) {
+                        for (int h = allHeads ? 0 : th; h < (allHeads ? p.heads() : th + 1); h++) {
+                            for (int qb = allQueries ? 0 : tq; qb < (allQueries ? queryBlocks : tq + 1); qb++) {
+                                work.run(b * p.heads() + h, qb, s);
+                            }
                         }
                     }
                 }
@@ -198,15 +267,18 @@ final class CpuFlashAttention {
         /** Q_i, then dO_i, packed as the query side of a product: [BLOCK_Q, dim] in slivers. */
         final float[] queries;
         final float[] outGrads;
-        /** Q_iᵀ and dO_iᵀ as left operands (pass 1): [dim, BLOCK_Q] in MR slivers. */
+        /** Q_iᵀ and dO_iᵀ as left operands (single pass, pass 1): [dim, BLOCK_Q] in MR slivers. */
         final float[] queriesT;
         final float[] outGradsT;
-        /** A tile of scores / weights and one of weight / score gradients. */
+        /** A tile of scores / weights, one of weight / score gradients, and dSᵀ (single pass). */
         final float[] s;
         final float[] ds;
+        final float[] dsT;
         /** The transposed accumulated output: Oᵀ, dQᵀ [dim, BLOCK_Q] or dKᵀ, dVᵀ [dim, BLOCK_K]. */
         final float[] acc;
         final float[] acc2;
+        /** Single pass: dKᵀ [D, Lk] then dVᵀ [Dv, Lk] of the whole head, sliver tiles; null otherwise. */
+        final float[] keyGrads;
         /** Per query of the block: running max, running sum, rescaling; saved max, reciprocal sum and D. */
         final float[] m = new float[BLOCK_Q];
         final float[] l = new float[BLOCK_Q];
@@ -215,7 +287,7 @@ final class CpuFlashAttention {
         final float[] rowSumInverse = new float[BLOCK_Q];
         final float[] delta = new float[BLOCK_Q];
 
-        Scratch(int d, int dv) {
+        Scratch(int d, int dv, float[] keyGrads) {
             int dim = TileGemm.roundUp(Math.max(d, dv), TileGemm.MR);
             queries = new float[BLOCK_Q * dim];
             outGrads = new float[BLOCK_Q * dim];
@@ -223,15 +295,17 @@ final class CpuFlashAttention {
             outGradsT = new float[BLOCK_Q * dim];
             s = new float[BLOCK_Q * BLOCK_K];
             ds = new float[BLOCK_Q * BLOCK_K];
+            dsT = keyGrads == null ? null : new float[BLOCK_Q * BLOCK_K];
             acc = new float[BLOCK_K * dim];
             acc2 = new float[BLOCK_K * dim];
+            this.keyGrads = keyGrads;
         }
     }
 
     /** One pass's operands and the tile steps. */
     private final class Tiles {
         final AttentionProblem p;
-        /** Score tiles are Sᵀ [keys, queries] (forward, pass 2) rather than S [queries, keys] (pass 1). */
+        /** Score tiles are Sᵀ [keys, queries] (forward, pass 2) rather than S [queries, keys] (single pass, pass 1). */
         final boolean transposed;
         final int heads;
         final int lq;
@@ -254,7 +328,7 @@ final class CpuFlashAttention {
         /** K and V packed by {@link #packKeys}: left operands when transposed, right ones otherwise. */
         final float[] keys;
         final float[] values;
-        /** Vᵀ (forward) or Kᵀ (pass 2) packed by {@link #packDims}. */
+        /** Vᵀ (forward) or Kᵀ (single pass, pass 2) packed by {@link #packDims}. */
         final float[] dimsT;
 
         Tiles(AttentionProblem p, boolean transposed, float[] q, float[] bias, float[] mask, float[] rowStatistics,
@@ -282,8 +356,13 @@ final class CpuFlashAttention {
             this.dimsT = dimsT;
         }
 
-        Scratch scratch() {
-            return new Scratch(d, dv);
+        Scratch scratch(float[] keyGrads) {
+            return new Scratch(d, dv, keyGrads);
+        }
+
+        /** Floats of {@link Scratch#keyGrads}: dKᵀ and dVᵀ of one head. */
+        int headAccumulatorLength() {
+            return (TileGemm.roundUp(d, TileGemm.MR) + TileGemm.roundUp(dv, TileGemm.MR)) * paddedKeys(p);
         }
 
         /** Keys [0, end) are visible to some query of [0, queryEnd): all of them unless causal. */
@@ -437,6 +516,36 @@ final class CpuFlashAttention {
             }
         }
 
+        /** The single pass for one (batch · head): its dQ, dK and dV rows, and its share of dBias. */
+        void headGradients(int bh, Scratch t, float[] dq, float[] dk, float[] dvOut, float[] dBias) {
+            int dPad = TileGemm.roundUp(d, TileGemm.MR);
+            int dvPad = TileGemm.roundUp(dv, TileGemm.MR);
+            int valueGrads = dPad * paddedKeys(p);
+            Arrays.fill(t.keyGrads, 0f);
+            for (int i0 = 0; i0 < lq; i0 += BLOCK_Q) {
+                int rows = Math.min(BLOCK_Q, lq - i0);
+                packQueryBlock(bh, i0, rows, t);
+                Arrays.fill(t.acc, 0, dPad * BLOCK_Q, 0f);
+                int keyEnd = keyEnd(i0 + rows);
+                for (int j0 = 0; j0 < keyEnd; j0 += BLOCK_K) {
+                    // the whole block of keys, as pass 1 has it; dQ and dBias only from the keys these queries see, as pass 2
+                    int cols = Math.min(BLOCK_K, lk - j0);
+                    int seen = Math.min(cols, keyEnd - j0);
+                    weightsAndScoreGradients(bh, i0, rows, j0, cols, t);
+                    addKeyGradients(rows, cols, t, t.keyGrads, j0 / nr * dPad * nr,
+                            t.keyGrads, valueGrads + j0 / nr * dvPad * nr);
+                    transposeScoreGradients(rows, seen, t);
+                    addQueryGradients(bh, rows, j0, seen, t.dsT, t);
+                    if (dBias != null) {
+                        addBiasGradient(bh, i0, rows, j0, seen, t.ds, dBias);
+                    }
+                }
+                unpack(t.acc, 0, dPad, d, rows, dq, (bh * lq + i0) * d);
+            }
+            unpack(t.keyGrads, 0, dPad, d, lk, dk, bh * lk * d);
+            unpack(t.keyGrads, valueGrads, dvPad, dv, lk, dvOut, bh * lk * dv);
+        }
+
         /** Pass 1 for one (batch · head, key block): dK and dV rows of these keys. */
         void keyBlockGradients(int bh, int j0, Scratch t, float[] dk, float[] dvOut) {
             int cols = Math.min(BLOCK_K, lk - j0);
@@ -446,19 +555,12 @@ final class CpuFlashAttention {
             Arrays.fill(t.acc2, 0, dvPad * BLOCK_K, 0f);
             for (int i0 = queryStart(j0) / BLOCK_Q * BLOCK_Q; i0 < lq; i0 += BLOCK_Q) {
                 int rows = Math.min(BLOCK_Q, lq - i0);
-                packQuerySide(q, bh, i0, rows, d, t.queries);
-                packQuerySide(dOut, bh, i0, rows, dv, t.outGrads);
-                TileGemm.pack(q, (bh * lq + i0) * d, 1, d, d, rows, TileGemm.MR, t.queriesT, 0);
-                TileGemm.pack(dOut, (bh * lq + i0) * dv, 1, dv, dv, rows, TileGemm.MR, t.outGradsT, 0);
+                packQueryBlock(bh, i0, rows, t);
                 weightsAndScoreGradients(bh, i0, rows, j0, cols, t);
-                // dV_jᵀ [Dv, Bc] += dO_iᵀ (Z ∘ P / (1 - p));  dK_jᵀ [D, Bc] += scale · Q_iᵀ dS
-                gemm.multiply(dv, cols, rows, 1f, t.outGradsT, 0, TileGemm.MR * rows, t.s, 0, BLOCK_Q * nr,
-                        t.acc2, 0, dvPad * nr, true);
-                gemm.multiply(d, cols, rows, scale, t.queriesT, 0, TileGemm.MR * rows, t.ds, 0, BLOCK_Q * nr,
-                        t.acc, 0, dPad * nr, true);
+                addKeyGradients(rows, cols, t, t.acc, 0, t.acc2, 0);
             }
-            unpack(t.acc, dPad, d, cols, dk, (bh * lk + j0) * d);
-            unpack(t.acc2, dvPad, dv, cols, dvOut, (bh * lk + j0) * dv);
+            unpack(t.acc, 0, dPad, d, cols, dk, (bh * lk + j0) * d);
+            unpack(t.acc2, 0, dvPad, dv, cols, dvOut, (bh * lk + j0) * dv);
         }
 
         /** Pass 2 for one (batch · head, query block): dQ rows of these queries, and their share of dBias. */
@@ -478,20 +580,59 @@ final class CpuFlashAttention {
             for (int j0 = 0; j0 < keyEnd; j0 += BLOCK_K) {
                 int cols = Math.min(BLOCK_K, keyEnd - j0);
                 weightsAndScoreGradients(bh, i0, rows, j0, cols, t);
-                // dQ_iᵀ [D, Br] += scale · K_jᵀ dSᵀ
-                gemm.multiply(d, rows, cols, scale, dimsT, bh * dPad * lk + j0 * TileGemm.MR, TileGemm.MR * lk,
-                        t.ds, 0, BLOCK_K * nr, t.acc, 0, dPad * nr, true);
+                addQueryGradients(bh, rows, j0, cols, t.ds, t);
                 if (dBias != null) {
                     addBiasGradient(bh, i0, rows, j0, cols, t.ds, dBias);
                 }
             }
-            unpack(t.acc, dPad, d, rows, dq, (bh * lq + i0) * d);
+            unpack(t.acc, 0, dPad, d, rows, dq, (bh * lq + i0) * d);
         }
 
-        /** x [n, dim] at xOffset = the transposed sliver tile accT [dim, n] (slivers dimPad · nr apart). */
-        private void unpack(float[] accT, int dimPad, int dim, int n, float[] x, int xOffset) {
+        /** Packs Q_i and dO_i as the query side of a product in the layout S, and Q_iᵀ, dO_iᵀ as left operands. */
+        private void packQueryBlock(int bh, int i0, int rows, Scratch t) {
+            packQuerySide(q, bh, i0, rows, d, t.queries);
+            packQuerySide(dOut, bh, i0, rows, dv, t.outGrads);
+            TileGemm.pack(q, (bh * lq + i0) * d, 1, d, d, rows, TileGemm.MR, t.queriesT, 0);
+            TileGemm.pack(dOut, (bh * lq + i0) * dv, 1, dv, dv, rows, TileGemm.MR, t.outGradsT, 0);
+        }
+
+        /**
+         * From the tiles S [Br, Bc] t.s and t.ds: dK_jᵀ [D, Bc] += scale · Q_iᵀ dS at keyAt of keyAcc
+         * and dV_jᵀ [Dv, Bc] += dO_iᵀ (Z ∘ P / (1 - p)) at valueAt of valueAcc (sliver tiles).
+         */
+        private void addKeyGradients(int rows, int cols, Scratch t, float[] keyAcc, int keyAt, float[] valueAcc,
+                                     int valueAt) {
+            gemm.multiply(dv, cols, rows, 1f, t.outGradsT, 0, TileGemm.MR * rows, t.s, 0, BLOCK_Q * nr,
+                    valueAcc, valueAt, TileGemm.roundUp(dv, TileGemm.MR) * nr, true);
+            gemm.multiply(d, cols, rows, scale, t.queriesT, 0, TileGemm.MR * rows, t.ds, 0, BLOCK_Q * nr,
+                    keyAcc, keyAt, TileGemm.roundUp(d, TileGemm.MR) * nr, true);
+        }
+
+        /** dQ_iᵀ [D, Br] += scale · K_jᵀ dSᵀ into t.acc, for dSᵀ a tile [Bc, Br] in the layout Sᵀ. */
+        private void addQueryGradients(int bh, int rows, int j0, int cols, float[] dsT, Scratch t) {
+            int dPad = TileGemm.roundUp(d, TileGemm.MR);
+            gemm.multiply(d, rows, cols, scale, dimsT, bh * dPad * lk + j0 * TileGemm.MR, TileGemm.MR * lk,
+                    dsT, 0, BLOCK_K * nr, t.acc, 0, dPad * nr, true);
+        }
+
+        /** t.dsT = the first cols keys of the tile t.ds [rows, cols] in the layout S, as a tile [cols, rows] in the layout Sᵀ. */
+        private void transposeScoreGradients(int rows, int cols, Scratch t) {
+            for (int c0 = 0; c0 < cols; c0 += nr) {
+                int n = Math.min(nr, cols - c0);
+                for (int r = 0; r < rows; r++) {
+                    int from = c0 * BLOCK_Q + r * nr;
+                    int to = r / nr * BLOCK_K * nr + c0 * nr + r % nr;
+                    for (int c = 0; c < n; c++) {
+                        t.dsT[to + c * nr] = t.ds[from + c];
+                    }
+                }
+            }
+        }
+
+        /** x [n, dim] at xOffset = the transposed sliver tile accT [dim, n] at accOffset (slivers dimPad · nr apart). */
+        private void unpack(float[] accT, int accOffset, int dimPad, int dim, int n, float[] x, int xOffset) {
             for (int i = 0; i < n; i++) {
-                int a = i / nr * dimPad * nr + i % nr;
+                int a = accOffset + i / nr * dimPad * nr + i % nr;
                 for (int e = 0; e < dim; e++) {
                     x[xOffset + i * dim + e] = accT[a + e * nr];
                 }

@@ -80,6 +80,11 @@ class CpuFlashAttentionTest {
 
     /** Outputs of the kernel: out, row statistics (maxima, then reciprocal sums), dq, dk, dv, dBias. */
     private static float[][] run(CpuFlashAttention kernel, AttentionProblem p, float[][] in) {
+        return run(kernel, p, in, null);
+    }
+
+    /** {@link #run} with the backward in a single pass or in two, or ({@code null}) as the kernel chooses. */
+    private static float[][] run(CpuFlashAttention kernel, AttentionProblem p, float[][] in, Boolean singlePass) {
         int bh = p.batch() * p.heads();
         float[] out = new float[bh * p.queryLength() * p.valueDim()];
         float[] stats = new float[2 * bh * p.queryLength()];
@@ -88,7 +93,11 @@ class CpuFlashAttentionTest {
         float[] dk = filled(in[1].length);
         float[] dv = filled(in[2].length);
         float[] dBias = in[3] == null ? null : filled(in[3].length);
-        kernel.backward(p, in[0], in[1], in[2], in[3], in[4], out, stats, in[5], dq, dk, dv, dBias);
+        if (singlePass == null) {
+            kernel.backward(p, in[0], in[1], in[2], in[3], in[4], out, stats, in[5], dq, dk, dv, dBias);
+        } else {
+            kernel.backward(p, in[0], in[1], in[2], in[3], in[4], out, stats, in[5], dq, dk, dv, dBias, singlePass);
+        }
         return new float[][] {out, stats, dq, dk, dv, dBias};
     }
 
@@ -249,6 +258,42 @@ class CpuFlashAttentionTest {
     }
 
     @Test
+    void singlePassAndTwoPassesGiveBitwiseTheSameGradients() {
+        long seed = 20;
+        for (Case c : CASES) {
+            float[][] in = c.inputs(seed++);
+            for (var kernel : List.of(SIMD, SCALAR)) {
+                float[][] single = run(kernel, c.p(), in, true);
+                float[][] two = run(kernel, c.p(), in, false);
+                for (int t = 2; t < single.length; t++) {
+                    assertThat(single[t]).as("%s%s: output %d", c.name(), kernel == SIMD ? " (simd)" : " (scalar)", t)
+                            .isEqualTo(two[t]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void singlePassOnlyWhereItsTasksKeepEveryThreadBusy() {
+        assertThat(CpuFlashAttention.singlePass(8, 2)).isTrue();
+        assertThat(CpuFlashAttention.singlePass(2, 1)).isTrue();
+        assertThat(CpuFlashAttention.singlePass(12, 16)).isTrue();
+        assertThat(CpuFlashAttention.singlePass(1, 2)).isFalse();
+        assertThat(CpuFlashAttention.singlePass(2, 3)).isFalse();
+        assertThat(CpuFlashAttention.singlePass(8, 16)).isFalse();
+        // two heads: one thread runs the single pass, three the two passes, with the same results
+        Case c = Case.of("", 1, 2, 150, 140, 16, 8).causal().bias(1, 2, 150, 140).dropout(0.1f).padding(Padding.SOME);
+        float[][] in = c.inputs(7);
+        float[][] one = run(new CpuFlashAttention(new Parallel(1), TileGemm.best(), ContiguousLoops.best(),
+                BACKEND::allocate), c.p(), in);
+        float[][] three = run(new CpuFlashAttention(new Parallel(3), TileGemm.best(), ContiguousLoops.best(),
+                BACKEND::allocate), c.p(), in);
+        for (int t = 0; t < one.length; t++) {
+            assertThat(three[t]).as("output %d", t).containsExactly(one[t]);
+        }
+    }
+
+    @Test
     void dropoutSeedDecidesTheMask() {
         Case c = Case.of("", 1, 2, 20, 30, 4, 4).dropout(0.4f);
         float[][] in = c.inputs(6);
@@ -271,9 +316,9 @@ class CpuFlashAttentionTest {
     void extraMemoryGrowsLinearlyWithTheLength() {
         long small = peakExtraBytes(2048);
         long large = peakExtraBytes(4096);
-        // packed copies of K (twice in the backward's second pass) and V, and D: (2 D + Dv + 1) floats
-        // per key and query, never a length² buffer
-        assertThat(large).isLessThanOrEqualTo(4L * 2 * 4096 * (16 + 16 + 16 + 1));
+        // per head, packed copies of K (twice) and V, and D: (2 D + Dv + 1) floats per key and query; per thread
+        // (two threads, two heads: the single pass), a head's dK and dV: (D + Dv) floats per key; never a length² buffer
+        assertThat(large).isLessThanOrEqualTo(4L * 4096 * (2 * (16 + 16 + 16 + 1) + 2 * (16 + 16)));
         assertThat((double) large / small).isBetween(1.9, 2.1);
     }
 
