@@ -2,6 +2,8 @@ package org.xformers4j.compute.cpu;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.offset;
+import static org.xformers4j.compute.cpu.CpuFlashAttentionTest.d;
+import static org.xformers4j.compute.cpu.CpuFlashAttentionTest.randn;
 
 import java.util.Arrays;
 import java.util.List;
@@ -133,25 +135,5 @@ class CpuDecodingAttentionTest {
         Arrays.fill(statistics, Float.NaN);
         kernel.forward(p, in[0], in[1], in[2], in[3], in[4], out, statistics);
         return new float[][] {out, statistics};
-    }
-
-    private static float[] randn(SplittableRandom rng, int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            double u = 1 - rng.nextDouble();
-            x[i] = (float) (Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.nextDouble()));
-        }
-        return x;
-    }
-
-    private static double[] d(float[] x) {
-        if (x == null) {
-            return null;
-        }
-        double[] y = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            y[i] = x[i];
-        }
-        return y;
     }
 }
