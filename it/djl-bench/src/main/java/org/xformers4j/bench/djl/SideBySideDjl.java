@@ -59,6 +59,12 @@ public final class SideBySideDjl {
         }
         String command = args[0];
         Options options = Options.parse(Arrays.copyOfRange(args, 1, args.length));
+        options.allow(switch (command) {
+            case "train" -> List.of("threads", "seed", "steps", "measure-from", "batch", "context", "dropout", "text",
+                    "repeat");
+            case "generate" -> List.of("threads", "seed", "batches", "prompt", "new-tokens", "warmup", "repeat");
+            default -> List.of("threads", "seed");
+        });
         int threads = options.integer("threads", 1);
         // Before the engine starts: DJL must use the jars on the class path and never download.
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
@@ -72,6 +78,7 @@ public final class SideBySideDjl {
         switch (command) {
             case "train" -> train(engine, options, threads, seed);
             case "generate" -> generate(engine, options, threads);
+            case "verify" -> verify(engine);
             case "params" -> {
                 try (NDManager manager = engine.newBaseManager()) {
                     CharLm model = new CharLm(manager, DIM, HEADS, LAYERS, 0f, 16);
@@ -81,7 +88,6 @@ public final class SideBySideDjl {
             }
             default -> usage("an unknown subcommand '" + command + "'");
         }
-        options.checkAllUsed();
     }
 
     private static void train(Engine engine, Options options, int threads, int seed) throws IOException {
@@ -111,9 +117,12 @@ public final class SideBySideDjl {
                 long start = 0;
                 float last = Float.NaN;
                 float firstLoss = Float.NaN;
+                long[] phases = new long[3];
+                long cpuStart = 0;
                 for (int step = 1; step <= steps; step++) {
                     if (step == measureFrom) {
                         start = System.nanoTime();
+                        cpuStart = processCpuNanos();
                     }
                     for (int b = 0; b < batch; b++) {
                         int origin = random.nextInt(trainLength - context);
@@ -126,27 +135,42 @@ public final class SideBySideDjl {
                         NDArray x = scope.create(inputs, new Shape(batch, context));
                         NDArray y = scope.create(targets, new Shape(batch * context));
                         NDArray value;
+                        long t0 = System.nanoTime();
+                        long t1;
                         try (GradientCollector collector = engine.newGradientCollector()) {
                             NDArray logits = model.forward(x, 0, null, null, true).reshape(batch * context, CharLm.VOCAB);
                             value = loss.evaluate(new NDList(y), new NDList(logits));
+                            t1 = System.nanoTime();
                             collector.backward(value);
                         }
+                        long t2 = System.nanoTime();
                         update(model, optimizer, scope, 1.0f);
                         last = value.getFloat();
+                        long t3 = System.nanoTime();
+                        if (step >= measureFrom) {
+                            phases[0] += t1 - t0;
+                            phases[1] += t2 - t1;
+                            phases[2] += t3 - t2;
+                        }
                         if (step == 1) {
                             firstLoss = last;
                         }
                     }
                     if (step % 50 == 0) {
-                        System.err.printf(Locale.ROOT, "step %d loss %.4f%n", step, last);
+                        System.err.printf(Locale.ROOT, "step %d loss %.4f (%d arrays held)%n", step, last,
+                                manager.getManagedArrays().size());
                     }
                 }
                 double seconds = (System.nanoTime() - start) / 1e9;
+                double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
                 long tokens = (long) (steps - measureFrom + 1) * batch * context;
                 System.out.printf(Locale.ROOT, "{\"engine\":\"djl\",\"workload\":\"train\",\"threads\":%d,"
+                                + "\"omp_wait_policy\":\"%s\","
                                 + "\"tokens_per_s\":%.1f,\"steps\":\"%d-%d\",\"batch\":%d,\"context\":%d,\"seconds\":%.3f,"
+                                + "\"cpu_seconds\":%.3f,\"forward_s\":%.3f,\"backward_s\":%.3f,\"update_s\":%.3f,"
                                 + "\"first_loss\":%.4f,\"last_loss\":%.4f,\"parameters\":%d,\"run\":%d}%n",
-                        threads, tokens / seconds, measureFrom, steps, batch, context, seconds, firstLoss, last,
+                        threads, waitPolicy(), tokens / seconds, measureFrom, steps, batch, context, seconds,
+                        cpuSeconds, phases[0] / 1e9, phases[1] / 1e9, phases[2] / 1e9, firstLoss, last,
                         model.parameterCount(), run + 1);
                 System.out.flush();
             }
@@ -220,9 +244,10 @@ public final class SideBySideDjl {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     if (rep >= 0) {
                         System.out.printf(Locale.ROOT, "{\"engine\":\"djl\",\"workload\":\"generate\",\"threads\":%d,"
+                                        + "\"omp_wait_policy\":\"%s\","
                                         + "\"batch\":%d,\"tokens_per_s\":%.1f,\"prompt\":%d,\"new_tokens\":%d,"
                                         + "\"seconds\":%.4f,\"kv_cache\":true,\"parameters\":%d,\"rep\":%d}%n",
-                                threads, batch, (double) batch * newTokens / seconds, promptLength, newTokens, seconds,
+                                threads, waitPolicy(), batch, (double) batch * newTokens / seconds, promptLength, newTokens, seconds,
                                 model.parameterCount(), rep + 1);
                         System.out.flush();
                     } else {
@@ -230,6 +255,48 @@ public final class SideBySideDjl {
                                 seconds, Arrays.toString(Arrays.copyOf(first, Math.min(8, first.length))));
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * The KV-cached path against the uncached one: the logits of a 32-token prompt and 16 further
+     * tokens fed one at a time through the caches, against one forward pass over all 48 positions.
+     */
+    private static void verify(Engine engine) {
+        JniUtils.setGradMode(false);
+        int prompt = 32;
+        int total = 48;
+        try (NDManager manager = engine.newBaseManager()) {
+            CharLm model = new CharLm(manager, DIM, HEADS, LAYERS, 0f, total);
+            SplittableRandom random = new SplittableRandom(3);
+            long[] tokens = new long[total];
+            for (int i = 0; i < total; i++) {
+                tokens[i] = random.nextInt(256);
+            }
+            float[] full;
+            try (NDManager scope = manager.newSubManager()) {
+                full = model.forward(scope.create(tokens, new Shape(1, total)), 0, null, null, false).toFloatArray();
+            }
+            double worst = 0;
+            try (NDManager session = manager.newSubManager()) {
+                CharLm.Cache[] caches = model.newCaches();
+                for (int position = 0; position < total; ) {
+                    int length = position == 0 ? prompt : 1;
+                    try (NDManager scope = session.newSubManager()) {
+                        NDArray in = scope.create(Arrays.copyOfRange(tokens, position, position + length), new Shape(1, length));
+                        float[] step = model.forward(in, position, caches, session, false).toFloatArray();
+                        for (int i = 0; i < step.length; i++) {
+                            worst = Math.max(worst, Math.abs(step[i] - full[position * CharLm.VOCAB + i]));
+                        }
+                    }
+                    position += length;
+                }
+            }
+            System.out.printf(Locale.ROOT, "{\"engine\":\"djl\",\"workload\":\"verify\",\"max_abs_logit_diff\":%.3g}%n",
+                    worst);
+            if (worst > 1e-3) {
+                throw new IllegalStateException("cached and uncached logits differ by " + worst);
             }
         }
     }
@@ -271,6 +338,18 @@ public final class SideBySideDjl {
         }
     }
 
+    /** OMP_WAIT_POLICY as PyTorch's OpenMP read it at start-up ("default": libgomp's, spinning). */
+    private static String waitPolicy() {
+        String policy = System.getenv("OMP_WAIT_POLICY");
+        return policy == null || policy.isEmpty() ? "default" : policy.toLowerCase(Locale.ROOT);
+    }
+
+    /** CPU time of the whole process (all threads, PyTorch's included), or -1 where unknown. */
+    private static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
+    }
+
     private static void usage(String problem) {
         System.err.println("SideBySideDjl needs " + problem + ". Usage:\n"
                 + "  train    [--threads N] [--steps 300] [--measure-from 51] [--batch 32] [--context 128]"
@@ -283,7 +362,6 @@ public final class SideBySideDjl {
     /** --name value pairs. */
     private static final class Options {
         private final Map<String, String> values = new java.util.HashMap<>();
-        private final java.util.Set<String> used = new java.util.HashSet<>();
 
         static Options parse(String[] args) {
             Options options = new Options();
@@ -297,7 +375,6 @@ public final class SideBySideDjl {
         }
 
         String string(String name, String fallback) {
-            used.add(name);
             return values.getOrDefault(name, fallback);
         }
 
@@ -309,9 +386,9 @@ public final class SideBySideDjl {
             return Double.parseDouble(string(name, Double.toString(fallback)));
         }
 
-        void checkAllUsed() {
+        void allow(List<String> names) {
             for (String name : values.keySet()) {
-                if (!used.contains(name)) {
+                if (!names.contains(name)) {
                     usage("known options; --" + name + " is not one for this subcommand");
                 }
             }
