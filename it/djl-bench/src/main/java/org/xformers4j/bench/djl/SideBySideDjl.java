@@ -240,15 +240,17 @@ public final class SideBySideDjl {
                 }
                 for (int rep = -warmup; rep < repeat; rep++) {
                     long start = System.nanoTime();
+                    long cpuStart = processCpuNanos();
                     long[] first = greedy(model, manager, prompt, batch, promptLength, newTokens);
                     double seconds = (System.nanoTime() - start) / 1e9;
+                    double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
                     if (rep >= 0) {
                         System.out.printf(Locale.ROOT, "{\"engine\":\"djl\",\"workload\":\"generate\",\"threads\":%d,"
                                         + "\"omp_wait_policy\":\"%s\","
                                         + "\"batch\":%d,\"tokens_per_s\":%.1f,\"prompt\":%d,\"new_tokens\":%d,"
-                                        + "\"seconds\":%.4f,\"kv_cache\":true,\"parameters\":%d,\"rep\":%d}%n",
+                                        + "\"seconds\":%.4f,\"cpu_seconds\":%.4f,\"kv_cache\":true,\"parameters\":%d,\"rep\":%d}%n",
                                 threads, waitPolicy(), batch, (double) batch * newTokens / seconds, promptLength, newTokens, seconds,
-                                model.parameterCount(), rep + 1);
+                                cpuSeconds, model.parameterCount(), rep + 1);
                         System.out.flush();
                     } else {
                         System.err.printf(Locale.ROOT, "generate batch %d warm-up %.3f s, first tokens %s%n", batch,
