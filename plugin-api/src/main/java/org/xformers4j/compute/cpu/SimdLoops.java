@@ -405,6 +405,85 @@ final class SimdLoops implements ContiguousLoops {
         return sumLanes(acc) + ScalarLoops.INSTANCE.dot(a, b, offset + i, n - i);
     }
 
+    /** Row sums in float lanes, added in lane order; the scalar tail as {@link ScalarLoops}. */
+    @Override
+    public void layerNormRow(float[] x, int row, int dim, float[] gamma, float[] beta, float eps, float[] y,
+                             float[] mean, float[] rstd) {
+        int off = row * dim;
+        int bound = S.loopBound(dim);
+        FloatVector acc = FloatVector.zero(S);
+        for (int i = 0; i < bound; i += L) {
+            acc = acc.add(load(x, off + i));
+        }
+        float sum = sumLanes(acc);
+        for (int i = bound; i < dim; i++) {
+            sum += x[off + i];
+        }
+        float m = sum / dim;
+        FloatVector mv = broadcast(m);
+        FloatVector squares = FloatVector.zero(S);
+        for (int i = 0; i < bound; i += L) {
+            FloatVector d = load(x, off + i).sub(mv);
+            squares = d.fma(d, squares);
+        }
+        float sumSquares = sumLanes(squares);
+        for (int i = bound; i < dim; i++) {
+            float d = x[off + i] - m;
+            sumSquares += d * d;
+        }
+        float s = (float) (1.0 / Math.sqrt((double) sumSquares / dim + eps));
+        FloatVector sv = broadcast(s);
+        for (int i = 0; i < bound; i += L) {
+            FloatVector g = gamma == null ? ONE : load(gamma, i);
+            FloatVector b = beta == null ? ZERO : load(beta, i);
+            load(x, off + i).sub(mv).mul(sv).fma(g, b).intoArray(y, off + i);
+        }
+        for (int i = bound; i < dim; i++) {
+            float norm = (x[off + i] - m) * s;
+            y[off + i] = norm * (gamma == null ? 1f : gamma[i]) + (beta == null ? 0f : beta[i]);
+        }
+        mean[row] = m;
+        rstd[row] = s;
+    }
+
+    /** Row sums in float lanes, added in lane order; the scalar tail as {@link ScalarLoops}. */
+    @Override
+    public void layerNormBackwardRow(float[] x, float[] dy, int row, int dim, float[] gamma, float m, float s,
+                                     float[] dx) {
+        int off = row * dim;
+        int bound = S.loopBound(dim);
+        FloatVector mv = broadcast(m);
+        FloatVector sv = broadcast(s);
+        FloatVector sumDnorm = FloatVector.zero(S);
+        FloatVector sumDnormNorm = FloatVector.zero(S);
+        for (int i = 0; i < bound; i += L) {
+            FloatVector dnorm = gamma == null ? load(dy, off + i) : load(dy, off + i).mul(load(gamma, i));
+            sumDnorm = sumDnorm.add(dnorm);
+            sumDnormNorm = dnorm.fma(load(x, off + i).sub(mv).mul(sv), sumDnormNorm);
+        }
+        float sd = sumLanes(sumDnorm);
+        float sdn = sumLanes(sumDnormNorm);
+        for (int i = bound; i < dim; i++) {
+            float dnorm = dy[off + i] * (gamma == null ? 1f : gamma[i]);
+            sd += dnorm;
+            sdn += dnorm * ((x[off + i] - m) * s);
+        }
+        float meanDnorm = sd / dim;
+        float meanDnormNorm = sdn / dim;
+        FloatVector meanDnormV = broadcast(meanDnorm);
+        FloatVector meanDnormNormV = broadcast(meanDnormNorm);
+        for (int i = 0; i < bound; i += L) {
+            FloatVector dnorm = gamma == null ? load(dy, off + i) : load(dy, off + i).mul(load(gamma, i));
+            FloatVector norm = load(x, off + i).sub(mv).mul(sv);
+            dnorm.sub(meanDnormV).sub(norm.mul(meanDnormNormV)).mul(sv).intoArray(dx, off + i);
+        }
+        for (int i = bound; i < dim; i++) {
+            float dnorm = dy[off + i] * (gamma == null ? 1f : gamma[i]);
+            float norm = (x[off + i] - m) * s;
+            dx[off + i] = s * (dnorm - meanDnorm - norm * meanDnormNorm);
+        }
+    }
+
     /**
      * Σ of the lanes in lane order. {@code reduceLanes(ADD)} leaves the association order to the
      * implementation, and compiled and interpreted code do differ, which would make results depend
