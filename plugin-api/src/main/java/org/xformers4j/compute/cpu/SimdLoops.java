@@ -311,14 +311,47 @@ final class SimdLoops implements ContiguousLoops {
         ScalarLoops.INSTANCE.unaryBackward(op, p, x, y, dy, dx, i, to);
     }
 
-    private static FloatVector apply(BinaryOp op, FloatVector a, FloatVector b) {
+    // One loop per op and layout, the op chosen outside the loop: an op chosen inside it, by a method
+    // C2 does not always inline into the loop (too large for a call site it deems cold), boxes the
+    // vectors on every iteration. Each layout in its own method keeps a compilation's ops few.
+
+    /** out[o + i] = op(a[ao + i], b[bo + i]) for i in [0, bound). */
+    private static void binaryLoop(BinaryOp op, float[] a, int ao, float[] b, int bo, float[] out, int o, int bound) {
         switch (op) {
-            case ADD: return a.add(b);
-            case SUB: return a.sub(b);
-            case MUL: return a.mul(b);
-            case DIV: return a.div(b);
-            case MAXIMUM: return a.max(b);
-            case MINIMUM: return a.min(b);
+            case ADD: for (int i = 0; i < bound; i += L) load(a, ao + i).add(load(b, bo + i)).intoArray(out, o + i); break;
+            case SUB: for (int i = 0; i < bound; i += L) load(a, ao + i).sub(load(b, bo + i)).intoArray(out, o + i); break;
+            case MUL: for (int i = 0; i < bound; i += L) load(a, ao + i).mul(load(b, bo + i)).intoArray(out, o + i); break;
+            case DIV: for (int i = 0; i < bound; i += L) load(a, ao + i).div(load(b, bo + i)).intoArray(out, o + i); break;
+            case MAXIMUM: for (int i = 0; i < bound; i += L) load(a, ao + i).max(load(b, bo + i)).intoArray(out, o + i); break;
+            case MINIMUM: for (int i = 0; i < bound; i += L) load(a, ao + i).min(load(b, bo + i)).intoArray(out, o + i); break;
+            default: throw new AssertionError(op);
+        }
+    }
+
+    /** out[o + i] = op(a, b[bo + i]) for i in [0, bound). */
+    private static void binaryLoop(BinaryOp op, float a, float[] b, int bo, float[] out, int o, int bound) {
+        FloatVector va = broadcast(a);
+        switch (op) {
+            case ADD: for (int i = 0; i < bound; i += L) va.add(load(b, bo + i)).intoArray(out, o + i); break;
+            case SUB: for (int i = 0; i < bound; i += L) va.sub(load(b, bo + i)).intoArray(out, o + i); break;
+            case MUL: for (int i = 0; i < bound; i += L) va.mul(load(b, bo + i)).intoArray(out, o + i); break;
+            case DIV: for (int i = 0; i < bound; i += L) va.div(load(b, bo + i)).intoArray(out, o + i); break;
+            case MAXIMUM: for (int i = 0; i < bound; i += L) va.max(load(b, bo + i)).intoArray(out, o + i); break;
+            case MINIMUM: for (int i = 0; i < bound; i += L) va.min(load(b, bo + i)).intoArray(out, o + i); break;
+            default: throw new AssertionError(op);
+        }
+    }
+
+    /** out[o + i] = op(a[ao + i], b) for i in [0, bound). */
+    private static void binaryLoop(BinaryOp op, float[] a, int ao, float b, float[] out, int o, int bound) {
+        FloatVector vb = broadcast(b);
+        switch (op) {
+            case ADD: for (int i = 0; i < bound; i += L) load(a, ao + i).add(vb).intoArray(out, o + i); break;
+            case SUB: for (int i = 0; i < bound; i += L) load(a, ao + i).sub(vb).intoArray(out, o + i); break;
+            case MUL: for (int i = 0; i < bound; i += L) load(a, ao + i).mul(vb).intoArray(out, o + i); break;
+            case DIV: for (int i = 0; i < bound; i += L) load(a, ao + i).div(vb).intoArray(out, o + i); break;
+            case MAXIMUM: for (int i = 0; i < bound; i += L) load(a, ao + i).max(vb).intoArray(out, o + i); break;
+            case MINIMUM: for (int i = 0; i < bound; i += L) load(a, ao + i).min(vb).intoArray(out, o + i); break;
             default: throw new AssertionError(op);
         }
     }
@@ -330,25 +363,16 @@ final class SimdLoops implements ContiguousLoops {
             ScalarLoops.INSTANCE.binary(op, a, aOffset, aStep, b, bOffset, bStep, out, outOffset, n);
             return;
         }
-        int i = 0;
         int bound = S.loopBound(n);
         if (aStep == 1 && bStep == 1) {
-            for (; i < bound; i += L) {
-                apply(op, load(a, aOffset + i), load(b, bOffset + i)).intoArray(out, outOffset + i);
-            }
+            binaryLoop(op, a, aOffset, b, bOffset, out, outOffset, bound);
         } else if (aStep == 0) {
-            FloatVector va = FloatVector.broadcast(S, a[aOffset]);
-            for (; i < bound; i += L) {
-                apply(op, va, load(b, bOffset + i)).intoArray(out, outOffset + i);
-            }
+            binaryLoop(op, a[aOffset], b, bOffset, out, outOffset, bound);
         } else {
-            FloatVector vb = FloatVector.broadcast(S, b[bOffset]);
-            for (; i < bound; i += L) {
-                apply(op, load(a, aOffset + i), vb).intoArray(out, outOffset + i);
-            }
+            binaryLoop(op, a, aOffset, b[bOffset], out, outOffset, bound);
         }
-        ScalarLoops.INSTANCE.binary(op, a, aOffset + i * aStep, aStep, b, bOffset + i * bStep, bStep,
-                out, outOffset + i, n - i);
+        ScalarLoops.INSTANCE.binary(op, a, aOffset + bound * aStep, aStep, b, bOffset + bound * bStep, bStep,
+                out, outOffset + bound, n - bound);
     }
 
     @Override
