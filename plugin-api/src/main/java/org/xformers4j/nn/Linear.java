@@ -1,6 +1,7 @@
 package org.xformers4j.nn;
 
 import java.util.random.RandomGenerator;
+import org.xformers4j.tensor.Functional;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -33,8 +34,7 @@ public final class Linear extends Module {
     /** [..., inFeatures] to [..., outFeatures]. */
     public Tensor forward(Tensor x) {
         Args.lastDim("Linear", x, inFeatures);
-        Tensor y = x.matmul(weight, false, true);
-        return bias == null ? y : y.add(bias);
+        return bias == null ? x.matmul(weight, false, true) : Functional.linear(x, weight, bias);
     }
 
     /** The weight, [outFeatures, inFeatures]. */

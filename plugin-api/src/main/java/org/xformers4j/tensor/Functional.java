@@ -30,6 +30,15 @@ public final class Functional {
         return NormOps.rmsNorm(x, gamma, eps);
     }
 
+    /**
+     * A fully connected layer with a bias, x Wᵀ + b over the last dimension of x [..., in], with W
+     * [out, in] and b [out], as {@code torch.nn.functional.linear}; the bias addition is fused into
+     * the matrix product (the GEMM accumulates onto the bias rows), so it takes no pass of its own.
+     */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        return MatmulOps.linear(x, weight, bias);
+    }
+
     /** Rows of {@code weight} [vocab, dim] for token ids laid out in {@code idsShape}; the result is idsShape + [dim]. */
     public static Tensor embedding(Tensor weight, int[] ids, int... idsShape) {
         return IndexOps.embedding(weight, ids, idsShape);

@@ -25,7 +25,9 @@ final class LossOps {
      *
      * <p>When every target is ignored the loss is 0 with a zero gradient (PyTorch returns NaN).
      * Only per-row values cross between host and device: the log-probabilities stay where the
-     * logits are.
+     * logits are, and the backward exponentiates them once into the gradient (no second softmax, no
+     * gradient of the log-probabilities); the row sums of the log-probabilities are only taken for
+     * label smoothing.
      */
     static Tensor crossEntropy(Tensor logits, int[] targets, int ignoreIndex, float labelSmoothing) {
         int[] shape = logits.shape();
@@ -59,12 +61,16 @@ final class LossOps {
         Tensor logp = Tensor.zeros(backend, shape);
         backend.softmax(logits.buffer(), rows, classes, 1, logp.buffer(), true);
         float[] target;
-        float[] sums;
-        try (Tensor picked = Tensor.zeros(backend, rows); Tensor rowSums = Tensor.zeros(backend, rows)) {
+        float[] sums = new float[rows];
+        try (Tensor picked = Tensor.zeros(backend, rows)) {
             backend.gather(logp.buffer(), rows, classes, 1, index, 1, picked.buffer());
-            backend.reduce(ReduceOp.SUM, logp.buffer(), rows, classes, 1, rowSums.buffer(), null);
             target = picked.toFloatArray();
-            sums = rowSums.toFloatArray();
+        }
+        if (labelSmoothing > 0) {
+            try (Tensor rowSums = Tensor.zeros(backend, rows)) {
+                backend.reduce(ReduceOp.SUM, logp.buffer(), rows, classes, 1, rowSums.buffer(), null);
+                sums = rowSums.toFloatArray();
+            }
         }
         double total = 0;
         for (int i = 0; i < rows; i++) {
@@ -76,23 +82,32 @@ final class LossOps {
         int n = counted;
         Tensor out = Tensor.of(backend, new float[] {loss});
         return Tensor.record(out, "crossEntropy", g -> {
-            // dlogp[i, c] = -g/n · (ε/C + (1-ε)·[c == target_i]) on counted rows, 0 on ignored ones
-            float scale = n == 0 ? 0f : -g.item() / n;
+            // The log-softmax backward of dlogp = -g/n · (ε/C + (1-ε)·[c == target_i]), whose rows sum to
+            // -g/n, in one pass: dlogits = g/n · (e^logp - ε/C - (1-ε)·[c == target_i]) on counted rows,
+            // 0 on ignored ones.
+            float scale = n == 0 ? 0f : g.item() / n;
+            float[] rowScale = new float[rows];
             float[] spread = new float[rows];
             float[] hit = new float[rows];
             for (int i = 0; i < rows; i++) {
                 if (targets[i] != ignoreIndex) {
-                    spread[i] = scale * labelSmoothing / classes;
-                    hit[i] = scale * (1 - labelSmoothing);
+                    rowScale[i] = scale;
+                    spread[i] = -scale * labelSmoothing / classes;
+                    hit[i] = -scale * (1 - labelSmoothing);
                 }
             }
+            int[] matrix = {rows, classes};
+            int[] contiguous = {classes, 1};
+            int[] perRow = {1, 0};
             Tensor dx = Tensor.zeros(backend, shape);
-            try (Buffer spreadRows = backend.upload(spread); Buffer hitRows = backend.upload(hit);
-                 Tensor dlogp = Tensor.zeros(backend, shape)) {
-                backend.copyStrided(new int[] {rows, classes}, spreadRows, 0, new int[] {1, 0},
-                        dlogp.buffer(), 0, new int[] {classes, 1});
-                backend.scatterAdd(dlogp.buffer(), rows, classes, 1, index, 1, hitRows);
-                backend.softmaxBackward(logp.buffer(), dlogp.buffer(), rows, classes, 1, dx.buffer(), true);
+            try (Buffer scaleRows = backend.upload(rowScale); Buffer spreadRows = backend.upload(spread);
+                 Buffer hitRows = backend.upload(hit)) {
+                backend.unary(UnaryOp.EXP, 0f, logp.buffer(), dx.buffer(), rows * classes);
+                backend.binary(BinaryOp.MUL, matrix, dx.buffer(), contiguous, scaleRows, perRow, dx.buffer());
+                if (labelSmoothing > 0) {
+                    backend.binary(BinaryOp.ADD, matrix, dx.buffer(), contiguous, spreadRows, perRow, dx.buffer());
+                }
+                backend.scatterAdd(dx.buffer(), rows, classes, 1, index, 1, hitRows);
             }
             return new Tensor[] {dx};
         }, logits);

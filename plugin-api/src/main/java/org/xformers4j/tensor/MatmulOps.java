@@ -45,6 +45,44 @@ final class MatmulOps {
         }, a, b);
     }
 
+    /**
+     * x Wᵀ + b over the last dimension, x [..., in], W [out, in], b [out]: the bias is written into the
+     * output rows and the product accumulated onto it by the GEMM (beta = 1), which saves the pass
+     * over the output a separate broadcast addition takes. Gradients: dx = g W, dW = gᵀ x with x's
+     * leading dimensions folded into rows, db = g summed over rows.
+     */
+    static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        int in = weight.size(-1);
+        int out = weight.size(0);
+        if (weight.dim() != 2 || bias.dim() != 1 || bias.size(0) != out || x.dim() == 0 || x.size(-1) != in) {
+            throw new IllegalArgumentException("linear: input " + Shape.str(x.shape()) + ", weight "
+                    + Shape.str(weight.shape()) + " and bias " + Shape.str(bias.shape())
+                    + " must be [..., in], [out, in] and [out]");
+        }
+        if (x.backend() != weight.backend() || x.backend() != bias.backend()) {
+            throw new IllegalArgumentException("linear: operands on backends " + x.backend().name() + ", "
+                    + weight.backend().name() + " and " + bias.backend().name());
+        }
+        int rows = x.numel() / in;
+        Tensor x2 = x.reshape(rows, in);
+        ComputeBackend backend = x.backend();
+        Tensor y = Tensor.zeros(backend, rows, out);
+        backend.copyStrided(new int[] {rows, out}, bias.buffer(), 0, new int[] {0, 1}, y.buffer(), 0,
+                new int[] {out, 1});
+        backend.gemm(1, false, true, rows, out, in, 1f, x2.buffer(), new int[] {0}, in, weight.buffer(),
+                new int[] {0}, in, 1f, y.buffer(), new int[] {0}, out);
+        int[] xShape = x2.shape();
+        int[] wShape = weight.shape();
+        Tensor recorded = Tensor.record(y, "linear", g -> new Tensor[] {
+            x2.requiresGrad() ? gradLeft(g, weight, false, true, xShape) : null,
+            weight.requiresGrad() ? gradRight(g, x2, false, true, wShape) : null,
+            bias.requiresGrad() ? Broadcast.sumTo(g, bias.shape()) : null
+        }, x2, weight, bias);
+        int[] outShape = x.shape();
+        outShape[outShape.length - 1] = out;
+        return recorded.reshape(outShape);
+    }
+
     /** dA for C = op(A) op(B): stored like A, so (dC op(B)^T), transposed back when A was. */
     private static Tensor gradLeft(Tensor g, Tensor b, boolean ta, boolean tb, int[] aShape) {
         if (aShape.length == 2 && b.dim() > 2) {

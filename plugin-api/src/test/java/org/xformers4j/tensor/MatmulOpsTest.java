@@ -94,6 +94,69 @@ class MatmulOpsTest {
                 ref -> reference(ref[0], new int[] {1, 4}, false, ref[1], new int[] {4, 3}, false), v, m).check();
     }
 
+    /** Float64 x Wᵀ + b over the last dimension. */
+    private static double[] linearReference(double[] x, double[] w, double[] b) {
+        int out = b.length;
+        int in = w.length / out;
+        int rows = x.length / in;
+        double[] y = new double[rows * out];
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                double s = b[o];
+                for (int i = 0; i < in; i++) {
+                    s += x[r * in + i] * w[o * in + i];
+                }
+                y[r * out + o] = s;
+            }
+        }
+        return y;
+    }
+
+    @ParameterizedTest(name = "input {0}")
+    @CsvSource({"'4'", "'3,4'", "'2,3,4'"})
+    void linearMatchesFloat64ReferenceWithGradients(String xShape) {
+        GradCheck.of("linear", in -> Functional.linear(in[0], in[1], in[2]),
+                ref -> linearReference(ref[0], ref[1], ref[2]),
+                GradCheck.input(rng, parse(xShape)), GradCheck.input(rng, 5, 4), GradCheck.input(rng, 5)).check();
+        Tensor x = Tensor.zeros(parse(xShape));
+        int[] expected = x.shape();
+        expected[expected.length - 1] = 5;
+        assertThat(Functional.linear(x, Tensor.zeros(5, 4), Tensor.zeros(5)).shape()).containsExactly(expected);
+    }
+
+    @Test
+    void linearEqualsTheProductPlusTheBiasAndDoesNotDependOnThreadCount() {
+        float[][] results = new float[2][];
+        float[] x = new float[2 * 67 * 129];
+        float[] w = new float[71 * 129];
+        float[] b = new float[71];
+        for (float[] a : new float[][] {x, w, b}) {
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) rng.nextGaussian();
+            }
+        }
+        int k = 0;
+        for (Parallel parallel : new Parallel[] {new Parallel(1), new Parallel(3)}) {
+            CpuBackend backend = new CpuBackend(parallel, Sgemm.best());
+            Tensor xt = Tensor.of(backend, x, 2, 67, 129);
+            Tensor wt = Tensor.of(backend, w, 71, 129);
+            Tensor bt = Tensor.of(backend, b, 71);
+            results[k++] = Functional.linear(xt, wt, bt).toFloatArray();
+            assertThat(results[k - 1]).as("the GEMM accumulates onto the bias: the sum of the same two roundings")
+                    .containsExactly(xt.matmul(wt, false, true).add(bt).toFloatArray());
+        }
+        assertThat(results[1]).containsExactly(results[0]);
+    }
+
+    @Test
+    void linearRejectsMismatchedShapes() {
+        assertThatThrownBy(() -> Functional.linear(Tensor.zeros(2, 3), Tensor.zeros(5, 4), Tensor.zeros(5)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("linear: input [2, 3], weight [5, 4] and bias [5] must be [..., in], [out, in] and [out]");
+        assertThatThrownBy(() -> Functional.linear(Tensor.zeros(2, 4), Tensor.zeros(5, 4), Tensor.zeros(4)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bias [4]");
+    }
+
     @Test
     void mismatchedInnerSizesNameBothShapes() {
         Tensor a = Tensor.zeros(2, 3);

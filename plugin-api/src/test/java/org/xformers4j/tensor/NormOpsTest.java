@@ -51,7 +51,10 @@ class NormOpsTest {
         "'3,5', false, false",
         "'2,3,8', true, false",
         "'2,3,8', false, true",
-        "'7', true, true"
+        "'7', true, true",
+        "'3,37', true, true",
+        "'2,37', false, false",
+        "'2,2,32', false, true"
     })
     void layerNormMatchesReference(String xShape, boolean withGamma, boolean withBeta) {
         int[] shape = parse(xShape);

@@ -49,6 +49,21 @@ interface ContiguousLoops {
     /** Σ a[offset + i] · b[offset + i] for i in [0, n). */
     float dot(float[] a, float[] b, int offset, int n);
 
+    /**
+     * Layer norm of row {@code row} of x [rows, dim] into y (Ba et al., 2016): y = (x - mean) · rstd ·
+     * gamma + beta with rstd = 1 / sqrt(var + eps), var the row's biased variance; gamma and beta
+     * ([dim]) may be null. Stores the row's mean and rstd in mean[row] and rstd[row].
+     */
+    void layerNormRow(float[] x, int row, int dim, float[] gamma, float[] beta, float eps, float[] y,
+                      float[] mean, float[] rstd);
+
+    /**
+     * dx of {@link #layerNormRow} for row {@code row}, with norm = (x - mean) · rstd and dnorm = dy · gamma:
+     * dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)).
+     */
+    void layerNormBackwardRow(float[] x, float[] dy, int row, int dim, float[] gamma, float mean, float rstd,
+                              float[] dx);
+
     /** {@link SimdLoops} when the module {@code jdk.incubator.vector} is in the boot layer, {@link ScalarLoops} otherwise. */
     static ContiguousLoops best() {
         return Holder.BEST;

@@ -5,12 +5,12 @@ package org.xformers4j.compute.cpu;
  * {@code [rows, dim]} array; see {@link org.xformers4j.compute.ComputeBackend} for the contracts.
  *
  * <p>Forward and backward sit side by side as in llm.c. Rows are independent and run in parallel;
- * per-row sums are accumulated in double. The parameter gradients sum over rows: a second pass runs
- * in parallel over columns, each column summing its rows in ascending order into a double, so every
- * element's summation order is fixed and no result depends on the thread count.
- *
- * <p>The loops are scalar on purpose: a norm costs O(rows·dim) next to the O(rows·dim²) matrix
- * products on either side of it in a transformer block.
+ * layer norm's rows are {@link ContiguousLoops} kernels (SIMD where available, the row sums
+ * accumulated in double by the scalar ones and in float lanes by the SIMD ones): its passes over
+ * the activations cost 4% of a char-LM training step with scalar loops. The parameter gradients sum
+ * over rows: a second pass runs in parallel over columns, each column summing its rows in
+ * ascending order into a double, so every element's summation order is fixed and no result depends
+ * on the thread count. RMS norm's loops are scalar.
  */
 final class CpuNorms {
 
@@ -18,9 +18,15 @@ final class CpuNorms {
     private static final int GRAIN = 1 << 14;
 
     private final Parallel parallel;
+    private final ContiguousLoops loops;
 
     CpuNorms(Parallel parallel) {
+        this(parallel, ContiguousLoops.best());
+    }
+
+    CpuNorms(Parallel parallel, ContiguousLoops loops) {
         this.parallel = parallel;
+        this.loops = loops;
     }
 
     /**
@@ -32,24 +38,7 @@ final class CpuNorms {
         // x, y: [rows, dim]; gamma, beta: [dim] or null; mean, rstd: [rows]
         parallel.forRange(rows, rowGrain(dim), (from, to) -> {
             for (int r = from; r < to; r++) {
-                int off = r * dim;
-                double sum = 0;
-                for (int i = 0; i < dim; i++) {
-                    sum += x[off + i];
-                }
-                float m = (float) (sum / dim);
-                double squares = 0;
-                for (int i = 0; i < dim; i++) {
-                    double d = x[off + i] - m;
-                    squares += d * d;
-                }
-                float s = (float) (1.0 / Math.sqrt(squares / dim + eps));
-                for (int i = 0; i < dim; i++) {
-                    float norm = (x[off + i] - m) * s;
-                    y[off + i] = norm * (gamma == null ? 1f : gamma[i]) + (beta == null ? 0f : beta[i]);
-                }
-                mean[r] = m;
-                rstd[r] = s;
+                loops.layerNormRow(x, r, dim, gamma, beta, eps, y, mean, rstd);
             }
         });
     }
@@ -64,23 +53,7 @@ final class CpuNorms {
         // x, dy, dx: [rows, dim]; mean, rstd: [rows]; gamma, dGamma, dBeta: [dim] or null
         parallel.forRange(rows, rowGrain(dim), (from, to) -> {
             for (int r = from; r < to; r++) {
-                int off = r * dim;
-                float m = mean[r];
-                float s = rstd[r];
-                double sumDnorm = 0;
-                double sumDnormNorm = 0;
-                for (int i = 0; i < dim; i++) {
-                    float dnorm = dy[off + i] * (gamma == null ? 1f : gamma[i]);
-                    sumDnorm += dnorm;
-                    sumDnormNorm += dnorm * ((x[off + i] - m) * s);
-                }
-                float meanDnorm = (float) (sumDnorm / dim);
-                float meanDnormNorm = (float) (sumDnormNorm / dim);
-                for (int i = 0; i < dim; i++) {
-                    float dnorm = dy[off + i] * (gamma == null ? 1f : gamma[i]);
-                    float norm = (x[off + i] - m) * s;
-                    dx[off + i] = s * (dnorm - meanDnorm - norm * meanDnormNorm);
-                }
+                loops.layerNormBackwardRow(x, dy, r, dim, gamma, mean[r], rstd[r], dx);
             }
         });
         parameterGradients(x, dy, mean, rstd, rows, dim, dGamma, dBeta);

@@ -239,15 +239,18 @@ final class CpuReductions {
                     }
                 }
             }
-            for (int r = 0; r < n; r++) {
+            // with inner == 1 the softmax is over a contiguous run of n, taken in one piece
+            int pieces = inner == 1 ? 1 : n;
+            int length = inner == 1 ? n : len;
+            for (int r = 0; r < pieces; r++) {
                 int row = base + r * inner + j0;
                 if (log) {
-                    loops.unary(UnaryOp.EXP, 0f, y, dx, row, row + len);
-                    loops.binary(BinaryOp.MUL, dx, row, 1, c, 0, inner == 1 ? 0 : 1, dx, row, len);
-                    loops.binary(BinaryOp.SUB, dy, row, 1, dx, row, 1, dx, row, len);
+                    loops.unary(UnaryOp.EXP, 0f, y, dx, row, row + length);
+                    loops.binary(BinaryOp.MUL, dx, row, 1, c, 0, inner == 1 ? 0 : 1, dx, row, length);
+                    loops.binary(BinaryOp.SUB, dy, row, 1, dx, row, 1, dx, row, length);
                 } else {
-                    loops.binary(BinaryOp.SUB, dy, row, 1, c, 0, inner == 1 ? 0 : 1, dx, row, len);
-                    loops.binary(BinaryOp.MUL, dx, row, 1, y, row, 1, dx, row, len);
+                    loops.binary(BinaryOp.SUB, dy, row, 1, c, 0, inner == 1 ? 0 : 1, dx, row, length);
+                    loops.binary(BinaryOp.MUL, dx, row, 1, y, row, 1, dx, row, length);
                 }
             }
         });

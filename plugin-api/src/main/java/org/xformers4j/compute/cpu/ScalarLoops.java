@@ -185,6 +185,51 @@ final class ScalarLoops implements ContiguousLoops {
         return (float) s;
     }
 
+    /** Row sums accumulated in double. */
+    @Override
+    public void layerNormRow(float[] x, int row, int dim, float[] gamma, float[] beta, float eps, float[] y,
+                             float[] mean, float[] rstd) {
+        int off = row * dim;
+        double sum = 0;
+        for (int i = 0; i < dim; i++) {
+            sum += x[off + i];
+        }
+        float m = (float) (sum / dim);
+        double squares = 0;
+        for (int i = 0; i < dim; i++) {
+            double d = x[off + i] - m;
+            squares += d * d;
+        }
+        float s = (float) (1.0 / Math.sqrt(squares / dim + eps));
+        for (int i = 0; i < dim; i++) {
+            float norm = (x[off + i] - m) * s;
+            y[off + i] = norm * (gamma == null ? 1f : gamma[i]) + (beta == null ? 0f : beta[i]);
+        }
+        mean[row] = m;
+        rstd[row] = s;
+    }
+
+    /** Row sums accumulated in double. */
+    @Override
+    public void layerNormBackwardRow(float[] x, float[] dy, int row, int dim, float[] gamma, float m, float s,
+                                     float[] dx) {
+        int off = row * dim;
+        double sumDnorm = 0;
+        double sumDnormNorm = 0;
+        for (int i = 0; i < dim; i++) {
+            float dnorm = dy[off + i] * (gamma == null ? 1f : gamma[i]);
+            sumDnorm += dnorm;
+            sumDnormNorm += dnorm * ((x[off + i] - m) * s);
+        }
+        float meanDnorm = (float) (sumDnorm / dim);
+        float meanDnormNorm = (float) (sumDnormNorm / dim);
+        for (int i = 0; i < dim; i++) {
+            float dnorm = dy[off + i] * (gamma == null ? 1f : gamma[i]);
+            float norm = (x[off + i] - m) * s;
+            dx[off + i] = s * (dnorm - meanDnorm - norm * meanDnormNorm);
+        }
+    }
+
     @Override
     public float dot(float[] a, float[] b, int offset, int n) {
         double s = 0;

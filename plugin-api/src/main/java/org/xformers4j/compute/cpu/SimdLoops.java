@@ -27,7 +27,7 @@ import org.xformers4j.compute.UnaryOp;
  * a compilation holds about 18,000 IR nodes ({@code NodeCountInliningCutoff}), and each Vector API
  * operation inlines dozens of methods. So the transcendental functions below use the fewest
  * operations: constants are prebuilt vectors ({@code v.mul(2f)} inlines a broadcast each time),
- * polynomials are Horner chains of fused multiply-adds, and GELU's erfc needs one exp. (Loop-carried
+ * polynomials are Horner chains of fused multiply-adds, and GELU's Φ is a rational function, without exp. (Loop-carried
  * accumulators still start from {@code FloatVector.zero(S)}: starting from a constant keeps them
  * boxed.)
  */
@@ -67,25 +67,33 @@ final class SimdLoops implements ContiguousLoops {
     private static final FloatVector EXP_P3 = broadcast(1.6666665459e-1f);
     private static final FloatVector EXP_P2 = broadcast(5.0000001201e-1f);
 
-    /** Keeps the 12 high significant bits of a float, so that its square is exact. */
-    private static final IntVector HIGH_BITS = ZERO.reinterpretAsInts().broadcast(0xFFFFF000);
     private static final FloatVector MINUS_HALF = broadcast(-0.5f);
-    /** Φ(-16) and e^(-16²/2) underflow to 0 in float; larger |x| are cut to it (∞ included). */
-    private static final FloatVector GAUSSIAN_CUT = broadcast(16f);
-    /** Elements per pass of GELU_erf's backward (a multiple of every vector length). */
-    private static final int ERF_CHUNK = 512;
-    private static final FloatVector HALF_INV_SQRT2 = broadcast((float) (0.5 * ScalarLoops.INV_SQRT2));
     private static final FloatVector INV_SQRT_2PI = broadcast((float) ScalarLoops.INV_SQRT_2PI);
-    private static final FloatVector ERFC_C9 = broadcast(0.17087277f);
-    private static final FloatVector ERFC_C8 = broadcast(-0.82215223f);
-    private static final FloatVector ERFC_C7 = broadcast(1.48851587f);
-    private static final FloatVector ERFC_C6 = broadcast(-1.13520398f);
-    private static final FloatVector ERFC_C5 = broadcast(0.27886807f);
-    private static final FloatVector ERFC_C4 = broadcast(-0.18628806f);
-    private static final FloatVector ERFC_C3 = broadcast(0.09678418f);
-    private static final FloatVector ERFC_C2 = broadcast(0.37409196f);
-    private static final FloatVector ERFC_C1 = broadcast(1.00002368f);
-    private static final FloatVector ERFC_C0 = broadcast(-1.26551223f);
+    /** Where erf(x/√2) is cut to ±1 (see {@link #phi}). */
+    private static final FloatVector PHI_CUT = broadcast((float) (4 * Math.sqrt(2)));
+    private static final FloatVector MINUS_PHI_CUT = PHI_CUT.neg();
+    /**
+     * erf(z) ≈ z P(z²) / Q(z²) on |z| ≤ 4: the monomial coefficients of P (z¹, z³, …, z¹³) and Q (z⁰, z², …,
+     * z⁸) of Eigen's float erf (Eigen 3.4, {@code generic_fast_erf_float}, a rational minimax fit).
+     */
+    private static final double[] ERF_P = {-1.60960333262415e-02, -2.95459980854025e-03, -7.34990630326855e-04,
+        -5.69250639462346e-05, -2.10102402082508e-06, 2.77068142495902e-08, -2.72614225801306e-10};
+    private static final double[] ERF_Q = {-1.42647390514189e-02, -7.37332916720468e-03, -1.68282697438203e-03,
+        -2.13374055278905e-04, -1.45660718464996e-05};
+    /** P and Q in x = z√2 with Φ's 1/2 folded in: Φ(x) = 1/2 + x P'(x²) / Q'(x²), P'_k = P_k / (2√2 2^k), Q'_k = Q_k / 2^k. */
+    private static final double P_SCALE = 0.5 / Math.sqrt(2);
+    private static final FloatVector PHI_P0 = phiCoefficient(ERF_P, 0, P_SCALE);
+    private static final FloatVector PHI_P1 = phiCoefficient(ERF_P, 1, P_SCALE);
+    private static final FloatVector PHI_P2 = phiCoefficient(ERF_P, 2, P_SCALE);
+    private static final FloatVector PHI_P3 = phiCoefficient(ERF_P, 3, P_SCALE);
+    private static final FloatVector PHI_P4 = phiCoefficient(ERF_P, 4, P_SCALE);
+    private static final FloatVector PHI_P5 = phiCoefficient(ERF_P, 5, P_SCALE);
+    private static final FloatVector PHI_P6 = phiCoefficient(ERF_P, 6, P_SCALE);
+    private static final FloatVector PHI_Q0 = phiCoefficient(ERF_Q, 0, 1);
+    private static final FloatVector PHI_Q1 = phiCoefficient(ERF_Q, 1, 1);
+    private static final FloatVector PHI_Q2 = phiCoefficient(ERF_Q, 2, 1);
+    private static final FloatVector PHI_Q3 = phiCoefficient(ERF_Q, 3, 1);
+    private static final FloatVector PHI_Q4 = phiCoefficient(ERF_Q, 4, 1);
 
     /** 2 sqrt(2/π) and 2 sqrt(2/π) 0.044715: GELU_tanh(x) = x σ(2u) with 2u = x (2s + 2sc x²). */
     private static final FloatVector TWO_S = broadcast((float) (2 * ScalarLoops.GELU_TANH_SCALE));
@@ -98,6 +106,11 @@ final class SimdLoops implements ContiguousLoops {
 
     private static FloatVector broadcast(float v) {
         return FloatVector.broadcast(S, v);
+    }
+
+    /** c[k] scale / 2^k, the coefficient of (x²)^k once z = x/√2. */
+    private static FloatVector phiCoefficient(double[] c, int k, double scale) {
+        return broadcast((float) (c[k] * scale / (1 << k)));
     }
 
     /** e^x lane by lane (see the class comment). */
@@ -129,34 +142,27 @@ final class SimdLoops implements ContiguousLoops {
     }
 
     /**
-     * e^(-a²/2 + c) for 0 ≤ a ≤ 16 and -2 ≤ c ≤ 0, with -a²/2 split as -s²/2 + (s - a)(s + a)/2 for
-     * s = a cut to 12 significant bits, as fdlibm's {@code erff} does: s² is exact, so the tail keeps
-     * its relative accuracy (rounding a²/2 would be amplified a²-fold).
+     * Φ(x) = (1 + erf(x/√2))/2 by the rational fit of erf ({@link #ERF_P}, {@link #ERF_Q}), with erf
+     * cut to ±1 beyond |x/√2| = 4 (1 - erf(4) = 1.5e-8; Φ is exactly 0 below the cut, so GELU is 0 far
+     * in the negative tail). No exp and one division, so that GELU's loops
+     * stay within C2's inlining budget. The error is absolute, as that of PyTorch's 1 + erf:
+     * |Φ - Φ_exact| < 2.5e-7, and with rounding |GELU - GELU_exact| < 3e-7 max(1, |x|) and
+     * |GELU' - GELU'_exact| < 3e-7 (against float64 on a grid of [-12, 12], {@code CpuElementwiseTest});
+     * the negative tail, |GELU(x)| < 1e-6 for x < -5, loses its relative accuracy.
      */
-    private static FloatVector gaussian(FloatVector a, FloatVector c) {
-        FloatVector s = a.reinterpretAsInts().and(HIGH_BITS).reinterpretAsFloats();
-        return exp(s.mul(s).mul(MINUS_HALF), s.sub(a).mul(s.add(a)).fma(HALF, c));
-    }
-
-    /**
-     * Φ(-a) = erfc(a/√2)/2 for 0 ≤ a ≤ 16 by the Chebyshev fit of {@link ScalarLoops#erfc}, in float:
-     * t e^(-a²/2 + P(t)) / 2 with t = 1 / (1 + a/(2√2)).
-     */
-    private static FloatVector lowerTail(FloatVector a) {
-        FloatVector t = ONE.div(a.fma(HALF_INV_SQRT2, ONE));
-        FloatVector poly = t.fma(ERFC_C9, ERFC_C8).fma(t, ERFC_C7).fma(t, ERFC_C6).fma(t, ERFC_C5).fma(t, ERFC_C4)
-                .fma(t, ERFC_C3).fma(t, ERFC_C2).fma(t, ERFC_C1).fma(t, ERFC_C0);
-        return t.mul(HALF).mul(gaussian(a, poly));
-    }
-
-    /** Φ(x), from Φ(-|x|) without cancellation in the tail. */
     private static FloatVector phi(FloatVector x) {
-        FloatVector tail = lowerTail(x.abs().min(GAUSSIAN_CUT));
-        return tail.blend(ONE.sub(tail), x.compare(VectorOperators.GT, ZERO));
+        FloatVector c = x.max(MINUS_PHI_CUT).min(PHI_CUT);
+        FloatVector c2 = c.mul(c);
+        FloatVector p = c2.fma(PHI_P6, PHI_P5).fma(c2, PHI_P4).fma(c2, PHI_P3).fma(c2, PHI_P2).fma(c2, PHI_P1)
+                .fma(c2, PHI_P0).mul(c);
+        FloatVector q = c2.fma(PHI_Q4, PHI_Q3).fma(c2, PHI_Q2).fma(c2, PHI_Q1).fma(c2, PHI_Q0);
+        return p.div(q).add(HALF).blend(ZERO, x.compare(VectorOperators.LT, MINUS_PHI_CUT));
     }
 
-    private static FloatVector geluErf(FloatVector x) {
-        return x.mul(phi(x));
+    /** GELU_erf'(x) = Φ(x) + x φ(x) with φ(x) = e^(-x²/2) / √(2π). */
+    private static FloatVector geluErfDerivative(FloatVector x) {
+        FloatVector density = exp(x.mul(x).mul(MINUS_HALF)).mul(INV_SQRT_2PI);
+        return x.fma(density, phi(x));
     }
 
     /** σ(2u) with u = sqrt(2/π) (x + 0.044715 x³), so that GELU_tanh(x) = x σ(2u). */
@@ -200,7 +206,8 @@ final class SimdLoops implements ContiguousLoops {
 
     private static int geluErfLoop(float[] x, float[] y, int i, int bound) {
         for (; i < bound; i += L) {
-            geluErf(load(x, i)).intoArray(y, i);
+            FloatVector v = load(x, i);
+            v.mul(phi(v)).intoArray(y, i);
         }
         return i;
     }
@@ -221,35 +228,11 @@ final class SimdLoops implements ContiguousLoops {
         return i;
     }
 
-    /**
-     * GELU_erf'(x) = Φ(x) + x φ(x) needs two exps, one too many for C2's inlining budget in one loop,
-     * so it runs in two passes over chunks small enough to stay in L1: Φ(x) into a scratch array,
-     * then the rest.
-     */
     private static int geluErfBackwardLoop(float[] x, float[] dy, float[] dx, int i, int bound) {
-        float[] cdf = new float[Math.min(ERF_CHUNK, bound - i)];
-        for (int from = i; from < bound; from += ERF_CHUNK) {
-            int to = Math.min(from + ERF_CHUNK, bound);
-            phiLoop(x, cdf, from, to);
-            geluErfBackwardChunk(x, cdf, dy, dx, from, to);
+        for (; i < bound; i += L) {
+            geluErfDerivative(load(x, i)).mul(load(dy, i)).intoArray(dx, i);
         }
-        return bound;
-    }
-
-    /** cdf[i - from] = Φ(x[i]). */
-    private static void phiLoop(float[] x, float[] cdf, int from, int to) {
-        for (int i = from; i < to; i += L) {
-            phi(load(x, i)).intoArray(cdf, i - from);
-        }
-    }
-
-    /** dx[i] = dy[i] (Φ(x[i]) + x[i] φ(x[i])) with Φ(x[i]) = cdf[i - from]. */
-    private static void geluErfBackwardChunk(float[] x, float[] cdf, float[] dy, float[] dx, int from, int to) {
-        for (int i = from; i < to; i += L) {
-            FloatVector v = load(x, i);
-            FloatVector density = gaussian(v.abs().min(GAUSSIAN_CUT), ZERO).mul(INV_SQRT_2PI);
-            v.fma(density, load(cdf, i - from)).mul(load(dy, i)).intoArray(dx, i);
-        }
+        return i;
     }
 
     private static int geluTanhBackwardLoop(float[] x, float[] dy, float[] dx, int i, int bound) {
@@ -328,14 +311,47 @@ final class SimdLoops implements ContiguousLoops {
         ScalarLoops.INSTANCE.unaryBackward(op, p, x, y, dy, dx, i, to);
     }
 
-    private static FloatVector apply(BinaryOp op, FloatVector a, FloatVector b) {
+    // One loop per op and layout, the op chosen outside the loop: an op chosen inside it, by a method
+    // C2 does not always inline into the loop (too large for a call site it deems cold), boxes the
+    // vectors on every iteration. Each layout in its own method keeps a compilation's ops few.
+
+    /** out[o + i] = op(a[ao + i], b[bo + i]) for i in [0, bound). */
+    private static void binaryLoop(BinaryOp op, float[] a, int ao, float[] b, int bo, float[] out, int o, int bound) {
         switch (op) {
-            case ADD: return a.add(b);
-            case SUB: return a.sub(b);
-            case MUL: return a.mul(b);
-            case DIV: return a.div(b);
-            case MAXIMUM: return a.max(b);
-            case MINIMUM: return a.min(b);
+            case ADD: for (int i = 0; i < bound; i += L) load(a, ao + i).add(load(b, bo + i)).intoArray(out, o + i); break;
+            case SUB: for (int i = 0; i < bound; i += L) load(a, ao + i).sub(load(b, bo + i)).intoArray(out, o + i); break;
+            case MUL: for (int i = 0; i < bound; i += L) load(a, ao + i).mul(load(b, bo + i)).intoArray(out, o + i); break;
+            case DIV: for (int i = 0; i < bound; i += L) load(a, ao + i).div(load(b, bo + i)).intoArray(out, o + i); break;
+            case MAXIMUM: for (int i = 0; i < bound; i += L) load(a, ao + i).max(load(b, bo + i)).intoArray(out, o + i); break;
+            case MINIMUM: for (int i = 0; i < bound; i += L) load(a, ao + i).min(load(b, bo + i)).intoArray(out, o + i); break;
+            default: throw new AssertionError(op);
+        }
+    }
+
+    /** out[o + i] = op(a, b[bo + i]) for i in [0, bound). */
+    private static void binaryLoop(BinaryOp op, float a, float[] b, int bo, float[] out, int o, int bound) {
+        FloatVector va = broadcast(a);
+        switch (op) {
+            case ADD: for (int i = 0; i < bound; i += L) va.add(load(b, bo + i)).intoArray(out, o + i); break;
+            case SUB: for (int i = 0; i < bound; i += L) va.sub(load(b, bo + i)).intoArray(out, o + i); break;
+            case MUL: for (int i = 0; i < bound; i += L) va.mul(load(b, bo + i)).intoArray(out, o + i); break;
+            case DIV: for (int i = 0; i < bound; i += L) va.div(load(b, bo + i)).intoArray(out, o + i); break;
+            case MAXIMUM: for (int i = 0; i < bound; i += L) va.max(load(b, bo + i)).intoArray(out, o + i); break;
+            case MINIMUM: for (int i = 0; i < bound; i += L) va.min(load(b, bo + i)).intoArray(out, o + i); break;
+            default: throw new AssertionError(op);
+        }
+    }
+
+    /** out[o + i] = op(a[ao + i], b) for i in [0, bound). */
+    private static void binaryLoop(BinaryOp op, float[] a, int ao, float b, float[] out, int o, int bound) {
+        FloatVector vb = broadcast(b);
+        switch (op) {
+            case ADD: for (int i = 0; i < bound; i += L) load(a, ao + i).add(vb).intoArray(out, o + i); break;
+            case SUB: for (int i = 0; i < bound; i += L) load(a, ao + i).sub(vb).intoArray(out, o + i); break;
+            case MUL: for (int i = 0; i < bound; i += L) load(a, ao + i).mul(vb).intoArray(out, o + i); break;
+            case DIV: for (int i = 0; i < bound; i += L) load(a, ao + i).div(vb).intoArray(out, o + i); break;
+            case MAXIMUM: for (int i = 0; i < bound; i += L) load(a, ao + i).max(vb).intoArray(out, o + i); break;
+            case MINIMUM: for (int i = 0; i < bound; i += L) load(a, ao + i).min(vb).intoArray(out, o + i); break;
             default: throw new AssertionError(op);
         }
     }
@@ -347,25 +363,16 @@ final class SimdLoops implements ContiguousLoops {
             ScalarLoops.INSTANCE.binary(op, a, aOffset, aStep, b, bOffset, bStep, out, outOffset, n);
             return;
         }
-        int i = 0;
         int bound = S.loopBound(n);
         if (aStep == 1 && bStep == 1) {
-            for (; i < bound; i += L) {
-                apply(op, load(a, aOffset + i), load(b, bOffset + i)).intoArray(out, outOffset + i);
-            }
+            binaryLoop(op, a, aOffset, b, bOffset, out, outOffset, bound);
         } else if (aStep == 0) {
-            FloatVector va = FloatVector.broadcast(S, a[aOffset]);
-            for (; i < bound; i += L) {
-                apply(op, va, load(b, bOffset + i)).intoArray(out, outOffset + i);
-            }
+            binaryLoop(op, a[aOffset], b, bOffset, out, outOffset, bound);
         } else {
-            FloatVector vb = FloatVector.broadcast(S, b[bOffset]);
-            for (; i < bound; i += L) {
-                apply(op, load(a, aOffset + i), vb).intoArray(out, outOffset + i);
-            }
+            binaryLoop(op, a, aOffset, b[bOffset], out, outOffset, bound);
         }
-        ScalarLoops.INSTANCE.binary(op, a, aOffset + i * aStep, aStep, b, bOffset + i * bStep, bStep,
-                out, outOffset + i, n - i);
+        ScalarLoops.INSTANCE.binary(op, a, aOffset + bound * aStep, aStep, b, bOffset + bound * bStep, bStep,
+                out, outOffset + bound, n - bound);
     }
 
     @Override
@@ -420,6 +427,85 @@ final class SimdLoops implements ContiguousLoops {
             acc = acc.add(load(a, offset + i).mul(load(b, offset + i)));
         }
         return sumLanes(acc) + ScalarLoops.INSTANCE.dot(a, b, offset + i, n - i);
+    }
+
+    /** Row sums in float lanes, added in lane order; the scalar tail as {@link ScalarLoops}. */
+    @Override
+    public void layerNormRow(float[] x, int row, int dim, float[] gamma, float[] beta, float eps, float[] y,
+                             float[] mean, float[] rstd) {
+        int off = row * dim;
+        int bound = S.loopBound(dim);
+        FloatVector acc = FloatVector.zero(S);
+        for (int i = 0; i < bound; i += L) {
+            acc = acc.add(load(x, off + i));
+        }
+        float sum = sumLanes(acc);
+        for (int i = bound; i < dim; i++) {
+            sum += x[off + i];
+        }
+        float m = sum / dim;
+        FloatVector mv = broadcast(m);
+        FloatVector squares = FloatVector.zero(S);
+        for (int i = 0; i < bound; i += L) {
+            FloatVector d = load(x, off + i).sub(mv);
+            squares = d.fma(d, squares);
+        }
+        float sumSquares = sumLanes(squares);
+        for (int i = bound; i < dim; i++) {
+            float d = x[off + i] - m;
+            sumSquares += d * d;
+        }
+        float s = (float) (1.0 / Math.sqrt((double) sumSquares / dim + eps));
+        FloatVector sv = broadcast(s);
+        for (int i = 0; i < bound; i += L) {
+            FloatVector g = gamma == null ? ONE : load(gamma, i);
+            FloatVector b = beta == null ? ZERO : load(beta, i);
+            load(x, off + i).sub(mv).mul(sv).fma(g, b).intoArray(y, off + i);
+        }
+        for (int i = bound; i < dim; i++) {
+            float norm = (x[off + i] - m) * s;
+            y[off + i] = norm * (gamma == null ? 1f : gamma[i]) + (beta == null ? 0f : beta[i]);
+        }
+        mean[row] = m;
+        rstd[row] = s;
+    }
+
+    /** Row sums in float lanes, added in lane order; the scalar tail as {@link ScalarLoops}. */
+    @Override
+    public void layerNormBackwardRow(float[] x, float[] dy, int row, int dim, float[] gamma, float m, float s,
+                                     float[] dx) {
+        int off = row * dim;
+        int bound = S.loopBound(dim);
+        FloatVector mv = broadcast(m);
+        FloatVector sv = broadcast(s);
+        FloatVector sumDnorm = FloatVector.zero(S);
+        FloatVector sumDnormNorm = FloatVector.zero(S);
+        for (int i = 0; i < bound; i += L) {
+            FloatVector dnorm = gamma == null ? load(dy, off + i) : load(dy, off + i).mul(load(gamma, i));
+            sumDnorm = sumDnorm.add(dnorm);
+            sumDnormNorm = dnorm.fma(load(x, off + i).sub(mv).mul(sv), sumDnormNorm);
+        }
+        float sd = sumLanes(sumDnorm);
+        float sdn = sumLanes(sumDnormNorm);
+        for (int i = bound; i < dim; i++) {
+            float dnorm = dy[off + i] * (gamma == null ? 1f : gamma[i]);
+            sd += dnorm;
+            sdn += dnorm * ((x[off + i] - m) * s);
+        }
+        float meanDnorm = sd / dim;
+        float meanDnormNorm = sdn / dim;
+        FloatVector meanDnormV = broadcast(meanDnorm);
+        FloatVector meanDnormNormV = broadcast(meanDnormNorm);
+        for (int i = 0; i < bound; i += L) {
+            FloatVector dnorm = gamma == null ? load(dy, off + i) : load(dy, off + i).mul(load(gamma, i));
+            FloatVector norm = load(x, off + i).sub(mv).mul(sv);
+            dnorm.sub(meanDnormV).sub(norm.mul(meanDnormNormV)).mul(sv).intoArray(dx, off + i);
+        }
+        for (int i = bound; i < dim; i++) {
+            float dnorm = dy[off + i] * (gamma == null ? 1f : gamma[i]);
+            float norm = (x[off + i] - m) * s;
+            dx[off + i] = s * (dnorm - meanDnorm - norm * meanDnormNorm);
+        }
     }
 
     /**
