@@ -11,7 +11,9 @@ import jdk.incubator.vector.VectorSpecies;
  * all threads, into {@code NR}-wide column slivers; then every thread takes a contiguous range of
  * {@code MR}-row slivers of C, packs its rows of op(A) ({@code MC x KC}, {@code MR}-high row
  * slivers, transposes undone in packing) and runs the micro-kernel for each (A sliver, B sliver)
- * pair. The micro-kernel keeps an {@code MR x NR} tile of C in {@code MR * NR / VL} vector
+ * pair (whole slivers of an untransposed A are read in place instead: the micro-kernel broadcasts
+ * its elements from MR rows as cheaply from there as from a packed sliver, and packing them was a
+ * tenth of a training step). The micro-kernel keeps an {@code MR x NR} tile of C in {@code MR * NR / VL} vector
  * registers and does one broadcast of A and {@code NR / VL} fused multiply-adds per row and step of
  * k; the finished tile is then folded into C as {@code alpha * acc + beta * C}. Packed panels are
  * zero-padded to whole slivers, so edge tiles run the same kernel and only their fold is partial.
@@ -124,7 +126,11 @@ public final class SimdSgemm implements Sgemm {
         }
     }
 
-    /** Rows [i0, i1) of C (i0 a multiple of MR) against B slivers [s0, s1) of the packed block. */
+    /**
+     * Rows [i0, i1) of C (i0 a multiple of MR) against B slivers [s0, s1) of the packed block. Whole
+     * MR-row slivers of an untransposed A are read where they lie (row stride lda, step 1), which
+     * saves packing them; a transposed A and a last partial sliver are packed.
+     */
     private static void block(boolean transA, float[] a, int aOffset, int lda, int m, int i0, int i1,
                               int s0, int s1, int pc, int kb, int jc, int nb, float[] bp,
                               float alpha, float beta, float[] c, int cOffset, int ldc) {
@@ -132,16 +138,22 @@ public final class SimdSgemm implements Sgemm {
         float[] acc = TILE.get();
         for (int ic = i0; ic < i1; ic += MC) {
             int mb = Math.min(MC, i1 - ic);
-            packA(transA, a, aOffset, lda, ic, mb, pc, kb, ap);
+            boolean direct = !transA && mb % MR == 0;
+            if (!direct) {
+                packA(transA, a, aOffset, lda, ic, mb, pc, kb, ap);
+            }
             for (int ir = 0; ir < mb; ir += MR) {
                 int rows = Math.min(MR, mb - ir);
-                int aIdx = ir * kb;
+                float[] aSrc = direct ? a : ap;
+                int aIdx = direct ? aOffset + (ic + ir) * lda + pc : ir * kb;
+                int aStep = direct ? 1 : MR;
+                int aRow = direct ? lda : 1;
                 int cRow = cOffset + (ic + ir) * ldc + jc;
                 for (int s = s0; s < s1; s++) {
                     int jr = s * NR;
                     int cols = Math.min(NR, nb - jr);
                     int bIdx = s * NR * kb;
-                    kernel(kb, ap, aIdx, bp, bIdx, acc);
+                    kernel(kb, aSrc, aIdx, aStep, aRow, bp, bIdx, acc);
                     if (rows == MR && cols == NR) {
                         updateFull(acc, alpha, beta, c, cRow + jr, ldc);
                     } else {
@@ -261,12 +273,14 @@ public final class SimdSgemm implements Sgemm {
 
     /**
      * The 8 x 2*VL register-blocked micro-kernel: writes the 8 x NR tile
-     * acc[r * NR + j] = sum over p of ap[aIdx + p * MR + r] * bp[bIdx + p * NR + j], p ascending.
+     * acc[r * NR + j] = sum over p of ap[aIdx + p * aStep + r * aRow] * bp[bIdx + p * NR + j], p ascending:
+     * A packed in an MR-high sliver (aStep = MR, aRow = 1) or read in place from MR rows of an
+     * untransposed A (aStep = 1, aRow = lda).
      * The tile goes to a small per-thread buffer and is folded into C afterwards: writing C (with
      * its bounds checks and beta branches) right after the loop left uncommon traps there that made
      * JDK 17's C2 spill an accumulator inside the loop, at a cost of half the speed.
      */
-    static void kernel(int kb, float[] ap, int aIdx, float[] bp, int bIdx, float[] acc) {
+    static void kernel(int kb, float[] ap, int aIdx, int aStep, int aRow, float[] bp, int bIdx, float[] acc) {
         FloatVector c00 = FloatVector.zero(S); FloatVector c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S); FloatVector c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S); FloatVector c21 = FloatVector.zero(S);
@@ -275,33 +289,40 @@ public final class SimdSgemm implements Sgemm {
         FloatVector c50 = FloatVector.zero(S); FloatVector c51 = FloatVector.zero(S);
         FloatVector c60 = FloatVector.zero(S); FloatVector c61 = FloatVector.zero(S);
         FloatVector c70 = FloatVector.zero(S); FloatVector c71 = FloatVector.zero(S);
+        int r1 = aRow;
+        int r2 = 2 * aRow;
+        int r3 = 3 * aRow;
+        int r4 = 4 * aRow;
+        int r5 = 5 * aRow;
+        int r6 = 6 * aRow;
+        int r7 = 7 * aRow;
         for (int p = 0; p < kb; p++) {
-            int ao = aIdx + p * MR;
+            int ao = aIdx + p * aStep;
             int bo = bIdx + p * NR;
             FloatVector b0 = FloatVector.fromArray(S, bp, bo);
             FloatVector b1 = FloatVector.fromArray(S, bp, bo + 1 * VL);
             FloatVector a0 = FloatVector.broadcast(S, ap[ao]);
             c00 = b0.fma(a0, c00);
             c01 = b1.fma(a0, c01);
-            FloatVector a1 = FloatVector.broadcast(S, ap[ao + 1]);
+            FloatVector a1 = FloatVector.broadcast(S, ap[ao + r1]);
             c10 = b0.fma(a1, c10);
             c11 = b1.fma(a1, c11);
-            FloatVector a2 = FloatVector.broadcast(S, ap[ao + 2]);
+            FloatVector a2 = FloatVector.broadcast(S, ap[ao + r2]);
             c20 = b0.fma(a2, c20);
             c21 = b1.fma(a2, c21);
-            FloatVector a3 = FloatVector.broadcast(S, ap[ao + 3]);
+            FloatVector a3 = FloatVector.broadcast(S, ap[ao + r3]);
             c30 = b0.fma(a3, c30);
             c31 = b1.fma(a3, c31);
-            FloatVector a4 = FloatVector.broadcast(S, ap[ao + 4]);
+            FloatVector a4 = FloatVector.broadcast(S, ap[ao + r4]);
             c40 = b0.fma(a4, c40);
             c41 = b1.fma(a4, c41);
-            FloatVector a5 = FloatVector.broadcast(S, ap[ao + 5]);
+            FloatVector a5 = FloatVector.broadcast(S, ap[ao + r5]);
             c50 = b0.fma(a5, c50);
             c51 = b1.fma(a5, c51);
-            FloatVector a6 = FloatVector.broadcast(S, ap[ao + 6]);
+            FloatVector a6 = FloatVector.broadcast(S, ap[ao + r6]);
             c60 = b0.fma(a6, c60);
             c61 = b1.fma(a6, c61);
-            FloatVector a7 = FloatVector.broadcast(S, ap[ao + 7]);
+            FloatVector a7 = FloatVector.broadcast(S, ap[ao + r7]);
             c70 = b0.fma(a7, c70);
             c71 = b1.fma(a7, c71);
         }

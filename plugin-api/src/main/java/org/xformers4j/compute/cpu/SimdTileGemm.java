@@ -43,7 +43,7 @@ public final class SimdTileGemm implements TileGemm {
         for (int r0 = 0; r0 < rows; r0 += MR) {
             int aIdx = aOffset + r0 / MR * aSliverStride;
             for (int c0 = 0; c0 < cols; c0 += NR) {
-                SimdSgemm.kernel(depth, a, aIdx, b, bOffset + c0 / NR * bSliverStride, acc);
+                SimdSgemm.kernel(depth, a, aIdx, MR, 1, b, bOffset + c0 / NR * bSliverStride, acc);
                 int cIdx = cOffset + c0 / NR * cSliverStride + r0 * NR;
                 for (int t = 0; t < MR * NR; t += VL) {
                     FloatVector x = FloatVector.fromArray(S, acc, t).mul(alpha);
