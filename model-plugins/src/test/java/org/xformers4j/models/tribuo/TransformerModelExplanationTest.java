@@ -171,7 +171,9 @@ class TransformerModelExplanationTest {
         assertThat(model.getTopFeatures(-1)).containsOnlyKeys(Model.ALL_OUTPUTS);
         assertThat(all).hasSize(3);
         for (int i = 0; i < all.size(); i++) {
-            assertThat(all.get(i).getB()).isCloseTo(mean.get(all.get(i).getA()), within(1e-9));
+            // float32 network: the model's batches of 16 and these single examples may round differently in the
+            // last bits (a product of at most 8 rows is not blocked like a larger one)
+            assertThat(all.get(i).getB()).isCloseTo(mean.get(all.get(i).getA()), within(1e-6));
             if (i > 0) {
                 assertThat(all.get(i).getB()).isLessThanOrEqualTo(all.get(i - 1).getB());
             }
