@@ -26,8 +26,8 @@ jar=it/bench/target/benchmarks.jar
 mvn -B -q -DskipTests package -pl it/bench -am
 djl_classpath="it/djl-bench/target/classpath.txt"
 
-# Our own lines carry no engine or thread count when they come from bench attention or bench gemm.
-tag() { sed "s/^{/{\"engine\":\"xformers4j\",\"threads\":$1,/"; }
+# bench attention's lines carry no engine or thread count, bench gemm's no engine.
+tag() { sed "s/^{/{\"engine\":\"xformers4j\",${1:+\"threads\":$1,}/"; }
 
 ours() { XFORMERS4J_JAVA_OPTS="-Dxformers4j.cpu.threads=$1" ./xformers4j "${@:2}"; }
 
@@ -52,7 +52,7 @@ for round in $(seq "$rounds"); do
       echo "side-by-side: round $round, $t thread(s), $w" >&2
       case "$w" in
         gemm)
-          ours "$t" bench gemm --size 1024 --threads "$t" --json | tag "$t" >> "$out" ;;
+          ours "$t" bench gemm --size 1024 --threads "$t" --json | tag "" >> "$out" ;;
         train)
           char_lm "$t" train --steps "$steps" >> "$out"
           "${torch[@]}" train --threads "$t" --steps "$steps" >> "$out"
