@@ -46,17 +46,18 @@ final class CpuDecodingAttention {
                  float[] out, float[] rowStatistics) {
         long fmasPerHead = (long) p.queryLength() * p.keyLength() * (p.headDim() + p.valueDim());
         int grain = (int) Math.max(1, MIN_FMAS_PER_CHUNK / Math.max(1, fmasPerHead));
+        int[] biasStrides = p.biasStrides();
         parallel.forRange(p.batch() * p.heads(), grain, (from, to) -> {
             float[] scores = new float[p.queryLength() * p.keyLength()];
             for (int bh = from; bh < to; bh++) {
-                head(p, bh, q, k, v, bias, mask, scores, out, rowStatistics);
+                head(p, bh, q, k, v, bias, biasStrides, mask, scores, out, rowStatistics);
             }
         });
     }
 
     /** One (batch · head): scores, softmax rows, weighted values. */
-    private void head(AttentionProblem p, int bh, float[] q, float[] k, float[] v, float[] bias, float[] mask,
-                      float[] s, float[] out, float[] rowStatistics) {
+    private void head(AttentionProblem p, int bh, float[] q, float[] k, float[] v, float[] bias, int[] biasStrides,
+                      float[] mask, float[] s, float[] out, float[] rowStatistics) {
         int lq = p.queryLength();
         int lk = p.keyLength();
         int d = p.headDim();
@@ -64,7 +65,7 @@ final class CpuDecodingAttention {
         sgemm.gemm(false, true, lq, lk, d, p.scale(), q, bh * lq * d, d, k, bh * lk * d, d, 0f, s, 0, lk, parallel);
         float[] sumInverse = new float[lq];
         for (int i = 0; i < lq; i++) {
-            sumInverse[i] = softmaxRow(p, bh, i, bias, mask, s, rowStatistics);
+            sumInverse[i] = softmaxRow(p, bh, i, bias, biasStrides, mask, s, rowStatistics);
         }
         int o = bh * lq * dv;
         sgemm.gemm(false, false, lq, dv, lk, 1f, s, 0, lk, v, bh * lk * dv, dv, 0f, out, o, dv, parallel);
@@ -79,14 +80,13 @@ final class CpuDecodingAttention {
      * Adds the bias to the scores of query i, hides the keys it does not see, replaces the row by
      * e^(S - m) (zeros when it sees no key), saves m and 1/l, and returns 1/l.
      */
-    private float softmaxRow(AttentionProblem p, int bh, int i, float[] bias, float[] mask, float[] s,
+    private float softmaxRow(AttentionProblem p, int bh, int i, float[] bias, int[] st, float[] mask, float[] s,
                              float[] rowStatistics) {
         int lq = p.queryLength();
         int lk = p.keyLength();
         int b = bh / p.heads();
         int row = i * lk;
         if (bias != null) {
-            int[] st = p.biasStrides();
             int base = b * st[0] + bh % p.heads() * st[1] + i * st[2];
             for (int j = 0; j < lk; j++) {
                 s[row + j] += bias[base + j * st[3]];
