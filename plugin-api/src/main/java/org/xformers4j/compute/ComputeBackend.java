@@ -85,6 +85,18 @@ public interface ComputeBackend {
     /** y[i] += alpha · x[i] for i in [0, n). */
     void axpy(float alpha, Buffer x, Buffer y, int n);
 
+    /**
+     * Inverted dropout (Srivastava et al., 2014) with a counter-based mask: y[i] = x[i] · 1/(1−p)
+     * when u_i ≥ p, else 0, for i in [0, n), where u_i = (r_i >>> 8) · 2⁻²⁴ and r_i is the 32-bit
+     * output number i + 1 of SplitMix64 (Steele, Lea and Flood, 2014) from {@code state}: Stafford's
+     * mix32 of state + (i + 1) · γ, γ = 0x9E3779B97F4A7C15. These are the floats that
+     * {@code java.util.SplittableRandom}'s {@code nextFloat()} would draw one after another from that
+     * state, but any element can be computed on its own, so threads split the range and the mask is
+     * never stored. Backward: the same call on the output gradient with the same state and p.
+     * {@code y} may be {@code x}.
+     */
+    void dropout(long state, float p, Buffer x, Buffer y, int n);
+
     /** Σ x[i]² over [0, n) in double precision, summed in an order independent of the thread count. */
     double sumOfSquares(Buffer x, int n);
 

@@ -157,9 +157,13 @@ final class LossOps {
 
     /**
      * Inverted dropout (Srivastava et al., 2014): in training each element is kept with probability
-     * 1-p and scaled by 1/(1-p), from a mask drawn on the host from {@code rng} in row-major order
-     * (so a seed fixes it); the backward multiplies by the same mask. The identity (the same
-     * tensor) when not training or p = 0.
+     * 1-p and scaled by 1/(1-p). The mask is the backend's counter-based one ({@link
+     * org.xformers4j.compute.ComputeBackend#dropout}), computed in parallel and recomputed by the
+     * backward rather than stored. From a {@link ReplayableRandom} (every layer's generator) it
+     * reserves one draw per element: the mask is exactly what {@code nextFloat() < p} would draw in
+     * row-major order, and the generator ends where those draws would leave it. Any other generator
+     * gives one {@code nextLong()} as the mask's starting state, so a seed fixes the mask either
+     * way. The identity (the same tensor) when not training or p = 0.
      */
     static Tensor dropout(Tensor x, float p, boolean training, RandomGenerator rng) {
         if (!(p >= 0 && p < 1)) {
@@ -171,14 +175,15 @@ final class LossOps {
         if (rng == null) {
             throw new IllegalArgumentException("dropout: training with p = " + p + " needs a random generator, got null");
         }
-        float keep = 1 / (1 - p);
-        float[] values = new float[x.numel()];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = rng.nextFloat() < p ? 0f : keep;
-        }
-        Tensor mask = Tensor.of(x.backend(), values, x.shape());
-        Tensor out = binary(BinaryOp.MUL, x, mask);
-        return Tensor.record(out, "dropout", g -> new Tensor[] {binary(BinaryOp.MUL, g, mask)}, x);
+        int n = x.numel();
+        long state = rng instanceof ReplayableRandom replayable ? replayable.reserve(n) : rng.nextLong();
+        Tensor out = Tensor.zeros(x.backend(), x.shape());
+        x.backend().dropout(state, p, x.buffer(), out.buffer(), n);
+        return Tensor.record(out, "dropout", g -> {
+            Tensor dx = Tensor.zeros(g.backend(), g.shape());
+            g.backend().dropout(state, p, g.buffer(), dx.buffer(), n);
+            return new Tensor[] {dx};
+        }, x);
     }
 
     private static void checkSameShape(String op, String aName, Tensor a, String bName, Tensor b) {

@@ -33,6 +33,17 @@ public final class ReplayableRandom implements RandomGenerator, ReplayableState 
         return mix32(nextSeed());
     }
 
+    /**
+     * Reserves the next {@code draws} outputs for a caller that computes them itself (a backend's
+     * dropout kernel, output i + 1 from the returned state): returns the current state and moves
+     * past them, so later draws are those that would follow {@code draws} calls of {@link #nextInt()}.
+     */
+    public long reserve(long draws) {
+        long state = seed;
+        seed += draws * GOLDEN_GAMMA;
+        return state;
+    }
+
     private long nextSeed() {
         return seed += GOLDEN_GAMMA;
     }

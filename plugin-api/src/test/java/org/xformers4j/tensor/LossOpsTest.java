@@ -150,7 +150,7 @@ class LossOpsTest {
         for (int i = 0; i < mask.length; i++) {
             mask[i] = draws.nextFloat() < p ? 0 : 1 / (1 - p);
         }
-        GradCheck.of("dropout", in -> Functional.dropout(in[0], p, true, new SplittableRandom(42)), ref -> {
+        GradCheck.of("dropout", in -> Functional.dropout(in[0], p, true, new ReplayableRandom(42)), ref -> {
             double[] out = new double[ref[0].length];
             for (int i = 0; i < out.length; i++) {
                 out[i] = ref[0][i] * mask[i];
@@ -162,6 +162,31 @@ class LossOpsTest {
         float[] first = Functional.dropout(x, p, true, new SplittableRandom(9)).toFloatArray();
         assertThat(Functional.dropout(x, p, true, new SplittableRandom(9)).toFloatArray()).isEqualTo(first);
         assertThat(Functional.dropout(x, p, true, new SplittableRandom(10)).toFloatArray()).isNotEqualTo(first);
+    }
+
+    @Test
+    void dropoutFromAReplayableGeneratorDrawsItsFloatsInOrderAndLeavesItWhereTheDrawsWould() {
+        float p = 0.3f;
+        int n = 3 * 4096 + 17; // several threads' blocks and a ragged end
+        Tensor x = Tensor.randn(rng, n);
+        float[] in = x.toFloatArray();
+        ReplayableRandom sequential = new ReplayableRandom(5);
+        float[] expected = new float[n];
+        boolean[] dropped = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            dropped[i] = sequential.nextFloat() < p;
+            expected[i] = dropped[i] ? 0f : in[i] * (1f / (1f - p));
+        }
+        ReplayableRandom reserved = new ReplayableRandom(5);
+        Tensor out = Functional.dropout(x.requiresGrad(true), p, true, reserved);
+        assertThat(out.toFloatArray()).containsExactly(expected);
+        assertThat(reserved.nextLong()).isEqualTo(sequential.nextLong());
+
+        out.backward(Tensor.ones(n));
+        float[] grad = x.grad().toFloatArray();
+        for (int i = 0; i < n; i++) {
+            assertThat(grad[i]).isEqualTo(dropped[i] ? 0f : 1f / (1f - p));
+        }
     }
 
     @Test

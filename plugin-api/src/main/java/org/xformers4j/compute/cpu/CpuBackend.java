@@ -144,6 +144,11 @@ public final class CpuBackend implements ComputeBackend {
     }
 
     @Override
+    public void dropout(long state, float p, Buffer x, Buffer y, int n) {
+        elementwise.dropout(state, p, array(x), array(y), n);
+    }
+
+    @Override
     public void binary(BinaryOp op, int[] shape, Buffer a, int[] aStrides, Buffer b, int[] bStrides, Buffer out) {
         elementwise.binary(op, shape, array(a), aStrides, array(b), bStrides, array(out));
     }
