@@ -34,6 +34,13 @@ interface ContiguousLoops {
     /** y[i] += alpha · x[i] for i in [from, to). */
     void axpy(float alpha, float[] x, float[] y, int from, int to);
 
+    /**
+     * Inverted dropout of {@link org.xformers4j.compute.ComputeBackend#dropout} for i in [from, to):
+     * y[i] = r_i >>> 8 &lt; threshold ? 0 : x[i] · keep, r_i the unsigned {@link ScalarLoops#mix32} of
+     * state + (i + 1) · γ; y may be x.
+     */
+    void dropout(long state, long threshold, float keep, float[] x, float[] y, int from, int to);
+
     /** Σ x[offset + i] for i in [0, n). */
     float sum(float[] x, int offset, int n);
 

@@ -40,23 +40,9 @@ final class CpuElementwise {
 
     void dropout(long state, float p, float[] x, float[] y, int n) {
         float keep = 1f / (1f - p);
-        // u_i < p exactly when r_i >>> 8 < p · 2^24 (both sides exact): compare integers
+        // u_i = (r_i >>> 8) · 2^-24 < p exactly when r_i >>> 8 < p · 2^24 (both sides exact): compare integers
         long threshold = (long) Math.ceil(p * 0x1.0p24);
-        forBlocks(n, (from, to) -> {
-            long z = state + (from + 1L) * GOLDEN_GAMMA;
-            for (int i = from; i < to; i++, z += GOLDEN_GAMMA) {
-                y[i] = (mix32(z) >>> 8) < threshold ? 0f : x[i] * keep;
-            }
-        });
-    }
-
-    /** SplitMix64's increment, the odd integer closest to 2^64 / φ. */
-    private static final long GOLDEN_GAMMA = 0x9E3779B97F4A7C15L;
-
-    /** The high 32 bits of Stafford's variant 4 mix of z, as {@code SplittableRandom.nextInt}, unsigned. */
-    private static long mix32(long z) {
-        z = (z ^ (z >>> 33)) * 0x62A9D9ED799705F5L;
-        return ((z ^ (z >>> 28)) * 0xCB24D0A5C88C35B3L) >>> 32;
+        forBlocks(n, (from, to) -> loops.dropout(state, threshold, keep, x, y, from, to));
     }
 
     void binary(BinaryOp op, int[] shape, float[] a, int[] aStrides, float[] b, int[] bStrides, float[] out) {

@@ -155,6 +155,26 @@ final class ScalarLoops implements ContiguousLoops {
     }
 
     @Override
+    public void dropout(long state, long threshold, float keep, float[] x, float[] y, int from, int to) {
+        long z = state + (from + 1L) * GOLDEN_GAMMA;
+        for (int i = from; i < to; i++, z += GOLDEN_GAMMA) {
+            y[i] = mix32(z) >>> 8 < threshold ? 0f : x[i] * keep;
+        }
+    }
+
+    /** SplitMix64's increment, the odd integer closest to 2^64 / φ. */
+    static final long GOLDEN_GAMMA = 0x9E3779B97F4A7C15L;
+    /** The multipliers of Stafford's variant 4 mix, as {@code SplittableRandom.nextInt}. */
+    static final long MIX32_A = 0x62A9D9ED799705F5L;
+    static final long MIX32_B = 0xCB24D0A5C88C35B3L;
+
+    /** The high 32 bits of Stafford's variant 4 mix of z, as {@code SplittableRandom.nextInt}, unsigned. */
+    static long mix32(long z) {
+        z = (z ^ (z >>> 33)) * MIX32_A;
+        return ((z ^ (z >>> 28)) * MIX32_B) >>> 32;
+    }
+
+    @Override
     public float sum(float[] x, int offset, int n) {
         double s = 0;
         for (int i = offset; i < offset + n; i++) {

@@ -4,8 +4,10 @@ import java.util.EnumSet;
 import java.util.Set;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.xformers4j.compute.BinaryOp;
 import org.xformers4j.compute.UnaryOp;
@@ -382,6 +384,30 @@ final class SimdLoops implements ContiguousLoops {
             load(x, i).mul(alpha).add(load(y, i)).intoArray(y, i);
         }
         ScalarLoops.INSTANCE.axpy(alpha, x, y, i, to);
+    }
+
+    /** The dropout hash runs on 64-bit lanes, with floats of as many lanes beside them. */
+    private static final VectorSpecies<Long> HASH = LongVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> HASHED = VectorSpecies.of(float.class,
+            VectorShape.forBitSize(HASH.vectorBitSize() / 2));
+    /** Lane j holds j · γ. */
+    private static final LongVector LANE_GAMMAS = LongVector.zero(HASH).addIndex(1).mul(ScalarLoops.GOLDEN_GAMMA);
+
+    @Override
+    public void dropout(long state, long threshold, float keep, float[] x, float[] y, int from, int to) {
+        int lanes = HASH.length();
+        LongVector step = LongVector.broadcast(HASH, lanes * ScalarLoops.GOLDEN_GAMMA);
+        LongVector z = LANE_GAMMAS.add(state + (from + 1L) * ScalarLoops.GOLDEN_GAMMA);
+        int i = from;
+        for (int bound = from + HASH.loopBound(to - from); i < bound; i += lanes, z = z.add(step)) {
+            LongVector h = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 33)).mul(ScalarLoops.MIX32_A);
+            h = h.lanewise(VectorOperators.XOR, h.lanewise(VectorOperators.LSHR, 28)).mul(ScalarLoops.MIX32_B)
+                    .lanewise(VectorOperators.LSHR, 40);
+            FloatVector u = (FloatVector) h.convertShape(VectorOperators.L2F, HASHED, 0);
+            FloatVector.fromArray(HASHED, x, i).mul(keep).blend(0f, u.compare(VectorOperators.LT, threshold))
+                    .intoArray(y, i);
+        }
+        ScalarLoops.INSTANCE.dropout(state, threshold, keep, x, y, i, to);
     }
 
     @Override

@@ -297,6 +297,31 @@ class CpuElementwiseTest {
         assertThat(one).isEqualTo(two).isCloseTo(reference, org.assertj.core.data.Offset.offset(1e-9 * reference));
     }
 
+    /**
+     * The dropout mask is SplittableRandom's nextFloat() draws in order, element by element, from
+     * both loops and any thread count, including the scalar tails of a ragged length.
+     */
+    @Test
+    void dropoutDrawsSplittableRandomsFloatsOnEveryLoopAndThreadCount() {
+        int n = 40_003;
+        float p = 0.25f;
+        float[] x = random(n);
+        long seed = 123_456_789L;
+        java.util.SplittableRandom draws = new java.util.SplittableRandom(seed);
+        float[] expected = new float[n];
+        for (int i = 0; i < n; i++) {
+            expected[i] = draws.nextFloat() < p ? 0f : x[i] * (1f / (1f - p));
+        }
+        for (ContiguousLoops impl : new ContiguousLoops[] {ScalarLoops.INSTANCE, SimdLoops.INSTANCE}) {
+            for (Parallel parallel : new Parallel[] {ONE, TWO}) {
+                float[] y = new float[n];
+                new CpuElementwise(parallel, impl).dropout(seed, p, x, y, n);
+                assertThat(y).as("%s on %d threads", impl.getClass().getSimpleName(), parallel.threads())
+                        .containsExactly(expected);
+            }
+        }
+    }
+
     @Test
     void unaryResultsDoNotDependOnTheThreadCount() {
         int n = 40_003;
