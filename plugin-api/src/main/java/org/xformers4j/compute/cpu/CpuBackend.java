@@ -13,7 +13,7 @@ import org.osgi.service.component.annotations.Component;
 /**
  * The pure-Java backend: Java arrays, its own thread pool ({@link Parallel}), and SIMD kernels
  * through {@code jdk.incubator.vector} when the JVM runs with
- * {@code --add-modules jdk.incubator.vector} (scalar kernels otherwise, about 15 times slower GEMM, and
+ * {@code --add-modules jdk.incubator.vector} (scalar kernels otherwise, about 10 times slower GEMM, and
  * one warning at the first backend of the JVM naming that flag). Published as an OSGi
  * service inside a framework and through {@link java.util.ServiceLoader} on a class path.
  */

@@ -10,7 +10,7 @@ import java.util.logging.Logger;
  *
  * <p>The answer is computed once, when this class initialises (the first CPU backend or kernel of a
  * JVM, or of a bundle class loader inside an OSGi framework). Without the Vector API every kernel
- * runs its scalar form, matrix products about 15 times slower, so that decision logs one warning
+ * runs its scalar form, matrix products about 10 times slower, so that decision logs one warning
  * (logger {@code org.xformers4j.compute.cpu.VectorApi}) naming the fix: start the JVM with
  * {@code --add-modules jdk.incubator.vector}, or, inside an OSGi framework that lists its system
  * packages itself, export the package with {@code org.osgi.framework.system.packages.extra}.
@@ -43,7 +43,7 @@ final class VectorApi {
     static Optional<String> unavailability(ModuleLayer boot, ClassLoader loader) {
         if (boot.findModule(MODULE).isEmpty()) {
             return Optional.of("The Java Vector API is missing: this JVM was started without the module " + MODULE
-                    + ", so the xformers4j CPU backend runs its scalar kernels (matrix products about 15x slower)."
+                    + ", so the xformers4j CPU backend runs its scalar kernels (matrix products about 10x slower)."
                     + " Start the JVM with --add-modules " + MODULE + ".");
         }
         try {
@@ -52,7 +52,7 @@ final class VectorApi {
         } catch (ClassNotFoundException | LinkageError e) {
             return Optional.of("The Java Vector API is not visible to the xformers4j CPU backend: the JVM has the module "
                     + MODULE + " but the OSGi framework does not export the package " + MODULE + " to bundle"
-                    + " org.xformers4j.plugin.api, so it runs its scalar kernels (matrix products about 15x slower)."
+                    + " org.xformers4j.plugin.api, so it runs its scalar kernels (matrix products about 10x slower)."
                     + " Set the framework property org.osgi.framework.system.packages.extra=" + MODULE + ".");
         }
     }
