@@ -51,6 +51,15 @@ class OsgiHostTest {
     }
 
     @Test
+    void aFrameworkMissingFromTheClassPathIsNamedWithItsArtifact() throws IOException {
+        bundle("a.jar", Constants.BUNDLE_SYMBOLICNAME, "test.a");
+        // The host's class path holds Felix only; the integration tests add Equinox.
+        assertThatThrownBy(() -> OsgiHost.start(dir, OsgiFramework.EQUINOX))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("no EQUINOX framework on the class path (org.eclipse.platform:org.eclipse.osgi)");
+    }
+
+    @Test
     void unresolvedBundlesAreListedWithTheirMissingRequirement() throws IOException {
         bundle("a.jar", Constants.BUNDLE_SYMBOLICNAME, "test.good", Constants.EXPORT_PACKAGE, "test.good");
         bundle("b.jar", Constants.BUNDLE_SYMBOLICNAME, "test.needy", Constants.IMPORT_PACKAGE, "test.good, test.absent");
