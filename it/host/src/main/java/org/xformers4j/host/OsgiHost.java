@@ -52,7 +52,7 @@ import org.osgi.util.tracker.ServiceTracker;
  * {@code org.osgi.framework.system.packages.extra} is needed for it (naming it there would export
  * the package twice).
  *
- * <p>Framework diagnostics go to {@code java.util.logging} (logger {@code org.xformers4j.host}),
+ * <p>Felix's diagnostics go to {@code java.util.logging} (logger {@code org.xformers4j.host}),
  * never to {@code System.out}: the command services own standard output.
  */
 public final class OsgiHost implements AutoCloseable {
