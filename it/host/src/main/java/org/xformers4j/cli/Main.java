@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
-import org.xformers4j.host.FelixHost;
+import org.xformers4j.host.OsgiHost;
 import org.xformers4j.registry.UsageException;
 
 /**
@@ -18,7 +18,7 @@ import org.xformers4j.registry.UsageException;
  * <p>Two sources of subcommands. The host-local ones in {@link #COMMANDS} run without a framework
  * ({@code bench}). Every other name is looked up among the command services that the project's
  * bundles publish (see {@link ServiceCommands}): the host starts the embedded Felix framework with
- * every bundle of the bundles directory ({@link FelixHost}), runs the command, stops the framework
+ * every bundle of the bundles directory ({@link OsgiHost}), runs the command, stops the framework
  * and exits with the command's code. Exit codes: 0 success, 1 failure, 2 bad command line (the
  * message names the offending option).
  */
@@ -94,7 +94,7 @@ public final class Main {
 
     /** Runs the command service {@code name} inside a freshly started framework. */
     private static int runService(String name, String[] args, PrintStream out, PrintStream err) {
-        try (FelixHost host = FelixHost.start(FelixHost.defaultBundlesDirectory())) {
+        try (OsgiHost host = OsgiHost.start(OsgiHost.defaultBundlesDirectory())) {
             Optional<Function<String[], Integer>> command = ServiceCommands.find(host, name, SERVICE_TIMEOUT);
             if (command.isEmpty()) {
                 err.println("xformers4j: unknown command '" + name + "'");
@@ -145,7 +145,7 @@ public final class Main {
      * host-local commands and, on {@code err}, why the others are missing.
      */
     private static String usageWithServices(PrintStream err) {
-        try (FelixHost host = FelixHost.start(FelixHost.defaultBundlesDirectory())) {
+        try (OsgiHost host = OsgiHost.start(OsgiHost.defaultBundlesDirectory())) {
             return usage(ServiceCommands.list(host, SERVICE_TIMEOUT));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

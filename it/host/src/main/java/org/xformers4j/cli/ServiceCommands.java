@@ -8,7 +8,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.osgi.framework.ServiceReference;
-import org.xformers4j.host.FelixHost;
+import org.xformers4j.host.OsgiHost;
 
 /**
  * The subcommands that bundles publish inside the framework: services registered as
@@ -32,7 +32,7 @@ final class ServiceCommands {
      * Name → summary of the command services, sorted by name, after waiting up to {@code timeout} for
      * the first one to appear (see {@link #find}).
      */
-    static Map<String, String> list(FelixHost host, Duration timeout) throws InterruptedException {
+    static Map<String, String> list(OsgiHost host, Duration timeout) throws InterruptedException {
         awaitAny(host, timeout);
         Map<String, String> commands = new TreeMap<>();
         for (ServiceReference<?> ref : host.serviceReferences(ANY)) {
@@ -48,7 +48,7 @@ final class ServiceCommands {
      * (waiting up to {@code timeout} for it) a name that is not registered is not a command.
      */
     @SuppressWarnings("unchecked")
-    static Optional<Function<String[], Integer>> find(FelixHost host, String name, Duration timeout)
+    static Optional<Function<String[], Integer>> find(OsgiHost host, String name, Duration timeout)
             throws InterruptedException {
         if (!WORD.matcher(name).matches() || !awaitAny(host, timeout)) {
             return Optional.empty();
@@ -64,7 +64,7 @@ final class ServiceCommands {
         }
     }
 
-    private static boolean awaitAny(FelixHost host, Duration timeout) throws InterruptedException {
+    private static boolean awaitAny(OsgiHost host, Duration timeout) throws InterruptedException {
         if (!host.serviceReferences(ANY).isEmpty()) {
             return true;
         }

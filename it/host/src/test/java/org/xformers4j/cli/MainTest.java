@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.attention.FlopCount;
-import org.xformers4j.host.FelixHost;
+import org.xformers4j.host.OsgiHost;
 import org.xformers4j.registry.ComponentRegistry;
 
 class MainTest {
@@ -235,8 +235,8 @@ class MainTest {
     @Test
     void withoutBundlesOnlyHostLocalCommandsRun(@TempDir Path dir) {
         Path missing = dir.resolve("no-bundles");
-        String before = System.getProperty(FelixHost.BUNDLES_PROPERTY);
-        System.setProperty(FelixHost.BUNDLES_PROPERTY, missing.toString());
+        String before = System.getProperty(OsgiHost.BUNDLES_PROPERTY);
+        System.setProperty(OsgiHost.BUNDLES_PROPERTY, missing.toString());
         try {
             Outcome r = run("frob");
             assertThat(r.code()).isEqualTo(1);
@@ -253,9 +253,9 @@ class MainTest {
             assertThat(r.out()).contains("--size").contains("--threads").contains("--json");
         } finally {
             if (before == null) {
-                System.clearProperty(FelixHost.BUNDLES_PROPERTY);
+                System.clearProperty(OsgiHost.BUNDLES_PROPERTY);
             } else {
-                System.setProperty(FelixHost.BUNDLES_PROPERTY, before);
+                System.setProperty(OsgiHost.BUNDLES_PROPERTY, before);
             }
         }
     }

@@ -26,12 +26,12 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.xformers4j.host.FelixHost;
+import org.xformers4j.host.OsgiHost;
 import org.xformers4j.registry.HostCommand;
 
 /**
- * The language-model commands of the model-plugins bundle inside the embedded framework with the
- * real bundles: {@code lm train} builds the trainer from an OLCUT XML file (OLCUT lives in the
+ * The language-model commands of the model-plugins bundle inside the embedded framework (Felix,
+ * and Equinox in a second run: {@link FrameworkUnderTest}) with the real bundles: {@code lm train} builds the trainer from an OLCUT XML file (OLCUT lives in the
  * Tribuo wrap bundle and reaches {@code org.xformers4j.models.lm.LanguageModelTrainer} and
  * {@code org.xformers4j.models.nn.Architecture} only through its dynamic import; the command hands the
  * trainer the host's registry, through which its components are created), trains a tiny model on
@@ -70,13 +70,13 @@ class OsgiLanguageModelTest {
     record Generation(String strategy, List<Sequence> sequences) {
     }
 
-    private FelixHost host;
+    private OsgiHost host;
     private Path model;
     private Outcome training;
 
     @BeforeAll
     void startFrameworkAndTrain(@TempDir Path dir) throws Exception {
-        host = FelixHost.start(FelixHost.defaultBundlesDirectory());
+        host = OsgiHost.start(OsgiHost.defaultBundlesDirectory(), FrameworkUnderTest.get());
         Path config = Files.writeString(dir.resolve("tiny-lm.xml"), """
                 <?xml version="1.0" encoding="UTF-8"?>
                 <config>

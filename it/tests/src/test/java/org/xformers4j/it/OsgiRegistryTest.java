@@ -40,7 +40,7 @@ import org.xformers4j.decoding.ContrastiveSearchDecoding;
 import org.xformers4j.decoding.DiverseBeamSearchDecoding;
 import org.xformers4j.decoding.GreedyDecoding;
 import org.xformers4j.decoding.SamplingDecoding;
-import org.xformers4j.host.FelixHost;
+import org.xformers4j.host.OsgiHost;
 import org.xformers4j.positional.AlibiPositionalBias;
 import org.xformers4j.positional.AxialPositionalEncoding;
 import org.xformers4j.positional.DynamicPositionBias;
@@ -53,8 +53,9 @@ import org.xformers4j.positional.XposPositionalEncoding;
 import org.xformers4j.registry.ComponentRegistry;
 
 /**
- * The real bundles in the embedded framework: components are found only through the registry
- * service, follow their bundle as it stops and starts, and match the standalone registry.
+ * The real bundles in the embedded framework (Felix, and Equinox in a second run:
+ * {@link FrameworkUnderTest}): components are found only through the registry service, follow their
+ * bundle as it stops and starts, and match the standalone registry.
  *
  * <p>The registry service and its descriptors are the bundles' classes; this class's
  * {@code ComponentRegistry} and {@code ComponentDescriptor} come from the test class path, a
@@ -84,12 +85,12 @@ class OsgiRegistryTest {
         return ATTENTION_BUNDLE_COMPONENTS.stream().map(t -> prefix + ComponentDescriptor.of(t).name()).toList();
     }
 
-    private FelixHost host;
+    private OsgiHost host;
     private Object registry;
 
     @BeforeAll
     void startFramework() throws Exception {
-        host = FelixHost.start(FelixHost.defaultBundlesDirectory());
+        host = OsgiHost.start(OsgiHost.defaultBundlesDirectory(), FrameworkUnderTest.get());
         registry = host.waitForService(REGISTRY, Duration.ofSeconds(60));
     }
 
@@ -157,6 +158,14 @@ class OsgiRegistryTest {
         Map<String, Boolean> backends = ((List<?>) Mirror.call(registry, "backends")).stream().collect(Collectors.toMap(
                 b -> (String) Mirror.call(b, "name"), b -> (Boolean) Mirror.call(b, "isAvailable")));
         assertThat(backends).containsEntry("cpu", true);
+    }
+
+    @Test
+    void theBundlesRunInTheFrameworkUnderTest() {
+        assertThat(host.context().getBundle(0).getSymbolicName()).isEqualTo(switch (FrameworkUnderTest.get()) {
+            case FELIX -> "org.apache.felix.framework";
+            case EQUINOX -> "org.eclipse.osgi";
+        });
     }
 
     @Test

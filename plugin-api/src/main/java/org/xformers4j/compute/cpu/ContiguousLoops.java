@@ -1,7 +1,5 @@
 package org.xformers4j.compute.cpu;
 
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import org.xformers4j.compute.BinaryOp;
 import org.xformers4j.compute.UnaryOp;
 
@@ -71,30 +69,17 @@ interface ContiguousLoops {
     void layerNormBackwardRow(float[] x, float[] dy, int row, int dim, float[] gamma, float mean, float rstd,
                               float[] dx);
 
-    /** {@link SimdLoops} when the module {@code jdk.incubator.vector} is in the boot layer, {@link ScalarLoops} otherwise. */
+    /** {@link SimdLoops} when the Vector API is usable ({@link VectorApi}), {@link ScalarLoops} otherwise. */
     static ContiguousLoops best() {
         return Holder.BEST;
     }
 
-    /** Loads the SIMD loops reflectively, so that nothing links against the Vector API without the module. */
+    /** Holds the kernel, chosen when first asked for ({@link VectorApi}). */
     final class Holder {
-        private static final Logger LOG = Logger.getLogger(ContiguousLoops.class.getName());
-        static final ContiguousLoops BEST = select();
+        static final ContiguousLoops BEST = VectorApi.kernel("org.xformers4j.compute.cpu.SimdLoops", ContiguousLoops.class)
+                .orElse(ScalarLoops.INSTANCE);
 
         private Holder() {
-        }
-
-        private static ContiguousLoops select() {
-            if (!GemmSupport.vectorModulePresent()) {
-                return ScalarLoops.INSTANCE;
-            }
-            try {
-                return (ContiguousLoops) Class.forName("org.xformers4j.compute.cpu.SimdLoops")
-                        .getField("INSTANCE").get(null);
-            } catch (ReflectiveOperationException | LinkageError e) {
-                LOG.log(Level.WARNING, "jdk.incubator.vector is present but the SIMD loops failed to load; using scalar loops", e);
-                return ScalarLoops.INSTANCE;
-            }
         }
     }
 }

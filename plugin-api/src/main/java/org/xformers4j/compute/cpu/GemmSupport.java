@@ -1,43 +1,20 @@
 package org.xformers4j.compute.cpu;
 
 import java.util.Objects;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /** Kernel selection and argument checks shared by the {@link Sgemm} implementations. */
 final class GemmSupport {
 
-    private static final Logger LOG = Logger.getLogger(GemmSupport.class.getName());
-
     static final String SIMD_CLASS = "org.xformers4j.compute.cpu.SimdSgemm";
 
-    static final Sgemm BEST = selectBest();
+    static final Sgemm BEST = VectorApi.kernel(SIMD_CLASS, Sgemm.class).orElse(ScalarSgemm.INSTANCE);
 
     private GemmSupport() {
     }
 
-    /** Whether {@code jdk.incubator.vector} is in the boot layer (the JVM got {@code --add-modules}). */
-    static boolean vectorModulePresent() {
-        return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
-    }
-
-    /** The SIMD kernel, or null without the Vector API. Loaded reflectively so that its class,
-     *  which links against jdk.incubator.vector, is never loaded without the module. */
+    /** The SIMD kernel, or null without the Vector API ({@link VectorApi}). */
     static Sgemm simdOrNull() {
-        if (!vectorModulePresent()) {
-            return null;
-        }
-        try {
-            return (Sgemm) Class.forName(SIMD_CLASS).getField("INSTANCE").get(null);
-        } catch (ReflectiveOperationException | LinkageError e) {
-            LOG.log(Level.WARNING, "jdk.incubator.vector is present but the SIMD GEMM failed to load; using the scalar kernel", e);
-            return null;
-        }
-    }
-
-    private static Sgemm selectBest() {
-        Sgemm simd = simdOrNull();
-        return simd != null ? simd : ScalarSgemm.INSTANCE;
+        return VectorApi.kernel(SIMD_CLASS, Sgemm.class).orElse(null);
     }
 
     /**

@@ -25,8 +25,9 @@ public interface Sgemm {
     String name();
 
     /**
-     * The fastest kernel this JVM can run: {@link SimdSgemm} when the module
-     * {@code jdk.incubator.vector} is in the boot layer, {@link ScalarSgemm} otherwise.
+     * The fastest kernel this JVM can run: {@link SimdSgemm} when the Vector API is usable
+     * ({@link VectorApi}: the JVM has the module {@code jdk.incubator.vector} and this class can see
+     * it), {@link ScalarSgemm} otherwise, a choice that logs one warning naming the fix.
      */
     static Sgemm best() {
         return GemmSupport.BEST;

@@ -1,8 +1,5 @@
 package org.xformers4j.compute.cpu;
 
-import java.util.logging.Level;
-import java.util.logging.Logger;
-
 /**
  * The tile kernels of a fused attention kernel (blocks of 64 queries by 128 keys of scores,
  * queries, keys and values that stay in cache): products of packed panels and the softmax steps on
@@ -97,30 +94,17 @@ interface TileGemm {
     void scoreGradient(float[] ds, float[] p, int rows, int cols, int sliverStride, float[] delta, int deltaOffset,
                        boolean perRow);
 
-    /** {@link SimdTileGemm} when the module {@code jdk.incubator.vector} is in the boot layer, {@link ScalarTileGemm} otherwise. */
+    /** {@link SimdTileGemm} when the Vector API is usable ({@link VectorApi}), {@link ScalarTileGemm} otherwise. */
     static TileGemm best() {
         return Holder.BEST;
     }
 
-    /** Loads the SIMD kernel reflectively, so that nothing links against the Vector API without the module. */
+    /** Holds the kernel, chosen when first asked for ({@link VectorApi}). */
     final class Holder {
-        private static final Logger LOG = Logger.getLogger(TileGemm.class.getName());
-        static final TileGemm BEST = select();
+        static final TileGemm BEST = VectorApi.kernel("org.xformers4j.compute.cpu.SimdTileGemm", TileGemm.class)
+                .orElse(ScalarTileGemm.INSTANCE);
 
         private Holder() {
-        }
-
-        private static TileGemm select() {
-            if (!GemmSupport.vectorModulePresent()) {
-                return ScalarTileGemm.INSTANCE;
-            }
-            try {
-                return (TileGemm) Class.forName("org.xformers4j.compute.cpu.SimdTileGemm").getField("INSTANCE").get(null);
-            } catch (ReflectiveOperationException | LinkageError e) {
-                LOG.log(Level.WARNING, "jdk.incubator.vector is present but the SIMD tile GEMM failed to load; "
-                        + "using the scalar kernel", e);
-                return ScalarTileGemm.INSTANCE;
-            }
         }
     }
 }

@@ -14,7 +14,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.ServiceLoader;
 import java.util.concurrent.TimeoutException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -34,28 +33,29 @@ import org.osgi.framework.wiring.FrameworkWiring;
 import org.osgi.util.tracker.ServiceTracker;
 
 /**
- * An embedded Apache Felix framework with every bundle of one directory installed and started: the
- * runtime of the {@code xformers4j} command and of the integration tests.
+ * An embedded OSGi framework with every bundle of one directory installed and started: the runtime
+ * of the {@code xformers4j} command (Apache Felix) and of the integration tests (Felix and Eclipse
+ * Equinox, {@link OsgiFramework}).
  *
- * <p>{@link #start(Path)} launches the framework with its storage in a fresh temporary directory
+ * <p>{@link #start(Path)} launches Felix with its storage in a fresh temporary directory
  * (deleted by {@link #close()}), installs every {@code *.jar} of the directory, resolves them all
  * and starts every bundle that is not a fragment. If a bundle does not resolve, nothing is left
  * running and the exception lists each such bundle with the requirement the resolver could not
  * satisfy. Declarative Services (Felix SCR, one of the installed bundles) then publishes the
  * components; {@link #waitForService(String, Duration)} finds them.
  *
- * <p>The system bundle exports the packages of every module in the JVM's boot layer (Felix 7 reads
- * them from {@link ModuleLayer#boot()}), so when the JVM runs with
+ * <p>The system bundle exports the packages of every module in the JVM's boot layer (Felix 7 and
+ * Equinox read them from {@link ModuleLayer#boot()}), so when the JVM runs with
  * {@code --add-modules jdk.incubator.vector} it exports {@code jdk.incubator.vector}: plugin-api's
  * optional import of it is wired and the CPU backend keeps its SIMD kernels inside the framework.
  * Without the flag the import stays unwired and the backend runs its scalar kernels. No
  * {@code org.osgi.framework.system.packages.extra} is needed for it (naming it there would export
  * the package twice).
  *
- * <p>Framework diagnostics go to {@code java.util.logging} (logger {@code org.xformers4j.host}),
+ * <p>Felix's diagnostics go to {@code java.util.logging} (logger {@code org.xformers4j.host}),
  * never to {@code System.out}: the command services own standard output.
  */
-public final class FelixHost implements AutoCloseable {
+public final class OsgiHost implements AutoCloseable {
 
     /** System property naming the bundles directory, overriding {@link #defaultBundlesDirectory()}. */
     public static final String BUNDLES_PROPERTY = "xformers4j.bundles";
@@ -67,7 +67,7 @@ public final class FelixHost implements AutoCloseable {
     private final List<Bundle> installed;
 
     /** {@code installed} is filled by {@link #start(Path)} before the host is handed out. */
-    private FelixHost(Framework framework, Path storage, List<Bundle> installed) {
+    private OsgiHost(Framework framework, Path storage, List<Bundle> installed) {
         this.framework = framework;
         this.storage = storage;
         this.installed = Collections.unmodifiableList(installed);
@@ -84,7 +84,7 @@ public final class FelixHost implements AutoCloseable {
             return Path.of(configured);
         }
         try {
-            Path location = Path.of(FelixHost.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path location = Path.of(OsgiHost.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             return location.toAbsolutePath().getParent().resolve("bundles");
         } catch (URISyntaxException e) {
             throw new IllegalStateException("cannot locate the host jar to find its bundles directory; set -D"
@@ -92,12 +92,11 @@ public final class FelixHost implements AutoCloseable {
         }
     }
 
-    /** The framework properties of a host with its storage in {@code storage}. */
-    static Map<String, Object> configuration(Path storage) {
-        Map<String, Object> config = new HashMap<>();
+    /** The properties of a {@code framework} with its storage in {@code storage}. */
+    static Map<String, Object> configuration(OsgiFramework framework, Path storage) {
+        Map<String, Object> config = new HashMap<>(framework.ownProperties());
         config.put(Constants.FRAMEWORK_STORAGE, storage.toString());
         config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
-        config.put("felix.log.logger", new JulLogger());
         // With no log service installed Felix SCR prints its log itself: errors to System.err,
         // every other level to System.out. Errors only keeps standard output for the commands.
         config.put("ds.loglevel", "error");
@@ -114,35 +113,45 @@ public final class FelixHost implements AutoCloseable {
     }
 
     /**
-     * Starts a framework, installs every {@code *.jar} of {@code bundlesDirectory}, resolves them and
-     * starts all that are not fragments.
+     * Starts a Felix framework, installs every {@code *.jar} of {@code bundlesDirectory}, resolves them
+     * and starts all that are not fragments.
      *
      * @throws IllegalStateException if the directory has no jars, a bundle does not install, resolve
      *     or start; the message names each bundle and why
      */
-    public static FelixHost start(Path bundlesDirectory) {
+    public static OsgiHost start(Path bundlesDirectory) {
+        return start(bundlesDirectory, OsgiFramework.FELIX);
+    }
+
+    /**
+     * Starts {@code framework}, installs every {@code *.jar} of {@code bundlesDirectory}, resolves them
+     * and starts all that are not fragments.
+     *
+     * @throws IllegalStateException if the framework is not on the class path, the directory has no
+     *     jars, a bundle does not install, resolve or start; the message names each bundle and why
+     */
+    public static OsgiHost start(Path bundlesDirectory, OsgiFramework framework) {
         List<Path> jars = bundleJars(bundlesDirectory);
-        FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst().orElseThrow(
-                () -> new IllegalStateException("no OSGi framework on the class path (org.apache.felix.framework)"));
+        FrameworkFactory factory = framework.factory();
         Path storage;
         try {
             storage = Files.createTempDirectory("xformers4j-felix-");
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the framework storage directory", e);
         }
-        Framework framework = factory.newFramework(asFrameworkProperties(configuration(storage)));
+        Framework started = factory.newFramework(asFrameworkProperties(configuration(framework, storage)));
         try {
-            framework.start();
+            started.start();
         } catch (BundleException | RuntimeException e) {
             deleteRecursively(storage);
-            throw new IllegalStateException("cannot start the OSGi framework: " + e.getMessage(), e);
+            throw new IllegalStateException("cannot start the OSGi framework " + framework + ": " + e.getMessage(), e);
         }
         List<Bundle> installed = new ArrayList<>();
-        FelixHost host = new FelixHost(framework, storage, installed);
+        OsgiHost host = new OsgiHost(started, storage, installed);
         try {
             for (Path jar : jars) {
                 try {
-                    installed.add(framework.getBundleContext().installBundle("reference:" + jar.toUri()));
+                    installed.add(started.getBundleContext().installBundle("reference:" + jar.toUri()));
                 } catch (BundleException e) {
                     throw new IllegalStateException("cannot install " + jar + ": " + e.getMessage(), e);
                 }

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.Constants;
 
-/** FelixHost on tiny bundles written by the test; the real bundles are exercised in it/tests. */
-class FelixHostTest {
+/** OsgiHost on tiny bundles written by the test; the real bundles are exercised in it/tests. */
+class OsgiHostTest {
 
     @TempDir
     Path dir;
@@ -42,12 +42,21 @@ class FelixHostTest {
     @Test
     void missingOrEmptyDirectoryIsAClearError() {
         Path missing = dir.resolve("nope");
-        assertThatThrownBy(() -> FelixHost.start(missing))
+        assertThatThrownBy(() -> OsgiHost.start(missing))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining(missing.toString()).hasMessageContaining("does not exist")
-                .hasMessageContaining("-D" + FelixHost.BUNDLES_PROPERTY);
-        assertThatThrownBy(() -> FelixHost.start(dir))
+                .hasMessageContaining("-D" + OsgiHost.BUNDLES_PROPERTY);
+        assertThatThrownBy(() -> OsgiHost.start(dir))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("has no *.jar");
+    }
+
+    @Test
+    void aFrameworkMissingFromTheClassPathIsNamedWithItsArtifact() throws IOException {
+        bundle("a.jar", Constants.BUNDLE_SYMBOLICNAME, "test.a");
+        // The host's class path holds Felix only; the integration tests add Equinox.
+        assertThatThrownBy(() -> OsgiHost.start(dir, OsgiFramework.EQUINOX))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("no EQUINOX framework on the class path (org.eclipse.platform:org.eclipse.osgi)");
     }
 
     @Test
@@ -55,7 +64,7 @@ class FelixHostTest {
         bundle("a.jar", Constants.BUNDLE_SYMBOLICNAME, "test.good", Constants.EXPORT_PACKAGE, "test.good");
         bundle("b.jar", Constants.BUNDLE_SYMBOLICNAME, "test.needy", Constants.IMPORT_PACKAGE, "test.good, test.absent");
         bundle("c.jar", Constants.BUNDLE_SYMBOLICNAME, "test.lonely", Constants.REQUIRE_BUNDLE, "test.nobody");
-        assertThatThrownBy(() -> FelixHost.start(dir))
+        assertThatThrownBy(() -> OsgiHost.start(dir))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("2 bundle(s) in " + dir + " did not resolve")
                 .hasMessageContaining("test.needy").hasMessageContaining("osgi.wiring.package=test.absent")
@@ -68,7 +77,7 @@ class FelixHostTest {
         bundle("host.jar", Constants.BUNDLE_SYMBOLICNAME, "test.host");
         bundle("fragment.jar", Constants.BUNDLE_SYMBOLICNAME, "test.fragment", Constants.FRAGMENT_HOST, "test.host");
         Path storage;
-        try (FelixHost host = FelixHost.start(dir)) {
+        try (OsgiHost host = OsgiHost.start(dir)) {
             storage = Path.of(host.context().getProperty(Constants.FRAMEWORK_STORAGE));
             assertThat(storage).isDirectory();
             assertThat(host.bundles()).extracting(Bundle::getSymbolicName).containsExactly("test.fragment", "test.host");
@@ -90,16 +99,16 @@ class FelixHostTest {
 
     @Test
     void bundlesDirectoryComesFromThePropertyOrSitsBesideTheHostClasses() {
-        String before = System.getProperty(FelixHost.BUNDLES_PROPERTY);
+        String before = System.getProperty(OsgiHost.BUNDLES_PROPERTY);
         try {
-            System.setProperty(FelixHost.BUNDLES_PROPERTY, dir.toString());
-            assertThat(FelixHost.defaultBundlesDirectory()).isEqualTo(dir);
-            System.clearProperty(FelixHost.BUNDLES_PROPERTY);
+            System.setProperty(OsgiHost.BUNDLES_PROPERTY, dir.toString());
+            assertThat(OsgiHost.defaultBundlesDirectory()).isEqualTo(dir);
+            System.clearProperty(OsgiHost.BUNDLES_PROPERTY);
             // Under Maven the host's classes are target/classes, so this is target/bundles.
-            assertThat(FelixHost.defaultBundlesDirectory()).endsWithRaw(Path.of("target", "bundles"));
+            assertThat(OsgiHost.defaultBundlesDirectory()).endsWithRaw(Path.of("target", "bundles"));
         } finally {
             if (before != null) {
-                System.setProperty(FelixHost.BUNDLES_PROPERTY, before);
+                System.setProperty(OsgiHost.BUNDLES_PROPERTY, before);
             }
         }
     }
