@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -32,7 +33,8 @@ import org.xformers4j.registry.UsageException;
 public final class LmCommand extends Command {
 
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--config", "--text", "--trainer", "--save").flags("--json");
+            .values("--config", "--text", "--trainer", "--save").flags("--json", "--dry-run")
+            .repeatable("--set");
 
     private final ComponentRegistry registry;
 
@@ -50,21 +52,27 @@ public final class LmCommand extends Command {
         Path config;
         Path textFile;
         Path save;
+        Map<String, String> overrides;
         try {
             line = SYNTAX.parse(Arrays.asList(args).subList(1, args.length));
             config = line.path("--config");
             textFile = line.path("--text");
             save = line.path("--save", null);
+            overrides = line.pairs("--set");
         } catch (UsageException e) {
             return usageError(err, "lm train: " + e.getMessage());
         }
         TrainingReport report = new TrainingReport(out, line.flag("--json"));
-        LanguageModelTrainer trainer;
+        Configured<LanguageModelTrainer> trainer;
         String text;
         try {
             checkSaveDirectory(save);
-            trainer = configured(config, line.value("--trainer", "trainer"),
+            trainer = configured(config, line.value("--trainer", "trainer"), overrides,
                     LanguageModelTrainer.class, "a LanguageModelTrainer", registry);
+            if (line.flag("--dry-run")) {
+                out.print(trainer.effective());
+                return OK;
+            }
             text = Utf8.read(textFile);
         } catch (IOException e) {
             return failure(err, "lm train: cannot read the text: " + messages(e));
@@ -75,7 +83,7 @@ public final class LmCommand extends Command {
                 text.codePointCount(0, text.length())));
         LanguageModelTrainer.Result<LanguageModel> result;
         try {
-            result = trainer.train(text, report::progress);
+            result = trainer.component().train(text, report::progress, trainer.provenance());
         } catch (RuntimeException e) {
             return failure(err, "lm train: training failed: " + messages(e));
         }
@@ -85,6 +93,7 @@ public final class LmCommand extends Command {
 
     @Override
     protected String usage() {
-        return "usage: xformers4j lm train --config FILE --text FILE [--trainer NAME] [--save MODEL] [--json]";
+        return "usage: xformers4j lm train --config FILE --text FILE [--trainer NAME] [--save MODEL]"
+                + " [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]";
     }
 }
