@@ -18,10 +18,11 @@ import org.xformers4j.registry.HostCommand;
 import org.xformers4j.registry.UsageException;
 
 /**
- * {@code xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL] [--json]}:
- * builds the {@link Seq2SeqTrainer} named {@code NAME} (default {@code trainer}) from the OLCUT
- * configuration file and trains an encoder-decoder model (Vaswani et al., 2017, "Attention Is All You
- * Need") on the UTF-8 file of {@code source<TAB>target} lines ({@link Seq2SeqTrainer#readPairs}).
+ * {@code xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL]
+ * [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]}: builds the {@link Seq2SeqTrainer} named
+ * {@code NAME} (default {@code trainer}) from the OLCUT configuration file with the {@code --set}
+ * overrides, as {@code lm train} does, and trains an encoder-decoder model (Vaswani et al., 2017,
+ * "Attention Is All You Need") on the UTF-8 file of {@code source<TAB>target} lines ({@link Seq2SeqTrainer#readPairs}).
  * It prints what {@code lm train} prints ({@link TrainingReport}), the bits per character being per
  * target character of the held-out pairs, and saves the model directory with {@code --save}, which
  * {@code xformers4j generate} loads, the prompt being the source.

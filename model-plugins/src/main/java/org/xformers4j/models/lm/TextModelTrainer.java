@@ -220,11 +220,12 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
      * the run reached: steps, final training and validation loss, validation bits per character,
      * training seconds, the date and the Java version; and the caller's {@code runProvenance} entries
      * (as Tribuo's run provenance: a command records the configuration file, its overrides and the
-     * effective configuration), which must not replace any of these.
+     * effective configuration), which cannot replace any of these.
      */
     protected Map<String, String> provenance(Map<String, String> identity, List<Point> curve,
                                              Map<String, String> runProvenance) {
-        Map<String, String> out = new TreeMap<>(identity);
+        Map<String, String> out = new TreeMap<>(runProvenance);
+        out.putAll(identity);
         out.put("trainer", getClass().getName());
         out.put("run.steps", Integer.toString(steps));
         out.put("run.optimization", optimization.toString());
@@ -237,11 +238,6 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
         out.put("result.trainSeconds", Double.toString(last.seconds()));
         out.put("trainedAt", OffsetDateTime.now().toString());
         out.put("javaVersion", System.getProperty("java.version"));
-        runProvenance.forEach((key, value) -> {
-            if (out.putIfAbsent(key, value) != null) {
-                throw new IllegalArgumentException("run provenance entry '" + key + "' would replace the trainer's own");
-            }
-        });
         return out;
     }
 
