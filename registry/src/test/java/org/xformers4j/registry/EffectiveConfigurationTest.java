@@ -36,7 +36,8 @@ class EffectiveConfigurationTest {
                 </config>
                 """.formatted(TYPE));
 
-        String xml = effective(file, "main", Map.of("main.options.k", "v", "main.names", "p,q"), "a.xml with main.count=5");
+        String xml = effective(file, "main", Map.of("main.options.k", "v", "main.names", "p,q"),
+                "a.xml with main.count=5");
 
         assertThat(xml).isEqualTo("""
                 <?xml version="1.0" encoding="UTF-8"?>

@@ -97,7 +97,7 @@ abstract class Command extends HostCommand {
         static final String FILE = "config.file";
         /** The provenance entry of the overrides, {@code COMPONENT.PROPERTY=VALUE} each. */
         static final String OVERRIDES = "config.overrides";
-        /** The provenance entry of the effective configuration (text models only: a Tribuo trainer's provenance holds it). */
+        /** The provenance entry of the effective configuration (of text models: a Tribuo trainer's own holds it). */
         static final String EFFECTIVE = "config.effective";
 
         /** A text model's provenance entries: the file, the overrides (one a line) and the effective configuration. */

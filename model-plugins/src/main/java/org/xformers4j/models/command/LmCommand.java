@@ -23,8 +23,8 @@ import org.xformers4j.registry.UsageException;
  * [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]}: builds the {@link LanguageModelTrainer}
  * named {@code NAME} (default {@code trainer}) from the OLCUT configuration file with the {@code --set}
  * overrides ({@link Command#configured}; {@code --dry-run} prints the effective configuration instead of
- * training, which the saved model's provenance records), trains a language model on the UTF-8 text file, printing one line per
- * evaluation (step, training loss, validation loss and bits per character, tokens per second), and
+ * training, which the saved model's provenance records), trains a language model on the UTF-8 text
+ * file, printing one line per evaluation (step, training loss, validation loss and bits per character, tokens per second), and
  * saves the model directory with {@code --save} for {@code xformers4j generate}. With {@code --json}
  * it prints only {@code {"steps":…, "validation_loss":…, "validation_bpc":…, "train_seconds":…,
  * "curve":[{"step":…, "loss":…, "validation_loss":…, "validation_bpc":…}, …]}}.

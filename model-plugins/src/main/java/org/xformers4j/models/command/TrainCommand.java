@@ -25,8 +25,9 @@ import java.util.function.Function;
  * {@code xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--trainer NAME]
  * [--save MODEL] [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]}: builds the trainer named
  * {@code NAME} (default {@code trainer}) from the OLCUT configuration file with the {@code --set}
- * overrides ({@link Command#configured}; {@code --dry-run} prints the effective configuration instead of training), trains it on the labelled CSV file, evaluates the model with Tribuo's
- * {@link LabelEvaluator} on the test file (or, without {@code --test}, on a stratified 20% of the
+ * overrides ({@link Command#configured}; {@code --dry-run} prints the effective configuration instead of
+ * training; the model's provenance records it), trains it on the labelled CSV file, evaluates the model
+ * with Tribuo's {@link LabelEvaluator} on the test file (or, without {@code --test}, on a stratified 20% of the
  * training file held out with seed 1) and prints the evaluation and the confusion matrix; with
  * {@code --json}, only {@code {"accuracy":…, "macro_f1":…, "train_seconds":…, "examples":…}}
  * (examples: the number of training examples). {@code --save} writes the model in Tribuo's format

@@ -67,7 +67,8 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
      * Trains as {@link #train(List, Consumer)} does, adding {@code runProvenance} to the model's
      * {@link TextGenerator#provenance() provenance} (such as the configuration a command trained it with).
      */
-    public Result<Seq2SeqModel> train(List<Pair> pairs, Consumer<Point> progress, Map<String, String> runProvenance) {
+    public Result<Seq2SeqModel> train(List<Pair> pairs, Consumer<Point> progress,
+                                      Map<String, String> runProvenance) {
         if (pairs == null || pairs.size() < 2) {
             throw new IllegalArgumentException("training needs at least 2 pairs (one to train on, one to validate), got "
                     + (pairs == null ? null : pairs.size()));

@@ -62,6 +62,7 @@ class ConfigurableClassesTest {
         // A text trainer's fields include those of the class it extends, superclass fields first.
         assertThat(byName.get("Seq2SeqTrainer").hyperparameters()).extracting(Hyperparameter::name)
                 .startsWith("tokenizer", "vocabularySize", "architecture", "contextLength", "steps");
-        assertThat(byName.get("LanguageModelTrainer").hyperparameters().get(0).choices()).containsExactly("BYTE", "BPE");
+        assertThat(byName.get("LanguageModelTrainer").hyperparameters().get(0).choices())
+                .containsExactly("BYTE", "BPE");
     }
 }

@@ -117,7 +117,8 @@ class ConfigurationOverridesTest {
         Path model = dir.resolve("model");
 
         int code = lm("train", "--config", files[0].toString(), "--text", files[1].toString(), "--set",
-                "trainer.steps=4", "--set", "trainer.evaluateEvery=2", "--set", "architecture.attentionOptions.window=4",
+                "trainer.steps=4", "--set", "trainer.evaluateEvery=2", "--set",
+                "architecture.attentionOptions.window=4",
                 "--save", model.toString());
 
         assertThat(code).as(err()).isZero();
