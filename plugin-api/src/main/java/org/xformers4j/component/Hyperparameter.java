@@ -7,7 +7,8 @@ import java.util.List;
  *
  * @param name         the {@code @Config} field name, used as the option key
  * @param type         the Java type, e.g. {@code int}, {@code float}, {@code boolean}, or the enum's simple name
- * @param defaultValue the value a freshly created component has, as text ({@code null} when unset or mandatory)
+ * @param defaultValue the value a freshly created component has, as text ({@code null} when unset or mandatory;
+ *                     {@code (built-in)} for a configurable object, such as a trainer's default architecture)
  * @param description  the {@code @Config} description
  * @param mandatory    whether it must be given
  * @param range        the valid range in interval notation, e.g. {@code [0, 1)}, or empty when unbounded

@@ -57,7 +57,16 @@ public final class Hyperparameters {
         }
     }
 
-    /** The hyperparameters of a component class, with the defaults of a fresh instance. */
+    /**
+     * The default shown for a field whose default is a configurable object (a trainer's built-in
+     * architecture or optimisation settings), which its description explains.
+     */
+    static final String BUILT_IN = "(built-in)";
+
+    /**
+     * The hyperparameters of a component class, with the defaults of a fresh instance (a configurable
+     * object as {@link #BUILT_IN}).
+     */
     static List<Hyperparameter> describe(Class<?> type) {
         Object fresh = newUnconfigured(type);
         List<Hyperparameter> out = new ArrayList<>();
@@ -69,7 +78,8 @@ public final class Hyperparameters {
                     ? Arrays.stream(ft.getEnumConstants()).map(c -> ((Enum<?>) c).name()).toList()
                     : List.of();
             Range range = f.getAnnotation(Range.class);
-            String defaultValue = config.mandatory() || value == null ? null : String.valueOf(value);
+            String defaultValue = config.mandatory() || value == null ? null
+                    : value instanceof Configurable ? BUILT_IN : String.valueOf(value);
             out.add(new Hyperparameter(f.getName(), ft.getSimpleName(), defaultValue,
                     config.description(), config.mandatory(), range == null ? "" : interval(range), choices));
         }

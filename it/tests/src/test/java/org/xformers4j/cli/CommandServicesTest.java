@@ -120,6 +120,29 @@ class CommandServicesTest {
     }
 
     @Test
+    void describeShowsTheTrainersEncodersAndHeadsTheModelBundlePublishes() {
+        Outcome r = run("describe", "TransformerTrainer");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith("TransformerTrainer (trainer)").contains("epochs").contains("[1, 2147483647]");
+        r = run("describe", "org.xformers4j.models.tribuo.LabelHead");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith("LabelHead (output head)");
+        r = run("describe", "ImagePatchs");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("did you mean: ImagePatches?");
+    }
+
+    @Test
+    void trainDryRunPrintsTheConfigurationWithItsOverrides() {
+        Outcome r = run("train", "--config", "../../examples/wine-classifier.xml", "--train",
+                "../../examples/data/wine.csv", "--set", "trainer.epochs=3", "--set",
+                "architecture.attentionOptions.scale=0.5", "--dry-run");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("<property name=\"epochs\" value=\"3\"/>")
+                .contains("<entry key=\"scale\" value=\"0.5\"/>").doesNotContain("trained on");
+    }
+
+    @Test
     void describingAnUnknownComponentFailsWithTheClosestNames() {
         Outcome r = run("describe", "ful");
         assertThat(r.code()).isEqualTo(1);

@@ -1,12 +1,18 @@
 package org.xformers4j.models.command;
 
 import com.oracle.labs.mlrg.olcut.config.ConfigurationManager;
+import com.oracle.labs.mlrg.olcut.provenance.ListProvenance;
+import com.oracle.labs.mlrg.olcut.provenance.Provenance;
+import com.oracle.labs.mlrg.olcut.provenance.primitives.StringProvenance;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import org.xformers4j.models.lm.TextGenerator;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.ConfigFiles;
+import org.xformers4j.registry.EffectiveConfiguration;
 import org.xformers4j.registry.HostCommand;
 import org.xformers4j.registry.RegistryAware;
 
@@ -30,19 +36,26 @@ abstract class Command extends HostCommand {
     }
 
     /**
-     * The component {@code name} of the OLCUT configuration {@code file}, which must be a
-     * {@code type} ({@code what} describes it in errors), opened through {@link ConfigFiles} (an
-     * untrusted file: no DTDs or external entities, no includes). The components the configuration names
-     * (attention mechanisms, positional encodings) are found through the host's {@code registry}: a
-     * configured object that creates components ({@link RegistryAware}, as the trainers are) is handed
-     * it right after OLCUT has built it, which checks the names, so a misspelt one fails here naming
-     * the closest registered ones. OLCUT creates the classes the file names with
+     * The component {@code name} of the OLCUT configuration {@code file} with {@code overrides} (a
+     * command's {@code --set COMPONENT.PROPERTY=VALUE} options, in order; see
+     * {@link ConfigFiles#open(Path, Map)}), which must be a {@code type} ({@code what} describes it in
+     * errors), opened through {@link ConfigFiles} (an untrusted file: no DTDs or external entities, no
+     * includes). The components the configuration names (attention mechanisms, positional encodings)
+     * are found through the host's {@code registry}: a configured object that creates components
+     * ({@link RegistryAware}, as the trainers are) is handed it right after OLCUT has built it, which
+     * checks the names, so a misspelt one fails here naming the closest registered ones. A value
+     * refused (by OLCUT, a {@code @Range} or the component's own checks) is reported naming the
+     * override it came from, if one did. OLCUT creates the classes the file names with
      * {@code Class.forName} from its own class loader, which inside the OSGi host is the Tribuo
      * bundle's: it imports every exported package dynamically, this bundle's included.
+     *
+     * @throws IllegalArgumentException naming the file (and the override) for whatever is wrong
      */
-    static <T> T configured(Path file, String name, Class<T> type, String what, ComponentRegistry registry) {
+    static <T> Configured<T> configured(Path file, String name, Map<String, String> overrides, Class<T> type,
+                                        String what, ComponentRegistry registry) {
         Object component;
-        try (ConfigurationManager manager = ConfigFiles.open(file)) {
+        String effective;
+        try (ConfigurationManager manager = ConfigFiles.open(file, overrides)) {
             if (!manager.getComponentNames().contains(name)) {
                 throw new IllegalArgumentException("config " + file + ": no component named '" + name
                         + "' (components: " + String.join(", ", manager.getComponentNames()) + "); name it with --trainer");
@@ -54,14 +67,57 @@ abstract class Command extends HostCommand {
                 }
             } catch (RuntimeException e) {
                 // OLCUT's PropertyException and whatever a component's postConfig throws, named with the file.
-                throw new IllegalArgumentException("config " + file + ": " + messages(e), e);
+                throw new IllegalArgumentException("config " + file + ": "
+                        + ConfigFiles.overrideOf(e, overrides).map(o -> o + ": ").orElse("") + messages(e), e);
             }
+            if (!type.isInstance(component)) {
+                throw new IllegalArgumentException("config " + file + ": component '" + name + "' is a "
+                        + component.getClass().getName() + ", not " + what);
+            }
+            effective = EffectiveConfiguration.xml(manager, name, component, file + (overrides.isEmpty() ? ""
+                    : " with " + String.join(", ", Configured.overrideList(overrides))));
         }
-        if (!type.isInstance(component)) {
-            throw new IllegalArgumentException("config " + file + ": component '" + name + "' is a "
-                    + component.getClass().getName() + ", not " + what);
+        return new Configured<>(type.cast(component), file, overrides, effective);
+    }
+
+    /**
+     * A component configured from a file: what a training command trains with, and what it records
+     * of where it came from.
+     *
+     * @param component the configured component
+     * @param file      the configuration file
+     * @param overrides the {@code --set} overrides applied to it, in order
+     * @param effective the effective configuration of the component, as {@link EffectiveConfiguration} writes
+     *                  it: what {@code --dry-run} prints
+     * @param <T>       the component's type
+     */
+    record Configured<T>(T component, Path file, Map<String, String> overrides, String effective) {
+
+        /** The provenance entry of the configuration file's path. */
+        static final String FILE = "config.file";
+        /** The provenance entry of the overrides, {@code COMPONENT.PROPERTY=VALUE} each. */
+        static final String OVERRIDES = "config.overrides";
+        /** The provenance entry of the effective configuration (of text models: a Tribuo trainer's own holds it). */
+        static final String EFFECTIVE = "config.effective";
+
+        /** A text model's provenance entries: the file, the overrides (one a line) and the effective configuration. */
+        Map<String, String> provenance() {
+            return Map.of(FILE, file.toString(), OVERRIDES, String.join("\n", overrideList(overrides)),
+                    EFFECTIVE, effective);
         }
-        return type.cast(component);
+
+        /**
+         * Tribuo's run provenance of a model trained with the component: the file and the overrides (the
+         * trainer's own provenance records every value it was configured with).
+         */
+        Map<String, Provenance> runProvenance() {
+            return Map.of(FILE, new StringProvenance(FILE, file.toString()), OVERRIDES, new ListProvenance<>(
+                    overrideList(overrides).stream().map(o -> new StringProvenance(OVERRIDES, o)).toList()));
+        }
+
+        static List<String> overrideList(Map<String, String> overrides) {
+            return overrides.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+        }
     }
 
     /**

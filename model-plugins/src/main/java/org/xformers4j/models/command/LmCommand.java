@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -18,10 +19,12 @@ import org.xformers4j.registry.HostCommand;
 import org.xformers4j.registry.UsageException;
 
 /**
- * {@code xformers4j lm train --config FILE --text FILE [--trainer NAME] [--save MODEL] [--json]}:
- * builds the {@link LanguageModelTrainer} named {@code NAME} (default {@code trainer}) from the
- * OLCUT configuration file, trains a language model on the UTF-8 text file, printing one line per
- * evaluation (step, training loss, validation loss and bits per character, tokens per second), and
+ * {@code xformers4j lm train --config FILE --text FILE [--trainer NAME] [--save MODEL]
+ * [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]}: builds the {@link LanguageModelTrainer}
+ * named {@code NAME} (default {@code trainer}) from the OLCUT configuration file with the {@code --set}
+ * overrides ({@link Command#configured}; {@code --dry-run} prints the effective configuration instead of
+ * training, which the saved model's provenance records), trains a language model on the UTF-8 text
+ * file, printing one line per evaluation (step, training loss, validation loss and bits per character, tokens per second), and
  * saves the model directory with {@code --save} for {@code xformers4j generate}. With {@code --json}
  * it prints only {@code {"steps":…, "validation_loss":…, "validation_bpc":…, "train_seconds":…,
  * "curve":[{"step":…, "loss":…, "validation_loss":…, "validation_bpc":…}, …]}}.
@@ -32,7 +35,8 @@ import org.xformers4j.registry.UsageException;
 public final class LmCommand extends Command {
 
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--config", "--text", "--trainer", "--save").flags("--json");
+            .values("--config", "--text", "--trainer", "--save").flags("--json", "--dry-run")
+            .repeatable("--set");
 
     private final ComponentRegistry registry;
 
@@ -50,21 +54,27 @@ public final class LmCommand extends Command {
         Path config;
         Path textFile;
         Path save;
+        Map<String, String> overrides;
         try {
             line = SYNTAX.parse(Arrays.asList(args).subList(1, args.length));
             config = line.path("--config");
             textFile = line.path("--text");
             save = line.path("--save", null);
+            overrides = line.pairs("--set");
         } catch (UsageException e) {
             return usageError(err, "lm train: " + e.getMessage());
         }
         TrainingReport report = new TrainingReport(out, line.flag("--json"));
-        LanguageModelTrainer trainer;
+        Configured<LanguageModelTrainer> trainer;
         String text;
         try {
             checkSaveDirectory(save);
-            trainer = configured(config, line.value("--trainer", "trainer"),
+            trainer = configured(config, line.value("--trainer", "trainer"), overrides,
                     LanguageModelTrainer.class, "a LanguageModelTrainer", registry);
+            if (line.flag("--dry-run")) {
+                out.print(trainer.effective());
+                return OK;
+            }
             text = Utf8.read(textFile);
         } catch (IOException e) {
             return failure(err, "lm train: cannot read the text: " + messages(e));
@@ -75,7 +85,7 @@ public final class LmCommand extends Command {
                 text.codePointCount(0, text.length())));
         LanguageModelTrainer.Result<LanguageModel> result;
         try {
-            result = trainer.train(text, report::progress);
+            result = trainer.component().train(text, report::progress, trainer.provenance());
         } catch (RuntimeException e) {
             return failure(err, "lm train: training failed: " + messages(e));
         }
@@ -85,6 +95,7 @@ public final class LmCommand extends Command {
 
     @Override
     protected String usage() {
-        return "usage: xformers4j lm train --config FILE --text FILE [--trainer NAME] [--save MODEL] [--json]";
+        return "usage: xformers4j lm train --config FILE --text FILE [--trainer NAME] [--save MODEL]"
+                + " [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]";
     }
 }

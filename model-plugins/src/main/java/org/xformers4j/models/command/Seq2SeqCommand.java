@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -17,10 +18,11 @@ import org.xformers4j.registry.HostCommand;
 import org.xformers4j.registry.UsageException;
 
 /**
- * {@code xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL] [--json]}:
- * builds the {@link Seq2SeqTrainer} named {@code NAME} (default {@code trainer}) from the OLCUT
- * configuration file and trains an encoder-decoder model (Vaswani et al., 2017, "Attention Is All You
- * Need") on the UTF-8 file of {@code source<TAB>target} lines ({@link Seq2SeqTrainer#readPairs}).
+ * {@code xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL]
+ * [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]}: builds the {@link Seq2SeqTrainer} named
+ * {@code NAME} (default {@code trainer}) from the OLCUT configuration file with the {@code --set}
+ * overrides, as {@code lm train} does, and trains an encoder-decoder model (Vaswani et al., 2017,
+ * "Attention Is All You Need") on the UTF-8 file of {@code source<TAB>target} lines ({@link Seq2SeqTrainer#readPairs}).
  * It prints what {@code lm train} prints ({@link TrainingReport}), the bits per character being per
  * target character of the held-out pairs, and saves the model directory with {@code --save}, which
  * {@code xformers4j generate} loads, the prompt being the source.
@@ -32,7 +34,8 @@ import org.xformers4j.registry.UsageException;
 public final class Seq2SeqCommand extends Command {
 
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--config", "--pairs", "--trainer", "--save").flags("--json");
+            .values("--config", "--pairs", "--trainer", "--save").flags("--json", "--dry-run")
+            .repeatable("--set");
 
     private final ComponentRegistry registry;
 
@@ -51,21 +54,27 @@ public final class Seq2SeqCommand extends Command {
         Path config;
         Path pairsFile;
         Path save;
+        Map<String, String> overrides;
         try {
             line = SYNTAX.parse(Arrays.asList(args).subList(1, args.length));
             config = line.path("--config");
             pairsFile = line.path("--pairs");
             save = line.path("--save", null);
+            overrides = line.pairs("--set");
         } catch (UsageException e) {
             return usageError(err, "seq2seq train: " + e.getMessage());
         }
         TrainingReport report = new TrainingReport(out, line.flag("--json"));
-        Seq2SeqTrainer trainer;
+        Configured<Seq2SeqTrainer> trainer;
         List<Seq2SeqTrainer.Pair> pairs;
         try {
             checkSaveDirectory(save);
-            trainer = configured(config, line.value("--trainer", "trainer"),
+            trainer = configured(config, line.value("--trainer", "trainer"), overrides,
                     Seq2SeqTrainer.class, "a Seq2SeqTrainer", registry);
+            if (line.flag("--dry-run")) {
+                out.print(trainer.effective());
+                return OK;
+            }
             pairs = Seq2SeqTrainer.readPairs(pairsFile);
         } catch (RuntimeException e) {
             return failure(err, "seq2seq train: " + messages(e));
@@ -74,7 +83,7 @@ public final class Seq2SeqCommand extends Command {
                 pairs.size()));
         Seq2SeqTrainer.Result<Seq2SeqModel> result;
         try {
-            result = trainer.train(pairs, report::progress);
+            result = trainer.component().train(pairs, report::progress, trainer.provenance());
         } catch (RuntimeException e) {
             return failure(err, "seq2seq train: training failed: " + messages(e));
         }
@@ -84,6 +93,7 @@ public final class Seq2SeqCommand extends Command {
 
     @Override
     protected String usage() {
-        return "usage: xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL] [--json]";
+        return "usage: xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL]"
+                + " [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]";
     }
 }

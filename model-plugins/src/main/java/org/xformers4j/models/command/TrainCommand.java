@@ -18,13 +18,16 @@ import org.xformers4j.registry.UsageException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
  * {@code xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--trainer NAME]
- * [--save MODEL] [--json]}: builds the trainer named {@code NAME} (default {@code trainer}) from the
- * OLCUT configuration file, trains it on the labelled CSV file, evaluates the model with Tribuo's
- * {@link LabelEvaluator} on the test file (or, without {@code --test}, on a stratified 20% of the
+ * [--save MODEL] [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]}: builds the trainer named
+ * {@code NAME} (default {@code trainer}) from the OLCUT configuration file with the {@code --set}
+ * overrides ({@link Command#configured}; {@code --dry-run} prints the effective configuration instead of
+ * training; the model's provenance records it), trains it on the labelled CSV file, evaluates the model
+ * with Tribuo's {@link LabelEvaluator} on the test file (or, without {@code --test}, on a stratified 20% of the
  * training file held out with seed 1) and prints the evaluation and the confusion matrix; with
  * {@code --json}, only {@code {"accuracy":…, "macro_f1":…, "train_seconds":…, "examples":…}}
  * (examples: the number of training examples). {@code --save} writes the model in Tribuo's format
@@ -48,7 +51,8 @@ public final class TrainCommand extends Command {
 
     /** Seed and training fraction of the split used when no test file is given. */
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--config", "--train", "--test", "--label", "--save", "--trainer").flags("--json");
+            .values("--config", "--train", "--test", "--label", "--save", "--trainer").flags("--json", "--dry-run")
+            .repeatable("--set");
 
     static final long SPLIT_SEED = 1;
     static final double TRAIN_FRACTION = 0.8;
@@ -67,8 +71,10 @@ public final class TrainCommand extends Command {
         Path trainFile;
         Path testFile;
         Path modelFile;
+        Map<String, String> overrides;
         try {
             line = SYNTAX.parse(args);
+            overrides = line.pairs("--set");
             config = line.path("--config");
             trainFile = line.path("--train");
             testFile = line.path("--test", null);
@@ -77,12 +83,16 @@ public final class TrainCommand extends Command {
             return usageError(err, "train: " + e.getMessage());
         }
         String label = line.value("--label", "label");
-        Trainer<Label> trainer;
+        Configured<Trainer<Label>> trainer;
         MutableDataset<Label> train;
         MutableDataset<Label> test;
         try {
             // Everything that can fail after training is checked first, so no trained model is thrown away.
-            trainer = trainer(config, line.value("--trainer", "trainer"));
+            trainer = trainer(config, line.value("--trainer", "trainer"), overrides);
+            if (line.flag("--dry-run")) {
+                out.print(trainer.effective());
+                return OK;
+            }
             if (modelFile != null) {
                 TribuoModelFiles.checkWritable(modelFile);
             }
@@ -101,7 +111,7 @@ public final class TrainCommand extends Command {
         long start = System.nanoTime();
         Model<Label> model;
         try {
-            model = trainer.train(train);
+            model = trainer.component().train(train, trainer.runProvenance());
         } catch (RuntimeException e) {
             return failure(err, "train: training failed: " + messages(e));
         }
@@ -131,13 +141,14 @@ public final class TrainCommand extends Command {
     }
 
     @SuppressWarnings("unchecked")
-    private Trainer<Label> trainer(Path file, String name) {
-        return (Trainer<Label>) configured(file, name, Trainer.class, "a Tribuo Trainer", registry);
+    private Configured<Trainer<Label>> trainer(Path file, String name, Map<String, String> overrides) {
+        return (Configured<Trainer<Label>>) (Configured<?>) configured(file, name, overrides, Trainer.class,
+                "a Tribuo Trainer", registry);
     }
 
     @Override
     protected String usage() {
         return "usage: xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--trainer NAME]"
-                + " [--save MODEL] [--json]";
+                + " [--save MODEL] [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]";
     }
 }

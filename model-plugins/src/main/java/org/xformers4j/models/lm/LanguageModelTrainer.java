@@ -46,6 +46,14 @@ public final class LanguageModelTrainer extends TextModelTrainer {
      *                                  one window of {@link #contextLength} + 1 tokens
      */
     public Result<LanguageModel> train(String text, Consumer<Point> progress) {
+        return train(text, progress, Map.of());
+    }
+
+    /**
+     * Trains as {@link #train(String, Consumer)} does, adding {@code runProvenance} to the model's
+     * {@link TextGenerator#provenance() provenance} (such as the configuration a command trained it with).
+     */
+    public Result<LanguageModel> train(String text, Consumer<Point> progress, Map<String, String> runProvenance) {
         int split = text.offsetByCodePoints(0,
                 (int) (text.codePointCount(0, text.length()) * (1 - run.validationFraction())));
         String trainText = text.substring(0, split);
@@ -85,7 +93,7 @@ public final class LanguageModelTrainer extends TextModelTrainer {
             }
         };
         List<Point> curve = loop().onPoint(progress).run(decoder, task).curve();
-        return new Result<>(model.withProvenance(provenance(identity, curve)), curve);
+        return new Result<>(model.withProvenance(provenance(identity, curve, runProvenance)), curve);
     }
 
     /**

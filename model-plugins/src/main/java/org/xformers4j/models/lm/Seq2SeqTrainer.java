@@ -60,6 +60,15 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
      *                                  long for {@link #contextLength}, naming the pair's index
      */
     public Result<Seq2SeqModel> train(List<Pair> pairs, Consumer<Point> progress) {
+        return train(pairs, progress, Map.of());
+    }
+
+    /**
+     * Trains as {@link #train(List, Consumer)} does, adding {@code runProvenance} to the model's
+     * {@link TextGenerator#provenance() provenance} (such as the configuration a command trained it with).
+     */
+    public Result<Seq2SeqModel> train(List<Pair> pairs, Consumer<Point> progress,
+                                      Map<String, String> runProvenance) {
         if (pairs == null || pairs.size() < 2) {
             throw new IllegalArgumentException("training needs at least 2 pairs (one to train on, one to validate), got "
                     + (pairs == null ? null : pairs.size()));
@@ -119,7 +128,7 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
             }
         };
         List<Point> curve = loop().onPoint(progress).run(model.network(), task).curve();
-        return new Result<>(model.withProvenance(provenance(identity, curve)), curve);
+        return new Result<>(model.withProvenance(provenance(identity, curve, runProvenance)), curve);
     }
 
     private void checkLength(int pair, String what, int tokens) {

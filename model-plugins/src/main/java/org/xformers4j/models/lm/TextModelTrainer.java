@@ -218,10 +218,14 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
      * How a model was trained, for {@link TextGenerator#provenance()}: the run's {@link #identity} entries
      * (architecture, tokenizer, batch size, seed, data hash), the optimisation settings, and what
      * the run reached: steps, final training and validation loss, validation bits per character,
-     * training seconds, the date and the Java version.
+     * training seconds, the date and the Java version; and the caller's {@code runProvenance} entries
+     * (as Tribuo's run provenance: a command records the configuration file, its overrides and the
+     * effective configuration), which cannot replace any of these.
      */
-    protected Map<String, String> provenance(Map<String, String> identity, List<Point> curve) {
-        Map<String, String> out = new TreeMap<>(identity);
+    protected Map<String, String> provenance(Map<String, String> identity, List<Point> curve,
+                                             Map<String, String> runProvenance) {
+        Map<String, String> out = new TreeMap<>(runProvenance);
+        out.putAll(identity);
         out.put("trainer", getClass().getName());
         out.put("run.steps", Integer.toString(steps));
         out.put("run.optimization", optimization.toString());

@@ -91,7 +91,7 @@ class ConfigurationFilesTest {
             Files.write(file, mutation.bytes());
             String outcome;
             try {
-                Object trainer = Command.configured(file, name, type, "a trainer", REGISTRY);
+                Object trainer = Command.configured(file, name, Map.of(), type, "a trainer", REGISTRY).component();
                 assertThat(trainer).as(mutation.description()).isInstanceOf(type);
                 outcome = "configured a trainer";
             } catch (IllegalArgumentException e) {

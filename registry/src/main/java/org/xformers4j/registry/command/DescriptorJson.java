@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import org.xformers4j.component.ComponentDescriptor;
+import org.xformers4j.component.ConfigurableDescriptor;
 import org.xformers4j.component.Hyperparameter;
 
 /**
@@ -48,6 +49,26 @@ final class DescriptorJson {
             writeValue(json, capability.getValue());
         }
         json.writeEndObject();
+        json.writeEndObject();
+    }
+
+    /**
+     * The object {@code describe --json} prints for a configurable class: {@code kind}
+     * ({@code "configurable"}), {@code name}, {@code role}, {@code summary}, {@code implementation} and
+     * {@code hyperparameters} as a component's.
+     */
+    static void writeConfigurable(JsonGenerator json, ConfigurableDescriptor d) throws IOException {
+        json.writeStartObject();
+        json.writeStringField("kind", "configurable");
+        json.writeStringField("name", d.name());
+        json.writeStringField("role", d.role());
+        json.writeStringField("summary", d.summary());
+        json.writeStringField("implementation", d.implementation());
+        json.writeArrayFieldStart("hyperparameters");
+        for (Hyperparameter h : d.hyperparameters()) {
+            writeHyperparameter(json, h);
+        }
+        json.writeEndArray();
         json.writeEndObject();
     }
 

@@ -3,9 +3,13 @@ package org.xformers4j.registry.command;
 import java.util.List;
 import java.util.Map;
 import org.xformers4j.component.ComponentDescriptor;
+import org.xformers4j.component.ConfigurableDescriptor;
 import org.xformers4j.component.Hyperparameter;
 
-/** {@code xformers4j describe NAME} as text: what the component is, its hyperparameters and capabilities. */
+/**
+ * {@code xformers4j describe NAME} as text: what the component is, its hyperparameters and
+ * capabilities; or what the configurable class is and its properties.
+ */
 final class DescriptorText {
 
     private DescriptorText() {
@@ -18,16 +22,7 @@ final class DescriptorText {
         out.append("  reference:       ").append(d.reference()).append('\n');
         out.append("  implementation:  ").append(d.implementation()).append('\n');
 
-        out.append("\nHyperparameters:\n");
-        if (d.hyperparameters().isEmpty()) {
-            out.append("  (none)\n");
-        } else {
-            TextTable table = new TextTable("NAME", "TYPE", "DEFAULT", "VALID", "DESCRIPTION");
-            for (Hyperparameter h : d.hyperparameters()) {
-                table.row(h.name(), h.type(), defaultValue(h), valid(h), h.description());
-            }
-            out.append(table.render());
-        }
+        out.append("\nHyperparameters:\n").append(table(d.hyperparameters()));
 
         out.append("\nCapabilities:\n");
         TextTable table = new TextTable("NAME", "VALUE");
@@ -36,6 +31,29 @@ final class DescriptorText {
         }
         out.append(table.render());
         return out.toString();
+    }
+
+    /**
+     * {@code xformers4j describe NAME} of a configurable class (a trainer, encoder, head…): what it
+     * is and its properties, as a component's hyperparameters are shown.
+     */
+    static String render(ConfigurableDescriptor d) {
+        return d.name() + " (" + d.role() + ")\n"
+                + "  " + d.summary() + "\n"
+                + "  implementation:  " + d.implementation() + "\n"
+                + "\nProperties:\n" + table(d.hyperparameters());
+    }
+
+    /** The table of {@code @Config} fields, or {@code (none)}. */
+    private static String table(List<Hyperparameter> hyperparameters) {
+        if (hyperparameters.isEmpty()) {
+            return "  (none)\n";
+        }
+        TextTable table = new TextTable("NAME", "TYPE", "DEFAULT", "VALID", "DESCRIPTION");
+        for (Hyperparameter h : hyperparameters) {
+            table.row(h.name(), h.type(), defaultValue(h), valid(h), h.description());
+        }
+        return table.render();
     }
 
     /** A capability's value; a list's entries are separated by "; ", since an entry may hold ", ". */

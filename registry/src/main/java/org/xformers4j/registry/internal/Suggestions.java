@@ -5,10 +5,11 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * The registered names closest to a misspelt one, by Levenshtein edit distance (insertions,
- * deletions and substitutions of single characters), for "did you mean" messages.
+ * The names closest to a misspelt one, by Levenshtein edit distance (insertions, deletions and
+ * substitutions of single characters), for "did you mean" messages: of registered components, of a
+ * configuration's components and properties, of describable classes. Internal to the registry bundle.
  */
-final class Suggestions {
+public final class Suggestions {
 
     /** At most this many names are suggested. */
     static final int MAX_SUGGESTIONS = 3;
@@ -20,7 +21,7 @@ final class Suggestions {
      * The names within edit distance max(2, length/2) of {@code name}, nearest first (ties by
      * name), at most {@value #MAX_SUGGESTIONS}.
      */
-    static List<String> closest(String name, Collection<String> candidates) {
+    public static List<String> closest(String name, Collection<String> candidates) {
         int limit = Math.max(2, name.length() / 2);
         record Scored(String name, int distance) {
         }
@@ -37,7 +38,7 @@ final class Suggestions {
      * The message for an unknown name: {@code unknown component 'flsh'; did you mean: flash, lsh?},
      * or the full list of valid names when none is close.
      */
-    static String unknownName(String what, String name, Collection<String> candidates) {
+    public static String unknownName(String what, String name, Collection<String> candidates) {
         String head = "unknown " + what + " '" + name + "'; ";
         if (candidates.isEmpty()) {
             return head + "none is registered";

@@ -7,13 +7,20 @@ import static org.xformers4j.registry.command.JsonTree.object;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.xformers4j.component.ConfigurableCatalog;
+import org.xformers4j.component.ConfigurableDescriptor;
 import org.xformers4j.registry.ComponentRegistry;
+import org.xformers4j.registry.fixture.Settings;
 import org.xformers4j.registry.fixture.RepeatLastDecoding;
 import org.xformers4j.registry.fixture.ScaledValueAttention;
 
 class DescribeCommandTest {
 
     private final DescribeCommand describe = new DescribeCommand(ComponentRegistry.standalone());
+
+    /** A catalog of one configurable class, as a model bundle publishes its trainers, encoders and heads. */
+    private static final ConfigurableCatalog CATALOG = () -> List.of(
+            ConfigurableDescriptor.of(Settings.class, "test settings", "Settings of every shape."));
 
     @Test
     void textShowsEverythingAboutTheComponent() {
@@ -78,6 +85,52 @@ class DescribeCommandTest {
         Map<String, Object> rounding = object(array(scaled.get("hyperparameters")).get(1));
         assertThat(rounding).containsEntry("name", "rounding").containsEntry("range", null)
                 .containsEntry("choices", List.of("NONE", "FLOOR")).containsEntry("default", "NONE");
+    }
+
+    @Test
+    void aConfigurableClassOfACatalogIsDescribedByItsSimpleOrFullName() {
+        describe.bindCatalog(CATALOG);
+        Output result = Output.of(describe, "Settings");
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).isEqualTo("""
+                Settings (test settings)
+                  Settings of every shape.
+                  implementation:  %s
+
+                Properties:
+                  NAME     TYPE    DEFAULT     VALID           DESCRIPTION
+                  count    int     3           any             How many, 1 to 100.
+                  mode     Mode    FAST        FAST | CAREFUL  How.
+                  options  Map     {}          any             Named options.
+                  names    List    []          any             Names.
+                  next     Next    (built-in)  any             The settings used next.
+                  label    String  (unset)     any             A label, unset by default.
+                """.formatted(Settings.class.getName()));
+        assertThat(Output.of(describe, Settings.class.getName()).out()).isEqualTo(result.out());
+
+        describe.unbindCatalog(CATALOG);
+        assertThat(Output.of(describe, "Settings").exitCode()).isEqualTo(1);
+    }
+
+    @Test
+    void jsonOfAConfigurableClassIsItsDescriptor() throws Exception {
+        describe.bindCatalog(CATALOG);
+        Map<String, Object> d = object(JsonTree.parse(Output.of(describe, "Settings", "--json").out()));
+        assertThat(d).containsEntry("kind", "configurable").containsEntry("name", "Settings")
+                .containsEntry("role", "test settings").containsEntry("summary", "Settings of every shape.")
+                .containsEntry("implementation", Settings.class.getName());
+        Map<String, Object> mode = object(array(d.get("hyperparameters")).get(1));
+        assertThat(mode).containsEntry("name", "mode").containsEntry("default", "FAST")
+                .containsEntry("choices", List.of("FAST", "CAREFUL"));
+    }
+
+    @Test
+    void anUnknownNameSuggestsComponentsAndConfigurableClasses() {
+        describe.bindCatalog(CATALOG);
+        Output result = Output.of(describe, "Setings");
+        assertThat(result.exitCode()).isEqualTo(1);
+        assertThat(result.err()).isEqualTo("describe: unknown component 'Setings'; did you mean: Settings?\n");
+        assertThat(Output.of(describe, "shfit").err()).contains("did you mean: shift?");
     }
 
     @Test
