@@ -229,7 +229,7 @@ class OsgiLanguageModelTest {
         return new Training(steps, bpc, curveSteps);
     }
 
-    /** Reads exactly {@code {"strategy":…, "sequences":[{"text":…, "score":…}, …]}}. */
+    /** Reads exactly {@code {"prompt":…, "strategy":…, "score_is":…, "sequences":[{"text":…, "score":…, "log_probability":…}, …]}}. */
     private static Generation generation(String json) throws IOException {
         try (JsonParser p = new JsonFactory().createParser(json)) {
             expect(p, JsonToken.START_OBJECT);
