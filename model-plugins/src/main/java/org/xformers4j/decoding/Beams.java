@@ -52,6 +52,23 @@ abstract class Beams implements DecodingStrategy {
     abstract double diversityPenalty();
 
     /**
+     * The sum of the log-probabilities (less the diversity penalties, when there are groups to
+     * penalise) divided by the generated length to the power {@code lengthPenalty}, said in the
+     * simplest words that fit: {@value #SUM_OF_LOG_PROBABILITIES} for lengthPenalty 0 without
+     * penalties, "length-normalised" for lengthPenalty 1.
+     */
+    @Override
+    public String scoreDescription() {
+        String sum = numBeamGroups() > 1 && diversityPenalty() > 0
+                ? SUM_OF_LOG_PROBABILITIES + " less diversity penalties" : SUM_OF_LOG_PROBABILITIES;
+        if (lengthPenalty == 0) {
+            return sum;
+        }
+        return "length-normalised log-probability: " + sum + " / generated tokens"
+                + (lengthPenalty == 1 ? "" : "^" + lengthPenalty);
+    }
+
+    /**
      * {@inheritDoc}
      *
      * @return per prompt, its best {@code numReturnSequences} hypotheses (fewer only if fewer

@@ -229,19 +229,23 @@ class OsgiLanguageModelTest {
         return new Training(steps, bpc, curveSteps);
     }
 
-    /** Reads exactly {@code {"strategy":…, "sequences":[{"text":…, "score":…}, …]}}. */
+    /** Reads exactly {@code {"prompt":…, "strategy":…, "score_is":…, "sequences":[{"text":…, "score":…, "log_probability":…}, …]}}. */
     private static Generation generation(String json) throws IOException {
         try (JsonParser p = new JsonFactory().createParser(json)) {
             expect(p, JsonToken.START_OBJECT);
+            expectField(p, "prompt", JsonToken.VALUE_STRING);
             expectField(p, "strategy", JsonToken.VALUE_STRING);
             String strategy = p.getText();
+            expectField(p, "score_is", JsonToken.VALUE_STRING);
             expectField(p, "sequences", JsonToken.START_ARRAY);
             List<Sequence> sequences = new ArrayList<>();
             while (p.nextToken() == JsonToken.START_OBJECT) {
                 expectField(p, "text", JsonToken.VALUE_STRING);
                 String text = p.getText();
                 expectField(p, "score", JsonToken.VALUE_NUMBER_FLOAT);
-                sequences.add(new Sequence(text, p.getDoubleValue()));
+                double score = p.getDoubleValue();
+                expectField(p, "log_probability", JsonToken.VALUE_NUMBER_FLOAT);
+                sequences.add(new Sequence(text, score));
                 expect(p, JsonToken.END_OBJECT);
             }
             assertThat(p.currentToken()).isEqualTo(JsonToken.END_ARRAY);

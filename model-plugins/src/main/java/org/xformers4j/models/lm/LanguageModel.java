@@ -83,6 +83,12 @@ public final class LanguageModel extends TrainedTextModel<LanguageModel> {
         return out;
     }
 
+    /** The prompt's tokens; the model sees the last {@link #contextLength()} of them. */
+    @Override
+    public int inputTokens(String prompt) {
+        return tokenizer().encode(prompt).length;
+    }
+
     /**
      * A new decoding session over this model (see {@link DecoderSession}) that shows it at most
      * {@link #contextLength()} tokens, the context it was trained on; puts the model in

@@ -121,7 +121,8 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
     }
 
     /**
-     * Writes the target for {@code source}. The strategy runs with end token {@value #END_TOKEN}:
+     * Writes the target for {@code source}, of which the encoder reads at most {@link #contextLength()}
+     * tokens ({@value #END_TOKEN} included: a longer source is cut to its start). The strategy runs with end token {@value #END_TOKEN}:
      * a config without an end token gets it, and a config with another one is refused. The
      * generations' texts leave out the final {@value #END_TOKEN}; their token ids keep it. Puts the
      * model in evaluation mode.
@@ -139,7 +140,7 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
         network.eval();
         TransformerBlock.Memory memory;
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            memory = encode(new int[][] {sourceTokens(source)});
+            memory = encode(new int[][] {fitSource(sourceTokens(source))});
         }
         DecoderSession session = new DecoderSession(decoder, cached, memory, contextLength());
         List<Generation> out = new ArrayList<>();
@@ -170,6 +171,26 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
         int[] out = Arrays.copyOf(ids, ids.length + 1);
         out[ids.length] = endToken;
         return out;
+    }
+
+    /**
+     * {@code source} (from {@link #sourceTokens}) if it fits in {@link #contextLength()} tokens, else
+     * its first {@code contextLength − 1} tokens and {@value #END_TOKEN}: the encoder reads at most
+     * the context it was trained on.
+     */
+    int[] fitSource(int[] source) {
+        if (source.length <= contextLength()) {
+            return source;
+        }
+        int[] fitted = Arrays.copyOf(source, contextLength());
+        fitted[fitted.length - 1] = endToken;
+        return fitted;
+    }
+
+    /** The tokens the encoder would read for {@code source} before any cut: its tokens and {@value #END_TOKEN}. */
+    @Override
+    public int inputTokens(String source) {
+        return sourceTokens(source).length;
     }
 
     /** The ids of {@code target}, without special tokens around them. */

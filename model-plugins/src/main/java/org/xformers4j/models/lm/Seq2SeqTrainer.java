@@ -6,9 +6,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.logging.Logger;
+import java.util.stream.IntStream;
 import org.xformers4j.train.Evaluation;
 import org.xformers4j.train.Point;
 import org.xformers4j.train.TrainingTask;
@@ -17,16 +20,21 @@ import org.xformers4j.models.text.Utf8;
 
 /**
  * Trains an encoder-decoder {@link Seq2SeqModel} from scratch on (source, target) pairs (Vaswani et
- * al., 2017, "Attention Is All You Need"): the last {@link #validationFraction} of the pairs (at
- * least one) are held out, and each step draws {@link #batchSize} training pairs uniformly and
- * minimises the mean cross-entropy of predicting each target and the end token with teacher
- * forcing. Progress reports the training loss, target tokens per second and the held-out loss with
- * its bits per target character ({@link #evaluationWindows}, if not 0, caps the held-out pairs
- * evaluated); checkpoints, resume, the time budget and the guard against non-finite losses are
- * those of {@link TrainingLoop}. Sources (with their end token) and targets (with the start token)
- * must fit in {@link #contextLength} tokens. Configure it with OLCUT or {@link #builder()}.
+ * al., 2017, "Attention Is All You Need"): a random {@code run.validationFraction} of the pairs (at
+ * least one), drawn with {@code run.seed}, is held out, so a file sorted by source, length or topic
+ * is validated on a sample of all of it rather than on its tail; each step draws {@link #batchSize}
+ * training pairs uniformly and minimises the mean cross-entropy of predicting each target and the
+ * end token with teacher forcing. Progress reports the training loss, target tokens per second and
+ * the held-out loss with its bits per target character ({@link #evaluationWindows}, if not 0, caps
+ * the held-out pairs evaluated); checkpoints, resume, the time budget and the guard against
+ * non-finite losses are those of {@link TrainingLoop}. Targets (with the start token) must fit in
+ * {@link #contextLength} tokens; a longer source (with its end token) is cut to its first
+ * {@code contextLength} tokens, as {@link Seq2SeqModel#generate} cuts it, with one warning that
+ * counts such sources and gives the longest. Configure it with OLCUT or {@link #builder()}.
  */
 public final class Seq2SeqTrainer extends TextModelTrainer {
+
+    private static final Logger LOGGER = Logger.getLogger(Seq2SeqTrainer.class.getName());
 
     /** A training example: the target the model should write for the source. */
     public record Pair(String source, String target) {
@@ -56,8 +64,8 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
      * Trains on {@code pairs}.
      *
      * @param progress receives each point of the learning curve as it is measured
-     * @throws IllegalArgumentException if there are fewer than two pairs, or a pair's source or target is too
-     *                                  long for {@link #contextLength}, naming the pair's index
+     * @throws IllegalArgumentException if there are fewer than two pairs, or a pair's target is too long for
+     *                                  {@link #contextLength}, naming the pair's index
      */
     public Result<Seq2SeqModel> train(List<Pair> pairs, Consumer<Point> progress) {
         return train(pairs, progress, Map.of());
@@ -73,26 +81,44 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
             throw new IllegalArgumentException("training needs at least 2 pairs (one to train on, one to validate), got "
                     + (pairs == null ? null : pairs.size()));
         }
-        int held = Math.max(1, Math.min(pairs.size() - 1, (int) (pairs.size() * run.validationFraction())));
-        int split = pairs.size() - held;
+        int[] validation = validationSample(pairs.size(), run.validationFraction(), run.seed());
+        int[] training = complement(validation, pairs.size());
+        int held = validation.length;
         StringBuilder trainText = new StringBuilder();
-        pairs.subList(0, split).forEach(p -> trainText.append(p.source()).append('\n').append(p.target()).append('\n'));
+        for (int i : training) {
+            trainText.append(pairs.get(i).source()).append('\n').append(pairs.get(i).target()).append('\n');
+        }
         Tokenizer tokenizer = tokenizerFor(trainText.toString());
         SplittableRandom rng = new SplittableRandom(run.seed());
         Seq2SeqModel model = Seq2SeqModel.create(architecture, contextLength, tokenizer, registry(), rng);
         int[][] sources = new int[pairs.size()][];
         int[][] targets = new int[pairs.size()][];
+        int longSources = 0;
+        int longest = 0;
         for (int i = 0; i < pairs.size(); i++) {
-            sources[i] = model.sourceTokens(pairs.get(i).source());
+            int[] source = model.sourceTokens(pairs.get(i).source());
+            if (source.length > contextLength) {
+                longSources++;
+                longest = Math.max(longest, source.length);
+            }
+            sources[i] = model.fitSource(source);
             targets[i] = model.targetTokens(pairs.get(i).target());
-            checkLength(i, "source (with " + Seq2SeqModel.END_TOKEN + ")", sources[i].length);
-            checkLength(i, "target (with " + Seq2SeqModel.START_TOKEN + ")", targets[i].length + 1);
+            if (targets[i].length + 1 > contextLength) {
+                throw new IllegalArgumentException("pair " + i + ": its target (with " + Seq2SeqModel.START_TOKEN
+                        + ") is " + (targets[i].length + 1) + " tokens, more than contextLength = " + contextLength);
+            }
+        }
+        if (longSources > 0) {
+            LOGGER.warning(String.format(Locale.ROOT, "%,d of %,d sources are longer than contextLength = %d tokens "
+                    + "(the longest %d, with %s); each is cut to its first %d tokens and %s", longSources, pairs.size(),
+                    contextLength, longest, Seq2SeqModel.END_TOKEN, contextLength - 1, Seq2SeqModel.END_TOKEN));
         }
         int evaluated = evaluationWindows == 0 ? held : Math.min(held, evaluationWindows);
-        int[][] validationSources = Arrays.copyOfRange(sources, split, split + evaluated);
-        int[][] validationTargets = Arrays.copyOfRange(targets, split, split + evaluated);
-        long validationCharacters = pairs.subList(split, split + evaluated).stream()
-                .mapToLong(p -> p.target().codePointCount(0, p.target().length())).sum();
+        int[] evaluatedPairs = Arrays.copyOf(validation, evaluated);
+        int[][] validationSources = Arrays.stream(evaluatedPairs).mapToObj(i -> sources[i]).toArray(int[][]::new);
+        int[][] validationTargets = Arrays.stream(evaluatedPairs).mapToObj(i -> targets[i]).toArray(int[][]::new);
+        long validationCharacters = Arrays.stream(evaluatedPairs).mapToObj(i -> pairs.get(i).target())
+                .mapToLong(t -> t.codePointCount(0, t.length())).sum();
         long batchSeed = rng.nextLong();
         Map<String, String> identity = identity(data(pairs));
         TrainingTask task = new TrainingTask() {
@@ -103,7 +129,7 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
                 int[][] batchSources = new int[range[1] - range[0]][];
                 int[][] batchTargets = new int[range[1] - range[0]][];
                 for (int b = 0; b < range[1]; b++) {
-                    int i = draw.nextInt(split);
+                    int i = training[draw.nextInt(training.length)];
                     if (b >= range[0]) {
                         batchSources[b - range[0]] = sources[i];
                         batchTargets[b - range[0]] = targets[i];
@@ -131,11 +157,35 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
         return new Result<>(model.withProvenance(provenance(identity, curve, runProvenance)), curve);
     }
 
-    private void checkLength(int pair, String what, int tokens) {
-        if (tokens > contextLength) {
-            throw new IllegalArgumentException("pair " + pair + ": its " + what + " is " + tokens + " tokens, more than "
-                    + "contextLength = " + contextLength);
+    /**
+     * The pairs held out for validation: a random {@code fraction} of {@code pairs} (at least one, and not all),
+     * drawn with {@code seed}, in the order drawn (so its first k, which {@link #evaluationWindows} evaluates, are a
+     * random sample too). A file sorted by source, length or topic is thus validated on a sample of all of it
+     * rather than on its tail.
+     *
+     * @throws IllegalArgumentException if there are fewer than two pairs or fraction is not in [0, 1)
+     */
+    public static int[] validationSample(int pairs, float fraction, long seed) {
+        if (pairs < 2 || !(fraction >= 0 && fraction < 1)) {
+            throw new IllegalArgumentException("validationSample: need at least 2 pairs and a fraction in [0, 1), got "
+                    + pairs + " and " + fraction);
         }
+        int held = Math.max(1, Math.min(pairs - 1, (int) (pairs * fraction)));
+        SplittableRandom rng = new SplittableRandom(seed);
+        int[] order = new int[pairs];                                    // a random permutation (Fisher–Yates)
+        for (int i = 0; i < pairs; i++) {
+            int j = rng.nextInt(i + 1);
+            order[i] = order[j];
+            order[j] = i;
+        }
+        return Arrays.copyOf(order, held);
+    }
+
+    /** The indices in [0, n) that are not in {@code indices}, in increasing order. */
+    private static int[] complement(int[] indices, int n) {
+        boolean[] taken = new boolean[n];
+        Arrays.stream(indices).forEach(i -> taken[i] = true);
+        return IntStream.range(0, n).filter(i -> !taken[i]).toArray();
     }
 
     /** The pairs as one text, for the data's identity in checkpoints. */

@@ -30,6 +30,17 @@ public interface TextGenerator {
      */
     List<Generation> generate(String input, DecodingStrategy strategy, GenerationConfig config);
 
+    /**
+     * How many tokens the model would read for {@code input} if it had no limit: a language model's prompt
+     * tokens, a sequence-to-sequence model's source tokens with its end token. More than
+     * {@link #contextLength()} means the model reads it only in part: a language model its last
+     * {@code contextLength} tokens, a sequence-to-sequence model the first ones.
+     */
+    int inputTokens(String input);
+
+    /** The tokens per window the model was trained on: the most of an input it reads. */
+    int contextLength();
+
     /** The tokenizer whose ids the model reads and writes. */
     Tokenizer tokenizer();
 

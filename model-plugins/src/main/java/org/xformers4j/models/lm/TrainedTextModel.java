@@ -146,6 +146,7 @@ abstract class TrainedTextModel<M extends TrainedTextModel<M>> implements TextGe
     }
 
     /** The tokens per window the model was trained on, the most it is shown at once when generating. */
+    @Override
     public int contextLength() {
         return contextLength;
     }

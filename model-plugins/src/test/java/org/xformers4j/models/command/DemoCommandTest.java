@@ -88,8 +88,8 @@ class DemoCommandTest {
         for (String strategy : List.of("greedy", "beam", "sample")) {
             assertThat(text).contains("with " + strategy);
         }
-        assertThat(text.split("\\[1] score ", -1)).hasSize(4);            // one sequence per strategy
-        assertThat(text.split("\n" + DemoCommand.PROMPT, -1)).hasSize(4); // each printed after the prompt
+        assertThat(text.split("\n    score \\(", -1)).hasSize(4);                 // one sequence per strategy
+        assertThat(text.split("\n\\[1] " + Pattern.quote(DemoCommand.PROMPT), -1)).hasSize(4); // each with the prompt
         assertThat(text).contains("demo finished in");
         assertThat(tempModels()).isEqualTo(before);
     }

@@ -67,6 +67,13 @@ class ExamplesTest {
                 assertThat(code).as(trainer + ": " + err).isZero();
             }
             assertThat(out.toString(StandardCharsets.UTF_8)).contains("\"validation_bpc\"");
+        } else if (xml.contains("org.xformers4j.models.lm.Seq2SeqTrainer")) {
+            List<String> lines = Files.readAllLines(EXAMPLES.resolve("data/g2p-moby-dick.tsv"));
+            Path slice = Files.write(dir.resolve("slice.tsv"), lines.subList(0, 300));
+            int code = new Seq2SeqCommand(REGISTRY).run(new String[] {"train", "--config", config.toString(),
+                    "--pairs", slice.toString(), "--json"}, o, e);
+            assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
+            assertThat(out.toString(StandardCharsets.UTF_8)).contains("\"validation_bpc\"");
         } else {
             String data = example.getFileName().toString().startsWith("wine") ? "data/wine.csv" : "data/digits.csv";
             List<String> lines = Files.readAllLines(EXAMPLES.resolve(data));

@@ -13,13 +13,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xformers4j.models.lm.Seq2SeqModel;
+import org.xformers4j.models.lm.Seq2SeqTrainer;
 import org.xformers4j.registry.ComponentRegistry;
 
 /**
@@ -66,8 +69,8 @@ class Seq2SeqCommandTest {
             """;
 
     private static final int PAIRS = 200;
-    /** The trainer holds out the last tenth of the pairs. */
-    private static final int HELD_OUT = PAIRS / 10;
+    /** The trainer holds out a tenth of the pairs, drawn with the run's seed (1 by default). */
+    private static final int[] HELD_OUT = Seq2SeqTrainer.validationSample(PAIRS, 0.1f, 1);
 
     @TempDir
     Path dir;
@@ -171,10 +174,10 @@ class Seq2SeqCommandTest {
         assertThat(curve.get(0)).containsOnlyKeys("step", "loss", "validation_loss", "validation_bpc", "seconds");
         assertThat((double) curve.get(1).get("loss")).isLessThan((double) curve.get(0).get("loss"));
         // Nats per predicted target token (each letter and the end token) in bits per target character.
-        long characters = words.subList(PAIRS - HELD_OUT, PAIRS).stream().mapToLong(String::length).sum();
+        long characters = Arrays.stream(HELD_OUT).mapToLong(i -> words.get(i).length()).sum();
         double loss = (double) summary.get("validation_loss");
         assertThat((double) summary.get("validation_bpc"))
-                .isCloseTo(loss * (characters + HELD_OUT) / characters / Math.log(2), within(2e-4));
+                .isCloseTo(loss * (characters + HELD_OUT.length) / characters / Math.log(2), within(2e-4));
 
         assertThat(Seq2SeqModel.load(model).architecture().modelDim()).isEqualTo(32);
         out.reset();
@@ -184,8 +187,34 @@ class Seq2SeqCommandTest {
         assertThat(generated).as(err()).isZero();
         Map<String, Object> generation = jsonLine(out());
         assertThat(generation).containsEntry("strategy", "greedy");
-        assertThat((List<Map<String, Object>>) generation.get("sequences")).singleElement()
-                .satisfies(s -> assertThat(s).containsOnlyKeys("text", "score"));
+        List<Map<String, Object>> sequences = (List<Map<String, Object>>) generation.get("sequences");
+        assertThat(sequences).singleElement()
+                .satisfies(s -> assertThat(s).containsOnlyKeys("text", "score", "log_probability"));
+
+        // The text layout shows the output alone, not glued to the source.
+        out.reset();
+        int printed = new GenerateCommand(ComponentRegistry.standalone()).run(new String[] {"--model",
+                        model.toString(), "--prompt", "hello", "--max-new-tokens", "8"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(printed).as(err()).isZero();
+        assertThat(out()).isEqualTo(String.format(Locale.ROOT, "[1] %s%n    score (sum of log-probabilities): %.4f%n",
+                sequences.get(0).get("text"), (double) sequences.get(0).get("score")));
+    }
+
+    @Test
+    void sourcesLongerThanTheContextGetOneWarningWhenGenerating() throws IOException {
+        Path model = dir.resolve("model");
+        assertThat(seq2seq("train", "--config", config().toString(), "--pairs", pairs(words()).toString(), "--save",
+                model.toString(), "--json")).as(err()).isZero();
+        Path sources = Files.writeString(dir.resolve("sources.txt"), "abc\nabcdefghijklmnopqrst\nabcdefghijklmnopqrstuvwxyz\n");
+        out.reset();
+        int code = new GenerateCommand(ComponentRegistry.standalone()).run(new String[] {"--model", model.toString(),
+                        "--input", sources.toString(), "--max-new-tokens", "4", "--json"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(code).as(err()).isZero();
+        assertThat(out().lines()).hasSize(3);
+        assertThat(err()).isEqualTo(String.format("generate: warning: 2 of 3 prompts are longer than the model's "
+                + "context of 16 tokens (the longest has 27); the model read only the first 15 tokens and </s>%n"));
     }
 
     @Test

@@ -21,6 +21,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -353,19 +357,87 @@ class Seq2SeqTest {
     }
 
     @Test
-    void rejectsPairsTooLongForTheContextNamingThePair() {
+    void rejectsTargetsTooLongForTheContextNamingThePair() {
         List<Seq2SeqTrainer.Pair> pairs = new ArrayList<>(shortRun());
         pairs.set(3, new Seq2SeqTrainer.Pair("abc", "a target far longer than sixteen tokens"));
-        pairs.set(5, new Seq2SeqTrainer.Pair("a source of exactly 16", "x"));
         assertThatThrownBy(() -> quick().steps(40).build().train(pairs, p -> { }))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pair 3")
                 .hasMessageContaining("target").hasMessageContaining("contextLength = 16");
-        pairs.set(3, new Seq2SeqTrainer.Pair("abc", "fifteen letters"));             // + <s> = 16: fits
-        assertThatThrownBy(() -> quick().steps(40).build().train(pairs, p -> { }))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pair 5")
-                .hasMessageContaining("source");
         assertThatThrownBy(() -> quick().build().train(pairs.subList(0, 1), p -> { }))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 2 pairs");
+    }
+
+    /** Sources longer than the context are cut, with one warning for all of them, not one per pair nor none. */
+    @Test
+    void cutsSourcesTooLongForTheContextWithOneWarning() {
+        List<Seq2SeqTrainer.Pair> pairs = new ArrayList<>(shortRun());
+        pairs.set(3, new Seq2SeqTrainer.Pair("abc", "fifteen letters"));             // + <s> = 16: fits
+        pairs.set(5, new Seq2SeqTrainer.Pair("a source of exactly 16", "x"));        // + </s> = 23
+        pairs.set(7, new Seq2SeqTrainer.Pair("the longest source of all, 30", "y")); // + </s> = 30
+        pairs.set(9, new Seq2SeqTrainer.Pair("fifteen letters", "z"));               // + </s> = 16: fits
+        List<LogRecord> records = new ArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                records.add(record);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger logger = Logger.getLogger(Seq2SeqTrainer.class.getName());
+        logger.addHandler(handler);
+        try {
+            quick().steps(2).evaluateEvery(2).build().train(pairs, p -> { });
+        } finally {
+            logger.removeHandler(handler);
+        }
+        assertThat(records).singleElement().satisfies(r -> {
+            assertThat(r.getLevel()).isEqualTo(Level.WARNING);
+            assertThat(r.getMessage()).isEqualTo("2 of " + pairs.size() + " sources are longer than contextLength = 16 "
+                    + "tokens (the longest 30, with </s>); each is cut to its first 15 tokens and </s>");
+        });
+    }
+
+    @Test
+    void aSourceLongerThanTheContextIsCutToItsStart() {
+        DecodingStrategy greedy = new GreedyDecoding();
+        GenerationConfig config = GenerationConfig.builder().maxNewTokens(20).build();
+        String alphabet = "abcdefghijklmnopqrstuvwxyz";
+        assertThat(reverser.inputTokens(alphabet)).isEqualTo(27);
+        assertThat(reverser.generate(alphabet, greedy, config).get(0).text())
+                .isEqualTo(reverser.generate(alphabet.substring(0, 15), greedy, config).get(0).text());
+    }
+
+    /** The held-out pairs are a random sample drawn with the seed, not the file's tail. */
+    @Test
+    void theValidationPairsAreASeededSampleOfTheWholeFile() {
+        int[] sample = Seq2SeqTrainer.validationSample(200, 0.1f, 1);
+        assertThat(sample).hasSize(20).doesNotHaveDuplicates();
+        assertThat(Arrays.stream(sample).boxed().toList()).allSatisfy(i -> assertThat(i).isBetween(0, 199));
+        assertThat(Arrays.stream(sample).filter(i -> i < 100).count()).isBetween(3L, 17L);
+        assertThat(Seq2SeqTrainer.validationSample(200, 0.1f, 1)).isEqualTo(sample);
+        assertThat(Seq2SeqTrainer.validationSample(200, 0.1f, 2)).isNotEqualTo(sample);
+        assertThat(Seq2SeqTrainer.validationSample(2, 0.1f, 1)).hasSize(1);
+        assertThat(Seq2SeqTrainer.validationSample(10, 0.95f, 1)).hasSize(9);
+        assertThatThrownBy(() -> Seq2SeqTrainer.validationSample(1, 0.1f, 1)).hasMessageContaining("at least 2 pairs");
+    }
+
+    /** Training validates on exactly the sample: the last point's held-out loss is the model's loss on those pairs. */
+    @Test
+    void trainingValidatesOnTheSample() {
+        List<Seq2SeqTrainer.Pair> pairs = shortRun();
+        Seq2SeqTrainer.Result<Seq2SeqModel> result = quick().steps(4).evaluateEvery(4).build().train(pairs, p -> { });
+        RunSettings run = quickRun().build();
+        int[] sample = Seq2SeqTrainer.validationSample(pairs.size(), run.validationFraction(), run.seed());
+        List<Seq2SeqTrainer.Pair> held = Arrays.stream(sample).mapToObj(pairs::get).toList();
+        assertThat(result.curve().get(result.curve().size() - 1).evaluation().loss())
+                .isCloseTo(result.model().evaluate(held, 7).loss(), within(1e-5));
     }
 
     @Test

@@ -9,6 +9,19 @@ import org.xformers4j.component.Component;
  */
 public interface DecodingStrategy extends Component {
 
+    /** What {@link #scoreDescription()} says of a score that is the sequence's log-probability. */
+    String SUM_OF_LOG_PROBABILITIES = "sum of log-probabilities";
+
+    /**
+     * What the {@link GeneratedSequence#score() score} of this strategy's sequences is, in words a
+     * command prints beside it: {@value #SUM_OF_LOG_PROBABILITIES} (the
+     * {@link GeneratedSequence#logProbability() log-probability}) unless the strategy ranks by
+     * something else, such as beam search's length-normalised log-probability, which it then names.
+     */
+    default String scoreDescription() {
+        return SUM_OF_LOG_PROBABILITIES;
+    }
+
     /**
      * Continues every prompt.
      *

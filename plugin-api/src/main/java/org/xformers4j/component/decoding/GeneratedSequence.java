@@ -5,7 +5,8 @@ package org.xformers4j.component.decoding;
  *
  * @param tokens         the new tokens, without the prompt (ending with the end token if it was produced)
  * @param logProbability sum of the log-probabilities of the chosen tokens after logits processing
- * @param score          the strategy's ranking score (equal to logProbability unless it applies a length penalty)
+ * @param score          the strategy's ranking score (equal to logProbability unless it applies a length penalty),
+ *                       which {@link DecodingStrategy#scoreDescription()} names
  */
 public record GeneratedSequence(int[] tokens, double logProbability, double score) {
 

@@ -132,7 +132,16 @@ public class DefaultComponentRegistry implements ComponentRegistry {
 
     @Override
     public <T extends Component> T create(Class<T> type, String name, Map<String, String> options) {
-        ComponentProvider<?> provider = find(name);
+        ComponentProvider<?> provider;
+        synchronized (lock) {
+            List<ComponentProvider<?>> claimants = claims.get(name);
+            if (claimants == null) {
+                // Only names of the asked type are suggested: a misspelt decoding strategy is not offered attention.
+                throw new IllegalArgumentException(Suggestions.unknownName("component", name, claims.entrySet().stream()
+                        .filter(c -> type.isAssignableFrom(c.getValue().get(0).type())).map(Map.Entry::getKey).toList()));
+            }
+            provider = claimants.get(0);
+        }
         if (!type.isAssignableFrom(provider.type())) {
             throw new IllegalArgumentException("component '" + name + "' is a " + provider.descriptor().kind().label()
                     + " component (" + provider.type().getName() + "), not a " + type.getSimpleName());

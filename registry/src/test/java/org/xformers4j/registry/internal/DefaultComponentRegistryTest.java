@@ -87,6 +87,15 @@ class DefaultComponentRegistryTest {
     }
 
     @Test
+    void createSuggestsOnlyNamesOfTheAskedType() {
+        ComponentRegistry registry = ComponentRegistry.standalone();
+        assertThatThrownBy(() -> registry.create(PositionalEncoding.class, "shfit", Map.of()))
+                .hasMessage("unknown component 'shfit'; did you mean: shift?");
+        assertThatThrownBy(() -> registry.create(DecodingStrategy.class, "shfit", Map.of()))
+                .hasMessage("unknown component 'shfit'; valid names: echo");
+    }
+
+    @Test
     void createsConfiguredInstancesThroughTheProvider() {
         ComponentRegistry registry = ComponentRegistry.standalone();
         AttentionMechanism attention = registry.create(AttentionMechanism.class, "scaled-value", Map.of("factor", "2.5"));
