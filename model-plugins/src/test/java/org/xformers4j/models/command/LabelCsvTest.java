@@ -42,7 +42,7 @@ class LabelCsvTest {
     void aValidFileLoadsEveryRowInOrder() throws IOException {
         Path file = csv("ok.csv", "a,label,b\n1,x,2\n3,y,4.5\n\"5\",\"x\",-6e3\n");
 
-        MutableDataset<Label> data = LabelCsv.training(file, "label");
+        MutableDataset<Label> data = LabelCsv.training(file, LabelCsv.Columns.of("label"));
 
         assertThat(data.size()).isEqualTo(3);
         assertThat(data.getExample(2).getOutput().getLabel()).isEqualTo("x");
@@ -53,7 +53,7 @@ class LabelCsvTest {
     void anEmptyLabelIsRefusedNamingRowAndColumn() throws IOException {
         Path file = csv("empty-label.csv", "a,label\n1,x\n2,\n3,y\n");
 
-        assertThatThrownBy(() -> LabelCsv.training(file, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(file, LabelCsv.Columns.of("label")))
                 .hasMessage(file + " row 2, column 'label': empty");
     }
 
@@ -62,9 +62,9 @@ class LabelCsvTest {
         Path twice = csv("twice.csv", "a,b,a,label\n1,2,3,x\n");
         Path unnamed = csv("unnamed.csv", "a,,label\n1,2,x\n");
 
-        assertThatThrownBy(() -> LabelCsv.training(twice, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(twice, LabelCsv.Columns.of("label")))
                 .hasMessage(twice + ": the header line names column 'a' twice, as column 1 and column 3");
-        assertThatThrownBy(() -> LabelCsv.training(unnamed, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(unnamed, LabelCsv.Columns.of("label")))
                 .hasMessage(unnamed + ": column 2 of the header line has no name");
     }
 
@@ -82,10 +82,10 @@ class LabelCsvTest {
         Path file = Files.write(dir.resolve("latin1.csv"), bytes.toByteArray());
         Path header = Files.write(dir.resolve("header.csv"), new byte[] {'a', ',', (byte) 0xFF, '\n', '1', '\n'});
 
-        assertThatThrownBy(() -> LabelCsv.training(file, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(file, LabelCsv.Columns.of("label")))
                 .hasMessageStartingWith(file + " row 2000: not UTF-8 text: malformed bytes at byte offset "
                         + (bytes.size() - "\n2001,x\n".length() - 1));
-        assertThatThrownBy(() -> LabelCsv.training(header, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(header, LabelCsv.Columns.of("label")))
                 .hasMessageStartingWith(header + ": the header line is not UTF-8 text");
     }
 
@@ -94,9 +94,9 @@ class LabelCsvTest {
         Path one = csv("one.csv", "a,label\n1,x\n2,x\n");
         Path test = csv("test.csv", "a,label\n1,x\n2,z\n");
 
-        assertThatThrownBy(() -> LabelCsv.training(one, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(one, LabelCsv.Columns.of("label")))
                 .hasMessage(one + ": column 'label' holds one class, 'x', in all 2 rows; a classifier needs at least two");
-        assertThatThrownBy(() -> LabelCsv.test(test, "label", Set.of(new Label("x"), new Label("y"))))
+        assertThatThrownBy(() -> LabelCsv.test(test, LabelCsv.Columns.of("label"), Set.of(new Label("x"), new Label("y"))))
                 .hasMessage(test + " row 2, column 'label': label 'z' is not among the training labels [x, y]");
     }
 
@@ -106,11 +106,11 @@ class LabelCsvTest {
         Path extra = csv("extra.csv", "a,b,label\n1,2,x\n3,4,y,5\n");
         Path missing = csv("missing.csv", "a,b,label\n1,2,x\n3,y\n");
 
-        assertThatThrownBy(() -> LabelCsv.training(huge, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(huge, LabelCsv.Columns.of("label")))
                 .hasMessageStartingWith(huge + " row 2, column 'b': 1e39 is beyond the range of a 32-bit float");
-        assertThatThrownBy(() -> LabelCsv.training(extra, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(extra, LabelCsv.Columns.of("label")))
                 .hasMessage(extra + " row 2: it has 4 cells but the header line names 3 columns");
-        assertThatThrownBy(() -> LabelCsv.training(missing, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(missing, LabelCsv.Columns.of("label")))
                 .hasMessage(missing + " row 2: it has 2 cells but the header line names 3 columns");
     }
 
@@ -157,7 +157,7 @@ class LabelCsvTest {
         }
         byte[] valid = text.toString().getBytes(StandardCharsets.UTF_8);
         List<Map<String, Double>> expected = rows(LabelCsv.training(Files.write(dir.resolve("valid.csv"), valid),
-                "label"));
+                LabelCsv.Columns.of("label")));
         List<FileMutations.Mutation> mutations = new ArrayList<>(FileMutations.all(valid, 150, 21));
         String body = text.substring(text.indexOf("\n") + 1);
         mutations.add(text("a huge number", text.toString().replace("13.3", "1e39")));
@@ -175,7 +175,7 @@ class LabelCsvTest {
             Path file = Files.write(dir.resolve("mutated.csv"), mutation.bytes());
             MutableDataset<Label> loaded;
             try {
-                loaded = LabelCsv.training(file, "label");
+                loaded = LabelCsv.training(file, LabelCsv.Columns.of("label"));
             } catch (IllegalArgumentException e) {
                 assertThat(e.getMessage()).as(mutation.description()).startsWith(file.toString());
                 outcomes.merge(Outcome.REJECTED, 1, Integer::sum);
