@@ -26,7 +26,7 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * {@code xformers4j evaluate --model MODEL --input CSV [--label COLUMN] [--text COLUMN]
+ * {@code xformers4j evaluate --model MODEL --input CSV [--label COLUMN] [--text COLUMN] [--id COLUMN]
  * [--separator CHAR] [--json]}: evaluates a classifier saved by {@code train --save} on labelled
  * data with Tribuo's {@link LabelEvaluator} and prints its {@link LabelEvaluation} (accuracy,
  * per-class precision, recall and F1, averages) and confusion matrix, or with {@code --json} one
@@ -46,7 +46,7 @@ import java.util.function.Function;
 public final class EvaluateCommand extends Command {
 
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--model", "--input", "--label", "--text", "--separator").flags("--json");
+            .values("--model", "--input", "--label", "--text", "--id", "--separator").flags("--json");
 
     private final ComponentRegistry registry;
 
@@ -143,7 +143,7 @@ public final class EvaluateCommand extends Command {
 
     @Override
     protected String usage() {
-        return "usage: xformers4j evaluate --model MODEL --input CSV [--label COLUMN] [--text COLUMN] [--separator CHAR]"
-                + " [--json]";
+        return "usage: xformers4j evaluate --model MODEL --input CSV [--label COLUMN] [--text COLUMN] [--id COLUMN]"
+                + " [--separator CHAR] [--json]";
     }
 }

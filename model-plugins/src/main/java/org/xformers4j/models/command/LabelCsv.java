@@ -65,15 +65,10 @@ final class LabelCsv {
             return new Columns(label, null, null, null, null);
         }
 
-        /** The columns named by the options {@code --label} (default {@code label}), {@code --text} and {@code --separator}. */
+        /** The columns named by the options {@code --label} (default {@code label}), {@code --text}, {@code --id} and {@code --separator}. */
         static Columns of(CommandLine line) {
-            return new Columns(line.value("--label", "label"), line.value("--text", null), null,
+            return new Columns(line.value("--label", "label"), line.value("--text", null), line.value("--id", null),
                     line.value("--separator", null), null);
-        }
-
-        /** These columns with the id column {@code id} (null: the row numbers). */
-        Columns withId(String id) {
-            return new Columns(label, text, id, separator, numbers);
         }
 
         /** These columns with the text column {@code text} and the numeric feature columns {@code numbers}. */

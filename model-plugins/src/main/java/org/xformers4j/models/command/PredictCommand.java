@@ -82,7 +82,7 @@ public final class PredictCommand extends Command {
         } catch (RuntimeException e) {
             return failure(err, "predict: " + messages(e));
         }
-        LabelCsv.Columns given = LabelCsv.Columns.of(line).withId(line.value("--id", null));
+        LabelCsv.Columns given = LabelCsv.Columns.of(line);
         List<Label> classes = line.flag("--all-probabilities")
                 ? model.getOutputIDInfo().getDomain().stream().sorted(Comparator.comparing(Label::getLabel)).toList()
                 : List.of();

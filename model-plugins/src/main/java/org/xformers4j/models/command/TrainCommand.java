@@ -23,10 +23,10 @@ import java.util.function.Function;
 
 /**
  * {@code xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--text COLUMN]
- * [--separator CHAR] [--trainer NAME] [--save MODEL] [--baseline] [--json]}: builds the trainer named
- * {@code NAME} (default {@code trainer}) from the OLCUT configuration file, trains it on the labelled
+ * [--id COLUMN] [--separator CHAR] [--trainer NAME] [--save MODEL] [--baseline] [--json]}: builds the
+ * trainer named {@code NAME} (default {@code trainer}) from the OLCUT configuration file, trains it on the labelled
  * CSV or TSV file (read as {@link LabelCsv} describes: numeric columns, and the text column
- * {@code --text} for the ordered-text encoder), evaluates the model with Tribuo's
+ * {@code --text} for the ordered-text encoder; the column {@code --id} is no feature), evaluates the model with Tribuo's
  * {@link LabelEvaluator} on the test file (or, without {@code --test}, on a stratified 20% of the
  * training file held out with seed 1) and prints the evaluation and the confusion matrix; with
  * {@code --json}, only {@code {"accuracy":…, "macro_f1":…, "train_seconds":…, "examples":…}}
@@ -54,7 +54,8 @@ public final class TrainCommand extends Command {
 
     /** Seed and training fraction of the split used when no test file is given. */
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--config", "--train", "--test", "--label", "--save", "--trainer", "--text", "--separator")
+            .values("--config", "--train", "--test", "--label", "--save", "--trainer", "--text", "--id",
+                    "--separator")
             .flags("--json", "--baseline");
 
     static final long SPLIT_SEED = 1;
@@ -154,6 +155,6 @@ public final class TrainCommand extends Command {
     @Override
     protected String usage() {
         return "usage: xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--text COLUMN]"
-                + " [--separator CHAR] [--trainer NAME] [--save MODEL] [--baseline] [--json]";
+                + " [--id COLUMN] [--separator CHAR] [--trainer NAME] [--save MODEL] [--baseline] [--json]";
     }
 }

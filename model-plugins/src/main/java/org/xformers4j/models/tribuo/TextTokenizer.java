@@ -19,62 +19,54 @@ import org.xformers4j.models.text.BytePairTokenizer;
 public enum TextTokenizer {
 
     /** Words and punctuation marks, split by Tribuo's {@link BreakIteratorTokenizer} (Unicode word boundaries, {@link Locale#ROOT}). */
-    WORDS {
-        @Override
-        Splitter fit(List<String> texts, int vocabularySize) {
-            return new Words();
-        }
-    },
+    WORDS,
 
     /** Characters: one token per Unicode code point, so no text has an unknown token of a known alphabet. */
-    CHARACTERS {
-        @Override
-        Splitter fit(List<String> texts, int vocabularySize) {
-            return text -> text.codePoints().mapToObj(Character::toString).toList();
-        }
-    },
+    CHARACTERS,
 
     /**
      * Byte-level byte-pair encoding ({@link BytePairTokenizer}), learned from the training texts to
      * {@code vocabularySize} tokens; each token is named by its printable string ({@link BytePairTokenizer#token}).
      */
-    BPE {
-        @Override
-        Splitter fit(List<String> texts, int vocabularySize) {
-            return new BytePairs(BytePairTokenizer.train(texts, vocabularySize, List.of()));
-        }
+    BPE;
 
-        @Override
-        Splitter restore(Map<String, String> state) {
-            String vocab = state.get(BytePairs.VOCAB);
-            String merges = state.get(BytePairs.MERGES);
-            if (vocab == null || merges == null || state.size() != 2) {
-                throw new IllegalArgumentException("TextTokens: a BPE tokenizer is saved as the entries "
-                        + BytePairs.VOCAB + " and " + BytePairs.MERGES + ", got " + state.keySet());
-            }
-            try {
-                return new BytePairs(BytePairTokenizer.read(Path.of("model"), vocab.getBytes(StandardCharsets.UTF_8),
-                        merges.getBytes(StandardCharsets.UTF_8)));
-            } catch (IOException e) {
-                throw new IllegalArgumentException("TextTokens: the saved BPE tokenizer is malformed: " + e.getMessage(), e);
-            }
-        }
-    };
+    // The constants have no bodies: OLCUT records an enum value's class in the model's provenance,
+    // and a constant with a body is an anonymous class that the provenance could not be read back as.
 
     /**
      * The splitter of this kind for {@code texts}, the training texts (which only BPE learns from).
      *
      * @param vocabularySize the BPE vocabulary size, bytes included
      */
-    abstract Splitter fit(List<String> texts, int vocabularySize);
+    Splitter fit(List<String> texts, int vocabularySize) {
+        return switch (this) {
+            case WORDS -> new Words();
+            case CHARACTERS -> text -> text.codePoints().mapToObj(Character::toString).toList();
+            case BPE -> new BytePairs(BytePairTokenizer.train(texts, vocabularySize, List.of()));
+        };
+    }
 
     /** The splitter whose {@link Splitter#state()} is {@code state} (read from a model file: untrusted). */
     Splitter restore(Map<String, String> state) {
-        if (!state.isEmpty()) {
-            throw new IllegalArgumentException("TextTokens: a " + this + " tokenizer has no saved state, got "
-                    + state.keySet());
+        if (this != BPE) {
+            if (!state.isEmpty()) {
+                throw new IllegalArgumentException("TextTokens: a " + this + " tokenizer has no saved state, got "
+                        + state.keySet());
+            }
+            return fit(List.of(), 0);
         }
-        return fit(List.of(), 0);
+        String vocab = state.get(BytePairs.VOCAB);
+        String merges = state.get(BytePairs.MERGES);
+        if (vocab == null || merges == null || state.size() != 2) {
+            throw new IllegalArgumentException("TextTokens: a BPE tokenizer is saved as the entries "
+                    + BytePairs.VOCAB + " and " + BytePairs.MERGES + ", got " + state.keySet());
+        }
+        try {
+            return new BytePairs(BytePairTokenizer.read(Path.of("model"), vocab.getBytes(StandardCharsets.UTF_8),
+                    merges.getBytes(StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("TextTokens: the saved BPE tokenizer is malformed: " + e.getMessage(), e);
+        }
     }
 
     /** A fitted tokenizer: text to tokens, and what it learned, to save with the model. */
