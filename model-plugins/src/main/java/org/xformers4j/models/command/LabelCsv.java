@@ -55,25 +55,45 @@ final class LabelCsv {
     /**
      * What the columns of a file are: the label column, the text column and the id column (each
      * null when there is none), the cell separator option ({@code --separator}; null: by the
-     * file's extension, {@link CsvTable#separator}), and the numeric feature columns (null: every
-     * other column; a model's reader names those the model knows).
+     * file's extension, {@link CsvTable#separator}), the numeric feature columns (null: every
+     * other column; a model's reader names those the model knows), and whether the files are not
+     * CSV but Tribuo's text format ({@link TextLines}), whose one text column is {@value OrderedTextExtractor#TEXT}.
      */
-    record Columns(String label, String text, String id, String separator, List<String> numbers) {
+    record Columns(String label, String text, String id, String separator, List<String> numbers, boolean textLines) {
+
+        /** The values of {@code --format}. */
+        static final List<String> FORMATS = List.of("csv", "text");
 
         /** The label column {@code label}, nothing else declared. */
         static Columns of(String label) {
-            return new Columns(label, null, null, null, null);
+            return new Columns(label, null, null, null, null, false);
         }
 
         /** The columns named by the options {@code --label} (default {@code label}), {@code --text}, {@code --id} and {@code --separator}. */
         static Columns of(CommandLine line) {
             return new Columns(line.value("--label", "label"), line.value("--text", null), line.value("--id", null),
-                    line.value("--separator", null), null);
+                    line.value("--separator", null), null, false);
+        }
+
+        /**
+         * These columns in the format {@code format} ({@code --format}: {@code csv}, or {@code text}
+         * for Tribuo's {@code LABEL##text} lines, which have no columns to name).
+         */
+        Columns inFormat(String format) {
+            if (!FORMATS.contains(format)) {
+                throw new IllegalArgumentException("--format must be one of " + FORMATS + ", got '" + format + "'");
+            }
+            boolean lines = format.equals("text");
+            if (lines && (text != null || id != null || separator != null)) {
+                throw new IllegalArgumentException("--format text: a file of LABEL##text lines has no columns to name "
+                        + "with --text, --id or --separator");
+            }
+            return new Columns(label, lines ? OrderedTextExtractor.TEXT : text, id, separator, numbers, lines);
         }
 
         /** These columns with the text column {@code text} and the numeric feature columns {@code numbers}. */
         Columns reading(String text, List<String> numbers) {
-            return new Columns(label, text, id, separator, List.copyOf(numbers));
+            return new Columns(label, text, id, separator, List.copyOf(numbers), textLines);
         }
 
         /** Opens {@code file} with this separator. */
@@ -115,6 +135,9 @@ final class LabelCsv {
 
     /** The labelled examples of {@code file}. */
     private static MutableDataset<Label> load(Path file, Columns columns) {
+        if (columns.textLines()) {
+            return TextLines.read(file);
+        }
         try (CsvTable table = columns.open(file)) {
             if (!table.columns().contains(columns.label())) {
                 throw new IllegalArgumentException(file + ": no label column '" + columns.label() + "' (columns: "

@@ -3,6 +3,7 @@ package org.xformers4j.models.command;
 import org.tribuo.Model;
 import org.tribuo.classification.Label;
 import org.tribuo.data.columnar.ColumnarFeature;
+import org.xformers4j.models.tribuo.OrderedTextExtractor;
 import org.xformers4j.models.tribuo.TribuoModelFiles;
 import org.xformers4j.registry.ComponentRegistry;
 
@@ -33,6 +34,26 @@ final class SavedClassifier {
                     + ", not class labels");
         }
         return model.castModel(Label.class);
+    }
+
+    /**
+     * Checks that {@code model} reads nothing but the text of Tribuo's text format
+     * ({@link TextLines}), whose features are {@code text@word}: a model of other columns would
+     * meet none of its features there.
+     */
+    static void checkReadsOnlyText(Model<Label> model, Path file) {
+        String prefix = OrderedTextExtractor.TEXT + ColumnarFeature.JOINER;
+        Set<String> other = new TreeSet<>();
+        model.getFeatureIDMap().forEach(feature -> {
+            if (!feature.getName().startsWith(prefix)) {
+                other.add(feature.getName());
+            }
+        });
+        if (!other.isEmpty()) {
+            throw new IllegalArgumentException(file + ": a file of LABEL##text lines holds only a text, and the model "
+                    + "also reads " + other.size() + " other features: " + String.join(", ",
+                    other.stream().limit(10).toList()) + (other.size() > 10 ? ", …" : ""));
+        }
     }
 
     /**

@@ -23,10 +23,12 @@ import java.util.function.Function;
 
 /**
  * {@code xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--text COLUMN]
- * [--id COLUMN] [--separator CHAR] [--trainer NAME] [--save MODEL] [--baseline] [--json]}: builds the
+ * [--id COLUMN] [--separator CHAR] [--format csv|text] [--trainer NAME] [--save MODEL] [--baseline]
+ * [--json]}: builds the
  * trainer named {@code NAME} (default {@code trainer}) from the OLCUT configuration file, trains it on the labelled
  * CSV or TSV file (read as {@link LabelCsv} describes: numeric columns, and the text column
- * {@code --text} for the ordered-text encoder; the column {@code --id} is no feature), evaluates the model with Tribuo's
+ * {@code --text} for the ordered-text encoder; the column {@code --id} is no feature), or with
+ * {@code --format text} in Tribuo's {@code LABEL##text} lines ({@link TextLines}), evaluates the model with Tribuo's
  * {@link LabelEvaluator} on the test file (or, without {@code --test}, on a stratified 20% of the
  * training file held out with seed 1) and prints the evaluation and the confusion matrix; with
  * {@code --json}, only {@code {"accuracy":…, "macro_f1":…, "train_seconds":…, "examples":…}}
@@ -55,7 +57,8 @@ public final class TrainCommand extends Command {
     /** Seed and training fraction of the split used when no test file is given. */
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
             .values("--config", "--train", "--test", "--label", "--save", "--trainer", "--text", "--id",
-                    "--separator")
+                    "--separator",
+                    "--format")
             .flags("--json", "--baseline");
 
     static final long SPLIT_SEED = 1;
@@ -84,7 +87,6 @@ public final class TrainCommand extends Command {
         } catch (UsageException e) {
             return usageError(err, "train: " + e.getMessage());
         }
-        LabelCsv.Columns columns = LabelCsv.Columns.of(line);
         Trainer<Label> trainer;
         MutableDataset<Label> train;
         MutableDataset<Label> test;
@@ -94,6 +96,7 @@ public final class TrainCommand extends Command {
             if (modelFile != null) {
                 TribuoModelFiles.checkWritable(modelFile);
             }
+            LabelCsv.Columns columns = LabelCsv.Columns.of(line).inFormat(line.value("--format", "csv"));
             train = LabelCsv.training(trainFile, columns);
             if (testFile != null) {
                 test = LabelCsv.test(testFile, columns, train.getOutputInfo().getDomain());
@@ -155,6 +158,6 @@ public final class TrainCommand extends Command {
     @Override
     protected String usage() {
         return "usage: xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--text COLUMN]"
-                + " [--id COLUMN] [--separator CHAR] [--trainer NAME] [--save MODEL] [--baseline] [--json]";
+                + " [--id COLUMN] [--separator CHAR] [--format csv|text] [--trainer NAME] [--save MODEL] [--baseline] [--json]";
     }
 }

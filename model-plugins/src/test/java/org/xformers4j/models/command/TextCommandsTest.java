@@ -181,6 +181,60 @@ class TextCommandsTest {
     }
 
     @Test
+    void tribuosTextFormatTrainsAndEvaluatesAndItsMalformedLinesAreNamed() throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (String line : Files.readAllLines(data).subList(1, 81)) {
+            String[] cells = line.split(",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)");
+            lines.add(cells[1] + "##" + cells[2].replace("\"", ""));
+        }
+        lines.add(40, "");                                                              // blank lines are skipped
+        Path text = Files.write(dir.resolve("reviews.txt"), lines);
+        Path textModel = dir.resolve("lines.tribuo");
+        Run trainedOnLines = run(new TrainCommand(REGISTRY), "--config", config.toString(), "--train", text.toString(),
+                "--format", "text", "--save", textModel.toString(), "--json");
+        assertThat(trainedOnLines.code()).as(trainedOnLines.err()).isZero();
+        assertThat(number(trainedOnLines.out(), "examples")).isEqualTo(64);
+        Run evaluated = run(new EvaluateCommand(REGISTRY), "--model", textModel.toString(), "--input", text.toString(),
+                "--format", "text", "--json");
+        assertThat(evaluated.code()).as(evaluated.err()).isZero();
+        assertThat(number(evaluated.out(), "examples")).isEqualTo(80);
+        assertThat(number(evaluated.out(), "accuracy")).isGreaterThanOrEqualTo(0.9);
+        // The text column of Tribuo's format is "text": a CSV with that column serves the same model.
+        Run csv = run(new EvaluateCommand(REGISTRY), "--model", textModel.toString(), "--input",
+                Files.write(dir.resolve("as.csv"), List.of("label,text", "pos,the film was good", "neg,bad")).toString());
+        assertThat(csv.code()).as(csv.err()).isZero();
+
+        Run numbers = run(new EvaluateCommand(REGISTRY), "--model", model.toString(), "--input", text.toString(),
+                "--format", "text");
+        assertThat(numbers.code()).isEqualTo(1);
+        assertThat(numbers.err()).contains(text + ": a file of LABEL##text lines holds only a text, and the model also "
+                + "reads 18 other features: length, review@,, review@a");
+        for (String[] bad : new String[][] {{"pos the film", "no '##' between a label and a text"},
+                {"##the film", "an empty label"}, {"pos##  ", "an empty text"}}) {
+            List<String> broken = new ArrayList<>(lines);
+            broken.set(6, bad[0]);
+            Path file = Files.write(dir.resolve("broken.txt"), broken);
+            Run refused = run(new TrainCommand(REGISTRY), "--config", config.toString(), "--train", file.toString(),
+                    "--format", "text");
+            assertThat(refused.code()).isEqualTo(1);
+            assertThat(refused.err()).contains(file + " line 7: " + bad[1]);
+        }
+        Run empty = run(new TrainCommand(REGISTRY), "--config", config.toString(), "--train",
+                Files.write(dir.resolve("empty.txt"), List.of("", " ")).toString(), "--format", "text");
+        assertThat(empty.err()).contains("empty.txt: empty, expected lines of LABEL##text");
+        Files.write(dir.resolve("latin.txt"), "pos##caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));
+        Run latin = run(new TrainCommand(REGISTRY), "--config", config.toString(), "--train",
+                dir.resolve("latin.txt").toString(), "--format", "text");
+        assertThat(latin.err()).contains("latin.txt: not UTF-8 text");
+        Run format = run(new TrainCommand(REGISTRY), "--config", config.toString(), "--train", text.toString(),
+                "--format", "xml");
+        assertThat(format.err()).contains("--format must be one of [csv, text], got 'xml'");
+        Run columnsOfLines = run(new TrainCommand(REGISTRY), "--config", config.toString(), "--train", text.toString(),
+                "--format", "text", "--text", "review");
+        assertThat(columnsOfLines.err()).contains("has no columns to name with --text, --id or --separator");
+    }
+
+    @Test
     void badColumnsAndLabelsAreNamed() throws IOException {
         Run noText = run(new TrainCommand(REGISTRY), "--config", config.toString(), "--train", data.toString(),
                 "--text", "body");
