@@ -24,19 +24,18 @@ import java.util.function.Function;
 /**
  * {@code xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--text COLUMN]
  * [--id COLUMN] [--separator CHAR] [--format csv|text] [--trainer NAME] [--save MODEL] [--baseline]
- * [--json]}: builds the
- * trainer named {@code NAME} (default {@code trainer}) from the OLCUT configuration file, trains it on the labelled
- * CSV or TSV file (read as {@link LabelCsv} describes: numeric columns, and the text column
- * {@code --text} for the ordered-text encoder; the column {@code --id} is no feature), or with
- * {@code --format text} in Tribuo's {@code LABEL##text} lines ({@link TextLines}), evaluates the model with Tribuo's
- * {@link LabelEvaluator} on the test file (or, without {@code --test}, on a stratified 20% of the
+ * [--json]}: builds the trainer named {@code NAME} (default {@code trainer}) from the OLCUT
+ * configuration file, trains it on the labelled CSV or TSV file (read as {@link LabelCsv} describes:
+ * numeric columns, and the text column {@code --text} for the ordered-text encoder; the column
+ * {@code --id} is no feature) or, with {@code --format text}, a file of Tribuo's {@code LABEL##text}
+ * lines ({@link TextLines}), evaluates the model with Tribuo's {@link LabelEvaluator} on the test file (or, without {@code --test}, on a stratified 20% of the
  * training file held out with seed 1) and prints the evaluation and the confusion matrix; with
  * {@code --json}, only {@code {"accuracy":…, "macro_f1":…, "train_seconds":…, "examples":…}}
  * (examples: the number of training examples). {@code --baseline} also trains Tribuo's
  * {@link LogisticRegressionTrainer} on the same training examples (their features: the numbers and
  * the text's bag of words) and prints its evaluation on the same test examples, in the JSON as
- * {@code baseline_accuracy} and {@code baseline_macro_f1}. {@code --save} writes the model in Tribuo's format
- * through {@link TribuoModelFiles#save} (atomically: an existing model is replaced whole or not at all),
+ * {@code baseline_accuracy} and {@code baseline_macro_f1}. {@code --save} writes the model in
+ * Tribuo's format through {@link TribuoModelFiles#save} (atomically: an existing model is replaced whole or not at all),
  * loadable by {@link PredictCommand} and by Tribuo's {@link Model#deserializeFromFile(Path)}.
  *
  * <p>Whatever could fail after training is checked before it: the configuration, the directory
@@ -56,10 +55,8 @@ public final class TrainCommand extends Command {
 
     /** Seed and training fraction of the split used when no test file is given. */
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--config", "--train", "--test", "--label", "--save", "--trainer", "--text", "--id",
-                    "--separator",
-                    "--format")
-            .flags("--json", "--baseline");
+            .values("--config", "--train", "--test", "--label", "--save", "--trainer")
+            .values("--text", "--id", "--separator", "--format").flags("--json", "--baseline");
 
     static final long SPLIT_SEED = 1;
     static final double TRAIN_FRACTION = 0.8;
@@ -125,14 +122,20 @@ public final class TrainCommand extends Command {
             }
         }
         LabelEvaluation evaluation = new LabelEvaluator().evaluate(model, test);
-        LabelEvaluation baseline = line.flag("--baseline")
-                ? new LabelEvaluator().evaluate(new LogisticRegressionTrainer().train(train), test) : null;
+        LabelEvaluation baseline;
+        try {
+            baseline = line.flag("--baseline")
+                    ? new LabelEvaluator().evaluate(new LogisticRegressionTrainer().train(train), test) : null;
+        } catch (RuntimeException e) {
+            return failure(err, "train: the baseline (Tribuo's logistic regression) failed: " + messages(e));
+        }
 
         if (line.flag("--json")) {
+            String baselineFields = baseline == null ? "" : String.format(Locale.ROOT,
+                    ", \"baseline_accuracy\":%.6f, \"baseline_macro_f1\":%.6f", baseline.accuracy(),
+                    baseline.macroAveragedF1());
             out.printf(Locale.ROOT, "{\"accuracy\":%.6f, \"macro_f1\":%.6f, \"train_seconds\":%.3f, \"examples\":%d%s}%n",
-                    evaluation.accuracy(), evaluation.macroAveragedF1(), seconds, train.size(), baseline == null ? ""
-                            : String.format(Locale.ROOT, ", \"baseline_accuracy\":%.6f, \"baseline_macro_f1\":%.6f",
-                            baseline.accuracy(), baseline.macroAveragedF1()));
+                    evaluation.accuracy(), evaluation.macroAveragedF1(), seconds, train.size(), baselineFields);
         } else {
             out.printf(Locale.ROOT, "trained on %d examples in %.1f s, evaluated on %d%n", train.size(), seconds,
                     test.size());
@@ -158,6 +161,7 @@ public final class TrainCommand extends Command {
     @Override
     protected String usage() {
         return "usage: xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--text COLUMN]"
-                + " [--id COLUMN] [--separator CHAR] [--format csv|text] [--trainer NAME] [--save MODEL] [--baseline] [--json]";
+                + " [--id COLUMN] [--separator CHAR] [--format csv|text] [--trainer NAME] [--save MODEL] [--baseline]"
+                + " [--json]";
     }
 }
