@@ -48,6 +48,7 @@ class OsgiLanguageModelTest {
 
     /** The extract of the repository's Moby-Dick text the model trains on (the working directory is it/tests). */
     private static final Path MOBY_DICK = Path.of("../../examples/data/moby-dick.txt");
+    private static final Path SPAM = Path.of("../../examples/data/spam-assassin.csv");
     private static final int TEXT_CHARACTERS = 5_000;
     private static final int STEPS = 10;
     private static final int EVALUATE_EVERY = 5;
@@ -147,12 +148,61 @@ class OsgiLanguageModelTest {
                 .collect(Collectors.toMap(ref -> (String) ref.getProperty(HostCommand.NAME_PROPERTY),
                         ref -> ref.getBundle().getSymbolicName()));
         assertThat(bundleOf).containsEntry("lm", "org.xformers4j.models")
+                .containsEntry("train", "org.xformers4j.models")
+                .containsEntry("predict", "org.xformers4j.models")
+                .containsEntry("evaluate", "org.xformers4j.models")
                 .containsEntry("generate", "org.xformers4j.models")
                 .containsEntry("demo", "org.xformers4j.models")
                 .containsEntry("check", "org.xformers4j.registry");
-        for (String name : List.of("lm", "generate", "demo")) {
+        for (String name : List.of("lm", "generate", "demo", "train", "predict", "evaluate")) {
             assertThat(command(name)).as(name).isInstanceOf(Function.class);
         }
+    }
+
+    /**
+     * A text classifier from the command line inside the framework: Tribuo's columnar loading and
+     * logistic regression (the baseline), the ordered-text encoder, evaluate and predict on the model.
+     */
+    @Test
+    void aTextClassifierTrainsBesideTribuosBaselineAndIsEvaluatedAndApplied(@TempDir Path dir) throws Exception {
+        Path config = Files.writeString(dir.resolve("tiny-text.xml"), """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <config>
+                    <component name="trainer" type="org.xformers4j.models.tribuo.TransformerTrainer">
+                        <property name="encoder" value="encoder"/>
+                        <property name="head" value="head"/>
+                        <property name="architecture" value="architecture"/>
+                        <property name="epochs" value="1"/>
+                    </component>
+                    <component name="architecture" type="org.xformers4j.models.nn.Architecture">
+                        <property name="attention" value="flash"/>
+                        <property name="positional" value="rotary"/>
+                        <property name="modelDim" value="16"/>
+                        <property name="heads" value="2"/>
+                        <property name="layers" value="1"/>
+                    </component>
+                    <component name="encoder" type="org.xformers4j.models.tribuo.TextTokens">
+                        <property name="tokenizer" value="BPE"/>
+                        <property name="bpeVocabularySize" value="300"/>
+                        <property name="maxLength" value="32"/>
+                    </component>
+                    <component name="head" type="org.xformers4j.models.tribuo.LabelHead"/>
+                </config>
+                """);
+        Path data = Files.write(dir.resolve("mail.csv"), Files.readAllLines(SPAM).subList(0, 101));
+        Path model = dir.resolve("text.tribuo");
+        Outcome trained = run("train", "--config", config.toString(), "--train", data.toString(), "--text", "text",
+                "--id", "id", "--baseline", "--save", model.toString(), "--json");
+        assertThat(trained.code()).as(trained.err()).isEqualTo(HostCommand.OK);
+        assertThat(trained.out()).startsWith("{\"accuracy\":").contains("\"baseline_accuracy\":");
+        Outcome evaluated = run("evaluate", "--model", model.toString(), "--input", data.toString(), "--id", "id",
+                "--json");
+        assertThat(evaluated.code()).as(evaluated.err()).isEqualTo(HostCommand.OK);
+        assertThat(evaluated.out()).startsWith("{\"examples\":100,\"accuracy\":");
+        Outcome predicted = run("predict", "--model", model.toString(), "--input", data.toString(), "--id", "id",
+                "--all-probabilities");
+        assertThat(predicted.code()).as(predicted.err()).isEqualTo(HostCommand.OK);
+        assertThat(predicted.out().lines().toList()).hasSize(101).first().isEqualTo("id,label,probability,p(ham),p(spam)");
     }
 
     @Test

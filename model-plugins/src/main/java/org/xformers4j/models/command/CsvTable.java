@@ -11,14 +11,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A CSV file with a header line, read once and streaming: Tribuo's {@link CSVIterator} (RFC 4180
- * quoting) over strict UTF-8 text, one row at a time, so memory does not grow with the file. Every
+ * A CSV or TSV file with a header line, read once and streaming: Tribuo's {@link CSVIterator} (RFC 4180
+ * quoting, with the file's {@link #separator}) over strict UTF-8 text, one row at a time, so memory does not grow with the file. Every
  * fault is an {@link IllegalArgumentException} naming the file, and the row (counted from 1 after
  * the header line) and column where it has them: a missing or empty file, a header that names a
  * column twice or not at all, bytes that are not UTF-8 (never replaced with U+FFFD), a row with
@@ -43,13 +44,39 @@ final class CsvTable implements AutoCloseable {
         this.columns = columns;
     }
 
-    /** Opens {@code file} and reads its header line. */
+    /**
+     * The cell separator of {@code file}: {@code option} (the value of {@code --separator}: one
+     * character, or {@code tab}) when given (not null), else a tab for a {@code .tsv} or {@code .tab}
+     * file and a comma for any other.
+     */
+    static char separator(Path file, String option) {
+        if (option == null) {
+            String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
+            return name.endsWith(".tsv") || name.endsWith(".tab") ? '\t' : CSVIterator.SEPARATOR;
+        }
+        if (option.equals("tab") || option.equals("\t")) {
+            return '\t';
+        }
+        if (option.length() != 1 || option.charAt(0) == CSVIterator.QUOTE || option.charAt(0) == '\n'
+                || option.charAt(0) == '\r') {
+            throw new IllegalArgumentException("--separator must be one character other than a quote or a line break, "
+                    + "or 'tab', got '" + option + "'");
+        }
+        return option.charAt(0);
+    }
+
+    /** Opens {@code file}, its cells separated by {@link #separator separator(file, null)}, and reads its header line. */
     static CsvTable open(Path file) {
+        return open(file, separator(file, null));
+    }
+
+    /** Opens {@code file}, its cells separated by {@code separator}, and reads its header line. */
+    static CsvTable open(Path file, char separator) {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException(file + ": no such file");
         }
         try {
-            return open(file, Files.newInputStream(file));
+            return open(file, Files.newInputStream(file), separator);
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot be read: " + e.getMessage(), e);
         }
@@ -57,6 +84,11 @@ final class CsvTable implements AutoCloseable {
 
     /** Reads the header line of the CSV text in {@code in}, which errors call {@code file}. */
     static CsvTable open(Path file, InputStream in) {
+        return open(file, in, CSVIterator.SEPARATOR);
+    }
+
+    /** Reads the header line of the text in {@code in}, cells separated by {@code separator}, which errors call {@code file}. */
+    static CsvTable open(Path file, InputStream in, char separator) {
         StrictUtf8Reader text = new StrictUtf8Reader(in);
         // Tribuo's byte-order-mark check reads one character and pushes it back even at the end of
         // the input, where it pushes back (char) -1 as a header: an empty file must not reach it.
@@ -74,7 +106,7 @@ final class CsvTable implements AutoCloseable {
         }
         CSVIterator rows;
         try {
-            rows = new CSVIterator(start, CSVIterator.SEPARATOR, CSVIterator.QUOTE, (List<String>) null);
+            rows = new CSVIterator(start, separator, CSVIterator.QUOTE, (List<String>) null);
         } catch (RuntimeException e) {
             closeQuietly(text);
             throw new IllegalArgumentException(file + ": the header line " + (text.failure() != null
@@ -136,7 +168,8 @@ final class CsvTable implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(file + " row " + (read + 1) + ": " + rowFault(e), e);
         }
-        return new Row(++read, row.getRowData());
+        ++read;
+        return new Row(read, row);
     }
 
     private String rowFault(RuntimeException e) {
@@ -166,11 +199,23 @@ final class CsvTable implements AutoCloseable {
     /** One row: its cells by column name. */
     final class Row {
         private final long number;
+        private final ColumnarIterator.Row row;
         private final Map<String, String> cells;
 
-        private Row(long number, Map<String, String> cells) {
+        private Row(long number, ColumnarIterator.Row row) {
             this.number = number;
-            this.cells = cells;
+            this.row = row;
+            this.cells = row.getRowData();
+        }
+
+        /** The row as Tribuo's columnar loading reads it ({@code RowProcessor}). */
+        ColumnarIterator.Row columnar() {
+            return row;
+        }
+
+        /** The text of {@code column}, which may be empty. */
+        String cell(String column) {
+            return cells.get(column);
         }
 
         /** The row's number, from 1 after the header line. */
@@ -194,7 +239,7 @@ final class CsvTable implements AutoCloseable {
             try {
                 value = Double.parseDouble(cell.trim());
             } catch (NumberFormatException e) {
-                throw fault(column, "not a number: '" + cell + "'");
+                throw fault(column, "not a number: '" + cell + "' (a column of text? name it with --text)");
             }
             if (!Double.isFinite(value)) {
                 throw fault(column, cell + " (features must be finite numbers)");

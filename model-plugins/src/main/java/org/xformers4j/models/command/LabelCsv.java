@@ -4,27 +4,46 @@ import org.tribuo.Example;
 import org.tribuo.MutableDataset;
 import org.tribuo.classification.Label;
 import org.tribuo.classification.LabelFactory;
+import org.tribuo.data.columnar.FieldExtractor;
+import org.tribuo.data.columnar.FieldProcessor;
+import org.tribuo.data.columnar.RowProcessor;
+import org.tribuo.data.columnar.extractors.IdentityExtractor;
+import org.tribuo.data.columnar.processors.field.DoubleFieldProcessor;
+import org.tribuo.data.columnar.processors.field.TextFieldProcessor;
+import org.tribuo.data.columnar.processors.response.FieldResponseProcessor;
 import org.tribuo.datasource.ListDataSource;
-import org.tribuo.impl.ArrayExample;
 import org.tribuo.provenance.SimpleDataSourceProvenance;
+import org.tribuo.util.tokens.impl.BreakIteratorTokenizer;
+import org.xformers4j.models.tribuo.OrderedTextExtractor;
+import org.xformers4j.registry.CommandLine;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 
 /**
- * Classification data in CSV files with a header line: every column but the label is a numeric
- * feature named by its header. Each file is read once, streaming ({@link CsvTable}): the examples
- * (Tribuo {@link ArrayExample}s) are built row by row into the dataset, and no row is kept
- * besides. Bad data fail with a message naming the file, the row and the column: besides what
- * {@link CsvTable} refuses, a missing label column, a file with no feature column, an empty label,
- * a training file with a single class, and test labels the training data never had.
+ * Classification data in CSV or TSV files with a header line, read through Tribuo's columnar
+ * loading: a {@link RowProcessor} whose field processors turn each row into an example. Every
+ * column but the label, the text and the id column is a numeric feature named by its header
+ * ({@link DoubleFieldProcessor}); the text column ({@code --text}) becomes its bag of words
+ * ({@link TextFieldProcessor} with an {@link OrderedTextExtractor}: features {@code column@word})
+ * and travels whole, in order, as the example's metadata {@value OrderedTextExtractor#TEXT} (an
+ * {@link IdentityExtractor}), which the ordered-text encoder reads; the id column ({@code --id})
+ * names the rows in predictions and is no feature.
+ *
+ * <p>Each file is read once, streaming ({@link CsvTable}): examples are built row by row into the
+ * dataset, and no row is kept besides. Each cell the processors read is checked first, so bad data
+ * fail with a message naming the file, the row and the column: besides what {@link CsvTable}
+ * refuses, a missing label, text or id column, a file with no feature column, an empty label or
+ * text, a training file with a single class, and test labels the training data never had.
  */
 final class LabelCsv {
 
@@ -33,12 +52,67 @@ final class LabelCsv {
     private LabelCsv() {
     }
 
+    /**
+     * What the columns of a file are: the label column, the text column and the id column (each
+     * null when there is none), the cell separator option ({@code --separator}; null: by the
+     * file's extension, {@link CsvTable#separator}), the numeric feature columns (null: every
+     * other column; a model's reader names those the model knows), and whether the files are not
+     * CSV but Tribuo's text format ({@link TextLines}), whose one text column is {@value OrderedTextExtractor#TEXT}.
+     */
+    record Columns(String label, String text, String id, String separator, List<String> numbers, boolean textLines) {
+
+        /** The values of {@code --format}. */
+        static final List<String> FORMATS = List.of("csv", "text");
+
+        /** The label column {@code label}, nothing else declared. */
+        static Columns of(String label) {
+            return new Columns(label, null, null, null, null, false);
+        }
+
+        /** The columns named by the options {@code --label} (default {@code label}), {@code --text}, {@code --id} and {@code --separator}. */
+        static Columns of(CommandLine line) {
+            return new Columns(line.value("--label", "label"), line.value("--text", null), line.value("--id", null),
+                    line.value("--separator", null), null, false);
+        }
+
+        /**
+         * These columns in the format {@code format} ({@code --format}: {@code csv}, or {@code text}
+         * for Tribuo's {@code LABEL##text} lines, which have no columns to name).
+         */
+        Columns inFormat(String format) {
+            if (!FORMATS.contains(format)) {
+                throw new IllegalArgumentException("--format must be one of " + FORMATS + ", got '" + format + "'");
+            }
+            boolean lines = format.equals("text");
+            if (lines && (text != null || id != null || separator != null)) {
+                throw new IllegalArgumentException("--format text: a file of LABEL##text lines has no columns to name "
+                        + "with --text, --id or --separator");
+            }
+            return new Columns(label, lines ? OrderedTextExtractor.TEXT : text, id, separator, numbers, lines);
+        }
+
+        /** These columns with the text column {@code text} and the numeric feature columns {@code numbers}. */
+        Columns reading(String text, List<String> numbers) {
+            return new Columns(label, text, id, separator, List.copyOf(numbers), textLines);
+        }
+
+        /** Opens {@code file} with this separator. */
+        CsvTable open(Path file) {
+            return CsvTable.open(file, CsvTable.separator(file, separator));
+        }
+
+        /** Whether {@code column} holds no feature: the label, the id or the text column. */
+        private boolean reserved(String column) {
+            return column.equals(label) || column.equals(text) || column.equals(id);
+        }
+    }
+
     /** The labelled examples of the training file {@code file}, which must hold at least two classes. */
-    static MutableDataset<Label> training(Path file, String labelColumn) {
-        MutableDataset<Label> dataset = load(file, labelColumn);
+    static MutableDataset<Label> training(Path file, Columns columns) {
+        MutableDataset<Label> dataset = load(file, columns);
         Set<Label> classes = dataset.getOutputInfo().getDomain();
         if (classes.size() < 2) {
-            throw new IllegalArgumentException(file + ": column '" + labelColumn + "' holds one class, '"
+            throw new IllegalArgumentException(file + ": column '" + columns.label() + "' holds one class, '"
                     + classes.iterator().next().getLabel() + "', in all " + dataset.size() + " rows; a classifier "
                     + "needs at least two");
         }
@@ -46,12 +120,12 @@ final class LabelCsv {
     }
 
     /** The labelled examples of the test file {@code file}, whose labels must all be among {@code known}. */
-    static MutableDataset<Label> test(Path file, String labelColumn, Set<Label> known) {
-        MutableDataset<Label> dataset = load(file, labelColumn);
+    static MutableDataset<Label> test(Path file, Columns columns, Set<Label> known) {
+        MutableDataset<Label> dataset = load(file, columns);
         for (int i = 0; i < dataset.size(); i++) {                       // examples are in row order
             Label label = dataset.getExample(i).getOutput();
             if (!known.contains(label)) {
-                throw new IllegalArgumentException(file + " row " + (i + 1) + ", column '" + labelColumn
+                throw new IllegalArgumentException(file + " row " + (i + 1) + ", column '" + columns.label()
                         + "': label '" + label.getLabel() + "' is not among the training labels "
                         + known.stream().map(Label::getLabel).sorted().toList());
             }
@@ -59,51 +133,88 @@ final class LabelCsv {
         return dataset;
     }
 
-    /** The labelled examples of {@code file}, the label in column {@code labelColumn}. */
-    private static MutableDataset<Label> load(Path file, String labelColumn) {
-        try (CsvTable table = CsvTable.open(file)) {
-            if (!table.columns().contains(labelColumn)) {
-                throw new IllegalArgumentException(file + ": no label column '" + labelColumn + "' (columns: "
+    /** The labelled examples of {@code file}. */
+    private static MutableDataset<Label> load(Path file, Columns columns) {
+        if (columns.textLines()) {
+            return TextLines.read(file);
+        }
+        try (CsvTable table = columns.open(file)) {
+            if (!table.columns().contains(columns.label())) {
+                throw new IllegalArgumentException(file + ": no label column '" + columns.label() + "' (columns: "
                         + String.join(", ", table.columns()) + "); name it with --label");
             }
-            String[] features = features(table, labelColumn).toArray(String[]::new);
             MutableDataset<Label> dataset = new MutableDataset<>(new SimpleDataSourceProvenance("CSV file " + file
-                    + ", label column '" + labelColumn + "'", LABELS), LABELS);
-            table.forEach(row -> dataset.add(new ArrayExample<>(new Label(row.text(labelColumn)), features,
-                    values(row, features))));
+                    + ", label column '" + columns.label() + "'" + (columns.text() == null ? ""
+                    : ", text column '" + columns.text() + "'"), LABELS), LABELS);
+            forEach(table, columns, true, (id, example) -> dataset.add(example));
             return dataset;
         }
     }
 
     /**
-     * The feature columns of {@code table}: every column but {@code labelColumn} (which may be
-     * absent), in order; there must be one.
+     * The feature columns of {@code table}: every column but the label, text and id columns, in
+     * order, and the text column last; there must be one.
      */
-    static List<String> features(CsvTable table, String labelColumn) {
-        List<String> features = table.columns().stream().filter(column -> !column.equals(labelColumn)).toList();
+    static List<String> features(CsvTable table, Columns columns) {
+        for (String declared : new String[] {columns.text(), columns.id()}) {
+            if (declared != null && !table.columns().contains(declared)) {
+                throw new IllegalArgumentException(table.file() + ": no column '" + declared + "' (columns: "
+                        + String.join(", ", table.columns()) + ")");
+            }
+        }
+        List<String> features = new ArrayList<>(table.columns().stream().filter(c -> !columns.reserved(c)).toList());
+        if (columns.text() != null) {
+            features.add(columns.text());
+        }
         if (features.isEmpty()) {
             throw new IllegalArgumentException(table.file() + ": no feature column besides the label column '"
-                    + labelColumn + "'");
+                    + columns.label() + "'" + (columns.id() == null ? "" : " and the id column '" + columns.id() + "'"));
         }
         return features;
     }
 
     /**
-     * Hands each remaining row of {@code table} to {@code action} as an example with an unknown
-     * label, its features the columns {@code features}: the input of a prediction.
+     * Hands each remaining row of {@code table} to {@code action} as its id (the cell of the id
+     * column, or the row's number from 1 after the header) and its example: labelled when
+     * {@code labelled}, else with an unknown label (the input of a prediction, which may lack the
+     * label column).
      */
-    static void unlabelled(CsvTable table, List<String> features, Consumer<Example<Label>> action) {
-        String[] names = features.toArray(String[]::new);
-        table.forEach(row -> action.accept(new ArrayExample<>(LABELS.getUnknownOutput(), names, values(row, names))));
+    static void forEach(CsvTable table, Columns columns, boolean labelled, BiConsumer<String, Example<Label>> action) {
+        List<String> features = features(table, columns);
+        List<String> numeric = columns.numbers() != null ? columns.numbers()
+                : features.stream().filter(c -> !c.equals(columns.text())).toList();
+        RowProcessor<Label> processor = processor(numeric, columns);
+        table.forEach(row -> {
+            if (labelled) {
+                row.text(columns.label());
+            }
+            numeric.forEach(row::number);
+            if (columns.text() != null) {
+                row.text(columns.text());
+            }
+            String id = columns.id() == null ? Long.toString(row.number()) : row.text(columns.id());
+            Example<Label> example = processor.generateExample(row.columnar(), labelled).orElseThrow(() ->
+                    new IllegalArgumentException(table.file() + " row " + row.number() + ": Tribuo's RowProcessor "
+                            + "made no example of it"));
+            action.accept(id, example);
+        });
     }
 
-    /** The values of {@code row} in the columns {@code names}, in order. */
-    private static double[] values(CsvTable.Row row, String[] names) {
-        double[] values = new double[names.length];
-        for (int j = 0; j < names.length; j++) {
-            values[j] = row.number(names[j]);
+    /** Tribuo's row processor for these columns: numbers, the text's bag of words and the text as metadata, the label. */
+    private static RowProcessor<Label> processor(List<String> numeric, Columns columns) {
+        Map<String, FieldProcessor> fields = new LinkedHashMap<>();
+        for (String column : numeric) {
+            fields.put(column, new DoubleFieldProcessor(column, true, true));
         }
-        return values;
+        List<FieldExtractor<?>> metadata = new ArrayList<>();
+        if (columns.text() != null) {
+            fields.put(columns.text(), new TextFieldProcessor(columns.text(),
+                    new OrderedTextExtractor<Label>(new BreakIteratorTokenizer(Locale.ROOT), true)));
+            metadata.add(new IdentityExtractor(columns.text(), OrderedTextExtractor.TEXT));
+        }
+        return new RowProcessor<>(metadata, null, new FieldResponseProcessor<>(List.of(columns.label()),
+                List.of(""), LABELS, false, false), fields,
+                Collections.emptySet());
     }
 
     /** The training and test halves of a stratified split: per label, a shuffled {@code trainFraction}. */

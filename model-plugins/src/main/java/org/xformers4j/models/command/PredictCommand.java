@@ -7,33 +7,42 @@ import org.tribuo.Example;
 import org.tribuo.Model;
 import org.tribuo.Prediction;
 import org.tribuo.classification.Label;
-import org.xformers4j.models.tribuo.TribuoModelFiles;
+import org.xformers4j.io.AtomicFiles;
 import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 import org.xformers4j.registry.UsageException;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
- * {@code xformers4j predict --model MODEL --input CSV [--label COLUMN]}: loads a classifier saved
- * by {@code train --save} (with {@link TribuoModelFiles#load(Path, ComponentRegistry)}, which creates the
- * model's components through the host's registry) and prints one line per
- * row of the CSV file, after a header: {@code row,label,probability} (the row from 1 after the
- * header line, the predicted label and its score, a probability when the model produces them).
- * Every column but {@code COLUMN} (default {@code label}, ignored when present) is a feature. The
- * input must have a column for every feature the model was trained on (missing ones are named
- * and nothing is predicted); columns the model does not know are ignored with a warning. The
- * loader names the file and what is wrong with it;
- * the input is read once, streaming, and predicted {@value #BATCH} rows at a time, so a bad row
- * ({@link LabelCsv}) stops the command with exit code 1 after the lines of the batches before it.
+ * {@code xformers4j predict --model MODEL --input CSV [--label COLUMN] [--text COLUMN] [--id COLUMN]
+ * [--separator CHAR] [--all-probabilities] [--output FILE]}: loads a classifier saved by
+ * {@code train --save} ({@link SavedClassifier#load}) and prints one CSV line per row of the CSV or
+ * TSV file, after a header: {@code row,label,probability} (the row's id: the cell of the column
+ * {@code --id}, whose name heads the column, or its number from 1 after the header line; the
+ * predicted label and its score, a probability when the model produces them), and with
+ * {@code --all-probabilities} one more column per class of the model, {@code p(CLASS)}, in the
+ * order of the class names. Cells holding a comma, a quote or a line break are quoted as RFC 4180
+ * says. With {@code --output FILE} the lines go to {@code FILE} instead, written atomically (the
+ * whole file or, on any error, no change) and the command prints where it wrote them.
+ *
+ * <p>The columns are read as {@link SavedClassifier#columns} and {@link LabelCsv} say: the
+ * model's numeric columns and its text column (found from the model's features, or named by
+ * {@code --text}); {@code COLUMN} of {@code --label} (default {@code label}) is ignored when
+ * present; missing columns are named and nothing is predicted; columns the model does not know
+ * are ignored with a warning. The input is read once, streaming, and predicted {@value #BATCH} rows
+ * at a time, so a bad row stops the command with exit code 1 after the lines of the batches before
+ * it (on standard output; a file of {@code --output} is then not written).
  */
 @Component(service = Function.class, property = {
         HostCommand.NAME_PROPERTY + "=predict",
@@ -43,7 +52,8 @@ public final class PredictCommand extends Command {
     /** Rows predicted per batch: the input is read and predicted streaming, a batch at a time. */
     static final int BATCH = 1024;
 
-    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax().values("--model", "--input", "--label");
+    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax().values("--model", "--input", "--label",
+            "--text", "--id", "--separator", "--output").flags("--all-probabilities");
 
     private final ComponentRegistry registry;
 
@@ -57,84 +67,91 @@ public final class PredictCommand extends Command {
         CommandLine line;
         Path modelFile;
         Path input;
+        Path output;
         try {
             line = SYNTAX.parse(args);
             modelFile = line.path("--model");
             input = line.path("--input");
+            output = line.path("--output", null);
         } catch (UsageException e) {
             return usageError(err, "predict: " + e.getMessage());
         }
-        String label = line.value("--label", "label");
         Model<Label> model;
         try {
-            model = load(modelFile);
+            model = SavedClassifier.load(modelFile, registry);
         } catch (RuntimeException e) {
             return failure(err, "predict: " + messages(e));
         }
-        try (CsvTable table = CsvTable.open(input)) {
-            List<String> features = LabelCsv.features(table, label);
-            checkFeatures(model, table, features, label, err);
-            out.println("row,label,probability");
-            long[] row = {0};
-            List<Example<Label>> batch = new ArrayList<>(BATCH);
-            LabelCsv.unlabelled(table, features, example -> {
-                batch.add(example);
-                if (batch.size() == BATCH) {
-                    row[0] = print(model.predict(batch), row[0], out);
-                    batch.clear();
-                }
-            });
-            print(model.predict(batch), row[0], out);
+        LabelCsv.Columns given = LabelCsv.Columns.of(line);
+        List<Label> classes = line.flag("--all-probabilities")
+                ? model.getOutputIDInfo().getDomain().stream().sorted(Comparator.comparing(Label::getLabel)).toList()
+                : List.of();
+        try (CsvTable table = given.open(input)) {
+            LabelCsv.Columns columns = SavedClassifier.columns(model, table, given, "predict", err);
+            if (output == null) {
+                predict(model, table, columns, classes, out);
+            } else {
+                AtomicFiles.write(output, stream -> {
+                    PrintStream file = new PrintStream(stream, false, StandardCharsets.UTF_8);
+                    predict(model, table, columns, classes, file);
+                    file.flush();
+                });
+                out.println("predictions written to " + output);
+            }
+        } catch (IOException e) {
+            return failure(err, "predict: cannot write " + output + ": " + e.getMessage());
         } catch (RuntimeException e) {
             return failure(err, "predict: " + messages(e));
         }
         return OK;
     }
 
-    /** Prints one line per prediction, numbering the rows after {@code row}; returns the last row's number. */
-    private static long print(List<Prediction<Label>> predictions, long row, PrintStream out) {
-        for (Prediction<Label> prediction : predictions) {
+    /** Prints the header and one line per row of {@code table}, predicted a batch at a time. */
+    private static void predict(Model<Label> model, CsvTable table, LabelCsv.Columns columns, List<Label> classes,
+                                PrintStream out) {
+        StringBuilder header = new StringBuilder(csv(columns.id() == null ? "row" : columns.id()))
+                .append(",label,probability");
+        classes.forEach(c -> header.append(',').append(csv("p(" + c.getLabel() + ")")));
+        out.println(header);
+        List<String> ids = new ArrayList<>(BATCH);
+        List<Example<Label>> batch = new ArrayList<>(BATCH);
+        LabelCsv.forEach(table, columns, false, (id, example) -> {
+            ids.add(id);
+            batch.add(example);
+            if (batch.size() == BATCH) {
+                print(ids, model.predict(batch), classes, out);
+                ids.clear();
+                batch.clear();
+            }
+        });
+        print(ids, model.predict(batch), classes, out);
+    }
+
+    /** Prints one line per prediction: the row's id, the label and its score, and each of {@code classes}' scores. */
+    private static void print(List<String> ids, List<Prediction<Label>> predictions, List<Label> classes,
+                              PrintStream out) {
+        for (int i = 0; i < predictions.size(); i++) {
+            Prediction<Label> prediction = predictions.get(i);
             Label predicted = prediction.getOutput();
-            out.printf(Locale.ROOT, "%d,%s,%.6f%n", ++row, predicted.getLabel(), predicted.getScore());
-        }
-        return row;
-    }
-
-    /**
-     * Refuses input that lacks any of the model's features, naming them (a model fed zeros for
-     * them would still answer, confidently and wrongly), and warns about columns the model does
-     * not know, which it ignores.
-     */
-    private static void checkFeatures(Model<Label> model, CsvTable table, List<String> features, String label,
-                                      PrintStream err) {
-        Set<String> known = new TreeSet<>();
-        model.getFeatureIDMap().forEach(feature -> known.add(feature.getName()));
-        List<String> missing = known.stream().filter(name -> !features.contains(name)).toList();
-        if (!missing.isEmpty()) {
-            throw new IllegalArgumentException(table.file() + ": lacks " + missing.size() + " of the model's "
-                    + known.size() + " features: " + String.join(", ", missing) + " (the file's columns: "
-                    + String.join(", ", table.columns()) + "; the label column is '" + label + "', set with --label)");
-        }
-        List<String> unknown = features.stream().filter(name -> !known.contains(name)).toList();
-        if (!unknown.isEmpty()) {
-            err.println("predict: warning: " + table.file() + ": column" + (unknown.size() == 1 ? " " : "s ")
-                    + String.join(", ", unknown) + " " + (unknown.size() == 1 ? "is not a feature" : "are not features")
-                    + " of the model and " + (unknown.size() == 1 ? "is" : "are") + " ignored");
+            StringBuilder row = new StringBuilder(csv(ids.get(i))).append(',').append(csv(predicted.getLabel()))
+                    .append(String.format(Locale.ROOT, ",%.6f", predicted.getScore()));
+            Map<String, Label> scores = prediction.getOutputScores();
+            for (Label c : classes) {
+                Label score = scores.get(c.getLabel());
+                row.append(String.format(Locale.ROOT, ",%.6f", score == null ? 0.0 : score.getScore()));
+            }
+            out.println(row);
         }
     }
 
-    /** The classifier in {@code file}; a model that creates components while loading finds them in the host's registry. */
-    private Model<Label> load(Path file) {
-        Model<?> model = TribuoModelFiles.load(file, registry);
-        if (!model.validate(Label.class)) {
-            throw new IllegalArgumentException("model " + file + " predicts " + model.getOutputIDInfo().getDomain()
-                    + ", not class labels");
-        }
-        return model.castModel(Label.class);
+    /** {@code cell} as a CSV cell: quoted, its quotes doubled, when it holds a comma, a quote or a line break. */
+    static String csv(String cell) {
+        return cell.matches("(?s).*[,\"\r\n].*") ? '"' + cell.replace("\"", "\"\"") + '"' : cell;
     }
 
     @Override
     protected String usage() {
-        return "usage: xformers4j predict --model MODEL --input CSV [--label COLUMN]";
+        return "usage: xformers4j predict --model MODEL --input CSV [--label COLUMN] [--text COLUMN] [--id COLUMN]"
+                + " [--separator CHAR] [--all-probabilities] [--output FILE]";
     }
 }

@@ -9,6 +9,7 @@ import org.tribuo.Trainer;
 import org.tribuo.classification.Label;
 import org.tribuo.classification.evaluation.LabelEvaluation;
 import org.tribuo.classification.evaluation.LabelEvaluator;
+import org.tribuo.classification.sgd.linear.LogisticRegressionTrainer;
 import org.xformers4j.models.tribuo.TribuoModelFiles;
 import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
@@ -22,16 +23,23 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * {@code xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--trainer NAME]
- * [--save MODEL] [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]}: builds the trainer named
- * {@code NAME} (default {@code trainer}) from the OLCUT configuration file with the {@code --set}
- * overrides ({@link Command#configured}; {@code --dry-run} prints the effective configuration instead of
- * training; the model's provenance records it), trains it on the labelled CSV file, evaluates the model
- * with Tribuo's {@link LabelEvaluator} on the test file (or, without {@code --test}, on a stratified 20% of the
+ * {@code xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--text COLUMN]
+ * [--id COLUMN] [--separator CHAR] [--format csv|text] [--trainer NAME] [--save MODEL] [--baseline]
+ * [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]}: builds the trainer named {@code NAME}
+ * (default {@code trainer}) from the OLCUT configuration file with the {@code --set} overrides
+ * ({@link Command#configured}; {@code --dry-run} prints the effective configuration instead of
+ * training; the model's provenance records it), trains it on the labelled CSV or TSV file (read as
+ * {@link LabelCsv} describes: numeric columns, and the text column {@code --text} for the
+ * ordered-text encoder; the column {@code --id} is no feature) or, with {@code --format text}, a file
+ * of Tribuo's {@code LABEL##text} lines ({@link TextLines}), evaluates the model with Tribuo's
+ * {@link LabelEvaluator} on the test file (or, without {@code --test}, on a stratified 20% of the
  * training file held out with seed 1) and prints the evaluation and the confusion matrix; with
  * {@code --json}, only {@code {"accuracy":…, "macro_f1":…, "train_seconds":…, "examples":…}}
- * (examples: the number of training examples). {@code --save} writes the model in Tribuo's format
- * through {@link TribuoModelFiles#save} (atomically: an existing model is replaced whole or not at all),
+ * (examples: the number of training examples). {@code --baseline} also trains Tribuo's
+ * {@link LogisticRegressionTrainer} on the same training examples (their features: the numbers and
+ * the text's bag of words) and prints its evaluation on the same test examples, in the JSON as
+ * {@code baseline_accuracy} and {@code baseline_macro_f1}. {@code --save} writes the model in
+ * Tribuo's format through {@link TribuoModelFiles#save} (atomically: an existing model is replaced whole or not at all),
  * loadable by {@link PredictCommand} and by Tribuo's {@link Model#deserializeFromFile(Path)}.
  *
  * <p>Whatever could fail after training is checked before it: the configuration, the directory
@@ -51,7 +59,8 @@ public final class TrainCommand extends Command {
 
     /** Seed and training fraction of the split used when no test file is given. */
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--config", "--train", "--test", "--label", "--save", "--trainer").flags("--json", "--dry-run")
+            .values("--config", "--train", "--test", "--label", "--save", "--trainer")
+            .values("--text", "--id", "--separator", "--format").flags("--json", "--baseline", "--dry-run")
             .repeatable("--set");
 
     static final long SPLIT_SEED = 1;
@@ -82,7 +91,6 @@ public final class TrainCommand extends Command {
         } catch (UsageException e) {
             return usageError(err, "train: " + e.getMessage());
         }
-        String label = line.value("--label", "label");
         Configured<Trainer<Label>> trainer;
         MutableDataset<Label> train;
         MutableDataset<Label> test;
@@ -96,9 +104,10 @@ public final class TrainCommand extends Command {
             if (modelFile != null) {
                 TribuoModelFiles.checkWritable(modelFile);
             }
-            train = LabelCsv.training(trainFile, label);
+            LabelCsv.Columns columns = LabelCsv.Columns.of(line).inFormat(line.value("--format", "csv"));
+            train = LabelCsv.training(trainFile, columns);
             if (testFile != null) {
-                test = LabelCsv.test(testFile, label, train.getOutputInfo().getDomain());
+                test = LabelCsv.test(testFile, columns, train.getOutputInfo().getDomain());
             } else {
                 LabelCsv.Split split = LabelCsv.stratifiedSplit(train, TRAIN_FRACTION, SPLIT_SEED);
                 train = split.train();
@@ -124,15 +133,30 @@ public final class TrainCommand extends Command {
             }
         }
         LabelEvaluation evaluation = new LabelEvaluator().evaluate(model, test);
+        LabelEvaluation baseline;
+        try {
+            baseline = line.flag("--baseline")
+                    ? new LabelEvaluator().evaluate(new LogisticRegressionTrainer().train(train), test) : null;
+        } catch (RuntimeException e) {
+            return failure(err, "train: the baseline (Tribuo's logistic regression) failed: " + messages(e));
+        }
 
         if (line.flag("--json")) {
-            out.printf(Locale.ROOT, "{\"accuracy\":%.6f, \"macro_f1\":%.6f, \"train_seconds\":%.3f, \"examples\":%d}%n",
-                    evaluation.accuracy(), evaluation.macroAveragedF1(), seconds, train.size());
+            String baselineFields = baseline == null ? "" : String.format(Locale.ROOT,
+                    ", \"baseline_accuracy\":%.6f, \"baseline_macro_f1\":%.6f", baseline.accuracy(),
+                    baseline.macroAveragedF1());
+            out.printf(Locale.ROOT, "{\"accuracy\":%.6f, \"macro_f1\":%.6f, \"train_seconds\":%.3f, \"examples\":%d%s}%n",
+                    evaluation.accuracy(), evaluation.macroAveragedF1(), seconds, train.size(), baselineFields);
         } else {
             out.printf(Locale.ROOT, "trained on %d examples in %.1f s, evaluated on %d%n", train.size(), seconds,
                     test.size());
             out.println(evaluation);
             out.println(evaluation.getConfusionMatrix());
+            if (baseline != null) {
+                out.printf(Locale.ROOT, "baseline (Tribuo LogisticRegressionTrainer on the same %d features, same split): "
+                        + "accuracy %.4f, macro F1 %.4f%n", train.getFeatureMap().size(), baseline.accuracy(),
+                        baseline.macroAveragedF1());
+            }
             if (modelFile != null) {
                 out.println("model saved to " + modelFile);
             }
@@ -148,7 +172,8 @@ public final class TrainCommand extends Command {
 
     @Override
     protected String usage() {
-        return "usage: xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--trainer NAME]"
-                + " [--save MODEL] [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]";
+        return "usage: xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--text COLUMN]"
+                + " [--id COLUMN] [--separator CHAR] [--format csv|text] [--trainer NAME] [--save MODEL] [--baseline]"
+                + " [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]";
     }
 }

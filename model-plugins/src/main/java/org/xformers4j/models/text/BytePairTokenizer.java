@@ -318,6 +318,17 @@ public final class BytePairTokenizer extends ByteLevelTokenizer {
         return lines;
     }
 
+    /**
+     * The printable form of token {@code id}, as {@value #VOCAB_FILE} writes it (GPT-2's
+     * byte-to-unicode table: {@code "Ġthe"} for {@code " the"}); distinct ids give distinct strings.
+     *
+     * @param id A token id in {@code [0, vocabularySize())}.
+     * @return The token's printable string.
+     */
+    public String token(int id) {
+        return printable(tokenBytes(id));
+    }
+
     // ------------------------------------------------------------------ files
 
     /**

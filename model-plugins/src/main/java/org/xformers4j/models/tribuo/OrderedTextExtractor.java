@@ -6,35 +6,49 @@ import com.oracle.labs.mlrg.olcut.provenance.impl.ConfiguredObjectProvenanceImpl
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
-import org.tribuo.impl.ArrayExample;
+import java.util.TreeMap;
 import org.tribuo.Example;
 import org.tribuo.Feature;
 import org.tribuo.Output;
+import org.tribuo.data.columnar.ColumnarFeature;
 import org.tribuo.data.text.TextFeatureExtractor;
+import org.tribuo.data.text.TextPipeline;
+import org.tribuo.impl.ArrayExample;
 import org.tribuo.util.tokens.Tokenizer;
 import org.tribuo.util.tokens.impl.BreakIteratorTokenizer;
 
 /**
- * A Tribuo {@link TextFeatureExtractor} that keeps the order of the tokens, so Tribuo's text data
- * sources ({@code SimpleTextDataSource}, {@code TextDataSource}s) can feed {@link TextTokens}.
+ * Text as Tribuo examples for {@link TextTokens}: the text itself, in order, travels in the
+ * example's metadata, and the features are its bag of words.
  *
- * <p>The i-th token (from 0) becomes the feature {@code pos=000017:token=word} with value 1: the
- * position is zero-padded to six digits so that Tribuo's sort of features by name is the token
- * order. Texts are cut after {@value #MAX_POSITIONS} tokens.
+ * <p>Why: a Tribuo feature map holds feature names, and Tribuo keeps an example's features sorted
+ * by name, one per name. Order therefore cannot live in the feature names without making every
+ * (position, token) pair a feature of its own (a map of 49,600 features for 20,000 tokens), nor in
+ * the values of a bag of words (a token that occurs twice is one feature). So the example carries
+ * its text unchanged as the metadata value {@value #TEXT} (Tribuo's side channel of an
+ * {@link Example}, which datasets, splits and predictions pass through untouched), and
+ * {@link TextTokens} reads and tokenises it with the tokenizer its configuration chooses (words,
+ * characters or BPE). The features are the words of the text ({@code tokenizer}, lower-cased when
+ * {@code lowercase}), one feature {@code text@word} per distinct word with its count as value: the
+ * feature map is the word vocabulary, which Tribuo's own models (a logistic regression) read as a
+ * bag of words.
+ *
+ * <p>It is both a {@link TextFeatureExtractor}, for Tribuo's text data sources
+ * ({@code SimpleTextDataSource}'s {@code LABEL##text} lines), and a {@link TextPipeline}, for a text
+ * column of Tribuo's columnar loading ({@code TextFieldProcessor}, which names the features after
+ * the column; the text reaches the metadata through an {@code IdentityExtractor} named {@value #TEXT}).
  */
-public final class OrderedTextExtractor<T extends Output<T>> implements TextFeatureExtractor<T> {
+public final class OrderedTextExtractor<T extends Output<T>> implements TextFeatureExtractor<T>, TextPipeline {
 
-    /** Positions are written with six digits. */
-    public static final int MAX_POSITIONS = 1_000_000;
+    /** The metadata key of an example's text, and the field name of the features {@link #extract} makes. */
+    public static final String TEXT = "text";
 
-    private static final String POSITION = "pos=";
-    private static final String TOKEN = ":token=";
-
-    @Config(description = "Splits the text into tokens.")
+    @Config(description = "Splits the text into the words of its bag of words.")
     private Tokenizer tokenizer = new BreakIteratorTokenizer(Locale.ROOT);
 
-    @Config(description = "Whether tokens are lower-cased.")
+    @Config(description = "Whether words are lower-cased.")
     private boolean lowercase = true;
 
     /** For OLCUT. */
@@ -42,65 +56,44 @@ public final class OrderedTextExtractor<T extends Output<T>> implements TextFeat
     }
 
     /**
-     * @param tokenizer splits the text
-     * @param lowercase whether tokens are lower-cased
+     * @param tokenizer splits the text into the words of the features
+     * @param lowercase whether words are lower-cased
      */
     public OrderedTextExtractor(Tokenizer tokenizer, boolean lowercase) {
         this.tokenizer = tokenizer;
         this.lowercase = lowercase;
     }
 
+    /** An example of {@code output} with the features {@code text@word} of {@code text} and the text as metadata. */
     @Override
     public Example<T> extract(T output, String text) {
-        List<String> tokens = tokenize(text);
-        List<Feature> features = new ArrayList<>(tokens.size());
-        for (int i = 0; i < tokens.size(); i++) {
-            features.add(new Feature(featureName(i, tokens.get(i)), 1.0));
-        }
         ArrayExample<T> example = new ArrayExample<>(output);
-        example.addAll(features);
+        for (Feature f : process(TEXT, text)) {
+            example.add(new ColumnarFeature(TEXT, f.getName(), f.getValue()));
+        }
+        example.setMetadataValue(TEXT, text);
         return example;
     }
 
-    /** The tokens of {@code text} in order, at most {@value #MAX_POSITIONS}. */
-    List<String> tokenize(String text) {
-        List<String> tokens;
-        synchronized (tokenizer) { // Tribuo tokenizers are stateful
-            tokens = tokenizer.split(text);
+    /** The bag of words of {@code text}: one feature per distinct word, named by it, its count as value. */
+    @Override
+    public List<Feature> process(String tag, String text) {
+        List<String> words;
+        synchronized (tokenizer) { // Tribuo tokenizers keep state while they split
+            words = tokenizer.split(text);
         }
-        List<String> out = new ArrayList<>(Math.min(tokens.size(), MAX_POSITIONS));
-        for (String token : tokens.subList(0, Math.min(tokens.size(), MAX_POSITIONS))) {
-            out.add(lowercase ? token.toLowerCase(Locale.ROOT) : token);
+        Map<String, Integer> counts = new TreeMap<>();
+        for (String word : words) {
+            counts.merge(lowercase ? word.toLowerCase(Locale.ROOT) : word, 1, Integer::sum);
         }
-        return out;
+        List<Feature> features = new ArrayList<>(counts.size());
+        counts.forEach((word, count) -> features.add(new Feature(word, count)));
+        return features;
     }
 
-    /** The feature name of {@code token} at {@code position}: {@code pos=000017:token=word}. */
-    public static String featureName(int position, String token) {
-        if (position < 0 || position >= MAX_POSITIONS) {
-            throw new IllegalArgumentException("OrderedTextExtractor: position " + position + " is outside [0, "
-                    + MAX_POSITIONS + ")");
-        }
-        return String.format(Locale.ROOT, "%s%06d%s%s", POSITION, position, TOKEN, token);
-    }
-
-    /** The token a feature named by {@link #featureName} holds, or empty for any other feature name. */
-    public static Optional<String> token(String featureName) {
-        int tokenStart = POSITION.length() + 6;
-        if (featureName.length() < tokenStart + TOKEN.length() || !featureName.startsWith(POSITION)
-                || !featureName.startsWith(TOKEN, tokenStart)) {
-            return Optional.empty();
-        }
-        return Optional.of(featureName.substring(tokenStart + TOKEN.length()));
-    }
-
-    /** The tokens of {@code example} in position order (Tribuo keeps features sorted by name). */
-    public static List<String> tokens(Example<?> example) {
-        List<String> out = new ArrayList<>(example.size());
-        for (Feature f : example) {
-            token(f.getName()).ifPresent(out::add);
-        }
-        return out;
+    /** The text {@code example} carries as its metadata {@value #TEXT}, if it has one. */
+    public static Optional<String> text(Example<?> example) {
+        return example.getMetadataValue(TEXT).map(String::valueOf);
     }
 
     @Override

@@ -1,30 +1,36 @@
 package org.xformers4j.models.tribuo;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
-import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import com.oracle.labs.mlrg.olcut.provenance.ConfiguredObjectProvenance;
 import com.oracle.labs.mlrg.olcut.provenance.impl.ConfiguredObjectProvenanceImpl;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.random.RandomGenerator;
 import org.tribuo.Example;
 import org.tribuo.ImmutableFeatureMap;
+import org.xformers4j.component.Hyperparameters;
+import org.xformers4j.component.Range;
 import org.xformers4j.nn.Embedding;
 import org.xformers4j.tensor.Tensor;
 
 /**
- * Ordered text tokens as learned embeddings, for examples made by {@link OrderedTextExtractor}.
+ * Ordered text tokens as learned embeddings, for examples that carry their text as metadata
+ * ({@link OrderedTextExtractor}, or a text column read with {@code --text}).
  *
- * <p>{@link #fit} counts the training tokens and keeps those seen at least {@code minCount} times,
- * the {@code maxVocabulary} most frequent (ties by token), as the vocabulary. Id 0 is padding, id
- * 1 the unknown token (anything outside the vocabulary), then the vocabulary. A batch becomes
- * [B, T] ids with T the longest text in the batch cut to {@code maxLength} tokens; shorter texts
- * are padded, and the padding mask is 1 there. An empty text is one unknown token, so no row of the
- * mask is all padding.
+ * <p>The text is split by the configured {@code tokenizer} ({@link TextTokenizer}: {@code WORDS},
+ * {@code CHARACTERS} or {@code BPE}), after lower-casing when {@code lowercase}. {@link #fit}
+ * learns the BPE merges (for {@code BPE}, to {@code bpeVocabularySize} tokens), counts the training
+ * tokens and keeps those seen at least {@code minCount} times, the {@code maxVocabulary} most
+ * frequent (ties by token), as the vocabulary. Id 0 is padding, id 1 the unknown token (anything
+ * outside the vocabulary), then the vocabulary. A batch becomes [B, T] ids with T the longest text
+ * in the batch cut to {@code maxLength} tokens; shorter texts are padded, and the padding mask is 1
+ * there. An empty text is one unknown token, so no row of the mask is all padding. The token order
+ * comes from the text itself, so the dataset's feature map (a bag of words) plays no part here.
  */
 public final class TextTokens implements InputEncoder {
 
@@ -35,14 +41,30 @@ public final class TextTokens implements InputEncoder {
 
     /** The prefix of the state entries, {@code token.<id>} → token. */
     private static final String TOKEN = "token.";
+    /** The prefix of the tokenizer's state entries (the BPE files). */
+    private static final String TOKENIZER = "tokenizer.";
+
+    @Config(description = "How texts are split: WORDS (Tribuo's break-iterator tokenizer), CHARACTERS or BPE "
+            + "(byte-level byte-pair encoding learned from the training texts).")
+    private TextTokenizer tokenizer = TextTokenizer.WORDS;
+
+    @Config(description = "Whether texts are lower-cased before they are split.")
+    private boolean lowercase = true;
+
+    @Config(description = "Tokens a BPE tokenizer learns, its 256 bytes included (tokenizer BPE only).")
+    @Range(min = 256)
+    private int bpeVocabularySize = 1000;
 
     @Config(description = "Longest token sequence read; longer texts are cut.")
+    @Range(min = 1)
     private int maxLength = 256;
 
     @Config(description = "Fewest training occurrences for a token to enter the vocabulary.")
+    @Range(min = 1)
     private int minCount = 1;
 
     @Config(description = "Most tokens in the vocabulary, besides padding and unknown.")
+    @Range(min = 1)
     private int maxVocabulary = 30_000;
 
     /** For OLCUT. */
@@ -50,11 +72,26 @@ public final class TextTokens implements InputEncoder {
     }
 
     /**
+     * Word tokens, lower-cased.
+     *
      * @param maxLength     the longest sequence read
      * @param minCount      fewest occurrences for a vocabulary token
      * @param maxVocabulary most vocabulary tokens
      */
     public TextTokens(int maxLength, int minCount, int maxVocabulary) {
+        this(TextTokenizer.WORDS, maxLength, minCount, maxVocabulary);
+    }
+
+    /**
+     * Lower-cased tokens of {@code tokenizer} (a BPE one learns 1,000 tokens).
+     *
+     * @param tokenizer     how texts are split
+     * @param maxLength     the longest sequence read
+     * @param minCount      fewest occurrences for a vocabulary token
+     * @param maxVocabulary most vocabulary tokens
+     */
+    public TextTokens(TextTokenizer tokenizer, int maxLength, int minCount, int maxVocabulary) {
+        this.tokenizer = tokenizer;
         this.maxLength = maxLength;
         this.minCount = minCount;
         this.maxVocabulary = maxVocabulary;
@@ -63,21 +100,20 @@ public final class TextTokens implements InputEncoder {
 
     @Override
     public void postConfig() {
-        for (Map.Entry<String, Integer> e : Map.of("maxLength", maxLength, "minCount", minCount,
-                "maxVocabulary", maxVocabulary).entrySet()) {
-            if (e.getValue() <= 0) {
-                throw new PropertyException("", e.getKey(), "TextTokens." + e.getKey() + " = " + e.getValue()
-                        + " must be positive");
-            }
-        }
+        Hyperparameters.validate(this);
     }
 
     @Override
     public EncoderModule fit(ImmutableFeatureMap featureMap, List<? extends Example<?>> examples, int modelDim,
                              RandomGenerator rng) {
-        Map<String, Integer> counts = new HashMap<>();
+        List<String> texts = new ArrayList<>(examples.size());
         for (Example<?> example : examples) {
-            for (String token : OrderedTextExtractor.tokens(example)) {
+            texts.add(text(example));
+        }
+        TextTokenizer.Splitter splitter = tokenizer.fit(texts, bpeVocabularySize);
+        Map<String, Integer> counts = new HashMap<>();
+        for (String text : texts) {
+            for (String token : splitter.split(text)) {
                 counts.merge(token, 1, Integer::sum);
             }
         }
@@ -92,23 +128,34 @@ public final class TextTokens implements InputEncoder {
         for (Map.Entry<String, Integer> e : kept.subList(0, Math.min(kept.size(), maxVocabulary))) {
             vocabulary.put(e.getKey(), vocabulary.size() + 2);
         }
-        return new Module(vocabulary, maxLength, modelDim, rng);
+        return new Module(this, splitter, vocabulary, modelDim, rng);
     }
 
     /**
-     * Reads the vocabulary the module's {@link EncoderModule#state} gave: one entry {@code token.<id>}
-     * per token, ids 2 to size + 1, tokens unique, at most {@code maxVocabulary} of them.
+     * Reads what the module's {@link EncoderModule#state} gave: the tokenizer's entries
+     * {@code tokenizer.*} (for BPE its {@code vocab.json} and {@code merges.txt}), and one entry
+     * {@code token.<id>} per vocabulary token, ids 2 to size + 1, tokens unique, at most
+     * {@code maxVocabulary} of them.
      */
     @Override
     public EncoderModule restore(ImmutableFeatureMap featureMap, int modelDim, Map<String, String> state,
                                  RandomGenerator rng) {
-        int size = state.size();
+        Map<String, String> tokens = new HashMap<>();
+        Map<String, String> tokenizerState = new TreeMap<>();
+        state.forEach((key, value) -> {
+            if (key.startsWith(TOKENIZER)) {
+                tokenizerState.put(key.substring(TOKENIZER.length()), value);
+            } else {
+                tokens.put(key, value);
+            }
+        });
+        int size = tokens.size();
         if (size > maxVocabulary) {
             throw new IllegalArgumentException("TextTokens: the saved vocabulary has " + size + " tokens, maxVocabulary "
                     + "is " + maxVocabulary);
         }
         Map<String, Integer> vocabulary = new HashMap<>();
-        for (Map.Entry<String, String> e : state.entrySet()) {
+        for (Map.Entry<String, String> e : tokens.entrySet()) {
             int id = -1;
             if (e.getKey().startsWith(TOKEN)) {
                 try {
@@ -122,7 +169,15 @@ public final class TextTokens implements InputEncoder {
                         + "' is not a token of id 2 to " + (size + 1) + " (entries " + TOKEN + "<id>, tokens unique)");
             }
         }
-        return new Module(vocabulary, maxLength, modelDim, rng);
+        return new Module(this, tokenizer.restore(tokenizerState), vocabulary, modelDim, rng);
+    }
+
+    /** The text {@code example} carries, lower-cased when so configured. */
+    private String text(Example<?> example) {
+        String text = OrderedTextExtractor.text(example).orElseThrow(() -> new IllegalArgumentException(
+                "TextTokens: an example has no text (metadata '" + OrderedTextExtractor.TEXT + "'); text examples are "
+                        + "made by OrderedTextExtractor, or read from the CSV column named by --text"));
+        return lowercase ? text.toLowerCase(Locale.ROOT) : text;
     }
 
     @Override
@@ -132,19 +187,26 @@ public final class TextTokens implements InputEncoder {
 
     @Override
     public String toString() {
-        return "TextTokens(maxLength=" + maxLength + ",minCount=" + minCount + ",maxVocabulary=" + maxVocabulary + ")";
+        return "TextTokens(tokenizer=" + tokenizer + ",lowercase=" + lowercase + ",bpeVocabularySize="
+                + bpeVocabularySize + ",maxLength=" + maxLength + ",minCount=" + minCount + ",maxVocabulary="
+                + maxVocabulary + ")";
     }
 
     /** The fitted vocabulary and its embedding table. */
     static final class Module extends EncoderModule {
 
+        private final TextTokens config;
+        private final TextTokenizer.Splitter splitter;
         private final Map<String, Integer> vocabulary;
         private final int maxLength;
         private final Embedding embedding;
 
-        Module(Map<String, Integer> vocabulary, int maxLength, int modelDim, RandomGenerator rng) {
+        Module(TextTokens config, TextTokenizer.Splitter splitter, Map<String, Integer> vocabulary, int modelDim,
+               RandomGenerator rng) {
+            this.config = config;
+            this.splitter = splitter;
             this.vocabulary = Collections.unmodifiableMap(vocabulary);
-            this.maxLength = maxLength;
+            this.maxLength = config.maxLength;
             this.embedding = registerModule("embedding", new Embedding(vocabulary.size() + 2, modelDim, rng));
         }
 
@@ -153,13 +215,18 @@ public final class TextTokens implements InputEncoder {
             return vocabulary;
         }
 
+        /** The tokens of {@code example}'s text, the first {@code maxLength}. */
+        List<String> tokens(Example<?> example) {
+            List<String> tokens = splitter.split(config.text(example));
+            return tokens.subList(0, Math.min(tokens.size(), maxLength));
+        }
+
         /** The ids of {@code batch}, [B, T] row-major, padded with {@link #PAD}; T is {@code ids.length / B}. */
         int[] ids(List<? extends Example<?>> batch) {
             List<List<String>> texts = new ArrayList<>(batch.size());
             int length = 1;
             for (Example<?> example : batch) {
-                List<String> tokens = OrderedTextExtractor.tokens(example);
-                texts.add(tokens.subList(0, Math.min(tokens.size(), maxLength)));
+                texts.add(tokens(example));
                 length = Math.max(length, texts.get(texts.size() - 1).size());
             }
             int[] ids = new int[batch.size() * length];
@@ -185,22 +252,22 @@ public final class TextTokens implements InputEncoder {
             return new Tokens(embedded, Tensor.of(embedded.backend(), padding, batch.size(), length)); // [B, T]
         }
 
-        /** One token per word read (the first {@code maxLength}); an empty text is one token made of nothing. */
+        /** One entry per token read (the first {@code maxLength}), the token; an empty text is one token made of nothing. */
         @Override
         public List<List<String>> tokenFeatures(Example<?> example) {
-            List<String> tokens = OrderedTextExtractor.tokens(example);
             List<List<String>> out = new ArrayList<>();
-            for (String token : tokens.subList(0, Math.min(tokens.size(), maxLength))) {
+            for (String token : tokens(example)) {
                 out.add(List.of(token));
             }
             return out.isEmpty() ? List.of(List.of()) : out;
         }
 
-        /** One entry {@code token.<id>} → token per token of the vocabulary. */
+        /** One entry {@code token.<id>} → token per token of the vocabulary, and the tokenizer's as {@code tokenizer.*}. */
         @Override
         public Map<String, String> state() {
             Map<String, String> out = new TreeMap<>();
             vocabulary.forEach((token, id) -> out.put(TOKEN + id, token));
+            splitter.state().forEach((key, value) -> out.put(TOKENIZER + key, value));
             return out;
         }
 

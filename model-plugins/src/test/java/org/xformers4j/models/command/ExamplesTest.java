@@ -75,11 +75,17 @@ class ExamplesTest {
             assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
             assertThat(out.toString(StandardCharsets.UTF_8)).contains("\"validation_bpc\"");
         } else {
-            String data = example.getFileName().toString().startsWith("wine") ? "data/wine.csv" : "data/digits.csv";
+            String name = example.getFileName().toString();
+            boolean text = name.startsWith("text");
+            String data = name.startsWith("wine") ? "data/wine.csv" : text ? "data/spam-assassin.csv" : "data/digits.csv";
             List<String> lines = Files.readAllLines(EXAMPLES.resolve(data));
             Path slice = Files.write(dir.resolve("slice.csv"), lines.subList(0, Math.min(lines.size(), 301)));
-            int code = new TrainCommand(REGISTRY).run(new String[] {"--config", config.toString(), "--train",
-                    slice.toString(), "--json"}, o, e);
+            List<String> args = new ArrayList<>(List.of("--config", config.toString(), "--train", slice.toString(),
+                    "--json"));
+            if (text) {
+                args.addAll(List.of("--text", "text", "--id", "id"));
+            }
+            int code = new TrainCommand(REGISTRY).run(args.toArray(String[]::new), o, e);
             assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
             assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("{\"accuracy\":");
         }

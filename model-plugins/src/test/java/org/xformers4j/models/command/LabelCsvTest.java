@@ -6,6 +6,7 @@ import org.tribuo.Example;
 import org.tribuo.MutableDataset;
 import org.tribuo.classification.Label;
 import org.xformers4j.io.FileMutations;
+import org.xformers4j.models.tribuo.OrderedTextExtractor;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -42,7 +43,7 @@ class LabelCsvTest {
     void aValidFileLoadsEveryRowInOrder() throws IOException {
         Path file = csv("ok.csv", "a,label,b\n1,x,2\n3,y,4.5\n\"5\",\"x\",-6e3\n");
 
-        MutableDataset<Label> data = LabelCsv.training(file, "label");
+        MutableDataset<Label> data = LabelCsv.training(file, LabelCsv.Columns.of("label"));
 
         assertThat(data.size()).isEqualTo(3);
         assertThat(data.getExample(2).getOutput().getLabel()).isEqualTo("x");
@@ -53,7 +54,7 @@ class LabelCsvTest {
     void anEmptyLabelIsRefusedNamingRowAndColumn() throws IOException {
         Path file = csv("empty-label.csv", "a,label\n1,x\n2,\n3,y\n");
 
-        assertThatThrownBy(() -> LabelCsv.training(file, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(file, LabelCsv.Columns.of("label")))
                 .hasMessage(file + " row 2, column 'label': empty");
     }
 
@@ -62,9 +63,9 @@ class LabelCsvTest {
         Path twice = csv("twice.csv", "a,b,a,label\n1,2,3,x\n");
         Path unnamed = csv("unnamed.csv", "a,,label\n1,2,x\n");
 
-        assertThatThrownBy(() -> LabelCsv.training(twice, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(twice, LabelCsv.Columns.of("label")))
                 .hasMessage(twice + ": the header line names column 'a' twice, as column 1 and column 3");
-        assertThatThrownBy(() -> LabelCsv.training(unnamed, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(unnamed, LabelCsv.Columns.of("label")))
                 .hasMessage(unnamed + ": column 2 of the header line has no name");
     }
 
@@ -82,10 +83,10 @@ class LabelCsvTest {
         Path file = Files.write(dir.resolve("latin1.csv"), bytes.toByteArray());
         Path header = Files.write(dir.resolve("header.csv"), new byte[] {'a', ',', (byte) 0xFF, '\n', '1', '\n'});
 
-        assertThatThrownBy(() -> LabelCsv.training(file, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(file, LabelCsv.Columns.of("label")))
                 .hasMessageStartingWith(file + " row 2000: not UTF-8 text: malformed bytes at byte offset "
                         + (bytes.size() - "\n2001,x\n".length() - 1));
-        assertThatThrownBy(() -> LabelCsv.training(header, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(header, LabelCsv.Columns.of("label")))
                 .hasMessageStartingWith(header + ": the header line is not UTF-8 text");
     }
 
@@ -94,9 +95,9 @@ class LabelCsvTest {
         Path one = csv("one.csv", "a,label\n1,x\n2,x\n");
         Path test = csv("test.csv", "a,label\n1,x\n2,z\n");
 
-        assertThatThrownBy(() -> LabelCsv.training(one, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(one, LabelCsv.Columns.of("label")))
                 .hasMessage(one + ": column 'label' holds one class, 'x', in all 2 rows; a classifier needs at least two");
-        assertThatThrownBy(() -> LabelCsv.test(test, "label", Set.of(new Label("x"), new Label("y"))))
+        assertThatThrownBy(() -> LabelCsv.test(test, LabelCsv.Columns.of("label"), Set.of(new Label("x"), new Label("y"))))
                 .hasMessage(test + " row 2, column 'label': label 'z' is not among the training labels [x, y]");
     }
 
@@ -106,11 +107,11 @@ class LabelCsvTest {
         Path extra = csv("extra.csv", "a,b,label\n1,2,x\n3,4,y,5\n");
         Path missing = csv("missing.csv", "a,b,label\n1,2,x\n3,y\n");
 
-        assertThatThrownBy(() -> LabelCsv.training(huge, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(huge, LabelCsv.Columns.of("label")))
                 .hasMessageStartingWith(huge + " row 2, column 'b': 1e39 is beyond the range of a 32-bit float");
-        assertThatThrownBy(() -> LabelCsv.training(extra, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(extra, LabelCsv.Columns.of("label")))
                 .hasMessage(extra + " row 2: it has 4 cells but the header line names 3 columns");
-        assertThatThrownBy(() -> LabelCsv.training(missing, "label"))
+        assertThatThrownBy(() -> LabelCsv.training(missing, LabelCsv.Columns.of("label")))
                 .hasMessage(missing + " row 2: it has 2 cells but the header line names 3 columns");
     }
 
@@ -157,7 +158,7 @@ class LabelCsvTest {
         }
         byte[] valid = text.toString().getBytes(StandardCharsets.UTF_8);
         List<Map<String, Double>> expected = rows(LabelCsv.training(Files.write(dir.resolve("valid.csv"), valid),
-                "label"));
+                LabelCsv.Columns.of("label")));
         List<FileMutations.Mutation> mutations = new ArrayList<>(FileMutations.all(valid, 150, 21));
         String body = text.substring(text.indexOf("\n") + 1);
         mutations.add(text("a huge number", text.toString().replace("13.3", "1e39")));
@@ -175,7 +176,7 @@ class LabelCsvTest {
             Path file = Files.write(dir.resolve("mutated.csv"), mutation.bytes());
             MutableDataset<Label> loaded;
             try {
-                loaded = LabelCsv.training(file, "label");
+                loaded = LabelCsv.training(file, LabelCsv.Columns.of("label"));
             } catch (IllegalArgumentException e) {
                 assertThat(e.getMessage()).as(mutation.description()).startsWith(file.toString());
                 outcomes.merge(Outcome.REJECTED, 1, Integer::sum);
@@ -198,6 +199,79 @@ class LabelCsvTest {
                 + " loaded identically, " + outcomes.getOrDefault(Outcome.LOADED_OTHER_VALUES, 0)
                 + " loaded as valid CSV with other values (a changed digit or label)");
         assertThat(outcomes.get(Outcome.REJECTED)).isPositive();
+    }
+
+    /**
+     * The mutation test of a file with a text column, through Tribuo's row processor: truncations,
+     * bit flips, cells that are not numbers, empty cells, empty and header-only files each end in an
+     * error naming the file, or load rows whose text is what the file holds; a huge text cell loads.
+     */
+    @Test
+    void everyMutationOfATextFileEndsInAClearErrorOrALoadOfItsText() throws IOException {
+        StringBuilder text = new StringBuilder("id,label,message,length\n");
+        for (int row = 1; row <= 30; row++) {
+            String message = (row % 2 == 0 ? "Win cash, now" : "See you at lunch") + " #" + row;
+            text.append("m").append(row).append(',').append(row % 2 == 0 ? "spam" : "ham").append(",\"")
+                    .append(message).append("\",").append(message.length()).append('\n');
+        }
+        LabelCsv.Columns columns = new LabelCsv.Columns("label", "message", "id", null, null, false);
+        byte[] valid = text.toString().getBytes(StandardCharsets.UTF_8);
+        MutableDataset<Label> loaded = LabelCsv.training(Files.write(dir.resolve("valid.csv"), valid), columns);
+        assertThat(loaded.size()).isEqualTo(30);
+        Example<Label> first = loaded.getExample(0);
+        assertThat(OrderedTextExtractor.text(first)).contains("See you at lunch #1");
+        assertThat(values(first)).containsOnlyKeys("length", "message@see", "message@you", "message@at",
+                "message@lunch", "message@#1");     // Tribuo's break-iterator words
+
+        List<FileMutations.Mutation> mutations = new ArrayList<>(FileMutations.all(valid, 150, 22));
+        String body = text.toString();
+        mutations.add(text("a truncated row", body.substring(0, body.indexOf("lunch #3") + 3)));
+        mutations.add(text("a row cut short", body.replace(",\"See you at lunch #5\",19", "")));
+        mutations.add(text("a word for a number", body.replace(",19\n", ",nineteen\n")));
+        mutations.add(text("an empty text", body.replace("\"Win cash, now #2\"", "")));
+        mutations.add(text("an empty file", ""));
+        mutations.add(text("only the header", "id,label,message,length\n"));
+        List<String> rejected = new ArrayList<>();
+        for (FileMutations.Mutation mutation : mutations) {
+            Path file = Files.write(dir.resolve("mutated.csv"), mutation.bytes());
+            MutableDataset<Label> data;
+            try {
+                data = LabelCsv.training(file, columns);
+            } catch (IllegalArgumentException e) {
+                assertThat(e.getMessage()).as(mutation.description()).startsWith(file.toString());
+                rejected.add(mutation.description());
+                continue;
+            } catch (RuntimeException | Error e) {
+                throw new AssertionError(mutation + ": unexpected " + e, e);
+            }
+            String decoded = new String(mutation.bytes(), StandardCharsets.UTF_8);
+            for (Example<Label> example : data) {
+                String message = OrderedTextExtractor.text(example).orElseThrow();
+                assertThat(message).as(mutation.description()).isNotBlank().doesNotContain("\uFFFD");
+                assertThat(decoded).as(mutation.description()).contains(message);
+            }
+        }
+        assertThat(rejected).contains("a truncated row", "a row cut short", "a word for a number", "an empty text",
+                "an empty file", "only the header");
+
+        String huge = "word ".repeat(200_000);                                     // a 1 MB text cell
+        MutableDataset<Label> big = LabelCsv.training(Files.writeString(dir.resolve("huge.csv"),
+                "id,label,message,length\na,x,\"" + huge + "\",1\nb,y,short,2\n"), columns);
+        assertThat(OrderedTextExtractor.text(big.getExample(0))).contains(huge);
+        assertThat(values(big.getExample(0))).containsEntry("message@word", 200_000.0);
+    }
+
+    @Test
+    void aTsvFileIsReadByItsExtensionOrTheSeparatorOption() throws IOException {
+        Path tsv = csv("data.tsv", "a\tlabel\n1.5\tx\n2\ty\n");
+        assertThat(rows(LabelCsv.training(tsv, LabelCsv.Columns.of("label"))))
+                .containsExactly(Map.of("a", 1.5, "label x", 1.0), Map.of("a", 2.0, "label y", 1.0));
+        Path semicolons = csv("data.txt", "a;label\n1.5;x\n2;y\n");
+        assertThat(rows(LabelCsv.training(semicolons, new LabelCsv.Columns("label", null, null, ";", null, false))))
+                .containsExactly(Map.of("a", 1.5, "label x", 1.0), Map.of("a", 2.0, "label y", 1.0));
+        assertThatThrownBy(() -> CsvTable.separator(semicolons, ";;"))
+                .hasMessage("--separator must be one character other than a quote or a line break, or 'tab', got ';;'");
+        assertThat(CsvTable.separator(semicolons, "tab")).isEqualTo('\t');
     }
 
     private static FileMutations.Mutation text(String description, String text) {

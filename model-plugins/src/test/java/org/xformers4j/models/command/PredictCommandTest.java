@@ -81,8 +81,8 @@ class PredictCommandTest {
         assertThat(predict(out, "--model", model.toString(), "--input", dropped.toString())).isEqualTo(1);
         assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
         assertThat(err.toString(StandardCharsets.UTF_8))
-                .contains("predict: " + DIGITS + ": lacks 13 of the model's 13 features: alcalinity_of_ash, alcohol, ash")
-                .contains("predict: " + dropped + ": lacks 1 of the model's 13 features: alcohol (the file's columns: "
+                .contains("predict: " + DIGITS + ": lacks 13 of the model's 13 columns: alcalinity_of_ash, alcohol, ash")
+                .contains("predict: " + dropped + ": lacks 1 of the model's 13 columns: alcohol (the file's columns: "
                         + "malic_acid,");
 
         err.reset();

@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.tribuo.Example;
 import org.tribuo.ImmutableFeatureMap;
@@ -107,15 +109,13 @@ class InputEncodersTest {
     void textTokensKeepOrderThroughTheExtractorAndPadShorterTexts() {
         var extractor = new OrderedTextExtractor<Label>(new SplitCharactersTokenizer(), true);
         List<Example<Label>> examples = new ArrayList<>();
-        // More than ten tokens: "pos=000010" must sort after "pos=000009".
         examples.add(extractor.extract(new Label("a"), "z y x w v u t s r q p o z"));
         examples.add(extractor.extract(new Label("b"), "Q z"));
-        assertThat(OrderedTextExtractor.tokens(examples.get(0)))
-                .containsExactly("z y x w v u t s r q p o z".split(" "));
         ImmutableFeatureMap map = new ImmutableFeatureMap(dataset(examples).getFeatureMap());
         var module = (TextTokens.Module) new TextTokens(8, 2, 100).fit(map, examples, 5, new SplittableRandom(4));
         // Only z (3 times) and q (2 times) occur twice: z gets id 2, q id 3.
         assertThat(module.vocabulary()).containsEntry("z", 2).containsEntry("q", 3).hasSize(2);
+        assertThat(module.tokens(examples.get(0))).containsExactly("z y x w v u t s".split(" "));
         int[] ids = module.ids(examples);                           // [2, 8]: cut to maxLength
         assertThat(ids).containsExactly(2, 1, 1, 1, 1, 1, 1, 1,
                                         3, 2, 0, 0, 0, 0, 0, 0);
@@ -123,9 +123,60 @@ class InputEncodersTest {
         assertThat(tokens.embeddings().shape()).containsExactly(2, 8, 5);
         assertThat(tokens.paddingMask().toFloatArray()).containsExactly(0, 0, 0, 0, 0, 0, 0, 0,
                                                                        0, 0, 1, 1, 1, 1, 1, 1);
-        assertThat(OrderedTextExtractor.featureName(17, "word")).isEqualTo("pos=000017:token=word");
-        assertThat(OrderedTextExtractor.token("pos=000017:token=word")).contains("word");
-        assertThat(OrderedTextExtractor.token("colour")).isEmpty();
+    }
+
+    @Test
+    void theFeatureMapIsTheVocabularyNotPositionsAndTheTextTravelsAsMetadata() {
+        var extractor = new OrderedTextExtractor<Label>(new SplitCharactersTokenizer(), true);
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 2_000; i++) {
+            text.append("w").append(i % 50).append(' ');             // 2,000 tokens of 50 distinct words
+        }
+        Example<Label> example = extractor.extract(new Label("a"), text + "The the");
+        ImmutableFeatureMap map = new ImmutableFeatureMap(dataset(List.of(example)).getFeatureMap());
+        assertThat(map.size()).isEqualTo(51);                          // the words, not (position, word) pairs
+        assertThat(map.get("text@the")).isNotNull();
+        assertThat(example.lookup("text@the").getValue()).isEqualTo(2.0);   // a bag of words: counts
+        assertThat(example.lookup("text@w7").getValue()).isEqualTo(40.0);
+        assertThat(OrderedTextExtractor.text(example)).contains(text + "The the");
+        assertThat(OrderedTextExtractor.text(example(new String[] {"x"}, new double[] {1}))).isEmpty();
+        assertThatThrownBy(() -> new TextTokens(8, 1, 100).fit(map, List.of(example(new String[] {"x"},
+                new double[] {1})), 4, new SplittableRandom(1))).hasMessageContaining("has no text");
+    }
+
+    @Test
+    void eachTokenizerSplitsInOrderAndBytePairsRoundTripThroughTheState() {
+        var extractor = new OrderedTextExtractor<Label>(new SplitCharactersTokenizer(), true);
+        List<Example<Label>> examples = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            examples.add(extractor.extract(new Label(i % 2 == 0 ? "a" : "b"), "Whales, whales and the whaler's " + i));
+        }
+        ImmutableFeatureMap map = new ImmutableFeatureMap(dataset(examples).getFeatureMap());
+        Example<Label> first = examples.get(0);
+        var words = (TextTokens.Module) new TextTokens(TextTokenizer.WORDS, 64, 1, 100).fit(map, examples, 4,
+                new SplittableRandom(1));
+        assertThat(words.tokens(first)).containsExactly("whales", ",", "whales", "and", "the", "whaler's", "0");
+        var characters = (TextTokens.Module) new TextTokens(TextTokenizer.CHARACTERS, 64, 1, 100).fit(map, examples, 4,
+                new SplittableRandom(1));
+        assertThat(String.join("", characters.tokens(first))).isEqualTo("whales, whales and the whaler's 0");
+        assertThat(characters.tokens(first)).hasSize(33);
+        TextTokens bpeConfig = new TextTokens(TextTokenizer.BPE, 64, 1, 1000);
+        var bpe = (TextTokens.Module) bpeConfig.fit(map, examples, 4, new SplittableRandom(1));
+        List<String> pieces = bpe.tokens(first);
+        assertThat(pieces.size()).isLessThan(33).isGreaterThan(1);     // merged pieces, fewer than characters
+        assertThat(pieces).contains("Ġwhales");                        // GPT-2's printable form of " whales"
+        assertThat(bpe.state()).containsKeys("tokenizer.vocab.json", "tokenizer.merges.txt");
+        var restored = (TextTokens.Module) bpeConfig.restore(map, 4, bpe.state(), new SplittableRandom(2));
+        assertThat(restored.tokens(first)).isEqualTo(pieces);
+        assertThat(restored.vocabulary()).isEqualTo(bpe.vocabulary());
+        Map<String, String> damaged = new TreeMap<>(bpe.state());
+        damaged.put("tokenizer.merges.txt", "not merges");
+        assertThatThrownBy(() -> bpeConfig.restore(map, 4, damaged, new SplittableRandom(2)))
+                .hasMessageContaining("BPE tokenizer is malformed");
+        Map<String, String> foreign = new TreeMap<>(words.state());
+        foreign.put("tokenizer.vocab.json", "{}");
+        assertThatThrownBy(() -> new TextTokens(8, 1, 100).restore(map, 4, foreign, new SplittableRandom(2)))
+                .hasMessageContaining("a WORDS tokenizer has no saved state");
     }
 
     @Test

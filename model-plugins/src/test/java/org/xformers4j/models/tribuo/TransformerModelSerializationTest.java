@@ -2,6 +2,8 @@ package org.xformers4j.models.tribuo;
 
 import org.xformers4j.train.Optimization;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.tribuo.Example;
 import org.tribuo.Model;
@@ -157,15 +159,17 @@ class TransformerModelSerializationTest {
         roundTrip(model, data, dir.resolve("regression.tribuo"));
     }
 
-    @Test
-    void textTokenModelRoundTripsWithItsVocabulary(@TempDir Path dir) throws IOException {
+    @ParameterizedTest
+    @EnumSource(TextTokenizer.class)
+    void textTokenModelRoundTripsWithItsVocabularyAndTokenizer(TextTokenizer tokenizer, @TempDir Path dir)
+            throws IOException {
         OrderedTextExtractor<Label> extractor = new OrderedTextExtractor<>(new SplitCharactersTokenizer(), true);
         MutableDataset<Label> data = new MutableDataset<>(new SimpleDataSourceProvenance("texts", LABELS), LABELS);
         for (String text : new String[] {"good film good cast", "bad film", "good plot", "bad bad acting",
             "a good one", "a bad one", "good", "bad"}) {
             data.add(extractor.extract(new Label(text.contains("good") ? "pos" : "neg"), text));
         }
-        TransformerModel<Label> model = TransformerTrainer.builder(new TextTokens(8, 1, 100), new LabelHead())
+        TransformerModel<Label> model = TransformerTrainer.builder(new TextTokens(tokenizer, 8, 1, 300), new LabelHead())
                 .architecture(Architecture.builder().attention("full", Map.of())
                         .positional("learned", Map.of("maxLength", "8")).modelDim(16).heads(2).layers(1).build())
                 .epochs(3)
