@@ -16,6 +16,7 @@ import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 import org.xformers4j.registry.UsageException;
+import org.xformers4j.train.TrainingListener;
 
 /**
  * {@code xformers4j lm train --config FILE --text FILE [--trainer NAME] [--save MODEL] [--json]}:
@@ -31,8 +32,8 @@ import org.xformers4j.registry.UsageException;
         HostCommand.SUMMARY_PROPERTY + "=Trains a language model configured in an OLCUT XML file on a text file (lm train)"})
 public final class LmCommand extends Command {
 
-    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--config", "--text", "--trainer", "--save").flags("--json");
+    private static final CommandLine.Syntax SYNTAX = TrainingOutputs.options(CommandLine.syntax()
+            .values("--config", "--text", "--trainer", "--save").flags("--json"));
 
     private final ComponentRegistry registry;
 
@@ -50,6 +51,7 @@ public final class LmCommand extends Command {
         Path config;
         Path textFile;
         Path save;
+        TrainingOutputs outputs;
         try {
             line = SYNTAX.parse(Arrays.asList(args).subList(1, args.length));
             config = line.path("--config");
@@ -62,10 +64,13 @@ public final class LmCommand extends Command {
         LanguageModelTrainer trainer;
         String text;
         try {
+            outputs = TrainingOutputs.open(line, err, "tokens", false, textFile.getFileName().toString());
             checkSaveDirectory(save);
             trainer = configured(config, line.value("--trainer", "trainer"),
                     LanguageModelTrainer.class, "a LanguageModelTrainer", registry);
             text = Utf8.read(textFile);
+        } catch (UsageException e) {
+            return usageError(err, "lm train: " + e.getMessage());
         } catch (IOException e) {
             return failure(err, "lm train: cannot read the text: " + messages(e));
         } catch (RuntimeException e) {
@@ -74,17 +79,19 @@ public final class LmCommand extends Command {
         report.say(String.format(Locale.ROOT, "training a language model on %s (%,d characters)", textFile,
                 text.codePointCount(0, text.length())));
         LanguageModelTrainer.Result<LanguageModel> result;
-        try {
-            result = trainer.train(text, report::progress);
+        try (TrainingOutputs.Watch watch = outputs.watch()) {
+            result = trainer.train(text, outputs.listeners(TrainingListener.ofPoints(report::progress)));
         } catch (RuntimeException e) {
             return failure(err, "lm train: training failed: " + messages(e));
         }
         report.summary(result.curve());
-        return saveIfAsked("lm train", save, result.model(), report, err);
+        int saved = saveIfAsked("lm train", save, result.model(), report, err);
+        return saved == OK ? plotIfAsked("lm train", outputs, "lm train: " + textFile.getFileName(), report::say, err) : saved;
     }
 
     @Override
     protected String usage() {
-        return "usage: xformers4j lm train --config FILE --text FILE [--trainer NAME] [--save MODEL] [--json]";
+        return "usage: xformers4j lm train --config FILE --text FILE [--trainer NAME] [--save MODEL] [--json] "
+                + TrainingOutputs.USAGE;
     }
 }

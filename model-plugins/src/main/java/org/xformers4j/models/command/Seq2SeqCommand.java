@@ -15,6 +15,7 @@ import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 import org.xformers4j.registry.UsageException;
+import org.xformers4j.train.TrainingListener;
 
 /**
  * {@code xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL] [--json]}:
@@ -31,8 +32,8 @@ import org.xformers4j.registry.UsageException;
                 + "source-target pairs (seq2seq train)"})
 public final class Seq2SeqCommand extends Command {
 
-    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--config", "--pairs", "--trainer", "--save").flags("--json");
+    private static final CommandLine.Syntax SYNTAX = TrainingOutputs.options(CommandLine.syntax()
+            .values("--config", "--pairs", "--trainer", "--save").flags("--json"));
 
     private final ComponentRegistry registry;
 
@@ -51,6 +52,7 @@ public final class Seq2SeqCommand extends Command {
         Path config;
         Path pairsFile;
         Path save;
+        TrainingOutputs outputs;
         try {
             line = SYNTAX.parse(Arrays.asList(args).subList(1, args.length));
             config = line.path("--config");
@@ -63,27 +65,33 @@ public final class Seq2SeqCommand extends Command {
         Seq2SeqTrainer trainer;
         List<Seq2SeqTrainer.Pair> pairs;
         try {
+            outputs = TrainingOutputs.open(line, err, "tokens", false, pairsFile.getFileName().toString());
             checkSaveDirectory(save);
             trainer = configured(config, line.value("--trainer", "trainer"),
                     Seq2SeqTrainer.class, "a Seq2SeqTrainer", registry);
             pairs = Seq2SeqTrainer.readPairs(pairsFile);
+        } catch (UsageException e) {
+            return usageError(err, "seq2seq train: " + e.getMessage());
         } catch (RuntimeException e) {
             return failure(err, "seq2seq train: " + messages(e));
         }
         report.say(String.format(Locale.ROOT, "training a sequence-to-sequence model on %s (%,d pairs)", pairsFile,
                 pairs.size()));
         Seq2SeqTrainer.Result<Seq2SeqModel> result;
-        try {
-            result = trainer.train(pairs, report::progress);
+        try (TrainingOutputs.Watch watch = outputs.watch()) {
+            result = trainer.train(pairs, outputs.listeners(TrainingListener.ofPoints(report::progress)));
         } catch (RuntimeException e) {
             return failure(err, "seq2seq train: training failed: " + messages(e));
         }
         report.summary(result.curve());
-        return saveIfAsked("seq2seq train", save, result.model(), report, err);
+        int saved = saveIfAsked("seq2seq train", save, result.model(), report, err);
+        return saved == OK ? plotIfAsked("seq2seq train", outputs, "seq2seq train: " + pairsFile.getFileName(),
+                report::say, err) : saved;
     }
 
     @Override
     protected String usage() {
-        return "usage: xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL] [--json]";
+        return "usage: xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL] [--json] "
+                + TrainingOutputs.USAGE;
     }
 }

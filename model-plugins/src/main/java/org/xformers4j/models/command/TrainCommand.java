@@ -9,6 +9,7 @@ import org.tribuo.Trainer;
 import org.tribuo.classification.Label;
 import org.tribuo.classification.evaluation.LabelEvaluation;
 import org.tribuo.classification.evaluation.LabelEvaluator;
+import org.xformers4j.models.tribuo.TransformerTrainer;
 import org.xformers4j.models.tribuo.TribuoModelFiles;
 import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
@@ -18,6 +19,7 @@ import org.xformers4j.registry.UsageException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -47,8 +49,8 @@ import java.util.function.Function;
 public final class TrainCommand extends Command {
 
     /** Seed and training fraction of the split used when no test file is given. */
-    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--config", "--train", "--test", "--label", "--save", "--trainer").flags("--json");
+    private static final CommandLine.Syntax SYNTAX = TrainingOutputs.options(CommandLine.syntax()
+            .values("--config", "--train", "--test", "--label", "--save", "--trainer").flags("--json"));
 
     static final long SPLIT_SEED = 1;
     static final double TRAIN_FRACTION = 0.8;
@@ -80,9 +82,15 @@ public final class TrainCommand extends Command {
         Trainer<Label> trainer;
         MutableDataset<Label> train;
         MutableDataset<Label> test;
+        TrainingOutputs outputs;
         try {
+            outputs = TrainingOutputs.open(line, err, "examples", true, trainFile.getFileName().toString());
             // Everything that can fail after training is checked first, so no trained model is thrown away.
             trainer = trainer(config, line.value("--trainer", "trainer"));
+            if (outputs.writesFiles() && !(trainer instanceof TransformerTrainer)) {
+                throw new IllegalArgumentException("--metrics and --plot need a TransformerTrainer, which runs the "
+                        + "training loop; the trainer is a " + trainer.getClass().getName());
+            }
             if (modelFile != null) {
                 TribuoModelFiles.checkWritable(modelFile);
             }
@@ -94,14 +102,17 @@ public final class TrainCommand extends Command {
                 train = split.train();
                 test = split.test();
             }
+        } catch (UsageException e) {
+            return usageError(err, "train: " + e.getMessage());
         } catch (RuntimeException e) {
             return failure(err, "train: " + messages(e));
         }
 
         long start = System.nanoTime();
         Model<Label> model;
-        try {
-            model = trainer.train(train);
+        try (TrainingOutputs.Watch watch = outputs.watch()) {
+            model = trainer instanceof TransformerTrainer<Label> transformer
+                    ? transformer.train(train, Map.of(), outputs.listeners()) : trainer.train(train);
         } catch (RuntimeException e) {
             return failure(err, "train: training failed: " + messages(e));
         }
@@ -127,7 +138,8 @@ public final class TrainCommand extends Command {
                 out.println("model saved to " + modelFile);
             }
         }
-        return OK;
+        return plotIfAsked("train", outputs, "train: " + trainFile.getFileName(),
+                line.flag("--json") ? written -> { } : out::println, err);
     }
 
     @SuppressWarnings("unchecked")
@@ -138,6 +150,6 @@ public final class TrainCommand extends Command {
     @Override
     protected String usage() {
         return "usage: xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--trainer NAME]"
-                + " [--save MODEL] [--json]";
+                + " [--save MODEL] [--json] " + TrainingOutputs.USAGE;
     }
 }

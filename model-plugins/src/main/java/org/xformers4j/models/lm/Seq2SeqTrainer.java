@@ -11,6 +11,7 @@ import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.xformers4j.train.Evaluation;
 import org.xformers4j.train.Point;
+import org.xformers4j.train.TrainingListener;
 import org.xformers4j.train.TrainingTask;
 import org.xformers4j.models.text.Tokenizer;
 import org.xformers4j.models.text.Utf8;
@@ -60,6 +61,17 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
      *                                  long for {@link #contextLength}, naming the pair's index
      */
     public Result<Seq2SeqModel> train(List<Pair> pairs, Consumer<Point> progress) {
+        return train(pairs, List.of(TrainingListener.ofPoints(progress)));
+    }
+
+    /**
+     * Trains on {@code pairs}, watched by {@code listeners} (progress, metrics) for this run only, in
+     * their order, after the loop's own.
+     *
+     * @throws IllegalArgumentException if there are fewer than two pairs, or a pair's source or target is too
+     *                                  long for {@link #contextLength}, naming the pair's index
+     */
+    public Result<Seq2SeqModel> train(List<Pair> pairs, List<? extends TrainingListener> listeners) {
         if (pairs == null || pairs.size() < 2) {
             throw new IllegalArgumentException("training needs at least 2 pairs (one to train on, one to validate), got "
                     + (pairs == null ? null : pairs.size()));
@@ -118,7 +130,7 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
                 return trainsWithDropout();
             }
         };
-        List<Point> curve = loop().onPoint(progress).run(model.network(), task).curve();
+        List<Point> curve = loop(listeners).run(model.network(), task).curve();
         return new Result<>(model.withProvenance(provenance(identity, curve)), curve);
     }
 
