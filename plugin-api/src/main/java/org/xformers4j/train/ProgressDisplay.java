@@ -14,9 +14,10 @@ import java.util.function.LongSupplier;
  * <p>On a terminal one line with a bar is redrawn in place (a carriage return) at most every
  * {@value #TERMINAL_REFRESH_MILLIS} ms and erased when the run ends, so lines printed between
  * updates (a point of the curve on standard output) stand on their own; anywhere else (a log file,
- * a pipe, CI) a plain line is printed every {@value #PLAIN_EVERY_SECONDS} seconds. With
+ * a pipe, CI) a plain line is printed every {@value #PLAIN_EVERY_SECONDS} seconds and at the last
+ * step. With
  * {@code pointLines}, each point of the learning curve is also printed as a line of its own (the
- * held-out loss and metrics), for a caller that prints none itself.
+ * held-out loss and metrics), for a caller that prints none itself, in place of the last step's line.
  */
 public final class ProgressDisplay implements TrainingListener {
 
@@ -78,7 +79,9 @@ public final class ProgressDisplay implements TrainingListener {
     public void onUpdate(TrainingState state) {
         long now = nanoTime.getAsLong();
         long due = terminal ? TERMINAL_REFRESH_MILLIS * 1_000_000 : PLAIN_EVERY_SECONDS * 1_000_000_000;
-        if (now - lastShownNanos < due && state.step() < state.totalSteps()) {
+        // the last step is always shown, unless its point's line says it all
+        boolean last = state.step() >= state.totalSteps() && !pointLines;
+        if (now - lastShownNanos < due && !last) {
             return;
         }
         measure(state, now);

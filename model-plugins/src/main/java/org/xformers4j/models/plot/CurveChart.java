@@ -4,6 +4,7 @@ import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.geom.Ellipse2D;
+import java.awt.geom.Line2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -147,6 +148,7 @@ public final class CurveChart {
     private static XYPlot panel(Panel panel, List<Curves> runs, boolean inLegend) {
         XYSeriesCollection data = new XYSeriesCollection();
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
+        renderer.setLegendLine(new Line2D.Double(-18, 0, 18, 0));      // long enough to show the dashes
         for (int r = 0; r < runs.size(); r++) {
             Curves run = runs.get(r);
             double[] steps = run.steps();
