@@ -11,8 +11,9 @@ import java.util.function.LongSupplier;
  * update, the items (tokens, examples) per second of training time, the elapsed time and the time
  * left at the pace so far (evaluations included).
  *
- * <p>On a terminal one line with a bar is redrawn in place (a carriage return) at most every
- * {@value #TERMINAL_REFRESH_MILLIS} ms and erased when the run ends, so lines printed between
+ * <p>On a terminal one line is redrawn in place (a carriage return) at most every
+ * {@value #TERMINAL_REFRESH_MILLIS} ms, cut to the terminal's width (a wrapped line could not be
+ * redrawn; {@code COLUMNS} when the shell exports it, else 80), and erased when the run ends, so lines printed between
  * updates (a point of the curve on standard output) stand on their own; anywhere else (a log file,
  * a pipe, CI) a plain line is printed every {@value #PLAIN_EVERY_SECONDS} seconds and at the last
  * step. With
@@ -26,7 +27,8 @@ public final class ProgressDisplay implements TrainingListener {
     /** The least time between two plain lines when the stream is not a terminal. */
     public static final long PLAIN_EVERY_SECONDS = 5;
 
-    private static final int BAR_WIDTH = 10;
+    /** The terminal width assumed when the environment does not give one. */
+    private static final int DEFAULT_COLUMNS = 80;
 
     private final PrintStream out;
     private final boolean terminal;
@@ -86,7 +88,8 @@ public final class ProgressDisplay implements TrainingListener {
         }
         measure(state, now);
         if (terminal) {
-            draw(bar(state) + " " + status(state, now));
+            String line = status(state, now);
+            draw(line.length() < columns() ? line : line.substring(0, columns() - 1));
         } else {
             out.println(status(state, now));
         }
@@ -139,23 +142,26 @@ public final class ProgressDisplay implements TrainingListener {
         drawnLength = line.length();
     }
 
-    /** {@code [===>      ]}: the part of the steps taken. */
-    private static String bar(TrainingState state) {
-        int filled = (int) (BAR_WIDTH * state.step() / Math.max(1, state.totalSteps()));
-        String done = "=".repeat(filled) + (filled < BAR_WIDTH ? ">" : "");
-        return "[" + done + " ".repeat(BAR_WIDTH - done.length()) + "]";
+    /** The terminal's width: {@code COLUMNS} when the shell exports it, else {@value #DEFAULT_COLUMNS}. */
+    private static int columns() {
+        String columns = System.getenv("COLUMNS");
+        return columns != null && columns.matches("\\d{2,4}") ? Integer.parseInt(columns) : DEFAULT_COLUMNS;
     }
 
-    /** Where the run stands: {@code epoch 2/30  step 90/1350 (6%)  loss 0.7292  1,535 examples/s  0:05 elapsed  ETA 1:13}. */
+    /**
+     * Where the run stands: {@code step 340/2000 (17%)  loss 2.1345  12,345 tokens/s  0:28, ETA 2:17}, or
+     * {@code epoch 2/30  step 90/1350  loss …} for a task in epochs (the step of the total says how far).
+     */
     private String status(TrainingState state, long now) {
         double elapsed = (now - startNanos) / 1e9;
         long taken = state.step() - firstStep;
         long left = state.totalSteps() - state.step();
         String eta = taken > 0 ? clock(elapsed / taken * left) : "?";
-        return String.format(Locale.ROOT, "%s (%d%%)  loss %s  %s %s/s  %s elapsed  ETA %s", position(state, state.step()),
-                100 * state.step() / Math.max(1, state.totalSteps()), number(loss),
-                Double.isNaN(itemsPerSecond) ? "?" : String.format(Locale.ROOT, "%,.0f", itemsPerSecond), items,
-                clock(elapsed), eta);
+        String percent = state.stepsPerEpoch() > 0 ? ""
+                : " (" + 100 * state.step() / Math.max(1, state.totalSteps()) + "%)";
+        return String.format(Locale.ROOT, "%s%s  loss %s  %s %s/s  %s, ETA %s", position(state, state.step()), percent,
+                number(loss), Double.isNaN(itemsPerSecond) ? "?" : String.format(Locale.ROOT, "%,.0f", itemsPerSecond),
+                items, clock(elapsed), eta);
     }
 
     /** A point of the curve: its step, the training loss, the held-out loss and metrics, the throughput and time. */

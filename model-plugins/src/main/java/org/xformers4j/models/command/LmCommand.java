@@ -25,7 +25,9 @@ import org.xformers4j.train.TrainingListener;
  * evaluation (step, training loss, validation loss and bits per character, tokens per second), and
  * saves the model directory with {@code --save} for {@code xformers4j generate}. With {@code --json}
  * it prints only {@code {"steps":…, "validation_loss":…, "validation_bpc":…, "train_seconds":…,
- * "curve":[{"step":…, "loss":…, "validation_loss":…, "validation_bpc":…}, …]}}.
+ * "curve":[{"step":…, "loss":…, "validation_loss":…, "validation_bpc":…}, …]}}. Progress goes to
+ * standard error, and {@code --metrics FILE} and {@code --plot FILE.png} write the run's metrics and
+ * curves ({@link TrainingOutputs}).
  */
 @Component(service = Function.class, property = {
         HostCommand.NAME_PROPERTY + "=lm",

@@ -22,7 +22,8 @@ import org.xformers4j.train.TrainingListener;
  * builds the {@link Seq2SeqTrainer} named {@code NAME} (default {@code trainer}) from the OLCUT
  * configuration file and trains an encoder-decoder model (Vaswani et al., 2017, "Attention Is All You
  * Need") on the UTF-8 file of {@code source<TAB>target} lines ({@link Seq2SeqTrainer#readPairs}).
- * It prints what {@code lm train} prints ({@link TrainingReport}), the bits per character being per
+ * It prints, shows and writes what {@code lm train} does ({@link TrainingReport}, {@link TrainingOutputs}),
+ * the bits per character being per
  * target character of the held-out pairs, and saves the model directory with {@code --save}, which
  * {@code xformers4j generate} loads, the prompt being the source.
  */

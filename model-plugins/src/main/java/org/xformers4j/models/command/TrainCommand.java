@@ -33,6 +33,10 @@ import java.util.function.Function;
  * through {@link TribuoModelFiles#save} (atomically: an existing model is replaced whole or not at all),
  * loadable by {@link PredictCommand} and by Tribuo's {@link Model#deserializeFromFile(Path)}.
  *
+ * <p>Progress goes to standard error (a line per epoch); with a {@code TransformerTrainer},
+ * {@code --metrics FILE} and {@code --plot FILE.png} write the run's metrics and curves
+ * ({@link TrainingOutputs}); other Tribuo trainers, which do not run the training loop, refuse them.
+ *
  * <p>Whatever could fail after training is checked before it: the configuration, the directory
  * of {@code --save} (it must exist and be writable), the training data and the test data (read
  * and checked as {@link LabelCsv} describes; every test label must occur in the training data).

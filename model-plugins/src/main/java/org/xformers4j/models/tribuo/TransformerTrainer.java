@@ -58,7 +58,8 @@ import java.util.logging.Logger;
  * {@link Optimization} (AdamW with cosine decay by default) and the {@link RunSettings} (batch
  * size, gradient accumulation, seed, held-out fraction, early stopping in epochs, time budget,
  * atomic checkpoints and bit-exact resume) are configured as their own components; one point of
- * the curve per epoch (loss, held-out loss, examples per second) is logged at INFO. No random
+ * the curve per epoch (loss, held-out loss, examples per second) is logged at INFO, and a caller
+ * watches a run with listeners of its own ({@link #train(Dataset, Map, List)}: progress, metrics). No random
  * state needs saving for a resume: the validation split and the initial weights come from (seed,
  * invocation), which the checkpoint records, and each epoch's order from (seed, invocation, epoch)
  * alone, so the batch of any step is known without replaying the earlier ones.

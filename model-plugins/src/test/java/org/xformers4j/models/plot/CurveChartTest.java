@@ -75,6 +75,22 @@ class CurveChartTest {
     }
 
     @Test
+    void aLogScaleForTheLossChangesThePictureAndLeavesOutValuesThatAreNotPositive() {
+        BufferedImage linear = CurveChart.image("t", List.of(run("a", false)), false);
+        BufferedImage log = CurveChart.image("t", List.of(run("a", false)), true);
+        boolean differs = false;
+        for (int y = 0; y < linear.getHeight() && !differs; y++) {
+            for (int x = 0; x < linear.getWidth() && !differs; x++) {
+                differs = linear.getRGB(x, y) != log.getRGB(x, y);
+            }
+        }
+        assertThat(differs).isTrue();
+        Curves zero = new Curves.Builder("z").add(Map.of("step", 1.0, "loss", 0.0)).add(Map.of("step", 2.0, "loss", 0.5))
+                .add(Map.of("step", 3.0, "loss", 0.25)).build();
+        assertThat(CurveChart.image("t", List.of(zero), true).getHeight()).isEqualTo(linear.getHeight());
+    }
+
+    @Test
     void writesAPngAtomically() throws IOException {
         Path png = dir.resolve("curves.png");
         Files.writeString(png, "an older chart");
