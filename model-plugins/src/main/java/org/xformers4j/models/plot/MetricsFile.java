@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -73,6 +74,8 @@ public final class MetricsFile {
                 }
             }
             record(file, lineNumber, line.toByteArray(), curves);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("metrics file " + file + ": no such file", e);
         } catch (IOException e) {
             throw new IllegalArgumentException("metrics file " + file + ": cannot be read: " + e.getMessage(), e);
         }
@@ -115,7 +118,7 @@ public final class MetricsFile {
                 } else if (value == JsonToken.VALUE_NUMBER_INT || value == JsonToken.VALUE_NUMBER_FLOAT) {
                     record.put(key, parser.getDoubleValue());
                 } else {
-                    throw new IllegalArgumentException("'" + key + "' must be a number or null, got " + value);
+                    throw new IllegalArgumentException("'" + key + "' must be a number or null, got " + kind(value));
                 }
             }
             if (parser.nextToken() != null) {
@@ -123,6 +126,17 @@ public final class MetricsFile {
             }
         }
         return record;
+    }
+
+    /** What a JSON value that is not a number is, in words. */
+    private static String kind(JsonToken token) {
+        return switch (token) {
+            case VALUE_STRING -> "a string";
+            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+            case START_OBJECT -> "an object";
+            case START_ARRAY -> "an array";
+            default -> String.valueOf(token);
+        };
     }
 
     /** {@code text} quoted, cut to 40 characters, with what a terminal would interpret escaped. */

@@ -64,7 +64,7 @@ class PlotCommandTest {
 
         assertThat(plot(good.toString(), bad.toString(), "--out", png.toString())).isEqualTo(1);
         assertThat(err()).isEqualTo("plot: metrics file " + bad + ", line 2: 'loss' must be a number or null, "
-                + "got VALUE_TRUE\n");
+                + "got a boolean\n");
         assertThat(png).doesNotExist();
     }
 
@@ -98,7 +98,7 @@ class PlotCommandTest {
     void aMissingFileOrDirectoryIsNamed() throws IOException {
         Path a = metrics("a.jsonl", 5);
         assertThat(plot(dir.resolve("none.jsonl").toString(), "--out", dir.resolve("p.png").toString())).isEqualTo(1);
-        assertThat(err()).contains("none.jsonl: cannot be read");
+        assertThat(err()).contains("none.jsonl: no such file");
         err.reset();
         Path nowhere = dir.resolve("no-dir/p.png");
         assertThat(plot(a.toString(), "--out", nowhere.toString())).isEqualTo(1);

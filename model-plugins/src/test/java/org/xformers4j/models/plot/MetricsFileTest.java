@@ -61,8 +61,8 @@ class MetricsFileTest {
         String[][] cases = {
                 {"not json", "line 2: "},
                 {"[1, 2]", "line 2: not a JSON object"},
-                {"{\"step\":2,\"loss\":\"low\"}", "line 2: 'loss' must be a number or null, got VALUE_STRING"},
-                {"{\"step\":2,\"loss\":{\"a\":1}}", "line 2: 'loss' must be a number or null"},
+                {"{\"step\":2,\"loss\":\"low\"}", "line 2: 'loss' must be a number or null, got a string"},
+                {"{\"step\":2,\"loss\":{\"a\":1}}", "line 2: 'loss' must be a number or null, got an object"},
                 {"{\"step\":2,\"step\":3}", "line 2: Duplicate field 'step'"},
                 {"{\"loss\":2}", "line 2: 'step' must be a whole number >= 0, got null"},
                 {"{\"step\":-1}", "line 2: 'step' must be a whole number >= 0, got -1.0"},
@@ -119,6 +119,6 @@ class MetricsFileTest {
                 + ": no records");
         Path missing = dir.resolve("none.jsonl");
         assertThatThrownBy(() -> MetricsFile.read(missing, "run")).hasMessageStartingWith("metrics file " + missing
-                + ": cannot be read");
+                + ": no such file");
     }
 }
