@@ -8,6 +8,8 @@ import java.awt.geom.Line2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
+import java.text.DecimalFormatSymbols;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -186,9 +188,11 @@ public final class CurveChart {
     private static ValueAxis axis(Panel panel) {
         Font label = new Font(Font.SANS_SERIF, Font.PLAIN, 14);
         if (panel.logScale()) {
+            // ticks labelled as plain numbers (by default LogAxis writes 10^0.68)
             LogAxis axis = new LogAxis(panel.axis());
             axis.setLabelFont(label);
-            axis.setSmallestValue(1e-6);
+            axis.setSmallestValue(1e-9);
+            axis.setNumberFormatOverride(new DecimalFormat("0.###", DecimalFormatSymbols.getInstance(Locale.ROOT)));
             return axis;
         }
         NumberAxis axis = new NumberAxis(panel.axis());
