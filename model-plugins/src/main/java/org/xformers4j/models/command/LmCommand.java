@@ -16,7 +16,6 @@ import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 import org.xformers4j.registry.UsageException;
-import org.xformers4j.train.TrainingListener;
 
 /**
  * {@code xformers4j lm train --config FILE --text FILE [--trainer NAME] [--save MODEL] [--json]}:
@@ -82,7 +81,7 @@ public final class LmCommand extends Command {
                 text.codePointCount(0, text.length())));
         LanguageModelTrainer.Result<LanguageModel> result;
         try (TrainingOutputs.Watch watch = outputs.watch()) {
-            result = trainer.train(text, outputs.listeners(TrainingListener.ofPoints(report::progress)));
+            result = trainer.train(text, outputs.listeners(report));
         } catch (RuntimeException e) {
             return failure(err, "lm train: training failed: " + messages(e));
         }

@@ -15,7 +15,6 @@ import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.HostCommand;
 import org.xformers4j.registry.UsageException;
-import org.xformers4j.train.TrainingListener;
 
 /**
  * {@code xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL] [--json]}:
@@ -80,7 +79,7 @@ public final class Seq2SeqCommand extends Command {
                 pairs.size()));
         Seq2SeqTrainer.Result<Seq2SeqModel> result;
         try (TrainingOutputs.Watch watch = outputs.watch()) {
-            result = trainer.train(pairs, outputs.listeners(TrainingListener.ofPoints(report::progress)));
+            result = trainer.train(pairs, outputs.listeners(report));
         } catch (RuntimeException e) {
             return failure(err, "seq2seq train: training failed: " + messages(e));
         }
