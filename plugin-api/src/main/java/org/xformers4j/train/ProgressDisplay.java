@@ -8,7 +8,7 @@ import java.util.function.LongSupplier;
 /**
  * Live progress of a run on a text stream (a command's standard error): the step (and, for a task
  * that goes in epochs, the epoch) of the total, the mean training loss of the steps since the last
- * update, the items (tokens, examples) per second of training time, the elapsed time and the time
+ * update or point of the curve, the items (tokens, examples) per second of training time, the elapsed time and the time
  * left at the pace so far (evaluations included).
  *
  * <p>On a terminal one line is redrawn in place (a carriage return) at most every
@@ -98,6 +98,8 @@ public final class ProgressDisplay implements TrainingListener {
     @Override
     public void onPoint(TrainingState state, Point point) {
         erase();
+        lossSum = 0;            // the next line's loss is that of the steps after this point, which the point shows
+        losses = 0;
         if (pointLines) {
             out.println(pointLine(state, point));
         }

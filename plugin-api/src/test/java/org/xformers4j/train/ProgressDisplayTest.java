@@ -74,6 +74,24 @@ class ProgressDisplayTest {
     }
 
     @Test
+    void theLossShownAfterAPointIsThatOfTheStepsAfterIt() {
+        Regression task = new Regression(0f);
+        List<Float> losses = new java.util.ArrayList<>();
+        ProgressDisplay display = new ProgressDisplay(out, false, "examples", false, ticking(1));
+        // a point at step 3, a line at step 5 (5 s after the start): the mean of steps 4 and 5
+        new TrainingLoop(SGD, RunSettings.builder().batchSize(Regression.BATCH).build(), 6, 3)
+                .addListener(new TrainingListener() {
+                    @Override
+                    public void onLoss(TrainingState state, long step, float loss) {
+                        losses.add(loss);
+                    }
+                }).addListener(display).run(task.net, task);
+        double mean = (losses.get(3) + losses.get(4)) / 2.0;
+        assertTrue(output().startsWith(String.format(java.util.Locale.ROOT, "step 5/6 (83%%)  loss %.4f", mean)),
+                output() + " vs " + mean);
+    }
+
+    @Test
     void onATerminalOneLineIsRedrawnInPlaceAndErasedAtTheEnd() {
         Regression task = new Regression(0f);
         train(task, task, 4, 100, new ProgressDisplay(out, true, "examples", false, ticking(1)));
