@@ -68,11 +68,13 @@ final class TrainingOutputs {
     }
 
     /**
-     * The outputs {@code line} asks for (nothing is changed or written yet), progress going to {@code err} counted in {@code items} per second
-     * ("tokens", "examples"), with a line per point of the curve when {@code pointLines}; the run is
-     * called {@code runName} in the chart. The files' directories are checked now, before training.
+     * The outputs {@code line} asks for (nothing is changed or written yet), progress going to
+     * {@code err} counted in {@code items} per second ("tokens", "examples"), with a line per point of
+     * the curve when {@code pointLines}; the run is called {@code runName} in the chart. The files'
+     * directories are checked now, before training.
      *
-     * @throws UsageException           for a {@value #PLOT} file that is not a {@code .png}, or both options naming one file
+     * @throws UsageException           for a {@value #PLOT} file that is not a {@code .png}, or both
+     *                                  options naming one file
      * @throws IllegalArgumentException for a file whose directory does not exist or cannot be written
      */
     static TrainingOutputs open(CommandLine line, PrintStream err, String items, boolean pointLines, String runName) {
