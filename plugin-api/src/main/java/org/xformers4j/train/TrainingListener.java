@@ -2,6 +2,7 @@ package org.xformers4j.train;
 
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Watches a {@link TrainingLoop} run, as DJL's {@code TrainingListener}: each method is called at one
@@ -11,6 +12,16 @@ import java.util.Map;
  * ({@link #restore}); keys carry the listener's own prefix.
  */
 public interface TrainingListener {
+
+    /** A listener that hands each point of the learning curve to {@code points} and watches nothing else. */
+    static TrainingListener ofPoints(Consumer<Point> points) {
+        return new TrainingListener() {
+            @Override
+            public void onPoint(TrainingState state, Point point) {
+                points.accept(point);
+            }
+        };
+    }
 
     /** Once, before the first step (after a resumed run has restored its state). */
     default void onStart(TrainingState state) {

@@ -97,12 +97,7 @@ public final class TrainingLoop {
 
     /** Adds a listener that receives each point of the learning curve. */
     public TrainingLoop onPoint(Consumer<Point> progress) {
-        return addListener(new TrainingListener() {
-            @Override
-            public void onPoint(TrainingState state, Point point) {
-                progress.accept(point);
-            }
-        });
+        return addListener(TrainingListener.ofPoints(progress));
     }
 
     /** Sets the hook between the backward passes and the update; {@link GradientSync#NONE} by default. */
@@ -124,7 +119,7 @@ public final class TrainingLoop {
         Optimizer optimizer = optimization.optimizer(network);
         LearningRateSchedule schedule = optimization.schedule(steps);
         Path directory = run.checkpointDirectory();
-        TrainingState state = new TrainingState(network, optimizer, steps, directory);
+        TrainingState state = new TrainingState(network, optimizer, steps, task.stepsPerEpoch(), directory);
         DivergenceGuard guard = new DivergenceGuard(optimization.learningRate());
         Interval interval = new Interval();
         List<TrainingListener> all = standardListeners(guard);
@@ -206,6 +201,7 @@ public final class TrainingLoop {
             all.forEach(listener -> listener.onLoss(state, step, loss));
             (parts == 1 ? batch.loss() : batch.loss().mul((float) batch.count())).backward();
             interval.add(loss, batch.count());
+            state.addItems(batch.count());
             items += batch.count();
         }
         if (parts > 1) {

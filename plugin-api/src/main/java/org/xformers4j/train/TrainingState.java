@@ -11,18 +11,21 @@ public final class TrainingState {
     private final Module network;
     private final Optimizer optimizer;
     private final long totalSteps;
+    private final long stepsPerEpoch;
     private final Path checkpointDirectory;
     private long step;
+    private long items;
     private String stopReason;
     private boolean checkpointRequested;
     private Path lastCheckpoint;
     private long lastCheckpointStep = -1;
     private long trainingNanos;
 
-    TrainingState(Module network, Optimizer optimizer, long totalSteps, Path checkpointDirectory) {
+    TrainingState(Module network, Optimizer optimizer, long totalSteps, long stepsPerEpoch, Path checkpointDirectory) {
         this.network = network;
         this.optimizer = optimizer;
         this.totalSteps = totalSteps;
+        this.stepsPerEpoch = stepsPerEpoch;
         this.checkpointDirectory = checkpointDirectory;
     }
 
@@ -44,6 +47,16 @@ public final class TrainingState {
     /** The steps the run is configured for. */
     public long totalSteps() {
         return totalSteps;
+    }
+
+    /** The steps of one pass over the training data, 0 when the task does not go in epochs ({@link TrainingTask#stepsPerEpoch()}). */
+    public long stepsPerEpoch() {
+        return stepsPerEpoch;
+    }
+
+    /** The training items (tokens, examples) of the micro-batches this run has computed, those of a resumed run excluded. */
+    public long items() {
+        return items;
     }
 
     /** Training time of this run so far, evaluations and checkpoints excluded, in seconds. */
@@ -105,6 +118,10 @@ public final class TrainingState {
 
     boolean stopped() {
         return stopReason != null;
+    }
+
+    void addItems(long count) {
+        items += count;
     }
 
     void addTrainingTime(long nanos) {

@@ -45,6 +45,14 @@ public interface TrainingTask {
     /** What must match when resuming: the architecture, data and settings that shape the run. */
     Map<String, String> identity();
 
+    /**
+     * The steps of one pass over the training data, for progress reports ({@link TrainingState#stepsPerEpoch()});
+     * 0, the default, when the task does not go in epochs (windows drawn at random offsets).
+     */
+    default long stepsPerEpoch() {
+        return 0;
+    }
+
     /** Whether training batches draw dropout masks, which a resumed run replays; none by default. */
     default boolean usesDropout() {
         return false;

@@ -9,7 +9,7 @@
  * {@link org.xformers4j.train.RunSettings}.
  */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package org.xformers4j.train;
 
 import org.osgi.annotation.bundle.Export;

@@ -10,7 +10,7 @@ class TimeBudgetTest {
 
     @Test
     void stopsOnceTheTrainingTimeReachesTheBudget() {
-        TrainingState state = new TrainingState(new Regression(0f).net, null, 10, null);
+        TrainingState state = new TrainingState(new Regression(0f).net, null, 10, 0, null);
         TimeBudget budget = new TimeBudget(90);
         state.addTrainingTime(89_000_000_000L);
         budget.onUpdate(state);

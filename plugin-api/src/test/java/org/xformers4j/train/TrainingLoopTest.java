@@ -53,6 +53,23 @@ class TrainingLoopTest {
     }
 
     @Test
+    void theStateCountsTheItemsOfEveryMicroBatchAndKnowsTheTasksEpochs() {
+        Regression task = new Regression(0f);
+        List<Long> items = new ArrayList<>();
+        List<Long> epochs = new ArrayList<>();
+        new TrainingLoop(SGD, RunSettings.builder().batchSize(8).gradientAccumulation(3).build(), 3, 3)
+                .addListener(new TrainingListener() {
+                    @Override
+                    public void onUpdate(TrainingState state) {
+                        items.add(state.items());
+                        epochs.add(state.stepsPerEpoch());
+                    }
+                }).run(task.net, task);
+        assertEquals(List.of(8L, 16L, 24L), items);
+        assertEquals(List.of(0L, 0L, 0L), epochs, "a task without epochs");
+    }
+
+    @Test
     void gradientAccumulationTakesTheStepOfTheWholeBatch() {
         Regression whole = new Regression(0f);
         Regression split = new Regression(0f);

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -73,6 +74,8 @@ class OsgiLanguageModelTest {
 
     private OsgiHost host;
     private Path model;
+    private Path metrics;
+    private Path curves;
     private Outcome training;
 
     @BeforeAll
@@ -112,8 +115,10 @@ class OsgiLanguageModelTest {
         Path text = Files.writeString(dir.resolve("moby-dick-start.txt"),
                 Files.readString(MOBY_DICK, StandardCharsets.UTF_8).substring(0, TEXT_CHARACTERS));
         model = dir.resolve("model");
+        metrics = dir.resolve("metrics.jsonl");
+        curves = dir.resolve("curves.png");
         training = run("lm", "train", "--config", config.toString(), "--text", text.toString(),
-                "--save", model.toString(), "--json");
+                "--save", model.toString(), "--json", "--metrics", metrics.toString(), "--plot", curves.toString());
     }
 
     @AfterAll
@@ -208,7 +213,8 @@ class OsgiLanguageModelTest {
     @Test
     void lmTrainBuildsTheOlcutConfiguredTrainerTrainsAndSaves() throws IOException {
         assertThat(training.code()).as(training.err()).isEqualTo(HostCommand.OK);
-        assertThat(training.err()).isEmpty();
+        assertThat(training.err().lines()).as("nothing but progress on stderr").isNotEmpty()
+                .allMatch(line -> line.matches("step \\d+/" + STEPS + " \\(\\d+%\\)  loss .* tokens/s  .* ETA .*"));
         Training summary = training(training.out());
         assertThat(summary.steps()).isEqualTo(STEPS);
         assertThat(summary.validationBpc()).isFinite().isPositive();
@@ -237,6 +243,22 @@ class OsgiLanguageModelTest {
             assertThat(s.text().codePointCount(0, s.text().length())).isBetween(1, MAX_NEW_TOKENS);
             assertThat(s.score()).isFinite();
         });
+    }
+
+    /**
+     * JFreeChart, embedded in the models bundle, draws off-screen inside the framework (java.awt and
+     * javax.imageio from the system bundle): the run's --plot and the plot command on its --metrics.
+     */
+    @Test
+    void theCurvesArePlottedInsideTheFramework(@TempDir Path dir) throws Exception {
+        assertThat(training.code()).as("lm train: " + training.err()).isEqualTo(HostCommand.OK);
+        assertThat(Files.readAllLines(metrics)).hasSize(STEPS / EVALUATE_EVERY);
+        assertThat(ImageIO.read(curves.toFile()).getWidth()).isEqualTo(1000);
+        Path png = dir.resolve("again.png");
+        Outcome r = run("plot", metrics.toString(), "--out", png.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(HostCommand.OK);
+        assertThat(r.out()).isEqualTo("plotted 1 run (2 points) to " + png + "\n");
+        assertThat(ImageIO.read(png.toFile()).getWidth()).isEqualTo(1000);
     }
 
     @Test

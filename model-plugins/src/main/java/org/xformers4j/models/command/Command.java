@@ -4,11 +4,13 @@ import com.oracle.labs.mlrg.olcut.config.ConfigurationManager;
 import com.oracle.labs.mlrg.olcut.provenance.ListProvenance;
 import com.oracle.labs.mlrg.olcut.provenance.Provenance;
 import com.oracle.labs.mlrg.olcut.provenance.primitives.StringProvenance;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.xformers4j.models.lm.TextGenerator;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.registry.ConfigFiles;
@@ -142,6 +144,25 @@ abstract class Command extends HostCommand {
         if (!Files.isDirectory(existing) || !Files.isWritable(existing)) {
             throw new IllegalArgumentException("--save " + directory + ": cannot be written ("
                     + existing + (Files.isDirectory(existing) ? " is not writable)" : " is not a directory)"));
+        }
+    }
+
+    /**
+     * Writes the chart of the curves to the file of {@code --plot}, when given, once the model is
+     * saved, and says so through {@code say}.
+     *
+     * @return {@link #OK}, or {@link #FAILURE} after reporting why the chart could not be written
+     */
+    static int plotIfAsked(String command, TrainingOutputs outputs, String title, Consumer<String> say,
+                           PrintStream err) {
+        try {
+            String written = outputs.writePlot(title);
+            if (written != null) {
+                say.accept(written);
+            }
+            return OK;
+        } catch (IOException | RuntimeException e) {
+            return failure(err, command + ": cannot write the plot: " + messages(e));
         }
     }
 

@@ -27,16 +27,18 @@ import org.xformers4j.registry.UsageException;
  * file, printing one line per evaluation (step, training loss, validation loss and bits per character, tokens per second), and
  * saves the model directory with {@code --save} for {@code xformers4j generate}. With {@code --json}
  * it prints only {@code {"steps":…, "validation_loss":…, "validation_bpc":…, "train_seconds":…,
- * "curve":[{"step":…, "loss":…, "validation_loss":…, "validation_bpc":…}, …]}}.
+ * "curve":[{"step":…, "loss":…, "validation_loss":…, "validation_bpc":…}, …]}}. Progress goes to
+ * standard error, and {@code --metrics FILE} and {@code --plot FILE.png} write the run's metrics and
+ * curves ({@link TrainingOutputs}).
  */
 @Component(service = Function.class, property = {
         HostCommand.NAME_PROPERTY + "=lm",
         HostCommand.SUMMARY_PROPERTY + "=Trains a language model configured in an OLCUT XML file on a text file (lm train)"})
 public final class LmCommand extends Command {
 
-    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+    private static final CommandLine.Syntax SYNTAX = TrainingOutputs.options(CommandLine.syntax()
             .values("--config", "--text", "--trainer", "--save").flags("--json", "--dry-run")
-            .repeatable("--set");
+            .repeatable("--set"));
 
     private final ComponentRegistry registry;
 
@@ -55,6 +57,7 @@ public final class LmCommand extends Command {
         Path textFile;
         Path save;
         Map<String, String> overrides;
+        TrainingOutputs outputs;
         try {
             line = SYNTAX.parse(Arrays.asList(args).subList(1, args.length));
             config = line.path("--config");
@@ -68,6 +71,7 @@ public final class LmCommand extends Command {
         Configured<LanguageModelTrainer> trainer;
         String text;
         try {
+            outputs = TrainingOutputs.open(line, err, "tokens", false, textFile.getFileName().toString());
             checkSaveDirectory(save);
             trainer = configured(config, line.value("--trainer", "trainer"), overrides,
                     LanguageModelTrainer.class, "a LanguageModelTrainer", registry);
@@ -76,6 +80,8 @@ public final class LmCommand extends Command {
                 return OK;
             }
             text = Utf8.read(textFile);
+        } catch (UsageException e) {
+            return usageError(err, "lm train: " + e.getMessage());
         } catch (IOException e) {
             return failure(err, "lm train: cannot read the text: " + messages(e));
         } catch (RuntimeException e) {
@@ -84,18 +90,19 @@ public final class LmCommand extends Command {
         report.say(String.format(Locale.ROOT, "training a language model on %s (%,d characters)", textFile,
                 text.codePointCount(0, text.length())));
         LanguageModelTrainer.Result<LanguageModel> result;
-        try {
-            result = trainer.component().train(text, report::progress, trainer.provenance());
+        try (TrainingOutputs.Watch watch = outputs.watch()) {
+            result = trainer.component().train(text, outputs.listeners(report), trainer.provenance());
         } catch (RuntimeException e) {
             return failure(err, "lm train: training failed: " + messages(e));
         }
         report.summary(result.curve());
-        return saveIfAsked("lm train", save, result.model(), report, err);
+        int saved = saveIfAsked("lm train", save, result.model(), report, err);
+        return saved == OK ? plotIfAsked("lm train", outputs, "lm train: " + textFile.getFileName(), report::say, err) : saved;
     }
 
     @Override
     protected String usage() {
         return "usage: xformers4j lm train --config FILE --text FILE [--trainer NAME] [--save MODEL]"
-                + " [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]";
+                + " [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json] " + TrainingOutputs.USAGE;
     }
 }

@@ -23,7 +23,8 @@ import org.xformers4j.registry.UsageException;
  * {@code NAME} (default {@code trainer}) from the OLCUT configuration file with the {@code --set}
  * overrides, as {@code lm train} does, and trains an encoder-decoder model (Vaswani et al., 2017,
  * "Attention Is All You Need") on the UTF-8 file of {@code source<TAB>target} lines ({@link Seq2SeqTrainer#readPairs}).
- * It prints what {@code lm train} prints ({@link TrainingReport}), the bits per character being per
+ * It prints, shows and writes what {@code lm train} does ({@link TrainingReport}, {@link TrainingOutputs}),
+ * the bits per character being per
  * target character of the held-out pairs, and saves the model directory with {@code --save}, which
  * {@code xformers4j generate} loads, the prompt being the source.
  */
@@ -33,9 +34,9 @@ import org.xformers4j.registry.UsageException;
                 + "source-target pairs (seq2seq train)"})
 public final class Seq2SeqCommand extends Command {
 
-    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+    private static final CommandLine.Syntax SYNTAX = TrainingOutputs.options(CommandLine.syntax()
             .values("--config", "--pairs", "--trainer", "--save").flags("--json", "--dry-run")
-            .repeatable("--set");
+            .repeatable("--set"));
 
     private final ComponentRegistry registry;
 
@@ -55,6 +56,7 @@ public final class Seq2SeqCommand extends Command {
         Path pairsFile;
         Path save;
         Map<String, String> overrides;
+        TrainingOutputs outputs;
         try {
             line = SYNTAX.parse(Arrays.asList(args).subList(1, args.length));
             config = line.path("--config");
@@ -68,6 +70,7 @@ public final class Seq2SeqCommand extends Command {
         Configured<Seq2SeqTrainer> trainer;
         List<Seq2SeqTrainer.Pair> pairs;
         try {
+            outputs = TrainingOutputs.open(line, err, "tokens", false, pairsFile.getFileName().toString());
             checkSaveDirectory(save);
             trainer = configured(config, line.value("--trainer", "trainer"), overrides,
                     Seq2SeqTrainer.class, "a Seq2SeqTrainer", registry);
@@ -76,24 +79,28 @@ public final class Seq2SeqCommand extends Command {
                 return OK;
             }
             pairs = Seq2SeqTrainer.readPairs(pairsFile);
+        } catch (UsageException e) {
+            return usageError(err, "seq2seq train: " + e.getMessage());
         } catch (RuntimeException e) {
             return failure(err, "seq2seq train: " + messages(e));
         }
         report.say(String.format(Locale.ROOT, "training a sequence-to-sequence model on %s (%,d pairs)", pairsFile,
                 pairs.size()));
         Seq2SeqTrainer.Result<Seq2SeqModel> result;
-        try {
-            result = trainer.component().train(pairs, report::progress, trainer.provenance());
+        try (TrainingOutputs.Watch watch = outputs.watch()) {
+            result = trainer.component().train(pairs, outputs.listeners(report), trainer.provenance());
         } catch (RuntimeException e) {
             return failure(err, "seq2seq train: training failed: " + messages(e));
         }
         report.summary(result.curve());
-        return saveIfAsked("seq2seq train", save, result.model(), report, err);
+        int saved = saveIfAsked("seq2seq train", save, result.model(), report, err);
+        return saved == OK ? plotIfAsked("seq2seq train", outputs, "seq2seq train: " + pairsFile.getFileName(),
+                report::say, err) : saved;
     }
 
     @Override
     protected String usage() {
         return "usage: xformers4j seq2seq train --config FILE --pairs TSV [--trainer NAME] [--save MODEL]"
-                + " [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]";
+                + " [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json] " + TrainingOutputs.USAGE;
     }
 }

@@ -10,6 +10,7 @@ import org.tribuo.classification.Label;
 import org.tribuo.classification.evaluation.LabelEvaluation;
 import org.tribuo.classification.evaluation.LabelEvaluator;
 import org.tribuo.classification.sgd.linear.LogisticRegressionTrainer;
+import org.xformers4j.models.tribuo.TransformerTrainer;
 import org.xformers4j.models.tribuo.TribuoModelFiles;
 import org.xformers4j.registry.CommandLine;
 import org.xformers4j.registry.ComponentRegistry;
@@ -42,6 +43,10 @@ import java.util.function.Function;
  * Tribuo's format through {@link TribuoModelFiles#save} (atomically: an existing model is replaced whole or not at all),
  * loadable by {@link PredictCommand} and by Tribuo's {@link Model#deserializeFromFile(Path)}.
  *
+ * <p>Progress goes to standard error (a line per epoch); with a {@code TransformerTrainer},
+ * {@code --metrics FILE} and {@code --plot FILE.png} write the run's metrics and curves
+ * ({@link TrainingOutputs}); other Tribuo trainers, which do not run the training loop, refuse them.
+ *
  * <p>Whatever could fail after training is checked before it: the configuration, the directory
  * of {@code --save} (it must exist and be writable), the training data and the test data (read
  * and checked as {@link LabelCsv} describes; every test label must occur in the training data).
@@ -58,10 +63,10 @@ import java.util.function.Function;
 public final class TrainCommand extends Command {
 
     /** Seed and training fraction of the split used when no test file is given. */
-    private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
+    private static final CommandLine.Syntax SYNTAX = TrainingOutputs.options(CommandLine.syntax()
             .values("--config", "--train", "--test", "--label", "--save", "--trainer")
             .values("--text", "--id", "--separator", "--format").flags("--json", "--baseline", "--dry-run")
-            .repeatable("--set");
+            .repeatable("--set"));
 
     static final long SPLIT_SEED = 1;
     static final double TRAIN_FRACTION = 0.8;
@@ -94,12 +99,18 @@ public final class TrainCommand extends Command {
         Configured<Trainer<Label>> trainer;
         MutableDataset<Label> train;
         MutableDataset<Label> test;
+        TrainingOutputs outputs;
         try {
+            outputs = TrainingOutputs.open(line, err, "examples", true, trainFile.getFileName().toString());
             // Everything that can fail after training is checked first, so no trained model is thrown away.
             trainer = trainer(config, line.value("--trainer", "trainer"), overrides);
             if (line.flag("--dry-run")) {
                 out.print(trainer.effective());
                 return OK;
+            }
+            if (outputs.writesFiles() && !(trainer.component() instanceof TransformerTrainer)) {
+                throw new IllegalArgumentException("--metrics and --plot need a TransformerTrainer, which runs the "
+                        + "training loop; the trainer is a " + trainer.component().getClass().getName());
             }
             if (modelFile != null) {
                 TribuoModelFiles.checkWritable(modelFile);
@@ -113,14 +124,18 @@ public final class TrainCommand extends Command {
                 train = split.train();
                 test = split.test();
             }
+        } catch (UsageException e) {
+            return usageError(err, "train: " + e.getMessage());
         } catch (RuntimeException e) {
             return failure(err, "train: " + messages(e));
         }
 
         long start = System.nanoTime();
         Model<Label> model;
-        try {
-            model = trainer.component().train(train, trainer.runProvenance());
+        try (TrainingOutputs.Watch watch = outputs.watch()) {
+            model = trainer.component() instanceof TransformerTrainer<Label> transformer
+                    ? transformer.train(train, trainer.runProvenance(), outputs.listeners())
+                    : trainer.component().train(train, trainer.runProvenance());
         } catch (RuntimeException e) {
             return failure(err, "train: training failed: " + messages(e));
         }
@@ -161,7 +176,8 @@ public final class TrainCommand extends Command {
                 out.println("model saved to " + modelFile);
             }
         }
-        return OK;
+        return plotIfAsked("train", outputs, "train: " + trainFile.getFileName(),
+                line.flag("--json") ? written -> { } : out::println, err);
     }
 
     @SuppressWarnings("unchecked")
@@ -174,6 +190,6 @@ public final class TrainCommand extends Command {
     protected String usage() {
         return "usage: xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--text COLUMN]"
                 + " [--id COLUMN] [--separator CHAR] [--format csv|text] [--trainer NAME] [--save MODEL] [--baseline]"
-                + " [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]";
+                + " [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json] " + TrainingOutputs.USAGE;
     }
 }

@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Locale;
 import org.xformers4j.models.lm.TextModelTrainer;
 import org.xformers4j.train.Point;
+import org.xformers4j.train.TrainingListener;
+import org.xformers4j.train.TrainingState;
 
 /**
  * What a text-model training command ({@code lm train}, {@code seq2seq train}) prints about its run:
@@ -13,9 +15,9 @@ import org.xformers4j.train.Point;
  * {@code {"steps":…, "validation_loss":…, "validation_bpc":…, "train_seconds":…,
  * "curve":[{"step":…, "loss":…, "validation_loss":…, "validation_bpc":…, "seconds":…}, …]}}.
  * The bits per character are those the trainer measured (per target character for a
- * sequence-to-sequence model).
+ * sequence-to-sequence model). A listener of the run: it prints each point as the loop takes it.
  */
-final class TrainingReport {
+final class TrainingReport implements TrainingListener {
 
     private final PrintStream out;
     private final boolean json;
@@ -33,8 +35,9 @@ final class TrainingReport {
         }
     }
 
-    /** Prints the progress line of {@code point} unless the report is JSON. */
-    void progress(Point point) {
+    /** Prints the line of each point of the learning curve unless the report is JSON. */
+    @Override
+    public void onPoint(TrainingState state, Point point) {
         say(progressLine(point));
     }
 

@@ -11,6 +11,7 @@ import org.xformers4j.tensor.Functional;
 import org.xformers4j.tensor.Tensor;
 import org.xformers4j.train.Evaluation;
 import org.xformers4j.train.Point;
+import org.xformers4j.train.TrainingListener;
 import org.xformers4j.train.TrainingTask;
 
 /**
@@ -46,14 +47,19 @@ public final class LanguageModelTrainer extends TextModelTrainer {
      *                                  one window of {@link #contextLength} + 1 tokens
      */
     public Result<LanguageModel> train(String text, Consumer<Point> progress) {
-        return train(text, progress, Map.of());
+        return train(text, List.of(TrainingListener.ofPoints(progress)), Map.of());
     }
 
     /**
-     * Trains as {@link #train(String, Consumer)} does, adding {@code runProvenance} to the model's
-     * {@link TextGenerator#provenance() provenance} (such as the configuration a command trained it with).
+     * Trains on {@code text}, watched by {@code listeners} (progress, metrics) for this run only, in
+     * their order, after the loop's own, adding {@code runProvenance} to the model's {@link
+     * TextGenerator#provenance() provenance} (such as the configuration a command trained it with).
+     *
+     * @throws IllegalArgumentException if the training or validation part of the text is shorter than
+     *                                  one window of {@link #contextLength} + 1 tokens
      */
-    public Result<LanguageModel> train(String text, Consumer<Point> progress, Map<String, String> runProvenance) {
+    public Result<LanguageModel> train(String text, List<? extends TrainingListener> listeners,
+                                       Map<String, String> runProvenance) {
         int split = text.offsetByCodePoints(0,
                 (int) (text.codePointCount(0, text.length()) * (1 - run.validationFraction())));
         String trainText = text.substring(0, split);
@@ -92,7 +98,7 @@ public final class LanguageModelTrainer extends TextModelTrainer {
                 return trainsWithDropout();
             }
         };
-        List<Point> curve = loop().onPoint(progress).run(decoder, task).curve();
+        List<Point> curve = loop(listeners).run(decoder, task).curve();
         return new Result<>(model.withProvenance(provenance(identity, curve, runProvenance)), curve);
     }
 

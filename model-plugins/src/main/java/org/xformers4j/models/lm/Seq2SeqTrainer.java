@@ -14,6 +14,7 @@ import java.util.logging.Logger;
 import java.util.stream.IntStream;
 import org.xformers4j.train.Evaluation;
 import org.xformers4j.train.Point;
+import org.xformers4j.train.TrainingListener;
 import org.xformers4j.train.TrainingTask;
 import org.xformers4j.models.text.Tokenizer;
 import org.xformers4j.models.text.Utf8;
@@ -68,14 +69,18 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
      *                                  {@link #contextLength}, naming the pair's index
      */
     public Result<Seq2SeqModel> train(List<Pair> pairs, Consumer<Point> progress) {
-        return train(pairs, progress, Map.of());
+        return train(pairs, List.of(TrainingListener.ofPoints(progress)), Map.of());
     }
 
     /**
-     * Trains as {@link #train(List, Consumer)} does, adding {@code runProvenance} to the model's
-     * {@link TextGenerator#provenance() provenance} (such as the configuration a command trained it with).
+     * Trains on {@code pairs}, watched by {@code listeners} (progress, metrics) for this run only, in
+     * their order, after the loop's own, adding {@code runProvenance} to the model's {@link
+     * TextGenerator#provenance() provenance} (such as the configuration a command trained it with).
+     *
+     * @throws IllegalArgumentException if there are fewer than two pairs, or a pair's target is too long for
+     *                                  {@link #contextLength}, naming the pair's index
      */
-    public Result<Seq2SeqModel> train(List<Pair> pairs, Consumer<Point> progress,
+    public Result<Seq2SeqModel> train(List<Pair> pairs, List<? extends TrainingListener> listeners,
                                       Map<String, String> runProvenance) {
         if (pairs == null || pairs.size() < 2) {
             throw new IllegalArgumentException("training needs at least 2 pairs (one to train on, one to validate), got "
@@ -153,7 +158,7 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
                 return trainsWithDropout();
             }
         };
-        List<Point> curve = loop().onPoint(progress).run(model.network(), task).curve();
+        List<Point> curve = loop(listeners).run(model.network(), task).curve();
         return new Result<>(model.withProvenance(provenance(identity, curve, runProvenance)), curve);
     }
 

@@ -23,6 +23,7 @@ import org.xformers4j.train.Evaluation;
 import org.xformers4j.train.Optimization;
 import org.xformers4j.train.Point;
 import org.xformers4j.train.RunSettings;
+import org.xformers4j.train.TrainingListener;
 import org.xformers4j.train.TrainingLoop;
 
 /**
@@ -188,9 +189,11 @@ public abstract class TextModelTrainer implements Configurable, RegistryAware {
         return architecture.isStochastic();
     }
 
-    /** The training loop these fields describe. */
-    protected TrainingLoop loop() {
-        return new TrainingLoop(optimization, run, steps, evaluateEvery);
+    /** The training loop these fields describe, watched by {@code listeners} after its own. */
+    protected TrainingLoop loop(List<? extends TrainingListener> listeners) {
+        TrainingLoop loop = new TrainingLoop(optimization, run, steps, evaluateEvery);
+        listeners.forEach(loop::addListener);
+        return loop;
     }
 
     /**

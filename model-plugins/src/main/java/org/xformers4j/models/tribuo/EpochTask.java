@@ -57,7 +57,8 @@ final class EpochTask<T extends Output<T>> implements TrainingTask {
     }
 
     /** Optimiser steps per pass over the training examples. */
-    int stepsPerEpoch() {
+    @Override
+    public long stepsPerEpoch() {
         return stepsPerEpoch;
     }
 

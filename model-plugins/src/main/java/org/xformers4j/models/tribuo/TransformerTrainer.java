@@ -22,6 +22,7 @@ import org.xformers4j.component.Hyperparameters;
 import org.xformers4j.component.Range;
 import org.xformers4j.train.Optimization;
 import org.xformers4j.train.RunSettings;
+import org.xformers4j.train.TrainingListener;
 import org.xformers4j.train.TrainingLoop;
 
 import java.io.IOException;
@@ -57,7 +58,8 @@ import java.util.logging.Logger;
  * {@link Optimization} (AdamW with cosine decay by default) and the {@link RunSettings} (batch
  * size, gradient accumulation, seed, held-out fraction, early stopping in epochs, time budget,
  * atomic checkpoints and bit-exact resume) are configured as their own components; one point of
- * the curve per epoch (loss, held-out loss, examples per second) is logged at INFO. No random
+ * the curve per epoch (loss, held-out loss, examples per second) is logged at INFO, and a caller
+ * watches a run with listeners of its own ({@link #train(Dataset, Map, List)}: progress, metrics). No random
  * state needs saving for a resume: the validation split and the initial weights come from (seed,
  * invocation), which the checkpoint records, and each epoch's order from (seed, invocation, epoch)
  * alone, so the batch of any step is known without replaying the earlier ones.
@@ -178,6 +180,20 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
 
     @Override
     public TransformerModel<T> train(Dataset<T> dataset, Map<String, Provenance> runProvenance, int invocationCount) {
+        return train(dataset, runProvenance, invocationCount, List.of());
+    }
+
+    /**
+     * Trains on {@code dataset} as {@link #train(Dataset, Map)} does, watched by {@code listeners}
+     * (progress, metrics) for this run only, in their order, after the loop's own.
+     */
+    public TransformerModel<T> train(Dataset<T> dataset, Map<String, Provenance> runProvenance,
+                                     List<? extends TrainingListener> listeners) {
+        return train(dataset, runProvenance, INCREMENT_INVOCATION_COUNT, listeners);
+    }
+
+    private TransformerModel<T> train(Dataset<T> dataset, Map<String, Provenance> runProvenance, int invocationCount,
+                                      List<? extends TrainingListener> listeners) {
         if (dataset.size() == 0) {
             throw new IllegalArgumentException("TransformerTrainer: the training dataset is empty");
         }
@@ -217,9 +233,10 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
                 new Linear(architecture.modelDim(), fitted.numOutputs(), true, localRng));
         EpochTask<T> task = new EpochTask<>(network, fitted, train, validation, run, localRng.nextLong(),
                 Map.of(META_INVOCATION, Integer.toString(invocation)));
-        new TrainingLoop(optimization, run, (long) epochs * task.stepsPerEpoch(), task.stepsPerEpoch())
-                .onPoint(point -> logger.info(() -> task.describe(point, epochs)))
-                .run(network, task);
+        TrainingLoop loop = new TrainingLoop(optimization, run, epochs * task.stepsPerEpoch(),
+                (int) task.stepsPerEpoch()).onPoint(point -> logger.info(() -> task.describe(point, epochs)));
+        listeners.forEach(loop::addListener);
+        loop.run(network, task);
 
         ModelProvenance provenance = new ModelProvenance(TransformerModel.class.getName(), OffsetDateTime.now(),
                 dataset.getProvenance(), trainerProvenance, runProvenance);

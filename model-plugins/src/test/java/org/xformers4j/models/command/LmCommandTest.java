@@ -16,9 +16,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Arrays;
+import java.util.Locale;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xformers4j.models.lm.LanguageModel;
+import org.xformers4j.models.plot.Curves;
+import org.xformers4j.models.plot.MetricsFile;
 import org.xformers4j.registry.ComponentRegistry;
 
 /**
@@ -150,6 +155,48 @@ class LmCommandTest {
         assertThat(out().lines().filter(l -> l.startsWith("step ")).toList()).hasSize(2)
                 .allSatisfy(l -> assertThat(l).contains("loss").contains("bpc").contains("tokens/s"));
         assertThat(out()).doesNotContain("model saved");
+    }
+
+    @Test
+    void writesTheMetricsAndThePlotOfTheRunAndShowsProgressOnStandardError() throws IOException {
+        Path[] files = files(dir, "flash");
+        Path metrics = dir.resolve("lm.jsonl");
+        Path png = dir.resolve("lm.png");
+
+        assertThat(lm("train", "--config", files[0].toString(), "--text", files[1].toString(), "--metrics",
+                metrics.toString(), "--plot", png.toString())).as(err()).isZero();
+
+        Curves curves = MetricsFile.read(metrics, "lm");
+        assertThat(curves.steps()).containsExactly(10, 20);
+        assertThat(curves.series()).containsExactly("loss", "validation_loss", "validation_bits_per_character",
+                "items_per_second", "learning_rate", "train_seconds", "elapsed_seconds");
+        // the bits per character the report printed for each point are those of the metrics file
+        List<String> bpc = out().lines().filter(l -> l.startsWith("step ")).map(l -> l.replaceAll(".* bpc (\\S+) .*", "$1"))
+                .toList();
+        assertThat(bpc).containsExactly(Arrays.stream(curves.values("validation_bits_per_character"))
+                .mapToObj(v -> String.format(Locale.ROOT, "%.3f", v)).toArray(String[]::new));
+        assertThat(out()).endsWith("curves plotted to " + png + "\n");
+        assertThat(ImageIO.read(png.toFile()).getWidth()).isEqualTo(1000);
+        assertThat(err()).contains("step 20/20 (100%)  loss ").contains("tokens/s").contains("ETA 0:00");
+    }
+
+    @Test
+    void badMetricsAndPlotFilesAreFoundBeforeTraining() throws IOException {
+        Path[] files = files(dir, "flash");
+        Path nowhere = dir.resolve("no-dir/lm.jsonl");
+        assertThat(lm("train", "--config", files[0].toString(), "--text", files[1].toString(), "--metrics",
+                nowhere.toString())).isEqualTo(1);
+        assertThat(err()).contains("--metrics " + nowhere + ": cannot be written");
+        err.reset();
+        assertThat(lm("train", "--config", files[0].toString(), "--text", files[1].toString(), "--plot",
+                dir.resolve("lm.svg").toString())).isEqualTo(2);
+        assertThat(err()).contains("--plot must name a .png file").contains("usage: xformers4j lm train");
+        err.reset();
+        Path same = dir.resolve("lm.png");
+        assertThat(lm("train", "--config", files[0].toString(), "--text", files[1].toString(), "--metrics",
+                same.toString(), "--plot", same.toString())).isEqualTo(2);
+        assertThat(err()).contains("--metrics and --plot name the same file");
+        assertThat(out()).isEmpty();
     }
 
     @Test

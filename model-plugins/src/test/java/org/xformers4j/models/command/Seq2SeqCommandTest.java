@@ -19,10 +19,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xformers4j.models.lm.Seq2SeqModel;
 import org.xformers4j.models.lm.Seq2SeqTrainer;
+import org.xformers4j.models.plot.Curves;
+import org.xformers4j.models.plot.MetricsFile;
 import org.xformers4j.registry.ComponentRegistry;
 
 /**
@@ -286,5 +289,21 @@ class Seq2SeqCommandTest {
         Path one = Files.writeString(dir.resolve("one.tsv"), "abc\tcba\n");
         assertThat(seq2seq("train", "--config", config().toString(), "--pairs", one.toString())).isEqualTo(1);
         assertThat(err()).contains("training failed").contains("at least 2 pairs");
+    }
+
+    @Test
+    void metricsAndPlotOfTheRun() throws IOException {
+        Path metrics = dir.resolve("s2s.jsonl");
+        Path png = dir.resolve("s2s.png");
+
+        assertThat(seq2seq("train", "--config", config().toString(), "--pairs", pairs(words()).toString(), "--metrics",
+                metrics.toString(), "--plot", png.toString())).as(err()).isZero();
+
+        Curves curves = MetricsFile.read(metrics, "s2s");
+        assertThat(curves.steps()).containsExactly(50, 100);
+        assertThat(Arrays.stream(curves.values("validation_bits_per_character")).min().orElseThrow()).isPositive();
+        assertThat(out()).endsWith("curves plotted to " + png + "\n");
+        assertThat(ImageIO.read(png.toFile())).isNotNull();
+        assertThat(err()).contains("step 100/100 (100%)").contains("tokens/s");
     }
 }

@@ -2,19 +2,24 @@ package org.xformers4j.models.command;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.xformers4j.models.plot.Curves;
+import org.xformers4j.models.plot.MetricsFile;
 import org.xformers4j.models.tribuo.TribuoModelFiles;
 import org.xformers4j.registry.ComponentRegistry;
 
+import javax.imageio.ImageIO;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.atIndex;
 
 /**
  * {@code xformers4j train} on a plain class path (components from the standalone registry): the
@@ -143,6 +148,49 @@ class TrainCommandTest {
         assertThat(TribuoModelFiles.load(model).getFeatureIDMap().size()).isEqualTo(13);
         assertThat(Files.getPosixFilePermissions(model)).isEqualTo(Files.getPosixFilePermissions(ordinary));
         assertThat(leftover).doesNotExist();
+    }
+
+    @Test
+    void aTransformerRunWritesItsMetricsAndPlotAndShowsAProgressLinePerEpoch() throws Exception {
+        Path fast = config("<property name=\"epochs\" value=\"30\"/>", "<property name=\"epochs\" value=\"2\"/>");
+        Path metrics = dir.resolve("wine.jsonl");
+        Path png = dir.resolve("wine.png");
+
+        assertThat(train("--config", fast.toString(), "--train", WINE_DATA.toString(), "--metrics", metrics.toString(),
+                "--plot", png.toString(), "--json")).as(err()).isZero();
+
+        assertThat(out().lines()).as("--json prints its object alone").hasSize(1);
+        // 121 training examples (142 less the 15% held out) in batches of 16: 8 steps an epoch
+        Curves curves = MetricsFile.read(metrics, "wine");
+        assertThat(curves.steps()).containsExactly(8, 16);
+        assertThat(curves.values("epoch")).containsExactly(1, 2);
+        assertThat(Arrays.stream(curves.values("validation_loss")).min().orElseThrow()).isPositive();
+        assertThat(ImageIO.read(png.toFile())).isNotNull();
+        // a line per epoch, and lines of the progress between them on a slow machine
+        assertThat(err().lines().filter(l -> !l.contains(", ETA ")).toList()).hasSize(2)
+                .satisfies(l -> assertThat(l).matches("epoch 1/2  step 8/16  loss \\S+  validation loss \\S+  "
+                        + "[\\d,]+ examples/s  \\d+:\\d\\d"), atIndex(0))
+                .satisfies(l -> assertThat(l).startsWith("epoch 2/2  step 16/16  loss "), atIndex(1));
+        assertThat(err().lines().filter(l -> l.contains(", ETA "))).allSatisfy(l -> assertThat(l)
+                .matches("epoch [12]/2  step \\d+/16  loss .* examples/s  \\d+:\\d\\d, ETA .*"));
+    }
+
+    @Test
+    void metricsNeedATrainerThatRunsTheTrainingLoop() throws Exception {
+        Path logistic = Files.writeString(dir.resolve("logistic.xml"), """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <config>
+                    <component name="trainer" type="org.tribuo.classification.sgd.linear.LogisticRegressionTrainer"/>
+                </config>
+                """);
+        Path metrics = dir.resolve("m.jsonl");
+
+        assertThat(train("--config", logistic.toString(), "--train", WINE_DATA.toString(), "--metrics",
+                metrics.toString())).isEqualTo(1);
+        assertThat(err()).contains("--metrics and --plot need a TransformerTrainer")
+                .contains("org.tribuo.classification.sgd.linear.LogisticRegressionTrainer");
+        assertThat(metrics).doesNotExist();
+        assertThat(out()).isEmpty();
     }
 
     @Test
