@@ -211,6 +211,7 @@ class Seq2SeqCommandTest {
                 model.toString(), "--json")).as(err()).isZero();
         Path sources = Files.writeString(dir.resolve("sources.txt"), "abc\nabcdefghijklmnopqrst\nabcdefghijklmnopqrstuvwxyz\n");
         out.reset();
+        err.reset();                                      // training's progress lines
         int code = new GenerateCommand(ComponentRegistry.standalone()).run(new String[] {"--model", model.toString(),
                         "--input", sources.toString(), "--max-new-tokens", "4", "--json"},
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
