@@ -222,10 +222,12 @@ final class LabelCsv {
     static MutableDataset<Label> test(Path file, Columns columns, Set<Label> known) {
         MutableDataset<Label> dataset = load(file, columns);
         for (int i = 0; i < dataset.size(); i++) {                       // examples are in row order
-            Label label = dataset.getExample(i).getOutput();
+            Example<Label> example = dataset.getExample(i);
+            Label label = example.getOutput();
             if (!known.contains(label)) {
-                throw new IllegalArgumentException(file + " row " + (i + 1) + ", column '" + columns.label()
-                        + "': label '" + label.getLabel() + "' is not among the training labels "
+                throw new IllegalArgumentException(file + (columns.textLines() ? " line " + TextLines.line(example)
+                        : " row " + (i + 1) + ", column '" + columns.label() + "'")
+                        + ": label '" + label.getLabel() + "' is not among the training labels "
                         + known.stream().map(Label::getLabel).sorted().toList());
             }
         }

@@ -169,8 +169,9 @@ class ColumnRolesTest {
         assertThat(loaded.getFeatureIDMap().get("note@parcel")).isNotNull();
 
         Run same = run(new TrainCommand(REGISTRY), "--config", declared.toString(), "--train", data.toString(),
-                "--id", "key", "--categorical", "city,colour", "--text", "note", "--dry-run");
+                "--id", "key", "--categorical", "city,colour", "--text", "note", "--json");
         assertThat(same.code()).as(same.err()).isZero();
+        assertThat(same.out()).startsWith("{\"accuracy\":");
         Run clash = run(new TrainCommand(REGISTRY), "--config", declared.toString(), "--train", data.toString(),
                 "--id", "key", "--text", "colour");
         assertThat(clash.code()).isEqualTo(1);
@@ -201,8 +202,8 @@ class ColumnRolesTest {
         }
         Run notANumber = run(new TrainCommand(REGISTRY), "--config", config, "--train", data.toString(), "--id", "key",
                 "--text", "note");
-        assertThat(notANumber.err()).contains("column 'city': not a number: 'New York' (a column of text or of "
-                + "categories? name it with --text or --categorical)");
+        assertThat(notANumber.err()).contains("column 'city': not a number: 'New York' (a column of text, of "
+                + "categories or of row names? name it with --text, --categorical or --id)");
     }
 
     /** The training file without its categorical columns. */

@@ -213,6 +213,14 @@ class TextCommandsTest {
             right += prediction.split(",")[1].equals(truth) ? 1 : 0;
         }
         assertThat(right).isGreaterThanOrEqualTo(72);
+        List<String> unknown = new ArrayList<>(lines);
+        unknown.set(44, "maybe##the film was good");
+        Path unknownLabel = Files.write(dir.resolve("unknown.txt"), unknown);
+        Run unknownEvaluated = run(new EvaluateCommand(REGISTRY), "--model", textModel.toString(), "--input",
+                unknownLabel.toString(), "--format", "text");
+        assertThat(unknownEvaluated.code()).isEqualTo(1);
+        assertThat(unknownEvaluated.err()).contains(unknownLabel + " line 45: label 'maybe' is not among the training "
+                + "labels [neg, pos]");
         Run predictedNumbers = run(new PredictCommand(REGISTRY), "--model", model.toString(), "--input",
                 text.toString(), "--format", "text");
         assertThat(predictedNumbers.code()).isEqualTo(1);
@@ -263,7 +271,8 @@ class TextCommandsTest {
                 "--id", "key");
         assertThat(textAsNumber.code()).isEqualTo(1);
         assertThat(textAsNumber.err()).contains(data + " row 1, column 'review': not a number: 'the film was good "
-                + "the film' (a column of text or of categories? name it with --text or --categorical)");
+                + "the film' (a column of text, of categories or of row names? name it with --text, --categorical "
+                + "or --id)");
 
         List<String> lines = new ArrayList<>(Files.readAllLines(data));
         lines.set(3, lines.get(3).replace(",pos,", ",maybe,"));
