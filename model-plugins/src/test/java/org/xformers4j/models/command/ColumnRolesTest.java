@@ -154,6 +154,15 @@ class ColumnRolesTest {
         assertThat(predicted.code()).as(predicted.err()).isZero();
         assertThat(predicted.err()).contains("columns city, colour are not features of the model and are ignored");
         assertThat(predicted.out().lines().count()).isEqualTo(101);
+
+        Path tampered = dir.resolve("tampered.tribuo");
+        TribuoModelFiles.save(trainer.train(dataset, Map.of(LabelCsv.Columns.TEXT_ROLE, new ListProvenance<>(),
+                LabelCsv.Columns.CATEGORICAL_ROLE, new ListProvenance<>(), LabelCsv.Columns.NUMERIC_ROLE,
+                new StringProvenance(LabelCsv.Columns.NUMERIC_ROLE, "size"))), tampered);
+        Run refused = run(new PredictCommand(REGISTRY), "--model", tampered.toString(), "--input", data.toString());
+        assertThat(refused.code()).isEqualTo(1);
+        assertThat(refused.err()).contains("model: its provenance entry data.numeric-columns is not a list of column "
+                + "names");
     }
 
     @Test
