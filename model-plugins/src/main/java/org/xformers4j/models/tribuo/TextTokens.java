@@ -47,7 +47,8 @@ public final class TextTokens implements InputEncoder {
     private static final String TOKENIZER = "tokenizer.";
 
     @Config(description = "The CSV column holding the text, which train reads as it reads the column of "
-            + "--text (a --text naming another column is refused); empty: none, name it with --text.")
+            + "--text (a --text naming another column is refused; Tribuo's LABEL##text lines have their own); "
+            + "empty: none, name it with --text.")
     private String column = "";
 
     @Config(description = "How texts are split: WORDS (Tribuo's break-iterator tokenizer), CHARACTERS or BPE "
