@@ -66,16 +66,16 @@ final class SavedClassifier {
      * ({@link LabelCsv.Columns#provenance}); for a model without that record (saved before it was
      * kept), they are inferred from its features: a feature is a column of that name (a number), or
      * {@code column@word}, a word of the text column {@code column}. The model's text column becomes
-     * the text column here unless {@code given} names one (which must then be the same). Input that
-     * lacks any of the model's columns is refused, naming them (a model fed zeros for them would
-     * still answer, confidently and wrongly); columns the model does not know are ignored with a
+     * the text column here; {@code given} may name it too, or (for a model that neither records nor
+     * reveals one) name one. Input that lacks any of the model's columns is refused, naming them (a
+     * model fed zeros for them would still answer, confidently and wrongly); columns the model does not know are ignored with a
      * warning on {@code err}. The columns returned read exactly the model's columns.
      */
     static LabelCsv.Columns columns(Model<Label> model, CsvTable table, LabelCsv.Columns given, String command,
                                     PrintStream err) {
         Map<String, ? extends Provenance> run = model.getProvenance().getInstanceProvenance().getMap();
-        LabelCsv.Columns recorded = run.containsKey(LabelCsv.Columns.NUMERIC_ROLE)
-                ? recorded(run, given) : inferred(model, table, given);
+        boolean kept = run.containsKey(LabelCsv.Columns.NUMERIC_ROLE);
+        LabelCsv.Columns recorded = kept ? recorded(run, given) : inferred(model, table, given);
         List<String> present = table.columns();
         Set<String> missing = new TreeSet<>();
         List<String> read = new ArrayList<>(recorded.numbers());
@@ -89,10 +89,10 @@ final class SavedClassifier {
                     + read.size() + " columns: " + String.join(", ", missing) + " (the file's columns: "
                     + String.join(", ", present) + "; the label column is '" + given.label() + "', set with --label)");
         }
-        String text = recorded.text() == null ? given.text() : recorded.text();
+        String text = kept || recorded.text() != null ? recorded.text() : given.text();
         if (given.text() != null && !given.text().equals(text)) {
-            throw new IllegalArgumentException("--text " + given.text() + ": the model reads its text from column '"
-                    + text + "'");
+            throw new IllegalArgumentException("--text " + given.text() + ": the model reads " + (text == null
+                    ? "no text column" : "its text from column '" + text + "'"));
         }
         LabelCsv.Columns columns = given.reading(text, recorded.numbers(), recorded.categorical());
         LabelCsv.features(table, columns);

@@ -135,7 +135,16 @@ class ColumnRolesTest {
                 "--text", "colour");
         assertThat(otherText.code()).isEqualTo(1);
         assertThat(otherText.err()).contains("--text colour: the model reads its text from column 'note'");
-        Path emptyCity = Files.write(dir.resolve("empty-city.csv"), List.of("note,colour,city,size", "box,red,,3"));
+        Path textless = dir.resolve("textless.tribuo");
+        Run trainedTextless = run(new TrainCommand(REGISTRY), "--config", config(dir, "FeatureTokens", "").toString(),
+                "--train", data.toString(), "--id", "key", "--categorical", "city,colour,note", "--save",
+                textless.toString());
+        assertThat(trainedTextless.code()).as(trainedTextless.err()).isZero();
+        Run noText = run(new PredictCommand(REGISTRY), "--model", textless.toString(), "--input", data.toString(),
+                "--text", "note");
+        assertThat(noText.code()).isEqualTo(1);
+        assertThat(noText.err()).contains("--text note: the model reads no text column");
+                Path emptyCity = Files.write(dir.resolve("empty-city.csv"), List.of("note,colour,city,size", "box,red,,3"));
         Run empty = run(new PredictCommand(REGISTRY), "--model", model.toString(), "--input", emptyCity.toString());
         assertThat(empty.code()).isEqualTo(1);
         assertThat(empty.err()).contains(emptyCity + " row 1, column 'city': empty");
