@@ -239,7 +239,8 @@ final class CsvTable implements AutoCloseable {
             try {
                 value = Double.parseDouble(cell.trim());
             } catch (NumberFormatException e) {
-                throw fault(column, "not a number: '" + cell + "' (a column of text? name it with --text)");
+                throw fault(column, "not a number: '" + cell + "' (a column of text, of categories or of row names? "
+                        + "name it with --text, --categorical or --id)");
             }
             if (!Double.isFinite(value)) {
                 throw fault(column, cell + " (features must be finite numbers)");

@@ -78,10 +78,7 @@ public final class EvaluateCommand extends Command {
                 SavedClassifier.checkReadsOnlyText(model, input);
             } else {
                 try (CsvTable table = given.open(input)) {
-                    if (!table.columns().contains(given.label())) {
-                        throw new IllegalArgumentException(input + ": no label column '" + given.label()
-                                + "' (columns: " + String.join(", ", table.columns()) + "); name it with --label");
-                    }
+                    LabelCsv.checkLabel(table, given);
                     columns = SavedClassifier.columns(model, table, given, "evaluate", err);
                 }
             }

@@ -1,7 +1,11 @@
 package org.xformers4j.models.command;
 
+import com.oracle.labs.mlrg.olcut.provenance.ListProvenance;
+import com.oracle.labs.mlrg.olcut.provenance.Provenance;
+import com.oracle.labs.mlrg.olcut.provenance.primitives.StringProvenance;
 import org.tribuo.Example;
 import org.tribuo.MutableDataset;
+import org.tribuo.Trainer;
 import org.tribuo.classification.Label;
 import org.tribuo.classification.LabelFactory;
 import org.tribuo.data.columnar.FieldExtractor;
@@ -9,12 +13,15 @@ import org.tribuo.data.columnar.FieldProcessor;
 import org.tribuo.data.columnar.RowProcessor;
 import org.tribuo.data.columnar.extractors.IdentityExtractor;
 import org.tribuo.data.columnar.processors.field.DoubleFieldProcessor;
+import org.tribuo.data.columnar.processors.field.IdentityProcessor;
 import org.tribuo.data.columnar.processors.field.TextFieldProcessor;
 import org.tribuo.data.columnar.processors.response.FieldResponseProcessor;
 import org.tribuo.datasource.ListDataSource;
 import org.tribuo.provenance.SimpleDataSourceProvenance;
 import org.tribuo.util.tokens.impl.BreakIteratorTokenizer;
 import org.xformers4j.models.tribuo.OrderedTextExtractor;
+import org.xformers4j.models.tribuo.TextTokens;
+import org.xformers4j.models.tribuo.TransformerTrainer;
 import org.xformers4j.registry.CommandLine;
 
 import java.nio.file.Path;
@@ -24,6 +31,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
@@ -32,8 +40,10 @@ import java.util.function.BiConsumer;
 /**
  * Classification data in CSV or TSV files with a header line, read through Tribuo's columnar
  * loading: a {@link RowProcessor} whose field processors turn each row into an example. Every
- * column but the label, the text and the id column is a numeric feature named by its header
- * ({@link DoubleFieldProcessor}); the text column ({@code --text}) becomes its bag of words
+ * column but the label, the text, the id and the categorical columns is a numeric feature named by
+ * its header ({@link DoubleFieldProcessor}); a categorical column ({@code --categorical}) becomes
+ * one feature {@code column@value} of value 1 ({@link IdentityProcessor}: the value is one token,
+ * whatever it holds); the text column ({@code --text}) becomes its bag of words
  * ({@link TextFieldProcessor} with an {@link OrderedTextExtractor}: features {@code column@word})
  * and travels whole, in order, as the example's metadata {@value OrderedTextExtractor#TEXT} (an
  * {@link IdentityExtractor}), which the ordered-text encoder reads; the id column ({@code --id})
@@ -42,8 +52,8 @@ import java.util.function.BiConsumer;
  * <p>Each file is read once, streaming ({@link CsvTable}): examples are built row by row into the
  * dataset, and no row is kept besides. Each cell the processors read is checked first, so bad data
  * fail with a message naming the file, the row and the column: besides what {@link CsvTable}
- * refuses, a missing label, text or id column, a file with no feature column, an empty label or
- * text, a training file with a single class, and test labels the training data never had.
+ * refuses, a missing label, text, id or categorical column, a file with no feature column, an
+ * empty label, text or category, a training file with a single class, and test labels the training data never had.
  */
 final class LabelCsv {
 
@@ -56,23 +66,75 @@ final class LabelCsv {
      * What the columns of a file are: the label column, the text column and the id column (each
      * null when there is none), the cell separator option ({@code --separator}; null: by the
      * file's extension, {@link CsvTable#separator}), the numeric feature columns (null: every
-     * other column; a model's reader names those the model knows), and whether the files are not
-     * CSV but Tribuo's text format ({@link TextLines}), whose one text column is {@value OrderedTextExtractor#TEXT}.
+     * other column; {@link #resolved} and a model's reader name them), the categorical columns
+     * ({@code --categorical}), and whether the files are not CSV but Tribuo's text format
+     * ({@link TextLines}), whose one text column is {@value OrderedTextExtractor#TEXT}.
      */
-    record Columns(String label, String text, String id, String separator, List<String> numbers, boolean textLines) {
+    record Columns(String label, String text, String id, String separator, List<String> numbers,
+                   List<String> categorical, boolean textLines) {
 
         /** The values of {@code --format}. */
         static final List<String> FORMATS = List.of("csv", "text");
 
+        /** The run-provenance entry of a model's numeric columns, a list of column names. */
+        static final String NUMERIC_ROLE = "data.numeric-columns";
+        /** The run-provenance entry of a model's categorical columns, a list of column names. */
+        static final String CATEGORICAL_ROLE = "data.categorical-columns";
+        /** The run-provenance entry of a model's text column, a list of none or one column name. */
+        static final String TEXT_ROLE = "data.text-column";
+
+        Columns {
+            categorical = List.copyOf(categorical);
+        }
+
         /** The label column {@code label}, nothing else declared. */
         static Columns of(String label) {
-            return new Columns(label, null, null, null, null, false);
+            return new Columns(label, null, null, null, null, List.of(), false);
         }
 
         /** The columns named by the options {@code --label} (default {@code label}), {@code --text}, {@code --id} and {@code --separator}. */
         static Columns of(CommandLine line) {
             return new Columns(line.value("--label", "label"), line.value("--text", null), line.value("--id", null),
-                    line.value("--separator", null), null, false);
+                    line.value("--separator", null), null, List.of(), false);
+        }
+
+        /**
+         * The columns of training data: those of {@link #of(CommandLine)}, the categorical columns
+         * of the repeatable {@code --categorical} (each value one column or a comma-separated list),
+         * the text column {@code --text} or else {@code declaredText}, the column the configuration's
+         * text encoder declares (when both are given they must agree), in the format of
+         * {@code --format}.
+         */
+        static Columns training(CommandLine line, Optional<String> declaredText) {
+            Columns given = of(line);
+            String text = given.text();
+            if (text != null && declaredText.isPresent() && !declaredText.get().equals(text)) {
+                throw new IllegalArgumentException("--text " + text + " clashes with the text column '"
+                        + declaredText.get() + "' the configuration's encoder declares (its property column): "
+                        + "drop --text, or change the column with --set ENCODER.column=" + text);
+            }
+            boolean lines = line.value("--format", "csv").equals("text");
+            if (text == null && !lines) {
+                text = declaredText.orElse(null);
+            }
+            List<String> categorical = new ArrayList<>();
+            for (String value : line.all("--categorical")) {
+                for (String column : value.split(",", -1)) {
+                    if (column.isBlank()) {
+                        throw new IllegalArgumentException("--categorical " + value + ": an empty column name");
+                    }
+                    if (categorical.contains(column) || column.equals(given.label()) || column.equals(text)
+                            || column.equals(given.id())) {
+                        throw new IllegalArgumentException("--categorical " + value + ": column '" + column + "' is "
+                                + (categorical.contains(column) ? "named twice"
+                                : "already the " + (column.equals(given.label()) ? "label" : column.equals(text)
+                                ? "text" : "id") + " column"));
+                    }
+                    categorical.add(column);
+                }
+            }
+            return new Columns(given.label(), text, given.id(), given.separator(), null, categorical, false)
+                    .inFormat(line.value("--format", "csv"));
         }
 
         /**
@@ -84,16 +146,44 @@ final class LabelCsv {
                 throw new IllegalArgumentException("--format must be one of " + FORMATS + ", got '" + format + "'");
             }
             boolean lines = format.equals("text");
-            if (lines && (text != null || id != null || separator != null)) {
+            if (lines && (text != null || id != null || separator != null || !categorical.isEmpty())) {
                 throw new IllegalArgumentException("--format text: a file of LABEL##text lines has no columns to name "
-                        + "with --text, --id or --separator");
+                        + "with --text, --categorical, --id or --separator");
             }
-            return new Columns(label, lines ? OrderedTextExtractor.TEXT : text, id, separator, numbers, lines);
+            return new Columns(label, lines ? OrderedTextExtractor.TEXT : text, id, separator,
+                    lines ? List.of() : numbers, categorical, lines);
         }
 
-        /** These columns with the text column {@code text} and the numeric feature columns {@code numbers}. */
-        Columns reading(String text, List<String> numbers) {
-            return new Columns(label, text, id, separator, List.copyOf(numbers), textLines);
+        /** These columns with the text column {@code text}, the numeric columns {@code numbers} and the categorical columns {@code categorical}. */
+        Columns reading(String text, List<String> numbers, List<String> categorical) {
+            return new Columns(label, text, id, separator, List.copyOf(numbers), categorical, textLines);
+        }
+
+        /**
+         * These columns with their numeric columns named: every column of {@code file}'s header
+         * line that is no other column, checked to hold the label column and each declared one.
+         */
+        Columns resolved(Path file) {
+            if (numbers != null) {
+                return this;
+            }
+            try (CsvTable table = open(file)) {
+                checkLabel(table, this);
+                return reading(text, numeric(table, this), categorical);
+            }
+        }
+
+        /**
+         * What a model trained on these (resolved) columns records of them in its run provenance,
+         * so that {@code predict} and {@code evaluate} read the same columns the same way.
+         */
+        Map<String, Provenance> provenance() {
+            return Map.of(NUMERIC_ROLE, names(NUMERIC_ROLE, numbers), CATEGORICAL_ROLE, names(CATEGORICAL_ROLE,
+                    categorical), TEXT_ROLE, names(TEXT_ROLE, text == null ? List.of() : List.of(text)));
+        }
+
+        private static ListProvenance<StringProvenance> names(String key, List<String> columns) {
+            return new ListProvenance<>(columns.stream().map(c -> new StringProvenance(key, c)).toList());
         }
 
         /** Opens {@code file} with this separator. */
@@ -101,10 +191,19 @@ final class LabelCsv {
             return CsvTable.open(file, CsvTable.separator(file, separator));
         }
 
-        /** Whether {@code column} holds no feature: the label, the id or the text column. */
+        /** Whether {@code column} holds no numeric feature: the label, the id, the text or a categorical column. */
         private boolean reserved(String column) {
-            return column.equals(label) || column.equals(text) || column.equals(id);
+            return column.equals(label) || column.equals(text) || column.equals(id) || categorical.contains(column);
         }
+    }
+
+    /**
+     * The text column the configuration of {@code trainer} declares: that of its encoder when it is
+     * a transformer reading ordered text ({@link TextTokens#column}).
+     */
+    static Optional<String> declaredText(Trainer<?> trainer) {
+        return trainer instanceof TransformerTrainer<?> transformer && transformer.encoder() instanceof TextTokens text
+                ? text.column() : Optional.empty();
     }
 
     /** The labelled examples of the training file {@code file}, which must hold at least two classes. */
@@ -123,10 +222,12 @@ final class LabelCsv {
     static MutableDataset<Label> test(Path file, Columns columns, Set<Label> known) {
         MutableDataset<Label> dataset = load(file, columns);
         for (int i = 0; i < dataset.size(); i++) {                       // examples are in row order
-            Label label = dataset.getExample(i).getOutput();
+            Example<Label> example = dataset.getExample(i);
+            Label label = example.getOutput();
             if (!known.contains(label)) {
-                throw new IllegalArgumentException(file + " row " + (i + 1) + ", column '" + columns.label()
-                        + "': label '" + label.getLabel() + "' is not among the training labels "
+                throw new IllegalArgumentException(file + (columns.textLines() ? " line " + TextLines.line(example)
+                        : " row " + (i + 1) + ", column '" + columns.label() + "'")
+                        + ": label '" + label.getLabel() + "' is not among the training labels "
                         + known.stream().map(Label::getLabel).sorted().toList());
             }
         }
@@ -139,10 +240,7 @@ final class LabelCsv {
             return TextLines.read(file);
         }
         try (CsvTable table = columns.open(file)) {
-            if (!table.columns().contains(columns.label())) {
-                throw new IllegalArgumentException(file + ": no label column '" + columns.label() + "' (columns: "
-                        + String.join(", ", table.columns()) + "); name it with --label");
-            }
+            checkLabel(table, columns);
             MutableDataset<Label> dataset = new MutableDataset<>(new SimpleDataSourceProvenance("CSV file " + file
                     + ", label column '" + columns.label() + "'" + (columns.text() == null ? ""
                     : ", text column '" + columns.text() + "'"), LABELS), LABELS);
@@ -151,18 +249,33 @@ final class LabelCsv {
         }
     }
 
+    /** Checks that {@code table} has the label column. */
+    static void checkLabel(CsvTable table, Columns columns) {
+        if (!table.columns().contains(columns.label())) {
+            throw new IllegalArgumentException(table.file() + ": no label column '" + columns.label() + "' (columns: "
+                    + String.join(", ", table.columns()) + "); name it with --label");
+        }
+    }
+
     /**
-     * The feature columns of {@code table}: every column but the label, text and id columns, in
-     * order, and the text column last; there must be one.
+     * The feature columns of {@code table}: the numeric ones ({@link #numeric}), the categorical
+     * ones, and the text column last; there must be one, and {@code table} must hold each column
+     * {@code columns} names.
      */
     static List<String> features(CsvTable table, Columns columns) {
-        for (String declared : new String[] {columns.text(), columns.id()}) {
-            if (declared != null && !table.columns().contains(declared)) {
-                throw new IllegalArgumentException(table.file() + ": no column '" + declared + "' (columns: "
-                        + String.join(", ", table.columns()) + ")");
-            }
+        List<String> declared = new ArrayList<>(columns.categorical());
+        declared.add(columns.text());
+        declared.add(columns.id());
+        if (columns.numbers() != null) {
+            declared.addAll(columns.numbers());
         }
-        List<String> features = new ArrayList<>(table.columns().stream().filter(c -> !columns.reserved(c)).toList());
+        List<String> absent = declared.stream().filter(c -> c != null && !table.columns().contains(c)).toList();
+        if (!absent.isEmpty()) {
+            throw new IllegalArgumentException(table.file() + ": no column" + (absent.size() == 1 ? " '" : "s '")
+                    + String.join("', '", absent) + "' (columns: " + String.join(", ", table.columns()) + ")");
+        }
+        List<String> features = new ArrayList<>(columns.numbers() != null ? columns.numbers() : numeric(table, columns));
+        features.addAll(columns.categorical());
         if (columns.text() != null) {
             features.add(columns.text());
         }
@@ -173,6 +286,11 @@ final class LabelCsv {
         return features;
     }
 
+    /** The numeric columns of {@code table}: every column but the label, id, text and categorical ones, in order. */
+    private static List<String> numeric(CsvTable table, Columns columns) {
+        return table.columns().stream().filter(c -> !columns.reserved(c)).toList();
+    }
+
     /**
      * Hands each remaining row of {@code table} to {@code action} as its id (the cell of the id
      * column, or the row's number from 1 after the header) and its example: labelled when
@@ -180,15 +298,15 @@ final class LabelCsv {
      * label column).
      */
     static void forEach(CsvTable table, Columns columns, boolean labelled, BiConsumer<String, Example<Label>> action) {
-        List<String> features = features(table, columns);
-        List<String> numeric = columns.numbers() != null ? columns.numbers()
-                : features.stream().filter(c -> !c.equals(columns.text())).toList();
+        features(table, columns);
+        List<String> numeric = columns.numbers() != null ? columns.numbers() : numeric(table, columns);
         RowProcessor<Label> processor = processor(numeric, columns);
         table.forEach(row -> {
             if (labelled) {
                 row.text(columns.label());
             }
             numeric.forEach(row::number);
+            columns.categorical().forEach(row::text);
             if (columns.text() != null) {
                 row.text(columns.text());
             }
@@ -200,11 +318,17 @@ final class LabelCsv {
         });
     }
 
-    /** Tribuo's row processor for these columns: numbers, the text's bag of words and the text as metadata, the label. */
+    /**
+     * Tribuo's row processor for these columns: numbers, categories (feature {@code column@value},
+     * value 1), the text's bag of words and the text as metadata, the label.
+     */
     private static RowProcessor<Label> processor(List<String> numeric, Columns columns) {
         Map<String, FieldProcessor> fields = new LinkedHashMap<>();
         for (String column : numeric) {
             fields.put(column, new DoubleFieldProcessor(column, true, true));
+        }
+        for (String column : columns.categorical()) {
+            fields.put(column, new IdentityProcessor(column));
         }
         List<FieldExtractor<?>> metadata = new ArrayList<>();
         if (columns.text() != null) {

@@ -5,6 +5,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.tribuo.Example;
 import org.tribuo.Model;
+import org.tribuo.MutableDataset;
 import org.tribuo.Prediction;
 import org.tribuo.classification.Label;
 import org.xformers4j.io.AtomicFiles;
@@ -22,11 +23,12 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
  * {@code xformers4j predict --model MODEL --input CSV [--label COLUMN] [--text COLUMN] [--id COLUMN]
- * [--separator CHAR] [--all-probabilities] [--output FILE]}: loads a classifier saved by
+ * [--separator CHAR] [--format csv|text] [--all-probabilities] [--output FILE]}: loads a classifier saved by
  * {@code train --save} ({@link SavedClassifier#load}) and prints one CSV line per row of the CSV or
  * TSV file, after a header: {@code row,label,probability} (the row's id: the cell of the column
  * {@code --id}, whose name heads the column, or its number from 1 after the header line; the
@@ -40,7 +42,9 @@ import java.util.function.Function;
  * model's numeric columns and its text column (found from the model's features, or named by
  * {@code --text}); {@code COLUMN} of {@code --label} (default {@code label}) is ignored when
  * present; missing columns are named and nothing is predicted; columns the model does not know
- * are ignored with a warning. The input is read once, streaming, and predicted {@value #BATCH} rows
+ * are ignored with a warning. With {@code --format text} the input is Tribuo's {@code LABEL##text}
+ * lines ({@link TextLines}; their labels are ignored), for a model of text alone, and each line is named by its
+ * number in the file, in the column {@code line}. A CSV input is read once, streaming, and predicted {@value #BATCH} rows
  * at a time, so a bad row stops the command with exit code 1 after the lines of the batches before
  * it (on standard output; a file of {@code --output} is then not written).
  */
@@ -53,7 +57,7 @@ public final class PredictCommand extends Command {
     static final int BATCH = 1024;
 
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax().values("--model", "--input", "--label",
-            "--text", "--id", "--separator", "--output").flags("--all-probabilities");
+            "--text", "--id", "--separator", "--format", "--output").flags("--all-probabilities");
 
     private final ComponentRegistry registry;
 
@@ -82,21 +86,20 @@ public final class PredictCommand extends Command {
         } catch (RuntimeException e) {
             return failure(err, "predict: " + messages(e));
         }
-        LabelCsv.Columns given = LabelCsv.Columns.of(line);
         List<Label> classes = line.flag("--all-probabilities")
                 ? model.getOutputIDInfo().getDomain().stream().sorted(Comparator.comparing(Label::getLabel)).toList()
                 : List.of();
-        try (CsvTable table = given.open(input)) {
-            LabelCsv.Columns columns = SavedClassifier.columns(model, table, given, "predict", err);
-            if (output == null) {
-                predict(model, table, columns, classes, out);
+        try {
+            LabelCsv.Columns given = LabelCsv.Columns.of(line).inFormat(line.value("--format", "csv"));
+            if (given.textLines()) {
+                SavedClassifier.checkReadsOnlyText(model, input);
+                MutableDataset<Label> lines = TextLines.read(input);
+                write(output, out, file -> predictLines(model, lines, classes, file));
             } else {
-                AtomicFiles.write(output, stream -> {
-                    PrintStream file = new PrintStream(stream, false, StandardCharsets.UTF_8);
-                    predict(model, table, columns, classes, file);
-                    file.flush();
-                });
-                out.println("predictions written to " + output);
+                try (CsvTable table = given.open(input)) {
+                    LabelCsv.Columns columns = SavedClassifier.columns(model, table, given, "predict", err);
+                    write(output, out, file -> predict(model, table, columns, classes, file));
+                }
             }
         } catch (IOException e) {
             return failure(err, "predict: cannot write " + output + ": " + e.getMessage());
@@ -106,13 +109,46 @@ public final class PredictCommand extends Command {
         return OK;
     }
 
+    /**
+     * Hands {@code print} the standard output {@code out}, or with {@code output} (not null) a
+     * stream whose text replaces the file {@code output} atomically when {@code print} returns, and
+     * then says where the lines went.
+     */
+    private static void write(Path output, PrintStream out, Consumer<PrintStream> print) throws IOException {
+        if (output == null) {
+            print.accept(out);
+            return;
+        }
+        AtomicFiles.write(output, stream -> {
+            PrintStream file = new PrintStream(stream, false, StandardCharsets.UTF_8);
+            print.accept(file);
+            file.flush();
+        });
+        out.println("predictions written to " + output);
+    }
+
+    /** Prints the header, its first column {@code id}, then each class's column. */
+    private static void header(String id, List<Label> classes, PrintStream out) {
+        StringBuilder header = new StringBuilder(csv(id)).append(",label,probability");
+        classes.forEach(c -> header.append(',').append(csv("p(" + c.getLabel() + ")")));
+        out.println(header);
+    }
+
+    /** Prints the header and one line per example of Tribuo's text format, named by its line number. */
+    private static void predictLines(Model<Label> model, MutableDataset<Label> lines, List<Label> classes,
+                                     PrintStream out) {
+        header(TextLines.LINE, classes, out);
+        List<Example<Label>> examples = lines.getData();
+        for (int start = 0; start < examples.size(); start += BATCH) {
+            List<Example<Label>> batch = examples.subList(start, Math.min(examples.size(), start + BATCH));
+            print(batch.stream().map(TextLines::line).toList(), model.predict(batch), classes, out);
+        }
+    }
+
     /** Prints the header and one line per row of {@code table}, predicted a batch at a time. */
     private static void predict(Model<Label> model, CsvTable table, LabelCsv.Columns columns, List<Label> classes,
                                 PrintStream out) {
-        StringBuilder header = new StringBuilder(csv(columns.id() == null ? "row" : columns.id()))
-                .append(",label,probability");
-        classes.forEach(c -> header.append(',').append(csv("p(" + c.getLabel() + ")")));
-        out.println(header);
+        header(columns.id() == null ? "row" : columns.id(), classes, out);
         List<String> ids = new ArrayList<>(BATCH);
         List<Example<Label>> batch = new ArrayList<>(BATCH);
         LabelCsv.forEach(table, columns, false, (id, example) -> {
@@ -152,6 +188,6 @@ public final class PredictCommand extends Command {
     @Override
     protected String usage() {
         return "usage: xformers4j predict --model MODEL --input CSV [--label COLUMN] [--text COLUMN] [--id COLUMN]"
-                + " [--separator CHAR] [--all-probabilities] [--output FILE]";
+                + " [--separator CHAR] [--format csv|text] [--all-probabilities] [--output FILE]";
     }
 }

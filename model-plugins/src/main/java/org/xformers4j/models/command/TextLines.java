@@ -21,12 +21,15 @@ import java.util.Optional;
  * text column being {@value OrderedTextExtractor#TEXT}. Stricter than Tribuo, which skips a
  * malformed line with a logged warning: a line without {@code ##}, with an empty label or an empty
  * text is refused naming the file and line (blank lines are skipped), as is a file that is not
- * UTF-8 or holds no example.
+ * UTF-8 or holds no example. Each example carries the number of its line as the metadata
+ * {@value #LINE}, which names it in predictions.
  */
 final class TextLines extends SimpleTextDataSource<Label> {
 
     /** The separator of label and text. */
     static final String SEPARATOR = "##";
+    /** The metadata key of an example's line number in its file, from 1. */
+    static final String LINE = "line";
 
     private TextLines(Path file) throws IOException {
         super(file, LabelCsv.LABELS, new OrderedTextExtractor<>(new BreakIteratorTokenizer(Locale.ROOT), true));
@@ -65,7 +68,14 @@ final class TextLines extends SimpleTextDataSource<Label> {
             throw new IllegalArgumentException(path + " line " + n + ": " + what + " (expected LABEL" + SEPARATOR
                     + "text, got '" + (line.length() > 60 ? line.substring(0, 60) + "…" : line) + "')");
         }
-        return Optional.of(extractor.extract(outputFactory.generateOutput(line.substring(0, split).strip()),
-                line.substring(split + SEPARATOR.length())));
+        Example<Label> example = extractor.extract(outputFactory.generateOutput(line.substring(0, split).strip()),
+                line.substring(split + SEPARATOR.length()));
+        example.setMetadataValue(LINE, Integer.toString(n));
+        return Optional.of(example);
+    }
+
+    /** The number of the line, from 1, {@code example} was read from. */
+    static String line(Example<Label> example) {
+        return example.getMetadataValue(LINE).map(String::valueOf).orElseThrow();
     }
 }

@@ -1,5 +1,6 @@
 package org.xformers4j.models.command;
 
+import com.oracle.labs.mlrg.olcut.provenance.Provenance;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -19,19 +20,21 @@ import org.xformers4j.registry.UsageException;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 
 /**
  * {@code xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--text COLUMN]
- * [--id COLUMN] [--separator CHAR] [--format csv|text] [--trainer NAME] [--save MODEL] [--baseline]
+ * [--categorical COLUMN[,COLUMN…]]… [--id COLUMN] [--separator CHAR] [--format csv|text] [--trainer NAME] [--save MODEL] [--baseline]
  * [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json]}: builds the trainer named {@code NAME}
  * (default {@code trainer}) from the OLCUT configuration file with the {@code --set} overrides
  * ({@link Command#configured}; {@code --dry-run} prints the effective configuration instead of
  * training; the model's provenance records it), trains it on the labelled CSV or TSV file (read as
- * {@link LabelCsv} describes: numeric columns, and the text column {@code --text} for the
- * ordered-text encoder; the column {@code --id} is no feature) or, with {@code --format text}, a file
+ * {@link LabelCsv} describes: numeric columns, categorical columns {@code --categorical}, and the
+ * text column {@code --text}, or the one the ordered-text encoder's configuration declares, for that
+ * encoder; the column {@code --id} is no feature; the model's run provenance records these roles) or, with {@code --format text}, a file
  * of Tribuo's {@code LABEL##text} lines ({@link TextLines}), evaluates the model with Tribuo's
  * {@link LabelEvaluator} on the test file (or, without {@code --test}, on a stratified 20% of the
  * training file held out with seed 1) and prints the evaluation and the confusion matrix; with
@@ -66,7 +69,7 @@ public final class TrainCommand extends Command {
     private static final CommandLine.Syntax SYNTAX = TrainingOutputs.options(CommandLine.syntax()
             .values("--config", "--train", "--test", "--label", "--save", "--trainer")
             .values("--text", "--id", "--separator", "--format").flags("--json", "--baseline", "--dry-run")
-            .repeatable("--set"));
+            .repeatable("--set", "--categorical"));
 
     static final long SPLIT_SEED = 1;
     static final double TRAIN_FRACTION = 0.8;
@@ -100,6 +103,7 @@ public final class TrainCommand extends Command {
         MutableDataset<Label> train;
         MutableDataset<Label> test;
         TrainingOutputs outputs;
+        LabelCsv.Columns columns;
         try {
             outputs = TrainingOutputs.open(line, err, "examples", true, trainFile.getFileName().toString());
             // Everything that can fail after training is checked first, so no trained model is thrown away.
@@ -115,7 +119,7 @@ public final class TrainCommand extends Command {
             if (modelFile != null) {
                 TribuoModelFiles.checkWritable(modelFile);
             }
-            LabelCsv.Columns columns = LabelCsv.Columns.of(line).inFormat(line.value("--format", "csv"));
+            columns = LabelCsv.Columns.training(line, LabelCsv.declaredText(trainer.component())).resolved(trainFile);
             train = LabelCsv.training(trainFile, columns);
             if (testFile != null) {
                 test = LabelCsv.test(testFile, columns, train.getOutputInfo().getDomain());
@@ -133,9 +137,11 @@ public final class TrainCommand extends Command {
         long start = System.nanoTime();
         Model<Label> model;
         try (TrainingOutputs.Watch watch = outputs.watch()) {
+            Map<String, Provenance> run = new HashMap<>(trainer.runProvenance());
+            run.putAll(columns.provenance());        // the columns' roles, read back by predict and evaluate
             model = trainer.component() instanceof TransformerTrainer<Label> transformer
-                    ? transformer.train(train, trainer.runProvenance(), outputs.listeners())
-                    : trainer.component().train(train, trainer.runProvenance());
+                    ? transformer.train(train, run, outputs.listeners())
+                    : trainer.component().train(train, run);
         } catch (RuntimeException e) {
             return failure(err, "train: training failed: " + messages(e));
         }
@@ -189,7 +195,7 @@ public final class TrainCommand extends Command {
     @Override
     protected String usage() {
         return "usage: xformers4j train --config FILE --train CSV [--test CSV] [--label COLUMN] [--text COLUMN]"
-                + " [--id COLUMN] [--separator CHAR] [--format csv|text] [--trainer NAME] [--save MODEL] [--baseline]"
+                + " [--categorical COLUMN[,COLUMN…]]… [--id COLUMN] [--separator CHAR] [--format csv|text] [--trainer NAME] [--save MODEL] [--baseline]"
                 + " [--set COMPONENT.PROPERTY=VALUE …] [--dry-run] [--json] " + TrainingOutputs.USAGE;
     }
 }

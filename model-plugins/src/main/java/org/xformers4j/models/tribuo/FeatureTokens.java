@@ -27,6 +27,10 @@ import org.xformers4j.tensor.Tensor;
  *   <li><b>Missing features.</b> Tribuo examples are sparse: a feature an example does not hold has
  *   value 0, both when the statistics are computed and when the example is encoded. Features not in
  *   the training feature map are ignored.</li>
+ *   <li><b>Categories.</b> A categorical column read through Tribuo's {@code IdentityProcessor}
+ *   ({@code train --categorical}) gives one feature {@code column@value} of value 1 per value seen,
+ *   so each value is one token, standardised like any feature: its presence against its
+ *   frequency.</li>
  *   <li><b>Standardisation.</b> {@code x̃_j = (x_j - μ_j) / σ_j} with the mean and the (population)
  *   standard deviation of feature j over the training examples, computed once by {@link #fit};
  *   a constant feature gets σ_j = 1.</li>

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.random.RandomGenerator;
 import org.tribuo.Example;
@@ -20,7 +21,8 @@ import org.xformers4j.tensor.Tensor;
 
 /**
  * Ordered text tokens as learned embeddings, for examples that carry their text as metadata
- * ({@link OrderedTextExtractor}, or a text column read with {@code --text}).
+ * ({@link OrderedTextExtractor}, or a text column read with {@code --text}). The configuration may
+ * declare that column ({@code column}), so that {@code train} needs no {@code --text}.
  *
  * <p>The text is split by the configured {@code tokenizer} ({@link TextTokenizer}: {@code WORDS},
  * {@code CHARACTERS} or {@code BPE}), after lower-casing when {@code lowercase}. {@link #fit}
@@ -43,6 +45,11 @@ public final class TextTokens implements InputEncoder {
     private static final String TOKEN = "token.";
     /** The prefix of the tokenizer's state entries (the BPE files). */
     private static final String TOKENIZER = "tokenizer.";
+
+    @Config(description = "The CSV column holding the text, which train reads as it reads the column of "
+            + "--text (a --text naming another column is refused; Tribuo's LABEL##text lines have their own); "
+            + "empty: none, name it with --text.")
+    private String column = "";
 
     @Config(description = "How texts are split: WORDS (Tribuo's break-iterator tokenizer), CHARACTERS or BPE "
             + "(byte-level byte-pair encoding learned from the training texts).")
@@ -101,6 +108,14 @@ public final class TextTokens implements InputEncoder {
     @Override
     public void postConfig() {
         Hyperparameters.validate(this);
+        if (!column.isEmpty() && column.isBlank()) {
+            throw new IllegalArgumentException("TextTokens: column is blank; name the text column or leave it empty");
+        }
+    }
+
+    /** The CSV column this encoder's configuration declares as the text column, if it declares one. */
+    public Optional<String> column() {
+        return column.isEmpty() ? Optional.empty() : Optional.of(column);
     }
 
     @Override
@@ -187,7 +202,7 @@ public final class TextTokens implements InputEncoder {
 
     @Override
     public String toString() {
-        return "TextTokens(tokenizer=" + tokenizer + ",lowercase=" + lowercase + ",bpeVocabularySize="
+        return "TextTokens(" + (column.isEmpty() ? "" : "column=" + column + ",") + "tokenizer=" + tokenizer + ",lowercase=" + lowercase + ",bpeVocabularySize="
                 + bpeVocabularySize + ",maxLength=" + maxLength + ",minCount=" + minCount + ",maxVocabulary="
                 + maxVocabulary + ")";
     }

@@ -157,6 +157,11 @@ public final class TransformerTrainer<T extends Output<T>> implements Trainer<T>
         return architecture;
     }
 
+    /** What turns each example into tokens. */
+    public InputEncoder encoder() {
+        return encoder;
+    }
+
     /**
      * Checks every field, naming the bad one and its value (the architecture checked its own when it
      * was configured); the component names are checked by {@link #useRegistry}, or when training.

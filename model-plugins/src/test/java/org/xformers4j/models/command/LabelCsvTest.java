@@ -214,7 +214,7 @@ class LabelCsvTest {
             text.append("m").append(row).append(',').append(row % 2 == 0 ? "spam" : "ham").append(",\"")
                     .append(message).append("\",").append(message.length()).append('\n');
         }
-        LabelCsv.Columns columns = new LabelCsv.Columns("label", "message", "id", null, null, false);
+        LabelCsv.Columns columns = new LabelCsv.Columns("label", "message", "id", null, null, List.of(), false);
         byte[] valid = text.toString().getBytes(StandardCharsets.UTF_8);
         MutableDataset<Label> loaded = LabelCsv.training(Files.write(dir.resolve("valid.csv"), valid), columns);
         assertThat(loaded.size()).isEqualTo(30);
@@ -267,7 +267,7 @@ class LabelCsvTest {
         assertThat(rows(LabelCsv.training(tsv, LabelCsv.Columns.of("label"))))
                 .containsExactly(Map.of("a", 1.5, "label x", 1.0), Map.of("a", 2.0, "label y", 1.0));
         Path semicolons = csv("data.txt", "a;label\n1.5;x\n2;y\n");
-        assertThat(rows(LabelCsv.training(semicolons, new LabelCsv.Columns("label", null, null, ";", null, false))))
+        assertThat(rows(LabelCsv.training(semicolons, new LabelCsv.Columns("label", null, null, ";", null, List.of(), false))))
                 .containsExactly(Map.of("a", 1.5, "label x", 1.0), Map.of("a", 2.0, "label y", 1.0));
         assertThatThrownBy(() -> CsvTable.separator(semicolons, ";;"))
                 .hasMessage("--separator must be one character other than a quote or a line break, or 'tab', got ';;'");

@@ -199,6 +199,32 @@ class TextCommandsTest {
         assertThat(evaluated.code()).as(evaluated.err()).isZero();
         assertThat(number(evaluated.out(), "examples")).isEqualTo(80);
         assertThat(number(evaluated.out(), "accuracy")).isGreaterThanOrEqualTo(0.9);
+        Run predicted = run(new PredictCommand(REGISTRY), "--model", textModel.toString(), "--input", text.toString(),
+                "--format", "text", "--all-probabilities");
+        assertThat(predicted.code()).as(predicted.err()).isZero();
+        List<String> predictions = predicted.out().lines().toList();
+        assertThat(predictions).hasSize(81).first().isEqualTo("line,label,probability,p(neg),p(pos)");
+        assertThat(predictions.get(40)).startsWith("40,");
+        assertThat(predictions.get(41)).startsWith("42,");                           // line 41 is blank
+        long right = 0;
+        for (String prediction : predictions.subList(1, 81)) {
+            int number = Integer.parseInt(prediction.split(",")[0]);
+            String truth = lines.get(number - 1).substring(0, 3);
+            right += prediction.split(",")[1].equals(truth) ? 1 : 0;
+        }
+        assertThat(right).isGreaterThanOrEqualTo(72);
+        List<String> unknown = new ArrayList<>(lines);
+        unknown.set(44, "maybe##the film was good");
+        Path unknownLabel = Files.write(dir.resolve("unknown.txt"), unknown);
+        Run unknownEvaluated = run(new EvaluateCommand(REGISTRY), "--model", textModel.toString(), "--input",
+                unknownLabel.toString(), "--format", "text");
+        assertThat(unknownEvaluated.code()).isEqualTo(1);
+        assertThat(unknownEvaluated.err()).contains(unknownLabel + " line 45: label 'maybe' is not among the training "
+                + "labels [neg, pos]");
+        Run predictedNumbers = run(new PredictCommand(REGISTRY), "--model", model.toString(), "--input",
+                text.toString(), "--format", "text");
+        assertThat(predictedNumbers.code()).isEqualTo(1);
+        assertThat(predictedNumbers.err()).contains("a file of LABEL##text lines holds only a text");
         // The text column of Tribuo's format is "text": a CSV with that column serves the same model.
         Run csv = run(new EvaluateCommand(REGISTRY), "--model", textModel.toString(), "--input",
                 Files.write(dir.resolve("as.csv"), List.of("label,text", "pos,the film was good", "neg,bad")).toString());
@@ -231,7 +257,8 @@ class TextCommandsTest {
         assertThat(format.err()).contains("--format must be one of [csv, text], got 'xml'");
         Run columnsOfLines = run(new TrainCommand(REGISTRY), "--config", config.toString(), "--train", text.toString(),
                 "--format", "text", "--text", "review");
-        assertThat(columnsOfLines.err()).contains("has no columns to name with --text, --id or --separator");
+        assertThat(columnsOfLines.err()).contains("has no columns to name with --text, --categorical, --id or "
+                + "--separator");
     }
 
     @Test
@@ -244,7 +271,8 @@ class TextCommandsTest {
                 "--id", "key");
         assertThat(textAsNumber.code()).isEqualTo(1);
         assertThat(textAsNumber.err()).contains(data + " row 1, column 'review': not a number: 'the film was good "
-                + "the film' (a column of text? name it with --text)");
+                + "the film' (a column of text, of categories or of row names? name it with --text, --categorical "
+                + "or --id)");
 
         List<String> lines = new ArrayList<>(Files.readAllLines(data));
         lines.set(3, lines.get(3).replace(",pos,", ",maybe,"));
