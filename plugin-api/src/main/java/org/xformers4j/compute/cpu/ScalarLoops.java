@@ -221,12 +221,18 @@ final class ScalarLoops implements ContiguousLoops {
             squares += d * d;
         }
         float s = (float) (1.0 / Math.sqrt(squares / dim + eps));
-        for (int i = 0; i < dim; i++) {
+        normalize(x, off, 0, dim, m, s, gamma, beta, y);
+        mean[row] = m;
+        rstd[row] = s;
+    }
+
+    /** y = (x - m) · s · gamma + beta for the elements [from, to) of the row at {@code off}; gamma and beta may be null. */
+    static void normalize(float[] x, int off, int from, int to, float m, float s, float[] gamma, float[] beta,
+                          float[] y) {
+        for (int i = from; i < to; i++) {
             float norm = (x[off + i] - m) * s;
             y[off + i] = norm * (gamma == null ? 1f : gamma[i]) + (beta == null ? 0f : beta[i]);
         }
-        mean[row] = m;
-        rstd[row] = s;
     }
 
     /** Row sums accumulated in double. */

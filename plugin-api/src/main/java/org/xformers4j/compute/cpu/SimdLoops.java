@@ -499,10 +499,7 @@ final class SimdLoops implements ContiguousLoops {
             FloatVector b = beta == null ? ZERO : load(beta, i);
             load(x, off + i).sub(mv).mul(sv).fma(g, b).intoArray(y, off + i);
         }
-        for (int i = bound; i < dim; i++) {
-            float norm = (x[off + i] - m) * s;
-            y[off + i] = norm * (gamma == null ? 1f : gamma[i]) + (beta == null ? 0f : beta[i]);
-        }
+        ScalarLoops.normalize(x, off, bound, dim, m, s, gamma, beta, y);
         mean[row] = m;
         rstd[row] = s;
     }
