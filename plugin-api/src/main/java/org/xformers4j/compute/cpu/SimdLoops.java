@@ -30,7 +30,9 @@ import org.xformers4j.compute.UnaryOp;
  * operations: constants are prebuilt vectors ({@code v.mul(2f)} inlines a broadcast each time),
  * polynomials are Horner chains of fused multiply-adds, and GELU's Φ is a rational function, without exp. (Loop-carried
  * accumulators still start from {@code FloatVector.zero(S)}: starting from a constant keeps them
- * boxed.)
+ * boxed.) Loads call {@code FloatVector.fromArray} directly, never a helper of ours: a helper is an
+ * ordinary call, and once the cutoff is reached it is not inlined and boxes every vector it loads
+ * (GELU_erf's backward loaded dy through one after inlining the derivative and ran 2.5× slower).
  */
 final class SimdLoops implements ContiguousLoops {
 
@@ -184,30 +186,26 @@ final class SimdLoops implements ContiguousLoops {
         return ONE.sub(s).fma(x, ONE).mul(s);
     }
 
-    private static FloatVector load(float[] a, int i) {
-        return FloatVector.fromArray(S, a, i);
-    }
-
     // The loops over transcendental functions live in their own small methods: inside the big
     // switches C2 would not inline exp into them, and unboxed vectors need it inlined.
 
     private static int expLoop(float[] x, float[] y, int i, int bound) {
         for (; i < bound; i += L) {
-            exp(load(x, i)).intoArray(y, i);
+            exp(FloatVector.fromArray(S, x, i)).intoArray(y, i);
         }
         return i;
     }
 
     private static int sigmoidLoop(float[] x, float[] y, int i, int bound) {
         for (; i < bound; i += L) {
-            sigmoid(load(x, i)).intoArray(y, i);
+            sigmoid(FloatVector.fromArray(S, x, i)).intoArray(y, i);
         }
         return i;
     }
 
     private static int geluErfLoop(float[] x, float[] y, int i, int bound) {
         for (; i < bound; i += L) {
-            FloatVector v = load(x, i);
+            FloatVector v = FloatVector.fromArray(S, x, i);
             v.mul(phi(v)).intoArray(y, i);
         }
         return i;
@@ -215,7 +213,7 @@ final class SimdLoops implements ContiguousLoops {
 
     private static int geluTanhLoop(float[] x, float[] y, int i, int bound) {
         for (; i < bound; i += L) {
-            FloatVector v = load(x, i);
+            FloatVector v = FloatVector.fromArray(S, x, i);
             v.mul(geluTanhGate(v)).intoArray(y, i);
         }
         return i;
@@ -223,7 +221,7 @@ final class SimdLoops implements ContiguousLoops {
 
     private static int siluLoop(float[] x, float[] y, int i, int bound) {
         for (; i < bound; i += L) {
-            FloatVector v = load(x, i);
+            FloatVector v = FloatVector.fromArray(S, x, i);
             v.mul(sigmoid(v)).intoArray(y, i);
         }
         return i;
@@ -231,21 +229,21 @@ final class SimdLoops implements ContiguousLoops {
 
     private static int geluErfBackwardLoop(float[] x, float[] dy, float[] dx, int i, int bound) {
         for (; i < bound; i += L) {
-            geluErfDerivative(load(x, i)).mul(load(dy, i)).intoArray(dx, i);
+            geluErfDerivative(FloatVector.fromArray(S, x, i)).mul(FloatVector.fromArray(S, dy, i)).intoArray(dx, i);
         }
         return i;
     }
 
     private static int geluTanhBackwardLoop(float[] x, float[] dy, float[] dx, int i, int bound) {
         for (; i < bound; i += L) {
-            geluTanhDerivative(load(x, i)).mul(load(dy, i)).intoArray(dx, i);
+            geluTanhDerivative(FloatVector.fromArray(S, x, i)).mul(FloatVector.fromArray(S, dy, i)).intoArray(dx, i);
         }
         return i;
     }
 
     private static int siluBackwardLoop(float[] x, float[] dy, float[] dx, int i, int bound) {
         for (; i < bound; i += L) {
-            siluDerivative(load(x, i)).mul(load(dy, i)).intoArray(dx, i);
+            siluDerivative(FloatVector.fromArray(S, x, i)).mul(FloatVector.fromArray(S, dy, i)).intoArray(dx, i);
         }
         return i;
     }
@@ -259,21 +257,21 @@ final class SimdLoops implements ContiguousLoops {
         int i = from;
         int bound = from + S.loopBound(to - from);
         switch (op) {
-            case NEG: for (; i < bound; i += L) load(x, i).neg().intoArray(y, i); break;
-            case ADD_SCALAR: for (; i < bound; i += L) load(x, i).add(p).intoArray(y, i); break;
-            case MUL_SCALAR: for (; i < bound; i += L) load(x, i).mul(p).intoArray(y, i); break;
-            case RSUB_SCALAR: for (; i < bound; i += L) load(x, i).neg().add(p).intoArray(y, i); break;
+            case NEG: for (; i < bound; i += L) FloatVector.fromArray(S, x, i).neg().intoArray(y, i); break;
+            case ADD_SCALAR: for (; i < bound; i += L) FloatVector.fromArray(S, x, i).add(p).intoArray(y, i); break;
+            case MUL_SCALAR: for (; i < bound; i += L) FloatVector.fromArray(S, x, i).mul(p).intoArray(y, i); break;
+            case RSUB_SCALAR: for (; i < bound; i += L) FloatVector.fromArray(S, x, i).neg().add(p).intoArray(y, i); break;
             case RDIV_SCALAR: {
                 FloatVector pv = FloatVector.broadcast(S, p);
-                for (; i < bound; i += L) pv.div(load(x, i)).intoArray(y, i);
+                for (; i < bound; i += L) pv.div(FloatVector.fromArray(S, x, i)).intoArray(y, i);
                 break;
             }
-            case SQRT: for (; i < bound; i += L) load(x, i).lanewise(VectorOperators.SQRT).intoArray(y, i); break;
-            case RSQRT: for (; i < bound; i += L) ONE.div(load(x, i).lanewise(VectorOperators.SQRT)).intoArray(y, i); break;
-            case ABS: for (; i < bound; i += L) load(x, i).abs().intoArray(y, i); break;
+            case SQRT: for (; i < bound; i += L) FloatVector.fromArray(S, x, i).lanewise(VectorOperators.SQRT).intoArray(y, i); break;
+            case RSQRT: for (; i < bound; i += L) ONE.div(FloatVector.fromArray(S, x, i).lanewise(VectorOperators.SQRT)).intoArray(y, i); break;
+            case ABS: for (; i < bound; i += L) FloatVector.fromArray(S, x, i).abs().intoArray(y, i); break;
             case EXP: i = expLoop(x, y, i, bound); break;
             case SIGMOID: i = sigmoidLoop(x, y, i, bound); break;
-            case RELU: for (; i < bound; i += L) load(x, i).max(0f).intoArray(y, i); break;
+            case RELU: for (; i < bound; i += L) FloatVector.fromArray(S, x, i).max(0f).intoArray(y, i); break;
             case GELU_ERF: i = geluErfLoop(x, y, i, bound); break;
             case GELU_TANH: i = geluTanhLoop(x, y, i, bound); break;
             case SILU: i = siluLoop(x, y, i, bound); break;
@@ -291,16 +289,16 @@ final class SimdLoops implements ContiguousLoops {
         int i = from;
         int bound = from + S.loopBound(to - from);
         switch (op) {
-            case NEG: case RSUB_SCALAR: for (; i < bound; i += L) load(dy, i).neg().intoArray(dx, i); break;
-            case ADD_SCALAR: for (; i < bound; i += L) load(dy, i).intoArray(dx, i); break;
-            case MUL_SCALAR: for (; i < bound; i += L) load(dy, i).mul(p).intoArray(dx, i); break;
-            case EXP: for (; i < bound; i += L) load(dy, i).mul(load(y, i)).intoArray(dx, i); break;
-            case TANH: for (; i < bound; i += L) { FloatVector v = load(y, i); v.mul(v).neg().add(1f).mul(load(dy, i)).intoArray(dx, i); } break;
-            case SIGMOID: for (; i < bound; i += L) { FloatVector v = load(y, i); v.neg().add(1f).mul(v).mul(load(dy, i)).intoArray(dx, i); } break;
+            case NEG: case RSUB_SCALAR: for (; i < bound; i += L) FloatVector.fromArray(S, dy, i).neg().intoArray(dx, i); break;
+            case ADD_SCALAR: for (; i < bound; i += L) FloatVector.fromArray(S, dy, i).intoArray(dx, i); break;
+            case MUL_SCALAR: for (; i < bound; i += L) FloatVector.fromArray(S, dy, i).mul(p).intoArray(dx, i); break;
+            case EXP: for (; i < bound; i += L) FloatVector.fromArray(S, dy, i).mul(FloatVector.fromArray(S, y, i)).intoArray(dx, i); break;
+            case TANH: for (; i < bound; i += L) { FloatVector v = FloatVector.fromArray(S, y, i); v.mul(v).neg().add(1f).mul(FloatVector.fromArray(S, dy, i)).intoArray(dx, i); } break;
+            case SIGMOID: for (; i < bound; i += L) { FloatVector v = FloatVector.fromArray(S, y, i); v.neg().add(1f).mul(v).mul(FloatVector.fromArray(S, dy, i)).intoArray(dx, i); } break;
             case RELU: {
                 for (; i < bound; i += L) {
-                    VectorMask<Float> positive = load(x, i).compare(VectorOperators.GT, ZERO);
-                    ZERO.blend(load(dy, i), positive).intoArray(dx, i);
+                    VectorMask<Float> positive = FloatVector.fromArray(S, x, i).compare(VectorOperators.GT, ZERO);
+                    ZERO.blend(FloatVector.fromArray(S, dy, i), positive).intoArray(dx, i);
                 }
                 break;
             }
@@ -319,12 +317,12 @@ final class SimdLoops implements ContiguousLoops {
     /** out[o + i] = op(a[ao + i], b[bo + i]) for i in [0, bound). */
     private static void binaryLoop(BinaryOp op, float[] a, int ao, float[] b, int bo, float[] out, int o, int bound) {
         switch (op) {
-            case ADD: for (int i = 0; i < bound; i += L) load(a, ao + i).add(load(b, bo + i)).intoArray(out, o + i); break;
-            case SUB: for (int i = 0; i < bound; i += L) load(a, ao + i).sub(load(b, bo + i)).intoArray(out, o + i); break;
-            case MUL: for (int i = 0; i < bound; i += L) load(a, ao + i).mul(load(b, bo + i)).intoArray(out, o + i); break;
-            case DIV: for (int i = 0; i < bound; i += L) load(a, ao + i).div(load(b, bo + i)).intoArray(out, o + i); break;
-            case MAXIMUM: for (int i = 0; i < bound; i += L) load(a, ao + i).max(load(b, bo + i)).intoArray(out, o + i); break;
-            case MINIMUM: for (int i = 0; i < bound; i += L) load(a, ao + i).min(load(b, bo + i)).intoArray(out, o + i); break;
+            case ADD: for (int i = 0; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).add(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); break;
+            case SUB: for (int i = 0; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).sub(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); break;
+            case MUL: for (int i = 0; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).mul(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); break;
+            case DIV: for (int i = 0; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).div(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); break;
+            case MAXIMUM: for (int i = 0; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).max(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); break;
+            case MINIMUM: for (int i = 0; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).min(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); break;
             default: throw new AssertionError(op);
         }
     }
@@ -333,12 +331,12 @@ final class SimdLoops implements ContiguousLoops {
     private static void binaryLoop(BinaryOp op, float a, float[] b, int bo, float[] out, int o, int bound) {
         FloatVector va = broadcast(a);
         switch (op) {
-            case ADD: for (int i = 0; i < bound; i += L) va.add(load(b, bo + i)).intoArray(out, o + i); break;
-            case SUB: for (int i = 0; i < bound; i += L) va.sub(load(b, bo + i)).intoArray(out, o + i); break;
-            case MUL: for (int i = 0; i < bound; i += L) va.mul(load(b, bo + i)).intoArray(out, o + i); break;
-            case DIV: for (int i = 0; i < bound; i += L) va.div(load(b, bo + i)).intoArray(out, o + i); break;
-            case MAXIMUM: for (int i = 0; i < bound; i += L) va.max(load(b, bo + i)).intoArray(out, o + i); break;
-            case MINIMUM: for (int i = 0; i < bound; i += L) va.min(load(b, bo + i)).intoArray(out, o + i); break;
+            case ADD: for (int i = 0; i < bound; i += L) va.add(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); break;
+            case SUB: for (int i = 0; i < bound; i += L) va.sub(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); break;
+            case MUL: for (int i = 0; i < bound; i += L) va.mul(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); break;
+            case DIV: for (int i = 0; i < bound; i += L) va.div(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); break;
+            case MAXIMUM: for (int i = 0; i < bound; i += L) va.max(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); break;
+            case MINIMUM: for (int i = 0; i < bound; i += L) va.min(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); break;
             default: throw new AssertionError(op);
         }
     }
@@ -347,12 +345,12 @@ final class SimdLoops implements ContiguousLoops {
     private static void binaryLoop(BinaryOp op, float[] a, int ao, float b, float[] out, int o, int bound) {
         FloatVector vb = broadcast(b);
         switch (op) {
-            case ADD: for (int i = 0; i < bound; i += L) load(a, ao + i).add(vb).intoArray(out, o + i); break;
-            case SUB: for (int i = 0; i < bound; i += L) load(a, ao + i).sub(vb).intoArray(out, o + i); break;
-            case MUL: for (int i = 0; i < bound; i += L) load(a, ao + i).mul(vb).intoArray(out, o + i); break;
-            case DIV: for (int i = 0; i < bound; i += L) load(a, ao + i).div(vb).intoArray(out, o + i); break;
-            case MAXIMUM: for (int i = 0; i < bound; i += L) load(a, ao + i).max(vb).intoArray(out, o + i); break;
-            case MINIMUM: for (int i = 0; i < bound; i += L) load(a, ao + i).min(vb).intoArray(out, o + i); break;
+            case ADD: for (int i = 0; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).add(vb).intoArray(out, o + i); break;
+            case SUB: for (int i = 0; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).sub(vb).intoArray(out, o + i); break;
+            case MUL: for (int i = 0; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).mul(vb).intoArray(out, o + i); break;
+            case DIV: for (int i = 0; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).div(vb).intoArray(out, o + i); break;
+            case MAXIMUM: for (int i = 0; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).max(vb).intoArray(out, o + i); break;
+            case MINIMUM: for (int i = 0; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).min(vb).intoArray(out, o + i); break;
             default: throw new AssertionError(op);
         }
     }
@@ -380,7 +378,7 @@ final class SimdLoops implements ContiguousLoops {
     public void axpy(float alpha, float[] x, float[] y, int from, int to) {
         int i = from;
         for (int bound = from + S.loopBound(to - from); i < bound; i += L) {
-            load(x, i).mul(alpha).add(load(y, i)).intoArray(y, i);
+            FloatVector.fromArray(S, x, i).mul(alpha).add(FloatVector.fromArray(S, y, i)).intoArray(y, i);
         }
         ScalarLoops.INSTANCE.axpy(alpha, x, y, i, to);
     }
@@ -426,7 +424,7 @@ final class SimdLoops implements ContiguousLoops {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += L) {
-            acc = acc.add(load(x, offset + i));
+            acc = acc.add(FloatVector.fromArray(S, x, offset + i));
         }
         return sumLanes(acc) + ScalarLoops.INSTANCE.sum(x, offset + i, n - i);
     }
@@ -436,7 +434,7 @@ final class SimdLoops implements ContiguousLoops {
         FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += L) {
-            acc = acc.max(load(x, offset + i));
+            acc = acc.max(FloatVector.fromArray(S, x, offset + i));
         }
         return Math.max(acc.reduceLanes(VectorOperators.MAX), ScalarLoops.INSTANCE.max(x, offset + i, n - i));
     }
@@ -447,7 +445,7 @@ final class SimdLoops implements ContiguousLoops {
         FloatVector shiftV = broadcast(shift);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += L) {
-            FloatVector e = exp(load(x, offset + i).sub(shiftV));
+            FloatVector e = exp(FloatVector.fromArray(S, x, offset + i).sub(shiftV));
             if (y != null) {
                 e.intoArray(y, offset + i);
             }
@@ -461,7 +459,7 @@ final class SimdLoops implements ContiguousLoops {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += L) {
-            acc = acc.add(load(a, offset + i).mul(load(b, offset + i)));
+            acc = acc.add(FloatVector.fromArray(S, a, offset + i).mul(FloatVector.fromArray(S, b, offset + i)));
         }
         return sumLanes(acc) + ScalarLoops.INSTANCE.dot(a, b, offset + i, n - i);
     }
@@ -474,7 +472,7 @@ final class SimdLoops implements ContiguousLoops {
         int bound = S.loopBound(dim);
         FloatVector acc = FloatVector.zero(S);
         for (int i = 0; i < bound; i += L) {
-            acc = acc.add(load(x, off + i));
+            acc = acc.add(FloatVector.fromArray(S, x, off + i));
         }
         float sum = sumLanes(acc);
         for (int i = bound; i < dim; i++) {
@@ -484,7 +482,7 @@ final class SimdLoops implements ContiguousLoops {
         FloatVector mv = broadcast(m);
         FloatVector squares = FloatVector.zero(S);
         for (int i = 0; i < bound; i += L) {
-            FloatVector d = load(x, off + i).sub(mv);
+            FloatVector d = FloatVector.fromArray(S, x, off + i).sub(mv);
             squares = d.fma(d, squares);
         }
         float sumSquares = sumLanes(squares);
@@ -495,9 +493,9 @@ final class SimdLoops implements ContiguousLoops {
         float s = (float) (1.0 / Math.sqrt((double) sumSquares / dim + eps));
         FloatVector sv = broadcast(s);
         for (int i = 0; i < bound; i += L) {
-            FloatVector g = gamma == null ? ONE : load(gamma, i);
-            FloatVector b = beta == null ? ZERO : load(beta, i);
-            load(x, off + i).sub(mv).mul(sv).fma(g, b).intoArray(y, off + i);
+            FloatVector g = gamma == null ? ONE : FloatVector.fromArray(S, gamma, i);
+            FloatVector b = beta == null ? ZERO : FloatVector.fromArray(S, beta, i);
+            FloatVector.fromArray(S, x, off + i).sub(mv).mul(sv).fma(g, b).intoArray(y, off + i);
         }
         ScalarLoops.normalize(x, off, bound, dim, m, s, gamma, beta, y);
         mean[row] = m;
@@ -515,9 +513,9 @@ final class SimdLoops implements ContiguousLoops {
         FloatVector sumDnorm = FloatVector.zero(S);
         FloatVector sumDnormNorm = FloatVector.zero(S);
         for (int i = 0; i < bound; i += L) {
-            FloatVector dnorm = gamma == null ? load(dy, off + i) : load(dy, off + i).mul(load(gamma, i));
+            FloatVector dnorm = gamma == null ? FloatVector.fromArray(S, dy, off + i) : FloatVector.fromArray(S, dy, off + i).mul(FloatVector.fromArray(S, gamma, i));
             sumDnorm = sumDnorm.add(dnorm);
-            sumDnormNorm = dnorm.fma(load(x, off + i).sub(mv).mul(sv), sumDnormNorm);
+            sumDnormNorm = dnorm.fma(FloatVector.fromArray(S, x, off + i).sub(mv).mul(sv), sumDnormNorm);
         }
         float sd = sumLanes(sumDnorm);
         float sdn = sumLanes(sumDnormNorm);
@@ -531,8 +529,8 @@ final class SimdLoops implements ContiguousLoops {
         FloatVector meanDnormV = broadcast(meanDnorm);
         FloatVector meanDnormNormV = broadcast(meanDnormNorm);
         for (int i = 0; i < bound; i += L) {
-            FloatVector dnorm = gamma == null ? load(dy, off + i) : load(dy, off + i).mul(load(gamma, i));
-            FloatVector norm = load(x, off + i).sub(mv).mul(sv);
+            FloatVector dnorm = gamma == null ? FloatVector.fromArray(S, dy, off + i) : FloatVector.fromArray(S, dy, off + i).mul(FloatVector.fromArray(S, gamma, i));
+            FloatVector norm = FloatVector.fromArray(S, x, off + i).sub(mv).mul(sv);
             dnorm.sub(meanDnormV).sub(norm.mul(meanDnormNormV)).mul(sv).intoArray(dx, off + i);
         }
         for (int i = bound; i < dim; i++) {
