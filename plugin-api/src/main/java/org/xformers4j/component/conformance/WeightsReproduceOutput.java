@@ -69,8 +69,8 @@ final class WeightsReproduceOutput implements AttentionCheck {
                 return wrongShape;
             }
         }
-        return errors.verdict(MatchesFull.TOLERANCE, "the reported weights times the values (float64 sums), rows "
-                + "summing to 1 or 0 within " + Verdict.number(ROW_SUM_TOLERANCE) + ", masked keys at 0,");
+        return errors.verdict(MatchesFull.TOLERANCE, "the reported weights times the values in float64 (rows sum "
+                + "to 1 or 0, masked keys 0)");
     }
 
     /** The first weight that is not finite, negative, or on a masked key, or row whose sum is not 1 or 0; null if none. */
