@@ -340,9 +340,13 @@ public abstract class SoftmaxAttention extends Module implements AttentionMechan
         // a row with every score -∞ (all keys masked) is zeros, with a zero gradient
         Tensor weights = scores.softmax(-1);
         if (talkingHeads) {
-            // keep head h's masked keys at 0 and its fully masked rows at zeros (AttentionContext)
-            Tensor visible = scores.eq(Tensor.full(Float.NEGATIVE_INFINITY, 1)).rsub(1f);
-            weights = mixHeads(weightMixing, weights).mul(visible);
+            weights = mixHeads(weightMixing, weights);
+            if (topK > 0 || context.bias() != null || pattern != null) {
+                // masks that differ between heads: keep head h's masked keys at 0 and its fully masked rows
+                // at zeros (AttentionContext); padding and causal order mask every head alike, so mixing
+                // their zeros leaves them 0
+                weights = weights.mul(scores.eq(Tensor.full(Float.NEGATIVE_INFINITY, 1)).rsub(1f));
+            }
         }
         return weights;
     }

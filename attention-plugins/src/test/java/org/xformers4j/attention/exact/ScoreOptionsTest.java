@@ -210,7 +210,8 @@ class ScoreOptionsTest {
     @ParameterizedTest(name = "Lq {0}, causal {1}, padded {2}, bias {3}, talking heads {4}, top-k {5}")
     @CsvSource({"7, false, false, false, true, 0", "7, true, true, true, true, 0", "7, false, false, false, false, 3",
             "7, true, true, true, false, 3", "7, true, true, true, true, 2", "4, true, true, true, true, 3",
-            "7, false, true, true, true, 1", "7, false, false, true, false, 7"})
+            "7, false, true, true, true, 1", "7, false, false, true, false, 7",
+            "4, true, true, false, true, 0"})
     void forwardAndWeightsMatchTheFloat64Reference(int queryLength, boolean causal, boolean padded, boolean bias,
                                                    boolean talkingHeads, int topK) {
         Case c = new Case(queryLength, causal, padded, bias, talkingHeads, topK);
