@@ -8,6 +8,7 @@ import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.attention.RecurrentAttention;
+import org.xformers4j.component.attention.WeightedAttention;
 import org.xformers4j.component.positional.PositionalCapabilities;
 import org.xformers4j.component.positional.PositionalEncoding;
 import org.xformers4j.tensor.ActivationCheckpoint;
@@ -329,63 +330,37 @@ public final class MultiHeadAttention extends Module {
     }
 
     /**
-     * The softmax attention weights of this layer's self-attention of {@code x}, for explanations
-     * such as attention rollout: softmax(q kᵀ / sqrt(headDim) + bias) per head, computed densely
-     * from this layer's projections and positional hooks 2 and 3, with padded keys and, for a
-     * causal context, future keys at weight 0, and rows whose every key is masked all 0. These are the weights full attention would give with these
-     * projections: for an exact mechanism (full, flash) they are the weights it uses, so {@code
-     * weights · v} is its output; for an approximate or sparse one (local, sliding-window, LSH)
-     * they are the dense attention it approximates, and a mechanism with a scale other than
-     * 1/sqrt(headDim) is not reflected. Key and value heads shared among query heads are repeated
-     * for their group. Attention dropout is not applied and no graph is recorded.
+     * The attention weights of this layer's self-attention of {@code x}, for attention maps and
+     * explanations such as attention rollout: the weights the mechanism's forward applies to the
+     * values of each head ({@link WeightedAttention#attentionWeights}), given the queries and keys
+     * of this layer's projections and positional hooks 2 and 3, exactly as {@link #selfAttention}
+     * passes them, so that {@code weights · v} per head is the mechanism's output. Key and value
+     * heads shared among query heads are the mechanism's to repeat. Attention dropout is not
+     * applied and no graph is recorded.
      *
      * @param x       [batch, length, modelDim]
      * @param context key padding mask [batch, length], causal flag and bias, as for {@link #selfAttention}
-     * @return [batch, heads, length, length], each row summing to 1 over the keys it may attend to
+     * @return [batch, heads, length, length]; for softmax attention each row sums to 1 over the keys
+     *         it may attend to, with masked keys at 0 and rows whose every key is masked all 0
+     * @throws IllegalArgumentException when the mechanism does not report its weights (is not a
+     *                                  {@link WeightedAttention}; see {@link #reportsWeights()})
      */
     public Tensor attentionWeights(Tensor x, AttentionContext context) {
         checkInput("x", x);
-        int batch = x.size(0);
-        int length = x.size(1);
+        if (!(mechanism instanceof WeightedAttention weighted)) {
+            throw new IllegalArgumentException(prefix() + "does not report attention weights: its output is not a "
+                    + "weighted sum of the values it can give the weights of (it does not implement WeightedAttention)");
+        }
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            AttentionContext effective = prepare(context, batch, length, length, 0);
+            AttentionContext effective = prepare(context, x.size(0), x.size(1), x.size(1), 0);
             Tensor[] qkv = project(x, x, true, 0);
-            Tensor k = qkv[1];
-            if (keyValueHeads != heads) {
-                int[] shared = new int[heads];                         // query head h reads key head h / group
-                for (int h = 0; h < heads; h++) {
-                    shared[h] = h / (heads / keyValueHeads);
-                }
-                k = k.indexSelect(1, shared);                          // [B, Hkv, L, D] → [B, H, L, D]
-            }
-            Tensor scores = qkv[0].matmul(k, false, true).mul((float) (1 / Math.sqrt(headDim)));   // [B, H, L, L]
-            if (effective.bias() != null) {
-                scores = scores.add(effective.bias());
-            }
-            Tensor mask = maskedKeys(effective, batch, length, x);       // [B, 1, L, L] or null
-            // -∞ as the mechanisms mask (AttentionContext): a fully masked row is zeros
-            return (mask == null ? scores : scores.maskedFill(mask, Float.NEGATIVE_INFINITY)).softmax(-1);
+            return weighted.attentionWeights(qkv[0], qkv[1], effective);
         }
     }
 
-    /** [B, 1, L, L], 1 where query i may not attend to key j (padded, or in the future of a causal context); null if none. */
-    private static Tensor maskedKeys(AttentionContext context, int batch, int length, Tensor like) {
-        Tensor padding = context.keyPaddingMask();
-        if (padding == null && !context.causal()) {
-            return null;
-        }
-        float[] paddingData = padding == null ? null : padding.toFloatArray();       // [B, L]
-        float[] masked = new float[batch * length * length];
-        for (int b = 0; b < batch; b++) {
-            for (int i = 0; i < length; i++) {
-                for (int j = 0; j < length; j++) {
-                    boolean padded = paddingData != null && paddingData[b * length + j] != 0f;
-                    boolean future = context.causal() && j > i;
-                    masked[(b * length + i) * length + j] = padded || future ? 1f : 0f;
-                }
-            }
-        }
-        return Tensor.of(like.backend(), masked, batch, 1, length, length);
+    /** Whether {@link #attentionWeights} can answer: the mechanism is a {@link WeightedAttention}. */
+    public boolean reportsWeights() {
+        return mechanism instanceof WeightedAttention;
     }
 
     /**

@@ -1,10 +1,12 @@
 package org.xformers4j.nn;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.xformers4j.component.attention.AttentionContext;
@@ -36,6 +38,17 @@ class MultiHeadAttentionWeightsTest {
     /** The projection {@code name} of the layer applied to x [B, L, DIM]: x Wᵀ + b. */
     private static Tensor project(Map<String, Tensor> parameters, String name, Tensor x) {
         return x.matmul(parameters.get(name + ".weight"), false, true).add(parameters.get(name + ".bias"));
+    }
+
+    @Test
+    void aMechanismThatDoesNotReportWeightsIsRefusedByName() {
+        MultiHeadAttention mha = new MultiHeadAttention(DIM, 2, new MultiHeadAttentionTest.Limited(), null, true,
+                new SplittableRandom(1));
+        assertThat(mha.reportsWeights()).isFalse();
+        assertThat(layer(2, 1, false, 1).reportsWeights()).isTrue();
+        assertThatThrownBy(() -> mha.attentionWeights(Tensor.randn(new SplittableRandom(2), BATCH, LENGTH, DIM),
+                AttentionContext.none())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'test-limited'").hasMessageContaining("does not report attention weights");
     }
 
     @ParameterizedTest(name = "heads {0}, group {1}, rotary and bias {2}, causal {3}, padded {4}")

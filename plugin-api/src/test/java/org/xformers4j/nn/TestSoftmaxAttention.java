@@ -4,7 +4,9 @@ import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
+import org.xformers4j.component.attention.WeightedAttention;
 import org.xformers4j.tensor.Functional;
+import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -12,13 +14,13 @@ import org.xformers4j.tensor.Tensor;
  * plugin-api (the real mechanisms live in attention-plugins): scores q kᵀ / sqrt(headDim) + bias,
  * padded keys and (end-aligned) future keys masked, fully masked rows zero. With a group size g
  * it declares heads / g key-value heads and repeats each for g consecutive query heads. Its heads
- * are independent ({@link #headsIndependent()}).
+ * are independent ({@link #headsIndependent()}). It reports the weights it applies ({@link WeightedAttention}).
  */
 @ComponentInfo(name = "test-softmax", summary = "Exact softmax attention for tests",
         reference = "Vaswani et al., 2017, Attention Is All You Need")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = true,
         incrementalDecoding = true, exact = true, time = "O(N^2)", memory = "O(N^2)")
-public final class TestSoftmaxAttention implements AttentionMechanism {
+public final class TestSoftmaxAttention implements WeightedAttention {
 
     private final int group;
 
@@ -45,19 +47,38 @@ public final class TestSoftmaxAttention implements AttentionMechanism {
 
     @Override
     public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
+        Tensor weights = weights(query, key, context);
+        if (context.dropout() > 0f) {
+            weights = Functional.dropout(weights, context.dropout(), true, context.rng());
+        }
+        return weights.matmul(shared(value, query.size(1)));
+    }
+
+    @Override
+    public Tensor attentionWeights(Tensor query, Tensor key, AttentionContext context) {
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            return weights(query, key, context);
+        }
+    }
+
+    /** Key or value heads [B, Hkv, L, D] repeated for their groups of query heads: [B, heads, L, D]. */
+    private static Tensor shared(Tensor x, int heads) {
+        if (x.size(1) == heads) {
+            return x;
+        }
+        int[] index = new int[heads];
+        for (int h = 0; h < heads; h++) {
+            index[h] = h / (heads / x.size(1));
+        }
+        return x.indexSelect(1, index);
+    }
+
+    private static Tensor weights(Tensor query, Tensor key, AttentionContext context) {
         int batch = query.size(0);
-        int heads = query.size(1);
         int queryLength = query.size(2);
         int keyLength = key.size(2);
-        if (key.size(1) != heads) {
-            int[] shared = new int[heads];
-            for (int h = 0; h < heads; h++) {
-                shared[h] = h / (heads / key.size(1));
-            }
-            key = key.indexSelect(1, shared);
-            value = value.indexSelect(1, shared);
-        }
-        Tensor scores = query.matmul(key, false, true).mul((float) (1 / Math.sqrt(query.size(3))));
+        Tensor scores = query.matmul(shared(key, query.size(1)), false, true)
+                .mul((float) (1 / Math.sqrt(query.size(3))));
         if (context.bias() != null) {
             scores = scores.add(context.bias());
         }
@@ -75,16 +96,11 @@ public final class TestSoftmaxAttention implements AttentionMechanism {
                 }
             }
         }
-        Tensor weights;
-        if (any) {
-            Tensor mask = Tensor.of(query.backend(), masked, batch, 1, queryLength, keyLength);
-            weights = scores.maskedFill(mask, -Float.MAX_VALUE).softmax(-1).maskedFill(mask, 0f);
-        } else {
-            weights = scores.softmax(-1);
+        if (!any) {
+            return scores.softmax(-1);
         }
-        if (context.dropout() > 0f) {
-            weights = Functional.dropout(weights, context.dropout(), true, context.rng());
-        }
-        return weights.matmul(value);
+        Tensor mask = Tensor.of(query.backend(), masked, batch, 1, queryLength, keyLength);
+        // -∞ as the mechanisms mask (AttentionContext): a fully masked row is zeros
+        return scores.maskedFill(mask, Float.NEGATIVE_INFINITY).softmax(-1);
     }
 }

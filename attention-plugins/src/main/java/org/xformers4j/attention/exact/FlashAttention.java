@@ -4,6 +4,7 @@ import org.xformers4j.attention.internal.AttentionInputs;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.WeightedAttention;
 import org.xformers4j.compute.AttentionProblem;
 import org.xformers4j.compute.Buffer;
 import org.xformers4j.compute.ComputeBackend;
@@ -33,6 +34,10 @@ import org.xformers4j.tensor.Tensor;
  * backward regenerates the forward's mask without storing it. The gradient of a bias that needs
  * one is summed into the bias's own (broadcast) shape.
  *
+ * <p>It reports its weights ({@link WeightedAttention}) by forming them densely, outside the
+ * kernel. The options that act on the whole score matrix ({@code talkingHeads}, {@code topK}) are
+ * refused: use {@code full}.
+ *
  * <p>FLOPs follow FlashAttention-2 (§4.1): forward {@code 2·B·H·S·(D + Dv)}, which is
  * {@code 4·B·H·N²·D} for self-attention with D = Dv, and a backward of 2.5 times that (five
  * products to the forward's two: it recomputes the scores). S is Lq·Lk, or with a causal context
@@ -44,7 +49,7 @@ import org.xformers4j.tensor.Tensor;
         reference = "Dao, 2023, FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = true,
         incrementalDecoding = true, exact = true, time = "O(N^2)", memory = "O(N)", linearMemory = true)
-public final class FlashAttention extends SoftmaxAttention {
+public final class FlashAttention extends SoftmaxAttention implements WeightedAttention {
 
     private static final String NAME = "flash attention";
 
@@ -76,6 +81,16 @@ public final class FlashAttention extends SoftmaxAttention {
         Tensor mask = context.keyPaddingMask();
         Kernel kernel = new Kernel(problem, mask == null ? null : mask.buffer());
         return bias == null ? kernel.apply(query, key, value) : kernel.apply(query, key, value, bias);
+    }
+
+    /**
+     * The weights of the same function, formed densely ([batch, heads, queryLength, keyLength], the
+     * matrix the kernel never stores) for attention maps and rollout: equal to those the tiles
+     * apply, to float32 rounding.
+     */
+    @Override
+    public Tensor attentionWeights(Tensor query, Tensor key, AttentionContext context) {
+        return softmaxWeights(query, key, context);
     }
 
     /** The fused op: forward saves the output and the row statistics, backward recomputes the weights from them. */

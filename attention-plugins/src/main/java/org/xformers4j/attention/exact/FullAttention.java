@@ -4,7 +4,7 @@ import org.xformers4j.attention.internal.AttentionInputs;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
-import org.xformers4j.compute.ComputeBackend;
+import org.xformers4j.component.attention.WeightedAttention;
 import org.xformers4j.tensor.Functional;
 import org.xformers4j.tensor.Tensor;
 
@@ -24,6 +24,12 @@ import org.xformers4j.tensor.Tensor;
  * bias of -∞ on every key of a row, and a causal context that has more queries than keys
  * (queries are end-aligned, so the first {@code queryLength - keyLength} sit before key 0).
  *
+ * <p>The score matrix is formed, so full offers the options that act on it
+ * ({@link SoftmaxAttention}): talking heads ({@code talkingHeads}, Shazeer et al., 2020,
+ * "Talking-Heads Attention") and explicit top-k sparse attention ({@code topK}, Zhao et al., 2019,
+ * "Explicit Sparse Transformer"). It reports the weights its forward applies
+ * ({@link WeightedAttention}), before dropout, from the same computation.
+ *
  * <p>Time and memory are quadratic in the length: the [batch, heads, queryLength, keyLength]
  * score matrix is materialised. FLOPs ({@link SoftmaxAttention}): every one of the Lq·Lk scores
  * is computed, a causal mask's included: forward {@code 2·B·H·Lq·Lk·(D + Dv)}, backward twice that.
@@ -33,7 +39,7 @@ import org.xformers4j.tensor.Tensor;
         reference = "Vaswani et al., 2017, Attention Is All You Need")
 @AttentionCapabilities(causal = true, crossAttention = true, keyPaddingMask = true, additiveBias = true,
         incrementalDecoding = true, exact = true, time = "O(N^2)", memory = "O(N^2)")
-public final class FullAttention extends SoftmaxAttention {
+public final class FullAttention extends SoftmaxAttention implements WeightedAttention {
 
     /** For OLCUT. */
     private FullAttention() {
@@ -45,58 +51,26 @@ public final class FullAttention extends SoftmaxAttention {
         postConfig();
     }
 
+    /** Talking heads and top-k act on the score matrix, which full forms. */
+    @Override
+    protected boolean materializesScores() {
+        return true;
+    }
+
     @Override
     protected Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         AttentionInputs.check("full", query, key, value, context);
-        int batch = query.size(0);
-        int queryLength = query.size(2);
-        int keyLength = key.size(2);
-        float s = scoreScale(query.size(3));
-
-        // scores [B, H, Lq, Lk] = (q · s) kᵀ; scaling q costs Lq·D multiplies instead of Lq·Lk
-        Tensor scores = query.mul(s).matmul(key, false, true);
-        if (context.bias() != null) {
-            scores = scores.add(context.bias());
-        }
-        Tensor masked = mask(context, query.backend(), batch, queryLength, keyLength);
-        if (masked != null) {
-            // -∞, not a finite stand-in: no bias can lift a masked key above a visible one
-            scores = scores.maskedFill(masked, Float.NEGATIVE_INFINITY);
-        }
-        // a row with every score -∞ (all keys masked) is zeros, with a zero gradient
-        Tensor weights = scores.softmax(-1);
+        Tensor weights = denseWeights(query, key, context, null);
         if (context.dropout() > 0f) {
             weights = Functional.dropout(weights, context.dropout(), true, context.rng());
         }
         return weights.matmul(value);
     }
 
-    /**
-     * 1 where the score of query i for key j is masked, broadcastable to [B, 1, Lq, Lk], or null
-     * when nothing is masked.
-     */
-    private static Tensor mask(AttentionContext context, ComputeBackend backend, int batch, int queryLength,
-                               int keyLength) {
-        Tensor padded = null;
-        if (context.keyPaddingMask() != null) {
-            Tensor keyPaddingMask = context.keyPaddingMask();
-            // [B, Lk] non-zero → [B, 1, 1, Lk] of 0/1
-            padded = keyPaddingMask.eq(Tensor.zeros(keyPaddingMask.backend())).rsub(1f)
-                    .reshape(batch, 1, 1, keyLength);
-        }
-        if (!context.causal()) {
-            return padded;
-        }
-        // query i sits at key position keyLength - queryLength + i and sees keys j <= that position
-        float[] future = new float[queryLength * keyLength];
-        for (int i = 0; i < queryLength; i++) {
-            int position = keyLength - queryLength + i;
-            for (int j = Math.max(0, position + 1); j < keyLength; j++) {
-                future[i * keyLength + j] = 1f;
-            }
-        }
-        Tensor causal = Tensor.of(backend, future, 1, 1, queryLength, keyLength);
-        return padded == null ? causal : padded.maximum(causal);
+    /** The weights {@link #attend} multiplies the values by, from the same {@link #denseWeights}, before dropout. */
+    @Override
+    public Tensor attentionWeights(Tensor query, Tensor key, AttentionContext context) {
+        return softmaxWeights(query, key, context);
     }
 
     /** Lq·Lk: the whole matrix, masked scores included. */

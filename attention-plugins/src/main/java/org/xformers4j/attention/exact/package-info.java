@@ -7,7 +7,10 @@
  * Partitioning"); {@link org.xformers4j.attention.exact.SoftmaxAttention}, the base class of these and
  * of the local and hashing softmax mechanisms, with the options they share (grouped-query heads,
  * Ainslie et al., 2023, "GQA"; query-key normalisation, Henry et al., 2020; persistent memory
- * key/values, Sukhbaatar et al., 2019); and their provider services. Exported because OLCUT creates the mechanisms by
+ * key/values, Sukhbaatar et al., 2019; for {@code full}, which forms the score matrix, talking heads,
+ * Shazeer et al., 2020, and explicit top-k attention, Zhao et al., 2019) and the dense weights the
+ * softmax mechanisms report ({@link org.xformers4j.component.attention.WeightedAttention}); and their
+ * provider services. Exported because OLCUT creates the mechanisms by
  * class name, as users name them in configuration files.
  */
 @Export

@@ -52,6 +52,12 @@ import org.xformers4j.tensor.Tensor;
  * No cross-attention, no additive bias and no incremental decoding: the hashing needs every key
  * and the same projection for queries and keys.
  *
+ * <p>It does not report its weights ({@link org.xformers4j.component.attention.WeightedAttention}):
+ * they are sums over the rounds of weights within sorted, chunked buckets (a key seen in two rounds
+ * counted twice), which only the hashing of that call determines; a dense reconstruction would
+ * redo the hashing, sort and merge outside the forward, a second copy of it, so attention maps and
+ * rollout refuse {@code lsh} by name.
+ *
  * <p>FLOPs: the hashing, {@code 2·B·H·N·D·numHashes·Σ(bucket factors)/2} (one rotation per round,
  * forward only: the argmax passes no gradient), plus the chunked attention of every round
  * ({@link SoftmaxAttention}): S = numHashes·⌈N/c⌉·c·window scores for chunks of c positions and

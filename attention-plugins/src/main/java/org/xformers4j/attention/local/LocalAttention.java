@@ -1,6 +1,7 @@
 package org.xformers4j.attention.local;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
+import java.util.BitSet;
 import org.xformers4j.attention.exact.FullAttention;
 import org.xformers4j.attention.internal.AttentionInputs;
 import org.xformers4j.attention.exact.SoftmaxAttention;
@@ -8,6 +9,9 @@ import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.AttentionPattern;
+import org.xformers4j.component.attention.PatternedAttention;
+import org.xformers4j.component.attention.WeightedAttention;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -42,7 +46,7 @@ import org.xformers4j.tensor.Tensor;
         incrementalDecoding = false, exact = false, exactWhen = "chunkLength=1000000",
         time = "O(N*chunkLength*(1+lookBackward+lookForward))",
         memory = "O(N*chunkLength*(1+lookBackward+lookForward))", linearMemory = true)
-public final class LocalAttention extends SoftmaxAttention {
+public final class LocalAttention extends SoftmaxAttention implements PatternedAttention, WeightedAttention {
 
     private static final String NAME = "local";
 
@@ -99,13 +103,48 @@ public final class LocalAttention extends SoftmaxAttention {
     protected Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         AttentionInputs.check(NAME, query, key, value, context);
         int length = query.size(2);
-        if (key.size(2) != length) {
-            throw new IllegalArgumentException(NAME + ": query length " + length + " and key length " + key.size(2)
-                    + " must be equal (local attention has no cross-attention), got query "
-                    + AttentionInputs.shape(query) + " and key " + AttentionInputs.shape(key));
-        }
+        checkLengths(length, key.size(2), ", got query " + AttentionInputs.shape(query) + " and key "
+                + AttentionInputs.shape(key));
         float s = scoreScale(query.size(3));
         return chunks(length, context.causal()).attend(query, key, value, context, s);
+    }
+
+    /**
+     * The chunks' neighbourhoods, the same for every head: with c = min(chunkLength, length), key
+     * j is visible to query i of chunk m = i / c when {@code (m - lookBackward)·c <= j < (m + 1 +
+     * lookForward)·c}, and with a causal context when also {@code j <= i} (lookForward ignored).
+     */
+    @Override
+    public AttentionPattern pattern(int heads, int queryLength, int keyLength, AttentionContext context) {
+        checkLengths(queryLength, keyLength, "");
+        int chunk = Math.max(1, Math.min(chunkLength, queryLength));
+        long backward = lookBackward;
+        long forward = context.causal() ? 0 : lookForward;
+        BitSet allowed = new BitSet(heads * queryLength * keyLength);
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < queryLength; i++) {
+                long first = (long) i / chunk * chunk;
+                int from = (int) Math.max(0, first - backward * chunk);
+                int to = (int) Math.min(context.causal() ? i + 1 : keyLength, first + (1 + forward) * chunk);
+                int row = (h * queryLength + i) * keyLength;
+                allowed.set(row + from, row + to);
+            }
+        }
+        return new AttentionPattern(heads, queryLength, keyLength, allowed, null);
+    }
+
+    /** The weights of softmax attention within each query's chunk neighbourhood; see {@link #pattern}. */
+    @Override
+    public Tensor attentionWeights(Tensor query, Tensor key, AttentionContext context) {
+        return softmaxWeights(query, key, context);
+    }
+
+    /** Queries and keys one sequence; {@code inputs} ends the message. */
+    private static void checkLengths(int queryLength, int keyLength, String inputs) {
+        if (keyLength != queryLength) {
+            throw new IllegalArgumentException(NAME + ": query length " + queryLength + " and key length " + keyLength
+                    + " must be equal (local attention has no cross-attention)" + inputs);
+        }
     }
 
     /** The chunks of a sequence of {@code length} positions and the keys each sees. */

@@ -1,6 +1,7 @@
 package org.xformers4j.attention.local;
 
 import com.oracle.labs.mlrg.olcut.config.Config;
+import java.util.BitSet;
 import org.xformers4j.attention.exact.FullAttention;
 import org.xformers4j.attention.internal.AttentionInputs;
 import org.xformers4j.attention.exact.SoftmaxAttention;
@@ -8,6 +9,9 @@ import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.Range;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.AttentionPattern;
+import org.xformers4j.component.attention.PatternedAttention;
+import org.xformers4j.component.attention.WeightedAttention;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -40,7 +44,7 @@ import org.xformers4j.tensor.Tensor;
 @AttentionCapabilities(causal = true, crossAttention = false, keyPaddingMask = true, additiveBias = true,
         incrementalDecoding = true, exact = false, exactWhen = "window=1000000", time = "O(N*window)",
         memory = "O(N*window)", linearMemory = true)
-public final class SlidingWindowAttention extends SoftmaxAttention {
+public final class SlidingWindowAttention extends SoftmaxAttention implements PatternedAttention, WeightedAttention {
 
     private static final String NAME = "sliding-window";
 
@@ -79,14 +83,46 @@ public final class SlidingWindowAttention extends SoftmaxAttention {
         AttentionInputs.check(NAME, query, key, value, context);
         int queryLength = query.size(2);
         int keyLength = key.size(2);
-        if (queryLength != keyLength && !(context.causal() && queryLength < keyLength)) {
-            throw new IllegalArgumentException(NAME + ": query length " + queryLength + " and key length " + keyLength
-                    + " must be equal unless the context is causal with fewer queries than keys (incremental "
-                    + "decoding), got query " + AttentionInputs.shape(query) + " and key " + AttentionInputs.shape(key)
-                    + (context.causal() ? "" : " without a causal context"));
-        }
+        checkLengths(queryLength, keyLength, context.causal(), " query " + AttentionInputs.shape(query) + " and key "
+                + AttentionInputs.shape(key));
         float s = scoreScale(query.size(3));
         return blocks(queryLength, keyLength, context.causal()).attend(query, key, value, context, s);
+    }
+
+    /**
+     * The window of every query, the same for every head: key j is visible to query i, at key
+     * position p = keyLength - queryLength + i, when {@code p - window <= j <= p + window} ({@code
+     * j <= p} with a causal context).
+     */
+    @Override
+    public AttentionPattern pattern(int heads, int queryLength, int keyLength, AttentionContext context) {
+        checkLengths(queryLength, keyLength, context.causal(), "");
+        int reach = Math.min(window, keyLength);                   // no key is farther than keyLength - 1
+        int after = context.causal() ? 0 : reach;
+        BitSet allowed = new BitSet(heads * queryLength * keyLength);
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < queryLength; i++) {
+                int position = keyLength - queryLength + i;
+                int row = (h * queryLength + i) * keyLength;
+                allowed.set(row + Math.max(0, position - reach), row + Math.min(keyLength, position + after + 1));
+            }
+        }
+        return new AttentionPattern(heads, queryLength, keyLength, allowed, null);
+    }
+
+    /** The weights of softmax attention within each query's window; see {@link #pattern}. */
+    @Override
+    public Tensor attentionWeights(Tensor query, Tensor key, AttentionContext context) {
+        return softmaxWeights(query, key, context);
+    }
+
+    /** Equal lengths, or a causal context with fewer queries than keys; {@code inputs} ends the message. */
+    private static void checkLengths(int queryLength, int keyLength, boolean causal, String inputs) {
+        if (queryLength != keyLength && !(causal && queryLength < keyLength)) {
+            throw new IllegalArgumentException(NAME + ": query length " + queryLength + " and key length " + keyLength
+                    + " must be equal unless the context is causal with fewer queries than keys (incremental "
+                    + "decoding)" + (inputs.isEmpty() ? "" : ", got" + inputs) + (causal ? "" : " without a causal context"));
+        }
     }
 
     /** The blocks of queries and their windows of keys for these lengths. */

@@ -48,7 +48,8 @@ class FullAttentionProviderTest {
         assertThat(d.summary()).isNotBlank();
         assertThat(d.reference()).isEqualTo("Vaswani et al., 2017, Attention Is All You Need");
         assertThat(d.implementation()).isEqualTo(FullAttention.class.getName());
-        assertThat(d.hyperparameters()).extracting(Hyperparameter::name).containsExactly("scale", "kvHeads", "qkNorm", "qkNormTemperature", "numMemoryKv");
+        assertThat(d.hyperparameters()).extracting(Hyperparameter::name).containsExactly("scale", "kvHeads", "qkNorm", "qkNormTemperature", "numMemoryKv",
+                "talkingHeads", "topK");
         assertThat(d.hyperparameters().get(0)).isEqualTo(new Hyperparameter("scale", "float", "0.0",
                 "Multiplier of the query-key dot products; 0 means 1/sqrt(headDim).", false, "[0, +inf)",
                 java.util.List.of()));

@@ -436,7 +436,8 @@ class LshAttentionTest {
         ComponentDescriptor d = PROVIDER.descriptor();
         assertThat(d.name()).isEqualTo("lsh");
         assertThat(d.reference()).contains("Reformer");
-        assertThat(d.hyperparameters()).extracting(h -> h.name()).containsExactly("scale", "kvHeads", "qkNorm", "qkNormTemperature", "numMemoryKv", "numHashes", "numBuckets",
+        assertThat(d.hyperparameters()).extracting(h -> h.name()).containsExactly("scale", "kvHeads", "qkNorm", "qkNormTemperature", "numMemoryKv", "talkingHeads",
+                "topK", "numHashes", "numBuckets",
                 "bucketFactors", "chunkLength", "chunksBefore", "chunksAfter", "attendAcrossBuckets", "seed");
         assertThat(d.capabilityMap()).contains(entry("sharedQueryKey", true), entry("crossAttention", false),
                 entry("additiveBias", false), entry("causal", true), entry("keyPaddingMask", true),

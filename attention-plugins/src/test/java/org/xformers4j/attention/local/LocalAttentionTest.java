@@ -175,7 +175,8 @@ class LocalAttentionTest {
         assertThat(d.reference()).contains("Reformer");
         assertThat(d.implementation()).isEqualTo(LocalAttention.class.getName());
         assertThat(d.hyperparameters()).extracting(h -> h.name())
-                .containsExactlyInAnyOrder("chunkLength", "lookBackward", "lookForward", "scale", "kvHeads", "qkNorm", "qkNormTemperature", "numMemoryKv");
+                .containsExactlyInAnyOrder("chunkLength", "lookBackward", "lookForward", "scale", "kvHeads", "qkNorm", "qkNormTemperature", "numMemoryKv",
+                "talkingHeads", "topK");
         assertThat(d.capabilityMap()).contains(entry("causal", true), entry("crossAttention", false),
                 entry("keyPaddingMask", true), entry("additiveBias", true), entry("incrementalDecoding", false),
                 entry("exact", false));

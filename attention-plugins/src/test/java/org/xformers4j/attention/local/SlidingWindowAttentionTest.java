@@ -207,7 +207,8 @@ class SlidingWindowAttentionTest {
         ComponentDescriptor d = provider.descriptor();
         assertThat(d.name()).isEqualTo("sliding-window");
         assertThat(d.reference()).contains("Longformer").contains("Mistral");
-        assertThat(d.hyperparameters()).extracting(h -> h.name()).containsExactlyInAnyOrder("window", "scale", "kvHeads", "qkNorm", "qkNormTemperature", "numMemoryKv");
+        assertThat(d.hyperparameters()).extracting(h -> h.name()).containsExactlyInAnyOrder("window", "scale", "kvHeads", "qkNorm", "qkNormTemperature", "numMemoryKv",
+                "talkingHeads", "topK");
         assertThat(d.capabilityMap()).contains(entry("causal", true), entry("crossAttention", false),
                 entry("keyPaddingMask", true), entry("additiveBias", true), entry("incrementalDecoding", true),
                 entry("exact", false), entry("time", "O(N*window)"), entry("memory", "O(N*window)"));

@@ -237,7 +237,7 @@ public final class TransformerBlock extends Module {
     }
 
     /**
-     * The softmax attention weights of the attention sublayer on the input it sees: norm(x) for
+     * The attention weights of the attention sublayer on the input it sees: norm(x) for
      * PRE and SANDWICH, x for POST; see {@link MultiHeadAttention#attentionWeights}. No graph is
      * recorded.
      *

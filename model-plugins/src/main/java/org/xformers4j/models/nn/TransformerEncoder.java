@@ -11,6 +11,7 @@ import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.positional.PositionalEncoding;
 import org.xformers4j.nn.Init;
 import org.xformers4j.nn.Module;
+import org.xformers4j.nn.MultiHeadAttention;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.ReplayableRandom;
 import org.xformers4j.tensor.Tensor;
@@ -189,7 +190,8 @@ public final class TransformerEncoder extends Module {
     }
 
     /**
-     * The softmax attention weights of every block, collected while running the blocks in
+     * The attention weights of every block (the weights each block's mechanism applies, {@link
+     * org.xformers4j.component.attention.WeightedAttention}), collected while running the blocks in
      * evaluation mode without recording a graph: entry l is block l's {@link
      * TransformerBlock#attentionWeights} on its input (with reversible blocks, F's input stream
      * x2), over the CLS and register tokens and then the input tokens, as {@link #forward} lays
@@ -199,6 +201,8 @@ public final class TransformerEncoder extends Module {
      * @param embeddings     token embeddings [batch, length, modelDim]
      * @param keyPaddingMask [batch, length], non-zero at padded tokens, or null when nothing is padded
      * @return per block [batch, heads, prefixLength + length, prefixLength + length]
+     * @throws IllegalArgumentException when a block's mechanism does not report its weights (see
+     *                                  {@link #reportsAttentionWeights()})
      */
     public List<Tensor> attentionWeights(Tensor embeddings, Tensor keyPaddingMask) {
         return attentionWeights(embeddings, keyPaddingMask, null);
@@ -298,6 +302,19 @@ public final class TransformerEncoder extends Module {
         Tensor kept = keyPaddingMask.zerosLike().add(1f).maskedFill(keyPaddingMask, 0f);    // [B, L], 1 where kept
         Tensor count = kept.sum(1, true).maximum(Tensor.of(kept.backend(), new float[] {1f}));   // [B, 1]
         return tokens.maskedFill(padded, 0f).sum(1, false).div(count);                      // [B, D]
+    }
+
+    /**
+     * Whether {@link #attentionWeights} can answer: every block's mechanism reports its weights
+     * ({@link MultiHeadAttention#reportsWeights()}).
+     */
+    public boolean reportsAttentionWeights() {
+        for (int l = 0; l < blocks.size(); l++) {
+            if (!blocks.get(l).attention().reportsWeights()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The number of tokens prepended to the input: 1 for CLS pooling plus the register tokens. */

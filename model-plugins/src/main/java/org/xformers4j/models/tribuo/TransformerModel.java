@@ -40,7 +40,10 @@ import java.util.Optional;
  * vector, which every output reads, so it does not depend on the output: {@link #getExcuse} gives
  * every output the same list, and {@link #getTopFeatures} answers under {@link Model#ALL_OUTPUTS}.
  * {@link #getTopFeatures} ranks features by their mean relevance over the examples given when the
- * model was built (the first 1000 training examples).
+ * model was built (the first 1000 training examples). Rollout needs the weights each block's
+ * attention applies ({@link org.xformers4j.models.nn.TransformerEncoder#reportsAttentionWeights()}): with a mechanism that
+ * does not report them (a kernel or low-rank attention, LSH) the model has no explanations,
+ * {@link #getExcuse} is empty and {@link #getTopFeatures} an empty map.
  *
  * <p><b>Serialization</b> is Tribuo's protobuf format: {@link #serialize()} gives a
  * {@link ModelProto} that {@link TribuoModelFiles#load(java.nio.file.Path, ComponentRegistry)},
@@ -155,10 +158,13 @@ public final class TransformerModel<T extends Output<T>> extends Model<T> {
     /**
      * The prediction for {@code example} with each feature's attention rollout relevance, most
      * relevant first, summing to 1; the same list for every output, as rollout explains the pooled
-     * vector all outputs read.
+     * vector all outputs read. Empty when the attention does not report its weights.
      */
     @Override
     public Optional<Excuse<T>> getExcuse(Example<T> example) {
+        if (!network.encoder().reportsAttentionWeights()) {
+            return Optional.empty();
+        }
         Prediction<T> prediction = predict(example);
         List<Pair<String, Double>> relevance = new ArrayList<>();
         for (Map.Entry<String, Double> e : sortedByValue(relevance(network, List.of(example)).get(0)).entrySet()) {
@@ -237,6 +243,9 @@ public final class TransformerModel<T extends Output<T>> extends Model<T> {
                                                      int batchSize) {
         network.eval();
         Map<String, Double> sum = new HashMap<>();
+        if (!network.encoder().reportsAttentionWeights()) {
+            return sum;
+        }
         for (int from = 0; from < examples.size(); from += batchSize) {
             for (Map<String, Double> r : relevance(network, examples.subList(from, Math.min(from + batchSize,
                     examples.size())))) {

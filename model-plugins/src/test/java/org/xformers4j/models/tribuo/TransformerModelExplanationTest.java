@@ -95,6 +95,21 @@ class TransformerModelExplanationTest {
         assertThat(relevance).containsOnlyKeys("noise_a", "signal", "noise_b");
     }
 
+    /** Rollout needs the weights each block applies; linear attention (a kernel attention) reports none. */
+    @Test
+    void aModelWhoseAttentionReportsNoWeightsHasNoExplanations() {
+        MutableDataset<Label> data = signalData();
+        TransformerModel<Label> model = TransformerTrainer.builder(new FeatureTokens(), new LabelHead())
+                .architecture(Architecture.builder().attention("linear", Map.of()).modelDim(16).heads(2).layers(1)
+                        .build()).epochs(1)
+                .run(TransformerTrainer.runDefaults().batchSize(32).seed(1).build()).build()
+                .train(data);
+        assertThat(model.network().encoder().reportsAttentionWeights()).isFalse();
+        assertThat(model.getExcuse(data.getExample(0))).isEmpty();
+        assertThat(model.getTopFeatures(3)).isEmpty();
+        assertThat(model.predict(data.getExample(0)).getOutput().getLabel()).isIn("pos", "neg");
+    }
+
     @Test
     void imagePatchRelevanceIsSpreadEvenlyOverItsPixels() {
         // 4×4 images, 2×2 patches: patch 0 is pixels 0, 1, 4, 5; patch 3 is pixels 10, 11, 14, 15.

@@ -56,6 +56,10 @@ import org.xformers4j.component.attention.AttentionCapabilities;
  *   <li>{@code rejects-bad-input}: wrong shapes and undeclared context features raise
  *       {@link IllegalArgumentException} naming them.</li>
  *   <li>{@code reproducible}: identical seeds give identical outputs, attention dropout included.</li>
+ *   <li>{@code weights-reproduce-output} ({@link org.xformers4j.component.attention.WeightedAttention}):
+ *       the reported weights are non-negative, 0 on masked keys, rows summing to 1 or 0, and
+ *       times the values (float64 sums) equal the forward, under every declared context
+ *       variant.</li>
  * </ul>
  *
  * <p>Problems are tiny (batch 2, 2 heads, 8 positions, head size 4, value size 3), except the
@@ -77,7 +81,8 @@ public final class AttentionConformance {
             new MatchesKernelDefinition(), new InputGradients(),
             new LargeScoreGradients(), new ParameterGradients(), new NoCausalLeakage(), new PaddingIgnored(),
             new HugeNegativeBias(), new FullyMaskedRows(), new BatchIndependence(), new LinearMemory(),
-            new IncrementalDecoding(), new CachedGeneration(), new RejectsBadInput(), new Reproducible());
+            new IncrementalDecoding(), new CachedGeneration(), new RejectsBadInput(), new Reproducible(),
+            new WeightsReproduceOutput());
 
     private AttentionConformance() {
     }
