@@ -47,6 +47,8 @@ final class SwinWindows {
     private final int[] slotRegion;
     /** The positions off the grid, ascending. */
     private final int[] offGrid;
+    private final int[] queryIndex;
+    private final int[] keyIndex;
 
     /**
      * @param grid    the grid, within the {@code length} tokens
@@ -92,6 +94,8 @@ final class SwinWindows {
                 offGrid[g++] = p;
             }
         }
+        this.queryIndex = gatherQueries();
+        this.keyIndex = gatherKeys();
     }
 
     private static int roundUp(int size, int multiple) {
@@ -157,8 +161,23 @@ final class SwinWindows {
         return (dr + window - 1) * (2 * window - 1) + dc + window - 1;
     }
 
-    /** The token of every slot, windows in order, a padded slot reading the grid's first cell (its output is dropped). */
+    /**
+     * The token of every slot, windows in order, a padded slot reading the grid's first cell (its
+     * output is dropped); the layout's own array, not to be modified.
+     */
     int[] queryIndex() {
+        return queryIndex;
+    }
+
+    /**
+     * The keys of every window, windows in order: its slots (a padded slot reading the grid's first
+     * cell, masked), then the tokens off the grid; the layout's own array, not to be modified.
+     */
+    int[] keyIndex() {
+        return keyIndex;
+    }
+
+    private int[] gatherQueries() {
         int[] index = new int[slotPosition.length];
         for (int i = 0; i < index.length; i++) {
             index[i] = slotPosition[i] < 0 ? grid.start() : slotPosition[i];
@@ -166,11 +185,7 @@ final class SwinWindows {
         return index;
     }
 
-    /**
-     * The keys of every window, windows in order: its slots (a padded slot reading the grid's first
-     * cell, masked), then the tokens off the grid.
-     */
-    int[] keyIndex() {
+    private int[] gatherKeys() {
         int cells = cells();
         int keys = keysPerWindow();
         int[] index = new int[windows * keys];
