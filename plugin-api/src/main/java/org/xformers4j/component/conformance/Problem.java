@@ -108,19 +108,11 @@ final class Problem {
 
     /**
      * The grid a mechanism with these capabilities gets over {@code length} tokens: none unless it
-     * {@link AttentionCapabilities#gridRequired() requires one}, else all the tokens as the most
-     * nearly square grid, {@code r × length/r} cells from position 0 with r the largest divisor of the
-     * length up to its square root (2 × 4 for 8 tokens, 32 × 32 for 1024).
+     * {@link AttentionCapabilities#gridRequired() requires one}, else {@link Grid#covering all the
+     * tokens} (2 × 4 for 8, 32 × 32 for 1024).
      */
     static Grid grid(AttentionCapabilities capabilities, int length) {
-        if (!capabilities.gridRequired()) {
-            return null;
-        }
-        int rows = (int) Math.sqrt(length);
-        while (length % rows != 0) {
-            rows--;
-        }
-        return new Grid(0, rows, length / rows);
+        return capabilities.gridRequired() ? Grid.covering(length) : null;
     }
 
     /**
