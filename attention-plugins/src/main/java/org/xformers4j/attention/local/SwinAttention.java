@@ -16,7 +16,6 @@ import org.xformers4j.component.attention.PatternedAttention;
 import org.xformers4j.component.attention.StackAware;
 import org.xformers4j.nn.SharedParameters;
 import org.xformers4j.tensor.Functional;
-import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -257,7 +256,7 @@ public final class SwinAttention extends SoftmaxAttention implements PatternedAt
             scores = scores.add(relativeBias(layout, heads));
         }
         if (context.bias() != null) {
-            scores = scores.add(windowBand(layout, context.bias(), q.size(2)));
+            scores = scores.add(windowBand(layout, context.bias()));
         }
         Tensor masked = mask(layout, context.keyPaddingMask(), q);
         if (masked != null) {
@@ -293,7 +292,7 @@ public final class SwinAttention extends SoftmaxAttention implements PatternedAt
      * with Bb, Hb its own batch and head sizes, gathered with one index-select on the flattened
      * [query, key] plane so that its gradient flows back to exactly those entries.
      */
-    private static Tensor windowBand(SwinWindows layout, Tensor bias, int length) {
+    private static Tensor windowBand(SwinWindows layout, Tensor bias) {
         int[] s = {1, 1, 1, 1};
         System.arraycopy(bias.shape(), 0, s, 4 - bias.dim(), bias.dim());
         int rows = s[2];
@@ -378,10 +377,7 @@ public final class SwinAttention extends SoftmaxAttention implements PatternedAt
         }
         BitSet allowed = new BitSet(heads * n * n);
         float[] bias = biasTable == null ? null : new float[heads * n * n];
-        float[] table;
-        try (GradMode.Scope ignored = GradMode.noGrad()) {
-            table = biasTable == null ? null : biasTable.toFloatArray();
-        }
+        float[] table = biasTable == null ? null : biasTable.toFloatArray();
         int entries = (2 * window - 1) * (2 * window - 1);
         int cells = layout.cells();
         for (int h = 0; h < heads; h++) {

@@ -130,11 +130,6 @@ final class SwinWindows {
         return offGrid.clone();
     }
 
-    /** Whether the windows of this layout are shifted along either axis. */
-    boolean shifted() {
-        return shiftRows > 0 || shiftCols > 0;
-    }
-
     /** The token in slot {@code u} of window {@code w}, or -1 for a padded slot. */
     int position(int w, int u) {
         return slotPosition[w * cells() + u];
