@@ -2,9 +2,10 @@
  * Attention mechanisms, one sub-package per family, each mechanism with its generated provider
  * service: {@link org.xformers4j.attention.exact} (exact softmax attention: {@code full},
  * {@code flash}), {@link org.xformers4j.attention.local} (softmax attention within a band of
- * positions: {@code local}, {@code sliding-window}), {@link org.xformers4j.attention.hashing}
- * (softmax attention within hash buckets: {@code lsh}), {@link org.xformers4j.attention.lowrank}
- * (low-rank approximations: {@code nystrom}, {@code linformer}) and
+ * positions or a window of the image grid: {@code local}, {@code sliding-window}, {@code swin}),
+ * {@link org.xformers4j.attention.hashing} (softmax attention within hash buckets: {@code lsh}),
+ * {@link org.xformers4j.attention.lowrank} (low-rank approximations: {@code nystrom},
+ * {@code linformer}) and
  * {@link org.xformers4j.attention.kernel} (softmax-free kernel attentions: {@code linear},
  * {@code performer}, {@code cosformer}, {@code hydra}, {@code sima}, {@code relu-linear}). The
  * family packages are exported, because OLCUT creates the mechanisms by class name, as users name

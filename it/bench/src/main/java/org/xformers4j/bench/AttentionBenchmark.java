@@ -94,7 +94,9 @@ public final class AttentionBenchmark {
         Tensor k = sharedQueryKey ? q : Tensor.randn(rng, shape).requiresGrad(config.backward());
         Tensor v = Tensor.randn(rng, shape).requiresGrad(config.backward());
         Tensor gradOutput = config.backward() ? Tensor.randn(rng, shape) : null;
-        AttentionContext context = AttentionContext.builder().causal(config.causal()).build();
+        // a mechanism that needs an image grid (swin) gets the tokens as the most nearly square one
+        AttentionContext context = AttentionContext.builder().causal(config.causal())
+                .grid(capabilities.gridRequired() ? AttentionContext.Grid.covering(config.length()) : null).build();
         Runnable call = () -> {
             if (config.backward()) {
                 q.zeroGrad();

@@ -96,6 +96,13 @@ public @interface AttentionCapabilities {
      */
     boolean grid() default false;
 
+    /**
+     * Needs {@code AttentionContext.grid()}: refuses a context without one (Swin's windows of an
+     * image grid). Implies {@link #grid()}. The conformance suite gives such a mechanism a grid of
+     * the problem's length in every problem.
+     */
+    boolean gridRequired() default false;
+
     /** Sequence length constraint. */
     LengthConstraint length() default LengthConstraint.NONE;
 

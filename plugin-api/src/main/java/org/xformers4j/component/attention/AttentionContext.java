@@ -152,6 +152,25 @@ public final class AttentionContext {
             }
         }
 
+        /**
+         * All {@code length} positions as the most nearly square grid from position 0: {@code r ×
+         * length/r} cells, r the largest divisor of the length up to its square root (2 × 4 for 8,
+         * 32 × 32 for 1024, 1 × 7 for 7); what a check or benchmark gives a mechanism that
+         * {@linkplain AttentionCapabilities#gridRequired() requires a grid} over a plain sequence.
+         *
+         * @param length at least 1
+         */
+        public static Grid covering(int length) {
+            if (length < 1) {
+                throw new IllegalArgumentException("a grid covers at least one position, got " + length);
+            }
+            int rows = (int) Math.sqrt(length);
+            while (length % rows != 0) {
+                rows--;
+            }
+            return new Grid(0, rows, length / rows);
+        }
+
         /** The number of cells, rows · cols. */
         public int cells() {
             return rows * cols;

@@ -54,7 +54,7 @@ final class ApproximatesFull implements AttentionCheck {
         List<Problem.Features> variants = Problem.Features.variants(subject.capabilities());
         List<Problem> problems = new ArrayList<>();
         for (Problem.Features features : variants) {
-            problems.add(Problem.random(features, subject.capabilities().sharedQueryKey(), SEED + 21)
+            problems.add(Problem.random(features, subject.capabilities(), SEED + 21)
                     .withQueriesAndKeysScaled(QUERY_KEY_SCALE));
         }
         int seeds = subject.hasSeed() ? SEEDS : 1;

@@ -64,7 +64,8 @@ import org.xformers4j.component.attention.AttentionCapabilities;
  *
  * <p>Problems are tiny (batch 2, 2 heads, 8 positions, head size 4, value size 3), except the
  * lengths of {@code linear-memory} (one head of size 16), so the suite takes about a second per
- * mechanism. A check that throws fails with the exception as its
+ * mechanism. A mechanism that {@link AttentionCapabilities#gridRequired() requires a grid} gets the
+ * tokens of every problem as the most nearly square grid (2 × 4 for 8 tokens, 32 × 32 for 1024). A check that throws fails with the exception as its
  * detail; the other checks still run.
  *
  * <pre>{@code

@@ -21,8 +21,7 @@ final class BatchIndependence implements AttentionCheck {
     @Override
     public Verdict run(Subject subject) {
         AttentionMechanism mechanism = subject.create(Problem.HEADS, Problem.HEAD_DIM);
-        Problem problem = Problem.random(Problem.Features.all(subject.capabilities(), false),
-                subject.capabilities().sharedQueryKey(), SEED + 5);
+        Problem problem = Problem.random(Problem.Features.all(subject.capabilities(), false), subject.capabilities(), SEED + 5);
         Problem changed = problem;
         for (int j = 0; j < problem.keyLength; j++) {
             changed = changed.withKeyChanged(1, j, true, SEED + 300 + j);

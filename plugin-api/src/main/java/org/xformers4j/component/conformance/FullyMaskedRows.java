@@ -28,8 +28,7 @@ final class FullyMaskedRows implements AttentionCheck {
     @Override
     public Verdict run(Subject subject) {
         AttentionMechanism mechanism = subject.create(Problem.HEADS, Problem.HEAD_DIM);
-        Problem base = Problem.random(Problem.Features.all(subject.capabilities(), false),
-                subject.capabilities().sharedQueryKey(), SEED + 12);
+        Problem base = Problem.random(Problem.Features.all(subject.capabilities(), false), subject.capabilities(), SEED + 12);
         List<String> ways = new ArrayList<>();
         List<Problem> problems = new ArrayList<>();
         if (base.features.padded()) {

@@ -53,7 +53,7 @@ final class HugeNegativeBias implements AttentionCheck {
         List<String> labels = new ArrayList<>();
         for (Problem.Features features : variants(subject.capabilities())) {
             labels.add(features.label());
-            Problem base = Problem.random(features, subject.capabilities().sharedQueryKey(), SEED + 11);
+            Problem base = Problem.random(features, subject.capabilities(), SEED + 11);
             for (float value : VALUES) {
                 Problem problem = base.withBias(hugeRows(base, value));
                 String what = "bias " + value + " on every visible key of queries " + rows() + " under "

@@ -43,8 +43,7 @@ final class InputGradients implements AttentionCheck {
 
     @Override
     public Verdict run(Subject subject) {
-        Problem problem = Problem.random(Problem.Features.all(subject.capabilities(), true),
-                subject.capabilities().sharedQueryKey(), SEED + 1);
+        Problem problem = Problem.random(Problem.Features.all(subject.capabilities(), true), subject.capabilities(), SEED + 1);
         Optional<Map<String, String>> exact = subject.exactOptions();
         AttentionMechanism mechanism = exact.isPresent()
                 ? subject.create(exact.get(), Problem.HEADS, Problem.HEAD_DIM)

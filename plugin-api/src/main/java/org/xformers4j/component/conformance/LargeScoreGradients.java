@@ -39,8 +39,7 @@ final class LargeScoreGradients implements AttentionCheck {
     public Verdict run(Subject subject) {
         Map<String, String> options = subject.exactOptions().orElseThrow();
         AttentionMechanism mechanism = subject.create(options, Problem.HEADS, Problem.HEAD_DIM);
-        Problem random = Problem.random(Problem.Features.all(subject.capabilities(), true),
-                subject.capabilities().sharedQueryKey(), SEED + 13);
+        Problem random = Problem.random(Problem.Features.all(subject.capabilities(), true), subject.capabilities(), SEED + 13);
         SplittableRandom rng = new SplittableRandom(SEED + 14);
         float[] bias = new float[random.bias.length];
         for (int e = 0; e < bias.length; e++) {

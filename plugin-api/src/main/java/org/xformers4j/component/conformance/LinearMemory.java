@@ -14,7 +14,8 @@ import org.xformers4j.tensor.Tensor;
  * allocates at most {@value #MAX_GROWTH} times the tensor bytes for a forward and backward pass
  * over {@value #GROWTH} times the length: from {@value #LENGTH} to 4·{@value #LENGTH} positions
  * (batch 1, {@value #HEADS} head, head and value size {@value #DIM}, default hyperparameters but the
- * {@link AttentionCapabilities#lengthOption() length option}, set to the length),
+ * {@link AttentionCapabilities#lengthOption() length option}, set to the length; the tokens a square
+ * grid for a mechanism that requires one),
  * without and (when declared) with a causal context. Linear memory grows 4 times, N·log N 4.8 times,
  * quadratic memory (an N×N score matrix) 16 times.
  *
@@ -73,7 +74,9 @@ final class LinearMemory implements AttentionCheck {
         Tensor v = Tensor.randn(rng, 1, HEADS, length, DIM).requiresGrad(true);
         MemoryStats memory = q.backend().memory();
         memory.resetPeak();
-        mechanism.forward(q, k, v, AttentionContext.builder().causal(causal).build()).sum().backward();
+        AttentionContext context = AttentionContext.builder().causal(causal)
+                .grid(Problem.grid(subject.capabilities(), length)).build();
+        mechanism.forward(q, k, v, context).sum().backward();
         return memory.allocatedBytesSinceReset();
     }
 }

@@ -30,7 +30,7 @@ final class MatchesFull implements AttentionCheck {
         AttentionMechanism mechanism = subject.create(options, Problem.HEADS, Problem.HEAD_DIM);
         WorstError errors = new WorstError();
         for (Problem.Features features : Problem.Features.variants(subject.capabilities())) {
-            Problem problem = Problem.random(features, subject.capabilities().sharedQueryKey(), SEED);
+            Problem problem = Problem.random(features, subject.capabilities(), SEED);
             float[] actual = problem.forward(mechanism);
             double[] expected = problem.reference();
             Verdict wrongShape = errors.add(features.label(), actual, expected);

@@ -33,7 +33,7 @@ final class MatchesKernelDefinition implements AttentionCheck {
             if (features.bias()) {
                 features = new Problem.Features(features.causal(), features.padded(), false, features.cross());
             }
-            Problem problem = Problem.random(features, false, SEED + 13);
+            Problem problem = Problem.random(features, subject.capabilities(), SEED + 13);
             float[] actual = problem.forward(mechanism);
             double[] expected = problem.kernelReference(map);
             Verdict wrongShape = errors.add(features.label(), actual, expected);

@@ -23,7 +23,7 @@ final class NoCausalLeakage implements AttentionCheck {
     @Override
     public Verdict run(Subject subject) {
         AttentionMechanism mechanism = subject.create(Problem.HEADS, Problem.HEAD_DIM);
-        Problem problem = Problem.random(CAUSAL, subject.capabilities().sharedQueryKey(), SEED + 3);
+        Problem problem = Problem.random(CAUSAL, subject.capabilities(), SEED + 3);
         float[] before = problem.forward(mechanism);
         double worst = 0;
         int worstToken = -1;

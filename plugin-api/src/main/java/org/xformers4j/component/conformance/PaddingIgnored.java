@@ -25,7 +25,7 @@ final class PaddingIgnored implements AttentionCheck {
     public Verdict run(Subject subject) {
         AttentionMechanism mechanism = subject.create(Problem.HEADS, Problem.HEAD_DIM);
         boolean shared = subject.capabilities().sharedQueryKey();
-        Problem problem = Problem.random(PADDED, shared, SEED + 4);
+        Problem problem = Problem.random(PADDED, subject.capabilities(), SEED + 4);
         Problem changed = problem;
         for (int j = 0; j < problem.keyLength; j++) {
             if (problem.padded(1, j)) {

@@ -32,7 +32,7 @@ final class ParameterGradients implements AttentionCheck {
     public Verdict run(Subject subject) {
         AttentionMechanism mechanism = subject.create(Problem.HEADS, Problem.HEAD_DIM);
         boolean shared = subject.capabilities().sharedQueryKey();
-        Problem problem = Problem.random(Problem.Features.all(subject.capabilities(), true), shared, SEED + 2);
+        Problem problem = Problem.random(Problem.Features.all(subject.capabilities(), true), subject.capabilities(), SEED + 2);
         Tensor q = Tensor.of(problem.query, problem.queryShape());
         Tensor k = shared ? q : Tensor.of(problem.key, problem.keyShape());
         Tensor v = Tensor.of(problem.value, problem.valueShape());

@@ -6,6 +6,7 @@ import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.component.attention.AttentionContext.Grid;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.Tensor;
@@ -89,10 +90,13 @@ final class Problem {
     final float[] bias;
     /** How many trailing keys of batch element 1 the padding mask pads (with the padded feature). */
     final int paddedKeys;
+    /** The 2-D layout of the tokens, for a mechanism that requires one ({@link #grid(AttentionCapabilities, int)}); null otherwise. */
+    final Grid grid;
 
     private Problem(Features features, boolean sharedQueryKey, float[] query, float[] key, float[] value,
-                    float[] bias, int paddedKeys) {
+                    float[] bias, int paddedKeys, Grid grid) {
         this.features = features;
+        this.grid = grid;
         this.paddedKeys = paddedKeys;
         this.sharedQueryKey = sharedQueryKey;
         this.queryLength = features.cross() ? CROSS_QUERY_LENGTH : LENGTH;
@@ -102,8 +106,22 @@ final class Problem {
         this.bias = bias;
     }
 
-    /** A problem with standard-normal inputs drawn from {@code seed}. */
-    static Problem random(Features features, boolean sharedQueryKey, long seed) {
+    /**
+     * The grid a mechanism with these capabilities gets over {@code length} tokens: none unless it
+     * {@link AttentionCapabilities#gridRequired() requires one}, else {@link Grid#covering all the
+     * tokens} (2 × 4 for 8, 32 × 32 for 1024).
+     */
+    static Grid grid(AttentionCapabilities capabilities, int length) {
+        return capabilities.gridRequired() ? Grid.covering(length) : null;
+    }
+
+    /**
+     * A problem with standard-normal inputs drawn from {@code seed}, for a mechanism with these
+     * capabilities (the keys are the queries with a shared query-key projection; a grid when it
+     * requires one).
+     */
+    static Problem random(Features features, AttentionCapabilities capabilities, long seed) {
+        boolean sharedQueryKey = capabilities.sharedQueryKey();
         if (sharedQueryKey && features.cross()) {
             throw new IllegalArgumentException("a shared query-key projection has as many keys as queries");
         }
@@ -113,7 +131,8 @@ final class Problem {
                 normal(rng, BATCH * HEADS * queryLength * HEAD_DIM),
                 sharedQueryKey ? null : normal(rng, BATCH * HEADS * LENGTH * HEAD_DIM),
                 normal(rng, BATCH * HEADS * LENGTH * VALUE_DIM),
-                features.bias() ? normal(rng, BATCH * HEADS * queryLength * LENGTH) : null, PADDED);
+                features.bias() ? normal(rng, BATCH * HEADS * queryLength * LENGTH) : null, PADDED,
+                features.cross() ? null : grid(capabilities, LENGTH));
     }
 
     /** This problem with the last {@code keys} keys of batch element 1 padded (all of them for fully masked rows). */
@@ -122,13 +141,13 @@ final class Problem {
             throw new IllegalArgumentException("cannot pad " + keys + " of " + keyLength + " keys under "
                     + features.label());
         }
-        return new Problem(features, sharedQueryKey, query, key, value, bias, keys);
+        return new Problem(features, sharedQueryKey, query, key, value, bias, keys, grid);
     }
 
     /** This problem with its queries and keys multiplied by {@code factor}. */
     Problem withQueriesAndKeysScaled(float factor) {
         return new Problem(features, sharedQueryKey, scaled(query, factor), key == null ? null : scaled(key, factor),
-                value, bias, paddedKeys);
+                value, bias, paddedKeys, grid);
     }
 
     private static float[] scaled(float[] x, float factor) {
@@ -145,7 +164,7 @@ final class Problem {
             throw new IllegalArgumentException("a bias of " + newBias.length + " values does not fit "
                     + features.label());
         }
-        return new Problem(features, sharedQueryKey, query, key, value, newBias, paddedKeys);
+        return new Problem(features, sharedQueryKey, query, key, value, newBias, paddedKeys, grid);
     }
 
     /**
@@ -167,7 +186,7 @@ final class Problem {
             }
             fill(rng, v, ((batch * HEADS + h) * keyLength + position) * VALUE_DIM, VALUE_DIM);
         }
-        return new Problem(features, sharedQueryKey, q, k, v, bias, paddedKeys);
+        return new Problem(features, sharedQueryKey, q, k, v, bias, paddedKeys, grid);
     }
 
     /** Whether the key at {@code position} of batch element {@code batch} is padding. */
@@ -213,7 +232,7 @@ final class Problem {
     /** The context of the features with attention dropout {@code p} drawn from {@code rng}. */
     AttentionContext context(Tensor biasTensor, float dropout, RandomGenerator rng) {
         AttentionContext.Builder b = AttentionContext.builder().causal(features.causal()).bias(biasTensor)
-                .dropout(dropout, rng);
+                .dropout(dropout, rng).grid(grid);
         if (features.padded()) {
             float[] mask = new float[BATCH * keyLength];
             for (int i = 0; i < BATCH; i++) {

@@ -27,7 +27,7 @@ final class Reproducible implements AttentionCheck {
     public Verdict run(Subject subject) {
         AttentionMechanism first = subject.create(Problem.HEADS, Problem.HEAD_DIM);
         AttentionMechanism second = subject.create(Problem.HEADS, Problem.HEAD_DIM);
-        Problem problem = Problem.random(Problem.Features.PLAIN, subject.capabilities().sharedQueryKey(), SEED + 8);
+        Problem problem = Problem.random(Problem.Features.PLAIN, subject.capabilities(), SEED + 8);
         float[] withoutDropout = problem.forward(first);
         float[] a;
         try {

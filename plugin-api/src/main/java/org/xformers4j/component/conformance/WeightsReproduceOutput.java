@@ -35,14 +35,13 @@ final class WeightsReproduceOutput implements AttentionCheck {
     public Verdict run(Subject subject) {
         AttentionMechanism mechanism = subject.create(Problem.HEADS, Problem.HEAD_DIM);
         WeightedAttention weighted = (WeightedAttention) mechanism;
-        boolean shared = subject.capabilities().sharedQueryKey();
         List<Problem> problems = new ArrayList<>();
         for (Problem.Features features : Problem.Features.variants(subject.capabilities())) {
-            problems.add(Problem.random(features, shared, SEED + 30));
+            problems.add(Problem.random(features, subject.capabilities(), SEED + 30));
         }
         if (subject.capabilities().keyPaddingMask()) {
             Problem.Features all = Problem.Features.all(subject.capabilities(), false);
-            problems.add(Problem.random(all, shared, SEED + 31).withPaddedKeys(Problem.LENGTH));
+            problems.add(Problem.random(all, subject.capabilities(), SEED + 31).withPaddedKeys(Problem.LENGTH));
         }
         WorstError errors = new WorstError();
         for (Problem problem : problems) {
