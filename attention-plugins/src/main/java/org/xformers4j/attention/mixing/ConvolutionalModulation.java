@@ -60,8 +60,11 @@ import org.xformers4j.tensor.Tensor;
  *       are zero, so a real token next to padding reads zeros there, as at the end of the
  *       sequence, padded tokens have no influence, and their output rows are zero.</li>
  *   <li>Causal use is supported along a sequence (left-padded convolution), refused with a grid
- *       (the K×K kernel reads the cells below and to the right). Cross-attention and fewer
- *       queries than keys are refused: the convolution mixes the tokens of one sequence. An
+ *       (the K×K kernel reads the cells below and to the right). Incremental decoding with a
+ *       key/value cache is supported: with a causal context the queries may be the last Lq of
+ *       the N positions (the new tokens), and only the last Lq + K - 1 keys are read, so a step
+ *       costs O(Lq·K·d) however long the cache. Cross-attention, and fewer queries than keys
+ *       without a causal context, are refused: the convolution mixes the tokens of one sequence. An
  *       additive bias and attention dropout are refused: there are no scores and no attention
  *       weights.</li>
  * </ul>
@@ -76,7 +79,7 @@ import org.xformers4j.tensor.Tensor;
                 + "(1-D, causal, or 2-D over an image-patch grid) times the values, elementwise; linear in N",
         reference = "Hou et al., 2022, Conv2Former: A Simple Transformer-Style ConvNet for Visual Recognition")
 @AttentionCapabilities(causal = true, crossAttention = false, keyPaddingMask = true, additiveBias = false,
-        incrementalDecoding = false, exact = false, grid = true, time = "O(N*d*K)", memory = "O(N*d)",
+        incrementalDecoding = true, exact = false, grid = true, time = "O(N*d*K)", memory = "O(N*d)",
         linearMemory = true)
 public final class ConvolutionalModulation extends MixingMechanism {
 
@@ -162,24 +165,32 @@ public final class ConvolutionalModulation extends MixingMechanism {
         return b == 0 ? a : gcd(b, a % b);
     }
 
-    /** q [B, H, N, d], k [B, H, N, d] (unused), v [B, H, N, Dv] → [B, H, N, Dv]. */
+    /**
+     * q [B, H, N, d], k [B, H, N, d], v [B, H, N, Dv] → [B, H, N, Dv]; with a causal context also
+     * q [B, H, Lq, d] for the last Lq of the N positions (after a key cache) → [B, H, Lq, Dv].
+     */
     @Override
     public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        check(query, key, value, context, null);
+        check(query, key, value, context, null, true);
         Grid grid = dimensionality == Dimensionality.AUTO ? context.grid() : null;
         if (grid != null && context.causal()) {
             throw new IllegalArgumentException(NAME + ": a causal context with an image grid (" + grid + ") is not "
                     + "supported: the 2-D convolution reads the cells below and to the right (set dimensionality to "
                     + "SEQUENCE to convolve along the sequence)");
         }
-        int length = query.size(2);
-        if (grid != null && grid.start() + grid.cells() > length) {
+        int queries = query.size(2);
+        int window = queries == key.size(2) ? queries : Math.min(key.size(2), queries + kernelSize - 1);
+        if (grid != null && grid.start() + grid.cells() > window) {
             throw new IllegalArgumentException(NAME + ": the grid " + grid + " does not fit in a sequence of "
-                    + length + " positions");
+                    + window + " positions");
         }
-        Tensor kept = kept(context);
-        ConvolutionTaps taps = grid == null ? ConvolutionTaps.sequence(kernelSize, length, context.causal())
-                : ConvolutionTaps.grid(kernelSize, length, grid);
+        Tensor keptKeys = kept(context);
+        if (keptKeys != null) {
+            keptKeys = keptKeys.narrow(2, key.size(2) - window, window);
+        }
+        Tensor keys = key.narrow(2, key.size(2) - window, window);
+        ConvolutionTaps taps = grid == null ? ConvolutionTaps.sequence(kernelSize, window, context.causal())
+                : ConvolutionTaps.grid(kernelSize, window, grid);
         Tensor weights = grid != null ? kernel.reshape(heads, headDim, kernelSize * kernelSize)
                 : dimensionality == Dimensionality.AUTO
                 ? kernel.narrow(2, kernelSize / 2, 1).reshape(heads, headDim, kernelSize) : kernel;
@@ -188,14 +199,15 @@ public final class ConvolutionalModulation extends MixingMechanism {
         float[] others = new float[entries];
         Arrays.fill(others, 1f);
         others[self] = 0f;
-        Tensor neighbours = new DepthwiseConvolution(taps).apply(zeroPadded(key.gelu(), kept),
-                weights.mul(Tensor.of(others, 1, 1, entries)));
+        Tensor neighbours = new DepthwiseConvolution(taps).apply(zeroPadded(keys.gelu(), keptKeys),
+                weights.mul(Tensor.of(others, 1, 1, entries))).narrow(2, window - queries, queries);
         Tensor modulation = neighbours.add(query.gelu().mul(weights.narrow(2, self, 1).reshape(1, heads, 1, headDim)))
                 .add(bias.reshape(1, heads, 1, headDim));
         if (widthMap != null) {
             modulation = modulation.matmul(widthMap);
         }
-        return modulation.mul(zeroPadded(value, kept));
+        Tensor keptQueries = keptKeys == null ? null : keptKeys.narrow(2, window - queries, queries);
+        return modulation.mul(zeroPadded(value.narrow(2, value.size(2) - queries, queries), keptQueries));
     }
 
     @Override

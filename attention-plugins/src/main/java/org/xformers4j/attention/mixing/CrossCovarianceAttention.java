@@ -101,7 +101,7 @@ public final class CrossCovarianceAttention extends MixingMechanism {
     /** q [B, H, N, d], k [B, H, N, d], v [B, H, N, Dv] → [B, H, N, Dv]. */
     @Override
     public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        check(query, key, value, context, CAUSAL_REFUSAL);
+        check(query, key, value, context, CAUSAL_REFUSAL, false);
         Tensor kept = kept(context);
         Tensor rows = l2Normalize(zeroPadded(value, kept), 2, eps);                     // XCiT's queries
         Tensor columns = l2Normalize(zeroPadded(key, kept), 2, eps);                    // XCiT's keys

@@ -57,21 +57,26 @@ abstract class MixingMechanism extends Module implements AttentionMechanism, Flo
     abstract void createParameters(RandomGenerator rng);
 
     /**
-     * Checks q [B, H, N, d], k [B, H, N, d], v [B, H, N, Dv] and the key padding mask [B, N]
+     * Checks q [B, H, Lq, d], k [B, H, N, d], v [B, H, N, Dv] and the key padding mask [B, N]
      * ({@link AttentionInputs}), that there is no bias and no attention dropout, that queries and
-     * keys are one sequence, that the sizes are the initialised ones and, when
+     * keys are one sequence (Lq = N; with {@code keyCache} and a causal context also the last Lq of
+     * them, the new tokens after a key cache), that the sizes are the initialised ones and, when
      * {@code causalRefusal} is not null, that the context is not causal (the refusal says why).
      */
-    final void check(Tensor query, Tensor key, Tensor value, AttentionContext context, String causalRefusal) {
+    final void check(Tensor query, Tensor key, Tensor value, AttentionContext context, String causalRefusal,
+                     boolean keyCache) {
         AttentionInputs.check(name, query, key, value, context);
         AttentionInputs.refuseBiasAndDropout(name, context);
         if (context.causal() && causalRefusal != null) {
             throw new IllegalArgumentException(name + ": a causal context is not supported: " + causalRefusal);
         }
-        if (query.size(2) != key.size(2)) {
+        boolean cached = keyCache && context.causal() && query.size(2) < key.size(2);
+        if (query.size(2) != key.size(2) && !cached) {
             throw new IllegalArgumentException(name + ": queries and keys must be one sequence (the mechanism mixes "
-                    + "the tokens of one sequence: no cross-attention, no key cache), got query "
-                    + AttentionInputs.shape(query) + " and key " + AttentionInputs.shape(key));
+                    + "the tokens of one sequence: no cross-attention" + (keyCache
+                    ? "; fewer queries than keys only as the last tokens of a causal context, after a key cache)"
+                    : ", no key cache)") + ", got query " + AttentionInputs.shape(query) + " and key "
+                    + AttentionInputs.shape(key));
         }
         if (this.heads == -1) {
             throw new IllegalStateException(name + ": not initialised (a multi-head layer calls initialize)");

@@ -128,7 +128,7 @@ public final class SwiftFormerAttention extends MixingMechanism {
     /** q [B, H, N, d], k [B, H, N, d], v [B, H, N, Dv] → [B, H, N, Dv]. */
     @Override
     public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
-        check(query, key, value, context, CAUSAL_REFUSAL);
+        check(query, key, value, context, CAUSAL_REFUSAL, false);
         Tensor kept = kept(context);
         Tensor q = l2Normalize(query, 3, eps);
         Tensor scores = q.matmul(pool.reshape(1, heads, headDim, 1)).mul((float) (1 / Math.sqrt(headDim)));
