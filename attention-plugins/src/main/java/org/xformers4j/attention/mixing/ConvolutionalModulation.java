@@ -184,9 +184,9 @@ public final class ConvolutionalModulation extends MixingMechanism {
             throw new IllegalArgumentException(NAME + ": the grid " + grid + " does not fit in a sequence of "
                     + window + " positions");
         }
-        Tensor keptKeys = kept(context);
-        if (keptKeys != null) {
-            keptKeys = keptKeys.narrow(2, key.size(2) - window, window);
+        Tensor padding = padding(context);
+        if (padding != null) {
+            padding = padding.narrow(2, key.size(2) - window, window);
         }
         Tensor keys = key.narrow(2, key.size(2) - window, window);
         ConvolutionTaps taps = grid == null ? ConvolutionTaps.sequence(kernelSize, window, context.causal())
@@ -199,15 +199,15 @@ public final class ConvolutionalModulation extends MixingMechanism {
         float[] others = new float[entries];
         Arrays.fill(others, 1f);
         others[self] = 0f;
-        Tensor neighbours = new DepthwiseConvolution(taps).apply(zeroPadded(keys.gelu(), keptKeys),
+        Tensor neighbours = new DepthwiseConvolution(taps).apply(zeroPadded(keys.gelu(), padding),
                 weights.mul(Tensor.of(others, 1, 1, entries))).narrow(2, window - queries, queries);
         Tensor modulation = neighbours.add(query.gelu().mul(weights.narrow(2, self, 1).reshape(1, heads, 1, headDim)))
                 .add(bias.reshape(1, heads, 1, headDim));
         if (widthMap != null) {
             modulation = modulation.matmul(widthMap);
         }
-        Tensor keptQueries = keptKeys == null ? null : keptKeys.narrow(2, window - queries, queries);
-        return modulation.mul(zeroPadded(value.narrow(2, value.size(2) - queries, queries), keptQueries));
+        Tensor paddedQueries = padding == null ? null : padding.narrow(2, window - queries, queries);
+        return zeroPadded(modulation.mul(value.narrow(2, value.size(2) - queries, queries)), paddedQueries);
     }
 
     @Override

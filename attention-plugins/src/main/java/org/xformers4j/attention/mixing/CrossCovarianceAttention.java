@@ -102,12 +102,12 @@ public final class CrossCovarianceAttention extends MixingMechanism {
     @Override
     public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         check(query, key, value, context, CAUSAL_REFUSAL, false);
-        Tensor kept = kept(context);
-        Tensor rows = l2Normalize(zeroPadded(value, kept), 2, eps);                     // XCiT's queries
-        Tensor columns = l2Normalize(zeroPadded(key, kept), 2, eps);                    // XCiT's keys
+        Tensor padding = padding(context);
+        Tensor rows = l2Normalize(zeroPadded(value, padding), 2, eps);                     // XCiT's queries
+        Tensor columns = l2Normalize(zeroPadded(key, padding), 2, eps);                    // XCiT's keys
         Tensor weights = rows.matmul(columns, true, false)                              // [B, H, Dv, d]
                 .mul(temperature.reshape(1, heads, 1, 1)).softmax(3);
-        return zeroPadded(query, kept).matmul(weights, false, true);                   // [B, H, N, Dv]
+        return zeroPadded(query, padding).matmul(weights, false, true);                   // [B, H, N, Dv]
     }
 
     @Override

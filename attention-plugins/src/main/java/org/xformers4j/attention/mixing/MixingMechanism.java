@@ -88,18 +88,15 @@ abstract class MixingMechanism extends Module implements AttentionMechanism, Flo
         }
     }
 
-    /** [B, 1, N, 1]: 1 at the tokens the context's key padding mask keeps, 0 at padding; null without a mask. */
-    static Tensor kept(AttentionContext context) {
+    /** [B, 1, N, 1]: non-zero at the tokens the context's key padding mask pads; null without a mask. */
+    static Tensor padding(AttentionContext context) {
         Tensor mask = context.keyPaddingMask();
-        if (mask == null) {
-            return null;
-        }
-        return mask.eq(mask.zerosLike()).reshape(mask.size(0), 1, mask.size(1), 1);
+        return mask == null ? null : mask.reshape(mask.size(0), 1, mask.size(1), 1);
     }
 
-    /** {@code x} with the padded tokens zeroed ({@code kept} from {@link #kept}, may be null for none). */
-    static Tensor zeroPadded(Tensor x, Tensor kept) {
-        return kept == null ? x : x.mul(kept);
+    /** {@code x} with the padded tokens set to 0 ({@code padding} from {@link #padding}, null for none). */
+    static Tensor zeroPadded(Tensor x, Tensor padding) {
+        return padding == null ? x : x.maskedFill(padding, 0f);
     }
 
     /** {@code x / sqrt(Σ x² + eps)} along {@code dim}: unit L2 norm, a zero vector stays zero with finite gradients. */

@@ -129,21 +129,20 @@ public final class SwiftFormerAttention extends MixingMechanism {
     @Override
     public Tensor forward(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         check(query, key, value, context, CAUSAL_REFUSAL, false);
-        Tensor kept = kept(context);
+        Tensor padding = padding(context);
         Tensor q = l2Normalize(query, 3, eps);
         Tensor scores = q.matmul(pool.reshape(1, heads, headDim, 1)).mul((float) (1 / Math.sqrt(headDim)));
-        Tensor global = poolingWeights(scores, kept).matmul(q, true, false);       // [B, H, 1, d]
+        Tensor global = poolingWeights(scores, padding).matmul(q, true, false);       // [B, H, 1, d]
         Tensor modulated = global.mul(l2Normalize(key, 3, eps)).matmul(transform); // [B, H, N, Dv]
-        return zeroPadded(modulated.add(l2Normalize(value, 3, eps)), kept);
+        return zeroPadded(modulated.add(l2Normalize(value, 3, eps)), padding);
     }
 
     /** α [B, H, N, 1] from the scores s [B, H, N, 1], the padded tokens left out. */
-    private Tensor poolingWeights(Tensor scores, Tensor kept) {
+    private Tensor poolingWeights(Tensor scores, Tensor padding) {
         if (pooling == Pooling.SOFTMAX) {
-            return (kept == null ? scores : scores.maskedFill(kept.eq(kept.zerosLike()), Float.NEGATIVE_INFINITY))
-                    .softmax(2);
+            return (padding == null ? scores : scores.maskedFill(padding, Float.NEGATIVE_INFINITY)).softmax(2);
         }
-        return l2Normalize(zeroPadded(scores, kept), 2, eps);
+        return l2Normalize(zeroPadded(scores, padding), 2, eps);
     }
 
     @Override
