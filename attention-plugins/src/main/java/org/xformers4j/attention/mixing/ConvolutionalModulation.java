@@ -191,23 +191,34 @@ public final class ConvolutionalModulation extends MixingMechanism {
         Tensor keys = key.narrow(2, key.size(2) - window, window);
         ConvolutionTaps taps = grid == null ? ConvolutionTaps.sequence(kernelSize, window, context.causal())
                 : ConvolutionTaps.grid(kernelSize, window, grid);
-        Tensor weights = grid != null ? kernel.reshape(heads, headDim, kernelSize * kernelSize)
-                : dimensionality == Dimensionality.AUTO
-                ? kernel.narrow(2, kernelSize / 2, 1).reshape(heads, headDim, kernelSize) : kernel;
-        int entries = weights.size(2);
-        int self = grid != null ? entries / 2 : context.causal() ? entries - 1 : entries / 2;
-        float[] others = new float[entries];
-        Arrays.fill(others, 1f);
-        others[self] = 0f;
+        Tensor weights = kernelFor(grid);
+        int own = grid != null || !context.causal() ? weights.size(2) / 2 : weights.size(2) - 1;
         Tensor neighbours = new DepthwiseConvolution(taps).apply(zeroPadded(keys.gelu(), padding),
-                weights.mul(Tensor.of(others, 1, 1, entries))).narrow(2, window - queries, queries);
-        Tensor modulation = neighbours.add(query.gelu().mul(weights.narrow(2, self, 1).reshape(1, heads, 1, headDim)))
+                withoutEntry(weights, own)).narrow(2, window - queries, queries);
+        Tensor modulation = neighbours.add(query.gelu().mul(weights.narrow(2, own, 1).reshape(1, heads, 1, headDim)))
                 .add(bias.reshape(1, heads, 1, headDim));
         if (widthMap != null) {
             modulation = modulation.matmul(widthMap);
         }
         Tensor paddedQueries = padding == null ? null : padding.narrow(2, window - queries, queries);
         return zeroPadded(modulation.mul(value.narrow(2, value.size(2) - queries, queries)), paddedQueries);
+    }
+
+    /** The kernels [H, d, E] of the layout: K×K over a grid, K along a sequence (the middle row of K×K ones). */
+    private Tensor kernelFor(Grid grid) {
+        if (grid != null) {
+            return kernel.reshape(heads, headDim, kernelSize * kernelSize);
+        }
+        return dimensionality == Dimensionality.AUTO
+                ? kernel.narrow(2, kernelSize / 2, 1).reshape(heads, headDim, kernelSize) : kernel;
+    }
+
+    /** {@code weights} [H, d, E] with entry {@code entry} of every kernel set to 0 (the token's own tap). */
+    private static Tensor withoutEntry(Tensor weights, int entry) {
+        float[] others = new float[weights.size(2)];
+        Arrays.fill(others, 1f);
+        others[entry] = 0f;
+        return weights.mul(Tensor.of(others, 1, 1, others.length));
     }
 
     @Override
