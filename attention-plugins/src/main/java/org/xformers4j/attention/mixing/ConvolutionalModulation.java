@@ -75,8 +75,8 @@ import org.xformers4j.tensor.Tensor;
  * elementwise modulation are not counted.
  */
 @ComponentInfo(name = "conv-modulation",
-        summary = "Conv2Former convolutional modulation: a large-kernel depth-wise convolution of the queries "
-                + "(1-D, causal, or 2-D over an image-patch grid) times the values, elementwise; linear in N",
+        summary = "Conv2Former convolutional modulation: a large-kernel depth-wise convolution (a token's query, its "
+                + "neighbours' keys; 1-D, causal, or 2-D over an image-patch grid) times the values; linear in N",
         reference = "Hou et al., 2022, Conv2Former: A Simple Transformer-Style ConvNet for Visual Recognition")
 @AttentionCapabilities(causal = true, crossAttention = false, keyPaddingMask = true, additiveBias = false,
         incrementalDecoding = true, exact = false, grid = true, time = "O(N*d*K)", memory = "O(N*d)",
