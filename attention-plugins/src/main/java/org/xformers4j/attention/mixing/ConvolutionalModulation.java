@@ -186,22 +186,26 @@ public final class ConvolutionalModulation extends MixingMechanism {
         }
         Tensor padding = padding(context);
         if (padding != null) {
-            padding = padding.narrow(2, key.size(2) - window, window);
+            padding = last(padding, window);
         }
-        Tensor keys = key.narrow(2, key.size(2) - window, window);
+        Tensor keys = last(key, window);
         ConvolutionTaps taps = grid == null ? ConvolutionTaps.sequence(kernelSize, window, context.causal())
                 : ConvolutionTaps.grid(kernelSize, window, grid);
         Tensor weights = kernelFor(grid);
         int own = grid != null || !context.causal() ? weights.size(2) / 2 : weights.size(2) - 1;
         Tensor neighbours = new DepthwiseConvolution(taps).apply(zeroPadded(keys.gelu(), padding),
-                withoutEntry(weights, own)).narrow(2, window - queries, queries);
-        Tensor modulation = neighbours.add(query.gelu().mul(weights.narrow(2, own, 1).reshape(1, heads, 1, headDim)))
+                withoutEntry(weights, own));
+        Tensor modulation = last(neighbours, queries).add(query.gelu().mul(weights.narrow(2, own, 1).reshape(1, heads, 1, headDim)))
                 .add(bias.reshape(1, heads, 1, headDim));
         if (widthMap != null) {
             modulation = modulation.matmul(widthMap);
         }
-        Tensor paddedQueries = padding == null ? null : padding.narrow(2, window - queries, queries);
-        return zeroPadded(modulation.mul(value.narrow(2, value.size(2) - queries, queries)), paddedQueries);
+        return zeroPadded(modulation.mul(last(value, queries)), padding == null ? null : last(padding, queries));
+    }
+
+    /** The last {@code count} positions of x [·, ·, N, ·] (x itself when that is all of them). */
+    private static Tensor last(Tensor x, int count) {
+        return count == x.size(2) ? x : x.narrow(2, x.size(2) - count, count);
     }
 
     /** The kernels [H, d, E] of the layout: K×K over a grid, K along a sequence (the middle row of K×K ones). */
