@@ -56,6 +56,10 @@ import org.xformers4j.tensor.Tensor;
  *
  * <p><b>Choices the paper leaves open, or that this interface forces.</b>
  * <ul>
+ *   <li>A token off the grid (a CLS token) reads only itself, so nothing of the image ever
+ *       reaches it through this mixer: an image classifier built on it pools the patches' outputs
+ *       ({@code pooling = MEAN} of the encoder), as Conv2Former pools globally, rather than reading
+ *       a CLS token (whose prediction would not depend on the image).</li>
  *   <li>Padding: the padded tokens' keys are set to zero before the convolution and their values
  *       are zero, so a real token next to padding reads zeros there, as at the end of the
  *       sequence, padded tokens have no influence, and their output rows are zero.</li>
@@ -195,7 +199,8 @@ public final class ConvolutionalModulation extends MixingMechanism {
         int own = grid != null || !context.causal() ? weights.size(2) / 2 : weights.size(2) - 1;
         Tensor neighbours = new DepthwiseConvolution(taps).apply(zeroPadded(keys.gelu(), padding),
                 withoutEntry(weights, own));
-        Tensor modulation = last(neighbours, queries).add(query.gelu().mul(weights.narrow(2, own, 1).reshape(1, heads, 1, headDim)))
+        Tensor ownWeights = weights.narrow(2, own, 1).reshape(1, heads, 1, headDim);
+        Tensor modulation = last(neighbours, queries).add(query.gelu().mul(ownWeights))
                 .add(bias.reshape(1, heads, 1, headDim));
         if (widthMap != null) {
             modulation = modulation.matmul(widthMap);

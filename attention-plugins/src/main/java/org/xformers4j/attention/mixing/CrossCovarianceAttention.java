@@ -40,8 +40,9 @@ import org.xformers4j.tensor.Tensor;
  *
  * <p><b>Choices the paper leaves open, or that this interface forces.</b>
  * <ul>
- *   <li>Every L2 norm is {@code sqrt(Σ x² + eps)} ({@code eps} configurable, default 1e-12, the
- *       authors' {@code F.normalize}): an all-zero channel stays zero with finite gradients.</li>
+ *   <li>Every L2 norm is {@code sqrt(Σ x² + eps)} ({@code eps} configurable, default 1e-12): an all-zero channel
+ *       stays zero with finite gradients. The authors' {@code F.normalize} divides by
+ *       {@code max(|x|, 1e-12)} instead, which differs only for norms below about 1e-6.</li>
  *   <li>Padding: the padded tokens of q, k and v are set to zero before the normalisation, so
  *       they take no part in the channel norms or in A, and their output rows are zero: a padded
  *       sequence computes what it would alone, and one whose tokens are all padded outputs zeros

@@ -25,7 +25,7 @@ abstract class MixingMechanism extends Module implements AttentionMechanism, Flo
         this.name = name;
     }
 
-    /** {@link #initialize(int, int, int, RandomGenerator)} with values of headDim elements, as a multi-head layer has. */
+    /** {@link #initialize(int, int, int, RandomGenerator)} with values of headDim elements, as a multi-head layer's. */
     @Override
     public final void initialize(int heads, int headDim, RandomGenerator rng) {
         initialize(heads, headDim, headDim, rng);

@@ -26,9 +26,9 @@ import org.xformers4j.tensor.Tensor;
  *   g = Σ_n α_n q̂_n                                                  the global query [d]
  *   out_n = (g ⊙ k̂_n) T_h + v̂_n                                      T_h [d, Dv]: learned
  * </pre>
- * with q, k [B, H, N, d], v [B, H, N, Dv], out [B, H, N, Dv]. Time and extra memory O(N·d·Dv): g is
- * one d-vector per head, nothing N×N is formed. It is not softmax attention and does not
- * approximate it (no token-to-token weights exist), so it does not report weights
+ * with q, k [B, H, N, d], v [B, H, N, Dv], out [B, H, N, Dv]. Time O(N·d·Dv), extra memory
+ * O(N·(d + Dv)): g is one d-vector per head, nothing N×N is formed. It is not softmax attention
+ * and does not approximate it (no token-to-token weights exist), so it does not report weights
  * ({@code WeightedAttention}).
  *
  * <p><b>Where the authors' projections go.</b> Their {@code to_query} and {@code to_key} are the
@@ -46,8 +46,9 @@ import org.xformers4j.tensor.Tensor;
  *
  * <p><b>Choices the paper leaves open, or that this interface forces.</b>
  * <ul>
- *   <li>Every L2 norm is {@code sqrt(Σ x² + eps)} ({@code eps} configurable, default 1e-12, the
- *       authors' {@code F.normalize}): a zero vector stays zero with finite gradients.</li>
+ *   <li>Every L2 norm is {@code sqrt(Σ x² + eps)} ({@code eps} configurable, default 1e-12): a zero vector
+ *       stays zero with finite gradients. The authors' {@code F.normalize} divides by
+ *       {@code max(|x|, 1e-12)} instead, which differs only for norms below about 1e-6.</li>
  *   <li>Padding: a padded token takes no part in the pooling (its s_n is left out of the L2 norm,
  *       or masked from the softmax), and its output row is zero; it has no influence on any other
  *       token, and a sequence whose tokens are all padded outputs zeros.</li>

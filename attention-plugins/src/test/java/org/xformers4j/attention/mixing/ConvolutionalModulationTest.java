@@ -276,7 +276,8 @@ class ConvolutionalModulationTest {
                 false, true, false, true, true);
         assertThat(d.hyperparameter("kernelSize").orElseThrow().defaultValue()).isEqualTo("11");
         ConvolutionalModulation attention = mechanism(Dimensionality.AUTO, D, 1);
-        assertThat(attention.forwardFlops(new Shape(2, 3, 100, 100, 16, 16, false))).isEqualTo(2.0 * 2 * 3 * 100 * K * 16);
+        assertThat(attention.forwardFlops(new Shape(2, 3, 100, 100, 16, 16, false)))
+                .isEqualTo(2.0 * 2 * 3 * 100 * K * 16);
         assertThat(attention.forwardFlops(new Shape(2, 3, 100, 100, 16, 8, false)))
                 .isEqualTo(2.0 * 2 * 3 * 100 * (K * 16 + 16 * 8));
     }

@@ -23,7 +23,7 @@ final class MixingCases {
     private MixingCases() {
     }
 
-    /** {@code module} with every parameter redrawn from N(0, std²) with {@code seed}, so that no test relies on an initial value. */
+    /** {@code module} with every parameter redrawn from N(0, std²) with {@code seed}: no test relies on initial values. */
     static <M extends Module> M randomized(M module, long seed, float std) {
         SplittableRandom rng = new SplittableRandom(seed);
         Map<String, ParameterState> state = new LinkedHashMap<>();

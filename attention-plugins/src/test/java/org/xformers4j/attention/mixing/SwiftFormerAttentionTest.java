@@ -184,8 +184,10 @@ class SwiftFormerAttentionTest {
                         GradCheck.input(rng, B, H, 7, dv), attention.namedParameters().get("pool"),
                         attention.namedParameters().get("transform")};
                 AttentionContext context = paddedContext(padded, false);
-                GradCheck.of("swiftformer " + pooling + ", Dv " + dv, in -> attention.forward(in[0], in[1], in[2], context),
-                        ref -> reference(ref[0], ref[1], ref[2], ref[3], ref[4], 7, dv, pooling, padded), leaves).check();
+                GradCheck.of("swiftformer " + pooling + ", Dv " + dv,
+                        in -> attention.forward(in[0], in[1], in[2], context),
+                        ref -> reference(ref[0], ref[1], ref[2], ref[3], ref[4], 7, dv, pooling, padded), leaves)
+                        .check();
             }
         }
     }
