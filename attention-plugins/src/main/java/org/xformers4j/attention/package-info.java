@@ -7,7 +7,9 @@
  * {@link org.xformers4j.attention.lowrank} (low-rank approximations: {@code nystrom},
  * {@code linformer}) and
  * {@link org.xformers4j.attention.kernel} (softmax-free kernel attentions: {@code linear},
- * {@code performer}, {@code cosformer}, {@code hydra}, {@code sima}, {@code relu-linear}). The
+ * {@code performer}, {@code cosformer}, {@code hydra}, {@code sima}, {@code relu-linear}) and
+ * {@link org.xformers4j.attention.mixing} (token mixers that replace the query-key product:
+ * {@code swiftformer}, {@code xca}, {@code conv-modulation}). The
  * family packages are exported, because OLCUT creates the mechanisms by class name, as users name
  * them in configuration files. {@code attention.sparse} (fixed sparsity patterns) will join them
  * with its first mechanism.

@@ -55,6 +55,22 @@ public final class AttentionInputs {
         }
     }
 
+    /**
+     * Refuses an additive bias and attention dropout, for a mechanism that forms no query-key
+     * scores to add a bias to and no attention weights to drop; {@code name} starts each message.
+     */
+    public static void refuseBiasAndDropout(String name, AttentionContext context) {
+        if (context.bias() != null) {
+            throw new IllegalArgumentException(name + ": an additive bias is not supported: the mechanism computes "
+                    + "no query-key scores to add it to (got bias " + shape(context.bias()) + ")");
+        }
+        if (context.dropout() > 0f) {
+            throw new IllegalArgumentException(name + ": attention dropout " + context.dropout() + " is not supported: "
+                    + "the mechanism forms no attention weights to drop (set attentionDropout to 0; residual "
+                    + "dropout still applies)");
+        }
+    }
+
     /** Whether {@code shape} broadcasts to {@code target} without changing it (trailing alignment, sizes equal or 1). */
     private static boolean broadcastsTo(int[] shape, int[] target) {
         if (shape.length > target.length) {

@@ -26,15 +26,7 @@ final class KernelChecks {
     static void check(String name, Tensor query, Tensor key, Tensor value, AttentionContext context,
                       String causalRefusal) {
         AttentionInputs.check(name, query, key, value, context);
-        if (context.bias() != null) {
-            throw new IllegalArgumentException(name + ": an additive bias is not supported: the mechanism computes "
-                    + "no query-key scores to add it to (got bias " + shape(context.bias()) + ")");
-        }
-        if (context.dropout() > 0f) {
-            throw new IllegalArgumentException(name + ": attention dropout " + context.dropout() + " is not supported: "
-                    + "the mechanism forms no attention weights to drop (set attentionDropout to 0; residual "
-                    + "dropout still applies)");
-        }
+        AttentionInputs.refuseBiasAndDropout(name, context);
         if (context.causal() && causalRefusal != null) {
             throw new IllegalArgumentException(name + ": a causal context is not supported: " + causalRefusal);
         }
