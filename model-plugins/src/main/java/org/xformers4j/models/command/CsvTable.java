@@ -238,6 +238,7 @@ final class CsvTable implements AutoCloseable {
      * not pass the cause on.
      */
     private static final class Bytes extends FilterInputStream {
+        private final byte[] one = new byte[1];
         private long line = 1;
         private long lineBytes;
         private String failure;
@@ -248,7 +249,6 @@ final class CsvTable implements AutoCloseable {
 
         @Override
         public int read() throws IOException {
-            byte[] one = new byte[1];
             return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 

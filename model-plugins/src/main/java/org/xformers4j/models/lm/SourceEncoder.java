@@ -3,9 +3,10 @@ package org.xformers4j.models.lm;
 import com.oracle.labs.mlrg.olcut.config.Configurable;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.random.RandomGenerator;
-import org.xformers4j.component.attention.AttentionContext.Grid;
 import org.xformers4j.component.Hyperparameters;
+import org.xformers4j.component.attention.AttentionContext.Grid;
 import org.xformers4j.models.nn.TransformerDecoder;
 import org.xformers4j.models.text.Tokenizer;
 import org.xformers4j.nn.Module;
@@ -33,7 +34,7 @@ public abstract sealed class SourceEncoder implements Configurable permits TextS
 
     /** This encoder's settings as model metadata: {@value #KIND} = {@link #kind()} and its fields under {@value #PREFIX}. */
     Map<String, String> toMetadata() {
-        Map<String, String> out = new java.util.TreeMap<>(Hyperparameters.toText(this, PREFIX));
+        Map<String, String> out = new TreeMap<>(Hyperparameters.toText(this, PREFIX));
         out.put(KIND, kind());
         return out;
     }

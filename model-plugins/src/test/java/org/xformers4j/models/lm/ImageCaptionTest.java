@@ -2,6 +2,7 @@ package org.xformers4j.models.lm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,6 +21,7 @@ import org.xformers4j.io.Checkpoint;
 import org.xformers4j.io.FileMutations;
 import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.nn.CountingRegistry;
+import org.xformers4j.models.nn.TransformerEncoder;
 import org.xformers4j.models.text.ByteTokenizer;
 import org.xformers4j.nn.ParameterState;
 import org.xformers4j.registry.ComponentRegistry;
@@ -42,7 +44,7 @@ class ImageCaptionTest {
     private static final ImageSourceEncoder DIGITS = new ImageSourceEncoder(8, 8, 1, 2, 1f / 16, "p", "caption");
     private static final Architecture ARCHITECTURE = Architecture.builder().attention("full", Map.of())
             .positional("learned", Map.of("maxLength", "16")).modelDim(32).heads(4).layers(1).hidden(64)
-            .pooling(org.xformers4j.models.nn.TransformerEncoder.Pooling.MEAN).build();
+            .pooling(TransformerEncoder.Pooling.MEAN).build();
 
     private static List<Seq2SeqTrainer.Pair> digits;
     private static Seq2SeqTrainer.Result<Seq2SeqModel> trained;
@@ -145,7 +147,7 @@ class ImageCaptionTest {
             for (int k = 0; k < 4; k++) {
                 expected += (double) w[d * 4 + k] * patch[k];
             }
-            assertThat((double) out[5 * 3 + d]).isCloseTo(expected, org.assertj.core.api.Assertions.within(1e-4));
+            assertThat((double) out[5 * 3 + d]).isCloseTo(expected, within(1e-4));
         }
     }
 
@@ -197,7 +199,7 @@ class ImageCaptionTest {
         for (Seq2SeqTrainer.Pair pair : digits.subList(0, 20)) {
             assertThat(caption(loaded, pair.source())).isEqualTo(caption(trained.model(), pair.source()));
         }
-        assertThat(((TextGenerator) TextGenerator.load(directory, registry))).isInstanceOf(Seq2SeqModel.class);
+        assertThat(TextGenerator.load(directory, registry)).isInstanceOf(Seq2SeqModel.class);
         assertThat(loaded.provenance()).containsEntry("source.patchSize", "2").containsEntry("source", "image");
     }
 
