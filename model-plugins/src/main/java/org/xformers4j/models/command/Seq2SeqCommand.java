@@ -73,13 +73,19 @@ public final class Seq2SeqCommand extends Command {
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
+        List<String> rest = Arrays.asList(args).subList(Math.min(1, args.length), args.length);
+        if (args.length > 0 && args[0].equals("train")) {
+            return train(rest, out, err);
+        }
         if (args.length > 0 && args[0].equals("generate")) {
-            return generate(Arrays.asList(args).subList(1, args.length), out, err);
+            return generate(rest, out, err);
         }
-        if (args.length == 0 || !args[0].equals("train")) {
-            return usageError(err, "seq2seq: expected the subcommand 'train' or 'generate'"
-                    + (args.length == 0 ? "" : ", got '" + args[0] + "'"));
-        }
+        return usageError(err, "seq2seq: expected the subcommand 'train' or 'generate'"
+                + (args.length == 0 ? "" : ", got '" + args[0] + "'"));
+    }
+
+    /** {@code seq2seq train}: trains the configured model on the pairs of {@code --pairs} and saves it. */
+    private int train(List<String> args, PrintStream out, PrintStream err) {
         CommandLine line;
         Path config;
         Path pairsFile;
@@ -87,7 +93,7 @@ public final class Seq2SeqCommand extends Command {
         Map<String, String> overrides;
         TrainingOutputs outputs;
         try {
-            line = SYNTAX.parse(Arrays.asList(args).subList(1, args.length));
+            line = SYNTAX.parse(args);
             config = line.path("--config");
             pairsFile = line.path("--pairs");
             save = line.path("--save", null);
