@@ -4,8 +4,10 @@ import java.util.List;
 import org.osgi.service.component.annotations.Component;
 import org.xformers4j.component.ConfigurableCatalog;
 import org.xformers4j.component.ConfigurableDescriptor;
+import org.xformers4j.models.lm.ImageSourceEncoder;
 import org.xformers4j.models.lm.LanguageModelTrainer;
 import org.xformers4j.models.lm.Seq2SeqTrainer;
+import org.xformers4j.models.lm.TextSourceEncoder;
 import org.xformers4j.models.nn.Architecture;
 import org.xformers4j.models.tribuo.FeatureTokens;
 import org.xformers4j.models.tribuo.ImagePatches;
@@ -48,6 +50,10 @@ public final class ConfigurableClasses implements ConfigurableCatalog {
                     "Image patches of a pixel grid as tokens (Vision Transformer)."),
             ConfigurableDescriptor.of(TextTokens.class, ENCODER,
                     "Ordered text tokens as learned embeddings."),
+            ConfigurableDescriptor.of(TextSourceEncoder.class, ENCODER,
+                    "A sequence-to-sequence model's text sources: the tokenizer's tokens, the shared embedding table."),
+            ConfigurableDescriptor.of(ImageSourceEncoder.class, ENCODER,
+                    "A sequence-to-sequence model's image sources (image captioning): Vision Transformer patches."),
             ConfigurableDescriptor.of(LabelHead.class, HEAD,
                     "Multi-class classification: softmax cross-entropy, a probability for every label."),
             ConfigurableDescriptor.of(RegressorHead.class, HEAD,

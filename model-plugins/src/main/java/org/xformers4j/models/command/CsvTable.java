@@ -3,6 +3,9 @@ package org.xformers4j.models.command;
 import org.tribuo.data.csv.CSVIterator;
 import org.tribuo.data.columnar.ColumnarIterator;
 
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PushbackReader;
@@ -16,6 +19,8 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 
 /**
  * A CSV or TSV file with a header line, read once and streaming: Tribuo's {@link CSVIterator} (RFC 4180
@@ -25,20 +30,31 @@ import java.util.regex.Pattern;
  * column twice or not at all, bytes that are not UTF-8 (never replaced with U+FFFD), a row with
  * more or fewer cells than the header, an empty text cell, a cell that is not a number or not a
  * finite 32-bit float (the models compute in float: 1e39 would become infinity).
+ *
+ * <p>A file whose name ends in {@code .gz} is gzip-compressed CSV (or TSV: the separator follows the name
+ * without {@code .gz}), decompressed as it is read; data that are not gzip, or damaged or cut short, are
+ * refused naming the file and the row where decompression failed. Whatever the file, a line of more than
+ * {@value #MAX_LINE_BYTES} bytes is refused naming it before it is held in memory, so that neither a
+ * huge file without line breaks nor a small compressed one that expands into one can exhaust the memory.
  */
 final class CsvTable implements AutoCloseable {
 
     /** Tribuo's message for a row whose cell count differs from the header's. */
     private static final Pattern CELL_COUNT = Pattern.compile("headers has (\\d+) elements, current line has (\\d+)");
 
+    /** The longest line read, in bytes (16 MiB): a row of a million numbers of 16 characters fits. */
+    static final int MAX_LINE_BYTES = 1 << 24;
+
     private final Path file;
     private final StrictUtf8Reader text;
+    private final Bytes bytes;
     private final CSVIterator rows;
     private final List<String> columns;
     private long read;
 
-    private CsvTable(Path file, StrictUtf8Reader text, CSVIterator rows, List<String> columns) {
+    private CsvTable(Path file, Bytes bytes, StrictUtf8Reader text, CSVIterator rows, List<String> columns) {
         this.file = file;
+        this.bytes = bytes;
         this.text = text;
         this.rows = rows;
         this.columns = columns;
@@ -52,6 +68,9 @@ final class CsvTable implements AutoCloseable {
     static char separator(Path file, String option) {
         if (option == null) {
             String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
+            if (name.endsWith(".gz")) {
+                name = name.substring(0, name.length() - ".gz".length());
+            }
             return name.endsWith(".tsv") || name.endsWith(".tab") ? '\t' : CSVIterator.SEPARATOR;
         }
         if (option.equals("tab") || option.equals("\t")) {
@@ -75,11 +94,22 @@ final class CsvTable implements AutoCloseable {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException(file + ": no such file");
         }
+        InputStream in;
         try {
-            return open(file, Files.newInputStream(file), separator);
+            in = Files.newInputStream(file);
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot be read: " + e.getMessage(), e);
         }
+        if (file.toString().toLowerCase(Locale.ROOT).endsWith(".gz")) {
+            try {
+                in = new GZIPInputStream(in, 1 << 16);
+            } catch (IOException e) {
+                closeQuietly(in);
+                throw new IllegalArgumentException(file + ": not gzip-compressed data, as its name ending in .gz says ("
+                        + (e instanceof EOFException ? "it is cut short" : e.getMessage()) + ")", e);
+            }
+        }
+        return open(file, in, separator);
     }
 
     /** Reads the header line of the CSV text in {@code in}, which errors call {@code file}. */
@@ -89,7 +119,8 @@ final class CsvTable implements AutoCloseable {
 
     /** Reads the header line of the text in {@code in}, cells separated by {@code separator}, which errors call {@code file}. */
     static CsvTable open(Path file, InputStream in, char separator) {
-        StrictUtf8Reader text = new StrictUtf8Reader(in);
+        Bytes bytes = new Bytes(in);
+        StrictUtf8Reader text = new StrictUtf8Reader(bytes);
         // Tribuo's byte-order-mark check reads one character and pushes it back even at the end of
         // the input, where it pushes back (char) -1 as a header: an empty file must not reach it.
         PushbackReader start = new PushbackReader(text);
@@ -109,7 +140,8 @@ final class CsvTable implements AutoCloseable {
             rows = new CSVIterator(start, separator, CSVIterator.QUOTE, (List<String>) null);
         } catch (RuntimeException e) {
             closeQuietly(text);
-            throw new IllegalArgumentException(file + ": the header line " + (text.failure() != null
+            throw new IllegalArgumentException(file + ": the header line " + (bytes.failure != null
+                    ? "cannot be read: " + bytes.failure : text.failure() != null
                     ? "is " + text.failure().getMessage() : "cannot be read: " + e.getMessage()), e);
         }
         List<String> columns = rows.getFields();
@@ -131,7 +163,7 @@ final class CsvTable implements AutoCloseable {
                         + "column " + first + " and column " + (i + 1));
             }
         }
-        return new CsvTable(file, text, rows, columns);
+        return new CsvTable(file, bytes, text, rows, columns);
     }
 
     /** The column names of the header line, in order, each once. */
@@ -173,6 +205,9 @@ final class CsvTable implements AutoCloseable {
     }
 
     private String rowFault(RuntimeException e) {
+        if (bytes.failure != null) {
+            return bytes.failure;
+        }
         if (text.failure() != null) {
             return text.failure().getMessage();
         }
@@ -188,11 +223,67 @@ final class CsvTable implements AutoCloseable {
         closeQuietly(text);
     }
 
-    private static void closeQuietly(StrictUtf8Reader text) {
+    private static void closeQuietly(Closeable text) {
         try {
             text.close();
         } catch (IOException e) {
             // reading is over; nothing was written
+        }
+    }
+
+    /**
+     * The file's bytes (decompressed), counting the bytes of the current line: a line longer than
+     * {@value #MAX_LINE_BYTES} bytes, and a failure of decompression, end the reading with an
+     * {@link IOException} whose description is kept in {@link #failure}, as Tribuo's CSV reader does
+     * not pass the cause on.
+     */
+    private static final class Bytes extends FilterInputStream {
+        private final byte[] one = new byte[1];
+        private long line = 1;
+        private long lineBytes;
+        private String failure;
+
+        Bytes(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            if (failure != null) {
+                throw new IOException(failure);
+            }
+            int n;
+            try {
+                n = super.read(buffer, offset, length);
+            } catch (EOFException e) {
+                throw fail("the compressed data are cut short (" + e.getMessage() + ")");
+            } catch (ZipException e) {
+                throw fail("the compressed data are damaged (" + e.getMessage() + ")");
+            }
+            for (int i = offset; i < offset + Math.max(0, n); i++) {
+                if (buffer[i] == '\n') {
+                    line++;
+                    lineBytes = 0;
+                } else if (++lineBytes > MAX_LINE_BYTES) {
+                    throw fail("line " + line + " is longer than " + MAX_LINE_BYTES + " bytes, the most a line may have");
+                }
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            throw new IOException("CsvTable reads every byte");
+        }
+
+        private IOException fail(String what) {
+            failure = what;
+            return new IOException(what);
         }
     }
 

@@ -32,11 +32,13 @@ import org.xformers4j.tensor.Tensor;
  * ({@link #save}, {@link #load}).
  * <pre>
  *   source "abc"  → ids a b c &lt;/s&gt; → E[ids] → encoder (positions added by its hook 1) → memory [1, S, D]
+ *   source image  → patches → linear projection → encoder (positions; the patch grid to the attention) → memory
  *   target "cba"  : decoder reads &lt;s&gt; c b a, predicts c b a &lt;/s&gt; (teacher forcing), attending to the memory
  * </pre>
- * The source is followed by the end token {@value #END_TOKEN}, so the encoder sees where it ends
- * whatever the positional encoding. The encoder and the decoder share the decoder's token
- * embedding table E (the source is embedded with {@link TransformerDecoder#embed}); with
+ * What the encoder reads is the model's {@link SourceEncoder}: text ({@link TextSourceEncoder}) or
+ * images ({@link ImageSourceEncoder}, an image-to-caption model). A text source is followed by the end
+ * token {@value #END_TOKEN}, so the encoder sees where it ends whatever the positional encoding, and is
+ * embedded with the decoder's token embedding table E ({@link TransformerDecoder#embed}); with
  * {@link Architecture#tiedEmbeddings()} the logits are computed with E too, the three-way tying of
  * Vaswani et al. (§3.4) after Press and Wolf (2017, "Using the Output Embedding to Improve Language
  * Models"). Sources of a batch are right-padded and the padding is masked as attention keys, in
@@ -56,6 +58,8 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
     /** The network's parameters: the encoder's and the decoder's stacks, the shared embedding table in the decoder. */
     private static final Layout LAYOUT = new Layout("decoder.tokenEmbedding", 2);
 
+    private final SourceEncoder sourceEncoder;
+    private final SourceEncoder.Embedding source;
     private final TransformerEncoder encoder;
     private final TransformerDecoder decoder;
     private final Network network;
@@ -63,22 +67,28 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
     private final int endToken;
     private final RandomGenerator crossAttentionRng;
 
-    /** The encoder and the decoder as one module: parameters {@code encoder.…} and {@code decoder.…}. */
+    /**
+     * The source embedding, the encoder and the decoder as one module: parameters {@code source.…} (an
+     * image's patch projection; none for text), {@code encoder.…} and {@code decoder.…}.
+     */
     private static final class Network extends Module {
-        Network(TransformerEncoder encoder, TransformerDecoder decoder) {
+        Network(SourceEncoder.Embedding source, TransformerEncoder encoder, TransformerDecoder decoder) {
+            registerModule("source", source);
             registerModule("encoder", encoder);
             registerModule("decoder", decoder);
         }
     }
 
-    private Seq2SeqModel(Architecture architecture, int contextLength, Tokenizer tokenizer, ComponentRegistry registry,
-                         RandomGenerator rng) {
+    private Seq2SeqModel(SourceEncoder sourceEncoder, Architecture architecture, int contextLength, Tokenizer tokenizer,
+                         ComponentRegistry registry, RandomGenerator rng) {
         super(KIND, architecture, contextLength, tokenizer, Map.of());
         this.startToken = specialToken(tokenizer, START_TOKEN);
         this.endToken = specialToken(tokenizer, END_TOKEN);
+        this.sourceEncoder = sourceEncoder;
         this.decoder = architecture.decoder(registry, tokenizer.vocabularySize(), true, rng);
         this.encoder = architecture.encoder(registry, rng);
-        this.network = new Network(encoder, decoder);
+        this.source = sourceEncoder.embedding(decoder, tokenizer, contextLength, rng);
+        this.network = new Network(source, encoder, decoder);
         this.crossAttentionRng = new SplittableRandom(rng.nextLong());
     }
 
@@ -87,6 +97,8 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
         super(KIND, trained.architecture(), trained.contextLength(), trained.tokenizer(), provenance);
         this.startToken = trained.startToken;
         this.endToken = trained.endToken;
+        this.sourceEncoder = trained.sourceEncoder;
+        this.source = trained.source;
         this.decoder = trained.decoder;
         this.encoder = trained.encoder;
         this.network = trained.network;
@@ -94,8 +106,19 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
     }
 
     /**
+     * A new, untrained model of text sources ({@link TextSourceEncoder}).
+     *
+     * @see #create(SourceEncoder, Architecture, int, Tokenizer, ComponentRegistry, RandomGenerator)
+     */
+    public static Seq2SeqModel create(Architecture architecture, int contextLength, Tokenizer tokenizer,
+                                      ComponentRegistry registry, RandomGenerator rng) {
+        return create(new TextSourceEncoder(), architecture, contextLength, tokenizer, registry, rng);
+    }
+
+    /**
      * A new, untrained model.
      *
+     * @param sourceEncoder what the encoder reads: text, or images
      * @param architecture  the architecture of the encoder and the decoder (both {@link Architecture#layers()} deep;
      *                      the encoder prepends a CLS token when its pooling is CLS, which the decoder does not see)
      * @param contextLength the most tokens a source or a target (with its special token) may have
@@ -105,13 +128,14 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
      * @throws IllegalArgumentException if an argument is null, a special token is missing, or the attention
      *                                  mechanism cannot serve as cross-attention
      */
-    public static Seq2SeqModel create(Architecture architecture, int contextLength, Tokenizer tokenizer,
-                                      ComponentRegistry registry, RandomGenerator rng) {
-        if (architecture == null || tokenizer == null || registry == null || rng == null) {
-            throw new IllegalArgumentException("Seq2SeqModel: architecture, tokenizer, registry and rng must not be "
-                    + "null, got " + architecture + ", " + tokenizer + ", " + registry + ", " + rng);
+    public static Seq2SeqModel create(SourceEncoder sourceEncoder, Architecture architecture, int contextLength,
+                                      Tokenizer tokenizer, ComponentRegistry registry, RandomGenerator rng) {
+        if (sourceEncoder == null || architecture == null || tokenizer == null || registry == null || rng == null) {
+            throw new IllegalArgumentException("Seq2SeqModel: sourceEncoder, architecture, tokenizer, registry and rng "
+                    + "must not be null, got " + sourceEncoder + ", " + architecture + ", " + tokenizer + ", "
+                    + registry + ", " + rng);
         }
-        return new Seq2SeqModel(architecture, contextLength, tokenizer, registry, rng);
+        return new Seq2SeqModel(sourceEncoder, architecture, contextLength, tokenizer, registry, rng);
     }
 
     private static int specialToken(Tokenizer tokenizer, String token) {
@@ -121,26 +145,39 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
     }
 
     /**
-     * Writes the target for {@code source}, of which the encoder reads at most {@link #contextLength()}
-     * tokens ({@value #END_TOKEN} included: a longer source is cut to its start). The strategy runs with end token {@value #END_TOKEN}:
-     * a config without an end token gets it, and a config with another one is refused. The
-     * generations' texts leave out the final {@value #END_TOKEN}; their token ids keep it. Puts the
-     * model in evaluation mode.
+     * Writes the target for the text {@code source}: {@link #generate(Source, DecodingStrategy, GenerationConfig)}
+     * of a {@link Source.Text}.
      *
-     * @throws IllegalArgumentException if {@code config} names an end token other than {@value #END_TOKEN}
+     * @throws IllegalArgumentException if the model reads images, or {@code config} names an end token other than
+     *                                  {@value #END_TOKEN}
      */
     @Override
     public List<Generation> generate(String source, DecodingStrategy strategy, GenerationConfig config) {
+        return generate(new Source.Text(source), strategy, config);
+    }
+
+    /**
+     * Writes the target for {@code source} (a text, of which the encoder reads at most
+     * {@link #contextLength()} tokens, {@value #END_TOKEN} included, a longer one being cut to its start;
+     * or an image). The strategy runs with end token {@value #END_TOKEN}: a config without an end token
+     * gets it, and a config with another one is refused. The generations' texts leave out the final
+     * {@value #END_TOKEN}; their token ids keep it. Puts the model in evaluation mode.
+     *
+     * @throws IllegalArgumentException if the source is not of the kind the model reads (or, for an image, not
+     *                                  of its size), or {@code config} names an end token other than
+     *                                  {@value #END_TOKEN}
+     */
+    public List<Generation> generate(Source source, DecodingStrategy strategy, GenerationConfig config) {
         return generate(source, strategy, config, true);
     }
 
-    /** {@link #generate(String, DecodingStrategy, GenerationConfig)}, with KV caches or recomputing each prefix. */
-    List<Generation> generate(String source, DecodingStrategy strategy, GenerationConfig config, boolean cached) {
+    /** {@link #generate(Source, DecodingStrategy, GenerationConfig)}, with KV caches or recomputing each prefix. */
+    List<Generation> generate(Source source, DecodingStrategy strategy, GenerationConfig config, boolean cached) {
         GenerationConfig ending = withEndToken(config);
         network.eval();
         TransformerBlock.Memory memory;
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            memory = encode(new int[][] {fitSource(sourceTokens(source))});
+            memory = encode(List.of(source));
         }
         DecoderSession session = new DecoderSession(decoder, cached, memory, contextLength());
         List<Generation> out = new ArrayList<>();
@@ -165,32 +202,34 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
         return config;
     }
 
-    /** The ids the encoder reads for {@code source}: its tokens, then {@value #END_TOKEN}. */
-    int[] sourceTokens(String source) {
-        int[] ids = tokenizer().encode(source);
-        int[] out = Arrays.copyOf(ids, ids.length + 1);
-        out[ids.length] = endToken;
-        return out;
+    /**
+     * The tokens the encoder would read for the text {@code source} before any cut: its tokens and
+     * {@value #END_TOKEN}.
+     *
+     * @throws IllegalArgumentException if the model reads images
+     */
+    @Override
+    public int inputTokens(String source) {
+        return sourceTokens(new Source.Text(source));
     }
 
     /**
-     * {@code source} (from {@link #sourceTokens}) if it fits in {@link #contextLength()} tokens, else
-     * its first {@code contextLength − 1} tokens and {@value #END_TOKEN}: the encoder reads at most
-     * the context it was trained on.
+     * The tokens the encoder would read for {@code source} before any cut (for an image, its patches).
+     *
+     * @throws IllegalArgumentException if the source is not of the kind the model reads, or not of its size
      */
-    int[] fitSource(int[] source) {
-        if (source.length <= contextLength()) {
-            return source;
-        }
-        int[] fitted = Arrays.copyOf(source, contextLength());
-        fitted[fitted.length - 1] = endToken;
-        return fitted;
+    int sourceTokens(Source source) {
+        return this.source.tokens(source);
     }
 
-    /** The tokens the encoder would read for {@code source} before any cut: its tokens and {@value #END_TOKEN}. */
-    @Override
-    public int inputTokens(String source) {
-        return sourceTokens(source).length;
+    /** The most tokens of a source the encoder reads: the context length for text, the patches of an image. */
+    int maxSourceTokens() {
+        return source.maxTokens();
+    }
+
+    /** What the encoder reads. */
+    public SourceEncoder sourceEncoder() {
+        return sourceEncoder;
     }
 
     /** The ids of {@code target}, without special tokens around them. */
@@ -199,24 +238,14 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
     }
 
     /**
-     * The encoder's memory for {@code sources} (rows from {@link #sourceTokens}), right-padded to the
-     * longest with the padding masked: states [B, S, D] and their key padding mask [B, S].
+     * The encoder's memory for {@code sources}, embedded by the model's source encoder (text
+     * right-padded to the longest with the padding masked; an image's patches with their grid):
+     * states [B, S, D] and their key padding mask [B, S].
      */
-    private TransformerBlock.Memory encode(int[][] sources) {
-        int length = Arrays.stream(sources).mapToInt(s -> s.length).max().orElseThrow();
-        int[][] padded = new int[sources.length][];
-        float[] mask = new float[sources.length * length];
-        boolean anyPadding = false;
-        for (int b = 0; b < sources.length; b++) {
-            padded[b] = Arrays.copyOf(sources[b], length);
-            Arrays.fill(padded[b], sources[b].length, length, endToken);
-            Arrays.fill(mask, b * length + sources[b].length, (b + 1) * length, 1f);
-            anyPadding |= sources[b].length < length;
-        }
-        Tensor embedded = decoder.embed(padded);
-        Tensor keyPaddingMask = anyPadding ? Tensor.of(embedded.backend(), mask, sources.length, length) : null;
-        Tensor states = encoder.forward(embedded, keyPaddingMask).tokens();
-        return new TransformerBlock.Memory(states, AttentionContext.builder().keyPaddingMask(keyPaddingMask)
+    private TransformerBlock.Memory encode(List<? extends Source> sources) {
+        SourceEncoder.Embedding.Input input = source.embed(sources);
+        Tensor states = encoder.forward(input.embeddings(), input.keyPaddingMask(), input.grid()).tokens();
+        return new TransformerBlock.Memory(states, AttentionContext.builder().keyPaddingMask(input.keyPaddingMask())
                 .dropout(architecture().attentionDropout(), crossAttentionRng).build());
     }
 
@@ -224,15 +253,15 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
      * The teacher-forced loss of a batch: the decoder reads {@value #START_TOKEN} and each target
      * and predicts the target and {@value #END_TOKEN}, attending to its source.
      *
-     * @param sources rows from {@link #sourceTokens}
+     * @param sources the sources, of the kind the model reads
      * @param targets rows from {@link #targetTokens}, one per source
      * @return the mean cross-entropy per predicted token (each target's length + 1), a scalar with a graph
      *         when grad mode is on
      */
-    Tensor loss(int[][] sources, int[][] targets) {
-        if (sources.length != targets.length || sources.length == 0) {
+    Tensor loss(List<? extends Source> sources, int[][] targets) {
+        if (sources.size() != targets.length || targets.length == 0) {
             throw new IllegalArgumentException("Seq2SeqModel.loss: need as many targets as sources, at least one, got "
-                    + sources.length + " sources and " + targets.length + " targets");
+                    + sources.size() + " sources and " + targets.length + " targets");
         }
         int length = Arrays.stream(targets).mapToInt(t -> t.length).max().orElseThrow() + 1;
         int[][] inputs = new int[targets.length][length];
@@ -267,14 +296,14 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
         if (pairs == null || pairs.isEmpty()) {
             throw new IllegalArgumentException("Seq2SeqModel.evaluate: pairs must not be empty");
         }
-        int[][] sources = pairs.stream().map(p -> sourceTokens(p.source())).toArray(int[][]::new);
+        List<Source> sources = pairs.stream().map(Seq2SeqTrainer.Pair::source).toList();
         int[][] targets = pairs.stream().map(p -> targetTokens(p.target())).toArray(int[][]::new);
         long characters = pairs.stream().mapToLong(p -> p.target().codePointCount(0, p.target().length())).sum();
         return evaluate(sources, targets, characters, batchSize);
     }
 
     /** {@link #evaluate(List, int)} of encoded pairs whose targets have {@code characters} characters in all. */
-    Evaluation evaluate(int[][] sources, int[][] targets, long characters, int batchSize) {
+    Evaluation evaluate(List<? extends Source> sources, int[][] targets, long characters, int batchSize) {
         if (batchSize <= 0) {
             throw new IllegalArgumentException("Seq2SeqModel.evaluate: batchSize must be > 0, got " + batchSize);
         }
@@ -283,11 +312,11 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
         double nats = 0;
         long predicted = 0;
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            for (int from = 0; from < sources.length; from += batchSize) {
-                int to = Math.min(sources.length, from + batchSize);
+            for (int from = 0; from < targets.length; from += batchSize) {
+                int to = Math.min(targets.length, from + batchSize);
                 int[][] batchTargets = Arrays.copyOfRange(targets, from, to);
                 long count = predictedTokens(batchTargets);
-                nats += loss(Arrays.copyOfRange(sources, from, to), batchTargets).item() * (double) count;
+                nats += loss(sources.subList(from, to), batchTargets).item() * (double) count;
                 predicted += count;
             }
         } finally {
@@ -319,8 +348,17 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
 
     /** The sequence-to-sequence model whose weights file, {@code weights}, was read from {@code directory}. */
     static Seq2SeqModel load(Path directory, Checkpoint weights, ComponentRegistry registry) {
+        ModelFiles.requireKind(directory, weights, KIND);
+        SourceEncoder sourceEncoder;
+        try {
+            sourceEncoder = SourceEncoder.fromMetadata(weights.metadata());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("model " + directory.resolve(ModelFiles.WEIGHTS_FILE) + ": "
+                    + e.getMessage(), e);
+        }
         return fromCheckpoint(directory, weights, KIND, LAYOUT, (architecture, contextLength, tokenizer) ->
-                new Seq2SeqModel(architecture, contextLength, tokenizer, registry, new SplittableRandom(0)));
+                new Seq2SeqModel(sourceEncoder, architecture, contextLength, tokenizer, registry,
+                        new SplittableRandom(0)));
     }
 
     public TransformerEncoder encoder() {
@@ -335,6 +373,12 @@ public final class Seq2SeqModel extends TrainedTextModel<Seq2SeqModel> {
     @Override
     public Module network() {
         return network;
+    }
+
+    /** The source encoder's settings, saved beside the architecture. */
+    @Override
+    Map<String, String> metadata() {
+        return sourceEncoder.toMetadata();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.xformers4j.models.lm;
 
+import com.oracle.labs.mlrg.olcut.config.Config;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -9,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
 import java.util.stream.IntStream;
@@ -31,21 +33,33 @@ import org.xformers4j.models.text.Utf8;
  * non-finite losses are those of {@link TrainingLoop}. Targets (with the start token) must fit in
  * {@link #contextLength} tokens; a longer source (with its end token) is cut to its first
  * {@code contextLength} tokens, as {@link Seq2SeqModel#generate} cuts it, with one warning that
- * counts such sources and gives the longest. Configure it with OLCUT or {@link #builder()}.
+ * counts such sources and gives the longest. The sources are texts, or with an {@link ImageSourceEncoder}
+ * as {@link #source} images to caption (a Vision Transformer encoder); the rest is the same. Configure it
+ * with OLCUT or {@link #builder()}.
  */
 public final class Seq2SeqTrainer extends TextModelTrainer {
 
     private static final Logger LOGGER = Logger.getLogger(Seq2SeqTrainer.class.getName());
 
-    /** A training example: the target the model should write for the source. */
-    public record Pair(String source, String target) {
+    /** A training example: the target the model should write for the source (a text, or an image to caption). */
+    public record Pair(Source source, String target) {
         public Pair {
             if (source == null || target == null) {
                 throw new IllegalArgumentException("Pair: source and target must not be null, got " + source + ", "
                         + target);
             }
         }
+
+        /** A pair of texts. */
+        public Pair(String source, String target) {
+            this(source == null ? null : new Source.Text(source), target);
+        }
     }
+
+    @Config(description = "What the encoder reads (an org.xformers4j.models.lm.SourceEncoder): text through the "
+            + "tokenizer (TextSourceEncoder, the default), or images as Vision Transformer patches "
+            + "(ImageSourceEncoder: an image-to-caption model).")
+    private SourceEncoder source = new TextSourceEncoder();
 
     /** For OLCUT; see {@link #builder()}. */
     private Seq2SeqTrainer() {
@@ -54,6 +68,11 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
     /** A builder starting from the defaults of every field. */
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** What the encoder reads. */
+    public SourceEncoder source() {
+        return source;
     }
 
     @Override
@@ -78,7 +97,8 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
      * TextGenerator#provenance() provenance} (such as the configuration a command trained it with).
      *
      * @throws IllegalArgumentException if there are fewer than two pairs, or a pair's target is too long for
-     *                                  {@link #contextLength}, naming the pair's index
+     *                                  {@link #contextLength} or its source not of the kind {@link #source} reads,
+     *                                  naming the pair's index
      */
     public Result<Seq2SeqModel> train(List<Pair> pairs, List<? extends TrainingListener> listeners,
                                       Map<String, String> runProvenance) {
@@ -91,22 +111,29 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
         int held = validation.length;
         StringBuilder trainText = new StringBuilder();
         for (int i : training) {
-            trainText.append(pairs.get(i).source()).append('\n').append(pairs.get(i).target()).append('\n');
+            if (pairs.get(i).source() instanceof Source.Text text) {
+                trainText.append(text.text()).append('\n');
+            }
+            trainText.append(pairs.get(i).target()).append('\n');
         }
         Tokenizer tokenizer = tokenizerFor(trainText.toString());
         SplittableRandom rng = new SplittableRandom(run.seed());
-        Seq2SeqModel model = Seq2SeqModel.create(architecture, contextLength, tokenizer, registry(), rng);
-        int[][] sources = new int[pairs.size()][];
+        Seq2SeqModel model = Seq2SeqModel.create(source, architecture, contextLength, tokenizer, registry(), rng);
+        List<Source> sources = pairs.stream().map(Pair::source).toList();
         int[][] targets = new int[pairs.size()][];
         int longSources = 0;
         int longest = 0;
         for (int i = 0; i < pairs.size(); i++) {
-            int[] source = model.sourceTokens(pairs.get(i).source());
-            if (source.length > contextLength) {
-                longSources++;
-                longest = Math.max(longest, source.length);
+            int tokens;
+            try {
+                tokens = model.sourceTokens(sources.get(i));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("pair " + i + ": " + e.getMessage(), e);
             }
-            sources[i] = model.fitSource(source);
+            if (tokens > model.maxSourceTokens()) {
+                longSources++;
+                longest = Math.max(longest, tokens);
+            }
             targets[i] = model.targetTokens(pairs.get(i).target());
             if (targets[i].length + 1 > contextLength) {
                 throw new IllegalArgumentException("pair " + i + ": its target (with " + Seq2SeqModel.START_TOKEN
@@ -120,23 +147,24 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
         }
         int evaluated = evaluationWindows == 0 ? held : Math.min(held, evaluationWindows);
         int[] evaluatedPairs = Arrays.copyOf(validation, evaluated);
-        int[][] validationSources = Arrays.stream(evaluatedPairs).mapToObj(i -> sources[i]).toArray(int[][]::new);
+        List<Source> validationSources = Arrays.stream(evaluatedPairs).mapToObj(sources::get).toList();
         int[][] validationTargets = Arrays.stream(evaluatedPairs).mapToObj(i -> targets[i]).toArray(int[][]::new);
         long validationCharacters = Arrays.stream(evaluatedPairs).mapToObj(i -> pairs.get(i).target())
                 .mapToLong(t -> t.codePointCount(0, t.length())).sum();
         long batchSeed = rng.nextLong();
-        Map<String, String> identity = identity(data(pairs));
+        Map<String, String> identity = new TreeMap<>(identity(data(pairs)));
+        identity.putAll(source.toMetadata());
         TrainingTask task = new TrainingTask() {
             @Override
             public Batch batch(long step, int part, int parts) {
                 SplittableRandom draw = batchRandom(batchSeed, step);
                 int[] range = partRange(part, parts);
-                int[][] batchSources = new int[range[1] - range[0]][];
+                List<Source> batchSources = new ArrayList<>(range[1] - range[0]);
                 int[][] batchTargets = new int[range[1] - range[0]][];
                 for (int b = 0; b < range[1]; b++) {
                     int i = training[draw.nextInt(training.length)];
                     if (b >= range[0]) {
-                        batchSources[b - range[0]] = sources[i];
+                        batchSources.add(sources.get(i));
                         batchTargets[b - range[0]] = targets[i];
                     }
                 }
@@ -196,7 +224,7 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
     /** The pairs as one text, for the data's identity in checkpoints. */
     private static String data(List<Pair> pairs) {
         StringBuilder out = new StringBuilder();
-        pairs.forEach(p -> out.append(p.source()).append('\t').append(p.target()).append('\n'));
+        pairs.forEach(p -> out.append(p.source().identity()).append('\t').append(p.target()).append('\n'));
         return out.toString();
     }
 
@@ -231,8 +259,21 @@ public final class Seq2SeqTrainer extends TextModelTrainer {
 
     /** Builds a {@link Seq2SeqTrainer} from code; each setter names the {@code @Config} field it sets. */
     public static final class Builder extends TextModelTrainer.Builder<Seq2SeqTrainer, Builder> {
+        private final Seq2SeqTrainer trainer;
+
         private Builder() {
-            super(new Seq2SeqTrainer());
+            this(new Seq2SeqTrainer());
+        }
+
+        private Builder(Seq2SeqTrainer trainer) {
+            super(trainer);
+            this.trainer = trainer;
+        }
+
+        /** What the encoder reads; without one, text ({@link TextSourceEncoder}). */
+        public Builder source(SourceEncoder value) {
+            trainer.source = value;
+            return this;
         }
     }
 }

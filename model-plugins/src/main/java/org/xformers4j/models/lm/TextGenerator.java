@@ -11,7 +11,9 @@ import org.xformers4j.registry.ComponentRegistry;
 
 /**
  * A trained text model that generates from a text input with any registered decoding strategy:
- * a {@link LanguageModel} continues its prompt, a {@link Seq2SeqModel} writes the target for its source.
+ * a {@link LanguageModel} continues its prompt, a {@link Seq2SeqModel} writes the target for its source
+ * (an image-to-caption model's sources are images: {@link Seq2SeqModel#generate(Source, DecodingStrategy,
+ * GenerationConfig)}).
  */
 public interface TextGenerator {
 
@@ -26,7 +28,8 @@ public interface TextGenerator {
      * Generates from {@code input} with {@code strategy}.
      *
      * @return up to {@link GenerationConfig#numReturnSequences()} generations, best first
-     * @throws IllegalArgumentException if the input encodes to no tokens
+     * @throws IllegalArgumentException if the input encodes to no tokens, or the model does not read text (a
+     *                                  sequence-to-sequence model whose source is an {@link ImageSourceEncoder})
      */
     List<Generation> generate(String input, DecodingStrategy strategy, GenerationConfig config);
 

@@ -54,6 +54,11 @@ abstract class TrainedTextModel<M extends TrainedTextModel<M>> implements TextGe
     /** The network as one module: every trained parameter, under the names the model directory stores them by. */
     public abstract Module network();
 
+    /** What the model saves besides its architecture, context length, tokenizer and provenance; none by default. */
+    Map<String, String> metadata() {
+        return Map.of();
+    }
+
     /** This model, sharing its network, with {@code entries} as its provenance. */
     abstract M withProvenance(Map<String, String> entries);
 
@@ -69,6 +74,7 @@ abstract class TrainedTextModel<M extends TrainedTextModel<M>> implements TextGe
     @Override
     public void save(Path directory) {
         Map<String, String> metadata = new TreeMap<>(architecture.toMetadata());
+        metadata.putAll(metadata());
         metadata.put(ModelFiles.CONTEXT_LENGTH, Integer.toString(contextLength));
         ModelFiles.save(directory, kind, tokenizer, network(), metadata, provenance);
     }

@@ -12,6 +12,7 @@ import org.tribuo.Example;
 import org.tribuo.Feature;
 import org.tribuo.ImmutableFeatureMap;
 import org.xformers4j.component.attention.AttentionContext.Grid;
+import org.xformers4j.models.nn.ImagePatchLayout;
 import org.xformers4j.nn.Linear;
 import org.xformers4j.tensor.Tensor;
 
@@ -22,8 +23,8 @@ import org.xformers4j.tensor.Tensor;
  * <p>Each example holds {@code height · width · channels} dense pixel features, row-major with the
  * channels last: pixel (r, c), channel k is position {@code (r · width + c) · channels + k}. The
  * image is cut into non-overlapping {@code patchSize × patchSize} patches, taken row-major; each is
- * flattened (rows, then columns, then channels), multiplied by {@code pixelScale} and projected to
- * D by one learned {@link Linear} layer. T = (height / patchSize) · (width / patchSize). The
+ * flattened (rows, then columns, then channels: {@link ImagePatchLayout}), multiplied by
+ * {@code pixelScale} and projected to D by one learned {@link Linear} layer. T = (height / patchSize) · (width / patchSize). The
  * tokens are the cells of a (height / patchSize) × (width / patchSize) {@link Grid}, which the
  * model passes to the attention mechanisms that read it (the 2-D convolutions of
  * {@code relu-linear}).
@@ -150,6 +151,7 @@ public final class ImagePatches implements InputEncoder {
     final class Module extends EncoderModule {
 
         private final ImmutableFeatureMap featureMap;
+        private final ImagePatchLayout layout;
         /** slotOfId[id] = where the feature with that id lands in the [T, patchSize² · channels] patch matrix. */
         private final int[] slotOfId;
         private final int modelDim;
@@ -160,18 +162,12 @@ public final class ImagePatches implements InputEncoder {
         Module(ImmutableFeatureMap featureMap, int[] positionOfId, int modelDim, RandomGenerator rng) {
             this.featureMap = featureMap;
             this.modelDim = modelDim;
-            int patchesPerRow = width / patchSize;
-            this.numPatches = (height / patchSize) * patchesPerRow;
-            this.patchDim = patchSize * patchSize * channels;
+            this.layout = new ImagePatchLayout(height, width, channels, patchSize);
+            this.numPatches = layout.patches();
+            this.patchDim = layout.patchDim();
             this.slotOfId = new int[positionOfId.length];
             for (int id = 0; id < positionOfId.length; id++) {
-                int position = positionOfId[id];
-                int k = position % channels;
-                int c = (position / channels) % width;
-                int r = position / channels / width;
-                int patch = (r / patchSize) * patchesPerRow + c / patchSize;
-                int inPatch = ((r % patchSize) * patchSize + c % patchSize) * channels + k;
-                slotOfId[id] = patch * patchDim + inPatch;
+                slotOfId[id] = layout.slot(positionOfId[id]);
             }
             this.projection = registerModule("projection", new Linear(patchDim, modelDim, true, rng));
         }
@@ -223,7 +219,7 @@ public final class ImagePatches implements InputEncoder {
         /** The patches' grid: height / patchSize rows of width / patchSize patches, from token 0. */
         @Override
         public Grid grid() {
-            return new Grid(0, height / patchSize, width / patchSize);
+            return layout.grid(0);
         }
 
         @Override

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -68,8 +70,10 @@ class ExamplesTest {
             }
             assertThat(out.toString(StandardCharsets.UTF_8)).contains("\"validation_bpc\"");
         } else if (xml.contains("org.xformers4j.models.lm.Seq2SeqTrainer")) {
-            List<String> lines = Files.readAllLines(EXAMPLES.resolve("data/g2p-moby-dick.tsv"));
-            Path slice = Files.write(dir.resolve("slice.tsv"), lines.subList(0, 300));
+            boolean images = xml.contains("org.xformers4j.models.lm.ImageSourceEncoder");
+            List<String> lines = Files.readAllLines(EXAMPLES.resolve(images ? "data/digits-captions-train.csv"
+                    : "data/g2p-moby-dick.tsv"));
+            Path slice = Files.write(dir.resolve(images ? "slice.csv" : "slice.tsv"), lines.subList(0, 301));
             int code = new Seq2SeqCommand(REGISTRY).run(new String[] {"train", "--config", config.toString(),
                     "--pairs", slice.toString(), "--json"}, o, e);
             assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
@@ -77,8 +81,9 @@ class ExamplesTest {
         } else {
             String name = example.getFileName().toString();
             boolean text = name.startsWith("text");
-            String data = name.startsWith("wine") ? "data/wine.csv" : text ? "data/spam-assassin.csv" : "data/digits.csv";
-            List<String> lines = Files.readAllLines(EXAMPLES.resolve(data));
+            String data = name.startsWith("wine") ? "data/wine.csv" : text ? "data/spam-assassin.csv"
+                    : name.startsWith("mnist") ? "data/mnist.csv.gz" : "data/digits.csv";
+            List<String> lines = lines(EXAMPLES.resolve(data));
             Path slice = Files.write(dir.resolve("slice.csv"), lines.subList(0, Math.min(lines.size(), 301)));
             List<String> args = new ArrayList<>(List.of("--config", config.toString(), "--train", slice.toString(),
                     "--json"));
@@ -88,6 +93,16 @@ class ExamplesTest {
             int code = new TrainCommand(REGISTRY).run(args.toArray(String[]::new), o, e);
             assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
             assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("{\"accuracy\":");
+        }
+    }
+
+    /** The lines of {@code file}, decompressed when its name ends in .gz. */
+    private static List<String> lines(Path file) throws IOException {
+        if (!file.toString().endsWith(".gz")) {
+            return Files.readAllLines(file);
+        }
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(file))) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
         }
     }
 

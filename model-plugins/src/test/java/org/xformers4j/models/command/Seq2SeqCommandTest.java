@@ -239,7 +239,7 @@ class Seq2SeqCommandTest {
     @Test
     void usageErrorsExitTwoNamingTheProblem() {
         assertThat(seq2seq()).isEqualTo(2);
-        assertThat(err()).contains("expected the subcommand 'train'").contains("usage: xformers4j seq2seq train");
+        assertThat(err()).contains("expected the subcommand 'train' or 'generate'").contains("usage: xformers4j seq2seq train");
         err.reset();
         assertThat(seq2seq("fit", "--config", "c.xml", "--pairs", "p.tsv")).isEqualTo(2);
         assertThat(err()).contains("got 'fit'");
@@ -306,5 +306,127 @@ class Seq2SeqCommandTest {
         assertThat(out()).endsWith("curves plotted to " + png + "\n");
         assertThat(ImageIO.read(png.toFile())).isNotNull();
         assertThat(err()).contains("step 100/100 (100%)").contains("tokens/s");
+    }
+
+    // ------------------------------------------------------------------ image captions
+
+    /** The tiny model of {@link #CONFIG} with an image source: 8 × 8 digits in 2 × 2 patches, learned positions. */
+    private Path imageConfig() throws IOException {
+        return Files.writeString(dir.resolve("captions.xml"), CONFIG
+                .replace("<property name=\"architecture\" value=\"architecture\"/>",
+                        "<property name=\"architecture\" value=\"architecture\"/>\n"
+                                + "<property name=\"source\" value=\"source\"/>")
+                .replace("<property name=\"positional\" value=\"rotary\"/>",
+                        "<property name=\"positional\" value=\"learned\"/>"
+                                + "<propertymap name=\"positionalOptions\"><entry key=\"maxLength\" value=\"16\"/>"
+                                + "</propertymap>")
+                .replace("</config>", """
+                        <component name="source" type="org.xformers4j.models.lm.ImageSourceEncoder">
+                            <property name="height" value="8"/>
+                            <property name="width" value="8"/>
+                            <property name="patchSize" value="2"/>
+                            <property name="pixelScale" value="0.0625"/>
+                            <property name="captionColumn" value="name"/>
+                        </component>
+                        </config>
+                        """));
+    }
+
+    /** Digits {@code from} … {@code to} − 1 of the test resources, each captioned with its English name. */
+    private Path captions(String name, int from, int to, boolean withNames) throws IOException {
+        String[] names = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"};
+        List<String> lines = Files.readAllLines(Path.of("src/test/resources/data/digits.csv"));
+        StringBuilder csv = new StringBuilder(lines.get(0).replace(",label", withNames ? ",name" : "")).append('\n');
+        for (String line : lines.subList(from + 1, to + 1)) {
+            int comma = line.lastIndexOf(',');
+            csv.append(line, 0, comma);
+            if (withNames) {
+                csv.append(',').append(names[Integer.parseInt(line.substring(comma + 1))]);
+            }
+            csv.append('\n');
+        }
+        return Files.writeString(dir.resolve(name), csv);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void anImageCaptionModelTrainsFromACsvAndCaptionsHeldOutImagesWithTheirExactMatch() throws IOException {
+        Path model = dir.resolve("captions");
+        assertThat(seq2seq("train", "--config", imageConfig().toString(), "--pairs",
+                captions("train.csv", 0, 300, true).toString(), "--save", model.toString(), "--json")).as(err()).isZero();
+        assertThat(Seq2SeqModel.load(model).sourceEncoder().kind()).isEqualTo("image");
+
+        out.reset();
+        Path test = captions("test.csv", 300, 340, true);
+        assertThat(seq2seq("generate", "--model", model.toString(), "--input", test.toString(), "--max-new-tokens",
+                "8")).as(err()).isZero();
+        List<String> lines = out().lines().toList();
+        assertThat(lines).hasSize(41);
+        List<String> references = Files.readAllLines(test).stream().skip(1).map(l -> l.substring(l.lastIndexOf(',') + 1))
+                .toList();
+        long right = assertOutputs(lines.subList(0, 40), references, lines.get(40));
+        out.reset();
+        assertThat(seq2seq("generate", "--model", model.toString(), "--input", test.toString(), "--json"))
+                .as(err()).isZero();
+        Map<String, Object> json = jsonLine(out());
+        assertThat(json).containsEntry("examples", 40.0).containsEntry("exact_match", right / 40.0);
+        assertThat((List<Map<String, Object>>) json.get("outputs")).hasSize(40)
+                .allSatisfy(o -> assertThat(o).containsOnlyKeys("row", "text", "reference"));
+
+        // images without captions: one line each, no score
+        out.reset();
+        assertThat(seq2seq("generate", "--model", model.toString(), "--input",
+                captions("unnamed.csv", 340, 345, false).toString())).as(err()).isZero();
+        assertThat(out().lines().toList()).hasSize(5).allSatisfy(l -> assertThat(l).matches("\\d+\t[^\t]*"));
+
+        // a file without the pixel columns, and a text model's generate given an image model
+        assertThat(seq2seq("generate", "--model", model.toString(), "--input", pairs(words()).toString()))
+                .isEqualTo(1);
+        assertThat(err()).contains("has no column 'p0'");
+        err.reset();
+        assertThat(new GenerateCommand(ComponentRegistry.standalone()).run(new String[] {"--model", model.toString(),
+                        "--prompt", "seven"}, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8))).isEqualTo(1);
+        assertThat(err()).contains("captions images of 8 × 8 × 1 values, got a text source");
+    }
+
+    @Test
+    void generateWritesTheTargetsOfATextModelsPairsWithTheirExactMatch() throws IOException {
+        Path model = dir.resolve("reverser");
+        List<String> words = words();
+        assertThat(seq2seq("train", "--config", config().toString(), "--pairs", pairs(words).toString(), "--save",
+                model.toString())).as(err()).isZero();
+        out.reset();
+
+        assertThat(seq2seq("generate", "--model", model.toString(), "--input", pairs(words.subList(0, 7)).toString(),
+                "--strategy", "beam", "--option", "numBeams=2", "--max-new-tokens", "8")).as(err()).isZero();
+
+        List<String> lines = out().lines().toList();
+        assertThat(lines).hasSize(8);
+        assertOutputs(lines.subList(0, 7), words.subList(0, 7).stream()
+                .map(w -> new StringBuilder(w).reverse().toString()).toList(), lines.get(7));
+        assertThat(seq2seq("generate", "--model", model.toString())).isEqualTo(2);
+        assertThat(err()).contains("usage: xformers4j seq2seq train").contains("xformers4j seq2seq generate");
+    }
+
+    /**
+     * Checks the lines of {@code seq2seq generate}: line i is {@code i<TAB>OUTPUT<TAB>REFERENCE<TAB>right|wrong},
+     * right exactly when the output is the reference, and the summary counts the right ones.
+     *
+     * @return the number of right outputs
+     */
+    private static long assertOutputs(List<String> lines, List<String> references, String summary) {
+        long right = 0;
+        for (int i = 0; i < lines.size(); i++) {
+            String[] cells = lines.get(i).split("\t", -1);
+            assertThat(cells).hasSize(4);
+            assertThat(cells[0]).isEqualTo(Integer.toString(i + 1));
+            assertThat(cells[2]).isEqualTo(references.get(i));
+            assertThat(cells[3]).isEqualTo(cells[1].equals(cells[2]) ? "right" : "wrong");
+            right += cells[3].equals("right") ? 1 : 0;
+        }
+        assertThat(summary).isEqualTo(String.format(Locale.ROOT, "exact match: %d of %d (%.4f)", right, lines.size(),
+                right / (double) lines.size()));
+        return right;
     }
 }

@@ -107,11 +107,11 @@ class BackendNeutralityTest {
         }
         assertOn(second, model.network());
         try (DefaultBackendGuard guard = DefaultBackendGuard.install()) {
-            int[][] sources = {model.sourceTokens("abc"), model.sourceTokens("a")};           // padded: a mask
+            List<Source> sources = List.of(new Source.Text("abc"), new Source.Text("a"));     // padded: a mask
             int[][] targets = {model.targetTokens("cba"), model.targetTokens("a")};
             step(model.network(), model.loss(sources, targets));
-            assertThat(model.generate("ab", new GreedyDecoding(), FIVE_TOKENS, true)).hasSize(1);
-            assertThat(model.generate("ab", new BeamSearchDecoding(2), FIVE_TOKENS, false)).isNotEmpty();
+            assertThat(model.generate(new Source.Text("ab"), new GreedyDecoding(), FIVE_TOKENS, true)).hasSize(1);
+            assertThat(model.generate(new Source.Text("ab"), new BeamSearchDecoding(2), FIVE_TOKENS, false)).isNotEmpty();
             guard.assertUntouched();
         }
     }

@@ -86,7 +86,7 @@ class Seq2SeqTest {
     static void trainReverser() {
         List<Seq2SeqTrainer.Pair> pairs = reversals(new SplittableRandom(1), 3000);
         trainedOn = new HashSet<>();
-        pairs.forEach(p -> trainedOn.add(p.source()));
+        pairs.forEach(p -> trainedOn.add(p.source().identity()));
         reverser = tiny().steps(600).build().train(pairs, p -> { }).model();
     }
 
@@ -131,8 +131,8 @@ class Seq2SeqTest {
                 new BeamSearchDecoding(4), GenerationConfig.builder().maxNewTokens(10).numReturnSequences(3).build());
         strategies.forEach((strategy, config) -> {
             for (String source : List.of("abc", "hello", "zyxwvu", "qq")) {
-                List<TextGenerator.Generation> cached = reverser.generate(source, strategy, config, true);
-                List<TextGenerator.Generation> recomputed = reverser.generate(source, strategy, config, false);
+                List<TextGenerator.Generation> cached = reverser.generate(new Source.Text(source), strategy, config, true);
+                List<TextGenerator.Generation> recomputed = reverser.generate(new Source.Text(source), strategy, config, false);
                 assertThat(cached).hasSameSizeAs(recomputed).hasSize(config.numReturnSequences());
                 for (int i = 0; i < cached.size(); i++) {
                     assertThat(cached.get(i).tokens()).as(strategy + " " + source + " #" + i)
@@ -218,8 +218,8 @@ class Seq2SeqTest {
         model.network().loadStateDict(state);
     }
 
-    private static int[][] sources(Seq2SeqModel model, String... texts) {
-        return Arrays.stream(texts).map(model::sourceTokens).toArray(int[][]::new);
+    private static List<Source> sources(String... texts) {
+        return Arrays.stream(texts).<Source>map(Source.Text::new).toList();
     }
 
     private static int[][] targets(Seq2SeqModel model, String... texts) {
@@ -235,9 +235,9 @@ class Seq2SeqTest {
         float batch;
         double weighted = 0;
         try (GradMode.Scope ignored = GradMode.noGrad()) {
-            batch = model.loss(sources(model, src), targets(model, tgt)).item();
+            batch = model.loss(sources(src), targets(model, tgt)).item();
             for (int i = 0; i < src.length; i++) {
-                weighted += model.loss(sources(model, src[i]), targets(model, tgt[i])).item()
+                weighted += model.loss(sources(src[i]), targets(model, tgt[i])).item()
                         * (tgt[i].length() + 1);
             }
         }
@@ -257,7 +257,7 @@ class Seq2SeqTest {
     void lossGradientsMatchFiniteDifferences(boolean tiedEmbeddings) {
         Seq2SeqModel model = small(tiedEmbeddings, 5);
         randomize(model, new SplittableRandom(6));
-        int[][] src = sources(model, "abcd", "xy");
+        List<Source> src = sources("abcd", "xy");
         int[][] tgt = targets(model, "dc", "yxz");
         Map<String, Tensor> parameters = model.network().namedParameters();
         List<String> checked = List.of("encoder.blocks.0.attention.query.weight",
