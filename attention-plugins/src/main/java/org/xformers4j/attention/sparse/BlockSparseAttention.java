@@ -96,7 +96,8 @@ public final class BlockSparseAttention extends LayoutAttention {
     @Config(description = "Seed of the random blocks (BIGBIRD, RANDOM), mixed with the layer index.")
     private long seed = 20190423L;
 
-    @Config(description = "FILE: the layout file (see the javadoc of LayoutFile: 'layout HEADS BLOCKS', then rows of 0/1).")
+    @Config(description = "FILE: a text file: a line 'layout HEADS BLOCKS' (HEADS 1 or the model's), then for each "
+            + "head BLOCKS lines of BLOCKS characters 0 or 1 (query block by key block); '#' starts a comment line.")
     private String layoutFile = "";
 
     private LayoutFile file;
