@@ -189,6 +189,20 @@ class BlockSparseAttentionTest {
     }
 
     @Test
+    void flopsGrowAsTheLayoutsDo() {
+        // window and global blocks: linear; windows with a global block in each: N² / localBlocks
+        for (String pattern : List.of("LONGFORMER", "BIGBIRD")) {
+            LayoutAttention linear = blockSparse(Map.of("blockSize", "16", "pattern", pattern));
+            assertThat(linear.forwardFlops(FlopCount.Shape.self(1, 2, 1 << 15, 64, false))
+                    / linear.forwardFlops(FlopCount.Shape.self(1, 2, 1 << 14, 64, false))).as(pattern)
+                    .isBetween(1.9, 2.002);
+        }
+        LayoutAttention fixed = blockSparse(Map.of("blockSize", "16", "localBlocks", "8"));
+        assertThat(fixed.forwardFlops(FlopCount.Shape.self(1, 2, 1 << 15, 64, false))
+                / fixed.forwardFlops(FlopCount.Shape.self(1, 2, 1 << 14, 64, false))).isBetween(3.6, 4.0);
+    }
+
+    @Test
     void refusesCrossAttentionAndBadOptions() {
         LayoutAttention mechanism = blockSparse(Map.of());
         Tensor q = Tensor.zeros(1, 2, 5, 4);

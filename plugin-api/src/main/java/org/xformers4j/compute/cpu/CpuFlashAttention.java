@@ -90,13 +90,13 @@ final class CpuFlashAttention {
                  float[] out, float[] rowStatistics) {
         // q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], out [B, H, Lq, Dv], rowStatistics [2, B, H, Lq]
         int bh = p.batch() * p.heads();
-        KeyTiling tiling = tiling(p);
         int lq = p.queryLength();
-        int queryTiles = tiling.queryTiles(lq);
         try (Buffer keys = packKeys(k, p, p.headDim(), TileGemm.MR);
              Buffer valuesT = packDims(v, p, p.valueDim())) {
-            Tiles t = new Tiles(p, tiling, true, q, bias, mask, rowStatistics, null, null,
+            Tiles t = new Tiles(p, true, q, bias, mask, rowStatistics, null, null,
                     CpuBackend.array(keys), null, CpuBackend.array(valuesT));
+            KeyTiling tiling = t.tiling;
+            int queryTiles = tiling.queryTiles(lq);
             parallel.forRange(bh * queryTiles, 1, (from, to) -> {
                 Scratch s = t.scratch(null);
                 for (int task = from; task < to; task++) {
@@ -147,15 +147,15 @@ final class CpuFlashAttention {
                 try (Buffer keys = packKeys(k, p, p.headDim(), nr);
                      Buffer values = packKeys(v, p, dvDim, nr);
                      Buffer keysT = packDims(k, p, p.headDim())) {
-                    Tiles t = new Tiles(p, tiling(p), false, q, bias, mask, rowStatistics, dOut, delta,
-                            CpuBackend.array(keys), CpuBackend.array(values), CpuBackend.array(keysT));
+                    Tiles t = new Tiles(p, false, q, bias, mask, rowStatistics, dOut, delta, CpuBackend.array(keys),
+                            CpuBackend.array(values), CpuBackend.array(keysT));
                     forEachTask(t, true, dBias != null, (head, block, s) -> t.headGradients(head, s, dq, dk, dv, dBias));
                 }
                 return;
             }
             try (Buffer keys = packKeys(k, p, p.headDim(), nr);
                  Buffer values = packKeys(v, p, dvDim, nr)) {
-                Tiles t = new Tiles(p, KeyTiling.DENSE, false, q, bias, mask, rowStatistics, dOut, delta,
+                Tiles t = new Tiles(p, false, q, bias, mask, rowStatistics, dOut, delta,
                         CpuBackend.array(keys), CpuBackend.array(values), null);
                 int keyBlocks = blocks(p.keyLength(), BLOCK_K);
                 parallel.forRange(bh * keyBlocks, 1, (from, to) -> {
@@ -168,8 +168,8 @@ final class CpuFlashAttention {
             try (Buffer keys = packKeys(k, p, p.headDim(), TileGemm.MR);
                  Buffer values = packKeys(v, p, dvDim, TileGemm.MR);
                  Buffer keysT = packDims(k, p, p.headDim())) {
-                Tiles t = new Tiles(p, KeyTiling.DENSE, true, q, bias, mask, rowStatistics, dOut, delta,
-                        CpuBackend.array(keys), CpuBackend.array(values), CpuBackend.array(keysT));
+                Tiles t = new Tiles(p, true, q, bias, mask, rowStatistics, dOut, delta, CpuBackend.array(keys),
+                        CpuBackend.array(values), CpuBackend.array(keysT));
                 forEachTask(t, false, dBias != null,
                         (head, block, s) -> t.queryBlockGradients(head, block * BLOCK_Q, s, dq, dBias));
             }
@@ -360,10 +360,10 @@ final class CpuFlashAttention {
         /** Vᵀ (forward) or Kᵀ (single pass, pass 2) packed by {@link #packDims}. */
         final float[] dimsT;
 
-        Tiles(AttentionProblem p, KeyTiling tiling, boolean transposed, float[] q, float[] bias, float[] mask,
-              float[] rowStatistics, float[] dOut, float[] delta, float[] keys, float[] values, float[] dimsT) {
+        Tiles(AttentionProblem p, boolean transposed, float[] q, float[] bias, float[] mask, float[] rowStatistics,
+              float[] dOut, float[] delta, float[] keys, float[] values, float[] dimsT) {
             this.p = p;
-            this.tiling = tiling;
+            this.tiling = tiling(p);
             this.transposed = transposed;
             this.heads = p.heads();
             this.lq = p.queryLength();
