@@ -131,11 +131,6 @@ public record BlockLayout(int blockSize, int heads, int queryBlocks, int keyBloc
         return columns.length;
     }
 
-    /** The blocks one head computes, on average over {@code problemHeads} heads. */
-    public double blocksPerHead() {
-        return heads == 1 ? columns.length : columns.length / (double) heads;
-    }
-
     @Override
     public boolean equals(Object o) {
         return o instanceof BlockLayout l && blockSize == l.blockSize && heads == l.heads
