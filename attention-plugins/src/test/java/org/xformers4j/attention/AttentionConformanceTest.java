@@ -40,11 +40,12 @@ class AttentionConformanceTest {
     }
 
     @Test
-    void fullAttentionIsSubjectToEveryCheckButThoseOfParametersKernelsApproximationsAndLinearMemory() {
+    void fullAttentionIsSubjectToEveryCheckButThoseOfParametersKernelsApproximationsPatternsAndLinearMemory() {
         List<CheckResult> results = AttentionConformance.run(new FullAttentionProvider());
         assertThat(results).extracting(CheckResult::check).containsExactlyElementsOf(
                 AttentionConformance.checkNames().stream().filter(c -> !List.of("gradient-parameters",
-                        "matches-kernel-definition", "approximates-full", "linear-memory").contains(c)).toList());
+                        "matches-kernel-definition", "approximates-full", "linear-memory", "matches-pattern")
+                        .contains(c)).toList());
         assertThat(results).allSatisfy(r -> assertThat(r.component()).isEqualTo("full"));
     }
 

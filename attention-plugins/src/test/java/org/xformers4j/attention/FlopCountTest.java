@@ -89,6 +89,11 @@ class FlopCountTest {
     @Test
     void everyMechanismButTheExactOnesGrowsLinearlyWithTheLength() {
         providers().forEach((name, provider) -> {
+            if (name.equals("block-sparse")) {
+                // its growth is its layout's: linear for BIGBIRD and LONGFORMER, N²/stride for FIXED and STRIDED
+                // with a fixed stride (Child et al. take it near √N); see BlockSparseAttentionTest
+                return;
+            }
             FlopCount mechanism = create(provider, Map.of());
             boolean exact = provider.descriptor().capabilities(AttentionCapabilities.class).exact();
             for (boolean causal : new boolean[] {false, true}) {
@@ -97,9 +102,9 @@ class FlopCountTest {
                 double forward = mechanism.forwardFlops(twice) / mechanism.forwardFlops(n);
                 double backward = mechanism.backwardFlops(twice) / mechanism.backwardFlops(n);
                 // twice the length: 4 times the work when quadratic, twice (less a fixed part, e.g. Nyström's
-                // pseudo-inverse of the landmarks) when linear
-                assertThat(forward).as(name).isBetween(exact ? 3.9 : 1.9, exact ? 4.0 : 2.0);
-                assertThat(backward).as(name).isBetween(exact ? 3.9 : 1.9, exact ? 4.0 : 2.0);
+                // pseudo-inverse of the landmarks, or plus one, e.g. BigBird's windows clipped at the ends) when linear
+                assertThat(forward).as(name).isBetween(exact ? 3.9 : 1.9, exact ? 4.0 : 2.001);
+                assertThat(backward).as(name).isBetween(exact ? 3.9 : 1.9, exact ? 4.0 : 2.001);
             }
         });
     }

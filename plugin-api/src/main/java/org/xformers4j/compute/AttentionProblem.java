@@ -1,6 +1,7 @@
 package org.xformers4j.compute;
 
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * The sizes and options of one fused attention call ({@link ComputeBackend#scaledDotProductAttention}
@@ -18,13 +19,23 @@ import java.util.Arrays;
  *       whether a weight is kept is the function {@link #keeps} of the seed and the weight's
  *       coordinates, so a backward pass regenerates the mask of its forward pass without storing
  *       it and every backend drops the same weights.</li>
+ *   <li>{@code layout}: null for dense attention; otherwise a {@link BlockLayout} of blocks of
+ *       queries and keys, and a query sees only the keys of the blocks its row of the layout lists
+ *       (block-sparse attention): a kernel visits only those blocks.</li>
  * </ul>
  */
 public record AttentionProblem(int batch, int heads, int queryLength, int keyLength, int headDim, int valueDim,
-                               float scale, boolean causal, int[] biasShape, float dropout, long seed) {
+                               float scale, boolean causal, int[] biasShape, float dropout, long seed,
+                               BlockLayout layout) {
 
     /** SplitMix64's increment, the odd integer closest to 2^64 / φ. */
     private static final long GOLDEN_GAMMA = 0x9E3779B97F4A7C15L;
+
+    /** A dense problem: no block layout. */
+    public AttentionProblem(int batch, int heads, int queryLength, int keyLength, int headDim, int valueDim,
+                            float scale, boolean causal, int[] biasShape, float dropout, long seed) {
+        this(batch, heads, queryLength, keyLength, headDim, valueDim, scale, causal, biasShape, dropout, seed, null);
+    }
 
     public AttentionProblem {
         int[] sizes = {batch, heads, queryLength, keyLength, headDim, valueDim};
@@ -52,6 +63,31 @@ public record AttentionProblem(int batch, int heads, int queryLength, int keyLen
                         + " must have four sizes, each 1 or the size of the scores " + Arrays.toString(scores));
             }
         }
+        if (layout != null) {
+            int b = layout.blockSize();
+            int queryBlocks = (queryLength + b - 1) / b;
+            int keyBlocks = (keyLength + b - 1) / b;
+            if (layout.queryBlocks() != queryBlocks || layout.keyBlocks() != keyBlocks
+                    || layout.heads() != 1 && layout.heads() != heads) {
+                throw new IllegalArgumentException("attention " + layout + " does not fit " + heads + " heads of "
+                        + queryLength + " queries and " + keyLength + " keys in blocks of " + b + ": it needs "
+                        + queryBlocks + " query blocks, " + keyBlocks + " key blocks and 1 or " + heads + " heads");
+            }
+        }
+    }
+
+    /** This problem restricted to the blocks of {@code blocks} (null: dense). */
+    public AttentionProblem withLayout(BlockLayout blocks) {
+        return new AttentionProblem(batch, heads, queryLength, keyLength, headDim, valueDim, scale, causal, biasShape,
+                dropout, seed, blocks);
+    }
+
+    /**
+     * Whether the layout lets query {@code i} of head {@code h} see key {@code j}: always without a
+     * layout.
+     */
+    public boolean layoutHolds(int h, int i, int j) {
+        return layout == null || layout.holds(h, i / layout.blockSize(), j / layout.blockSize());
     }
 
     /** A copy of the bias shape, or null. */
@@ -101,13 +137,14 @@ public record AttentionProblem(int batch, int heads, int queryLength, int keyLen
         return o instanceof AttentionProblem p && batch == p.batch && heads == p.heads
                 && queryLength == p.queryLength && keyLength == p.keyLength && headDim == p.headDim
                 && valueDim == p.valueDim && Float.compare(scale, p.scale) == 0 && causal == p.causal
-                && Arrays.equals(biasShape, p.biasShape) && Float.compare(dropout, p.dropout) == 0 && seed == p.seed;
+                && Arrays.equals(biasShape, p.biasShape) && Float.compare(dropout, p.dropout) == 0 && seed == p.seed
+                && Objects.equals(layout, p.layout);
     }
 
     @Override
     public int hashCode() {
         return Arrays.hashCode(new Object[] {batch, heads, queryLength, keyLength, headDim, valueDim, scale, causal,
-            Arrays.hashCode(biasShape), dropout, seed});
+            Arrays.hashCode(biasShape), dropout, seed, layout});
     }
 
     @Override
@@ -115,6 +152,6 @@ public record AttentionProblem(int batch, int heads, int queryLength, int keyLen
         return "AttentionProblem[batch=" + batch + ", heads=" + heads + ", queryLength=" + queryLength
                 + ", keyLength=" + keyLength + ", headDim=" + headDim + ", valueDim=" + valueDim + ", scale=" + scale
                 + ", causal=" + causal + ", biasShape=" + Arrays.toString(biasShape) + ", dropout=" + dropout
-                + ", seed=" + seed + "]";
+                + ", seed=" + seed + ", layout=" + layout + "]";
     }
 }

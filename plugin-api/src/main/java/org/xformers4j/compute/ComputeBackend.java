@@ -167,14 +167,18 @@ public interface ComputeBackend {
      *   out_i = Σ_j dropout(softmax_j(s_i))_j · v_j
      *   rowMax_i = max_j s_ij,   rowSumInverse_i = 1 / Σ_j e^(s_ij - rowMax_i)
      * </pre>
-     * where key j is masked for query i when {@code keyPaddingMask[b, j] != 0} or, in a causal
-     * problem, when j &gt; keyLength - queryLength + i; a bias of -∞ masks its key the same way. A
+     * where key j is masked for query i when {@code keyPaddingMask[b, j] != 0}, in a causal
+     * problem when j &gt; keyLength - queryLength + i, and in a block-sparse problem (with a
+     * {@link AttentionProblem#layout() layout} of blocks of size b) when the layout's row of head h and
+     * query block ⌊i / b⌋ does not list key block ⌊j / b⌋; a bias of -∞ masks its key the same way. A
      * query with every key masked (every s_ij = -∞) gets a zero output row, rowMax 0 and
      * rowSumInverse 0, so that the backward recomputes zero weights for it. The maximum and the sum
      * are kept apart rather than as one log-sum-exp {@code rowMax + ln sum}: near |s| = 1e8 float32
      * values are 8 apart, and that sum would round the row sum away. Dropout zeroes the weights
      * {@link AttentionProblem#keeps} rejects and scales the rest by 1/(1 - p). The score matrix is
-     * never materialised: extra memory is O((queryLength + keyLength) · dim).
+     * never materialised: extra memory is O((queryLength + keyLength) · dim). With a layout the kernel
+     * visits only the blocks it lists (and of those only the ones a causal mask leaves anything in):
+     * time O(nonEmptyBlocks · b² · dim) instead of O(queryLength · keyLength · dim).
      *
      * @param query          [batch, heads, queryLength, headDim]
      * @param key            [batch, heads, keyLength, headDim]
@@ -200,8 +204,9 @@ public interface ComputeBackend {
      *   gradBias  = dS summed over the bias's broadcast dimensions
      * </pre>
      * Overwrites {@code gradQuery}, {@code gradKey}, {@code gradValue} (shaped like query, key and
-     * value) and, when non-null, {@code gradBias} (the bias's shape). Extra memory is
-     * O((queryLength + keyLength) · dim).
+     * value) and, when non-null, {@code gradBias} (the bias's shape); the scores a layout masks have
+     * P = 0 and so dS = 0, and the kernel visits only the blocks it lists, as the forward. Extra
+     * memory is O((queryLength + keyLength) · dim).
      */
     void scaledDotProductAttentionBackward(AttentionProblem problem, Buffer query, Buffer key, Buffer value,
                                            Buffer bias, Buffer keyPaddingMask, Buffer out, Buffer rowStatistics,

@@ -6,7 +6,8 @@ package org.xformers4j.compute;
  * against. Same contract: masked keys (padding, causal with end-aligned queries) take no weight, a
  * query with every key masked gets zeros, dropout keeps what {@link AttentionProblem#keeps} keeps
  * and scales it by 1/(1 - p). A {@link Visibility} restricts the keys further, for mechanisms that
- * attend to a band of keys (local, sliding window).
+ * attend to a band of keys (local, sliding window), and a problem's block layout hides the keys of
+ * the blocks it does not list.
  */
 public final class AttentionReference {
 
@@ -109,7 +110,7 @@ public final class AttentionReference {
         double max = Double.NEGATIVE_INFINITY;
         for (int j = 0; j < lk; j++) {
             visible[j] = band.visible(position, j) && (mask == null || mask[b * lk + j] == 0f)
-                    && !(p.causal() && j > position);
+                    && !(p.causal() && j > position) && p.layoutHolds(h, i, j);
             if (!visible[j]) {
                 continue;
             }

@@ -1,14 +1,11 @@
 package org.xformers4j.attention.exact;
 
 import org.xformers4j.attention.internal.AttentionInputs;
+import org.xformers4j.attention.internal.FusedAttention;
 import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.attention.AttentionCapabilities;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.WeightedAttention;
-import org.xformers4j.compute.AttentionProblem;
-import org.xformers4j.compute.Buffer;
-import org.xformers4j.compute.ComputeBackend;
-import org.xformers4j.tensor.CustomFunction;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -28,8 +25,8 @@ import org.xformers4j.tensor.Tensor;
  * key masked outputs zeros with zero gradients, as in {@link FullAttention}. Extra memory is
  * O(N·d) instead of O(N²); time stays O(N²·d).
  *
- * <p>The forward and backward are one fused op ({@link CustomFunction}) on the compute backend's
- * {@link ComputeBackend#scaledDotProductAttention} kernels. Dropout draws one seed per call from
+ * <p>The forward and backward are one fused op ({@code attention.internal.FusedAttention}) on the compute backend's
+ * {@code ComputeBackend.scaledDotProductAttention} kernels. Dropout draws one seed per call from
  * the context's generator; the kernel derives each weight's keep decision from it, so the
  * backward regenerates the forward's mask without storing it. The gradient of a bias that needs
  * one is summed into the bias's own (broadcast) shape.
@@ -67,20 +64,7 @@ public final class FlashAttention extends SoftmaxAttention implements WeightedAt
     @Override
     protected Tensor attend(Tensor query, Tensor key, Tensor value, AttentionContext context) {
         AttentionInputs.check(NAME, query, key, value, context);
-        float s = scoreScale(query.size(3));
-        Tensor bias = context.bias();
-        int[] biasShape = null;
-        if (bias != null) {
-            // left-pad to [batch, heads, queryLength, keyLength] rank; the data is already laid out that way
-            biasShape = new int[] {1, 1, 1, 1};
-            System.arraycopy(bias.shape(), 0, biasShape, 4 - bias.dim(), bias.dim());
-        }
-        long seed = context.dropout() > 0f ? context.rng().nextLong() : 0L;
-        AttentionProblem problem = new AttentionProblem(query.size(0), query.size(1), query.size(2), key.size(2),
-                query.size(3), value.size(3), s, context.causal(), biasShape, context.dropout(), seed);
-        Tensor mask = context.keyPaddingMask();
-        Kernel kernel = new Kernel(problem, mask == null ? null : mask.buffer());
-        return bias == null ? kernel.apply(query, key, value) : kernel.apply(query, key, value, bias);
+        return FusedAttention.apply(query, key, value, context, scoreScale(query.size(3)), null);
     }
 
     /**
@@ -91,56 +75,6 @@ public final class FlashAttention extends SoftmaxAttention implements WeightedAt
     @Override
     public Tensor attentionWeights(Tensor query, Tensor key, AttentionContext context) {
         return softmaxWeights(query, key, context);
-    }
-
-    /** The fused op: forward saves the output and the row statistics, backward recomputes the weights from them. */
-    private static final class Kernel extends CustomFunction {
-        private final AttentionProblem problem;
-        private final Buffer keyPaddingMask;
-        private Tensor[] inputs;
-        private Tensor out;
-        /** [2, B, H, Lq]: each query's score maximum, then its reciprocal row sum. */
-        private Buffer rowStatistics;
-
-        Kernel(AttentionProblem problem, Buffer keyPaddingMask) {
-            this.problem = problem;
-            this.keyPaddingMask = keyPaddingMask;
-        }
-
-        @Override
-        protected String name() {
-            return "flashAttention";
-        }
-
-        @Override
-        protected Tensor forward(Tensor... in) {
-            // in: query [B, H, Lq, D], key [B, H, Lk, D], value [B, H, Lk, Dv], optional bias
-            inputs = in;
-            ComputeBackend backend = in[0].backend();
-            AttentionProblem p = problem;
-            out = Tensor.zeros(backend, p.batch(), p.heads(), p.queryLength(), p.valueDim());
-            rowStatistics = backend.allocate(2 * p.batch() * p.heads() * p.queryLength());
-            backend.scaledDotProductAttention(p, in[0].buffer(), in[1].buffer(), in[2].buffer(), biasBuffer(),
-                    keyPaddingMask, out.buffer(), rowStatistics);
-            return out;
-        }
-
-        @Override
-        protected Tensor[] backward(Tensor gradOut) {
-            ComputeBackend backend = out.backend();
-            Tensor dq = inputs[0].zerosLike();
-            Tensor dk = inputs[1].zerosLike();
-            Tensor dv = inputs[2].zerosLike();
-            Tensor dBias = inputs.length > 3 && inputs[3].requiresGrad() ? inputs[3].zerosLike() : null;
-            backend.scaledDotProductAttentionBackward(problem, inputs[0].buffer(), inputs[1].buffer(),
-                    inputs[2].buffer(), biasBuffer(), keyPaddingMask, out.buffer(), rowStatistics, gradOut.buffer(),
-                    dq.buffer(), dk.buffer(), dv.buffer(), dBias == null ? null : dBias.buffer());
-            return inputs.length > 3 ? new Tensor[] {dq, dk, dv, dBias} : new Tensor[] {dq, dk, dv};
-        }
-
-        private Buffer biasBuffer() {
-            return inputs.length > 3 ? inputs[3].buffer() : null;
-        }
     }
 
     /** Lq·Lk, or with a causal context the pairs a query may see: the tiles after them are skipped. */

@@ -18,7 +18,9 @@ import org.xformers4j.registry.ComponentRegistry;
  * {@link AttentionBenchmark} run. A mechanism whose median call at a length takes longer than the
  * per-call budget is not run at the longer lengths (quadratic attention would take hours at 64K on
  * a few cores), nor after a run that failed (out of memory, a tensor too large); a mechanism that
- * refuses a causal mask is not run with one.
+ * refuses a causal mask is not run with one. A mechanism may be named with hyperparameters
+ * ({@link Impl}), and so run in several configurations side by side: {@code block-sparse} at several
+ * layout densities.
  */
 public final class AttentionSweep {
 
@@ -40,6 +42,31 @@ public final class AttentionSweep {
     }
 
     /**
+     * A mechanism of the sweep as its label names it: {@code NAME}, or {@code NAME:OPTION=VALUE:…}
+     * with hyperparameters beyond its defaults (e.g. {@code block-sparse:pattern=RANDOM:density=0.1}).
+     */
+    public record Impl(String name, Map<String, String> options) {
+
+        /**
+         * Reads a label.
+         *
+         * @throws IllegalArgumentException for an option that is not {@code OPTION=VALUE}
+         */
+        public static Impl parse(String label) {
+            String[] parts = label.split(":");
+            Map<String, String> options = new LinkedHashMap<>();
+            for (int i = 1; i < parts.length; i++) {
+                int eq = parts[i].indexOf('=');
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("'" + label + "': '" + parts[i] + "' is not OPTION=VALUE");
+                }
+                options.put(parts[i].substring(0, eq), parts[i].substring(eq + 1));
+            }
+            return new Impl(parts[0], Map.copyOf(options));
+        }
+    }
+
+    /**
      * One mechanism at one length and mask.
      *
      * @param result the measurement when {@link Status#MEASURED}, else null
@@ -57,7 +84,7 @@ public final class AttentionSweep {
     /**
      * What to sweep.
      *
-     * @param impls      the mechanisms, {@code flash} (the baseline) first
+     * @param impls      the mechanisms' labels ({@link Impl}), {@code flash} (the baseline) first
      * @param masks      {@code false} for no mask, {@code true} for causal, in the order to run
      * @param maxSeconds the per-call budget: a mechanism slower than this is not run at longer lengths
      */
@@ -75,7 +102,9 @@ public final class AttentionSweep {
 
         /** The benchmark of one cell. */
         public AttentionBenchmark.Config config(String impl, int length, boolean causal) {
-            return new AttentionBenchmark.Config(impl, batch, heads, length, dim, backward, causal, runs);
+            Impl mechanism = Impl.parse(impl);
+            return new AttentionBenchmark.Config(mechanism.name(), mechanism.options(), batch, heads, length, dim,
+                    backward, causal, runs, AttentionBenchmark.WARMUP_MIN_CALLS);
         }
     }
 
@@ -103,7 +132,8 @@ public final class AttentionSweep {
         Map<String, Boolean> out = new LinkedHashMap<>();
         ComponentRegistry registry = ComponentRegistry.standalone();
         for (String impl : impls) {
-            AttentionMechanism mechanism = registry.create(AttentionMechanism.class, impl, Map.of());
+            Impl parsed = Impl.parse(impl);
+            AttentionMechanism mechanism = registry.create(AttentionMechanism.class, parsed.name(), parsed.options());
             out.put(impl, ComponentDescriptor.of(mechanism.getClass()).capabilities(AttentionCapabilities.class)
                     .causal());
         }

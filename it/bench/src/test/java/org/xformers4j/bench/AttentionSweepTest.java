@@ -48,6 +48,20 @@ class AttentionSweepTest {
     }
 
     @Test
+    void aLabelWithOptionsRunsTheMechanismWithThem() {
+        AttentionSweep.Plan plan = plan(List.of("flash", "block-sparse:pattern=RANDOM:density=0.1"), 8, 8,
+                List.of(false), 60);
+        AttentionBenchmark.Config config = plan.config(plan.impls().get(1), 8, false);
+        assertThat(config.impl()).isEqualTo("block-sparse");
+        assertThat(config.options()).containsExactlyInAnyOrderEntriesOf(Map.of("pattern", "RANDOM", "density", "0.1"));
+        assertThat(plan.config("flash", 8, false).options()).isEmpty();
+        List<Cell> cells = sweep(plan, new ArrayList<>());
+        assertThat(cells).extracting(Cell::impl).contains("block-sparse:pattern=RANDOM:density=0.1");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> AttentionSweep.Impl.parse("block-sparse:density"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'density' is not OPTION=VALUE");
+    }
+
+    @Test
     void lengthsDoubleFromTheShortestToAtMostTheLongest() {
         assertThat(plan(List.of("flash"), 1024, 65536, List.of(false), 60).lengths())
                 .containsExactly(1024, 2048, 4096, 8192, 16384, 32768, 65536);

@@ -18,7 +18,7 @@ import org.xformers4j.registry.UsageException;
 final class AttentionSweepCommand implements Command {
 
     private static final CommandLine.Syntax SYNTAX = CommandLine.syntax()
-            .values("--impl", "--from", "--to", "--batch", "--heads", "--dim", "--mask", "--max-seconds", "--runs")
+            .values("--impl", "--density", "--from", "--to", "--batch", "--heads", "--dim", "--mask", "--max-seconds", "--runs")
             .flags("--backward", "--json");
 
     @Override
@@ -33,11 +33,14 @@ final class AttentionSweepCommand implements Command {
 
     @Override
     public String usage() {
-        return "usage: xformers4j bench attention-sweep --impl NAMES [--from N] [--to N] [--batch B] [--heads H]\n"
-                + "                                        [--dim D] [--mask none|causal|both] [--backward]\n"
+        return "usage: xformers4j bench attention-sweep --impl NAMES [--density D,…] [--from N] [--to N] [--batch B]\n"
+                + "                                        [--heads H] [--dim D] [--mask none|causal|both] [--backward]\n"
                 + "                                        [--max-seconds S] [--runs R] [--json]\n"
                 + "  --impl NAMES     comma-separated attention components to compare with flash, e.g.\n"
-                + "                   linear,performer,nystrom (flash is always run, first)\n"
+                + "                   linear,performer,nystrom (flash is always run, first); NAME:OPTION=VALUE:…\n"
+                + "                   sets hyperparameters, e.g. block-sparse:pattern=RANDOM:blockSize=64\n"
+                + "  --density D,…    run each mechanism once per layout density D in (0, 1] (its 'density'\n"
+                + "                   option: block-sparse with pattern=RANDOM), e.g. 0.1,0.25,0.5,1\n"
                 + "  --from N         shortest length (default 1024); lengths double from it\n"
                 + "  --to N           longest length (default 65536)\n"
                 + "  --batch B        batch size (default 1)\n"
@@ -70,8 +73,11 @@ final class AttentionSweepCommand implements Command {
             if (name.isEmpty()) {
                 throw new UsageException("--impl has an empty name in '" + names + "'");
             }
-            if (!impls.contains(name)) {
-                impls.add(name);
+            String densities = name.equals(AttentionSweep.BASELINE) ? null : line.value("--density", null);
+            for (String label : withDensities(name, densities)) {
+                if (!impls.contains(label)) {
+                    impls.add(label);
+                }
             }
         }
         int from = line.positiveInteger("--from", 1024);
@@ -87,6 +93,27 @@ final class AttentionSweepCommand implements Command {
         out.print(line.flag("--json") ? SweepReport.json(plan, cells) + System.lineSeparator()
                 : SweepReport.text(plan, cells));
         return 0;
+    }
+
+    /** {@code impl} once per density of {@code densities} (comma-separated), or as it is without any. */
+    private static List<String> withDensities(String impl, String densities) {
+        if (densities == null) {
+            return List.of(impl);
+        }
+        List<String> labels = new ArrayList<>();
+        for (String d : densities.split(",")) {
+            double density;
+            try {
+                density = Double.parseDouble(d.strip());
+            } catch (NumberFormatException e) {
+                throw new UsageException("--density must be numbers in (0, 1], got '" + d.strip() + "'");
+            }
+            if (!(density > 0 && density <= 1)) {
+                throw new UsageException("--density must be numbers in (0, 1], got " + d.strip());
+            }
+            labels.add(impl + ":density=" + d.strip());
+        }
+        return labels;
     }
 
     private static List<Boolean> masks(String mask) {

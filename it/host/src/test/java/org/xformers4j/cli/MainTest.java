@@ -191,6 +191,18 @@ class MainTest {
     }
 
     @Test
+    void benchAttentionSweepRunsAMechanismOncePerLayoutDensity() {
+        Outcome r = run("bench", "attention-sweep", "--impl", "block-sparse:pattern=RANDOM:blockSize=4", "--density",
+                "0.5,1", "--from", "16", "--to", "16", "--heads", "1", "--dim", "4", "--runs", "1", "--mask", "none");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("block-sparse:pattern=RANDOM:blockSize=4:density=0.5")
+                .contains("block-sparse:pattern=RANDOM:blockSize=4:density=1").doesNotContain("failed");
+        r = run("bench", "attention-sweep", "--impl", "block-sparse", "--density", "0.5,2");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--density must be numbers in (0, 1], got 2");
+    }
+
+    @Test
     void benchAttentionSweepRejectsBadArgumentsBeforeRunningAnything() {
         Outcome r = run("bench", "attention-sweep", "--impl", "linear", "--mask", "sideways");
         assertThat(r.code()).isEqualTo(2);

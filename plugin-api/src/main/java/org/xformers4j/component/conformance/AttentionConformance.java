@@ -16,6 +16,11 @@ import org.xformers4j.component.attention.AttentionCapabilities;
  *       each declared context feature and all together; for a mechanism that is not
  *       {@link AttentionCapabilities#exact() exact}, in the configuration of its
  *       {@link AttentionCapabilities#exactWhen() exactWhen} (skipped without one).</li>
+ *   <li>{@code matches-pattern}: a mechanism that declares its pattern of (query, key) pairs
+ *       ({@link org.xformers4j.component.attention.PatternedAttention}: block-sparse layouts, BigBird,
+ *       Swin windows) equals softmax attention in double precision over the pairs of its pattern,
+ *       plus the pattern's bias, with its default hyperparameters, under plain, each declared context
+ *       feature and all together.</li>
  *   <li>{@code approximates-full} (convergesWith): a mechanism that approximates softmax attention
  *       gets closer to the float64 reference along its declared
  *       {@link AttentionCapabilities#convergesWith() convergesWith} settings (each error at most
@@ -78,7 +83,8 @@ public final class AttentionConformance {
 
     private static final Logger LOGGER = Logger.getLogger(AttentionConformance.class.getName());
 
-    private static final List<AttentionCheck> CHECKS = List.of(new MatchesFull(), new ApproximatesFull(),
+    private static final List<AttentionCheck> CHECKS = List.of(new MatchesFull(), new MatchesPattern(),
+            new ApproximatesFull(),
             new MatchesKernelDefinition(), new InputGradients(),
             new LargeScoreGradients(), new ParameterGradients(), new NoCausalLeakage(), new PaddingIgnored(),
             new HugeNegativeBias(), new FullyMaskedRows(), new BatchIndependence(), new LinearMemory(),

@@ -310,6 +310,16 @@ final class Problem {
                 bias == null ? null : toDouble(bias));
     }
 
+    /**
+     * The float64 reference output of this problem restricted to the pairs {@code pattern} allows,
+     * with its bias; see {@link ReferenceAttention#forward(Problem, double[], double[], double[],
+     * double[], boolean, org.xformers4j.component.attention.AttentionPattern)}.
+     */
+    double[] reference(org.xformers4j.component.attention.AttentionPattern pattern) {
+        return ReferenceAttention.forward(this, toDouble(query), key == null ? null : toDouble(key), toDouble(value),
+                bias == null ? null : toDouble(bias), false, pattern);
+    }
+
     /** The float64 kernel-attention reference output of this problem under {@code map}; see {@link KernelReference}. */
     double[] kernelReference(org.xformers4j.component.attention.KernelFeatureMap map) {
         return KernelReference.forward(this, map, toDouble(query), key == null ? null : toDouble(key), toDouble(value));

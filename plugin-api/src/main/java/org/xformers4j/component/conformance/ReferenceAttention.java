@@ -1,5 +1,8 @@
 package org.xformers4j.component.conformance;
 
+import org.xformers4j.component.attention.AttentionPattern;
+import org.xformers4j.component.attention.PatternedAttention;
+
 /**
  * Softmax attention in double precision with plain loops: the reference the suite compares
  * mechanisms with, independent of the tensor ops, so that {@code full} is checked as much as the
@@ -43,6 +46,16 @@ final class ReferenceAttention {
      */
     static double[] forward(Problem problem, double[] q, double[] k, double[] v, double[] bias,
                             boolean float32Scores) {
+        return forward(problem, q, k, v, bias, float32Scores, null);
+    }
+
+    /**
+     * {@link #forward(Problem, double[], double[], double[], double[], boolean)} restricted to the
+     * pairs {@code pattern} allows, its bias added to their scores ({@link PatternedAttention}); null
+     * for every pair.
+     */
+    static double[] forward(Problem problem, double[] q, double[] k, double[] v, double[] bias,
+                            boolean float32Scores, AttentionPattern pattern) {
         int lq = problem.queryLength;
         int lk = problem.keyLength;
         int d = Problem.HEAD_DIM;
@@ -64,9 +77,11 @@ final class ReferenceAttention {
                         for (int c = 0; c < d; c++) {
                             s += q[(bh * lq + i) * d + c] * keys[(bh * lk + j) * d + c];
                         }
-                        double biasTerm = bias == null ? 0 : bias[(bh * lq + i) * lk + j];
+                        double biasTerm = (bias == null ? 0 : bias[(bh * lq + i) * lk + j])
+                                + (pattern == null ? 0 : pattern.bias(h, i, j));
                         scores[j] = float32Scores ? (float) (s * scale + biasTerm) : s * scale + (biasTerm - shift);
-                        visible[j] = problem.visible(b, i, j) && scores[j] != Double.NEGATIVE_INFINITY;
+                        visible[j] = problem.visible(b, i, j) && (pattern == null || pattern.allows(h, i, j))
+                                && scores[j] != Double.NEGATIVE_INFINITY;
                         seen += visible[j] ? 1 : 0;
                     }
                     if (k == null && visible[position] && seen > 1) {

@@ -37,9 +37,9 @@ final class CpuDecodingAttention {
         this.loops = loops;
     }
 
-    /** Whether this kernel computes {@code p}: at most {@link #MAX_QUERIES} queries and no dropout. */
+    /** Whether this kernel computes {@code p}: at most {@link #MAX_QUERIES} queries, no dropout, no block layout. */
     static boolean handles(AttentionProblem p) {
-        return p.queryLength() <= MAX_QUERIES && p.dropout() == 0f;
+        return p.queryLength() <= MAX_QUERIES && p.dropout() == 0f && p.layout() == null;
     }
 
     void forward(AttentionProblem p, float[] q, float[] k, float[] v, float[] bias, float[] mask,

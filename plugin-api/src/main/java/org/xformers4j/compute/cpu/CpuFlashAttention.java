@@ -59,6 +59,12 @@ import org.xformers4j.compute.Buffer;
  * products, so the two schedules give bitwise the same results and the choice between them, which
  * depends on the thread count, does not change them. Causal problems skip the blocks that are
  * masked entirely.
+ *
+ * <p>Which keys a tile of queries visits is the {@link KeyTiling}'s: every key tile before the
+ * causal limit ({@link KeyTiling#DENSE}), or for a problem with a block {@link AttentionProblem#layout()
+ * layout} only the key tiles that hold its non-empty blocks ({@link BlockSparseTiling}, whose query
+ * tiles follow the layout's blocks); the forward and the single pass are written once for both.
+ * A block-sparse backward always takes the single pass, whose tasks are whole heads.
  */
 final class CpuFlashAttention {
 
@@ -84,15 +90,22 @@ final class CpuFlashAttention {
                  float[] out, float[] rowStatistics) {
         // q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], out [B, H, Lq, Dv], rowStatistics [2, B, H, Lq]
         int bh = p.batch() * p.heads();
-        int queryBlocks = blocks(p.queryLength(), BLOCK_Q);
+        int lq = p.queryLength();
         try (Buffer keys = packKeys(k, p, p.headDim(), TileGemm.MR);
              Buffer valuesT = packDims(v, p, p.valueDim())) {
             Tiles t = new Tiles(p, true, q, bias, mask, rowStatistics, null, null,
                     CpuBackend.array(keys), null, CpuBackend.array(valuesT));
-            parallel.forRange(bh * queryBlocks, 1, (from, to) -> {
+            KeyTiling tiling = t.tiling;
+            int queryTiles = tiling.queryTiles(lq);
+            parallel.forRange(bh * queryTiles, 1, (from, to) -> {
                 Scratch s = t.scratch(null);
                 for (int task = from; task < to; task++) {
-                    t.forwardBlock(task / queryBlocks, task % queryBlocks * BLOCK_Q, s, out);
+                    int tile = task % queryTiles;
+                    int i0 = tiling.firstQuery(tile, lq);
+                    int rows = tiling.firstQuery(tile + 1, lq) - i0;
+                    if (rows > 0) {
+                        t.forwardBlock(task / queryTiles, i0, rows, s, out);
+                    }
                 }
             });
         }
@@ -101,11 +114,14 @@ final class CpuFlashAttention {
     void backward(AttentionProblem p, float[] q, float[] k, float[] v, float[] bias, float[] mask,
                   float[] out, float[] rowStatistics, float[] dOut, float[] dq, float[] dk, float[] dv,
                   float[] dBias) {
-        boolean single = singlePass(taskCount(p, true, dBias != null), parallel.threads());
+        boolean single = p.layout() != null || singlePass(taskCount(p, true, dBias != null), parallel.threads());
         backward(p, q, k, v, bias, mask, out, rowStatistics, dOut, dq, dk, dv, dBias, single);
     }
 
-    /** {@link #backward} in one pass or in two, as the caller says: both give bitwise the same results. */
+    /**
+     * {@link #backward} in one pass or in two, as the caller says: both give bitwise the same results.
+     * A problem with a block layout takes the single pass.
+     */
     void backward(AttentionProblem p, float[] q, float[] k, float[] v, float[] bias, float[] mask,
                   float[] out, float[] rowStatistics, float[] dOut, float[] dq, float[] dk, float[] dv,
                   float[] dBias, boolean singlePass) {
@@ -113,6 +129,9 @@ final class CpuFlashAttention {
         int lq = p.queryLength();
         int dvDim = p.valueDim();
         int nr = gemm.nr();
+        if (!singlePass && p.layout() != null) {
+            throw new IllegalArgumentException("a block-sparse backward runs in a single pass");
+        }
         if (dBias != null) {
             Arrays.fill(dBias, 0f);
         }
@@ -253,6 +272,11 @@ final class CpuFlashAttention {
         return buffer;
     }
 
+    /** Dense tiles, or those of the problem's block layout. */
+    private KeyTiling tiling(AttentionProblem p) {
+        return p.layout() == null ? KeyTiling.DENSE : new BlockSparseTiling(p.layout(), gemm.nr());
+    }
+
     /** The key length rounded up to whole slivers of any width. */
     private int paddedKeys(AttentionProblem p) {
         return TileGemm.roundUp(p.keyLength(), gemm.nr());
@@ -286,8 +310,10 @@ final class CpuFlashAttention {
         final float[] rowMax = new float[BLOCK_Q];
         final float[] rowSumInverse = new float[BLOCK_Q];
         final float[] delta = new float[BLOCK_Q];
+        /** The key tiles of the current tile of queries: (first key, keys) pairs ({@link KeyTiling#keyTiles}). */
+        final int[] spans;
 
-        Scratch(int d, int dv, float[] keyGrads) {
+        Scratch(int d, int dv, float[] keyGrads, int keyTiles) {
             int dim = TileGemm.roundUp(Math.max(d, dv), TileGemm.MR);
             queries = new float[BLOCK_Q * dim];
             outGrads = new float[BLOCK_Q * dim];
@@ -299,12 +325,15 @@ final class CpuFlashAttention {
             acc = new float[BLOCK_K * dim];
             acc2 = new float[BLOCK_K * dim];
             this.keyGrads = keyGrads;
+            this.spans = new int[2 * keyTiles];
         }
     }
 
     /** One pass's operands and the tile steps. */
     private final class Tiles {
         final AttentionProblem p;
+        /** The query tiles and the key tiles each visits. */
+        final KeyTiling tiling;
         /** Score tiles are Sᵀ [keys, queries] (forward, pass 2) rather than S [queries, keys] (single pass, pass 1). */
         final boolean transposed;
         final int heads;
@@ -334,6 +363,7 @@ final class CpuFlashAttention {
         Tiles(AttentionProblem p, boolean transposed, float[] q, float[] bias, float[] mask, float[] rowStatistics,
               float[] dOut, float[] delta, float[] keys, float[] values, float[] dimsT) {
             this.p = p;
+            this.tiling = tiling(p);
             this.transposed = transposed;
             this.heads = p.heads();
             this.lq = p.queryLength();
@@ -357,7 +387,7 @@ final class CpuFlashAttention {
         }
 
         Scratch scratch(float[] keyGrads) {
-            return new Scratch(d, dv, keyGrads);
+            return new Scratch(d, dv, keyGrads, tiling.maxKeyTiles(lk));
         }
 
         /** Floats of {@link Scratch#keyGrads}: dKᵀ and dVᵀ of one head. */
@@ -405,7 +435,10 @@ final class CpuFlashAttention {
             }
         }
 
-        /** s = scale · Q_i K_jᵀ + bias, -∞ where masked, for queries i0 .. i0+rows and keys j0 .. j0+cols. */
+        /**
+         * s = scale · Q_i K_jᵀ + bias, -∞ where masked (padding, causal order, the tiling), for queries
+         * i0 .. i0+rows and keys j0 .. j0+cols.
+         */
         void scores(int bh, int i0, int rows, int j0, int cols, Scratch t) {
             float[] s = t.s;
             product(bh, rows, j0, cols, d, scale, t.queries, keys, s);
@@ -428,6 +461,13 @@ final class CpuFlashAttention {
                     s[at(r, c)] = Float.NEGATIVE_INFINITY;
                 }
             }
+            tiling.hide(h, i0, rows, j0, cols, (r0, r1, c0, c1) -> {
+                for (int r = r0; r < r1; r++) {
+                    for (int c = c0; c < c1; c++) {
+                        s[at(r, c)] = Float.NEGATIVE_INFINITY;
+                    }
+                }
+            });
         }
 
         /** Zeroes the dropped weights of s (queries i0 .., keys j0 ..) and scales the kept ones by 1/(1-p). */
@@ -444,16 +484,17 @@ final class CpuFlashAttention {
         }
 
         /** Forward of one (batch · head, query block): out rows, their score maximum and reciprocal sum. */
-        void forwardBlock(int bh, int i0, Scratch t, float[] out) {
-            int rows = Math.min(BLOCK_Q, lq - i0);
+        void forwardBlock(int bh, int i0, int rows, Scratch t, float[] out) {
             int dvPad = TileGemm.roundUp(dv, TileGemm.MR);
             packQuerySide(q, bh, i0, rows, d, t.queries);
             Arrays.fill(t.acc, 0, dvPad * BLOCK_Q, 0f);
             Arrays.fill(t.m, Float.NEGATIVE_INFINITY);
             Arrays.fill(t.l, 0f);
             int keyEnd = keyEnd(i0 + rows);
-            for (int j0 = 0; j0 < keyEnd; j0 += BLOCK_K) {
-                int cols = Math.min(BLOCK_K, keyEnd - j0);
+            int keyTiles = tiling.keyTiles(bh % heads, i0, rows, keyEnd, lk, t.spans);
+            for (int tile = 0; tile < keyTiles; tile++) {
+                int j0 = t.spans[2 * tile];
+                int cols = Math.min(t.spans[2 * tile + 1], keyEnd - j0);
                 scores(bh, i0, rows, j0, cols, t);
                 gemm.softmaxColumns(t.s, cols, rows, BLOCK_K * nr, t.m, t.l, t.alpha);
                 if (p.dropout() > 0f) {
@@ -522,14 +563,20 @@ final class CpuFlashAttention {
             int dvPad = TileGemm.roundUp(dv, TileGemm.MR);
             int valueGrads = dPad * paddedKeys(p);
             Arrays.fill(t.keyGrads, 0f);
-            for (int i0 = 0; i0 < lq; i0 += BLOCK_Q) {
-                int rows = Math.min(BLOCK_Q, lq - i0);
+            for (int tile = 0, tiles = tiling.queryTiles(lq); tile < tiles; tile++) {
+                int i0 = tiling.firstQuery(tile, lq);
+                int rows = tiling.firstQuery(tile + 1, lq) - i0;
+                if (rows == 0) {
+                    continue;
+                }
                 packQueryBlock(bh, i0, rows, t);
                 Arrays.fill(t.acc, 0, dPad * BLOCK_Q, 0f);
                 int keyEnd = keyEnd(i0 + rows);
-                for (int j0 = 0; j0 < keyEnd; j0 += BLOCK_K) {
-                    // the whole block of keys, as pass 1 has it; dQ and dBias only from the keys these queries see, as pass 2
-                    int cols = Math.min(BLOCK_K, lk - j0);
+                int keyTiles = tiling.keyTiles(bh % heads, i0, rows, keyEnd, lk, t.spans);
+                for (int k = 0; k < keyTiles; k++) {
+                    // the whole tile of keys, as pass 1 has it; dQ and dBias only from the keys these queries see, as pass 2
+                    int j0 = t.spans[2 * k];
+                    int cols = t.spans[2 * k + 1];
                     int seen = Math.min(cols, keyEnd - j0);
                     weightsAndScoreGradients(bh, i0, rows, j0, cols, t);
                     addKeyGradients(rows, cols, t, t.keyGrads, j0 / nr * dPad * nr,
