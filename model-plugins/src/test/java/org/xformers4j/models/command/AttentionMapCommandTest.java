@@ -37,6 +37,7 @@ class AttentionMapCommandTest {
     private static Path digits;
     private static Path slice;
     private static Path lm;
+    private static Path seq2seq;
 
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -59,6 +60,14 @@ class AttentionMapCommandTest {
         code = new LmCommand(REGISTRY).run(new String[] {"train", "--config", files[0].toString(), "--text",
                 files[1].toString(), "--save", lm.toString(), "--json"}, quiet, new PrintStream(err, true,
                 StandardCharsets.UTF_8));
+        assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        List<String> pairs = Files.readAllLines(Path.of("../examples/data/g2p-moby-dick.tsv"));
+        Path pairSlice = Files.write(dir.resolve("pairs.tsv"), pairs.subList(0, 100));
+        seq2seq = dir.resolve("seq2seq");
+        code = new Seq2SeqCommand(REGISTRY).run(new String[] {"train", "--config", "../examples/seq2seq-g2p.xml",
+                "--pairs", pairSlice.toString(), "--set", "architecture.attention=" + WeightedFullAttention.NAME,
+                "--set", "trainer.steps=2", "--set", "trainer.evaluateEvery=2", "--set", "optimization.warmupSteps=1",
+                "--save", seq2seq.toString(), "--json"}, quiet, new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
     }
 
@@ -110,6 +119,16 @@ class AttentionMapCommandTest {
         Path png = dir.resolve("lm.png");
         assertThat(map("--model", lm.toString(), "--prompt", "The whale", "--out", png.toString())).as(err()).isZero();
         assertThat(out.toString(StandardCharsets.UTF_8)).contains("9 tokens");
+        assertThat(ImageIO.read(png.toFile())).isNotNull();
+    }
+
+    @Test
+    void drawsASequenceToSequenceModelsEncoderAttentionOverItsSource() throws IOException {
+        Path png = dir.resolve("seq2seq.png");
+        assertThat(map("--model", seq2seq.toString(), "--prompt", "whale", "--head", "all", "--out", png.toString()))
+                .as(err()).isZero();
+        // 5 letters and </s> (the example pools the mean: no CLS token)
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("layer 0, every head; 6 tokens");
         assertThat(ImageIO.read(png.toFile())).isNotNull();
     }
 
