@@ -37,7 +37,7 @@ import org.xformers4j.tensor.Tensor;
 
 /**
  * {@code xformers4j attention-map --model MODEL (--input CSV --row N | --prompt TEXT) [--layer L|all]
- * [--head H|all] --out FILE.png [--label COLUMN] [--text COLUMN] [--separator CHAR]}: draws the
+ * [--head H|all] --out FILE.png [--label COLUMN] [--text COLUMN] [--id COLUMN] [--separator CHAR]}: draws the
  * self-attention weights of one layer and head of a saved model for one input as a heat map
  * ({@link AttentionHeatMap}): query rows × key columns, the tokens as axis labels, a colour bar,
  * and a title naming the model, the mechanism, the layer and the head (Vig, 2019, BertViz; Wang et
@@ -53,8 +53,10 @@ import org.xformers4j.tensor.Tensor;
  * the word for text. A language model directory ({@code lm train --save}) reads the text of
  * {@code --prompt}, its causal self-attention shown over the prompt's tokens; a
  * sequence-to-sequence model directory shows its encoder's self-attention over the prompt as
- * source ({@code [CLS]}, its tokens, {@value Seq2SeqModel#END_TOKEN}). Text tokens are shown
- * quoted, with {@code \n}, {@code \t} and {@code \r} escaped.
+ * source ({@code [CLS]} with CLS pooling, its tokens, {@value Seq2SeqModel#END_TOKEN}). Text
+ * tokens are shown quoted, with {@code \n}, {@code \t} and {@code \r} escaped. In a token selection
+ * block ({@link TokenSelection}) the tokens that bypass it have empty rows and columns, which the
+ * subtitle says.
  *
  * <p>The weights are those {@link TransformerEncoder#attentionWeights} and {@link
  * org.xformers4j.models.nn.TransformerDecoder#attentionWeights} report: the weights the mechanism
