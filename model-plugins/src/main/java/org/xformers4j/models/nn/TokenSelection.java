@@ -144,31 +144,23 @@ public record TokenSelection(List<Integer> layers, float keepRatio) {
      */
     public Kept rank(Tensor weights, Tensor keyPaddingMask, int prefix) {
         int batch = weights.size(0);
-        int heads = weights.size(1);
         int n = weights.size(2);
         int keep = prefix + kept(n - prefix);
-        float[] w = weights.toFloatArray();
-        float[] padding = keyPaddingMask == null ? null : keyPaddingMask.toFloatArray();
+        Tensor rows = weights;                                             // a padded query's row says nothing
+        if (keyPaddingMask != null) {
+            Tensor real = keyPaddingMask.zerosLike().add(1f).maskedFill(keyPaddingMask, 0f);       // [B, N]
+            rows = weights.mul(real.reshape(batch, 1, n, 1));
+        }
+        float[] received = rows.sum(1, false).sum(1, false).toFloatArray();  // [B, N]: Σ over heads and queries
         int[][] positions = new int[batch][];
         for (int b = 0; b < batch; b++) {
-            double[] importance = new double[n];
-            for (int h = 0; h < heads; h++) {
-                for (int i = 0; i < n; i++) {
-                    if (padding != null && padding[b * n + i] != 0f) {
-                        continue;                                        // a padded query's row says nothing
-                    }
-                    int row = ((b * heads + h) * n + i) * n;
-                    for (int j = 0; j < n; j++) {
-                        importance[j] += w[row + j];
-                    }
-                }
-            }
+            int base = b * n;
             Integer[] order = new Integer[n - prefix];
             for (int j = 0; j < order.length; j++) {
                 order[j] = prefix + j;
             }
-            Arrays.sort(order, (p, q) -> importance[p] != importance[q] ? Double.compare(importance[q], importance[p])
-                    : Integer.compare(p, q));
+            Arrays.sort(order, (p, q) -> received[base + p] != received[base + q]
+                    ? Float.compare(received[base + q], received[base + p]) : Integer.compare(p, q));
             int[] chosen = new int[keep];
             for (int p = 0; p < prefix; p++) {
                 chosen[p] = p;
