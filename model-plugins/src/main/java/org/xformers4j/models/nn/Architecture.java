@@ -197,7 +197,8 @@ public final class Architecture implements Configurable, Provenancable<Configure
         try {
             TokenSelection.parse(tokenSelectionLayers, keepRatio);
         } catch (IllegalArgumentException e) {
-            throw new PropertyException(e, "", "tokenSelectionLayers", "tokenSelectionLayers = '" + tokenSelectionLayers
+            // the message says it all: OLCUT would repeat a cause's message after it
+            throw new PropertyException("", "tokenSelectionLayers", "tokenSelectionLayers = '" + tokenSelectionLayers
                     + "': " + e.getMessage());
         }
         try {
@@ -223,7 +224,7 @@ public final class Architecture implements Configurable, Provenancable<Configure
             try {
                 TokenSelection.checkComponents(mechanism, encoding);
             } catch (IllegalArgumentException e) {
-                throw new PropertyException(e, "", "tokenSelectionLayers", e.getMessage());
+                throw new PropertyException("", "tokenSelectionLayers", e.getMessage());
             }
         }
     }
