@@ -1,6 +1,6 @@
 /** The compute backend SPI: the kernels tensor ops need, implemented once per device, and backend selection. */
 @Export
-@Version("0.4.0")
+@Version("0.5.0")
 package org.xformers4j.compute;
 
 import org.osgi.annotation.bundle.Export;

@@ -4,7 +4,7 @@
  * stack ({@link org.xformers4j.nn.SharedParameters}).
  */
 @Export
-@Version("0.5.0")
+@Version("0.6.0")
 package org.xformers4j.nn;
 
 import org.osgi.annotation.bundle.Export;

@@ -14,7 +14,7 @@
  * class name, as users name them in configuration files.
  */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package org.xformers4j.attention.exact;
 
 import org.osgi.annotation.bundle.Export;

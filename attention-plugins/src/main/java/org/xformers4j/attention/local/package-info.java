@@ -10,7 +10,7 @@
  * OLCUT creates the mechanisms by class name, as users name them in configuration files.
  */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package org.xformers4j.attention.local;
 
 import org.osgi.annotation.bundle.Export;

@@ -159,10 +159,13 @@ public final class Main {
     /** The usage: host-local commands, then the command services (name → summary). */
     static String usage(Map<String, String> services) {
         StringBuilder sb = new StringBuilder("usage: xformers4j <command> [options]\n\ncommands:\n");
+        int width = Math.max(COMMANDS.values().stream().mapToInt(c -> c.name().length()).max().orElse(0),
+                services.keySet().stream().mapToInt(String::length).max().orElse(0));
+        String line = "  %-" + width + "s %s%n";
         for (Command c : COMMANDS.values()) {
-            sb.append(String.format("  %-10s %s%n", c.name(), c.summary()));
+            sb.append(String.format(line, c.name(), c.summary()));
         }
-        services.forEach((name, summary) -> sb.append(String.format("  %-10s %s%n", name, summary)));
+        services.forEach((name, summary) -> sb.append(String.format(line, name, summary)));
         sb.append("\nRun 'xformers4j <command> --help' for a command's options.");
         return sb.toString();
     }

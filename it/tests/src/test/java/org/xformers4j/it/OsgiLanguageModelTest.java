@@ -158,8 +158,9 @@ class OsgiLanguageModelTest {
                 .containsEntry("evaluate", "org.xformers4j.models")
                 .containsEntry("generate", "org.xformers4j.models")
                 .containsEntry("demo", "org.xformers4j.models")
+                .containsEntry("attention-map", "org.xformers4j.models")
                 .containsEntry("check", "org.xformers4j.registry");
-        for (String name : List.of("lm", "generate", "demo", "train", "predict", "evaluate")) {
+        for (String name : List.of("lm", "generate", "demo", "train", "predict", "evaluate", "attention-map")) {
             assertThat(command(name)).as(name).isInstanceOf(Function.class);
         }
     }

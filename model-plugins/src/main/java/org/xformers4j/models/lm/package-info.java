@@ -8,7 +8,7 @@
  * trainers an XML configuration names.
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package org.xformers4j.models.lm;
 
 import org.osgi.annotation.bundle.Export;

@@ -142,6 +142,18 @@ public final class Architecture implements Configurable, Provenancable<Configure
     @Range(min = 0)
     private int numRegisterTokens = 0;
 
+    @Config(description = "Token selection (Singh et al., 2024, ToSA): the encoder blocks, 0-based and separated by "
+            + "commas (e.g. \"1,3\"), in which only the keepRatio most attended tokens (ranked by the attention of the "
+            + "block before) and the CLS and register tokens take part, the others bypassing the block unchanged; each "
+            + "at least 1, none right after another. Needs a mechanism that reports its weights (full, flash) and a "
+            + "positional encoding on the embeddings (learned, sinusoidal, none). Empty for none.")
+    private String tokenSelectionLayers = "";
+
+    @Config(description = "The fraction of the input tokens that a token selection block keeps, ceil(keepRatio * "
+            + "tokens); in (0, 1].")
+    @Range(min = 0, max = 1, minInclusive = false)
+    private float keepRatio = 0.5f;
+
     @Config(description = "A decoder computes its logits with the token embedding table (Press and Wolf, 2017).")
     private boolean tiedEmbeddings = true;
 
@@ -183,6 +195,13 @@ public final class Architecture implements Configurable, Provenancable<Configure
                     + dropPath);
         }
         try {
+            TokenSelection.parse(tokenSelectionLayers, keepRatio);
+        } catch (IllegalArgumentException e) {
+            // the message says it all: OLCUT would repeat a cause's message after it
+            throw new PropertyException("", "tokenSelectionLayers", "tokenSelectionLayers = '" + tokenSelectionLayers
+                    + "': " + e.getMessage());
+        }
+        try {
             encoderConfig();
         } catch (IllegalArgumentException e) {
             throw new PropertyException(e, "", "", "the architecture is not valid: " + e.getMessage());
@@ -191,14 +210,23 @@ public final class Architecture implements Configurable, Provenancable<Configure
 
     /**
      * Checks that {@code registry} knows the attention mechanism and the positional encoding and
-     * takes their options, by creating one of each.
+     * takes their options, by creating one of each, and that they work with token selection when it is
+     * configured ({@link TokenSelection#checkComponents}).
      *
      * @throws PropertyException naming {@code attention}, {@code positional} or their options field, with the
-     *                           registry's message (an unknown name lists the closest registered ones)
+     *                           registry's message (an unknown name lists the closest registered ones), or
+     *                           {@code tokenSelectionLayers} for components it does not work with
      */
     public void checkComponents(ComponentRegistry registry) {
-        newAttention(registry);
-        newPositional(registry);
+        AttentionMechanism mechanism = newAttention(registry);
+        PositionalEncoding encoding = newPositional(registry);
+        if (tokenSelection() != null) {
+            try {
+                TokenSelection.checkComponents(mechanism, encoding);
+            } catch (IllegalArgumentException e) {
+                throw new PropertyException("", "tokenSelectionLayers", e.getMessage());
+            }
+        }
     }
 
     /** A new attention mechanism (one per block) from {@code registry}; an unknown name or bad option names the field. */
@@ -245,10 +273,18 @@ public final class Architecture implements Configurable, Provenancable<Configure
                 .feedForwardChunkSize(feedForwardChunkSize).checkpointing(checkpointing).build();
     }
 
-    /** The configuration of an encoder: the blocks, the depth, pooling, register tokens, attention dropout, reversibility. */
+    /**
+     * The configuration of an encoder: the blocks, the depth, pooling, register tokens, attention
+     * dropout, reversibility, token selection.
+     */
     public EncoderConfig encoderConfig() {
         return EncoderConfig.builder(blockConfig(), layers).pooling(pooling).numRegisterTokens(numRegisterTokens)
-                .attentionDropout(attentionDropout).reversible(reversible).build();
+                .attentionDropout(attentionDropout).reversible(reversible).tokenSelection(tokenSelection()).build();
+    }
+
+    /** The token selection of {@code tokenSelectionLayers} and {@code keepRatio}, or null when none is configured. */
+    public TokenSelection tokenSelection() {
+        return TokenSelection.parse(tokenSelectionLayers, keepRatio);
     }
 
     /**
@@ -261,6 +297,10 @@ public final class Architecture implements Configurable, Provenancable<Configure
         if (reversible) {
             throw new IllegalArgumentException("Architecture: reversible = true, but decoders have no reversible "
                     + "blocks; set reversible to false");
+        }
+        if (!crossAttention && tokenSelection() != null) {
+            throw new IllegalArgumentException("Architecture: tokenSelectionLayers = '" + tokenSelectionLayers + "', but "
+                    + "token selection is an encoder option and a decoder-only model has no encoder; leave it empty");
         }
         return new DecoderConfig(blockConfig(), layers, vocabularySize, tiedEmbeddings, crossAttention,
                 attentionDropout);
@@ -394,6 +434,15 @@ public final class Architecture implements Configurable, Provenancable<Configure
         return tiedEmbeddings;
     }
 
+    /** The token selection blocks as configured, e.g. "1,3"; empty for none. */
+    public String tokenSelectionLayers() {
+        return tokenSelectionLayers;
+    }
+
+    public float keepRatio() {
+        return keepRatio;
+    }
+
     @Override
     public ConfiguredObjectProvenance getProvenance() {
         return new ConfiguredObjectProvenanceImpl(this, "Architecture");
@@ -522,6 +571,13 @@ public final class Architecture implements Configurable, Provenancable<Configure
 
         public Builder numRegisterTokens(int value) {
             architecture.numRegisterTokens = value;
+            return this;
+        }
+
+        /** Token selection in the blocks {@code layers} (e.g. "1,3"), keeping {@code keepRatio} of the tokens. */
+        public Builder tokenSelection(String layers, float keepRatio) {
+            architecture.tokenSelectionLayers = layers;
+            architecture.keepRatio = keepRatio;
             return this;
         }
 

@@ -2,8 +2,8 @@ package org.xformers4j.models.nn;
 
 /**
  * The architecture of a {@link TransformerEncoder}. Build with {@link #builder(BlockConfig, int)},
- * which starts from CLS pooling, no register tokens, no attention dropout and ordinary (stored
- * activation) blocks; the constructor checks every field and names the bad one.
+ * which starts from CLS pooling, no register tokens, no attention dropout, ordinary (stored
+ * activation) blocks and no token selection; the constructor checks every field and names the bad one.
  *
  * @param block             every block's architecture; its {@code dropPath} is the stochastic depth rate of
  *                          the last block, block l of N getting l/N of it (Huang et al., 2016, linear decay)
@@ -18,9 +18,12 @@ package org.xformers4j.models.nn;
  *                          randomness (residual and attention dropout, stochastic depth all 0), as backward
  *                          recomputes every block; and {@code block.checkpointing} OFF, which would only repeat
  *                          the recomputation. {@code block.checkpointing} HEAD needs attentionDropout 0
+ * @param tokenSelection    the blocks that attend over their most attended tokens only (Singh et al., 2024,
+ *                          ToSA; see {@link TokenSelection}), each below {@code layers}; null for none. Not with
+ *                          reversible blocks, whose two streams have no single set of tokens to rank
  */
 public record EncoderConfig(BlockConfig block, int layers, TransformerEncoder.Pooling pooling, int numRegisterTokens,
-                            float attentionDropout, boolean reversible) {
+                            float attentionDropout, boolean reversible, TokenSelection tokenSelection) {
 
     public EncoderConfig {
         if (block == null) {
@@ -55,6 +58,17 @@ public record EncoderConfig(BlockConfig block, int layers, TransformerEncoder.Po
                         + "activation in backward, so block.checkpointing must be OFF, got " + block.checkpointing());
             }
         }
+        if (tokenSelection != null) {
+            int last = tokenSelection.layers().get(tokenSelection.layers().size() - 1);
+            if (last >= layers) {
+                throw new IllegalArgumentException("EncoderConfig: tokenSelection names block " + last + ", but the "
+                        + "encoder has " + layers + " blocks, numbered from 0");
+            }
+            if (reversible) {
+                throw new IllegalArgumentException("EncoderConfig: token selection does not combine with reversible "
+                        + "blocks, whose two streams have no single set of tokens to rank");
+            }
+        }
         checkHeadCheckpointing("EncoderConfig", block, attentionDropout);
     }
 
@@ -83,6 +97,7 @@ public record EncoderConfig(BlockConfig block, int layers, TransformerEncoder.Po
         private int numRegisterTokens;
         private float attentionDropout;
         private boolean reversible;
+        private TokenSelection tokenSelection;
 
         private Builder(BlockConfig block, int layers) {
             this.block = block;
@@ -109,8 +124,14 @@ public record EncoderConfig(BlockConfig block, int layers, TransformerEncoder.Po
             return this;
         }
 
+        public Builder tokenSelection(TokenSelection value) {
+            this.tokenSelection = value;
+            return this;
+        }
+
         public EncoderConfig build() {
-            return new EncoderConfig(block, layers, pooling, numRegisterTokens, attentionDropout, reversible);
+            return new EncoderConfig(block, layers, pooling, numRegisterTokens, attentionDropout, reversible,
+                    tokenSelection);
         }
     }
 }

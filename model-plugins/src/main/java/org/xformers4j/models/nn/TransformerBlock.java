@@ -2,6 +2,7 @@ package org.xformers4j.models.nn;
 
 import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
+import org.xformers4j.component.ComponentInfo;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.component.positional.PositionalEncoding;
@@ -275,6 +276,20 @@ public final class TransformerBlock extends Module {
     /** The attention sublayer. */
     public MultiHeadAttention attention() {
         return attention;
+    }
+
+    /**
+     * The name of the self-attention mechanism, for messages: its registered ({@code @ComponentInfo})
+     * name, or its class's simple name.
+     */
+    public String mechanismName() {
+        return nameOf(attention.mechanism());
+    }
+
+    /** The registered ({@code @ComponentInfo}) name of {@code component}, or its class's simple name. */
+    static String nameOf(Object component) {
+        ComponentInfo info = component.getClass().getAnnotation(ComponentInfo.class);
+        return info == null ? component.getClass().getSimpleName() : info.name();
     }
 
     /** The cross-attention sublayer, or null for a block without one. */

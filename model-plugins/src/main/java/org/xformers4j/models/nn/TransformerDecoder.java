@@ -1,6 +1,8 @@
 package org.xformers4j.models.nn;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 import org.xformers4j.component.ComponentDescriptor;
@@ -13,6 +15,7 @@ import org.xformers4j.nn.KvCache;
 import org.xformers4j.nn.Linear;
 import org.xformers4j.nn.Module;
 import org.xformers4j.tensor.Functional;
+import org.xformers4j.tensor.GradMode;
 import org.xformers4j.tensor.ReplayableRandom;
 import org.xformers4j.tensor.Tensor;
 
@@ -152,18 +155,56 @@ public final class TransformerDecoder extends Module {
                         + " holding " + (caches.length == 0 ? 0 : caches[0].length()));
             }
         }
-        Tensor x = embed(tokens);
-        if (positional != null) {
-            x = positional.addToEmbeddings(x, offset);
-        }
-        AttentionContext context = AttentionContext.builder().causal(true)
-                .dropout(config.attentionDropout(), attentionRng).build();
+        Tensor x = positioned(tokens, offset);
+        AttentionContext context = selfAttentionContext();
         for (int l = 0; l < blocks.size(); l++) {
             x = caches == null && memoryCaches == null ? blocks.forward(l, x, context, memory)
                     : blocks.get(l).forward(x, context, caches == null ? null : caches[l], memory,
                             memoryCaches == null ? null : memoryCaches[l]);
         }
         return finalNorm == null ? x : finalNorm.forward().apply(x);
+    }
+
+    /** The token embeddings of {@code tokens} with positions from {@code offset} added (hook 1). */
+    private Tensor positioned(int[][] tokens, int offset) {
+        Tensor x = embed(tokens);
+        return positional == null ? x : positional.addToEmbeddings(x, offset);
+    }
+
+    /** The blocks' causal self-attention context, with the configured attention dropout. */
+    private AttentionContext selfAttentionContext() {
+        return AttentionContext.builder().causal(true).dropout(config.attentionDropout(), attentionRng).build();
+    }
+
+    /**
+     * The causal self-attention weights of every block on {@code tokens} from position 0, collected
+     * while running the blocks in evaluation mode without recording a graph: entry l is block l's
+     * {@link TransformerBlock#attentionWeights} on its input, as {@link #forward} computes it. For
+     * attention maps (Vig, 2019, BertViz). The decoder's training mode is restored afterwards.
+     *
+     * @param tokens rows of equal length L ≥ 1, ids in [0, vocabularySize)
+     * @param memory the encoder's output, exactly when the decoder has cross-attention
+     * @return per block [batch, heads, L, L], zero above the diagonal
+     */
+    public List<Tensor> attentionWeights(int[][] tokens, TransformerBlock.Memory memory) {
+        boolean training = isTraining();
+        if (training) {
+            eval();
+        }
+        try (GradMode.Scope ignored = GradMode.noGrad()) {
+            Tensor x = positioned(tokens, 0);
+            AttentionContext context = selfAttentionContext();
+            List<Tensor> weights = new ArrayList<>(blocks.size());
+            for (int l = 0; l < blocks.size(); l++) {
+                weights.add(blocks.get(l).attentionWeights(x, context));
+                x = l + 1 == blocks.size() ? x : blocks.get(l).forward(x, context, null, memory);
+            }
+            return weights;
+        } finally {
+            if (training) {
+                train();
+            }
+        }
     }
 
     /** Next-token logits of {@code states} [..., modelDim]: [..., vocabularySize]. */

@@ -63,6 +63,12 @@ import org.xformers4j.tensor.Tensor;
  * the loss and every gradient are those of the ordinary stack, dropout and stochastic depth masks
  * included; only the memory held for the backward pass and the compute differ. It does not combine
  * with reversible blocks, which already recompute everything.
+ *
+ * <p>Token selection ({@link EncoderConfig#tokenSelection()}; Singh et al., 2024, "ToSA: Token
+ * Selective Attention"): in each selection block only the tokens that the block before attended to
+ * most, and the prefix tokens, go through the block; the others bypass it unchanged and are merged
+ * back in their places ({@link TokenSelection}). The mechanism must report its weights and the
+ * positional encoding must act on the embeddings only, which the constructor checks.
  */
 public final class TransformerEncoder extends Module {
 
@@ -131,6 +137,15 @@ public final class TransformerEncoder extends Module {
 
         this.blocks = registerModule("blocks", new BlockStack("TransformerEncoder", block, config.layers(),
                 mechanisms, null, positional, rng));
+        if (config.tokenSelection() != null) {
+            for (int l = 0; l < blocks.size(); l++) {
+                try {
+                    TokenSelection.checkComponents(blocks.get(l).attention().mechanism(), positional);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("TransformerEncoder: block " + l + ": " + e.getMessage(), e);
+                }
+            }
+        }
         this.finalNorm = block.placement().needsFinalNorm() ? block.norm().create(modelDim) : null;
         if (finalNorm != null) {
             registerModule("finalNorm", finalNorm.module());
@@ -169,10 +184,31 @@ public final class TransformerEncoder extends Module {
      */
     private Tensor storedBlocks(Input input) {
         Tensor x = input.sequence();
+        AttentionContext context = input.context();
+        TokenSelection selection = config.tokenSelection();
+        TokenSelection.Kept kept = null;
         for (int l = 0; l < blocks.size(); l++) {
-            x = blocks.forward(l, x, input.context(), null);
+            TokenSelection.Kept ranked = selection != null && selection.selects(l + 1)
+                    ? selection.rank(blocks.get(l).attentionWeights(x, context), context.keyPaddingMask(), prefixLength())
+                    : null;
+            x = kept == null ? blocks.forward(l, x, context, null) : selectedBlock(l, x, context, kept);
+            kept = ranked;
         }
         return x;
+    }
+
+    /**
+     * Block {@code l} of token selection: the block over the {@code kept} tokens alone, merged back
+     * into {@code x} [B, P + L, D], whose other tokens bypass it ({@link TokenSelection}). The kept
+     * tokens attend with their padding mask and no grid, which they no longer form.
+     */
+    private Tensor selectedBlock(int l, Tensor x, AttentionContext context, TokenSelection.Kept kept) {
+        return kept.merge(x, blocks.forward(l, kept.gather(x), keptContext(context, kept), null));
+    }
+
+    /** {@code context} for the kept tokens: their padding mask, no grid. */
+    private static AttentionContext keptContext(AttentionContext context, TokenSelection.Kept kept) {
+        return context.toBuilder().keyPaddingMask(kept.gatherMask(context.keyPaddingMask())).grid(null).build();
     }
 
     /**
@@ -195,7 +231,8 @@ public final class TransformerEncoder extends Module {
      * evaluation mode without recording a graph: entry l is block l's {@link
      * TransformerBlock#attentionWeights} on its input (with reversible blocks, F's input stream
      * x2), over the CLS and register tokens and then the input tokens, as {@link #forward} lays
-     * them out. The inputs to attention rollout ({@link AttentionRollout}). The encoder's training mode is restored afterwards; an encoder already in
+     * them out; in a token selection block ({@link TokenSelection}) the kept tokens' weights at their
+     * positions, the rows and columns of the tokens that bypass it 0. The inputs to attention rollout ({@link AttentionRollout}). The encoder's training mode is restored afterwards; an encoder already in
      * evaluation mode is only read, as by {@link #forward}.
      *
      * @param embeddings     token embeddings [batch, length, modelDim]
@@ -224,10 +261,14 @@ public final class TransformerEncoder extends Module {
             AttentionContext context = input.context();
             Tensor x1 = input.sequence();
             Tensor x2 = x1;                       // the attention's input stream; the ordinary stack has only this one
+            TokenSelection selection = config.tokenSelection();
             List<Tensor> weights = new ArrayList<>(blocks.size());
             for (int l = 0; l < blocks.size(); l++) {
                 TransformerBlock block = blocks.get(l);
-                weights.add(block.attentionWeights(x2, context));
+                TokenSelection.Kept kept = selection != null && selection.selects(l)
+                        ? selection.rank(weights.get(l - 1), context.keyPaddingMask(), prefixLength()) : null;
+                weights.add(kept == null ? block.attentionWeights(x2, context)
+                        : kept.scatterWeights(block.attentionWeights(kept.gather(x2), keptContext(context, kept))));
                 if (l + 1 == blocks.size()) {
                     break;                                               // the last block's output is not needed
                 }
@@ -236,7 +277,8 @@ public final class TransformerEncoder extends Module {
                     x1 = streams[0];
                     x2 = streams[1];
                 } else {
-                    x2 = block.forward(x2, context);
+                    x2 = kept == null ? block.forward(x2, context)
+                            : kept.merge(x2, block.forward(kept.gather(x2), keptContext(context, kept)));
                 }
             }
             return weights;

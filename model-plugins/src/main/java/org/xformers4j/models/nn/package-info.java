@@ -7,7 +7,7 @@
  * models, build on them.
  */
 @Export
-@Version("0.3.0")
+@Version("0.4.0")
 package org.xformers4j.models.nn;
 
 import org.osgi.annotation.bundle.Export;

@@ -11,6 +11,7 @@ import org.tribuo.Output;
 import org.tribuo.Prediction;
 import org.tribuo.protos.core.ModelProto;
 import org.tribuo.provenance.ModelProvenance;
+import org.xformers4j.models.nn.TransformerEncoder;
 import org.xformers4j.registry.ComponentRegistry;
 import org.xformers4j.tensor.GradMode;
 
@@ -209,6 +210,19 @@ public final class TransformerModel<T extends Output<T>> extends Model<T> {
 
     TransformerNetwork network() {
         return network;
+    }
+
+    /**
+     * The network's transformer encoder, for inspection (attention maps: {@link
+     * TransformerEncoder#attentionWeights}); it is the model's own, so changing it changes the model.
+     */
+    public TransformerEncoder encoder() {
+        return network.encoder();
+    }
+
+    /** The network's input encoder, which makes an example's tokens for {@link #encoder()}; the model's own. */
+    public EncoderModule inputEncoder() {
+        return network.input();
     }
 
     int batchSize() {

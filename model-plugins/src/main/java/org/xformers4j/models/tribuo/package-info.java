@@ -8,7 +8,7 @@
  * these classes in OLCUT configurations, and OLCUT instantiates them by name.
  */
 @Export
-@Version("0.3.0")
+@Version("0.4.0")
 package org.xformers4j.models.tribuo;
 
 import org.osgi.annotation.bundle.Export;

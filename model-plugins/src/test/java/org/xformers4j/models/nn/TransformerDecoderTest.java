@@ -86,6 +86,40 @@ class TransformerDecoderTest {
         decoder.loadStateDict(state);
     }
 
+    // ------------------------------------------------------------------ attention weights
+
+    @Test
+    void attentionWeightsAreEachBlocksCausalWeightsOnItsInput() {
+        TransformerDecoder decoder = new TransformerDecoder(config(2, true), WeightedFullAttention::new, null,
+                positional("rotary", Map.of()), new SplittableRandom(3));
+        randomize(decoder, new SplittableRandom(4));
+        int[][] tokens = randomTokens(new SplittableRandom(5), 2, 5);
+        decoder.train();
+        List<Tensor> weights = decoder.attentionWeights(tokens, null);
+        assertThat(decoder.isTraining()).isTrue();
+        decoder.eval();
+        AttentionContext causal = AttentionContext.builder().causal(true).build();
+        Tensor x0 = decoder.embed(tokens);                                  // rotary adds nothing to the embeddings
+        Tensor x1 = decoder.block(0).forward(x0, causal);
+        assertThat(weights).hasSize(2);
+        assertThat(weights.get(0).toFloatArray()).containsExactly(decoder.block(0).attentionWeights(x0, causal)
+                .toFloatArray(), offset(1e-6f));
+        assertThat(weights.get(1).toFloatArray()).containsExactly(decoder.block(1).attentionWeights(x1, causal)
+                .toFloatArray(), offset(1e-6f));
+        float[] w = weights.get(1).toFloatArray();
+        for (int row = 0; row < 2 * HEADS * 5; row++) {
+            int i = row % 5;
+            double sum = 0;
+            for (int j = 0; j < 5; j++) {
+                sum += w[row * 5 + j];
+                if (j > i) {
+                    assertThat(w[row * 5 + j]).as("a future key").isZero();
+                }
+            }
+            assertThat(sum).isCloseTo(1.0, offset(1e-5));
+        }
+    }
+
     // ------------------------------------------------------------------ gradients
 
     @ParameterizedTest

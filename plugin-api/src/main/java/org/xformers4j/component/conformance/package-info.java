@@ -6,7 +6,7 @@
  * {@link org.xformers4j.component.conformance.DecodingConformance}.
  */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package org.xformers4j.component.conformance;
 
 import org.osgi.annotation.bundle.Export;
