@@ -47,6 +47,7 @@ class DescribeCommandTest {
                   exact                false
                   exactWhen            []
                   grid                 false
+                  gridRequired         false
                   incrementalDecoding  false
                   keyPaddingMask       false
                   length               NONE
