@@ -72,6 +72,26 @@ public final class AttentionInputs {
     }
 
     /** Whether {@code shape} broadcasts to {@code target} without changing it (trailing alignment, sizes equal or 1). */
+    /**
+     * Whether a mechanism with parameters, initialised for {@code heads} heads of size {@code headDim}
+     * and values of size {@code valueDim} ({@code heads} -1: not yet), is asked again for that same
+     * layout, which leaves it as it is.
+     *
+     * @throws IllegalStateException when it is asked for another layout
+     */
+    public static boolean initialisedFor(String name, int heads, int headDim, int valueDim,
+                                         int askedHeads, int askedHeadDim, int askedValueDim) {
+        if (heads == -1) {
+            return false;
+        }
+        if (askedHeads != heads || askedHeadDim != headDim || askedValueDim != valueDim) {
+            throw new IllegalStateException(name + ": initialised for " + heads + " heads of size " + headDim
+                    + " and values of size " + valueDim + ", asked for " + askedHeads + ", " + askedHeadDim
+                    + " and " + askedValueDim);
+        }
+        return true;
+    }
+
     private static boolean broadcastsTo(int[] shape, int[] target) {
         if (shape.length > target.length) {
             return false;

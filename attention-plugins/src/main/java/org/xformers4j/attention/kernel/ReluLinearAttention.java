@@ -4,6 +4,7 @@ import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import java.util.Arrays;
 import java.util.random.RandomGenerator;
+import org.xformers4j.attention.internal.AttentionInputs;
 import org.xformers4j.attention.internal.ConvolutionTaps;
 import org.xformers4j.attention.internal.DepthwiseConvolution;
 import org.xformers4j.component.ComponentInfo;
@@ -167,12 +168,7 @@ public final class ReluLinearAttention extends Module implements AttentionMechan
      */
     @Override
     public void initialize(int heads, int headDim, int valueDim, RandomGenerator rng) {
-        if (this.heads != -1) {
-            if (heads != this.heads || headDim != this.headDim || valueDim != this.valueDim) {
-                throw new IllegalStateException(NAME + ": initialised for " + this.heads + " heads of size "
-                        + this.headDim + " and values of size " + this.valueDim + ", asked for " + heads + ", "
-                        + headDim + " and " + valueDim);
-            }
+        if (AttentionInputs.initialisedFor(NAME, this.heads, this.headDim, this.valueDim, heads, headDim, valueDim)) {
             return;
         }
         this.heads = heads;

@@ -39,12 +39,7 @@ abstract class MixingMechanism extends Module implements AttentionMechanism, Flo
      */
     @Override
     public final void initialize(int heads, int headDim, int valueDim, RandomGenerator rng) {
-        if (this.heads != -1) {
-            if (heads != this.heads || headDim != this.headDim || valueDim != this.valueDim) {
-                throw new IllegalStateException(name + ": initialised for " + this.heads + " heads of size "
-                        + this.headDim + " and values of size " + this.valueDim + ", asked for " + heads + ", "
-                        + headDim + " and " + valueDim);
-            }
+        if (AttentionInputs.initialisedFor(name, this.heads, this.headDim, this.valueDim, heads, headDim, valueDim)) {
             return;
         }
         this.heads = heads;
