@@ -207,8 +207,13 @@ class ImageCaptionTest {
     private static void rewriteMetadata(Path directory, Map<String, String> changes) throws IOException {
         Path weights = directory.resolve(ModelFiles.WEIGHTS_FILE);
         Map<String, String> metadata = new TreeMap<>(Checkpoint.load(weights).metadata());
-        metadata.putAll(changes);
-        metadata.values().removeIf(String::isEmpty);
+        changes.forEach((key, value) -> {                      // "" removes the entry
+            if (value.isEmpty()) {
+                metadata.remove(key);
+            } else {
+                metadata.put(key, value);
+            }
+        });
         Checkpoint.save(weights, Seq2SeqModel.load(directory).network(), null, 0, 0, metadata);
     }
 
