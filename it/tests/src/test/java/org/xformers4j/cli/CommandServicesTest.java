@@ -173,7 +173,7 @@ class CommandServicesTest {
                 .get("results");
         assertThat(results).extracting(m -> m.get("component")).contains("full", "flash", "local", "sliding-window",
                 "lsh", "linear", "hydra", "sima", "performer", "cosformer", "relu-linear",
-                "nystrom", "linformer");
+                "nystrom", "linformer", "swin", "block-sparse", "bigbird", "swiftformer", "xca", "conv-modulation");
         assertThat(results).allSatisfy(m -> assertThat(m.get("passed")).as(m.toString()).isEqualTo(true));
         assertThat(results).filteredOn(m -> m.get("component").equals("flash")).extracting(m -> m.get("check"))
                 .contains("matches-full", "gradient-inputs", "causal-no-leakage", "incremental-decoding");

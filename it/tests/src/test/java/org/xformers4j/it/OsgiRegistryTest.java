@@ -29,8 +29,14 @@ import org.xformers4j.attention.kernel.ReluLinearAttention;
 import org.xformers4j.attention.kernel.SimaAttention;
 import org.xformers4j.attention.local.LocalAttention;
 import org.xformers4j.attention.local.SlidingWindowAttention;
+import org.xformers4j.attention.local.SwinAttention;
 import org.xformers4j.attention.lowrank.LinformerAttention;
 import org.xformers4j.attention.lowrank.NystromAttention;
+import org.xformers4j.attention.mixing.ConvolutionalModulation;
+import org.xformers4j.attention.mixing.CrossCovarianceAttention;
+import org.xformers4j.attention.mixing.SwiftFormerAttention;
+import org.xformers4j.attention.sparse.BigBirdAttention;
+import org.xformers4j.attention.sparse.BlockSparseAttention;
 import org.xformers4j.component.Component;
 import org.xformers4j.component.ComponentDescriptor;
 import org.xformers4j.component.ComponentProvider;
@@ -75,7 +81,8 @@ class OsgiRegistryTest {
             XposPositionalEncoding.class, AlibiPositionalBias.class, T5RelativePositionBias.class,
             DynamicPositionBias.class, LinearAttention.class, HydraAttention.class, SimaAttention.class,
             PerformerAttention.class, CosformerAttention.class, ReluLinearAttention.class, NystromAttention.class,
-            LinformerAttention.class);
+            LinformerAttention.class, SwinAttention.class, BlockSparseAttention.class, BigBirdAttention.class,
+            SwiftFormerAttention.class, CrossCovarianceAttention.class, ConvolutionalModulation.class);
 
     private static final List<Class<? extends Component>> PROJECT_COMPONENTS = Stream.concat(
             ATTENTION_BUNDLE_COMPONENTS.stream(), Stream.of(GreedyDecoding.class, BeamSearchDecoding.class,
