@@ -51,8 +51,10 @@ import org.xformers4j.registry.ComponentRegistry;
  * {@value #METADATA_PREFIX}{@code <field>} (options as {@code …attentionOptions.<key>}), generically,
  * and {@link #fromMetadata} reads them back through {@link Hyperparameters#fromText}, refusing a
  * missing, unknown or malformed entry by name and validating through {@link #postConfig()}; a
- * field added here is saved and loaded without another line. {@code model.x4j} files and the
- * checkpoint inside a {@code .tribuo} model both hold these entries.
+ * field added here is saved and loaded without another line, and one line more in {@code
+ * ADDED_LATER} (its value that keeps the behaviour before it) lets the models saved before it
+ * load. {@code model.x4j} files and the checkpoint inside a {@code .tribuo} model both hold these
+ * entries.
  *
  * <p>Immutable once configured (OLCUT sets the fields before {@link #postConfig()}; the builder
  * builds a new instance), so trainers and models share one instance freely.
@@ -61,6 +63,15 @@ public final class Architecture implements Configurable, Provenancable<Configure
 
     /** The prefix of the architecture's entries in a model's metadata. */
     public static final String METADATA_PREFIX = "architecture.";
+
+    /**
+     * The entries of fields added after models were first saved, with the value that means what those
+     * models did without them (a model saved before token selection existed selects no tokens), which
+     * {@link #fromMetadata} supplies when an entry is missing. Every other entry must be present.
+     */
+    private static final Map<String, String> ADDED_LATER = Map.of(
+            METADATA_PREFIX + "tokenSelectionLayers", "",
+            METADATA_PREFIX + "keepRatio", "0.5");
 
     @Config(description = "Registry name of the attention mechanism (self- and cross-attention), e.g. full, flash, "
             + "local, sliding-window, lsh, linear; a language model's must declare causal.")
@@ -346,7 +357,9 @@ public final class Architecture implements Configurable, Provenancable<Configure
      *                                  not valid and why
      */
     public static Architecture fromMetadata(Map<String, String> metadata) {
-        return Hyperparameters.fromText(Architecture.class, metadata, METADATA_PREFIX);
+        Map<String, String> entries = new HashMap<>(metadata);
+        ADDED_LATER.forEach(entries::putIfAbsent);
+        return Hyperparameters.fromText(Architecture.class, entries, METADATA_PREFIX);
     }
 
     public String attention() {

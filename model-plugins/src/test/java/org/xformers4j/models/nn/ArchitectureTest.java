@@ -60,6 +60,22 @@ class ArchitectureTest {
     }
 
     @Test
+    void modelsSavedBeforeTokenSelectionLoadWithoutItButOtherMissingEntriesAreRefused() {
+        Architecture architecture = Architecture.builder().modelDim(32).heads(4).build();
+        Map<String, String> before = new java.util.HashMap<>(architecture.toMetadata());
+        before.remove("architecture.tokenSelectionLayers");
+        before.remove("architecture.keepRatio");
+        Architecture read = Architecture.fromMetadata(before);
+        assertThat(read).isEqualTo(architecture);
+        assertThat(read.encoderConfig()).isEqualTo(architecture.encoderConfig());
+
+        Map<String, String> truncated = new java.util.HashMap<>(architecture.toMetadata());
+        truncated.remove("architecture.heads");
+        assertThatThrownBy(() -> Architecture.fromMetadata(truncated)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("no 'architecture.heads' entry");
+    }
+
+    @Test
     void theDefaultsAreThoseOfTheTransformerTrainerBefore() {
         Architecture defaults = Architecture.builder().build();
         assertThat(defaults.attention()).isEqualTo("full");
