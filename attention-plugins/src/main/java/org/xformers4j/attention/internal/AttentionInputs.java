@@ -2,6 +2,7 @@ package org.xformers4j.attention.internal;
 
 import java.util.Arrays;
 import org.xformers4j.component.attention.AttentionContext;
+import org.xformers4j.nn.SharedParameters;
 import org.xformers4j.tensor.Tensor;
 
 /**
@@ -90,6 +91,24 @@ public final class AttentionInputs {
                     + " and " + askedValueDim);
         }
         return true;
+    }
+
+    /**
+     * The checks of {@link org.xformers4j.component.attention.StackAware#placeInStack}: a layer in
+     * [0, layers), a store, and a mechanism neither placed nor initialised before.
+     *
+     * @throws IllegalArgumentException for a layer outside the stack or no store
+     * @throws IllegalStateException    when the mechanism was already placed or initialised
+     */
+    public static void checkPlacement(String name, int layer, int layers, SharedParameters shared,
+                                      boolean placedOrInitialized) {
+        if (layer < 0 || layer >= layers || shared == null) {
+            throw new IllegalArgumentException(name + ": placeInStack needs 0 <= layer < layers and a store, got layer "
+                    + layer + " of " + layers + " and " + shared);
+        }
+        if (placedOrInitialized) {
+            throw new IllegalStateException(name + ": placeInStack must be called once, before initialize");
+        }
     }
 
     private static boolean broadcastsTo(int[] shape, int[] target) {

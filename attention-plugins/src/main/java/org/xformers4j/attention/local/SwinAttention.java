@@ -145,13 +145,7 @@ public final class SwinAttention extends SoftmaxAttention implements PatternedAt
 
     @Override
     public void placeInStack(int layer, int layers, SharedParameters shared) {
-        if (layer < 0 || layer >= layers || shared == null) {
-            throw new IllegalArgumentException(NAME + ": placeInStack needs 0 <= layer < layers and a store, got layer "
-                    + layer + " of " + layers + " and " + shared);
-        }
-        if (placed || initialized) {
-            throw new IllegalStateException(NAME + ": placeInStack must be called once, before initialize");
-        }
+        AttentionInputs.checkPlacement(NAME, layer, layers, shared, placed || initialized);
         this.placed = true;
         this.layer = layer;
     }

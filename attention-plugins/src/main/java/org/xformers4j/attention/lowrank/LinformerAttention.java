@@ -297,13 +297,7 @@ public final class LinformerAttention extends Module implements AttentionMechani
 
     @Override
     public void placeInStack(int layer, int layers, SharedParameters shared) {
-        if (layer < 0 || layer >= layers || shared == null) {
-            throw new IllegalArgumentException(NAME + ": placeInStack needs 0 <= layer < layers and a store, got layer "
-                    + layer + " of " + layers + " and " + shared);
-        }
-        if (placed || heads > 0) {
-            throw new IllegalStateException(NAME + ": placeInStack must be called once, before initialize");
-        }
+        AttentionInputs.checkPlacement(NAME, layer, layers, shared, placed || heads > 0);
         this.placed = true;
         this.layer = layer;
         this.shared = shared;

@@ -87,13 +87,7 @@ public abstract class LayoutAttention extends SoftmaxAttention implements Patter
 
     @Override
     public void placeInStack(int layer, int layers, SharedParameters shared) {
-        if (layer < 0 || layer >= layers || shared == null) {
-            throw new IllegalArgumentException(name() + ": placeInStack needs 0 <= layer < layers and a store, got layer "
-                    + layer + " of " + layers + " and " + shared);
-        }
-        if (placed || initialized) {
-            throw new IllegalStateException(name() + ": placeInStack must be called once, before initialize");
-        }
+        AttentionInputs.checkPlacement(name(), layer, layers, shared, placed || initialized);
         this.placed = true;
         this.layer = layer;
     }

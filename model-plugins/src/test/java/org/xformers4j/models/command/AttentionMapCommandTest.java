@@ -18,8 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.xformers4j.models.nn.WeightedFullAttention;
-import org.xformers4j.models.nn.WeightedRegistry;
 import org.xformers4j.registry.ComponentRegistry;
 
 /**
@@ -29,7 +27,7 @@ import org.xformers4j.registry.ComponentRegistry;
  */
 class AttentionMapCommandTest {
 
-    private static final ComponentRegistry REGISTRY = new WeightedRegistry();
+    private static final ComponentRegistry REGISTRY = ComponentRegistry.standalone();
 
     @TempDir
     static Path dir;
@@ -50,12 +48,12 @@ class AttentionMapCommandTest {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
         int code = new TrainCommand(REGISTRY).run(new String[] {"--config", "../examples/digits-classifier.xml",
-                        "--train", slice.toString(), "--set", "architecture.attention=" + WeightedFullAttention.NAME,
+                        "--train", slice.toString(), "--set", "architecture.attention=full",
                         "--set", "architecture.layers=3", "--set", "architecture.tokenSelectionLayers=2",
                         "--set", "architecture.keepRatio=0.5", "--set", "trainer.epochs=2", "--json",
                         "--save", digits.toString()}, quiet, new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
-        Path[] files = LmCommandTest.files(dir, WeightedFullAttention.NAME);
+        Path[] files = LmCommandTest.files(dir, "full");
         lm = dir.resolve("lm");
         code = new LmCommand(REGISTRY).run(new String[] {"train", "--config", files[0].toString(), "--text",
                 files[1].toString(), "--save", lm.toString(), "--json"}, quiet, new PrintStream(err, true,
@@ -65,7 +63,7 @@ class AttentionMapCommandTest {
         Path pairSlice = Files.write(dir.resolve("pairs.tsv"), pairs.subList(0, 100));
         seq2seq = dir.resolve("seq2seq");
         code = new Seq2SeqCommand(REGISTRY).run(new String[] {"train", "--config", "../examples/seq2seq-g2p.xml",
-                "--pairs", pairSlice.toString(), "--set", "architecture.attention=" + WeightedFullAttention.NAME,
+                "--pairs", pairSlice.toString(), "--set", "architecture.attention=full",
                 "--set", "trainer.steps=2", "--set", "trainer.evaluateEvery=2", "--set", "optimization.warmupSteps=1",
                 "--save", seq2seq.toString(), "--json"}, quiet, new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();

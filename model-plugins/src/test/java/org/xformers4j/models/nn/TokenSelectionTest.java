@@ -13,6 +13,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.xformers4j.attention.exact.FullAttention;
 import org.xformers4j.component.attention.AttentionContext;
 import org.xformers4j.component.attention.AttentionMechanism;
 import org.xformers4j.nn.ParameterState;
@@ -68,7 +69,7 @@ class TokenSelectionTest {
     private static TransformerEncoder encoder(String layers, float keepRatio, long seed) {
         BlockConfig block = BlockConfig.builder(DIM, HEADS).hidden(16).placement(NormPlacement.POST).build();
         return new TransformerEncoder(EncoderConfig.builder(block, 2).pooling(TransformerEncoder.Pooling.MEAN)
-                .tokenSelection(TokenSelection.parse(layers, keepRatio)).build(), WeightedFullAttention::new, null,
+                .tokenSelection(TokenSelection.parse(layers, keepRatio)).build(), () -> new FullAttention(0f), null,
                 new SplittableRandom(seed));
     }
 
@@ -225,12 +226,12 @@ class TokenSelectionTest {
         assertThatThrownBy(() -> new TransformerEncoder(linear.encoderConfig(),
                 () -> registry.create(AttentionMechanism.class, "linear", Map.of()), null, new SplittableRandom(1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'linear'");
-        Architecture rotary = Architecture.builder().attention(WeightedFullAttention.NAME, Map.of())
+        Architecture rotary = Architecture.builder().attention("full", Map.of())
                 .positional("rotary", Map.of()).tokenSelection("1", 0.5f).build();
-        assertThatThrownBy(() -> rotary.checkComponents(new WeightedRegistry())).isInstanceOf(PropertyException.class)
+        assertThatThrownBy(() -> rotary.checkComponents(ComponentRegistry.standalone())).isInstanceOf(PropertyException.class)
                 .hasMessageContaining("'rotary'");
-        Architecture.builder().attention(WeightedFullAttention.NAME, Map.of()).positional("learned",
-                Map.of("maxLength", "8")).tokenSelection("1", 0.5f).build().checkComponents(new WeightedRegistry());
+        Architecture.builder().attention("full", Map.of()).positional("learned",
+                Map.of("maxLength", "8")).tokenSelection("1", 0.5f).build().checkComponents(ComponentRegistry.standalone());
         assertThatThrownBy(() -> Architecture.builder().tokenSelection("1", 0.5f).build().decoderConfig(10, false))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("encoder option");
     }

@@ -90,7 +90,7 @@ class TransformerDecoderTest {
 
     @Test
     void attentionWeightsAreEachBlocksCausalWeightsOnItsInput() {
-        TransformerDecoder decoder = new TransformerDecoder(config(2, true), WeightedFullAttention::new, null,
+        TransformerDecoder decoder = new TransformerDecoder(config(2, true), () -> new FullAttention(0f), null,
                 positional("rotary", Map.of()), new SplittableRandom(3));
         randomize(decoder, new SplittableRandom(4));
         int[][] tokens = randomTokens(new SplittableRandom(5), 2, 5);
