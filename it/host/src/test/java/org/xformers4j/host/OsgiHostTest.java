@@ -87,7 +87,7 @@ class OsgiHostTest {
 
             Supplier<String> hello = () -> "hello";
             host.context().registerService(Supplier.class, hello, null);
-            assertThat(host.waitForService(Supplier.class, Duration.ofSeconds(1)).get()).isEqualTo("hello");
+            assertThat(host.waitForService(Supplier.class, Duration.ofSeconds(30)).get()).isEqualTo("hello");
             assertThat(host.serviceReferences("(objectClass=" + Supplier.class.getName() + ")")).hasSize(1);
             assertThatThrownBy(() -> host.waitForService(Runnable.class, Duration.ofMillis(50)))
                     .isInstanceOf(TimeoutException.class).hasMessageContaining("objectClass=java.lang.Runnable");
