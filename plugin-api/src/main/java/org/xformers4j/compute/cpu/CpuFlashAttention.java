@@ -13,10 +13,12 @@ import org.xformers4j.compute.Buffer;
  *
  * <p>Each of the batch · heads problems is cut into blocks of {@value #BLOCK_Q} queries and
  * {@value #BLOCK_K} keys; only one block of scores (and in the backward one of score gradients)
- * exists at a time, per thread. Every tile product and softmax step runs on {@link TileGemm}, on
- * packed operands: keys and values are packed once per call (per batch · head, in parallel; this
- * O(N·d) copy, with the backward's per-thread dK and dV of one head, is the extra memory), queries
- * and output gradients once per block. A tile of scores is the result of one product and the
+ * exists at a time, per thread. Every tile product and softmax step runs on {@link TileGemm}, whose
+ * left operand is read where it lies (a block of queries, keys, values or output gradients, or its
+ * transpose, is a strided view of the input) and whose right operand is packed: in the layout S
+ * keys and values are packed once per backward call (per batch · head, in parallel; this O(N·d)
+ * copy, with the backward's per-thread dK and dV of one head, is the extra memory), in the layout
+ * Sᵀ queries and output gradients once per block. A tile of scores is the result of one product and the
  * operand of the next, so its layout follows the contraction that consumes it: where the next
  * product sums over keys (P V in the forward, dS K in the backward) the tile is Sᵀ [keys, queries],
  * computed as K Qᵀ, and the softmax runs down its columns; where it sums over queries (Pᵀ dO and
@@ -45,7 +47,7 @@ import org.xformers4j.compute.Buffer;
  * are; dS is transposed (an O(Br·Bc) copy) to be the right operand of the dQ product. dQ_iᵀ stays
  * in a tile while the keys go by; dKᵀ and dVᵀ of the whole head accumulate in one per-task buffer of
  * (D + Dv) · Lk floats, written back when the head is done. Q_i, dO_i and their transposes are
- * packed once per query block.
+ * read in place, so a query block packs nothing.
  *
  * <p>Two passes when there are too few (batch · head) tasks to keep every thread busy (see
  * {@link #singlePass}): they recompute S, P and dP, seven tile products in all, but their tasks are
@@ -91,24 +93,20 @@ final class CpuFlashAttention {
         // q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], out [B, H, Lq, Dv], rowStatistics [2, B, H, Lq]
         int bh = p.batch() * p.heads();
         int lq = p.queryLength();
-        try (Buffer keys = packKeys(k, p, p.headDim(), TileGemm.MR);
-             Buffer valuesT = packDims(v, p, p.valueDim())) {
-            Tiles t = new Tiles(p, true, q, bias, mask, rowStatistics, null, null,
-                    CpuBackend.array(keys), null, CpuBackend.array(valuesT));
-            KeyTiling tiling = t.tiling;
-            int queryTiles = tiling.queryTiles(lq);
-            parallel.forRange(bh * queryTiles, 1, (from, to) -> {
-                Scratch s = t.scratch(null);
-                for (int task = from; task < to; task++) {
-                    int tile = task % queryTiles;
-                    int i0 = tiling.firstQuery(tile, lq);
-                    int rows = tiling.firstQuery(tile + 1, lq) - i0;
-                    if (rows > 0) {
-                        t.forwardBlock(task / queryTiles, i0, rows, s, out);
-                    }
+        Tiles t = new Tiles(p, true, q, k, v, bias, mask, rowStatistics, null, null, null, null);
+        KeyTiling tiling = t.tiling;
+        int queryTiles = tiling.queryTiles(lq);
+        parallel.forRange(bh * queryTiles, 1, (from, to) -> {
+            Scratch s = t.scratch(null);
+            for (int task = from; task < to; task++) {
+                int tile = task % queryTiles;
+                int i0 = tiling.firstQuery(tile, lq);
+                int rows = tiling.firstQuery(tile + 1, lq) - i0;
+                if (rows > 0) {
+                    t.forwardBlock(task / queryTiles, i0, rows, s, out);
                 }
-            });
-        }
+            }
+        });
     }
 
     void backward(AttentionProblem p, float[] q, float[] k, float[] v, float[] bias, float[] mask,
@@ -128,7 +126,6 @@ final class CpuFlashAttention {
         int bh = p.batch() * p.heads();
         int lq = p.queryLength();
         int dvDim = p.valueDim();
-        int nr = gemm.nr();
         if (!singlePass && p.layout() != null) {
             throw new IllegalArgumentException("a block-sparse backward runs in a single pass");
         }
@@ -143,20 +140,14 @@ final class CpuFlashAttention {
                     delta[row] = loops.dot(dOut, out, row * dvDim, dvDim);
                 }
             });
-            if (singlePass) {
-                try (Buffer keys = packKeys(k, p, p.headDim(), nr);
-                     Buffer values = packKeys(v, p, dvDim, nr);
-                     Buffer keysT = packDims(k, p, p.headDim())) {
-                    Tiles t = new Tiles(p, false, q, bias, mask, rowStatistics, dOut, delta, CpuBackend.array(keys),
-                            CpuBackend.array(values), CpuBackend.array(keysT));
+            try (Buffer keys = packKeys(k, p, p.headDim());
+                 Buffer values = packKeys(v, p, dvDim)) {
+                Tiles t = new Tiles(p, false, q, k, v, bias, mask, rowStatistics, dOut, delta,
+                        CpuBackend.array(keys), CpuBackend.array(values));
+                if (singlePass) {
                     forEachTask(t, true, dBias != null, (head, block, s) -> t.headGradients(head, s, dq, dk, dv, dBias));
+                    return;
                 }
-                return;
-            }
-            try (Buffer keys = packKeys(k, p, p.headDim(), nr);
-                 Buffer values = packKeys(v, p, dvDim, nr)) {
-                Tiles t = new Tiles(p, false, q, bias, mask, rowStatistics, dOut, delta,
-                        CpuBackend.array(keys), CpuBackend.array(values), null);
                 int keyBlocks = blocks(p.keyLength(), BLOCK_K);
                 parallel.forRange(bh * keyBlocks, 1, (from, to) -> {
                     Scratch s = t.scratch(null);
@@ -165,14 +156,9 @@ final class CpuFlashAttention {
                     }
                 });
             }
-            try (Buffer keys = packKeys(k, p, p.headDim(), TileGemm.MR);
-                 Buffer values = packKeys(v, p, dvDim, TileGemm.MR);
-                 Buffer keysT = packDims(k, p, p.headDim())) {
-                Tiles t = new Tiles(p, true, q, bias, mask, rowStatistics, dOut, delta, CpuBackend.array(keys),
-                        CpuBackend.array(values), CpuBackend.array(keysT));
-                forEachTask(t, false, dBias != null,
-                        (head, block, s) -> t.queryBlockGradients(head, block * BLOCK_Q, s, dq, dBias));
-            }
+            Tiles t = new Tiles(p, true, q, k, v, bias, mask, rowStatistics, dOut, delta, null, null);
+            forEachTask(t, false, dBias != null,
+                    (head, block, s) -> t.queryBlockGradients(head, block * BLOCK_Q, s, dq, dBias));
         }
     }
 
@@ -241,32 +227,17 @@ final class CpuFlashAttention {
     }
 
     /**
-     * x [bh, Lk, dim] packed per (batch · head) with the keys as rows, in slivers of {@code width}
-     * ({@link TileGemm#MR}: a left operand, {@link TileGemm#nr()}: a right operand transposed),
-     * keys padded to {@link #paddedKeys}: [bh, paddedKeys / width, dim, width].
+     * x [bh, Lk, dim] transposed and packed per (batch · head) as a right operand, in slivers of
+     * {@link TileGemm#nr()} keys padded to {@link #paddedKeys}: [bh, paddedKeys / nr, dim, nr].
      */
-    private Buffer packKeys(float[] x, AttentionProblem p, int dim, int width) {
+    private Buffer packKeys(float[] x, AttentionProblem p, int dim) {
         int lk = p.keyLength();
         int stride = paddedKeys(p) * dim;
         Buffer buffer = allocator.apply(p.batch() * p.heads() * stride);
         float[] packed = CpuBackend.array(buffer);
         parallel.forRange(p.batch() * p.heads(), 1, (from, to) -> {
             for (int bh = from; bh < to; bh++) {
-                TileGemm.pack(x, bh * lk * dim, dim, 1, lk, dim, width, packed, bh * stride);
-            }
-        });
-        return buffer;
-    }
-
-    /** x [bh, Lk, dim] transposed and packed per (batch · head) as a left operand: [bh, ⌈dim / MR⌉, Lk, MR]. */
-    private Buffer packDims(float[] x, AttentionProblem p, int dim) {
-        int lk = p.keyLength();
-        int stride = TileGemm.roundUp(dim, TileGemm.MR) * lk;
-        Buffer buffer = allocator.apply(p.batch() * p.heads() * stride);
-        float[] packed = CpuBackend.array(buffer);
-        parallel.forRange(p.batch() * p.heads(), 1, (from, to) -> {
-            for (int bh = from; bh < to; bh++) {
-                TileGemm.pack(x, bh * lk * dim, 1, dim, dim, lk, TileGemm.MR, packed, bh * stride);
+                TileGemm.pack(x, bh * lk * dim, dim, 1, lk, dim, gemm.nr(), packed, bh * stride);
             }
         });
         return buffer;
@@ -288,12 +259,9 @@ final class CpuFlashAttention {
 
     /** One thread's tiles: packed query-side operands, scores, score gradients, transposed outputs. */
     private static final class Scratch {
-        /** Q_i, then dO_i, packed as the query side of a product: [BLOCK_Q, dim] in slivers. */
+        /** Q_i and dO_i packed as right operands (forward, pass 2): [dim, BLOCK_Q] in slivers. */
         final float[] queries;
         final float[] outGrads;
-        /** Q_iᵀ and dO_iᵀ as left operands (single pass, pass 1): [dim, BLOCK_Q] in MR slivers. */
-        final float[] queriesT;
-        final float[] outGradsT;
         /** A tile of scores / weights, one of weight / score gradients, and dSᵀ (single pass). */
         final float[] s;
         final float[] ds;
@@ -317,8 +285,6 @@ final class CpuFlashAttention {
             int dim = TileGemm.roundUp(Math.max(d, dv), TileGemm.MR);
             queries = new float[BLOCK_Q * dim];
             outGrads = new float[BLOCK_Q * dim];
-            queriesT = new float[BLOCK_Q * dim];
-            outGradsT = new float[BLOCK_Q * dim];
             s = new float[BLOCK_Q * BLOCK_K];
             ds = new float[BLOCK_Q * BLOCK_K];
             dsT = keyGrads == null ? null : new float[BLOCK_Q * BLOCK_K];
@@ -345,7 +311,10 @@ final class CpuFlashAttention {
         /** Key position of query 0 (queries are end-aligned). */
         final int offset;
         final float scale;
+        /** The inputs q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv]: left operands where they lie. */
         final float[] q;
+        final float[] k;
+        final float[] v;
         final float[] bias;
         final int[] biasStrides;
         final float[] mask;
@@ -354,14 +323,12 @@ final class CpuFlashAttention {
         final int sumInverses;
         final float[] dOut;
         final float[] delta;
-        /** K and V packed by {@link #packKeys}: left operands when transposed, right ones otherwise. */
+        /** K and V packed by {@link #packKeys} as right operands (layout S); null in layout Sᵀ. */
         final float[] keys;
         final float[] values;
-        /** Vᵀ (forward) or Kᵀ (single pass, pass 2) packed by {@link #packDims}. */
-        final float[] dimsT;
 
-        Tiles(AttentionProblem p, boolean transposed, float[] q, float[] bias, float[] mask, float[] rowStatistics,
-              float[] dOut, float[] delta, float[] keys, float[] values, float[] dimsT) {
+        Tiles(AttentionProblem p, boolean transposed, float[] q, float[] k, float[] v, float[] bias, float[] mask,
+              float[] rowStatistics, float[] dOut, float[] delta, float[] keys, float[] values) {
             this.p = p;
             this.tiling = tiling(p);
             this.transposed = transposed;
@@ -374,6 +341,8 @@ final class CpuFlashAttention {
             this.offset = lk - lq;
             this.scale = p.scale();
             this.q = q;
+            this.k = k;
+            this.v = v;
             this.bias = bias;
             this.biasStrides = bias == null ? null : p.biasStrides();
             this.mask = mask;
@@ -383,7 +352,6 @@ final class CpuFlashAttention {
             this.delta = delta;
             this.keys = keys;
             this.values = values;
-            this.dimsT = dimsT;
         }
 
         Scratch scratch(float[] keyGrads) {
@@ -405,6 +373,15 @@ final class CpuFlashAttention {
             return p.causal() ? Math.min(lq, Math.max(0, key - offset)) : 0;
         }
 
+        /**
+         * The columns of a backward tile of {@code cols} keys worth computing when its queries see only
+         * the first {@code seen}: whole slivers up to them. The keys past them would get nothing but
+         * exact zeros (their weights and score gradients are 0), so dropping them changes no bit.
+         */
+        int visibleSlivers(int cols, int seen) {
+            return Math.min(cols, TileGemm.roundUp(seen, nr));
+        }
+
         /** Index of (query r, key c) of the block in a score tile. */
         int at(int r, int c) {
             return transposed ? r / nr * BLOCK_K * nr + c * nr + r % nr : c / nr * BLOCK_Q * nr + r * nr + c % nr;
@@ -415,23 +392,24 @@ final class CpuFlashAttention {
             return transposed ? BLOCK_K * nr : BLOCK_Q * nr;
         }
 
-        /** Packs rows i0 .. i0+rows of x [bh, Lq, dim] as the query side of a product. */
+        /** Packs rows i0 .. i0+rows of x [bh, Lq, dim] as a right operand (layout Sᵀ). */
         void packQuerySide(float[] x, int bh, int i0, int rows, int dim, float[] dst) {
-            TileGemm.pack(x, (bh * lq + i0) * dim, dim, 1, rows, dim, transposed ? nr : TileGemm.MR, dst, 0);
+            TileGemm.pack(x, (bh * lq + i0) * dim, dim, 1, rows, dim, nr, dst, 0);
         }
 
         /**
-         * tile = alpha · X_i Y_jᵀ in the score layout, for X_i packed by {@link #packQuerySide} and
-         * Y [bh, Lk, dim] packed by {@link #packKeys}.
+         * tile = alpha · X_i Y_jᵀ in the score layout, for X [bh, Lq, dim] and Y [bh, Lk, dim]: layout
+         * Sᵀ reads Y_j in place and takes X_i packed by {@link #packQuerySide} ({@code packedX}), layout
+         * S reads X_i in place and takes Y packed by {@link #packKeys} ({@code packedY}).
          */
-        void product(int bh, int rows, int j0, int cols, int dim, float alpha, float[] x, float[] y, float[] tile) {
-            int yOff = bh * paddedKeys(p) * dim + j0 * dim;
+        void product(int bh, int i0, int rows, int j0, int cols, int dim, float alpha, float[] x, float[] packedX,
+                     float[] y, float[] packedY, float[] tile) {
             if (transposed) {
-                gemm.multiply(cols, rows, dim, alpha, y, yOff, TileGemm.MR * dim, x, 0, nr * dim,
+                gemm.multiply(cols, rows, dim, alpha, y, (bh * lk + j0) * dim, dim, 1, packedX, 0, nr * dim,
                         tile, 0, BLOCK_K * nr, false);
             } else {
-                gemm.multiply(rows, cols, dim, alpha, x, 0, TileGemm.MR * dim, y, yOff, nr * dim,
-                        tile, 0, BLOCK_Q * nr, false);
+                gemm.multiply(rows, cols, dim, alpha, x, (bh * lq + i0) * dim, dim, 1,
+                        packedY, bh * paddedKeys(p) * dim + j0 * dim, nr * dim, tile, 0, BLOCK_Q * nr, false);
             }
         }
 
@@ -441,7 +419,7 @@ final class CpuFlashAttention {
          */
         void scores(int bh, int i0, int rows, int j0, int cols, Scratch t) {
             float[] s = t.s;
-            product(bh, rows, j0, cols, d, scale, t.queries, keys, s);
+            product(bh, i0, rows, j0, cols, d, scale, q, t.queries, k, keys, s);
             int b = bh / heads;
             int h = bh % heads;
             if (bias != null) {
@@ -453,21 +431,42 @@ final class CpuFlashAttention {
                     }
                 }
             }
-            for (int c = 0; c < cols; c++) {
-                // query i0 + r sees keys up to offset + i0 + r: key j0 + c is hidden from the queries before
-                int hidden = mask != null && mask[b * lk + j0 + c] != 0f ? rows
-                        : p.causal() ? Math.min(rows, Math.max(0, j0 + c - offset - i0)) : 0;
-                for (int r = 0; r < hidden; r++) {
-                    s[at(r, c)] = Float.NEGATIVE_INFINITY;
-                }
-            }
-            tiling.hide(h, i0, rows, j0, cols, (r0, r1, c0, c1) -> {
-                for (int r = r0; r < r1; r++) {
-                    for (int c = c0; c < c1; c++) {
-                        s[at(r, c)] = Float.NEGATIVE_INFINITY;
+            if (mask != null) {
+                for (int c = 0; c < cols; c++) {
+                    if (mask[b * lk + j0 + c] != 0f) {
+                        hide(s, 0, rows, c, c + 1);
                     }
                 }
-            });
+            }
+            if (p.causal()) {
+                // query i0 + r sees keys up to offset + i0 + r: key j0 + c is hidden from the queries before
+                for (int c = Math.max(0, offset + i0 + 1 - j0); c < cols; c++) {
+                    hide(s, 0, Math.min(rows, j0 + c - offset - i0), c, c + 1);
+                }
+            }
+            tiling.hide(h, i0, rows, j0, cols, (r0, r1, c0, c1) -> hide(s, r0, r1, c0, c1));
+        }
+
+        /**
+         * Sets the scores of rows [r0, r1) by columns [c0, c1) of a tile to -∞, a contiguous run per
+         * row of a sliver (layout S: a query's keys within a sliver; layout Sᵀ: a key's queries).
+         */
+        void hide(float[] s, int r0, int r1, int c0, int c1) {
+            // in layout Sᵀ the slivers run along the queries (rows), in layout S along the keys (columns)
+            int lineFrom = transposed ? c0 : r0;
+            int lineTo = transposed ? c1 : r1;
+            int runFrom = transposed ? r0 : c0;
+            int runTo = transposed ? r1 : c1;
+            int sliverStride = tileSliverStride();
+            for (int first = runFrom - runFrom % nr; first < runTo; first += nr) {
+                int from = Math.max(runFrom, first) - first;
+                int to = Math.min(runTo, first + nr) - first;
+                int sliver = first / nr * sliverStride;
+                for (int line = lineFrom; line < lineTo; line++) {
+                    int at = sliver + line * nr;
+                    Arrays.fill(s, at + from, at + to, Float.NEGATIVE_INFINITY);
+                }
+            }
         }
 
         /** Zeroes the dropped weights of s (queries i0 .., keys j0 ..) and scales the kept ones by 1/(1-p). */
@@ -502,7 +501,7 @@ final class CpuFlashAttention {
                 }
                 // Oᵀ [Dv, Br] = α Oᵀ + V_jᵀ Pᵀ
                 gemm.scaleColumns(t.acc, dv, rows, dvPad * nr, t.alpha);
-                gemm.multiply(dv, rows, cols, 1f, dimsT, bh * dvPad * lk + j0 * TileGemm.MR, TileGemm.MR * lk,
+                gemm.multiply(dv, rows, cols, 1f, v, (bh * lk + j0) * dv, 1, dv,
                         t.s, 0, BLOCK_K * nr, t.acc, 0, dvPad * nr, true);
             }
             for (int r = 0; r < rows; r++) {
@@ -532,7 +531,7 @@ final class CpuFlashAttention {
                 gemm.expShifted(t.s, rows, cols, stride, rowStatistics, bh * lq + i0, rowStatistics,
                         sumInverses + bh * lq + i0, true);
             }
-            product(bh, rows, j0, cols, dv, 1f, t.outGrads, values, t.ds);
+            product(bh, i0, rows, j0, cols, dv, 1f, dOut, t.outGrads, v, values, t.ds);
             if (p.dropout() > 0f) {
                 float keep = 1f / (1f - p.dropout());
                 int b = bh / heads;
@@ -569,17 +568,16 @@ final class CpuFlashAttention {
                 if (rows == 0) {
                     continue;
                 }
-                packQueryBlock(bh, i0, rows, t);
                 Arrays.fill(t.acc, 0, dPad * BLOCK_Q, 0f);
                 int keyEnd = keyEnd(i0 + rows);
                 int keyTiles = tiling.keyTiles(bh % heads, i0, rows, keyEnd, lk, t.spans);
                 for (int k = 0; k < keyTiles; k++) {
                     // the whole tile of keys, as pass 1 has it; dQ and dBias only from the keys these queries see, as pass 2
                     int j0 = t.spans[2 * k];
-                    int cols = t.spans[2 * k + 1];
-                    int seen = Math.min(cols, keyEnd - j0);
+                    int seen = Math.min(t.spans[2 * k + 1], keyEnd - j0);
+                    int cols = visibleSlivers(t.spans[2 * k + 1], seen);
                     weightsAndScoreGradients(bh, i0, rows, j0, cols, t);
-                    addKeyGradients(rows, cols, t, t.keyGrads, j0 / nr * dPad * nr,
+                    addKeyGradients(bh, i0, rows, cols, t, t.keyGrads, j0 / nr * dPad * nr,
                             t.keyGrads, valueGrads + j0 / nr * dvPad * nr);
                     transposeScoreGradients(rows, seen, t);
                     addQueryGradients(bh, rows, j0, seen, t.dsT, t);
@@ -602,9 +600,9 @@ final class CpuFlashAttention {
             Arrays.fill(t.acc2, 0, dvPad * BLOCK_K, 0f);
             for (int i0 = queryStart(j0) / BLOCK_Q * BLOCK_Q; i0 < lq; i0 += BLOCK_Q) {
                 int rows = Math.min(BLOCK_Q, lq - i0);
-                packQueryBlock(bh, i0, rows, t);
-                weightsAndScoreGradients(bh, i0, rows, j0, cols, t);
-                addKeyGradients(rows, cols, t, t.acc, 0, t.acc2, 0);
+                int visible = visibleSlivers(cols, keyEnd(i0 + rows) - j0);
+                weightsAndScoreGradients(bh, i0, rows, j0, visible, t);
+                addKeyGradients(bh, i0, rows, visible, t, t.acc, 0, t.acc2, 0);
             }
             unpack(t.acc, 0, dPad, d, cols, dk, (bh * lk + j0) * d);
             unpack(t.acc2, 0, dvPad, dv, cols, dvOut, (bh * lk + j0) * dv);
@@ -635,30 +633,23 @@ final class CpuFlashAttention {
             unpack(t.acc, 0, dPad, d, rows, dq, (bh * lq + i0) * d);
         }
 
-        /** Packs Q_i and dO_i as the query side of a product in the layout S, and Q_iᵀ, dO_iᵀ as left operands. */
-        private void packQueryBlock(int bh, int i0, int rows, Scratch t) {
-            packQuerySide(q, bh, i0, rows, d, t.queries);
-            packQuerySide(dOut, bh, i0, rows, dv, t.outGrads);
-            TileGemm.pack(q, (bh * lq + i0) * d, 1, d, d, rows, TileGemm.MR, t.queriesT, 0);
-            TileGemm.pack(dOut, (bh * lq + i0) * dv, 1, dv, dv, rows, TileGemm.MR, t.outGradsT, 0);
-        }
-
         /**
-         * From the tiles S [Br, Bc] t.s and t.ds: dK_jᵀ [D, Bc] += scale · Q_iᵀ dS at keyAt of keyAcc
-         * and dV_jᵀ [Dv, Bc] += dO_iᵀ (Z ∘ P / (1 - p)) at valueAt of valueAcc (sliver tiles).
+         * From the tiles S [Br, Bc] t.s and t.ds of queries i0 ..: dK_jᵀ [D, Bc] += scale · Q_iᵀ dS at
+         * keyAt of keyAcc and dV_jᵀ [Dv, Bc] += dO_iᵀ (Z ∘ P / (1 - p)) at valueAt of valueAcc (sliver
+         * tiles), Q_iᵀ and dO_iᵀ read in place.
          */
-        private void addKeyGradients(int rows, int cols, Scratch t, float[] keyAcc, int keyAt, float[] valueAcc,
-                                     int valueAt) {
-            gemm.multiply(dv, cols, rows, 1f, t.outGradsT, 0, TileGemm.MR * rows, t.s, 0, BLOCK_Q * nr,
+        private void addKeyGradients(int bh, int i0, int rows, int cols, Scratch t, float[] keyAcc, int keyAt,
+                                     float[] valueAcc, int valueAt) {
+            gemm.multiply(dv, cols, rows, 1f, dOut, (bh * lq + i0) * dv, 1, dv, t.s, 0, BLOCK_Q * nr,
                     valueAcc, valueAt, TileGemm.roundUp(dv, TileGemm.MR) * nr, true);
-            gemm.multiply(d, cols, rows, scale, t.queriesT, 0, TileGemm.MR * rows, t.ds, 0, BLOCK_Q * nr,
+            gemm.multiply(d, cols, rows, scale, q, (bh * lq + i0) * d, 1, d, t.ds, 0, BLOCK_Q * nr,
                     keyAcc, keyAt, TileGemm.roundUp(d, TileGemm.MR) * nr, true);
         }
 
-        /** dQ_iᵀ [D, Br] += scale · K_jᵀ dSᵀ into t.acc, for dSᵀ a tile [Bc, Br] in the layout Sᵀ. */
+        /** dQ_iᵀ [D, Br] += scale · K_jᵀ dSᵀ into t.acc, for dSᵀ a tile [Bc, Br] in the layout Sᵀ; K_jᵀ read in place. */
         private void addQueryGradients(int bh, int rows, int j0, int cols, float[] dsT, Scratch t) {
             int dPad = TileGemm.roundUp(d, TileGemm.MR);
-            gemm.multiply(d, rows, cols, scale, dimsT, bh * dPad * lk + j0 * TileGemm.MR, TileGemm.MR * lk,
+            gemm.multiply(d, rows, cols, scale, k, (bh * lk + j0) * d, 1, d,
                     dsT, 0, BLOCK_K * nr, t.acc, 0, dPad * nr, true);
         }
 

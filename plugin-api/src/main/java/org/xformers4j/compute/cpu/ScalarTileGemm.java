@@ -18,18 +18,18 @@ final class ScalarTileGemm implements TileGemm {
 
     @Override
     public void multiply(int rows, int cols, int depth, float alpha,
-                         float[] a, int aOffset, int aSliverStride,
+                         float[] a, int aOffset, int aRowStride, int aDepthStride,
                          float[] b, int bOffset, int bSliverStride,
                          float[] c, int cOffset, int cSliverStride, boolean accumulate) {
         float[] acc = new float[MR * NR];
         for (int r0 = 0; r0 < rows; r0 += MR) {
-            int aIdx = aOffset + r0 / MR * aSliverStride;
+            int n = Math.min(MR, rows - r0);
             for (int c0 = 0; c0 < cols; c0 += NR) {
                 int bIdx = bOffset + c0 / NR * bSliverStride;
                 java.util.Arrays.fill(acc, 0f);
                 for (int p = 0; p < depth; p++) {
-                    for (int r = 0; r < MR; r++) {
-                        float x = a[aIdx + p * MR + r];
+                    for (int r = 0; r < n; r++) {
+                        float x = a[aOffset + (r0 + r) * aRowStride + p * aDepthStride];
                         for (int j = 0; j < NR; j++) {
                             acc[r * NR + j] += x * b[bIdx + p * NR + j];
                         }

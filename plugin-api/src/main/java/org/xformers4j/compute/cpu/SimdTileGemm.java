@@ -7,9 +7,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link TileGemm} with the incubating Vector API: the products run {@link SimdSgemm}'s 8 × 2-vector
- * micro-kernel on the packed slivers ({@code nr} = {@link SimdSgemm#NR}), whose fixed power-of-two
- * strides let C2 hoist the range checks out of the loop on JDK 17 too; the softmax steps work on
- * whole vectors of a sliver tile's row, with {@link SimdLoops#exp}.
+ * micro-kernel, which broadcasts A where it lies and loads B's packed slivers ({@code nr} =
+ * {@link SimdSgemm#NR}) as whole vectors; the softmax steps work on whole vectors of a sliver
+ * tile's row, with {@link SimdLoops#exp}.
  *
  * <p>Load this class only when the module {@code jdk.incubator.vector} is present (see
  * {@link TileGemm#best()}).
@@ -25,6 +25,7 @@ public final class SimdTileGemm implements TileGemm {
     private static final FloatVector ZERO = FloatVector.zero(S);
     private static final FloatVector MINUS_INFINITY = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[MR * NR]);
+    private static final ThreadLocal<float[]> PARTIAL_SLIVER = ThreadLocal.withInitial(() -> new float[0]);
 
     private SimdTileGemm() {
     }
@@ -36,14 +37,24 @@ public final class SimdTileGemm implements TileGemm {
 
     @Override
     public void multiply(int rows, int cols, int depth, float alpha,
-                         float[] a, int aOffset, int aSliverStride,
+                         float[] a, int aOffset, int aRowStride, int aDepthStride,
                          float[] b, int bOffset, int bSliverStride,
                          float[] c, int cOffset, int cSliverStride, boolean accumulate) {
         float[] acc = TILE.get();
         for (int r0 = 0; r0 < rows; r0 += MR) {
-            int aIdx = aOffset + r0 / MR * aSliverStride;
+            float[] ar = a;
+            int aIdx = aOffset + r0 * aRowStride;
+            int aStep = aDepthStride;
+            int aRow = aRowStride;
+            if (rows - r0 < MR) {
+                // the last, partial sliver: its rows and zero rows, [depth, MR]
+                ar = partialSliver(a, aIdx, aRowStride, aDepthStride, rows - r0, depth);
+                aIdx = 0;
+                aStep = MR;
+                aRow = 1;
+            }
             for (int c0 = 0; c0 < cols; c0 += NR) {
-                SimdSgemm.kernel(depth, a, aIdx, MR, 1, b, bOffset + c0 / NR * bSliverStride, acc);
+                SimdSgemm.kernel(depth, ar, aIdx, aStep, aRow, b, bOffset + c0 / NR * bSliverStride, acc);
                 int cIdx = cOffset + c0 / NR * cSliverStride + r0 * NR;
                 for (int t = 0; t < MR * NR; t += VL) {
                     FloatVector x = FloatVector.fromArray(S, acc, t).mul(alpha);
@@ -54,6 +65,17 @@ public final class SimdTileGemm implements TileGemm {
                 }
             }
         }
+    }
+
+    /** Rows [0, rows) of A at {@code offset} packed as one sliver [depth, MR] padded with zero rows, per thread. */
+    private static float[] partialSliver(float[] a, int offset, int rowStride, int depthStride, int rows, int depth) {
+        float[] sliver = PARTIAL_SLIVER.get();
+        if (sliver.length < depth * MR) {
+            sliver = new float[depth * MR];
+            PARTIAL_SLIVER.set(sliver);
+        }
+        TileGemm.pack(a, offset, rowStride, depthStride, rows, depth, MR, sliver, 0);
+        return sliver;
     }
 
     @Override
@@ -67,7 +89,7 @@ public final class SimdTileGemm implements TileGemm {
             }
             VectorMask<Float> none = max.compare(VectorOperators.EQ, MINUS_INFINITY);
             FloatVector shift = max.blend(ZERO, none);
-            FloatVector sum = ZERO;
+            FloatVector sum = FloatVector.zero(S); // not ZERO: a loop-carried vector that starts as a constant is boxed (SimdLoops)
             for (int r = 0; r < rows; r++) {
                 FloatVector e = SimdLoops.exp(FloatVector.fromArray(S, s, col + r * NR).sub(shift));
                 e.intoArray(s, col + r * NR);

@@ -6,12 +6,14 @@ package org.xformers4j.compute.cpu;
  * their results. One thread, no argument checks. {@link ScalarTileGemm} in plain Java,
  * {@link SimdTileGemm} with {@code jdk.incubator.vector}.
  *
- * <p>Operands are packed Goto/BLIS style (Goto and van de Geijn, 2008, "Anatomy of
- * High-Performance Matrix Multiplication") so that the micro-kernel walks both with fixed
- * power-of-two strides: the left operand A [rows, depth] in slivers of {@link #MR} rows,
- * A[r, p] at {@code a[aOffset + (r / MR) · aSliverStride + p · MR + r % MR]}, and the right operand
+ * <p>The right operand is packed Goto/BLIS style (Goto and van de Geijn, 2008, "Anatomy of
+ * High-Performance Matrix Multiplication") so that the micro-kernel loads it as whole vectors:
  * B [depth, cols] in slivers of {@link #nr()} columns, B[p, c] at
- * {@code b[bOffset + (c / nr) · bSliverStride + p · nr + c % nr]} (see {@link #pack}). A product
+ * {@code b[bOffset + (c / nr) · bSliverStride + p · nr + c % nr]} (see {@link #pack}). The left
+ * operand, whose elements the kernel broadcasts one at a time, is read where it lies, with any
+ * strides: A [rows, depth], A[r, p] at {@code a[aOffset + r · aRowStride + p · aDepthStride]}; a
+ * query block, a head's keys or their transposes are such views of the [.., length, dim] inputs,
+ * so they need no copy. A product
  * C = A B is written in the layout of a right operand, C[r, c] at
  * {@code c[cOffset + (c / nr) · cSliverStride + r · nr + c % nr]}, so it can be the right operand
  * of the next product, contracted over its rows; tiles in this layout are called sliver tiles below.
@@ -30,8 +32,8 @@ interface TileGemm {
     /**
      * Packs X [rows, depth], X[r, p] = x[offset + r · rowStride + p · depthStride], into slivers of
      * {@code width} rows: dst[dstOffset + (r / width) · width · depth + p · width + r % width], the
-     * rows past the last one zero up to a whole sliver. With width {@link #MR} X becomes a left
-     * operand; with width {@link #nr()} Xᵀ becomes a right operand.
+     * rows past the last one zero up to a whole sliver. With width {@link #nr()} Xᵀ becomes a right
+     * operand.
      */
     static void pack(float[] x, int offset, int rowStride, int depthStride, int rows, int depth, int width,
                      float[] dst, int dstOffset) {
@@ -57,12 +59,14 @@ interface TileGemm {
     }
 
     /**
-     * C = alpha · A B, plus the old C when {@code accumulate}, for A [rows, depth] and B
-     * [depth, cols] packed as in the class comment. Whole MR × nr tiles are written: rows rounded up
-     * to MR and columns to nr (zero rows of A and zero columns of B give zeros there).
+     * C = alpha · A B, plus the old C when {@code accumulate}, for A [rows, depth] read in place
+     * and B [depth, cols] packed, as in the class comment. Whole MR × nr tiles are written: rows
+     * rounded up to MR and columns to nr. Only the rows of A below {@code rows} are read (those of a
+     * last, partial sliver of MR are copied to a tile padded with zero rows); zero rows of A and zero
+     * columns of B give zeros in C.
      */
     void multiply(int rows, int cols, int depth, float alpha,
-                  float[] a, int aOffset, int aSliverStride,
+                  float[] a, int aOffset, int aRowStride, int aDepthStride,
                   float[] b, int bOffset, int bSliverStride,
                   float[] c, int cOffset, int cSliverStride, boolean accumulate);
 

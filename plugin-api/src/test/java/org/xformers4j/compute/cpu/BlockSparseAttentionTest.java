@@ -241,12 +241,12 @@ class BlockSparseAttentionTest {
         }
 
         @Override
-        public void multiply(int rows, int cols, int depth, float alpha, float[] a, int aOffset, int aSliverStride,
-                             float[] b, int bOffset, int bSliverStride, float[] c, int cOffset, int cSliverStride,
-                             boolean accumulate) {
+        public void multiply(int rows, int cols, int depth, float alpha, float[] a, int aOffset, int aRowStride,
+                             int aDepthStride, float[] b, int bOffset, int bSliverStride, float[] c, int cOffset,
+                             int cSliverStride, boolean accumulate) {
             count.addAndGet((long) rows * cols * depth);
-            inner.multiply(rows, cols, depth, alpha, a, aOffset, aSliverStride, b, bOffset, bSliverStride, c, cOffset,
-                    cSliverStride, accumulate);
+            inner.multiply(rows, cols, depth, alpha, a, aOffset, aRowStride, aDepthStride, b, bOffset, bSliverStride,
+                    c, cOffset, cSliverStride, accumulate);
         }
 
         @Override
