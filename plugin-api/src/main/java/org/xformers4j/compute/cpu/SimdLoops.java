@@ -546,9 +546,10 @@ final class SimdLoops implements ContiguousLoops {
      * on JIT timing (and so on the thread count).
      */
     private static float sumLanes(FloatVector v) {
+        // lane by lane: toArray() allocated an array per call (a gigabyte per hundred training steps)
         float sum = 0f;
-        for (float lane : v.toArray()) {
-            sum += lane;
+        for (int i = 0; i < L; i++) {
+            sum += v.lane(i);
         }
         return sum;
     }
