@@ -47,7 +47,8 @@ interface ContiguousLoops {
 
     /**
      * Σ e^(x[offset + i] - shift) for i in [0, n); when {@code y} is non-null the terms are also
-     * written to y at the same positions.
+     * written to y at the same positions. For a shift of at least max x (a softmax's row maximum,
+     * as every caller has): a term under e^-88 may be computed as 0.
      */
     float expSum(float[] x, int offset, int n, float shift, float[] y);
 

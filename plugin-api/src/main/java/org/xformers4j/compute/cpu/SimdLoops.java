@@ -61,6 +61,10 @@ final class SimdLoops implements ContiguousLoops {
     private static final FloatVector ROUND = broadcast(0x1.8p23f);
     private static final IntVector ROUND_BITS = ROUND.reinterpretAsInts();
     private static final IntVector EXPONENT_BIAS = ZERO.reinterpretAsInts().broadcast(127);
+    /** -127 ln 2: {@link #expNonPositive}'s 2^n is 0 from here down. */
+    private static final FloatVector EXP_FLUSH = broadcast(-88.02969193f);
+    /** Added to the bits of x log2(e) + ROUND, gives n + 127, the biased exponent of 2^n. */
+    private static final IntVector BIASED_FROM_ROUNDED = EXPONENT_BIAS.sub(ROUND_BITS);
     private static final FloatVector MINUS_LN2_HI = broadcast(-0.693359375f);
     private static final FloatVector MINUS_LN2_LO = broadcast(2.12194440e-4f);
     private static final FloatVector EXP_P7 = broadcast(1.9875691500e-4f);
@@ -119,6 +123,25 @@ final class SimdLoops implements ContiguousLoops {
     /** e^x lane by lane (see the class comment). */
     static FloatVector exp(FloatVector x) {
         return exp(x.max(EXP_LO).min(EXP_HI), ZERO);
+    }
+
+    /**
+     * e^x for x ≤ 0, what a softmax takes of its scores less their maximum: the same reduction and
+     * polynomial as {@link #exp}, within an ulp of it wherever e^x is a normal float (the reduction
+     * ends in one fused multiply-add), but 2^n in one step and without the low part of x, ten
+     * operations fewer. Below -127 ln 2 it is 0
+     * (2^-127 has no exponent bits), where {@link #exp} gives subnormals under 1.2e-38: weights that
+     * small change no sum of a softmax. -∞ gives 0.
+     */
+    static FloatVector expNonPositive(FloatVector x) {
+        FloatVector c = x.max(EXP_FLUSH);
+        FloatVector t = c.fma(LOG2E, ROUND);
+        FloatVector n = t.sub(ROUND);
+        FloatVector r = n.fma(MINUS_LN2_LO, n.fma(MINUS_LN2_HI, c));
+        FloatVector p = r.fma(EXP_P7, EXP_P6).fma(r, EXP_P5).fma(r, EXP_P4).fma(r, EXP_P3).fma(r, EXP_P2)
+                .fma(r.mul(r), r).add(ONE);
+        return p.mul(t.reinterpretAsInts().add(BIASED_FROM_ROUNDED).lanewise(VectorOperators.LSHL, 23)
+                .reinterpretAsFloats());
     }
 
     /**
@@ -445,7 +468,7 @@ final class SimdLoops implements ContiguousLoops {
         FloatVector shiftV = broadcast(shift);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += L) {
-            FloatVector e = exp(FloatVector.fromArray(S, x, offset + i).sub(shiftV));
+            FloatVector e = expNonPositive(FloatVector.fromArray(S, x, offset + i).sub(shiftV));
             if (y != null) {
                 e.intoArray(y, offset + i);
             }

@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link TileGemm} with the incubating Vector API: the products run {@link SimdSgemm}'s 8 × 2-vector
  * micro-kernel, which broadcasts A where it lies and loads B's packed slivers ({@code nr} =
  * {@link SimdSgemm#NR}) as whole vectors; the softmax steps work on whole vectors of a sliver
- * tile's row, with {@link SimdLoops#exp}.
+ * tile's row, with {@link SimdLoops#expNonPositive}.
  *
  * <p>Load this class only when the module {@code jdk.incubator.vector} is present (see
  * {@link TileGemm#best()}).
@@ -91,11 +91,11 @@ public final class SimdTileGemm implements TileGemm {
             FloatVector shift = max.blend(ZERO, none);
             FloatVector sum = FloatVector.zero(S); // not ZERO: a loop-carried vector that starts as a constant is boxed (SimdLoops)
             for (int r = 0; r < rows; r++) {
-                FloatVector e = SimdLoops.exp(FloatVector.fromArray(S, s, col + r * NR).sub(shift));
+                FloatVector e = SimdLoops.expNonPositive(FloatVector.fromArray(S, s, col + r * NR).sub(shift));
                 e.intoArray(s, col + r * NR);
                 sum = sum.add(e);
             }
-            FloatVector scale = SimdLoops.exp(old.sub(shift));
+            FloatVector scale = SimdLoops.expNonPositive(old.sub(shift));
             scale.intoArray(alpha, c0);
             scale.fma(FloatVector.fromArray(S, l, c0), sum).intoArray(l, c0);
             max.intoArray(m, c0);
@@ -123,7 +123,7 @@ public final class SimdTileGemm implements TileGemm {
             for (int r = 0; r < rows; r++) {
                 FloatVector sh = perRow ? FloatVector.broadcast(S, shift[shiftOffset + r]) : x;
                 FloatVector fr = perRow ? FloatVector.broadcast(S, factor[factorOffset + r]) : f;
-                SimdLoops.exp(FloatVector.fromArray(S, s, col + r * NR).sub(sh)).mul(fr).intoArray(s, col + r * NR);
+                SimdLoops.expNonPositive(FloatVector.fromArray(S, s, col + r * NR).sub(sh)).mul(fr).intoArray(s, col + r * NR);
             }
         }
     }
