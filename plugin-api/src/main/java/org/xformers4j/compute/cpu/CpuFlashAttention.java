@@ -439,9 +439,17 @@ final class CpuFlashAttention {
                 }
             }
             if (p.causal()) {
-                // query i0 + r sees keys up to offset + i0 + r: key j0 + c is hidden from the queries before
-                for (int c = Math.max(0, offset + i0 + 1 - j0); c < cols; c++) {
-                    hide(s, 0, Math.min(rows, j0 + c - offset - i0), c, c + 1);
+                // query i0 + r sees keys up to offset + i0 + r: it hides columns from first + r on, each a
+                // run along the slivers (a key's queries in layout Sᵀ, a query's keys in layout S)
+                int first = offset + i0 + 1 - j0;
+                if (transposed) {
+                    for (int c = Math.max(0, first); c < cols; c++) {
+                        hide(s, 0, Math.min(rows, c - first + 1), c, c + 1);
+                    }
+                } else {
+                    for (int r = 0; r < rows && first + r < cols; r++) {
+                        hide(s, r, r + 1, Math.max(0, first + r), cols);
+                    }
                 }
             }
             tiling.hide(h, i0, rows, j0, cols, (r0, r1, c0, c1) -> hide(s, r0, r1, c0, c1));
@@ -572,7 +580,7 @@ final class CpuFlashAttention {
                 int keyEnd = keyEnd(i0 + rows);
                 int keyTiles = tiling.keyTiles(bh % heads, i0, rows, keyEnd, lk, t.spans);
                 for (int k = 0; k < keyTiles; k++) {
-                    // the whole tile of keys, as pass 1 has it; dQ and dBias only from the keys these queries see, as pass 2
+                    // dK and dV over the slivers of keys these queries see, as pass 1; dQ and dBias over those keys, as pass 2
                     int j0 = t.spans[2 * k];
                     int seen = Math.min(t.spans[2 * k + 1], keyEnd - j0);
                     int cols = visibleSlivers(t.spans[2 * k + 1], seen);

@@ -155,10 +155,24 @@ public final class SimdSgemm implements Sgemm {
             for (int ir = 0; ir < mb; ir += MR) {
                 int rows = Math.min(MR, mb - ir);
                 float[] aSrc = direct ? a : ap;
-                // op(A)(i, p) at a[(ic+i)*lda + pc + p], or transposed at a[(pc+p)*lda + ic + i]
-                int aIdx = !direct ? ir * kb : transA ? aOffset + pc * lda + ic + ir : aOffset + (ic + ir) * lda + pc;
-                int aStep = !direct ? MR : transA ? lda : 1;
-                int aRow = !direct ? 1 : transA ? 1 : lda;
+                int aIdx;
+                int aStep;
+                int aRow;
+                if (!direct) {
+                    aIdx = ir * kb;
+                    aStep = MR;
+                    aRow = 1;
+                } else if (transA) {
+                    // op(A)(i, p) at a[(pc+p)*lda + ic + i]
+                    aIdx = aOffset + pc * lda + ic + ir;
+                    aStep = lda;
+                    aRow = 1;
+                } else {
+                    // op(A)(i, p) at a[(ic+i)*lda + pc + p]
+                    aIdx = aOffset + (ic + ir) * lda + pc;
+                    aStep = 1;
+                    aRow = lda;
+                }
                 int cRow = cOffset + (ic + ir) * ldc + jc;
                 for (int s = s0; s < s1; s++) {
                     int jr = s * NR;

@@ -2,8 +2,8 @@ package org.xformers4j.compute.cpu;
 
 /**
  * The tile kernels of a fused attention kernel (blocks of 64 queries by 128 keys of scores,
- * queries, keys and values that stay in cache): products of packed panels and the softmax steps on
- * their results. One thread, no argument checks. {@link ScalarTileGemm} in plain Java,
+ * queries, keys and values that stay in cache): products of a strided left operand and a packed
+ * right one, and the softmax steps on their results. One thread, no argument checks. {@link ScalarTileGemm} in plain Java,
  * {@link SimdTileGemm} with {@code jdk.incubator.vector}.
  *
  * <p>The right operand is packed Goto/BLIS style (Goto and van de Geijn, 2008, "Anatomy of
